@@ -1,0 +1,62 @@
+import { z } from 'zod';
+import { defineEvent } from '../catalog/registry.ts';
+
+export const PartnerTypeSchema = z.enum(['technology', 'strategic', 'reseller']);
+export const PartnerTierSchema = z.enum(['standard', 'premium', 'enterprise']);
+export const PartnerStatusSchema = z.enum(['pending', 'active', 'suspended', 'terminated']);
+
+const common = { origin: 'domain', aggregate: 'partner', category: 'partner' } as const;
+
+export const PartnerCreated = defineEvent({
+  ...common,
+  type: 'partner.created',
+  version: 1,
+  description: 'A partner registered; it starts pending.',
+  data: z.object({
+    partner_id: z.string(),
+    name: z.string(),
+    type: PartnerTypeSchema,
+    contact_email: z.email(),
+    tier: PartnerTierSchema,
+  }),
+});
+
+export const PartnerUpdated = defineEvent({
+  ...common,
+  type: 'partner.updated',
+  version: 1,
+  description: 'Editable partner attributes changed; only the changed fields are present.',
+  data: z.object({
+    partner_id: z.string(),
+    name: z.string().optional(),
+    type: PartnerTypeSchema.optional(),
+    contact_email: z.email().optional(),
+    tier: PartnerTierSchema.optional(),
+  }),
+});
+
+export const PartnerActivated = defineEvent({
+  ...common,
+  type: 'partner.activated',
+  version: 1,
+  description: 'The partner may use the platform (after review, or after a suspension).',
+  data: z.object({ partner_id: z.string(), reason: z.string().optional() }),
+});
+
+export const PartnerSuspended = defineEvent({
+  ...common,
+  type: 'partner.suspended',
+  version: 1,
+  description: "The partner's credentials stop working until it is activated again.",
+  data: z.object({ partner_id: z.string(), reason: z.string() }),
+});
+
+export const PartnerTerminated = defineEvent({
+  ...common,
+  type: 'partner.terminated',
+  version: 1,
+  description: 'The partnership ended; terminal.',
+  data: z.object({ partner_id: z.string(), reason: z.string() }),
+});
+
+export const partnerEvents = [PartnerCreated, PartnerUpdated, PartnerActivated, PartnerSuspended, PartnerTerminated] as const;

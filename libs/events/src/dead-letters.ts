@@ -1,0 +1,29 @@
+import type { PlatformTables } from '@pep/db';
+import { type Kysely, sql } from 'kysely';
+import type { DeadLetter, DeadLetterSink } from './worker.ts';
+
+/** Dead letters kept in the service's own database, where operators list and retry them. */
+export function pgDeadLetters(db: Kysely<any>) {
+  const d = db as Kysely<PlatformTables>;
+  const sink: DeadLetterSink & {
+    list(opts?: { consumer?: string; limit?: number }): Promise<PlatformTables['dead_letters'][]>;
+    markRetried(id: number): Promise<void>;
+  } = {
+    async record(letter: DeadLetter) {
+      await d.insertInto('dead_letters').values(letter).execute();
+    },
+    async list(opts = {}) {
+      let q = d
+        .selectFrom('dead_letters')
+        .selectAll()
+        .orderBy('id', 'desc')
+        .limit(opts.limit ?? 100);
+      if (opts.consumer) q = q.where('consumer', '=', opts.consumer);
+      return (await q.execute()) as unknown as PlatformTables['dead_letters'][];
+    },
+    async markRetried(id: number) {
+      await d.updateTable('dead_letters').set({ retried_at: sql`now()` }).where('id', '=', id).execute();
+    },
+  };
+  return sink;
+}

@@ -1,0 +1,2 @@
+export * from './rpc.ts';
+export * from './run-service.ts';

@@ -1,0 +1,51 @@
+import type { RpcReply, RpcRequest } from '@pep/contracts';
+import { type Logger, toProblem } from '@pep/runtime';
+import { ServerNats } from '@nestjs/microservices';
+
+export type RpcHandler = (req: RpcRequest<any, any, any>) => Promise<RpcReply>;
+
+export function rpcSubject(rpcPrefix: string, service: string, pattern: string): string {
+  return `${rpcPrefix}.${service}.${pattern}`;
+}
+
+export function ok(body: unknown, status = 200, headers?: Record<string, string>): RpcReply {
+  return headers ? { ok: true, status, body, headers } : { ok: true, status, body };
+}
+
+/** Wraps a use case: thrown AppErrors become problem replies, anything else a logged opaque 500. */
+export function handler(logger: Logger, fn: (req: RpcRequest<any, any, any>) => Promise<RpcReply>): RpcHandler {
+  return async (req) => {
+    try {
+      return await fn(req);
+    } catch (err) {
+      const problem = toProblem(err);
+      if (problem.status >= 500) logger.error('rpc handler failed', { err, request_id: req?.request_id });
+      return { ok: false, problem };
+    }
+  };
+}
+
+/**
+ * The NATS request-reply server of a service (@nestjs/microservices' ServerNats). Patterns are registered at
+ * run time under `<RPC_PREFIX>.<service>.` so tests can run isolated stacks side by side; the queue group
+ * spreads requests over the service's replicas.
+ */
+export function createRpcServer(opts: {
+  natsUrl: string;
+  service: string;
+  rpcPrefix: string;
+  handlers: Record<string, RpcHandler>;
+  gracePeriodMs?: number;
+}) {
+  const server = new ServerNats({
+    servers: opts.natsUrl.split(','),
+    queue: opts.service,
+    name: `${opts.service}-rpc`,
+    gracePeriod: opts.gracePeriodMs ?? 2000,
+    maxReconnectAttempts: -1,
+  } as never);
+  for (const [pattern, fn] of Object.entries(opts.handlers)) {
+    server.addHandler(rpcSubject(opts.rpcPrefix, opts.service, pattern), async (data: unknown) => fn(data as RpcRequest));
+  }
+  return server;
+}
