@@ -31,6 +31,13 @@ export interface RouteContract {
   success: { status: number; schema: z.ZodType | null; description?: string };
   /** Extra documented error statuses beyond the common ones (400, 401, 404, 413, 422, 429). */
   errors?: number[];
+  /**
+   * Forward the body unparsed (webhook ingress that verifies a signature over the raw bytes): the service
+   * receives `body: { raw_base64, content_type }` and the request headers, and does its own validation.
+   */
+  raw?: boolean;
+  /** Reply timeout for the NATS request (default 5 s). */
+  timeoutMs?: number;
 }
 
 export const routes: RouteContract[] = [];
@@ -52,6 +59,8 @@ export interface RpcRequest<B = unknown, P = Record<string, string>, Q = Record<
   /** W3C trace context of the HTTP request. */
   traceparent?: string;
   request_id: string;
+  /** Lower-cased request headers; only sent for `raw` routes. */
+  headers?: Record<string, string>;
 }
 
 /** What the owning service answers. */

@@ -1,0 +1,2 @@
+// Contracts of the application context: events, HTTP bodies and routes.
+export {};

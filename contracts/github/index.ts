@@ -1,0 +1,2 @@
+// Contracts of the github context: events, HTTP bodies and routes.
+export {};

@@ -1,0 +1,2 @@
+// Contracts of the identity context: events, HTTP bodies and routes.
+export {};

@@ -1,0 +1,2 @@
+// Contracts of the incident context: events, HTTP bodies and routes.
+export {};

@@ -1,0 +1,2 @@
+// Contracts of the integration context: events, HTTP bodies and routes.
+export {};

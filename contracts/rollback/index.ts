@@ -1,0 +1,2 @@
+// Contracts of the rollback context: events, HTTP bodies and routes.
+export {};

@@ -1,0 +1,2 @@
+// Contracts of the support context: events, HTTP bodies and routes.
+export {};

@@ -1,0 +1,2 @@
+// Contracts of the webhook context: events, HTTP bodies and routes.
+export {};
