@@ -6,3 +6,4 @@ export * from './shutdown.ts';
 export * from './zod-errors.ts';
 export * from './metrics.ts';
 export * from './health-server.ts';
+export * from './telemetry.ts';

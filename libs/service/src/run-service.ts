@@ -22,6 +22,7 @@ import {
   type Metrics,
   onShutdown,
   startHealthServer,
+  startTelemetry,
 } from '@pep/runtime';
 import { Module } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
@@ -66,6 +67,7 @@ export async function runService<DB, C = Record<string, never>>(def: ServiceDefi
   const config = loadConfig(schema.extend(StreamSettingsSchema.shape)) as unknown as BaseConfig & C;
   const logger = createLogger(def.name, config.LOG_LEVEL);
   const shutdown = onShutdown(logger);
+  const telemetry = startTelemetry(def.name);
   const metrics = createMetrics(def.name);
 
   const url = databaseUrl(config, def.name);
@@ -120,6 +122,7 @@ export async function runService<DB, C = Record<string, never>>(def: ServiceDefi
   shutdown.add('health', () => health.close());
   shutdown.add('nats', () => closeBus(bus));
   shutdown.add('postgres', () => db.destroy());
+  shutdown.add('telemetry', () => telemetry.shutdown());
   return ctx;
 }
 

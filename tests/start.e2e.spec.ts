@@ -1,0 +1,55 @@
+import { spawn } from 'node:child_process';
+import { join } from 'node:path';
+import { dropDatabase } from '@pep/db';
+import { closeBus, connectBus } from '@pep/events';
+import { dbUrl, freePort, NATS_URL, REPO_ROOT, serviceEnv, testNames, waitUntil } from '@pep/testing';
+import { afterAll, describe, expect, it } from 'vitest';
+
+// `npm start` as a user runs it (the orchestrator script, every service as its own process, the demo),
+// isolated by its own stream, subjects, RPC prefix, databases and ports.
+const names = testNames('start');
+
+afterAll(async () => {
+  const bus = await connectBus({ url: NATS_URL, name: 'cleanup', stream: names.STREAM_NAME, prefix: names.SUBJECT_PREFIX });
+  await bus.jsm.streams.delete(names.STREAM_NAME).catch(() => undefined);
+  await closeBus(bus);
+  for (const s of ['gateway', 'partner-registry', 'webhook-dispatcher', 'rollback-orchestrator', 'github-bridge']) {
+    await dropDatabase(dbUrl(names, s)).catch(() => undefined);
+  }
+});
+
+describe('npm start', () => {
+  it('starts every service, runs the demo successfully, and stops cleanly on SIGTERM', async () => {
+    const gatewayPort = await freePort();
+    const healthBase = 20_000 + Math.floor(Math.random() * 30_000);
+    const child = spawn(process.execPath, ['--import', 'tsx', join(REPO_ROOT, 'scripts/start.ts')], {
+      cwd: REPO_ROOT,
+      env: { ...process.env, ...serviceEnv(names, { LOG_LEVEL: 'info', GATEWAY_PORT: String(gatewayPort), HEALTH_PORT_BASE: String(healthBase) }), NO_COLOR: '1' },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let out = '';
+    child.stdout.on('data', (b: Buffer) => {
+      out += b.toString();
+    });
+    child.stderr.on('data', (b: Buffer) => {
+      out += b.toString();
+    });
+    const exited = new Promise<number | null>((r) => child.on('exit', (code) => r(code)));
+    try {
+      await waitUntil(() => (/demo (succeeded|failed)|start failed/.test(out) ? true : undefined), { timeoutMs: 150_000, what: 'the demo' });
+      expect(out, out.slice(-5000)).toContain('demo succeeded');
+      expect(out).toMatch(/stream #\d+ on .*lead\.created/);
+      await waitUntil(() => (out.includes('Ctrl-C stops everything') ? true : undefined), { what: 'the URLs' });
+      expect(out).toContain(`http://127.0.0.1:${gatewayPort}/docs`);
+      const ready = await fetch(`http://127.0.0.1:${gatewayPort}/readyz`);
+      expect(ready.status).toBe(200);
+    } finally {
+      child.kill('SIGTERM');
+    }
+    const code = await exited;
+    expect(code, out.slice(-3000)).toBe(0);
+    expect(out).toMatch(/gateway stopped/);
+    expect(out).toMatch(/partner-registry stopped/);
+    await expect(fetch(`http://127.0.0.1:${gatewayPort}/healthz`)).rejects.toThrow();
+  });
+});
