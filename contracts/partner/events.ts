@@ -4,6 +4,22 @@ import { defineEvent } from '../catalog/registry.ts';
 export const PartnerTypeSchema = z.enum(['technology', 'strategic', 'reseller']);
 export const PartnerTierSchema = z.enum(['standard', 'premium', 'enterprise']);
 export const PartnerStatusSchema = z.enum(['pending', 'active', 'suspended', 'terminated']);
+export type PartnerType = z.output<typeof PartnerTypeSchema>;
+export type PartnerTier = z.output<typeof PartnerTierSchema>;
+export type PartnerStatus = z.output<typeof PartnerStatusSchema>;
+
+/**
+ * What each tier carries. The gateway's rate limiter reads a partner's tier from the partner events
+ * (`partner.created` / `partner.updated`) and applies these defaults.
+ */
+export const PARTNER_TIERS: Record<
+  PartnerTier,
+  { rate_limit_per_minute: number; support_sla_hours: Record<'low' | 'normal' | 'high' | 'urgent', number> }
+> = {
+  standard: { rate_limit_per_minute: 1_000, support_sla_hours: { low: 120, normal: 72, high: 24, urgent: 8 } },
+  premium: { rate_limit_per_minute: 10_000, support_sla_hours: { low: 72, normal: 24, high: 8, urgent: 4 } },
+  enterprise: { rate_limit_per_minute: 50_000, support_sla_hours: { low: 24, normal: 8, high: 4, urgent: 1 } },
+};
 
 const common = { origin: 'domain', aggregate: 'partner', category: 'partner' } as const;
 

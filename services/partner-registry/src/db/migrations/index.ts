@@ -1,0 +1,14 @@
+import type { NamedMigrations } from '@pep/db';
+import { CreatePartners } from './1763848800000-CreatePartners.ts';
+
+/**
+ * The registry's migrations, per area. Each area adds its own list here (one line), named
+ * `<epoch-ms>-<PascalName>` so they run in time order across areas.
+ */
+export const partnerMigrations: NamedMigrations = {
+  '1763848800000-CreatePartners': CreatePartners,
+};
+
+export const registryMigrations: NamedMigrations = {
+  ...partnerMigrations,
+};

@@ -1,0 +1,14 @@
+import type { Logger } from '@pep/runtime';
+import type { Kysely } from 'kysely';
+import type { CommandBus } from '../app/command-bus.ts';
+import type { RegistryDB } from '../db/schema.ts';
+import type { RegistryConfig } from '../config.ts';
+
+/** What handlers get: the read side (db), the write side (commands) and the config. */
+export interface HandlerDeps {
+  db: Kysely<RegistryDB>;
+  commands: CommandBus;
+  logger: Logger;
+  config: RegistryConfig;
+  now: () => Date;
+}
