@@ -1,0 +1,159 @@
+import { z } from 'zod';
+import { defineEvent } from '../catalog/registry.ts';
+
+/**
+ * GitHub facts, translated by github-bridge from verified App webhooks. Repository events share the
+ * repository's subject (`<prefix>.agg.github_repo.<repository_id>`), so they stay in order per repository.
+ */
+const repo = { origin: 'domain', aggregate: 'github_repo', category: 'github' } as const;
+const repoBase = {
+  repository_id: z.number().int(),
+  repository: z.string().describe('owner/repo'),
+  delivery_id: z.string().describe('X-GitHub-Delivery of the webhook this came from'),
+};
+const pullBase = {
+  ...repoBase,
+  number: z.number().int(),
+  title: z.string(),
+  author: z.string().nullable(),
+  base: z.string().describe('Base branch'),
+  head: z.string().describe('Head branch'),
+  url: z.string(),
+  opened_at: z.string(),
+};
+
+export const GithubWebhookReceived = defineEvent({
+  type: 'github.webhook.received',
+  version: 1,
+  origin: 'external',
+  category: 'github',
+  description: 'A GitHub App webhook whose signature verified, kept raw until github-bridge translates it.',
+  data: z.object({
+    delivery_id: z.string(),
+    event: z.string().describe('X-GitHub-Event'),
+    action: z.string().nullable(),
+    installation_id: z.number().int().nullable(),
+    received_at: z.string(),
+    payload: z.record(z.string(), z.unknown()),
+  }),
+});
+
+export const GithubPullRequestOpened = defineEvent({
+  ...repo,
+  type: 'github.pull_request.opened',
+  version: 1,
+  description: 'A pull request was opened.',
+  data: z.object(pullBase),
+});
+
+export const GithubPullRequestClosed = defineEvent({
+  ...repo,
+  type: 'github.pull_request.closed',
+  version: 1,
+  description: 'A pull request was closed without being merged.',
+  data: z.object({ ...pullBase, closed_at: z.string() }),
+});
+
+export const GithubPullRequestMerged = defineEvent({
+  ...repo,
+  type: 'github.pull_request.merged',
+  version: 1,
+  description: 'A pull request was merged into its base branch.',
+  data: z.object({ ...pullBase, merged_at: z.string(), merge_commit_sha: z.string().nullable() }),
+});
+
+export const GithubPush = defineEvent({
+  ...repo,
+  type: 'github.push',
+  version: 1,
+  description: 'Commits were pushed to a branch or tag.',
+  data: z.object({
+    ...repoBase,
+    ref: z.string(),
+    before: z.string(),
+    after: z.string(),
+    commits: z.number().int(),
+    distinct_commits: z.number().int(),
+    pusher: z.string().nullable(),
+    pushed_at: z.string(),
+  }),
+});
+
+export const GithubReleasePublished = defineEvent({
+  ...repo,
+  type: 'github.release.published',
+  version: 1,
+  description: 'A release was published.',
+  data: z.object({ ...repoBase, tag: z.string(), name: z.string().nullable(), published_at: z.string() }),
+});
+
+export const GithubIssueOpened = defineEvent({
+  ...repo,
+  type: 'github.issue.opened',
+  version: 1,
+  description: 'An issue was opened (or reopened).',
+  data: z.object({ ...repoBase, number: z.number().int(), at: z.string() }),
+});
+
+export const GithubIssueClosed = defineEvent({
+  ...repo,
+  type: 'github.issue.closed',
+  version: 1,
+  description: 'An issue was closed.',
+  data: z.object({ ...repoBase, number: z.number().int(), at: z.string() }),
+});
+
+export const GithubRevertOpened = defineEvent({
+  ...repo,
+  type: 'github.revert.opened',
+  version: 1,
+  description: 'github-bridge opened a revert pull request for an incident.',
+  data: z.object({
+    repository_id: z.number().int(),
+    repository: z.string(),
+    incident_id: z.string(),
+    pull_number: z.number().int().describe('The pull request that was reverted'),
+    revert_number: z.number().int(),
+    branch: z.string(),
+    url: z.string(),
+    at: z.string(),
+  }),
+});
+
+const installation = { origin: 'domain', aggregate: 'github_installation', category: 'github' } as const;
+
+export const GithubInstallationCreated = defineEvent({
+  ...installation,
+  type: 'github.installation.created',
+  version: 1,
+  description: 'The GitHub App was installed on an account.',
+  data: z.object({
+    installation_id: z.number().int(),
+    account: z.string(),
+    repositories: z.array(z.string()),
+    delivery_id: z.string(),
+    at: z.string(),
+  }),
+});
+
+export const GithubInstallationDeleted = defineEvent({
+  ...installation,
+  type: 'github.installation.deleted',
+  version: 1,
+  description: 'The GitHub App was uninstalled.',
+  data: z.object({ installation_id: z.number().int(), account: z.string(), delivery_id: z.string(), at: z.string() }),
+});
+
+export const githubEvents = [
+  GithubWebhookReceived,
+  GithubPullRequestOpened,
+  GithubPullRequestClosed,
+  GithubPullRequestMerged,
+  GithubPush,
+  GithubReleasePublished,
+  GithubIssueOpened,
+  GithubIssueClosed,
+  GithubRevertOpened,
+  GithubInstallationCreated,
+  GithubInstallationDeleted,
+] as const;

@@ -1,0 +1,156 @@
+import { z } from 'zod';
+import { pageOf, PageQuerySchema } from '../http/pagination.ts';
+import { defineRoutes } from '../http/routes.ts';
+import { PlannedActionSchema, RollbackModeSchema, RunStatusSchema } from '../rollback/events.ts';
+import { EvidenceSchema, IncidentReportSchema, JourneySchema, SeveritySchema, SuspectsSchema } from './events.ts';
+
+export const CreateIncidentBody = IncidentReportSchema.extend({
+  partner_id: z.string().min(1).max(64).optional().describe('Admin credentials name the partner'),
+}).meta({ id: 'CreateIncident' });
+
+export const ResolveIncidentBody = z
+  .object({
+    resolved_at: z.iso.datetime({ offset: true }).optional(),
+    reason: z.string().trim().min(1).max(1000).optional(),
+  })
+  .strict()
+  .meta({ id: 'ResolveIncident' });
+
+export const ApproveRollbackBody = z
+  .object({ comment: z.string().trim().max(1000).optional() })
+  .strict()
+  .meta({ id: 'ApproveRollback' });
+
+export const IncidentAcceptedSchema = z
+  .object({
+    incident_id: z.string(),
+    object: z.literal('incident_acceptance'),
+    duplicate: z.boolean().describe('True when the incident id was already known: nothing new was started'),
+    status: RunStatusSchema,
+    mode: RollbackModeSchema.nullable(),
+    policy_id: z.string().nullable(),
+    skipped_reason: z.string().nullable(),
+    actions: z.array(PlannedActionSchema),
+  })
+  .meta({ id: 'IncidentAccepted' });
+
+export const ActionStateSchema = PlannedActionSchema.extend({
+  phase: z.enum(['rollback', 'restore']),
+  status: z.enum(['planned', 'succeeded', 'failed', 'skipped']),
+  attempts: z.number().int(),
+  detail: z.string().nullable(),
+  result: z.record(z.string(), z.unknown()).nullable(),
+  finished_at: z.string().nullable(),
+});
+
+export const TimelineEntrySchema = z.object({
+  at: z.string(),
+  type: z.string().describe('The event type'),
+  actor: z.string().describe('Who did it: the monitor, the orchestrator, an approver, a provider'),
+  summary: z.string(),
+  details: z.record(z.string(), z.unknown()).describe('Request and response excerpts, ids, reasons'),
+});
+
+export const IncidentSchema = z
+  .object({
+    id: z.string(),
+    object: z.literal('incident'),
+    partner_id: z.string(),
+    customer_id: z.string(),
+    status: z.enum(['open', 'resolved']),
+    severity: SeveritySchema,
+    journey: JourneySchema,
+    evidence: EvidenceSchema,
+    suspects: SuspectsSchema,
+    detected_at: z.string(),
+    opened_at: z.string(),
+    resolved_at: z.string().nullable(),
+    rollback: z
+      .object({
+        status: RunStatusSchema,
+        mode: RollbackModeSchema,
+        policy_id: z.string().nullable(),
+        skipped_reason: z.string().nullable(),
+        actions: z.array(ActionStateSchema),
+        dropped: z.array(PlannedActionSchema),
+        restored_at: z.string().nullable(),
+      })
+      .nullable(),
+    timeline: z.array(TimelineEntrySchema),
+  })
+  .meta({ id: 'Incident' });
+
+const IdParams = z.object({ id: z.string().min(1).max(64) });
+
+export const incidentRoutes = defineRoutes([
+  {
+    operationId: 'createIncident',
+    method: 'POST',
+    path: '/v1/incidents',
+    summary: 'Report an incident (idempotent on incident_id; 100 requests/min per customer)',
+    tag: 'Incidents',
+    service: 'rollback-orchestrator',
+    pattern: 'incidents.create',
+    scope: 'write:incidents',
+    body: CreateIncidentBody,
+    success: { status: 202, schema: IncidentAcceptedSchema, description: 'Accepted: the planned actions run asynchronously' },
+    errors: [409, 429],
+    timeoutMs: 2000,
+  },
+  {
+    operationId: 'listIncidents',
+    method: 'GET',
+    path: '/v1/incidents',
+    summary: 'List incidents, newest first',
+    tag: 'Incidents',
+    service: 'rollback-orchestrator',
+    pattern: 'incidents.list',
+    scope: 'read:incidents',
+    query: PageQuerySchema.extend({
+      customer_id: z.string().optional(),
+      status: z.enum(['open', 'resolved']).optional(),
+      partner_id: z.string().optional(),
+    }),
+    success: { status: 200, schema: pageOf(IncidentSchema) },
+  },
+  {
+    operationId: 'getIncident',
+    method: 'GET',
+    path: '/v1/incidents/:id',
+    summary: 'An incident with its rollback run, actions and timeline (audit trail)',
+    tag: 'Incidents',
+    service: 'rollback-orchestrator',
+    pattern: 'incidents.get',
+    scope: 'read:incidents',
+    params: IdParams,
+    success: { status: 200, schema: IncidentSchema },
+  },
+  {
+    operationId: 'resolveIncident',
+    method: 'POST',
+    path: '/v1/incidents/:id/resolve',
+    summary: 'Resolve an incident; flags are turned back on where the policy says so',
+    tag: 'Incidents',
+    service: 'rollback-orchestrator',
+    pattern: 'incidents.resolve',
+    scope: 'write:incidents',
+    params: IdParams,
+    body: ResolveIncidentBody.optional(),
+    success: { status: 202, schema: z.object({ incident_id: z.string(), status: z.literal('resolved'), duplicate: z.boolean() }) },
+    errors: [409],
+  },
+  {
+    operationId: 'approveRollback',
+    method: 'POST',
+    path: '/v1/incidents/:id/approve',
+    summary: 'Approve the rollback of an incident whose policy mode is approval',
+    tag: 'Incidents',
+    service: 'rollback-orchestrator',
+    pattern: 'incidents.approve',
+    scope: 'write:rollback',
+    params: IdParams,
+    body: ApproveRollbackBody.optional(),
+    success: { status: 202, schema: IncidentAcceptedSchema },
+    errors: [409],
+  },
+]);
