@@ -24,7 +24,11 @@ describe('npm start', () => {
     const healthBase = 20_000 + Math.floor(Math.random() * 30_000);
     const child = spawn(process.execPath, ['--import', 'tsx', join(REPO_ROOT, 'scripts/start.ts')], {
       cwd: REPO_ROOT,
-      env: { ...process.env, ...serviceEnv(names, { LOG_LEVEL: 'info', GATEWAY_PORT: String(gatewayPort), HEALTH_PORT_BASE: String(healthBase) }), NO_COLOR: '1' },
+      env: {
+        ...process.env,
+        ...serviceEnv(names, { LOG_LEVEL: 'info', GATEWAY_PORT: String(gatewayPort), HEALTH_PORT_BASE: String(healthBase) }),
+        NO_COLOR: '1',
+      },
       stdio: ['ignore', 'pipe', 'pipe'],
     });
     let out = '';
@@ -36,7 +40,10 @@ describe('npm start', () => {
     });
     const exited = new Promise<number | null>((r) => child.on('exit', (code) => r(code)));
     try {
-      await waitUntil(() => (/demo (succeeded|failed)|start failed/.test(out) ? true : undefined), { timeoutMs: 150_000, what: 'the demo' });
+      await waitUntil(() => (/demo (succeeded|failed)|start failed/.test(out) ? true : undefined), {
+        timeoutMs: 150_000,
+        what: 'the demo',
+      });
       expect(out, out.slice(-5000)).toContain('demo succeeded');
       expect(out).toMatch(/stream #\d+ on .*lead\.created/);
       await waitUntil(() => (out.includes('Ctrl-C stops everything') ? true : undefined), { what: 'the URLs' });
