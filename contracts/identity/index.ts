@@ -1,2 +1,5 @@
-// Contracts of the identity context: events, HTTP bodies and routes.
-export {};
+// Contracts of the identity context: API keys, OAuth clients, scopes and credential formats.
+export * from './credential-format.ts';
+export * from './scopes.ts';
+export * from './events.ts';
+export * from './http.ts';
