@@ -6,12 +6,14 @@ import { registryMigrations } from './db/migrations/index.ts';
 import type { RegistryDB } from './db/schema.ts';
 import { registryHandlers } from './handlers/index.ts';
 import { partnersProjection } from './projections/partners/index.ts';
+import { apiKeysProjection } from './projections/identity-api-keys/index.ts';
+import { oauthClientsProjection } from './projections/identity-oauth-clients/index.ts';
 
 export const SERVICE_NAME = 'partner-registry';
 
 /** Read models of the registry, composed per area (each area adds one line). */
 export function registryProjections(prefix: string): Projection<RegistryDB>[] {
-  return [partnersProjection(prefix)];
+  return [partnersProjection(prefix), apiKeysProjection<RegistryDB>(prefix), oauthClientsProjection<RegistryDB>(prefix)];
 }
 
 export const partnerRegistry: ServiceDefinition<RegistryDB, RegistryConfig> = {
@@ -25,6 +27,7 @@ export const partnerRegistry: ServiceDefinition<RegistryDB, RegistryConfig> = {
       config: ctx.config,
       logger: ctx.logger,
       now: () => new Date(),
+      bus: ctx.bus,
       commands: createCommandBus({ bus: ctx.bus, logger: ctx.logger, projections: ctx.projections }),
     }),
 };

@@ -1,3 +1,4 @@
+import type { EventBus } from '@pep/events';
 import type { Logger } from '@pep/runtime';
 import type { Kysely } from 'kysely';
 import type { CommandBus } from '../app/command-bus.ts';
@@ -11,4 +12,6 @@ export interface HandlerDeps {
   logger: Logger;
   config: RegistryConfig;
   now: () => Date;
+  /** The event bus, for an area that folds another area's aggregate with its own view (identity: application owners). */
+  bus?: EventBus;
 }

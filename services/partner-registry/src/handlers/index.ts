@@ -1,10 +1,12 @@
 import type { RpcHandler } from '@pep/service';
 import type { HandlerDeps } from './deps.ts';
 import { partnerHandlers } from './partners.ts';
+import { identityHandlers } from './identity.ts';
 
 /** Every RPC handler of the registry, composed per area (each area adds one line). */
 export function registryHandlers(deps: HandlerDeps): Record<string, RpcHandler> {
   return {
     ...partnerHandlers(deps),
+    ...identityHandlers(deps),
   };
 }

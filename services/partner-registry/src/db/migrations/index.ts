@@ -1,5 +1,6 @@
 import type { NamedMigrations } from '@pep/db';
 import { CreatePartners } from './1763848800000-CreatePartners.ts';
+import { identityMigrations } from '../../projections/identity-migrations/index.ts';
 
 /**
  * The registry's migrations, per area. Each area adds its own list here (one line), named
@@ -11,4 +12,5 @@ export const partnerMigrations: NamedMigrations = {
 
 export const registryMigrations: NamedMigrations = {
   ...partnerMigrations,
+  ...identityMigrations,
 };

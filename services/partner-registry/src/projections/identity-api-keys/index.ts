@@ -1,6 +1,7 @@
 import type { StoredEvent } from '@pep/contracts';
 import { aggregateFilter, type Projection } from '@pep/events';
 import { type Kysely, sql, type Transaction } from 'kysely';
+import type { RegistryDB } from '../../db/schema.ts';
 import { API_KEY_EVENT_TYPES, type ApiKeyState, evolveApiKey } from '../../domain/api-key/api-key.ts';
 
 /** Row of the `api_keys` read model: the folded aggregate (hashes included, secrets never exist here). */
@@ -16,7 +17,7 @@ export interface ApiKeysTables {
 export const API_KEYS_PROJECTION = 'api-keys';
 export const handledEventTypes = API_KEY_EVENT_TYPES;
 
-type Db = Kysely<ApiKeysTables>;
+type Db = Kysely<RegistryDB>;
 
 export const apiKeysMigration = {
   async up(db: Kysely<unknown>) {

@@ -1,6 +1,7 @@
 import type { StoredEvent } from '@pep/contracts';
 import { aggregateFilter, type Projection } from '@pep/events';
 import { type Kysely, sql, type Transaction } from 'kysely';
+import type { RegistryDB } from '../../db/schema.ts';
 import { evolveOAuthClient, OAUTH_CLIENT_EVENT_TYPES, type OAuthClientState } from '../../domain/oauth-client/oauth-client.ts';
 
 /** Row of the `oauth_clients` read model: the folded aggregate (secret hash only). */
@@ -17,7 +18,7 @@ export interface OAuthClientsTables {
 export const OAUTH_CLIENTS_PROJECTION = 'oauth-clients';
 export const handledEventTypes = OAUTH_CLIENT_EVENT_TYPES;
 
-type Db = Kysely<OAuthClientsTables>;
+type Db = Kysely<RegistryDB>;
 
 export const oauthClientsMigration = {
   async up(db: Kysely<unknown>) {
