@@ -1,5 +1,5 @@
 import type { Partner } from '@pep/contracts';
-import { aggregateFilter, aggregateSubject, appendToAggregate, publishEvent } from '@pep/events';
+import { aggregateSubject, appendToAggregate, publishEvent } from '@pep/events';
 import { testNames } from '@pep/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createCommandBus } from '../src/app/command-bus.ts';
