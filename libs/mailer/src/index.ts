@@ -74,10 +74,10 @@ export interface EmailTemplate<V extends TemplateVars> {
   render(vars: V): { subject: string; text: string; html: string };
 }
 
-function interpolate(template: string, vars: TemplateVars, escape: (s: string) => string): string {
+function interpolate(template: string, vars: TemplateVars, encode: (s: string) => string): string {
   return template.replace(/\{\{\s*(\w+)\s*\}\}/g, (_, key: string) => {
     if (!(key in vars)) throw new Error(`template variable "${key}" is missing`);
-    return escape(String(vars[key]));
+    return encode(String(vars[key]));
   });
 }
 
