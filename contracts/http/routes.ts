@@ -69,7 +69,8 @@ export type RpcReply =
   | { ok: false; problem: { type: string; title: string; status: number; detail?: string; [k: string]: unknown } };
 
 export interface Principal {
-  kind: 'admin' | 'partner' | 'oauth';
+  /** `anonymous`: a `public` route called without a credential (no partner, no scopes). */
+  kind: 'admin' | 'partner' | 'oauth' | 'anonymous';
   /** The partner the credential belongs to; absent for platform admins. */
   partner_id?: string;
   scopes: string[];
