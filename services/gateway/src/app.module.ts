@@ -1,0 +1,33 @@
+import { type DynamicModule, Module } from '@nestjs/common';
+import { AuthModule } from './auth/auth.module.ts';
+import { CoreModule, type GatewayResources } from './core.module.ts';
+import { EventsModule } from './events/events.module.ts';
+import { HttpModule } from './http/http.module.ts';
+import { IdempotencyModule } from './idempotency/idempotency.module.ts';
+import { OpsModule } from './ops/ops.module.ts';
+import { RateLimitModule } from './rate-limit/rate-limit.module.ts';
+import { RoutesModule } from './routing/routes.module.ts';
+
+/**
+ * The gateway's module list, in one place. Add a module with one line: an auth strategy module registers
+ * itself with AuthService; a module that serves routes registers them in `onModuleInit` (or with Nest
+ * controllers) and records them in RouteRegistry.
+ */
+// biome-ignore format: one module per line, so adding one is a one-line change
+const modules = [
+  HttpModule,
+  AuthModule,
+  RateLimitModule,
+  IdempotencyModule,
+  OpsModule,
+  EventsModule,
+  RoutesModule,
+];
+
+@Module({})
+// biome-ignore lint/complexity/noStaticOnlyClass: a Nest dynamic module is a class with a static factory
+export class AppModule {
+  static register(resources: GatewayResources): DynamicModule {
+    return { module: AppModule, imports: [CoreModule.forRoot(resources), ...modules] };
+  }
+}

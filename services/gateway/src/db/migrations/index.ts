@@ -1,0 +1,6 @@
+import type { NamedMigrations } from '@pep/db';
+import * as idempotencyKeys from './1795385018121-IdempotencyKeys.ts';
+
+export const migrations: NamedMigrations = {
+  '1795385018121-IdempotencyKeys': idempotencyKeys,
+};

@@ -1,0 +1,87 @@
+import type { HttpMethod } from '@pep/contracts';
+import { type EventBus, publishEvent } from '@pep/events';
+import { UnavailableError } from '@pep/runtime';
+import { Inject, Module, type OnModuleInit } from '@nestjs/common';
+import { HttpAdapterHost } from '@nestjs/core';
+import type { FastifyInstance } from 'fastify';
+import type { GatewayConfig } from '../config.ts';
+import { type HttpResult, JSON_TYPE, problemResult } from '../http/http-result.ts';
+import { type PipelineRoute, type RequestContext, RequestPipeline } from '../http/request-pipeline.ts';
+import { RouteRegistry } from '../http/route-registry.ts';
+import type { GatewayMetrics } from '../ops/gateway-metrics.ts';
+import { BUS, CONFIG, METRICS } from '../tokens.ts';
+import { EVENTS_BODY_LIMIT, type PreparedEvent, prepareEvents } from './prepare-events.ts';
+
+export const PUBLISH_EVENTS_ROUTE: PipelineRoute = {
+  operationId: 'publishEvents',
+  method: 'POST' satisfies HttpMethod,
+  path: '/v1/events',
+  scope: 'write:events',
+};
+
+/**
+ * `POST /v1/events`: the ingest hot path, registered directly on Fastify. Validates every event of the request
+ * first, then publishes them all concurrently (pipelined JetStream acks) with dedupe, and answers 202 with each
+ * event's stream sequence.
+ */
+@Module({})
+export class EventsModule implements OnModuleInit {
+  constructor(
+    @Inject(HttpAdapterHost) private readonly host: HttpAdapterHost,
+    @Inject(RequestPipeline) private readonly pipeline: RequestPipeline,
+    @Inject(RouteRegistry) private readonly registry: RouteRegistry,
+    @Inject(BUS) private readonly bus: EventBus,
+    @Inject(CONFIG) private readonly cfg: GatewayConfig,
+    @Inject(METRICS) private readonly metrics: GatewayMetrics,
+  ) {}
+
+  onModuleInit(): void {
+    const app = this.host.httpAdapter.getInstance<FastifyInstance>();
+    const route = PUBLISH_EVENTS_ROUTE;
+    this.registry.add(route.method, route.path);
+    app.route({
+      method: route.method,
+      url: route.path,
+      bodyLimit: EVENTS_BODY_LIMIT,
+      handler: (req, reply) => this.pipeline.handle(req, reply, route, (ctx) => this.ingest(req.body, ctx)),
+    });
+  }
+
+  private async ingest(body: unknown, ctx: RequestContext): Promise<HttpResult> {
+    if (!ctx.principal) throw new Error('publishEvents is not public');
+    const prepared = prepareEvents(body, {
+      principal: ctx.principal,
+      subjectPrefix: this.cfg.SUBJECT_PREFIX,
+      traceparent: ctx.traceparent,
+      now: new Date(),
+    });
+    if (!prepared.ok) {
+      this.metrics.eventsRejected.inc(Array.isArray(body) ? body.length : 1);
+      return problemResult(prepared.problem);
+    }
+    const data = await this.publish(prepared.events);
+    return { status: 202, headers: { 'content-type': JSON_TYPE }, body: JSON.stringify({ data }) };
+  }
+
+  private async publish(events: PreparedEvent[]) {
+    try {
+      const results =
+        events.length === 1
+          ? [await publishEvent(this.bus, events[0]!.subject, events[0]!.event, events[0]!.dedupeKey)]
+          : await Promise.all(events.map((e) => publishEvent(this.bus, e.subject, e.event, e.dedupeKey)));
+      let duplicates = 0;
+      for (const r of results) if (r.duplicate) duplicates++;
+      if (results.length > duplicates) this.metrics.eventsPublished.inc({ duplicate: 'false' }, results.length - duplicates);
+      if (duplicates > 0) this.metrics.eventsPublished.inc({ duplicate: 'true' }, duplicates);
+      return results;
+    } catch (err) {
+      // Some events of a batch may be stored already; retrying the same request is safe (dedupe by id).
+      throw new UnavailableError(
+        'the event store did not acknowledge the events; retry the request (it is safe: events are deduplicated by id)',
+        {
+          cause: err,
+        },
+      );
+    }
+  }
+}

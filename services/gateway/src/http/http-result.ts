@@ -1,0 +1,45 @@
+import { type FieldError, PROBLEM_BASE, type Problem } from '@pep/runtime';
+import type { FastifyReply } from 'fastify';
+
+/**
+ * A response as the gateway's pipeline passes it around: what a handler produced, what the idempotency store
+ * keeps and replays. `body` is already serialized.
+ */
+export interface HttpResult {
+  status: number;
+  headers: Record<string, string>;
+  body: string | undefined;
+}
+
+export const JSON_TYPE = 'application/json; charset=utf-8';
+export const PROBLEM_TYPE = 'application/problem+json; charset=utf-8';
+
+export function jsonResult(status: number, body: unknown, headers: Record<string, string> = {}): HttpResult {
+  if (body === undefined || status === 204 || status === 304) return { status, headers, body: undefined };
+  return { status, headers: { 'content-type': JSON_TYPE, ...headers }, body: JSON.stringify(body) };
+}
+
+export function problemResult(problem: Problem, headers: Record<string, string> = {}): HttpResult {
+  return { status: problem.status, headers: { 'content-type': PROBLEM_TYPE, ...headers }, body: JSON.stringify(problem) };
+}
+
+/** Builds an RFC 9457 problem with the platform's type URIs. */
+export function problem(status: number, type: string, title: string, detail?: string, extensions: Record<string, unknown> = {}): Problem {
+  return { type: PROBLEM_BASE + type, title, status, ...(detail === undefined ? {} : { detail }), ...extensions };
+}
+
+export function validationProblem(errors: FieldError[], detail?: string): Problem {
+  return problem(
+    422,
+    'validation-error',
+    'The request is not valid',
+    detail ?? errors.map((e) => `${e.index !== undefined ? `[${e.index}] ` : ''}${e.path || '(body)'}: ${e.message}`).join('; '),
+    { errors },
+  );
+}
+
+export function sendResult(reply: FastifyReply, result: HttpResult): FastifyReply {
+  reply.code(result.status);
+  for (const name in result.headers) reply.header(name, result.headers[name] as string);
+  return result.body === undefined ? reply.send() : reply.send(result.body);
+}

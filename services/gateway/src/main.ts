@@ -1,0 +1,93 @@
+import 'reflect-metadata';
+import { randomBytes } from 'node:crypto';
+import type { IncomingMessage } from 'node:http';
+import { createDb, ensureDatabase, migrateToLatest } from '@pep/db';
+import { closeBus, connectBus, ensureStream, StreamSettingsSchema } from '@pep/events';
+import { ConfigError, createLogger, databaseUrl, onShutdown } from '@pep/runtime';
+import { ClientNats } from '@nestjs/microservices';
+import { NestFactory } from '@nestjs/core';
+import { FastifyAdapter, type NestFastifyApplication } from '@nestjs/platform-fastify';
+import { AppModule } from './app.module.ts';
+import { type GatewayConfig, loadGatewayConfig } from './config.ts';
+import type { GatewayResources } from './core.module.ts';
+import { migrations } from './db/migrations/index.ts';
+import type { GatewayDB } from './db/schema.ts';
+import { createGatewayMetrics } from './ops/gateway-metrics.ts';
+
+const REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/;
+
+function line(level: string, msg: string, fields: Record<string, unknown> = {}): void {
+  process.stdout.write(`${JSON.stringify({ time: new Date().toISOString(), level, service: 'gateway', msg, ...fields })}\n`);
+}
+
+/** Development convenience: no admin key configured (and not production) → make one and print it once. */
+function withAdminKey(config: GatewayConfig): GatewayConfig {
+  if (config.PLATFORM_ADMIN_API_KEY) return config;
+  const key = `sk_admin_${randomBytes(24).toString('base64url')}`;
+  line('warn', 'PLATFORM_ADMIN_API_KEY is not set: generated an admin API key for this run (shown only now)', { admin_api_key: key });
+  return { ...config, PLATFORM_ADMIN_API_KEY: key };
+}
+
+async function main(): Promise<void> {
+  const config = withAdminKey(loadGatewayConfig());
+  const logger = createLogger('gateway', config.LOG_LEVEL);
+  const shutdown = onShutdown(logger);
+
+  const url = databaseUrl(config, 'gateway');
+  await ensureDatabase(url);
+  const db = createDb<GatewayDB>(url, { max: config.DB_POOL_SIZE });
+  const applied = await migrateToLatest(db, migrations);
+  if (applied.length) logger.info('migrations applied', { applied });
+
+  const bus = await connectBus({ url: config.NATS_URL, name: 'gateway', stream: config.STREAM_NAME, prefix: config.SUBJECT_PREFIX });
+  await ensureStream(bus.jsm, StreamSettingsSchema.parse(config));
+  const rpc = new ClientNats({ servers: config.NATS_URL.split(','), name: 'gateway-rpc', maxReconnectAttempts: -1 } as never);
+  await rpc.connect();
+
+  const resources: GatewayResources = { config, logger, metrics: createGatewayMetrics(), bus, db, rpc };
+  const idPrefix = `req_${randomBytes(4).toString('hex')}`;
+  let requestCount = 0;
+  const adapter = new FastifyAdapter({
+    bodyLimit: config.GATEWAY_BODY_LIMIT,
+    return503OnClosing: true,
+    genReqId: (req: IncomingMessage) => {
+      const given = req.headers['x-request-id'];
+      return typeof given === 'string' && REQUEST_ID.test(given) ? given : `${idPrefix}${(++requestCount).toString(36)}`;
+    },
+  });
+  const app = await NestFactory.create<NestFastifyApplication>(AppModule.register(resources), adapter, {
+    bodyParser: false,
+    logger: ['error', 'warn'],
+  });
+  const fastify = app.getHttpAdapter().getInstance();
+  // JSON only: a text/plain body is refused with 415 instead of reaching validation as a string.
+  fastify.removeContentTypeParser('text/plain');
+  fastify.addContentTypeParser(
+    ['application/cloudevents+json', 'application/cloudevents-batch+json'],
+    { parseAs: 'string' },
+    fastify.getDefaultJsonParser('error', 'ignore'),
+  );
+
+  await app.listen(config.GATEWAY_PORT, config.GATEWAY_HOST);
+  const address = fastify.server.address();
+  const port = typeof address === 'object' && address ? address.port : config.GATEWAY_PORT;
+  const listening = `http://${config.GATEWAY_HOST.includes(':') ? `[${config.GATEWAY_HOST}]` : config.GATEWAY_HOST}:${port}`;
+
+  // Stop taking requests and finish the in-flight ones (their publishes are awaited), then close connections.
+  shutdown.add('http', () => app.close());
+  shutdown.add('nats-rpc', () => rpc.close());
+  shutdown.add('nats', () => closeBus(bus));
+  shutdown.add('postgres', () => db.destroy());
+  line('info', 'gateway listening', { url: listening, stream: config.STREAM_NAME, rpc_prefix: config.RPC_PREFIX });
+}
+
+main().catch((err: unknown) => {
+  if (err instanceof ConfigError) {
+    process.stderr.write(`gateway: ${err.message}\n`);
+  } else {
+    line('error', 'gateway failed to start', {
+      err: err instanceof Error ? { name: err.name, message: err.message, stack: err.stack } : String(err),
+    });
+  }
+  process.exit(1);
+});
