@@ -76,3 +76,58 @@ export const PartnerTerminated = defineEvent({
 });
 
 export const partnerEvents = [PartnerCreated, PartnerUpdated, PartnerActivated, PartnerSuspended, PartnerTerminated] as const;
+
+export const ContactRoleSchema = z.enum(['primary', 'technical', 'billing', 'legal', 'security', 'support']);
+export type ContactRole = z.output<typeof ContactRoleSchema>;
+
+export const PartnerContactAdded = defineEvent({
+  ...common,
+  type: 'partner.contact_added',
+  version: 1,
+  description: 'A person at the partner was added as a contact with a role (emails go to contacts by role).',
+  data: z.object({
+    partner_id: z.string(),
+    contact_id: z.string(),
+    name: z.string(),
+    email: z.email(),
+    role: ContactRoleSchema,
+    phone: z.string().optional(),
+  }),
+});
+
+export const PartnerContactRemoved = defineEvent({
+  ...common,
+  type: 'partner.contact_removed',
+  version: 1,
+  description: 'A contact was removed from the partner.',
+  data: z.object({ partner_id: z.string(), contact_id: z.string() }),
+});
+
+export const RevenueShareSchema = z
+  .object({
+    first_year_pct: z.number().min(0).max(100).describe('Share of revenue in the first contract year, e.g. 20'),
+    renewal_pct: z.number().min(0).max(100).describe('Share of revenue on renewals, e.g. 10'),
+  })
+  .meta({ id: 'RevenueShare' });
+
+export const PartnerAgreementSigned = defineEvent({
+  ...common,
+  type: 'partner.agreement_signed',
+  version: 1,
+  description: 'A new version of the partner agreement was signed; it supersedes the previous version from its effective date.',
+  data: z.object({
+    partner_id: z.string(),
+    agreement_id: z.string(),
+    version: z.number().int().min(1),
+    supersedes: z.string().nullable(),
+    title: z.string(),
+    signed_at: z.iso.datetime({ offset: true }),
+    signed_by: z.string(),
+    effective_at: z.iso.datetime({ offset: true }),
+    expires_at: z.iso.datetime({ offset: true }).nullable(),
+    revenue_share: RevenueShareSchema,
+    terms_url: z.string().optional(),
+  }),
+});
+
+export const partnerRelationEvents = [PartnerContactAdded, PartnerContactRemoved, PartnerAgreementSigned] as const;

@@ -81,4 +81,57 @@ describe('partners (commands and the partners read model)', () => {
     expect(list.data.map((p) => p.id)).toEqual([a.id]);
     expect(await reg.ok('partners.get', admin, { params: { id: b.id } })).toMatchObject({ name: 'B' });
   });
+
+  it('keeps contacts with roles and versioned agreements, visible only to their partner', async () => {
+    const p = await newPartner('Contracts');
+    const other = await newPartner('Other');
+    const pp = partnerPrincipal(p.id);
+    const c = await reg.ok<{ id: string; role: string }>('partners.contacts.add', pp, {
+      params: { id: p.id },
+      body: { name: 'Tess', email: 'tess@acme.test', role: 'technical' },
+    });
+    expect(c).toMatchObject({ object: 'contact', role: 'technical', partner_id: p.id });
+    await reg.ok('partners.contacts.add', admin, {
+      params: { id: p.id },
+      body: { name: 'Bill', email: 'bill@acme.test', role: 'billing' },
+    });
+    const tech = await reg.ok<{ data: { email: string }[] }>('partners.contacts.list', pp, {
+      params: { id: p.id },
+      query: { role: 'technical' },
+    });
+    expect(tech.data.map((x) => x.email)).toEqual(['tess@acme.test']);
+    expect(statusOf(await reg.call('partners.contacts.list', partnerPrincipal(other.id), { params: { id: p.id } }))).toBe(404);
+    expect(
+      statusOf(await reg.call('partners.contacts.remove', partnerPrincipal(other.id), { params: { id: p.id, contact_id: c.id } })),
+    ).toBe(404);
+    expect(statusOf(await reg.call('partners.contacts.remove', pp, { params: { id: p.id, contact_id: c.id } }))).toBe(204);
+    expect((await reg.ok<{ data: unknown[] }>('partners.contacts.list', pp, { params: { id: p.id } })).data).toHaveLength(1);
+
+    const v1 = await reg.ok<{ id: string; version: number; status: string }>('partners.agreements.sign', admin, {
+      params: { id: p.id },
+      body: {
+        signed_by: 'CEO',
+        effective_at: '2025-01-01T00:00:00Z',
+        expires_at: '2027-01-01T00:00:00Z',
+        revenue_share: { first_year_pct: 20, renewal_pct: 10 },
+      },
+    });
+    expect(v1).toMatchObject({ version: 1, status: 'active', revenue_share: { first_year_pct: 20, renewal_pct: 10 } });
+    const v2 = await reg.ok<{ id: string }>('partners.agreements.sign', admin, {
+      params: { id: p.id },
+      body: { signed_by: 'CEO', effective_at: '2099-01-01T00:00:00Z', revenue_share: { first_year_pct: 25, renewal_pct: 12 } },
+    });
+    const list = await reg.ok<{ data: { id: string; version: number; status: string; superseded_by: string | null }[] }>(
+      'partners.agreements.list',
+      pp,
+      { params: { id: p.id } },
+    );
+    expect(list.data.map((a) => [a.version, a.status])).toEqual([
+      [2, 'scheduled'],
+      [1, 'active'],
+    ]);
+    expect(list.data[1]?.superseded_by).toBe(v2.id);
+    expect(statusOf(await reg.call('partners.agreements.sign', pp, { params: { id: p.id }, body: {} }))).toBe(403);
+    expect(statusOf(await reg.call('partners.agreements.list', partnerPrincipal(other.id), { params: { id: p.id } }))).toBe(404);
+  });
 });

@@ -4,7 +4,7 @@ import { aggregateFilter, aggregateSubject, publishMany } from '@pep/events';
 import { createTestBus, dbUrl, freePort, serviceEnv, spawnService, testNames, waitReady, waitUntil } from '@pep/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { RegistryDB } from '../src/db/schema.ts';
-import { evolvePartner, type PartnerState } from '../src/domain/partner/partner.ts';
+import { evolvePartnerProfile, type PartnerProfile } from '../src/domain/partner/partner.ts';
 import { rowToPartner } from '../src/projections/partners/index.ts';
 import { SERVICE_NAME } from '../src/service.ts';
 import { envelope, readAll } from './support/stream.ts';
@@ -97,10 +97,10 @@ describe('partners projection under kill -9', () => {
       }
 
       // The expected read model: a fold of every partner event with the same evolve the service uses.
-      const expected = new Map<string, PartnerState | undefined>();
+      const expected = new Map<string, PartnerProfile | undefined>();
       for (const e of await readAll(t.bus, aggregateFilter(names.SUBJECT_PREFIX, 'partner'))) {
         const id = (e.data as { partner_id: string }).partner_id;
-        expected.set(id, evolvePartner(expected.get(id), e));
+        expected.set(id, evolvePartnerProfile(expected.get(id), e));
       }
       const rows = (await db.selectFrom('partners').selectAll().orderBy('id').execute()).map(rowToPartner);
       expect(rows).toHaveLength(PARTNERS);

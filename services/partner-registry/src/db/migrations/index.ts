@@ -1,5 +1,6 @@
 import type { NamedMigrations } from '@pep/db';
 import { CreatePartners } from './1763848800000-CreatePartners.ts';
+import { CreatePartnerContactsAndAgreements } from './1763852400000-CreatePartnerContactsAndAgreements.ts';
 import { identityMigrations } from '../../projections/identity-migrations/index.ts';
 
 /**
@@ -8,6 +9,7 @@ import { identityMigrations } from '../../projections/identity-migrations/index.
  */
 export const partnerMigrations: NamedMigrations = {
   '1763848800000-CreatePartners': CreatePartners,
+  '1763852400000-CreatePartnerContactsAndAgreements': CreatePartnerContactsAndAgreements,
 };
 
 export const registryMigrations: NamedMigrations = {
