@@ -4,6 +4,7 @@ import { CoreModule, type GatewayResources } from './core.module.ts';
 import { EventsModule } from './events/events.module.ts';
 import { HttpModule } from './http/http.module.ts';
 import { IdempotencyModule } from './idempotency/idempotency.module.ts';
+import { IdentityModule } from './identity/identity.module.ts';
 import { OpsModule } from './ops/ops.module.ts';
 import { RateLimitModule } from './rate-limit/rate-limit.module.ts';
 import { RoutesModule } from './routing/routes.module.ts';
@@ -17,6 +18,7 @@ import { RoutesModule } from './routing/routes.module.ts';
 const modules = [
   HttpModule,
   AuthModule,
+  IdentityModule,
   RateLimitModule,
   IdempotencyModule,
   OpsModule,

@@ -10,10 +10,8 @@ import type { GatewayConfig } from '../config.ts';
 import { requestService, rpcSubject } from '../routing/rpc-client.ts';
 import { BUS, CONFIG, DB, LOGGER, RPC_CLIENT } from '../tokens.ts';
 import { type IdentityStore, startIdentityStore } from './identity-projection.ts';
+import { IDENTITY_STORE, USAGE_RECORDER } from './identity-tokens.ts';
 import { createUsageRecorder, type UsageRecorder } from './usage-recorder.ts';
-
-export const IDENTITY_STORE = Symbol('gateway.identity-store');
-export const USAGE_RECORDER = Symbol('gateway.usage-recorder');
 
 export const identityConfigSchema = z.object({
   /** How often the buffered last-used times of API keys go to the registry. */
