@@ -11,3 +11,9 @@ export {
 } from './events.ts';
 export { type ApiReferenceHtmlOptions, escapeHtml, renderApiReferenceHtml } from './html.ts';
 export { canonicalJson, type Json, SchemaComponents, sortKeysDeep, toJsonSchema } from './json-schema.ts';
+export {
+  type EventCatalogMarkdownOptions,
+  renderApiMarkdown,
+  renderEventCatalogMarkdown,
+  schemaTypeText,
+} from './markdown.ts';

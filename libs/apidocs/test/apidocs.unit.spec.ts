@@ -3,7 +3,14 @@ import { Ajv2020 } from 'ajv/dist/2020.js';
 import addFormats from 'ajv-formats';
 import { describe, expect, it } from 'vitest';
 import { z } from 'zod';
-import { buildAsyncApi, buildOpenApi, eventJsonSchemas, renderApiReferenceHtml } from '../src/index.ts';
+import {
+  buildAsyncApi,
+  buildOpenApi,
+  eventJsonSchemas,
+  renderApiMarkdown,
+  renderApiReferenceHtml,
+  renderEventCatalogMarkdown,
+} from '../src/index.ts';
 
 // A route table of its own, so the tests do not depend on what the contexts register.
 const Widget = z
@@ -274,5 +281,28 @@ describe('renderApiReferenceHtml', () => {
     expect(html).toContain('id="event-apidocs_test-thing_happened"');
     expect(html).toContain('platform.ext.{partnerid}.apidocs_test.thing_happened');
     expect(html).not.toMatch(/<script|<link|src=|https?:\/\//i);
+  });
+});
+
+describe('markdown references', () => {
+  it('events.md lists each type with versions, origin, subject, fields and the example', () => {
+    const md = renderEventCatalogMarkdown([TestThing, TestDomain], {
+      examples: { 'apidocs_test.thing_happened': { thing_id: 't1', email: 'a@example.com' } },
+    });
+    expect(md).toContain(
+      '| [`apidocs_test.thing_happened`](#apidocs_testthing_happened) | 1 | external | `platform.ext.{partnerid}.apidocs_test.thing_happened` | A thing happened. |',
+    );
+    expect(md).toContain('| `email` | string (email) | yes |  |');
+    expect(md).toContain('| `count` | integer');
+    expect(md).toContain('"thing_id": "t1"');
+    expect(md).toContain('`platform.agg.widget.{aggregate_id}`');
+  });
+
+  it('api.md lists every operation with its scope and owning service', () => {
+    const md = renderApiMarkdown(buildOpenApi(testRoutes));
+    expect(md).toContain('5 operations.');
+    expect(md).toContain('| POST | `/v1/widgets` | Create a widget | `write:widgets` (admin only) | 201 |');
+    expect(md).toContain('| GET | `/v1/widgets` | List widgets | public | 200 |');
+    expect(md).toMatch(/\| widgets \|$/m);
   });
 });
