@@ -7,11 +7,13 @@ import { ConfigError, createLogger, databaseUrl, onShutdown } from '@pep/runtime
 import { ClientNats } from '@nestjs/microservices';
 import { NestFactory } from '@nestjs/core';
 import { FastifyAdapter, type NestFastifyApplication } from '@nestjs/platform-fastify';
+import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify';
 import { AppModule } from './app.module.ts';
 import { type GatewayConfig, loadGatewayConfig } from './config.ts';
 import type { GatewayResources } from './core.module.ts';
 import { migrations } from './db/migrations/index.ts';
 import type { GatewayDB } from './db/schema.ts';
+import { problem, problemResult, sendResult } from './http/http-result.ts';
 import { createGatewayMetrics } from './ops/gateway-metrics.ts';
 
 const REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/;
@@ -50,6 +52,16 @@ async function main(): Promise<void> {
   const adapter = new FastifyAdapter({
     bodyLimit: config.GATEWAY_BODY_LIMIT,
     return503OnClosing: true,
+    // The router refuses a malformed URL (400) or an over-long parameter (414) before any hook runs.
+    frameworkErrors: (error: FastifyError, req: FastifyRequest, reply: FastifyReply) => {
+      const status = error.statusCode && error.statusCode >= 400 && error.statusCode < 500 ? error.statusCode : 400;
+      const path = (req.url ?? '/').split('?')[0];
+      const detail = error.code === 'FST_ERR_BAD_URL' ? 'the URL is malformed (bad percent-encoding?)' : error.message;
+      sendResult(
+        reply,
+        problemResult({ ...problem(status, 'bad-request', 'Bad request', detail), instance: path }, { 'x-request-id': String(req.id) }),
+      );
+    },
     genReqId: (req: IncomingMessage) => {
       const given = req.headers['x-request-id'];
       return typeof given === 'string' && REQUEST_ID.test(given) ? given : `${idPrefix}${(++requestCount).toString(36)}`;

@@ -22,18 +22,19 @@ export class ProblemFilter implements ExceptionFilter {
     const req = http.getRequest<FastifyRequest>();
     if (reply.sent) return;
     const headers: Record<string, string> = { 'x-request-id': String(req.id) };
-    const p = this.toProblem(exception, req, headers);
+    const p = this.toProblem(exception, req, reply, headers);
     if (p.status >= 500) this.logger.error('request failed', { err: exception, method: req.method, url: req.url });
     sendResult(reply, problemResult({ ...p, instance: req.url.split('?')[0] }, headers));
   }
 
-  private toProblem(exception: unknown, req: FastifyRequest, headers: Record<string, string>): Problem {
+  private toProblem(exception: unknown, req: FastifyRequest, reply: FastifyReply, headers: Record<string, string>): Problem {
     if (exception instanceof AppError) return exception.toProblem();
     const cause = exception instanceof HttpException ? exception.cause : exception;
     const code = (cause as { code?: unknown } | undefined)?.code;
     switch (code) {
       case 'FST_ERR_CTP_BODY_TOO_LARGE': {
         const limit = req.routeOptions?.bodyLimit;
+        lingerOnOversizedBody(req, reply);
         return problem(413, 'payload-too-large', 'Payload too large', `the body is larger than ${limit ?? 'the limit of'} bytes`, {
           ...(limit ? { limit_bytes: limit } : {}),
         });
@@ -69,4 +70,19 @@ export class ProblemFilter implements ExceptionFilter {
     }
     return problem(500, 'internal', 'Internal error', 'An unexpected error occurred; it has been logged.');
   }
+}
+
+/** Bodies up to this size are read and discarded after a 413 rather than cut off. */
+const LINGER_MAX_BYTES = 8 * 1024 * 1024;
+
+/**
+ * Fastify refuses an oversized body from its Content-Length and closes the connection while the client is still
+ * sending, so the client often sees a reset instead of the 413. For a moderately oversized body, read and
+ * discard the rest and keep the connection (a lingering close), so the client gets its problem+json answer.
+ */
+function lingerOnOversizedBody(req: FastifyRequest, reply: FastifyReply): void {
+  const length = Number(req.headers['content-length']);
+  if (!Number.isFinite(length) || length > LINGER_MAX_BYTES || req.raw.complete) return;
+  reply.removeHeader('connection');
+  req.raw.resume();
 }

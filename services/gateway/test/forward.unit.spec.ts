@@ -1,0 +1,67 @@
+import { CreatePartnerBody, PageQuerySchema } from '@pep/contracts';
+import { ValidationError } from '@pep/runtime';
+import { describe, expect, it } from 'vitest';
+import { z } from 'zod';
+import { replyToHttp, validateInput } from '../src/routing/forward.ts';
+import { isRpcReply } from '../src/routing/rpc-client.ts';
+
+const route = { params: z.object({ id: z.string().min(3) }), query: PageQuerySchema, body: CreatePartnerBody };
+
+describe('validateInput', () => {
+  it('coerces query strings and applies defaults', () => {
+    const r = validateInput(route, {
+      params: { id: 'prt_1' },
+      query: { limit: '5' },
+      body: { name: 'Acme', type: 'technology', contact_email: 'a@acme.test' },
+    });
+    expect(r.query).toEqual({ limit: 5 });
+    expect(r.body).toMatchObject({ tier: 'standard' });
+  });
+
+  it('reports every invalid field of params, query and body at once, naming each', () => {
+    try {
+      validateInput(route, {
+        params: { id: 'x' },
+        query: { limit: 'many' },
+        body: { name: 'Acme', type: 'nope', contact_email: 'a@acme.test' },
+      });
+      expect.unreachable();
+    } catch (err) {
+      expect(err).toBeInstanceOf(ValidationError);
+      const errors = (err as ValidationError).errors;
+      expect(errors).toContainEqual(expect.objectContaining({ path: 'id', in: 'path' }));
+      expect(errors).toContainEqual(expect.objectContaining({ path: 'limit', in: 'query' }));
+      expect(errors).toContainEqual(expect.objectContaining({ path: 'type', in: 'body' }));
+    }
+  });
+
+  it('says a missing body is required', () => {
+    expect(() => validateInput({ body: CreatePartnerBody }, { params: {}, query: {}, body: undefined })).toThrow(/body is required/);
+  });
+});
+
+describe('replyToHttp', () => {
+  it('maps a success reply to its status, JSON body and lower-cased headers', () => {
+    expect(replyToHttp({ ok: true, status: 201, body: { id: 'x' }, headers: { Location: '/v1/x' } })).toEqual({
+      status: 201,
+      headers: { 'content-type': 'application/json; charset=utf-8', location: '/v1/x' },
+      body: '{"id":"x"}',
+    });
+    expect(replyToHttp({ ok: true, status: 204, body: undefined }).body).toBeUndefined();
+  });
+
+  it('maps a problem reply to problem+json with an absolute type URI', () => {
+    const r = replyToHttp({ ok: false, problem: { type: 'illegal-transition', title: 'No', status: 409 } });
+    expect(r.status).toBe(409);
+    expect(r.headers['content-type']).toMatch(/^application\/problem\+json/);
+    expect(JSON.parse(r.body as string).type).toBe('https://docs.partner-platform.dev/problems/illegal-transition');
+  });
+
+  it('recognizes RpcReply shapes and refuses others', () => {
+    expect(isRpcReply({ ok: true, status: 200, body: {} })).toBe(true);
+    expect(isRpcReply({ ok: false, problem: { type: 't', title: 't', status: 404 } })).toBe(true);
+    expect(isRpcReply({ ok: false, problem: { status: 200 } })).toBe(false);
+    expect(isRpcReply({ status: 200 })).toBe(false);
+    expect(isRpcReply(null)).toBe(false);
+  });
+});
