@@ -1,2 +1,4 @@
 // Contracts of the application context: events, HTTP bodies and routes.
-export {};
+export * from './events.ts';
+export * from './http.ts';
+export * from './tiers.ts';

@@ -5,6 +5,7 @@ import { registryConfigSchema, type RegistryConfig } from './config.ts';
 import { registryMigrations } from './db/migrations/index.ts';
 import type { RegistryDB } from './db/schema.ts';
 import { registryHandlers } from './handlers/index.ts';
+import { applicationsProjection } from './projections/applications/index.ts';
 import { partnersProjection } from './projections/partners/index.ts';
 import { apiKeysProjection } from './projections/identity-api-keys/index.ts';
 import { oauthClientsProjection } from './projections/identity-oauth-clients/index.ts';
@@ -13,7 +14,12 @@ export const SERVICE_NAME = 'partner-registry';
 
 /** Read models of the registry, composed per area (each area adds one line). */
 export function registryProjections(prefix: string): Projection<RegistryDB>[] {
-  return [partnersProjection(prefix), apiKeysProjection<RegistryDB>(prefix), oauthClientsProjection<RegistryDB>(prefix)];
+  return [
+    partnersProjection(prefix),
+    applicationsProjection(prefix),
+    apiKeysProjection<RegistryDB>(prefix),
+    oauthClientsProjection<RegistryDB>(prefix),
+  ];
 }
 
 export const partnerRegistry: ServiceDefinition<RegistryDB, RegistryConfig> = {

@@ -1,5 +1,6 @@
 import type { RpcHandler } from '@pep/service';
 import type { HandlerDeps } from './deps.ts';
+import { applicationHandlers } from './applications.ts';
 import { partnerHandlers } from './partners.ts';
 import { identityHandlers } from './identity.ts';
 
@@ -7,6 +8,7 @@ import { identityHandlers } from './identity.ts';
 export function registryHandlers(deps: HandlerDeps): Record<string, RpcHandler> {
   return {
     ...partnerHandlers(deps),
+    ...applicationHandlers(deps),
     ...identityHandlers(deps),
   };
 }

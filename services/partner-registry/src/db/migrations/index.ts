@@ -1,18 +1,25 @@
 import type { NamedMigrations } from '@pep/db';
 import { CreatePartners } from './1763848800000-CreatePartners.ts';
-import { CreatePartnerContactsAndAgreements } from './1763852400000-CreatePartnerContactsAndAgreements.ts';
+import { CreatePartnerContactsAndAgreements } from './1763860000000-CreatePartnerContactsAndAgreements.ts';
+import { CreateApplications } from './1763860000100-CreateApplications.ts';
 import { identityMigrations } from '../../projections/identity-migrations/index.ts';
 
 /**
  * The registry's migrations, per area. Each area adds its own list here (one line), named
- * `<epoch-ms>-<PascalName>` so they run in time order across areas.
+ * `<epoch-ms>-<PascalName>` so they run in time order across areas. A new migration must sort after every
+ * existing one (kysely refuses to run one that sorts before an already-applied migration).
  */
 export const partnerMigrations: NamedMigrations = {
   '1763848800000-CreatePartners': CreatePartners,
-  '1763852400000-CreatePartnerContactsAndAgreements': CreatePartnerContactsAndAgreements,
+  '1763860000000-CreatePartnerContactsAndAgreements': CreatePartnerContactsAndAgreements,
+};
+
+export const applicationMigrations: NamedMigrations = {
+  '1763860000100-CreateApplications': CreateApplications,
 };
 
 export const registryMigrations: NamedMigrations = {
   ...partnerMigrations,
+  ...applicationMigrations,
   ...identityMigrations,
 };

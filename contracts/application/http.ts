@@ -1,0 +1,169 @@
+import { z } from 'zod';
+import { ScopeSchema } from '../identity/scopes.ts';
+import { PageQuerySchema, pageOf } from '../http/pagination.ts';
+import { defineRoutes, type RouteContract } from '../http/routes.ts';
+import { ApplicationStatusSchema, SecurityValidationSchema } from './events.ts';
+
+export const ReviewNoteSchema = z
+  .object({ action: z.string(), reviewer: z.string(), note: z.string().nullable(), at: z.string() })
+  .meta({ id: 'ApplicationReviewNote' });
+
+export const ApplicationSchema = z
+  .object({
+    id: z.string(),
+    object: z.literal('application'),
+    partner_id: z.string(),
+    name: z.string(),
+    description: z.string(),
+    redirect_uris: z.array(z.string()),
+    scopes: z.array(z.string()),
+    webhook_url: z.string().nullable(),
+    health_url: z.string().nullable(),
+    privacy_url: z.string().nullable(),
+    terms_url: z.string().nullable(),
+    status: ApplicationStatusSchema,
+    validation: SecurityValidationSchema.nullable().describe('Results of the automated security validation of the last submit'),
+    review_notes: z.array(ReviewNoteSchema),
+    published_at: z.string().nullable(),
+    version: z.number().int(),
+    created_at: z.string(),
+    updated_at: z.string(),
+  })
+  .meta({ id: 'Application' });
+export type Application = z.output<typeof ApplicationSchema>;
+
+const url = () => z.string().trim().max(2000);
+const editable = {
+  name: z.string().trim().min(1).max(200),
+  description: z.string().trim().min(1).max(5000),
+  redirect_uris: z.array(url()).max(20),
+  scopes: z.array(ScopeSchema).max(50),
+  webhook_url: url(),
+  health_url: url(),
+  privacy_url: url(),
+  terms_url: url(),
+};
+
+/** URLs are checked on submit (the security validation), not at creation, so a draft can be saved incomplete. */
+export const CreateApplicationBody = z
+  .object({
+    ...editable,
+    redirect_uris: editable.redirect_uris.optional(),
+    scopes: editable.scopes.optional(),
+    webhook_url: editable.webhook_url.optional(),
+    health_url: editable.health_url.optional(),
+    privacy_url: editable.privacy_url.optional(),
+    terms_url: editable.terms_url.optional(),
+    partner_id: z.string().min(1).max(64).optional().describe('Owner; required for admin credentials'),
+  })
+  .strict()
+  .meta({ id: 'CreateApplication' });
+
+export const UpdateApplicationBody = z
+  .object({
+    name: editable.name.optional(),
+    description: editable.description.optional(),
+    redirect_uris: editable.redirect_uris.optional(),
+    scopes: editable.scopes.optional(),
+    webhook_url: editable.webhook_url.nullable().optional(),
+    health_url: editable.health_url.nullable().optional(),
+    privacy_url: editable.privacy_url.nullable().optional(),
+    terms_url: editable.terms_url.nullable().optional(),
+  })
+  .strict()
+  .refine((b) => Object.keys(b).length > 0, { message: 'at least one field is required' })
+  .meta({ id: 'UpdateApplication' });
+
+export const ReviewBody = z
+  .object({ note: z.string().trim().min(1).max(5000).optional() })
+  .strict()
+  .meta({ id: 'ApplicationReview' });
+export const ReviewDecisionBody = z
+  .object({ note: z.string().trim().min(1).max(5000) })
+  .strict()
+  .meta({ id: 'ApplicationReviewDecision' });
+export const LifecycleBody = z
+  .object({ reason: z.string().trim().min(1).max(1000).optional() })
+  .strict()
+  .meta({ id: 'ApplicationLifecycle' });
+
+const IdParams = z.object({ id: z.string().min(1).max(64) });
+const base = { tag: 'Applications', service: 'partner-registry' } as const;
+
+const transition = (
+  operationId: string,
+  action: string,
+  summary: string,
+  body: z.ZodType,
+  opts: { adminOnly?: boolean } = {},
+): RouteContract => ({
+  ...base,
+  operationId,
+  method: 'POST',
+  path: `/v1/applications/:id/${action}`,
+  summary,
+  pattern: `applications.${action}`,
+  scope: opts.adminOnly ? 'admin' : 'write:applications',
+  ...(opts.adminOnly ? { adminOnly: true } : {}),
+  params: IdParams,
+  body: body.optional(),
+  success: { status: 200, schema: ApplicationSchema },
+  errors: [409],
+});
+
+export const applicationRoutes = defineRoutes([
+  {
+    ...base,
+    operationId: 'createApplication',
+    method: 'POST',
+    path: '/v1/applications',
+    summary: 'Create an application (draft)',
+    pattern: 'applications.create',
+    scope: 'write:applications',
+    body: CreateApplicationBody,
+    success: { status: 201, schema: ApplicationSchema },
+  },
+  {
+    ...base,
+    operationId: 'listApplications',
+    method: 'GET',
+    path: '/v1/applications',
+    summary: 'List applications (a partner credential sees only its own)',
+    pattern: 'applications.list',
+    scope: 'read:applications',
+    query: PageQuerySchema.extend({ status: ApplicationStatusSchema.optional(), partner_id: z.string().max(64).optional() }),
+    success: { status: 200, schema: pageOf(ApplicationSchema) },
+  },
+  {
+    ...base,
+    operationId: 'getApplication',
+    method: 'GET',
+    path: '/v1/applications/:id',
+    summary: 'Get an application, with its validation results and review notes',
+    pattern: 'applications.get',
+    scope: 'read:applications',
+    params: IdParams,
+    success: { status: 200, schema: ApplicationSchema },
+  },
+  {
+    ...base,
+    operationId: 'updateApplication',
+    method: 'PATCH',
+    path: '/v1/applications/:id',
+    summary: 'Edit a draft (or an application with changes requested)',
+    pattern: 'applications.update',
+    scope: 'write:applications',
+    params: IdParams,
+    body: UpdateApplicationBody,
+    success: { status: 200, schema: ApplicationSchema },
+    errors: [409],
+  },
+  transition('submitApplication', 'submit', 'Submit for review; runs the automated security validation', LifecycleBody),
+  transition('startApplicationReview', 'start-review', 'Start reviewing a submitted application', ReviewBody, { adminOnly: true }),
+  transition('approveApplication', 'approve', 'Approve (the security validation must have passed)', ReviewBody, { adminOnly: true }),
+  transition('requestApplicationChanges', 'request-changes', 'Ask the partner for changes', ReviewDecisionBody, { adminOnly: true }),
+  transition('rejectApplication', 'reject', 'Reject the application (terminal)', ReviewDecisionBody, { adminOnly: true }),
+  transition('publishApplication', 'publish', 'Publish an approved application to the marketplace', LifecycleBody),
+  transition('deprecateApplication', 'deprecate', 'Deprecate a published application (no new installs)', LifecycleBody),
+  transition('retireApplication', 'retire', 'Retire a deprecated application (terminal)', LifecycleBody),
+]);

@@ -1,0 +1,164 @@
+import type { PlatformEvent } from '@pep/contracts';
+import { IllegalTransitionError } from '@pep/runtime';
+import { describe, expect, it } from 'vitest';
+import { type ApplicationEvent, type ApplicationState, evolveApplication } from '../src/domain/application/application.ts';
+import { type ApplicationCommand, decideApplication } from '../src/domain/application/decide.ts';
+import { securityValidation } from '../src/domain/application/security-validation.ts';
+
+const now = new Date('2026-03-01T00:00:00Z');
+let seq = 0;
+const given = (...events: ApplicationEvent[]) =>
+  events.reduce<ApplicationState | undefined>(
+    (s, e) =>
+      evolveApplication(s, {
+        specversion: '1.0',
+        id: `e${++seq}`,
+        source: 't',
+        type: e.type,
+        time: now.toISOString(),
+        datacontenttype: 'application/json',
+        schemaversion: 1,
+        data: e.data,
+        seq,
+      } as PlatformEvent & { seq: number }),
+    undefined,
+  );
+/** Applies a command to the state, returning the new state (when/then in one step). */
+const when = (state: ApplicationState | undefined, cmd: ApplicationCommand) => {
+  const events = decideApplication(cmd, state);
+  return { events, state: events.reduce<ApplicationState | undefined>((s, e) => evolveApplication(s, envelope(e)), state) };
+};
+const envelope = (e: ApplicationEvent): PlatformEvent & { seq: number } => ({
+  specversion: '1.0',
+  id: `e${++seq}`,
+  source: 't',
+  type: e.type,
+  time: now.toISOString(),
+  datacontenttype: 'application/json',
+  schemaversion: 1,
+  data: e.data,
+  seq,
+});
+
+const good = {
+  name: 'CRM sync',
+  description: 'Syncs leads',
+  redirect_uris: ['https://app.acme.test/callback'],
+  scopes: ['read:leads', 'write:leads'],
+  webhook_url: 'https://8.8.8.8/hooks',
+  health_url: 'https://8.8.8.8/health',
+  privacy_url: 'https://acme.test/privacy',
+  terms_url: 'https://acme.test/terms',
+};
+const created: ApplicationEvent = {
+  type: 'application.created',
+  data: { application_id: 'app_1', partner_id: 'prt_1', status: 'draft', ...good },
+};
+const submit = (
+  verdicts: Record<string, { ok: true } | { ok: false; reason: string }> = {},
+): Extract<ApplicationCommand, { type: 'SubmitApplication' }> => ({
+  type: 'SubmitApplication',
+  data: { application_id: 'app_1' },
+  partner_status: 'active',
+  partner_tier: 'standard',
+  url_verdicts: { [good.webhook_url]: { ok: true }, [good.health_url]: { ok: true }, ...verdicts },
+  now,
+});
+
+describe('application security validation', () => {
+  it('passes a well-formed application', () => {
+    const v = securityValidation(good, 'standard', () => ({ ok: true }), now);
+    expect(v.passed).toBe(true);
+    expect(v.checks).toHaveLength(7);
+  });
+
+  it('names every failing rule', () => {
+    const v = securityValidation(
+      {
+        redirect_uris: ['http://app.acme.test/cb', 'https://*.acme.test/cb', 'https://a.test/cb#frag'],
+        scopes: ['read:leads', 'manage:*', 'admin'],
+        webhook_url: 'https://10.0.0.5/hook',
+        health_url: 'http://8.8.8.8/health',
+        privacy_url: null,
+        terms_url: '',
+      },
+      'standard',
+      (u) => (u.includes('10.0.0.5') ? { ok: false, reason: 'private address' } : { ok: true }),
+      now,
+    );
+    const failed = Object.fromEntries(v.checks.filter((c) => !c.passed).map((c) => [c.check, c.message]));
+    expect(v.passed).toBe(false);
+    expect(Object.keys(failed).sort()).toEqual(
+      [
+        'health_url_public',
+        'privacy_url_present',
+        'redirect_uris_exact',
+        'redirect_uris_https',
+        'scopes_fit_tier',
+        'terms_url_present',
+        'webhook_url_public',
+      ].sort(),
+    );
+    expect(failed.scopes_fit_tier).toContain('manage:*');
+    expect(failed.scopes_fit_tier).toContain('admin');
+    expect(failed.webhook_url_public).toContain('private address');
+    expect(securityValidation({ ...good, scopes: ['manage:*'] }, 'premium', () => ({ ok: true }), now).passed).toBe(true);
+  });
+});
+
+describe('application decider', () => {
+  it('walks draft → submitted → in_review → approved → published → deprecated → retired, keeping reviewer notes', () => {
+    let s = given(created);
+    for (const cmd of [
+      submit(),
+      { type: 'StartReview', data: { application_id: 'app_1', reviewer: 'rev', note: 'looking' } },
+      { type: 'ApproveApplication', data: { application_id: 'app_1', reviewer: 'rev', note: 'lgtm' } },
+      { type: 'PublishApplication', data: { application_id: 'app_1' }, partner_status: 'active', now },
+      { type: 'DeprecateApplication', data: { application_id: 'app_1', reason: 'v2 out' } },
+      { type: 'RetireApplication', data: { application_id: 'app_1', reason: null } },
+    ] satisfies ApplicationCommand[]) {
+      s = when(s, cmd).state;
+    }
+    expect(s?.status).toBe('retired');
+    expect(s?.published_at).toBe(now.toISOString());
+    expect(s?.review_notes.map((n) => [n.action, n.note])).toEqual([
+      ['review_started', 'looking'],
+      ['approved', 'lgtm'],
+    ]);
+  });
+
+  it('publishing emits the full listing snapshot the marketplace consumes', () => {
+    const s = given(created, ...(decideApplication(submit(), given(created)) as ApplicationEvent[]));
+    const inReview = when(when(s, { type: 'StartReview', data: { application_id: 'app_1', reviewer: 'r', note: null } }).state, {
+      type: 'ApproveApplication',
+      data: { application_id: 'app_1', reviewer: 'r', note: null },
+    }).state;
+    const [published] = decideApplication(
+      { type: 'PublishApplication', data: { application_id: 'app_1' }, partner_status: 'active', now },
+      inReview,
+    );
+    expect(published).toMatchObject({ type: 'application.published', data: { ...good, partner_id: 'prt_1', status: 'published' } });
+  });
+
+  it('refuses approval when the validation failed, and out-of-order transitions', () => {
+    const failed = when(given(created), submit({ [good.webhook_url]: { ok: false, reason: 'loopback' } })).state;
+    expect(failed?.validation?.passed).toBe(false);
+    const reviewing = when(failed, { type: 'StartReview', data: { application_id: 'app_1', reviewer: 'r', note: null } }).state;
+    expect(() =>
+      decideApplication({ type: 'ApproveApplication', data: { application_id: 'app_1', reviewer: 'r', note: null } }, reviewing),
+    ).toThrow(/security validation failed \(webhook_url_public\)/);
+    const changes = when(reviewing, {
+      type: 'RequestChanges',
+      data: { application_id: 'app_1', reviewer: 'r', note: 'fix the webhook' },
+    }).state;
+    expect(changes?.status).toBe('changes_requested');
+    expect(decideApplication({ type: 'UpdateApplication', data: { application_id: 'app_1', webhook_url: null } }, changes)).toHaveLength(1);
+    expect(() =>
+      decideApplication({ type: 'PublishApplication', data: { application_id: 'app_1' }, partner_status: 'active', now }, changes),
+    ).toThrow(IllegalTransitionError);
+    expect(() => decideApplication({ type: 'UpdateApplication', data: { application_id: 'app_1', name: 'x' } }, reviewing)).toThrow(
+      IllegalTransitionError,
+    );
+    expect(() => decideApplication({ ...submit(), partner_status: 'suspended' }, given(created))).toThrow(/partner is suspended/);
+  });
+});
