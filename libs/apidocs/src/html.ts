@@ -16,6 +16,11 @@ export function escapeHtml(value: unknown): string {
   return String(value).replace(/[&<>"']/g, (c) => ESCAPES[c] as string);
 }
 
+/** Escaped text with Markdown-style `code` spans rendered as <code>. */
+function prose(value: unknown): string {
+  return escapeHtml(value).replace(/`([^`]+)`/g, '<code>$1</code>');
+}
+
 function anchor(kind: string, name: string): string {
   return `${kind}-${name.replace(/[^A-Za-z0-9_-]/g, '-')}`;
 }
@@ -61,7 +66,7 @@ function schemaHtml(schema: unknown): string {
   const required = new Set((s.required ?? []) as string[]);
   const rows = Object.entries(props)
     .map(([name, p]) => {
-      const desc = typeof p.description === 'string' ? escapeHtml(p.description) : '';
+      const desc = typeof p.description === 'string' ? prose(p.description) : '';
       const def = 'default' in p ? ` <span class="muted">default ${escapeHtml(JSON.stringify(p.default))}</span>` : '';
       return `<tr><td><code>${escapeHtml(name)}</code>${required.has(name) ? ' <span class="req">required</span>' : ''}</td><td>${typeOf(p)}${def}</td><td>${desc}</td></tr>`;
     })
@@ -103,7 +108,7 @@ function responsesHtml(responses: Json, openapi: Json): string {
     }
     const c = contentSchema(resp.content);
     const body = c ? ` — <code>${escapeHtml(c.mediaType)}</code> ${typeOf(c.schema)}` : '';
-    return `<li><span class="status s${escapeHtml(status.charAt(0))}">${escapeHtml(status)}</span> ${escapeHtml(resp.description ?? '')}${body}</li>`;
+    return `<li><span class="status s${escapeHtml(status.charAt(0))}">${escapeHtml(status)}</span> ${prose(resp.description ?? '')}${body}</li>`;
   });
   return `<ul class="responses">${items.join('\n')}</ul>`;
 }
@@ -134,13 +139,13 @@ function operationHtml({ method, path, op }: Operation, openapi: Json): string {
   const auth =
     Array.isArray(security) && security.length === 0
       ? '<span class="badge public">public</span>'
-      : `<span class="badge">scope <code>${escapeHtml(scope ?? 'any')}</code></span>${op['x-admin-only'] ? ' <span class="badge admin">admin only</span>' : ''}`;
+      : `<span class="badge">${scope === undefined ? 'any credential' : `scope <code>${escapeHtml(scope)}</code>`}</span>${op['x-admin-only'] ? ' <span class="badge admin">admin only</span>' : ''}`;
   const parts: string[] = [
     `<section class="op" id="${escapeHtml(anchor('op', id))}">`,
     `<h3><span class="method ${escapeHtml(method)}">${escapeHtml(method.toUpperCase())}</span> <code>${escapeHtml(path)}</code></h3>`,
-    `<p>${escapeHtml(op.summary ?? '')} ${auth}</p>`,
+    `<p>${prose(op.summary ?? '')} ${auth}</p>`,
   ];
-  if (typeof op.description === 'string') parts.push(`<p>${escapeHtml(op.description)}</p>`);
+  if (typeof op.description === 'string') parts.push(`<p>${prose(op.description)}</p>`);
   const params = (op.parameters ?? []) as Json[];
   if (params.length > 0) parts.push('<h4>Parameters</h4>', parametersHtml(params, openapi));
   const rb = op.requestBody as Json | undefined;
@@ -149,7 +154,7 @@ function operationHtml({ method, path, op }: Operation, openapi: Json): string {
     parts.push(
       `<h4>Request body${rb.required ? '' : ' <span class="muted">(optional)</span>'}${c ? ` <code>${escapeHtml(c.mediaType)}</code>` : ''}</h4>`,
     );
-    if (typeof rb.description === 'string') parts.push(`<p>${escapeHtml(rb.description)}</p>`);
+    if (typeof rb.description === 'string') parts.push(`<p>${prose(rb.description)}</p>`);
     if (c) parts.push(schemaHtml(c.schema));
   }
   if (op.responses) parts.push('<h4>Responses</h4>', responsesHtml(op.responses as Json, openapi));
@@ -162,13 +167,13 @@ function eventsHtml(events: readonly EventDefinition[]): string {
   const rows = sorted
     .map(
       (d) =>
-        `<tr><td><a href="#${escapeHtml(anchor('event', d.type))}"><code>${escapeHtml(d.type)}</code></a></td><td>${d.version}</td><td>${escapeHtml(d.origin)}</td><td><code>${escapeHtml(channelAddressOf(d) ?? '')}</code></td><td>${escapeHtml(d.description)}</td></tr>`,
+        `<tr><td><a href="#${escapeHtml(anchor('event', d.type))}"><code>${escapeHtml(d.type)}</code></a></td><td>${d.version}</td><td>${escapeHtml(d.origin)}</td><td><code>${escapeHtml(channelAddressOf(d) ?? '')}</code></td><td>${prose(d.description)}</td></tr>`,
     )
     .join('\n');
   const details = sorted
     .map(
       (d) =>
-        `<section class="event" id="${escapeHtml(anchor('event', d.type))}"><h3><code>${escapeHtml(d.type)}</code> <span class="muted">v${d.version} · ${escapeHtml(d.origin)}</span></h3><p>${escapeHtml(d.description)}</p>${schemaHtml(toJsonSchema(d.data, 'input'))}</section>`,
+        `<section class="event" id="${escapeHtml(anchor('event', d.type))}"><h3><code>${escapeHtml(d.type)}</code> <span class="muted">v${d.version} · ${escapeHtml(d.origin)}</span></h3><p>${prose(d.description)}</p>${schemaHtml(toJsonSchema(d.data, 'input'))}</section>`,
     )
     .join('\n');
   return `<table><thead><tr><th>type</th><th>version</th><th>origin</th><th>subject</th><th>description</th></tr></thead><tbody>\n${rows}\n</tbody></table>\n${details}`;
@@ -224,7 +229,7 @@ export function renderApiReferenceHtml(openapi: Record<string, unknown>, opts: A
 
   const body = [
     '<article>',
-    typeof info.description === 'string' ? `<p>${escapeHtml(info.description)}</p>` : '',
+    typeof info.description === 'string' ? `<p>${prose(info.description)}</p>` : '',
     `<p>Authenticate with <code>Authorization: Bearer &lt;API key or OAuth 2.0 access token&gt;</code>. Errors are <code>application/problem+json</code> (RFC 9457). See the <a href="#event-catalog">event catalog</a> for every event type.</p>`,
     ...tags.map(
       (t) =>
@@ -233,7 +238,7 @@ export function renderApiReferenceHtml(openapi: Record<string, unknown>, opts: A
     '<h2 id="schemas">Schemas</h2>',
     ...Object.entries(schemas).map(
       ([name, s]) =>
-        `<section class="schema" id="${escapeHtml(anchor('schema', name))}"><h3>${escapeHtml(name)}</h3>${typeof s.description === 'string' ? `<p>${escapeHtml(s.description)}</p>` : ''}${schemaHtml(s)}</section>`,
+        `<section class="schema" id="${escapeHtml(anchor('schema', name))}"><h3>${escapeHtml(name)}</h3>${typeof s.description === 'string' ? `<p>${prose(s.description)}</p>` : ''}${schemaHtml(s)}</section>`,
     ),
     '<h2 id="event-catalog">Event catalog</h2>',
     `<p>Events are CloudEvents 1.0 envelopes published with <code>POST /v1/events</code> (external events) or appended by the owning service (domain events).${asyncApiUrl ? ` Machine-readable: <a href="${escapeHtml(asyncApiUrl)}">AsyncAPI</a>.` : ''}</p>`,

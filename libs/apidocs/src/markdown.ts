@@ -142,7 +142,12 @@ export function renderApiMarkdown(openapi: Record<string, unknown>): string {
       const op = item[method];
       if (!op) continue;
       const security = op.security as unknown[] | undefined;
-      const auth = Array.isArray(security) && security.length === 0 ? 'public' : `\`${op['x-required-scope'] ?? 'any'}\``;
+      const auth =
+        Array.isArray(security) && security.length === 0
+          ? 'public'
+          : op['x-required-scope'] === undefined
+            ? 'any credential'
+            : `\`${op['x-required-scope']}\``;
       const success = Object.keys((op.responses ?? {}) as Json).find((s) => s.startsWith('2')) ?? '';
       const errors = Object.keys((op.responses ?? {}) as Json)
         .filter((s) => !s.startsWith('2'))

@@ -67,7 +67,7 @@ const testRoutes: RouteContract[] = [
     operationId: 'echoShared',
     method: 'PUT',
     path: '/v1/shared',
-    summary: 'Echo',
+    summary: 'Echo the `size`',
     tag: 'Misc',
     service: 'widgets',
     pattern: 'shared.echo',
@@ -274,6 +274,7 @@ describe('renderApiReferenceHtml', () => {
     expect(html).toContain('id="schema-ApidocsTestCreateWidget"');
     expect(html).toContain('href="#schema-ApidocsTestWidget"');
     expect(html).toContain('application/problem+json');
+    expect(html).toContain('Echo the <code>size</code>');
   });
 
   it('includes the event catalog and is self-contained', () => {
