@@ -14,7 +14,7 @@ export interface OpenApiOptions {
    * route-table operation with the same path and method).
    */
   extraPaths?: Record<string, unknown>;
-  /** Extra `components.schemas` entries that `extraPaths` reference. */
+  /** Extra `components.schemas` entries that `extraPaths` reference (embedded `$defs` are hoisted into components). */
   extraSchemas?: Record<string, unknown>;
 }
 
@@ -183,7 +183,9 @@ export function buildOpenApi(routeList: readonly RouteContract[] = contractRoute
   for (const [p, extra] of Object.entries(opts.extraPaths ?? {})) {
     paths[p] = { ...(paths[p] ?? {}), ...(extra as Json) };
   }
-  for (const [name, schema] of Object.entries(opts.extraSchemas ?? {})) components.set(name, schema as Json);
+  // Hand-written schemas may embed converted zod schemas with their own `$defs` (eventJsonSchemas output, say):
+  // those are hoisted into components and their local refs rewritten, so every `$ref` resolves in the document.
+  for (const [name, schema] of Object.entries(opts.extraSchemas ?? {})) components.set(name, components.addJson(schema as Json));
 
   const sortedPaths: Record<string, Json> = {};
   for (const p of Object.keys(paths).sort()) sortedPaths[p] = sortedPathItem(paths[p] as Json);

@@ -189,6 +189,24 @@ describe('buildOpenApi', () => {
     expect(withExtra.components.schemas.Extra).toEqual({ type: 'string' });
   });
 
+  it('hoists the $defs of extra schemas into components so their refs resolve', () => {
+    const withDefs = buildOpenApi(testRoutes, {
+      extraSchemas: {
+        Envelope: {
+          $schema: 'https://json-schema.org/draft/2020-12/schema',
+          type: 'object',
+          properties: { data: { $ref: '#/$defs/ApidocsTestPayload' } },
+          $defs: { ApidocsTestPayload: { type: 'object', properties: { n: { type: 'integer' } } } },
+        },
+      },
+    }) as J;
+    expect(withDefs.components.schemas.Envelope).toEqual({
+      type: 'object',
+      properties: { data: { $ref: '#/components/schemas/ApidocsTestPayload' } },
+    });
+    expect(withDefs.components.schemas.ApidocsTestPayload).toEqual({ type: 'object', properties: { n: { type: 'integer' } } });
+  });
+
   it('does not depend on the order routes were registered in', () => {
     const reversed = buildOpenApi([...testRoutes].reverse(), { title: 'T', version: '9.9.9', serverUrl: 'http://example.test' });
     expect(JSON.stringify(reversed)).toBe(JSON.stringify(doc));
