@@ -1,0 +1,281 @@
+import type { PlannedAction, Principal } from '@pep/contracts';
+import type { Logger } from '@pep/runtime';
+import { decryptSecret } from '@pep/webhooks';
+import type { NatsConnection } from '@nats-io/transport-node';
+import type { Kysely } from 'kysely';
+import type { OrchestratorDB } from '../db/schema.ts';
+import { policyById } from '../projections/policies/index.ts';
+import type { StoredPolicy } from '../domain/rollback-policy/rollback-policy.ts';
+import { decideRun } from '../domain/rollback-run/decide.ts';
+import {
+  evolveRun,
+  initialRun,
+  isExecutable,
+  type Outcome,
+  outcomeKey,
+  type Phase,
+  type PlannedData,
+  RUN_AGGREGATE,
+  type RunState,
+  restorableActions,
+} from '../domain/rollback-run/rollback-run.ts';
+import { callCustomWebhook } from '../providers/custom-webhook.ts';
+import { excerpt, type Outbound, ProviderError, withRetries } from '../providers/http.ts';
+import { toggleLaunchDarkly } from '../providers/launchdarkly.ts';
+import { callPartnerFlagWebhook } from '../providers/partner-webhook.ts';
+import { toggleUnleash } from '../providers/unleash.ts';
+import type { ActionClaims } from './action-claims.ts';
+import type { AggregateKind, Aggregates } from './aggregates.ts';
+import { rpcCall } from './rpc-client.ts';
+import { sealAad } from './secrets.ts';
+
+export const runAggregate: AggregateKind<RunState> = { kind: RUN_AGGREGATE, initial: initialRun, evolve: evolveRun };
+
+export interface ExecutorDeps {
+  db: Kysely<OrchestratorDB>;
+  aggregates: Aggregates;
+  claims: ActionClaims;
+  outbound: Outbound;
+  nc: NatsConnection;
+  rpcPrefix: string;
+  secretsKey: string;
+  logger: Logger;
+  settings: {
+    CLAIM_GRACE_MS: number;
+    FLAG_WEBHOOK_TIMEOUT_MS: number;
+    FLAG_WEBHOOK_ATTEMPTS: number;
+    GITHUB_RPC_TIMEOUT_MS: number;
+    PUBLIC_BASE_URL: string;
+  };
+  now?: () => Date;
+}
+
+/** Thrown when another process holds an action's claim: the message is retried later. */
+export class ActionBusyError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'ActionBusyError';
+  }
+}
+
+const SERVICE_PRINCIPAL: Principal = { kind: 'admin', scopes: ['admin'], credential_id: 'svc_rollback-orchestrator' };
+
+/**
+ * The saga's execution step: runs a run's pending actions in parallel, each claimed first (exactly-once
+ * effect) and bounded by the run's per-action timeout, then records the outcomes, which closes the run.
+ */
+export function createExecutor(deps: ExecutorDeps) {
+  const now = deps.now ?? (() => new Date());
+  const { settings } = deps;
+
+  async function perform(
+    key: string,
+    plan: PlannedData,
+    action: PlannedAction,
+    phase: Phase,
+    policy: StoredPolicy | undefined,
+  ): Promise<Outcome> {
+    const started = Date.now();
+    const deadline = started + plan.action_timeout_ms;
+    const remaining = (cap: number) => Math.max(50, Math.min(cap, deadline - Date.now()));
+    const idempotencyKey = `${key}:${action.action_id}:${phase}`;
+    const base = { action_id: action.action_id, kind: action.kind, phase } as const;
+    try {
+      let done: { value: { request: string; response: string; result: Record<string, unknown> }; attempts: number };
+      if (action.kind === 'flag_off' || action.kind === 'flag_on') {
+        const provider = policy?.providers.find((p) => p.id === action.provider_id);
+        if (!policy || !provider)
+          throw new ProviderError(`flag provider "${action.provider_id}" is not in the customer's policy any more`, false);
+        const token = decryptSecret(provider.token, deps.secretsKey, sealAad(policy.policy_id, 'provider', provider.id));
+        const on = action.kind === 'flag_on';
+        const flagKey = action.flag_key as string;
+        const reason = on ? `incident ${plan.incident_id} resolved` : `PathCanary incident ${plan.incident_id} (${action.reason})`;
+        if (provider.kind === 'partner_webhook') {
+          const requestedAt = phase === 'rollback' ? plan.planned_at : now().toISOString();
+          done = await withRetries(settings.FLAG_WEBHOOK_ATTEMPTS, deadline, () =>
+            callPartnerFlagWebhook(
+              deps.outbound,
+              {
+                baseUrl: provider.base_url,
+                token,
+                flagKey,
+                action: on ? 'enable' : 'disable',
+                incidentId: plan.incident_id,
+                reason,
+                requestedAt,
+                idempotencyKey,
+              },
+              remaining(settings.FLAG_WEBHOOK_TIMEOUT_MS),
+            ),
+          );
+        } else if (provider.kind === 'launchdarkly') {
+          done = await withRetries(3, deadline, () =>
+            toggleLaunchDarkly(
+              deps.outbound,
+              {
+                baseUrl: provider.base_url,
+                token,
+                projectKey: provider.project_key,
+                environmentKey: provider.environment_key,
+                flagKey,
+                on,
+                comment: reason,
+              },
+              remaining(5000),
+            ),
+          );
+        } else {
+          done = await withRetries(3, deadline, () =>
+            toggleUnleash(
+              deps.outbound,
+              { baseUrl: provider.base_url, token, project: provider.project, environment: provider.environment, flagKey, on },
+              remaining(5000),
+            ),
+          );
+        }
+      } else if (action.kind === 'revert_pr') {
+        const incident = await deps.db
+          .selectFrom('incidents')
+          .select(['journey', 'severity', 'detected_at', 'evidence'])
+          .where('key', '=', key)
+          .executeTakeFirst();
+        const journey = (incident?.journey ?? {}) as { funnel?: string; step?: string; url?: string };
+        const evidence = (incident?.evidence ?? {}) as { error?: string; screenshot_url?: string };
+        const body = {
+          incident_id: plan.incident_id,
+          repository: action.repository,
+          pull_number: action.pull_number,
+          context: {
+            customer_id: plan.customer_id,
+            journey: `${journey.funnel ?? '?'} / ${journey.step ?? '?'} (${journey.url ?? ''})`,
+            severity: incident?.severity ?? 'unknown',
+            detected_at: incident?.detected_at ?? plan.planned_at,
+            ...(evidence.error ? { error: evidence.error } : {}),
+            ...(evidence.screenshot_url ? { screenshot_url: evidence.screenshot_url } : {}),
+            incident_url: `${settings.PUBLIC_BASE_URL.replace(/\/+$/, '')}/v1/incidents/${plan.incident_id}`,
+          },
+        };
+        done = await withRetries(2, deadline, async () => {
+          let reply: Awaited<ReturnType<typeof rpcCall>>;
+          try {
+            reply = await rpcCall(
+              deps.nc,
+              `${deps.rpcPrefix}.github-bridge.reverts.open`,
+              { principal: SERVICE_PRINCIPAL, body },
+              remaining(settings.GITHUB_RPC_TIMEOUT_MS),
+            );
+          } catch (err) {
+            throw new ProviderError(`github-bridge did not answer: ${(err as Error).message}`, true, '', { cause: err });
+          }
+          if (!reply.ok) {
+            const p = reply.problem;
+            throw new ProviderError(String(p.detail ?? p.title), p.status >= 500, excerpt(p));
+          }
+          const r = reply.body as Record<string, unknown>;
+          return { request: excerpt({ rpc: 'github-bridge.reverts.open', ...body }), response: excerpt(r), result: r };
+        });
+      } else if (action.kind === 'webhook') {
+        const hook = policy?.journeys.flatMap((j) => j.webhooks).find((w) => w.url === action.url);
+        if (!policy || !hook) throw new ProviderError(`webhook ${action.url} is not in the customer's policy any more`, false);
+        const secret = decryptSecret(hook.secret, deps.secretsKey, sealAad(policy.policy_id, 'webhook', hook.url));
+        const payload = {
+          type: 'rollback.action_requested',
+          incident_id: plan.incident_id,
+          customer_id: plan.customer_id,
+          action_id: action.action_id,
+          phase,
+          requested_at: plan.planned_at,
+        };
+        done = await withRetries(3, deadline, () =>
+          callCustomWebhook(
+            deps.outbound,
+            { url: hook.url, secret, webhookId: `${key}_${action.action_id}_${phase}`, payload, now: now() },
+            remaining(5000),
+          ),
+        );
+      } else {
+        throw new ProviderError(`unknown action kind ${action.kind}`, false);
+      }
+      return {
+        ok: true,
+        ...base,
+        attempts: done.attempts,
+        duration_ms: Date.now() - started,
+        request: done.value.request,
+        response: done.value.response,
+        result: done.value.result,
+        at: now().toISOString(),
+      };
+    } catch (err) {
+      const e = err as Error & { attemptsMade?: number };
+      return {
+        ok: false,
+        ...base,
+        attempts: e.attemptsMade ?? 1,
+        duration_ms: Date.now() - started,
+        request: '',
+        response: err instanceof ProviderError ? err.response : '',
+        error: e.message,
+        at: now().toISOString(),
+      };
+    }
+  }
+
+  /** Claims, performs and stores one action; null when another process holds it. */
+  async function runAction(
+    key: string,
+    plan: PlannedData,
+    action: PlannedAction,
+    phase: Phase,
+    policy: StoredPolicy | undefined,
+  ): Promise<Outcome | null> {
+    const claim = await deps.claims.claim(key, action.action_id, phase, plan.action_timeout_ms + settings.CLAIM_GRACE_MS);
+    if (claim.kind === 'done') return claim.outcome;
+    if (claim.kind === 'busy') return null;
+    const outcome = await perform(key, plan, action, phase, policy);
+    await deps.claims.complete(key, action.action_id, phase, outcome);
+    return outcome;
+  }
+
+  const metaOf = (plan: PlannedData, key: string) => ({ partnerId: plan.partner_id, correlationId: key });
+
+  return {
+    /** Executes what is pending of a run; returns false when the run is not executable (awaiting approval, closed). */
+    async executeRun(key: string): Promise<boolean> {
+      const snap = await deps.aggregates.load(runAggregate, key);
+      if (!isExecutable(snap.state)) return false;
+      const plan = snap.state.planned as PlannedData;
+      const pending = plan.actions.filter((a) => !snap.state.outcomes.has(outcomeKey('rollback', a.action_id)));
+      const policy = plan.policy_id ? (await policyById(deps.db, plan.policy_id))?.policy : undefined;
+      const results = await Promise.all(pending.map((a) => runAction(key, plan, a, 'rollback', policy)));
+      const outcomes = results.filter((r): r is Outcome => r !== null);
+      await deps.aggregates.execute(runAggregate, key, metaOf(plan, key), (s) =>
+        decideRun({ type: 'RecordOutcomes', phase: 'rollback', outcomes, now: now() }, s),
+      );
+      if (results.some((r) => r === null)) throw new ActionBusyError(`an action of ${plan.incident_id} is being executed elsewhere`);
+      return true;
+    },
+
+    /** After a resolve: turns the flags the run turned off back on, when the policy says so. */
+    async restoreRun(key: string): Promise<'restored' | 'nothing' | 'wait'> {
+      const snap = await deps.aggregates.load(runAggregate, key);
+      const plan = snap.state.planned;
+      if (!plan || snap.state.restored) return 'nothing';
+      if (isExecutable(snap.state)) return 'wait';
+      const policy = plan.policy_id ? (await policyById(deps.db, plan.policy_id))?.policy : undefined;
+      if (!policy?.restore_flags_on_resolve) return 'nothing';
+      const restorable = restorableActions(snap.state);
+      if (restorable.length === 0) return 'nothing';
+      const results = await Promise.all(
+        restorable.map((a) => runAction(key, plan, { ...a, kind: 'flag_on', reason: 'restore' }, 'restore', policy)),
+      );
+      const outcomes = results.filter((r): r is Outcome => r !== null);
+      await deps.aggregates.execute(runAggregate, key, metaOf(plan, key), (s) =>
+        decideRun({ type: 'RecordOutcomes', phase: 'restore', outcomes, now: now() }, s),
+      );
+      if (results.some((r) => r === null)) throw new ActionBusyError(`a restore of ${plan.incident_id} is being executed elsewhere`);
+      return 'restored';
+    },
+  };
+}
+export type Executor = ReturnType<typeof createExecutor>;

@@ -1,0 +1,34 @@
+import { type Logger, RateLimitedError } from '@pep/runtime';
+import { Redis } from 'ioredis';
+
+/**
+ * Incident intake limit per customer: a fixed one-minute window counted in Redis (INCR + PEXPIRE in one
+ * round trip), shared by every replica. When Redis is unreachable the intake stays open (an incident must
+ * not be lost because the limiter is down) and the failure is logged.
+ */
+export function createIntakeLimiter(opts: { url: string; limitPerMinute: number; logger: Logger; prefix: string }) {
+  const redis = new Redis(opts.url, { lazyConnect: false, maxRetriesPerRequest: 1, enableOfflineQueue: false });
+  redis.on('error', () => undefined);
+  return {
+    async check(partnerId: string, customerId: string, now: number): Promise<void> {
+      const window = Math.floor(now / 60_000);
+      const key = `${opts.prefix}:rl:incidents:${partnerId}:${customerId}:${window}`;
+      let count: number;
+      try {
+        const res = await redis.multi().incr(key).pexpire(key, 61_000).exec();
+        count = Number(res?.[0]?.[1] ?? 0);
+      } catch (err) {
+        opts.logger.warn('rate limiter unavailable, letting the incident through', { err });
+        return;
+      }
+      if (count > opts.limitPerMinute) {
+        const retryAfter = Math.max(1, Math.ceil(((window + 1) * 60_000 - now) / 1000));
+        throw new RateLimitedError(`more than ${opts.limitPerMinute} incidents per minute for customer ${customerId}`, retryAfter);
+      }
+    },
+    async close() {
+      redis.disconnect();
+    },
+  };
+}
+export type IntakeLimiter = ReturnType<typeof createIntakeLimiter>;

@@ -1,0 +1,29 @@
+import type { DataOf, IncidentOpened, IncidentResolved, PlatformEvent } from '@pep/contracts';
+
+export type IncidentOpenedData = DataOf<typeof IncidentOpened>;
+export type IncidentResolvedData = DataOf<typeof IncidentResolved>;
+
+export type IncidentEvent =
+  | { type: 'incident.opened'; data: IncidentOpenedData }
+  | { type: 'incident.resolved'; data: IncidentResolvedData };
+
+export interface IncidentState {
+  status: 'none' | 'open' | 'resolved';
+  opened: IncidentOpenedData | null;
+  resolved: IncidentResolvedData | null;
+}
+
+export const AGGREGATE = 'incident';
+
+export const initialIncident = (): IncidentState => ({ status: 'none', opened: null, resolved: null });
+
+export function evolveIncident(state: IncidentState, event: PlatformEvent): IncidentState {
+  switch (event.type) {
+    case 'incident.opened':
+      return { ...state, status: 'open', opened: event.data as IncidentOpenedData };
+    case 'incident.resolved':
+      return { ...state, status: 'resolved', resolved: event.data as IncidentResolvedData };
+    default:
+      return state;
+  }
+}
