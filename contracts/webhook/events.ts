@@ -1,0 +1,140 @@
+import { z } from 'zod';
+import { defineEvent } from '../catalog/registry.ts';
+
+/** An event-type filter entry: an exact type (`lead.created`), a prefix wildcard (`lead.*`) or `*`. */
+export const EventTypeFilterSchema = z
+  .string()
+  .max(128)
+  .regex(/^(\*|[a-z][a-z0-9_]*(\.[a-z][a-z0-9_]*)*(\.\*)?)$/, 'must be an event type, "<prefix>.*" or "*"');
+
+export const WebhookHeadersSchema = z
+  .record(
+    z
+      .string()
+      .regex(/^[A-Za-z0-9-]{1,64}$/, 'header names are letters, digits and -')
+      .refine((h) => !/^(webhook-|content-|host$|traceparent$|tracestate$|user-agent$|connection$|transfer-encoding$)/i.test(h), {
+        message: 'reserved header',
+      }),
+    z.string().max(1024),
+  )
+  .refine((h) => Object.keys(h).length <= 20, { message: 'at most 20 custom headers' });
+
+export const EndpointDisabledReasonSchema = z.enum(['manual', 'gone', 'failing']);
+
+const endpoint = { origin: 'domain', aggregate: 'webhook_endpoint', category: 'webhook' } as const;
+
+const EndpointSettings = {
+  url: z.string(),
+  description: z.string(),
+  event_types: z.array(EventTypeFilterSchema),
+  rate_limit_per_s: z.number().nullable(),
+  timeout_ms: z.number().int(),
+  headers: z.record(z.string(), z.string()),
+};
+
+export const WebhookEndpointCreated = defineEvent({
+  ...endpoint,
+  type: 'webhook_endpoint.created',
+  version: 1,
+  description: 'A partner registered a webhook endpoint. The signing secret is stored only encrypted (AES-256-GCM).',
+  data: z.object({
+    endpoint_id: z.string(),
+    partner_id: z.string(),
+    ...EndpointSettings,
+    secret_sealed: z.string(),
+  }),
+});
+
+export const WebhookEndpointUpdated = defineEvent({
+  ...endpoint,
+  type: 'webhook_endpoint.updated',
+  version: 1,
+  description: 'Endpoint settings changed; only the changed fields are present.',
+  data: z.object({
+    endpoint_id: z.string(),
+    partner_id: z.string(),
+    url: EndpointSettings.url.optional(),
+    description: EndpointSettings.description.optional(),
+    event_types: EndpointSettings.event_types.optional(),
+    rate_limit_per_s: EndpointSettings.rate_limit_per_s.optional(),
+    timeout_ms: EndpointSettings.timeout_ms.optional(),
+    headers: EndpointSettings.headers.optional(),
+  }),
+});
+
+export const WebhookEndpointEnabled = defineEvent({
+  ...endpoint,
+  type: 'webhook_endpoint.enabled',
+  version: 1,
+  description: 'Deliveries to the endpoint resume.',
+  data: z.object({ endpoint_id: z.string(), partner_id: z.string() }),
+});
+
+export const WebhookEndpointDisabled = defineEvent({
+  ...endpoint,
+  type: 'webhook_endpoint.disabled',
+  version: 1,
+  description:
+    'Deliveries to the endpoint stop: by the partner (`manual`), because it answered 410 Gone (`gone`), or because it failed without a success for too long (`failing`).',
+  data: z.object({ endpoint_id: z.string(), partner_id: z.string(), reason: EndpointDisabledReasonSchema, detail: z.string().optional() }),
+});
+
+export const WebhookEndpointSecretRotated = defineEvent({
+  ...endpoint,
+  type: 'webhook_endpoint.secret_rotated',
+  version: 1,
+  description: 'A new signing secret; the previous one stays valid (deliveries carry both signatures) until `previous_expires_at`.',
+  data: z.object({
+    endpoint_id: z.string(),
+    partner_id: z.string(),
+    secret_sealed: z.string(),
+    previous_secret_sealed: z.string(),
+    previous_expires_at: z.iso.datetime({ offset: true }),
+  }),
+});
+
+export const WebhookEndpointDeleted = defineEvent({
+  ...endpoint,
+  type: 'webhook_endpoint.deleted',
+  version: 1,
+  description: 'The endpoint was deleted; nothing more is delivered to it.',
+  data: z.object({ endpoint_id: z.string(), partner_id: z.string() }),
+});
+
+export const WebhookDeliveryExhausted = defineEvent({
+  origin: 'domain',
+  aggregate: 'webhook_delivery',
+  category: 'webhook',
+  type: 'webhook.delivery.exhausted',
+  version: 1,
+  description: 'Every attempt of a delivery failed; the delivery is `failed` and can be resent or recovered.',
+  data: z.object({
+    delivery_id: z.string(),
+    endpoint_id: z.string(),
+    event_id: z.string(),
+    event_type: z.string(),
+    attempts: z.number().int(),
+    last_status_code: z.number().int().nullable(),
+    last_error: z.string().nullable(),
+  }),
+});
+
+export const webhookEndpointEvents = [
+  WebhookEndpointCreated,
+  WebhookEndpointUpdated,
+  WebhookEndpointEnabled,
+  WebhookEndpointDisabled,
+  WebhookEndpointSecretRotated,
+  WebhookEndpointDeleted,
+] as const;
+
+/** Whether an event type matches one filter entry (`*`, `lead.*` for every `lead.` type at any depth, or exact). */
+export function eventTypeMatches(filter: string, type: string): boolean {
+  if (filter === '*') return true;
+  if (filter.endsWith('.*')) return type.startsWith(filter.slice(0, -1));
+  return filter === type;
+}
+
+export function matchesAnyFilter(filters: readonly string[], type: string): boolean {
+  return filters.some((f) => eventTypeMatches(f, type));
+}

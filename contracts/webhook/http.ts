@@ -1,0 +1,352 @@
+import { z } from 'zod';
+import { pageOf, PageQuerySchema } from '../http/pagination.ts';
+import { defineRoutes } from '../http/routes.ts';
+import { EndpointDisabledReasonSchema, EventTypeFilterSchema, WebhookHeadersSchema } from './events.ts';
+
+const SERVICE = 'webhook-dispatcher';
+export const MAX_ENDPOINT_TIMEOUT_MS = 15_000;
+
+export const WebhookEndpointSchema = z
+  .object({
+    id: z.string(),
+    object: z.literal('webhook_endpoint'),
+    partner_id: z.string(),
+    url: z.string(),
+    description: z.string(),
+    event_types: z.array(z.string()),
+    enabled: z.boolean(),
+    disabled_reason: EndpointDisabledReasonSchema.nullable(),
+    rate_limit_per_s: z.number().nullable(),
+    timeout_ms: z.number().int(),
+    headers: z.record(z.string(), z.string()),
+    version: z.number().int().describe('Stream sequence of the last event applied to this endpoint'),
+    created_at: z.string(),
+    updated_at: z.string(),
+  })
+  .meta({ id: 'WebhookEndpoint' });
+export type WebhookEndpoint = z.output<typeof WebhookEndpointSchema>;
+
+export const WebhookEndpointWithSecretSchema = WebhookEndpointSchema.extend({ secret: z.string() }).meta({
+  id: 'WebhookEndpointWithSecret',
+});
+
+const EventTypesField = z.array(EventTypeFilterSchema).min(1).max(100);
+const RateLimitField = z.number().min(0.1).max(10_000).nullable();
+const TimeoutField = z.number().int().min(100).max(MAX_ENDPOINT_TIMEOUT_MS);
+
+export const CreateWebhookEndpointBody = z
+  .object({
+    url: z.url({ protocol: /^https?$/ }).max(2048),
+    event_types: EventTypesField,
+    description: z.string().trim().max(500).default(''),
+    rate_limit_per_s: RateLimitField.optional(),
+    timeout_ms: TimeoutField.optional(),
+    headers: WebhookHeadersSchema.default({}),
+    partner_id: z.string().min(1).max(64).optional().describe('Owner; required for admin credentials, ignored for partners'),
+  })
+  .strict()
+  .meta({ id: 'CreateWebhookEndpoint' });
+export type CreateWebhookEndpoint = z.output<typeof CreateWebhookEndpointBody>;
+
+export const UpdateWebhookEndpointBody = z
+  .object({
+    url: z
+      .url({ protocol: /^https?$/ })
+      .max(2048)
+      .optional(),
+    event_types: EventTypesField.optional(),
+    description: z.string().trim().max(500).optional(),
+    rate_limit_per_s: RateLimitField.optional(),
+    timeout_ms: TimeoutField.optional(),
+    headers: WebhookHeadersSchema.optional(),
+    enabled: z.boolean().optional(),
+  })
+  .strict()
+  .refine((b) => Object.keys(b).length > 0, { message: 'at least one field is required' })
+  .meta({ id: 'UpdateWebhookEndpoint' });
+export type UpdateWebhookEndpoint = z.output<typeof UpdateWebhookEndpointBody>;
+
+export const WebhookSecretSchema = z
+  .object({
+    secret: z.string(),
+    previous_secret: z.string().nullable(),
+    previous_expires_at: z.string().nullable(),
+  })
+  .meta({ id: 'WebhookSecret' });
+
+export const DeliveryStatusSchema = z.enum(['pending', 'succeeded', 'failed']);
+
+export const DeliverySchema = z
+  .object({
+    id: z.string(),
+    object: z.literal('webhook_delivery'),
+    endpoint_id: z.string(),
+    event_id: z.string(),
+    event_type: z.string(),
+    status: DeliveryStatusSchema,
+    attempts: z.number().int(),
+    next_attempt_at: z.string().nullable(),
+    last_status_code: z.number().int().nullable(),
+    last_error: z.string().nullable(),
+    replay_job_id: z.string().nullable(),
+    created_at: z.string(),
+    succeeded_at: z.string().nullable(),
+  })
+  .meta({ id: 'WebhookDelivery' });
+export type Delivery = z.output<typeof DeliverySchema>;
+
+export const AttemptSchema = z
+  .object({
+    id: z.string(),
+    object: z.literal('webhook_attempt'),
+    delivery_id: z.string(),
+    attempt: z.number().int(),
+    started_at: z.string(),
+    outcome: z.enum(['succeeded', 'failed']),
+    status_code: z.number().int().nullable(),
+    latency_ms: z.number(),
+    response_excerpt: z.string().nullable().describe('First 4 KiB of the response body'),
+    error_class: z.string().nullable().describe('timeout, connect_error, http_error, ssrf_refused, ...'),
+  })
+  .meta({ id: 'WebhookAttempt' });
+export type Attempt = z.output<typeof AttemptSchema>;
+
+export const WebhookJobSchema = z
+  .object({
+    id: z.string(),
+    object: z.literal('webhook_job'),
+    kind: z.enum(['resend', 'recover', 'replay']),
+    endpoint_id: z.string(),
+    status: z.enum(['queued', 'running', 'completed', 'failed']),
+    total: z.number().int().nullable(),
+    processed: z.number().int(),
+    deliveries_created: z.number().int(),
+    error: z.string().nullable(),
+    params: z.record(z.string(), z.unknown()),
+    created_at: z.string(),
+    finished_at: z.string().nullable(),
+  })
+  .meta({ id: 'WebhookJob' });
+export type WebhookJob = z.output<typeof WebhookJobSchema>;
+
+export const RecoverBody = z
+  .object({ since: z.iso.datetime({ offset: true }), until: z.iso.datetime({ offset: true }).optional() })
+  .strict()
+  .meta({ id: 'RecoverFailedDeliveries' });
+
+export const ReplayBody = z
+  .object({
+    since: z.iso.datetime({ offset: true }),
+    until: z.iso.datetime({ offset: true }).optional(),
+    event_types: EventTypesField.optional().describe("Defaults to the endpoint's own filter"),
+  })
+  .strict()
+  .meta({ id: 'ReplayEvents' });
+
+export const EventTypeInfoSchema = z
+  .object({
+    type: z.string(),
+    version: z.number().int(),
+    description: z.string(),
+    category: z.string(),
+    origin: z.enum(['external', 'domain']),
+    schema: z.record(z.string(), z.unknown()).describe('JSON Schema of `data`'),
+  })
+  .meta({ id: 'EventTypeInfo' });
+
+const IdParams = z.object({ id: z.string().min(1).max(64) });
+const TAG = 'Webhooks';
+
+export const webhookRoutes = defineRoutes([
+  {
+    operationId: 'createWebhookEndpoint',
+    method: 'POST',
+    path: '/v1/webhook-endpoints',
+    summary: 'Register a webhook endpoint; the answer holds its signing secret',
+    tag: TAG,
+    service: SERVICE,
+    pattern: 'endpoints.create',
+    scope: 'write:webhooks',
+    body: CreateWebhookEndpointBody,
+    success: { status: 201, schema: WebhookEndpointWithSecretSchema },
+  },
+  {
+    operationId: 'listWebhookEndpoints',
+    method: 'GET',
+    path: '/v1/webhook-endpoints',
+    summary: 'List webhook endpoints (a partner sees only its own; admins may filter by partner_id)',
+    tag: TAG,
+    service: SERVICE,
+    pattern: 'endpoints.list',
+    scope: 'read:webhooks',
+    query: PageQuerySchema.extend({ partner_id: z.string().max(64).optional() }),
+    success: { status: 200, schema: pageOf(WebhookEndpointSchema) },
+  },
+  {
+    operationId: 'getWebhookEndpoint',
+    method: 'GET',
+    path: '/v1/webhook-endpoints/:id',
+    summary: 'Get a webhook endpoint',
+    tag: TAG,
+    service: SERVICE,
+    pattern: 'endpoints.get',
+    scope: 'read:webhooks',
+    params: IdParams,
+    success: { status: 200, schema: WebhookEndpointSchema },
+  },
+  {
+    operationId: 'updateWebhookEndpoint',
+    method: 'PATCH',
+    path: '/v1/webhook-endpoints/:id',
+    summary: 'Change a webhook endpoint (URL, filter, limits, headers, enabled)',
+    tag: TAG,
+    service: SERVICE,
+    pattern: 'endpoints.update',
+    scope: 'write:webhooks',
+    params: IdParams,
+    body: UpdateWebhookEndpointBody,
+    success: { status: 200, schema: WebhookEndpointSchema },
+    errors: [409],
+  },
+  {
+    operationId: 'deleteWebhookEndpoint',
+    method: 'DELETE',
+    path: '/v1/webhook-endpoints/:id',
+    summary: 'Delete a webhook endpoint',
+    tag: TAG,
+    service: SERVICE,
+    pattern: 'endpoints.delete',
+    scope: 'write:webhooks',
+    params: IdParams,
+    success: { status: 204, schema: null },
+  },
+  {
+    operationId: 'getWebhookEndpointSecret',
+    method: 'GET',
+    path: '/v1/webhook-endpoints/:id/secret',
+    summary: 'Get the signing secret (and the previous one while it is still valid)',
+    tag: TAG,
+    service: SERVICE,
+    pattern: 'endpoints.secret',
+    scope: 'write:webhooks',
+    params: IdParams,
+    success: { status: 200, schema: WebhookSecretSchema },
+  },
+  {
+    operationId: 'rotateWebhookEndpointSecret',
+    method: 'POST',
+    path: '/v1/webhook-endpoints/:id/secret/rotate',
+    summary: 'Rotate the signing secret; the previous one stays valid for 24 h',
+    tag: TAG,
+    service: SERVICE,
+    pattern: 'endpoints.rotate-secret',
+    scope: 'write:webhooks',
+    params: IdParams,
+    success: { status: 200, schema: WebhookSecretSchema },
+  },
+  {
+    operationId: 'listWebhookDeliveries',
+    method: 'GET',
+    path: '/v1/webhook-endpoints/:id/deliveries',
+    summary: 'Deliveries to an endpoint, newest first (filter by status, event type and time)',
+    tag: TAG,
+    service: SERVICE,
+    pattern: 'deliveries.list',
+    scope: 'read:webhooks',
+    params: IdParams,
+    query: PageQuerySchema.extend({
+      status: DeliveryStatusSchema.optional(),
+      event_type: z.string().max(128).optional(),
+      since: z.iso.datetime({ offset: true }).optional(),
+      until: z.iso.datetime({ offset: true }).optional(),
+    }),
+    success: { status: 200, schema: pageOf(DeliverySchema) },
+  },
+  {
+    operationId: 'getWebhookDelivery',
+    method: 'GET',
+    path: '/v1/deliveries/:id',
+    summary: 'Get a delivery',
+    tag: TAG,
+    service: SERVICE,
+    pattern: 'deliveries.get',
+    scope: 'read:webhooks',
+    params: IdParams,
+    success: { status: 200, schema: DeliverySchema },
+  },
+  {
+    operationId: 'listWebhookAttempts',
+    method: 'GET',
+    path: '/v1/deliveries/:id/attempts',
+    summary: 'Every attempt of a delivery (time, status code, latency, response excerpt, error class)',
+    tag: TAG,
+    service: SERVICE,
+    pattern: 'deliveries.attempts',
+    scope: 'read:webhooks',
+    params: IdParams,
+    query: PageQuerySchema,
+    success: { status: 200, schema: pageOf(AttemptSchema) },
+  },
+  {
+    operationId: 'resendWebhookDelivery',
+    method: 'POST',
+    path: '/v1/deliveries/:id/resend',
+    summary: 'Send a delivery once more (a tracked job)',
+    tag: TAG,
+    service: SERVICE,
+    pattern: 'deliveries.resend',
+    scope: 'write:webhooks',
+    params: IdParams,
+    success: { status: 202, schema: WebhookJobSchema },
+  },
+  {
+    operationId: 'recoverWebhookDeliveries',
+    method: 'POST',
+    path: '/v1/webhook-endpoints/:id/recover',
+    summary: 'Resend every failed delivery of an endpoint since a time (a tracked job)',
+    tag: TAG,
+    service: SERVICE,
+    pattern: 'endpoints.recover',
+    scope: 'write:webhooks',
+    params: IdParams,
+    body: RecoverBody,
+    success: { status: 202, schema: WebhookJobSchema },
+  },
+  {
+    operationId: 'replayWebhookEvents',
+    method: 'POST',
+    path: '/v1/webhook-endpoints/:id/replay',
+    summary: 'Re-deliver every matching event of a time range to this endpoint (a tracked job)',
+    tag: TAG,
+    service: SERVICE,
+    pattern: 'endpoints.replay',
+    scope: 'write:webhooks',
+    params: IdParams,
+    body: ReplayBody,
+    success: { status: 202, schema: WebhookJobSchema },
+  },
+  {
+    operationId: 'getWebhookJob',
+    method: 'GET',
+    path: '/v1/webhook-jobs/:id',
+    summary: 'Progress of a resend, recover or replay job',
+    tag: TAG,
+    service: SERVICE,
+    pattern: 'jobs.get',
+    scope: 'read:webhooks',
+    params: IdParams,
+    success: { status: 200, schema: WebhookJobSchema },
+  },
+  {
+    operationId: 'listEventTypes',
+    method: 'GET',
+    path: '/v1/event-types',
+    summary: "The event catalog: every type with its data's JSON Schema",
+    tag: TAG,
+    service: SERVICE,
+    pattern: 'event-types.list',
+    scope: 'read:*',
+    public: false,
+    success: { status: 200, schema: z.object({ data: z.array(EventTypeInfoSchema) }) },
+  },
+]);

@@ -1,0 +1,103 @@
+import type { PlatformTables } from '@pep/db';
+import type { Generated } from 'kysely';
+
+/** Read model of webhook endpoints (projection of `webhook_endpoint.*`; can be dropped and rebuilt). */
+export interface EndpointsTable {
+  id: string;
+  partner_id: string;
+  url: string;
+  description: string;
+  event_types: string[];
+  enabled: boolean;
+  disabled_reason: string | null;
+  rate_limit_per_s: number | null;
+  timeout_ms: number;
+  headers: Record<string, string>;
+  secret_sealed: string;
+  previous_secret_sealed: string | null;
+  previous_expires_at: Date | null;
+  deleted: boolean;
+  version: number;
+  created_at: Date;
+  updated_at: Date;
+}
+
+/** Event bodies referenced by deliveries, keyed by stream sequence. */
+export interface EventsTable {
+  seq: number;
+  id: string;
+  type: string;
+  partner_id: string | null;
+  time: Date;
+  traceparent: string | null;
+  body: string;
+}
+
+export interface DeliveriesTable {
+  id: string;
+  endpoint_id: string;
+  partner_id: string;
+  event_seq: number;
+  event_id: string;
+  event_type: string;
+  event_time: Date;
+  /** '' for the normal delivery; the job id for a replay's copy. */
+  replay_job_id: string;
+  status: 'pending' | 'succeeded' | 'failed';
+  attempts: number;
+  attempt_budget: number;
+  next_attempt_at: Date | null;
+  locked_until: Date | null;
+  lease_token: string | null;
+  last_status_code: number | null;
+  last_error: string | null;
+  created_at: Generated<Date>;
+  updated_at: Generated<Date>;
+  succeeded_at: Date | null;
+}
+
+export interface AttemptsTable {
+  id: Generated<number>;
+  delivery_id: string;
+  endpoint_id: string;
+  attempt: number;
+  started_at: Date;
+  outcome: 'succeeded' | 'failed';
+  status_code: number | null;
+  latency_ms: number;
+  response_excerpt: string | null;
+  error_class: string | null;
+}
+
+export interface EndpointHealthTable {
+  endpoint_id: string;
+  last_success_at: Date | null;
+  failing_since: Date | null;
+}
+
+export interface JobsTable {
+  id: string;
+  kind: 'resend' | 'recover' | 'replay';
+  endpoint_id: string;
+  partner_id: string;
+  status: 'queued' | 'running' | 'completed' | 'failed';
+  params: Record<string, unknown>;
+  total: number | null;
+  processed: number;
+  deliveries_created: number;
+  cursor: string | null;
+  error: string | null;
+  locked_until: Date | null;
+  created_at: Generated<Date>;
+  updated_at: Generated<Date>;
+  finished_at: Date | null;
+}
+
+export interface DispatcherDB extends PlatformTables {
+  webhook_endpoints: EndpointsTable;
+  webhook_events: EventsTable;
+  webhook_deliveries: DeliveriesTable;
+  webhook_attempts: AttemptsTable;
+  webhook_endpoint_health: EndpointHealthTable;
+  webhook_jobs: JobsTable;
+}

@@ -1,0 +1,71 @@
+export type BreakerState = 'closed' | 'open' | 'half_open';
+
+export interface BreakerOptions {
+  windowMs: number;
+  minRequests: number;
+  failureRatio: number;
+  openMs: number;
+}
+
+/**
+ * Per-endpoint circuit breaker: opens when, over the last `windowMs`, at least `minRequests` attempts were
+ * made and the failure ratio reached `failureRatio`; after `openMs` it half-opens and lets one probe through;
+ * the probe's success closes it, its failure opens it again. Time is passed in.
+ */
+export class CircuitBreaker {
+  private outcomes: { at: number; ok: boolean }[] = [];
+  private openedAt = 0;
+  private probing = false;
+  state: BreakerState = 'closed';
+
+  constructor(private readonly opts: BreakerOptions) {}
+
+  /** Whether an attempt may start now (in half-open, only one probe at a time). */
+  allow(now: number): boolean {
+    if (this.state === 'open' && now - this.openedAt >= this.opts.openMs) {
+      this.state = 'half_open';
+      this.probing = false;
+    }
+    if (this.state === 'closed') return true;
+    if (this.state === 'half_open' && !this.probing) return true;
+    return false;
+  }
+
+  /** Marks the start of an attempt (takes the probe slot when half-open). */
+  onStart(): void {
+    if (this.state === 'half_open') this.probing = true;
+  }
+
+  /** When it will allow again (for scheduling), or 0 when it allows now. */
+  reopensAt(): number {
+    return this.state === 'open' ? this.openedAt + this.opts.openMs : 0;
+  }
+
+  record(ok: boolean, now: number): void {
+    if (this.state === 'half_open') {
+      this.probing = false;
+      if (ok) {
+        this.state = 'closed';
+        this.outcomes = [];
+      } else {
+        this.trip(now);
+      }
+      return;
+    }
+    if (this.state === 'open') return;
+    this.outcomes.push({ at: now, ok });
+    const from = now - this.opts.windowMs;
+    while (this.outcomes.length && (this.outcomes[0] as { at: number }).at < from) this.outcomes.shift();
+    if (this.outcomes.length > 1000) this.outcomes.splice(0, this.outcomes.length - 1000);
+    if (this.outcomes.length >= this.opts.minRequests) {
+      const failures = this.outcomes.filter((o) => !o.ok).length;
+      if (failures / this.outcomes.length >= this.opts.failureRatio) this.trip(now);
+    }
+  }
+
+  private trip(now: number): void {
+    this.state = 'open';
+    this.openedAt = now;
+    this.outcomes = [];
+  }
+}

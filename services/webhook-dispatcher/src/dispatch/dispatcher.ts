@@ -1,0 +1,626 @@
+import { randomUUID } from 'node:crypto';
+import {
+  aggregateSubject,
+  allFilter,
+  childTraceparent,
+  type DeadLetterSink,
+  type EventBus,
+  type ProjectionRunner,
+  publishEvent,
+} from '@pep/events';
+import { type Logger, type Metrics, newId } from '@pep/runtime';
+import { createSafeDispatcher, type SsrfPolicy } from '@pep/webhooks';
+import { AckPolicy, type ConsumerMessages, DeliverPolicy, type JsMsg } from '@nats-io/jetstream';
+import { nanos } from '@nats-io/transport-node';
+import { context, isSpanContextValid, SpanKind, SpanStatusCode, trace } from '@opentelemetry/api';
+import { W3CTraceContextPropagator } from '@opentelemetry/core';
+import type { Kysely } from 'kysely';
+import type { EndpointCommands } from '../app/endpoint-commands.ts';
+import type { DispatcherDB } from '../db/schema.ts';
+import { sendAttempt } from './attempt.ts';
+import { CircuitBreaker } from './circuit-breaker.ts';
+import type { CachedEndpoint, EndpointCache } from './endpoint-cache.ts';
+import { TokenBucket } from './rate-limiter.ts';
+import { maxAttempts, nextDelayMs, type RetryPolicy } from './retry-policy.ts';
+import {
+  type AttemptResult,
+  type ClaimedDelivery,
+  claimDue,
+  completeAttempts,
+  endpointsFailingSince,
+  type IntakeEvent,
+  insertDeliveries,
+  type NewDelivery,
+  pendingCount,
+  recordHealth,
+  releaseLeases,
+  renewLease,
+} from './store.ts';
+
+export interface DispatcherOptions {
+  db: Kysely<DispatcherDB>;
+  bus: EventBus;
+  logger: Logger;
+  metrics: Metrics;
+  cache: EndpointCache;
+  commands: EndpointCommands;
+  deadLetters: DeadLetterSink;
+  endpointsProjection: () => ProjectionRunner | undefined;
+  ssrf: SsrfPolicy;
+  retry: RetryPolicy;
+  consumer: { durable: string; ackWaitMs: number; deliverPolicy: 'all' | 'new' };
+  endpointConcurrency: number;
+  maxInFlight: number;
+  pollMs: number;
+  maintenanceMs: number;
+  leaseExtraMs: number;
+  disableAfterMs: number;
+  breaker: { windowMs: number; minRequests: number; failureRatio: number; openMs: number };
+}
+
+/** Deliveries claimed by this process for one endpoint, with that endpoint's limits. */
+interface Lane {
+  endpointId: string;
+  queue: ClaimedDelivery[];
+  inFlight: number;
+  reserved: number;
+  breaker: CircuitBreaker;
+  bucket: TokenBucket | null;
+  timer: NodeJS.Timeout | null;
+}
+
+const LANE_CAP = 1000;
+const W3C = new W3CTraceContextPropagator();
+const tracer = trace.getTracer('webhook-dispatcher');
+
+/** The envelope fields the dispatcher routes on. Bodies are delivered as published (no upcasting). */
+interface RawEnvelope {
+  id: string;
+  type: string;
+  time: string;
+  partnerid?: string;
+  traceparent?: string;
+  data?: unknown;
+}
+
+function parseEnvelope(body: string): RawEnvelope {
+  const v = JSON.parse(body) as RawEnvelope;
+  if (!v || typeof v !== 'object' || typeof v.id !== 'string' || typeof v.type !== 'string' || typeof v.time !== 'string') {
+    throw new Error('not an event envelope');
+  }
+  return v;
+}
+
+export interface RunningDispatcher {
+  stop(): Promise<void>;
+  /** Polls for due deliveries now (after a resend, recover or replay). */
+  nudge(): void;
+}
+
+/**
+ * The delivery engine of one dispatcher process.
+ *  - Intake: a durable pull consumer shared by every replica reads all platform events; each batch becomes
+ *    delivery rows in one statement (unique per endpoint and event, so a redelivered message or another
+ *    replica never creates a second one), and only then are the messages acked.
+ *  - Lanes: one per endpoint, each with its own concurrency, token-bucket rate limit and circuit breaker, so
+ *    a slow or failing endpoint only ever holds its own slots.
+ *  - Poller: claims due deliveries (retries, backlog, leases of a crashed replica) per endpoint with
+ *    `FOR UPDATE SKIP LOCKED`, at most what each lane has room for.
+ *  - Writer: records attempts in batches; every state change is guarded by the claim's lease token.
+ */
+export async function startDispatcher(o: DispatcherOptions): Promise<RunningDispatcher> {
+  const { db, bus, logger, metrics, cache } = o;
+  const agent = createSafeDispatcher(o.ssrf, { keepAliveTimeout: 30_000, connectTimeoutMs: 10_000 });
+  const lanes = new Map<string, Lane>();
+  let inFlight = 0;
+  let stopped = false;
+  const budget = maxAttempts(o.retry);
+
+  const mDeliveries = metrics.counter('webhook_deliveries_total', 'Webhook attempts by outcome', ['outcome']);
+  const mLatency = metrics.histogram(
+    'webhook_attempt_duration_seconds',
+    'Latency of webhook attempts',
+    ['outcome'],
+    [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2, 5, 10, 15],
+  );
+  const mCircuit = metrics.gauge(
+    'webhook_circuit_state',
+    'Circuit state per endpoint (0 closed, 1 half-open, 2 open)',
+    ['endpoint_id'],
+    () => {
+      for (const l of lanes.values())
+        mCircuit.set({ endpoint_id: l.endpointId }, l.breaker.state === 'closed' ? 0 : l.breaker.state === 'half_open' ? 1 : 2);
+    },
+  );
+  const mPending = metrics.gauge('webhook_pending_deliveries', 'Deliveries waiting for an attempt (all replicas)', [], async () => {
+    mPending.set(await pendingCount(db).catch(() => -1));
+  });
+  const mLag = metrics.gauge('webhook_consumer_lag', 'Events in the stream the dispatcher consumer has not read yet', [], async () => {
+    const info = await bus.jsm.consumers.info(bus.stream, o.consumer.durable).catch(() => undefined);
+    mLag.set(info ? info.num_pending + info.num_ack_pending : -1);
+  });
+  const mInFlight = metrics.gauge('webhook_attempts_in_flight', 'Attempts in flight in this process', [], () => {
+    mInFlight.set(inFlight);
+  });
+
+  const leaseMsFor = (ep: CachedEndpoint) => ep.row.timeout_ms + o.leaseExtraMs;
+
+  const laneFor = (ep: CachedEndpoint): Lane => {
+    let lane = lanes.get(ep.row.id);
+    if (!lane) {
+      lane = {
+        endpointId: ep.row.id,
+        queue: [],
+        inFlight: 0,
+        reserved: 0,
+        breaker: new CircuitBreaker(o.breaker),
+        bucket: null,
+        timer: null,
+      };
+      lanes.set(ep.row.id, lane);
+    }
+    const rate = ep.row.rate_limit_per_s;
+    if (rate && !lane.bucket) lane.bucket = new TokenBucket(rate, Date.now());
+    else if (rate && lane.bucket) lane.bucket.setRate(rate);
+    else if (!rate) lane.bucket = null;
+    return lane;
+  };
+
+  const room = (lane: Lane) => LANE_CAP - lane.queue.length - lane.inFlight - lane.reserved;
+
+  // ---------------------------------------------------------------- writer (batched attempt records)
+  const results: AttemptResult[] = [];
+  let writing: Promise<void> | null = null;
+  const flushResults = async () => {
+    while (results.length) {
+      const batch = results.splice(0, 500);
+      const done = await completeAttempts(db, batch).catch(async (err) => {
+        logger.warn('recording attempts failed, retrying', { err });
+        await new Promise((r) => setTimeout(r, 500));
+        return completeAttempts(db, batch).catch((e) => {
+          logger.error('recording attempts failed; their leases will expire and they are retried', { err: e });
+          return [];
+        });
+      });
+      const health = new Map<string, boolean>();
+      for (const r of batch) health.set(r.endpoint_id, (health.get(r.endpoint_id) ?? false) || r.outcome === 'succeeded');
+      await recordHealth(db, health).catch((err) => logger.warn('recording endpoint health failed', { err }));
+      for (const d of done) {
+        mDeliveries.inc({ outcome: d.status === 'pending' ? 'retrying' : d.status });
+        if (d.status === 'failed')
+          await publishExhausted(d).catch((err) => logger.error('exhausted event not published', { err, delivery_id: d.id }));
+      }
+    }
+  };
+  const ensureWriter = () => {
+    if (writing) return;
+    writing = new Promise<void>((resolve) => setImmediate(resolve)).then(flushResults).finally(() => {
+      writing = null;
+      if (results.length) ensureWriter();
+    });
+  };
+  const pushResult = (r: AttemptResult) => {
+    results.push(r);
+    ensureWriter();
+  };
+
+  const publishExhausted = async (d: {
+    id: string;
+    endpoint_id: string;
+    partner_id: string;
+    event_id: string;
+    event_type: string;
+    attempts: number;
+    last_status_code: number | null;
+    last_error: string | null;
+  }) => {
+    const now = new Date();
+    await publishEvent(bus, aggregateSubject(bus.prefix, 'webhook_delivery', d.id), {
+      specversion: '1.0',
+      id: `exh_${d.id}_${d.attempts}`,
+      source: 'webhook-dispatcher',
+      type: 'webhook.delivery.exhausted',
+      time: now.toISOString(),
+      subject: d.id,
+      datacontenttype: 'application/json',
+      schemaversion: 1,
+      partnerid: d.partner_id,
+      data: {
+        delivery_id: d.id,
+        endpoint_id: d.endpoint_id,
+        event_id: d.event_id,
+        event_type: d.event_type,
+        attempts: d.attempts,
+        last_status_code: d.last_status_code,
+        last_error: d.last_error,
+      },
+    });
+  };
+
+  // ---------------------------------------------------------------- lanes
+  const releaseQueue = (lane: Lane) => {
+    if (lane.queue.length === 0) return;
+    const items = lane.queue.splice(0).map((w) => ({ id: w.id, token: w.lease_token }));
+    releaseLeases(db, items).catch((err) => logger.warn('releasing leases failed (they expire anyway)', { err }));
+  };
+
+  const disabling = new Set<string>();
+  const disableEndpoint = (endpointId: string, reason: 'gone' | 'failing', detail: string) => {
+    if (disabling.has(endpointId)) return;
+    disabling.add(endpointId);
+    o.commands
+      .execute(endpointId, { kind: 'DisableEndpoint', reason, detail }, { now: new Date() })
+      .then(() => logger.warn('endpoint disabled', { endpoint_id: endpointId, reason }))
+      .catch((err) => logger.warn('disabling endpoint failed', { endpoint_id: endpointId, err }))
+      .finally(() => {
+        disabling.delete(endpointId);
+        void cache.refresh();
+      });
+  };
+
+  const pump = (lane: Lane) => {
+    while (lane.queue.length && lane.inFlight < o.endpointConcurrency && inFlight < o.maxInFlight && !stopped) {
+      const now = Date.now();
+      if (!lane.breaker.allow(now)) {
+        releaseQueue(lane);
+        return;
+      }
+      if (lane.bucket && !lane.bucket.take(now)) {
+        if (!lane.timer) {
+          lane.timer = setTimeout(() => {
+            lane.timer = null;
+            pump(lane);
+          }, lane.bucket.waitMs(now));
+        }
+        return;
+      }
+      const w = lane.queue.shift() as ClaimedDelivery;
+      lane.inFlight++;
+      inFlight++;
+      lane.breaker.onStart();
+      void attempt(lane, w)
+        .catch((err) => logger.error('attempt crashed', { err, delivery_id: w.id }))
+        .finally(() => {
+          lane.inFlight--;
+          inFlight--;
+          pump(lane);
+          if (inFlight === o.maxInFlight - 1) for (const l of lanes.values()) pump(l);
+        });
+    }
+  };
+
+  const attempt = async (lane: Lane, w: ClaimedDelivery) => {
+    const ep = cache.get(w.endpoint_id);
+    if (!ep?.row.enabled) {
+      await releaseLeases(db, [{ id: w.id, token: w.lease_token }]);
+      return;
+    }
+    if (w.lease_until - Date.now() < ep.row.timeout_ms + 2000) {
+      const renewed = await renewLease(db, w.id, w.lease_token, leaseMsFor(ep));
+      if (renewed === null) return; // another process owns it now
+      w.lease_until = renewed;
+    }
+    const parent = w.traceparent
+      ? W3C.extract(context.active(), { traceparent: w.traceparent }, { get: (c, k) => c[k as 'traceparent'], keys: (c) => Object.keys(c) })
+      : context.active();
+    const span = tracer.startSpan(
+      'webhook.attempt',
+      {
+        kind: SpanKind.CLIENT,
+        attributes: {
+          'webhook.delivery_id': w.id,
+          'webhook.endpoint_id': w.endpoint_id,
+          'webhook.event_type': w.event_type,
+          'webhook.attempt': w.attempts + 1,
+          'http.request.method': 'POST',
+        },
+      },
+      parent,
+    );
+    const sc = span.spanContext();
+    const traceparent = isSpanContextValid(sc)
+      ? `00-${sc.traceId}-${sc.spanId}-${sc.traceFlags.toString(16).padStart(2, '0')}`
+      : childTraceparent(w.traceparent);
+    const now = new Date();
+    const out = await sendAttempt(agent, {
+      deliveryId: w.id,
+      url: ep.row.url,
+      body: w.body,
+      secrets: cache.secretsFor(ep, now.getTime()),
+      headers: ep.row.headers,
+      timeoutMs: ep.row.timeout_ms,
+      traceparent,
+      now,
+    });
+    span.setAttribute('http.response.status_code', out.statusCode ?? 0);
+    if (!out.ok) span.setStatus({ code: SpanStatusCode.ERROR, message: out.error ?? 'failed' });
+    span.end();
+    mLatency.observe({ outcome: out.ok ? 'succeeded' : 'failed' }, out.latencyMs / 1000);
+    const wasOpen = lane.breaker.state === 'open';
+    lane.breaker.record(out.ok, Date.now());
+    if (!wasOpen && lane.breaker.state === 'open') {
+      logger.warn('circuit opened', { endpoint_id: lane.endpointId });
+      releaseQueue(lane);
+    }
+    const gone = out.statusCode === 410;
+    if (gone) {
+      disableEndpoint(ep.row.id, 'gone', 'the endpoint answered 410 Gone');
+      releaseQueue(lane);
+    }
+    pushResult({
+      id: w.id,
+      token: w.lease_token,
+      endpoint_id: w.endpoint_id,
+      outcome: out.ok ? 'succeeded' : 'failed',
+      final: gone,
+      retry_delay_ms: out.ok ? 0 : nextDelayMs(o.retry, w.attempts + 1, Math.random(), out.retryAfterMs),
+      status_code: out.statusCode,
+      error: out.error,
+      error_class: out.errorClass,
+      started_at: now,
+      latency_ms: Math.round(out.latencyMs * 100) / 100,
+      excerpt: out.excerpt,
+    });
+  };
+
+  const enqueue = (items: ClaimedDelivery[]) => {
+    const touched = new Set<Lane>();
+    for (const w of items) {
+      const ep = cache.get(w.endpoint_id);
+      if (!ep) continue;
+      const lane = laneFor(ep);
+      lane.queue.push(w);
+      touched.add(lane);
+    }
+    for (const l of touched) pump(l);
+  };
+
+  // ---------------------------------------------------------------- intake
+  const dec = new TextDecoder();
+  const durable = o.consumer.durable;
+  const cfg = {
+    durable_name: durable,
+    ack_policy: AckPolicy.Explicit,
+    filter_subject: allFilter(bus.prefix),
+    deliver_policy: o.consumer.deliverPolicy === 'new' ? DeliverPolicy.New : DeliverPolicy.All,
+    ack_wait: nanos(o.consumer.ackWaitMs),
+    max_ack_pending: 20_000,
+  };
+  try {
+    await bus.jsm.consumers.info(bus.stream, durable);
+    await bus.jsm.consumers.update(bus.stream, durable, { ack_wait: cfg.ack_wait, max_ack_pending: cfg.max_ack_pending });
+  } catch {
+    try {
+      await bus.jsm.consumers.add(bus.stream, cfg);
+    } catch (err) {
+      if (!/already (in use|exists)/i.test(String((err as Error).message))) throw err;
+    }
+  }
+  const consumer = await bus.js.consumers.get(bus.stream, durable);
+
+  const processBatch = async (msgs: JsMsg[]) => {
+    const decoded: { m: JsMsg; ev: RawEnvelope; body: string }[] = [];
+    for (const m of msgs) {
+      const body = dec.decode(m.data);
+      try {
+        decoded.push({ m, ev: parseEnvelope(body), body });
+      } catch (err) {
+        logger.warn('undecodable event dead-lettered', { seq: m.seq, subject: m.subject, err });
+        await o.deadLetters
+          .record({
+            consumer: durable,
+            stream_seq: m.seq,
+            subject: m.subject,
+            event_id: null,
+            event_type: null,
+            payload: body,
+            error: String((err as Error).message),
+            attempts: m.info.deliveryCount,
+          })
+          .catch(() => undefined);
+        m.term();
+      }
+    }
+    if (decoded.length === 0) return;
+    const maxSeq = Math.max(...decoded.map((d) => d.m.seq));
+    // The endpoints read model must include every endpoint change that precedes these events.
+    await o
+      .endpointsProjection()
+      ?.waitFor(maxSeq, 10_000)
+      .catch((err) => logger.warn('endpoints projection behind', { err }));
+    await cache.refresh();
+    const token = randomUUID();
+    const now = Date.now();
+    const events: IntakeEvent[] = [];
+    const deliveries: NewDelivery[] = [];
+    const reservedLanes: Lane[] = [];
+    for (const { m, ev, body } of decoded) {
+      const eps = cache.matching(ev.partnerid, ev.type, ev.data);
+      if (eps.length === 0) continue;
+      events.push({
+        seq: m.seq,
+        id: ev.id,
+        type: ev.type,
+        partner_id: ev.partnerid ?? null,
+        time: ev.time,
+        traceparent: ev.traceparent ?? null,
+        body,
+      });
+      for (const ep of eps) {
+        const lane = laneFor(ep);
+        const lease = !stopped && room(lane) > 0 && lane.breaker.state === 'closed';
+        if (lease) {
+          lane.reserved++;
+          reservedLanes.push(lane);
+        }
+        deliveries.push({
+          id: newId('msg', now),
+          endpoint_id: ep.row.id,
+          partner_id: ep.row.partner_id,
+          event_seq: m.seq,
+          event_id: ev.id,
+          event_type: ev.type,
+          event_time: ev.time,
+          replay_job_id: '',
+          attempt_budget: budget,
+          lease_ms: lease ? leaseMsFor(ep) : null,
+          lease_token: lease ? token : null,
+        });
+      }
+    }
+    let created: Set<string>;
+    try {
+      created = await insertDeliveries(db, events, deliveries);
+    } catch (err) {
+      for (const l of reservedLanes) l.reserved--;
+      logger.warn('intake batch failed; messages will be redelivered', { err });
+      for (const { m } of decoded) m.nak(1000);
+      return;
+    }
+    for (const { m } of decoded) m.ack();
+    for (const l of reservedLanes) l.reserved--;
+    const bodies = new Map(events.map((e) => [e.seq, e]));
+    const leaseUntil = now + 0;
+    const work: ClaimedDelivery[] = [];
+    let unleased = 0;
+    for (const d of deliveries) {
+      if (!created.has(d.id)) continue;
+      if (!d.lease_token) {
+        unleased++;
+        continue;
+      }
+      const e = bodies.get(d.event_seq) as IntakeEvent;
+      work.push({
+        id: d.id,
+        endpoint_id: d.endpoint_id,
+        event_id: d.event_id,
+        event_type: d.event_type,
+        attempts: 0,
+        lease_token: d.lease_token,
+        lease_until: leaseUntil + (d.lease_ms ?? 0),
+        body: e.body,
+        traceparent: e.traceparent,
+      });
+    }
+    enqueue(work);
+    if (unleased) nudge();
+  };
+
+  const pendingMsgs: JsMsg[] = [];
+  let flushRunning: Promise<void> | null = null;
+  let flushQueued = false;
+  const scheduleFlush = () => {
+    if (flushQueued || flushRunning) return;
+    flushQueued = true;
+    setImmediate(() => {
+      flushQueued = false;
+      flushRunning = (async () => {
+        while (pendingMsgs.length) {
+          const b = pendingMsgs.splice(0, 1000);
+          await processBatch(b).catch((err) => {
+            logger.error('intake batch crashed', { err });
+            for (const m of b) m.nak(1000);
+          });
+        }
+      })().finally(() => {
+        flushRunning = null;
+        if (pendingMsgs.length) scheduleFlush();
+      });
+    });
+  };
+
+  let messages: ConsumerMessages | undefined;
+  const intakeLoop = (async () => {
+    while (!stopped) {
+      try {
+        messages = await consumer.consume({ max_messages: 1000 });
+        for await (const m of messages) {
+          pendingMsgs.push(m);
+          scheduleFlush();
+          while (pendingMsgs.length > 4000 && !stopped) await new Promise((r) => setTimeout(r, 5));
+          if (stopped) break;
+        }
+      } catch (err) {
+        if (stopped) break;
+        logger.warn('intake consume loop failed, restarting', { err });
+        await new Promise((r) => setTimeout(r, 1000));
+      }
+    }
+  })();
+
+  // ---------------------------------------------------------------- poller
+  let pollTimer: NodeJS.Timeout | null = null;
+  let polling = false;
+  const poll = async () => {
+    if (stopped || polling) return;
+    polling = true;
+    let again = false;
+    try {
+      await cache.refresh();
+      const now = Date.now();
+      const wants: { endpoint_id: string; cap: number; lease_ms: number }[] = [];
+      for (const ep of cache.enabled()) {
+        const lane = laneFor(ep);
+        let cap = Math.min(room(lane), 500);
+        if (cap <= 0) continue;
+        if (!lane.breaker.allow(now)) continue;
+        if (lane.breaker.state === 'half_open') cap = lane.inFlight === 0 && lane.queue.length === 0 ? 1 : 0;
+        if (cap > 0) wants.push({ endpoint_id: ep.row.id, cap, lease_ms: leaseMsFor(ep) });
+      }
+      const claimed = await claimDue(db, wants, randomUUID());
+      const perEndpoint = new Map<string, number>();
+      for (const c of claimed) perEndpoint.set(c.endpoint_id, (perEndpoint.get(c.endpoint_id) ?? 0) + 1);
+      again = wants.some((w) => (perEndpoint.get(w.endpoint_id) ?? 0) >= w.cap && w.cap > 1);
+      enqueue(claimed);
+    } catch (err) {
+      logger.warn('poll failed', { err });
+    } finally {
+      polling = false;
+    }
+    schedulePoll(again ? 20 : o.pollMs);
+  };
+  const schedulePoll = (ms: number) => {
+    if (stopped) return;
+    if (pollTimer) clearTimeout(pollTimer);
+    pollTimer = setTimeout(() => void poll(), ms);
+  };
+  const nudge = () => schedulePoll(0);
+  schedulePoll(0);
+
+  // ---------------------------------------------------------------- maintenance
+  const maintenance = setInterval(async () => {
+    try {
+      const failing = await endpointsFailingSince(db, o.disableAfterMs);
+      for (const id of failing) {
+        if (cache.get(id)?.row.enabled)
+          disableEndpoint(id, 'failing', `no successful delivery for ${Math.round(o.disableAfterMs / 1000)} s`);
+      }
+    } catch (err) {
+      logger.warn('maintenance failed', { err });
+    }
+  }, o.maintenanceMs);
+
+  return {
+    nudge,
+    async stop() {
+      stopped = true;
+      clearInterval(maintenance);
+      if (pollTimer) clearTimeout(pollTimer);
+      messages?.stop();
+      await intakeLoop.catch(() => undefined);
+      await flushRunning;
+      for (const m of pendingMsgs.splice(0)) m.nak();
+      const deadline = Date.now() + 5000;
+      while (inFlight > 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
+      if (writing) await writing;
+      await flushResults();
+      const items: { id: string; token: string }[] = [];
+      for (const l of lanes.values()) {
+        if (l.timer) clearTimeout(l.timer);
+        for (const w of l.queue.splice(0)) items.push({ id: w.id, token: w.lease_token });
+      }
+      await releaseLeases(db, items).catch(() => undefined);
+      await agent.close().catch(() => undefined);
+    },
+  };
+}

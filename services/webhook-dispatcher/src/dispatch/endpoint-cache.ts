@@ -1,0 +1,92 @@
+import { matchesAnyFilter } from '@pep/contracts';
+import { decryptSecret } from '@pep/webhooks';
+import type { Kysely } from 'kysely';
+import type { DispatcherDB } from '../db/schema.ts';
+import { ENDPOINTS_PROJECTION, type EndpointRow } from '../projections/endpoints/index.ts';
+
+export interface CachedEndpoint {
+  row: EndpointRow;
+  secret: string;
+  previousSecret: string | null;
+  previousExpiresAt: number;
+}
+
+/**
+ * The endpoints this process dispatches to, read from the endpoints projection and reloaded whenever the
+ * projection's checkpoint moves. Secrets are decrypted once per load.
+ */
+export class EndpointCache {
+  private byId = new Map<string, CachedEndpoint>();
+  private byPartner = new Map<string, CachedEndpoint[]>();
+  private loadedAt = -1;
+  private loading: Promise<void> | undefined;
+
+  constructor(
+    private readonly db: Kysely<DispatcherDB>,
+    private readonly key: Buffer,
+  ) {}
+
+  /** Reloads when the projection checkpoint moved since the last load. */
+  async refresh(): Promise<void> {
+    if (this.loading) return this.loading;
+    this.loading = (async () => {
+      const cp = await this.db
+        .selectFrom('projection_checkpoints')
+        .select('seq')
+        .where('name', '=', ENDPOINTS_PROJECTION)
+        .executeTakeFirst();
+      const seq = cp?.seq ?? 0;
+      if (seq === this.loadedAt) return;
+      const rows = await this.db.selectFrom('webhook_endpoints').selectAll().where('deleted', '=', false).execute();
+      const byId = new Map<string, CachedEndpoint>();
+      const byPartner = new Map<string, CachedEndpoint[]>();
+      for (const row of rows) {
+        const c: CachedEndpoint = {
+          row,
+          secret: decryptSecret(row.secret_sealed, this.key, row.id),
+          previousSecret: row.previous_secret_sealed ? decryptSecret(row.previous_secret_sealed, this.key, row.id) : null,
+          previousExpiresAt: row.previous_expires_at?.getTime() ?? 0,
+        };
+        byId.set(row.id, c);
+        const list = byPartner.get(row.partner_id) ?? [];
+        list.push(c);
+        byPartner.set(row.partner_id, list);
+      }
+      this.byId = byId;
+      this.byPartner = byPartner;
+      this.loadedAt = seq;
+    })().finally(() => {
+      this.loading = undefined;
+    });
+    return this.loading;
+  }
+
+  get(id: string): CachedEndpoint | undefined {
+    return this.byId.get(id);
+  }
+
+  enabled(): CachedEndpoint[] {
+    return [...this.byId.values()].filter((e) => e.row.enabled);
+  }
+
+  /**
+   * Enabled endpoints of the event's partner whose filter matches its type. A `webhook.delivery.exhausted`
+   * event is never delivered to the endpoint it is about (a failing endpoint would otherwise feed itself).
+   */
+  matching(partnerId: string | undefined, type: string, data: unknown): CachedEndpoint[] {
+    if (!partnerId) return [];
+    const list = this.byPartner.get(partnerId);
+    if (!list) return [];
+    return list.filter(
+      (e) =>
+        e.row.enabled &&
+        matchesAnyFilter(e.row.event_types, type) &&
+        !(type === 'webhook.delivery.exhausted' && (data as { endpoint_id?: string } | null)?.endpoint_id === e.row.id),
+    );
+  }
+
+  /** Secrets that sign a delivery now: the current one, plus the previous one during its grace period. */
+  secretsFor(e: CachedEndpoint, now: number): string[] {
+    return e.previousSecret && e.previousExpiresAt > now ? [e.secret, e.previousSecret] : [e.secret];
+  }
+}

@@ -1,0 +1,224 @@
+import { type Kysely, sql } from 'kysely';
+import type { DispatcherDB } from '../db/schema.ts';
+
+/** Delivery SQL of the dispatcher: idempotent intake, fair claims with SKIP LOCKED, guarded completions. */
+
+export interface IntakeEvent {
+  seq: number;
+  id: string;
+  type: string;
+  partner_id: string | null;
+  time: string;
+  traceparent: string | null;
+  body: string;
+}
+
+export interface NewDelivery {
+  id: string;
+  endpoint_id: string;
+  partner_id: string;
+  event_seq: number;
+  event_id: string;
+  event_type: string;
+  event_time: string;
+  replay_job_id: string;
+  attempt_budget: number;
+  /** Lease it to this process at once (ms), or leave it for the poller (null). */
+  lease_ms: number | null;
+  lease_token: string | null;
+}
+
+/**
+ * Stores event bodies and creates deliveries in one statement. A delivery that already exists (same
+ * endpoint, event and replay job: a redelivered message, another replica) is not created again; only the
+ * ids actually created are returned, so only their creator sends them.
+ */
+export async function insertDeliveries(db: Kysely<DispatcherDB>, events: IntakeEvent[], deliveries: NewDelivery[]): Promise<Set<string>> {
+  if (deliveries.length === 0) return new Set();
+  const r = await sql<{ id: string }>`
+    with ev as (
+      insert into webhook_events (seq, id, type, partner_id, time, traceparent, body)
+      select * from unnest(
+        ${events.map((e) => e.seq)}::bigint[], ${events.map((e) => e.id)}::text[], ${events.map((e) => e.type)}::text[],
+        ${events.map((e) => e.partner_id)}::text[], ${events.map((e) => e.time)}::timestamptz[],
+        ${events.map((e) => e.traceparent)}::text[], ${events.map((e) => e.body)}::text[])
+      on conflict (seq) do nothing
+    )
+    insert into webhook_deliveries (id, endpoint_id, partner_id, event_seq, event_id, event_type, event_time, replay_job_id,
+      status, attempts, attempt_budget, next_attempt_at, locked_until, lease_token)
+    select d.id, d.endpoint_id, d.partner_id, d.event_seq, d.event_id, d.event_type, d.event_time, d.replay_job_id,
+      'pending', 0, d.budget, now(),
+      case when d.lease_ms is null then null else now() + d.lease_ms * interval '1 millisecond' end,
+      d.token
+    from unnest(
+      ${deliveries.map((d) => d.id)}::text[], ${deliveries.map((d) => d.endpoint_id)}::text[], ${deliveries.map((d) => d.partner_id)}::text[],
+      ${deliveries.map((d) => d.event_seq)}::bigint[], ${deliveries.map((d) => d.event_id)}::text[], ${deliveries.map((d) => d.event_type)}::text[],
+      ${deliveries.map((d) => d.event_time)}::timestamptz[], ${deliveries.map((d) => d.replay_job_id)}::text[],
+      ${deliveries.map((d) => d.attempt_budget)}::int[], ${deliveries.map((d) => d.lease_ms)}::int[], ${deliveries.map((d) => d.lease_token)}::text[]
+    ) as d(id, endpoint_id, partner_id, event_seq, event_id, event_type, event_time, replay_job_id, budget, lease_ms, token)
+    on conflict (endpoint_id, event_seq, replay_job_id) do nothing
+    returning id`.execute(db);
+  return new Set(r.rows.map((x) => x.id));
+}
+
+export interface ClaimedDelivery {
+  id: string;
+  endpoint_id: string;
+  event_id: string;
+  event_type: string;
+  attempts: number;
+  lease_token: string;
+  lease_until: number;
+  body: string;
+  traceparent: string | null;
+}
+
+/**
+ * Claims due deliveries, at most `cap` per endpoint (so each endpoint gets its own share and a backlog on
+ * one never crowds out the others), skipping rows another process holds (SKIP LOCKED) or has leased.
+ */
+export async function claimDue(
+  db: Kysely<DispatcherDB>,
+  wants: { endpoint_id: string; cap: number; lease_ms: number }[],
+  token: string,
+): Promise<ClaimedDelivery[]> {
+  if (wants.length === 0) return [];
+  const r = await sql<ClaimedDelivery & { lease_until: Date }>`
+    with want as (
+      select * from unnest(${wants.map((w) => w.endpoint_id)}::text[], ${wants.map((w) => w.cap)}::int[], ${wants.map((w) => w.lease_ms)}::int[])
+        as w(endpoint_id, cap, lease_ms)
+    ),
+    c as (
+      select x.id, w.lease_ms from want w
+      cross join lateral (
+        select d.id from webhook_deliveries d
+        where d.endpoint_id = w.endpoint_id and d.status = 'pending' and d.next_attempt_at <= now()
+          and (d.locked_until is null or d.locked_until < now())
+        order by d.next_attempt_at
+        limit w.cap
+        for update skip locked
+      ) x
+    )
+    update webhook_deliveries d
+    set locked_until = now() + c.lease_ms * interval '1 millisecond', lease_token = ${token}
+    from c, webhook_events e
+    where d.id = c.id and e.seq = d.event_seq
+    returning d.id, d.endpoint_id, d.event_id, d.event_type, d.attempts, d.lease_token, d.locked_until as lease_until, e.body, e.traceparent`.execute(
+    db,
+  );
+  return r.rows.map((x) => ({ ...x, lease_until: new Date(x.lease_until).getTime() }));
+}
+
+/** Extends a lease that is running out before an attempt starts; false when the lease was lost. */
+export async function renewLease(db: Kysely<DispatcherDB>, id: string, token: string, leaseMs: number): Promise<number | null> {
+  const r = await sql<{ locked_until: Date }>`
+    update webhook_deliveries set locked_until = now() + ${leaseMs} * interval '1 millisecond'
+    where id = ${id} and lease_token = ${token} and status = 'pending'
+    returning locked_until`.execute(db);
+  const row = r.rows[0];
+  return row ? new Date(row.locked_until).getTime() : null;
+}
+
+/** Gives claimed-but-unsent deliveries back (breaker opened, shutdown); they stay due for any process. */
+export async function releaseLeases(db: Kysely<DispatcherDB>, items: { id: string; token: string }[]): Promise<void> {
+  if (items.length === 0) return;
+  await sql`
+    update webhook_deliveries d set locked_until = null, lease_token = null
+    from unnest(${items.map((i) => i.id)}::text[], ${items.map((i) => i.token)}::text[]) as r(id, token)
+    where d.id = r.id and d.lease_token = r.token and d.status = 'pending'`.execute(db);
+}
+
+export interface AttemptResult {
+  id: string;
+  token: string;
+  endpoint_id: string;
+  outcome: 'succeeded' | 'failed';
+  /** No more attempts whatever the budget (410 Gone). */
+  final: boolean;
+  /** Delay before the next attempt when it failed and budget remains. */
+  retry_delay_ms: number;
+  status_code: number | null;
+  error: string | null;
+  error_class: string | null;
+  started_at: Date;
+  latency_ms: number;
+  excerpt: string | null;
+}
+
+export interface CompletedDelivery {
+  id: string;
+  endpoint_id: string;
+  partner_id: string;
+  event_id: string;
+  event_type: string;
+  attempts: number;
+  status: 'pending' | 'succeeded' | 'failed';
+  last_status_code: number | null;
+  last_error: string | null;
+}
+
+/**
+ * Records a batch of attempts. Each delivery's transition is guarded by its lease token and `pending`
+ * status, so a delivery is recorded as succeeded at most once even when two processes raced for it after a
+ * lease expired; the attempt log row is written in the same statement.
+ */
+export async function completeAttempts(db: Kysely<DispatcherDB>, results: AttemptResult[]): Promise<CompletedDelivery[]> {
+  if (results.length === 0) return [];
+  const r = await sql<CompletedDelivery>`
+    with input as (
+      select * from unnest(
+        ${results.map((x) => x.id)}::text[], ${results.map((x) => x.token)}::text[], ${results.map((x) => x.outcome)}::text[],
+        ${results.map((x) => x.final)}::boolean[], ${results.map((x) => x.retry_delay_ms)}::int[], ${results.map((x) => x.status_code)}::int[],
+        ${results.map((x) => x.error)}::text[], ${results.map((x) => x.error_class)}::text[], ${results.map((x) => x.started_at.toISOString())}::timestamptz[],
+        ${results.map((x) => x.latency_ms)}::float8[], ${results.map((x) => x.excerpt)}::text[])
+        as t(id, token, outcome, final, delay_ms, code, err, err_class, started, latency, excerpt)
+    ),
+    upd as (
+      update webhook_deliveries d set
+        status = case when i.outcome = 'succeeded' then 'succeeded'
+                      when i.final or d.attempts + 1 >= d.attempt_budget then 'failed' else 'pending' end,
+        attempts = d.attempts + 1,
+        next_attempt_at = case when i.outcome = 'failed' and not i.final and d.attempts + 1 < d.attempt_budget
+                               then now() + i.delay_ms * interval '1 millisecond' else null end,
+        locked_until = null, lease_token = null, last_status_code = i.code, last_error = i.err, updated_at = now(),
+        succeeded_at = case when i.outcome = 'succeeded' then now() else d.succeeded_at end
+      from input i
+      where d.id = i.id and d.lease_token = i.token and d.status = 'pending'
+      returning d.id, d.endpoint_id, d.partner_id, d.event_id, d.event_type, d.attempts, d.status, d.last_status_code, d.last_error
+    ),
+    log as (
+      insert into webhook_attempts (delivery_id, endpoint_id, attempt, started_at, outcome, status_code, latency_ms, response_excerpt, error_class)
+      select u.id, u.endpoint_id, u.attempts, i.started, i.outcome, i.code, i.latency, i.excerpt, i.err_class
+      from upd u join input i on i.id = u.id
+    )
+    select * from upd`.execute(db);
+  return r.rows;
+}
+
+/** Tracks, per endpoint, the last success and since when it has been failing without one. */
+export async function recordHealth(db: Kysely<DispatcherDB>, outcomes: Map<string, boolean>): Promise<void> {
+  if (outcomes.size === 0) return;
+  const ids = [...outcomes.keys()];
+  const oks = ids.map((id) => outcomes.get(id) as boolean);
+  await sql`
+    insert into webhook_endpoint_health as h (endpoint_id, last_success_at, failing_since)
+    select id, case when ok then now() end, case when ok then null else now() end
+    from unnest(${ids}::text[], ${oks}::boolean[]) as t(id, ok)
+    on conflict (endpoint_id) do update set
+      last_success_at = case when excluded.last_success_at is not null then excluded.last_success_at else h.last_success_at end,
+      failing_since = case when excluded.last_success_at is not null then null else coalesce(h.failing_since, excluded.failing_since) end`.execute(
+    db,
+  );
+}
+
+export async function endpointsFailingSince(db: Kysely<DispatcherDB>, olderThanMs: number): Promise<string[]> {
+  const r = await sql<{ endpoint_id: string }>`
+    select endpoint_id from webhook_endpoint_health
+    where failing_since is not null and failing_since < now() - ${olderThanMs} * interval '1 millisecond'`.execute(db);
+  return r.rows.map((x) => x.endpoint_id);
+}
+
+export async function pendingCount(db: Kysely<DispatcherDB>): Promise<number> {
+  const r = await sql<{ n: number }>`select count(*)::int as n from webhook_deliveries where status = 'pending'`.execute(db);
+  return r.rows[0]?.n ?? 0;
+}

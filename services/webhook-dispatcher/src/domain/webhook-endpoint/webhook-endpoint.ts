@@ -1,0 +1,116 @@
+import type { PlatformEvent } from '@pep/contracts';
+
+/** State of one webhook endpoint aggregate, folded from its `webhook_endpoint.*` events. */
+export interface EndpointState {
+  status: 'new' | 'active' | 'deleted';
+  endpoint_id: string;
+  partner_id: string;
+  url: string;
+  description: string;
+  event_types: string[];
+  rate_limit_per_s: number | null;
+  timeout_ms: number;
+  headers: Record<string, string>;
+  enabled: boolean;
+  disabled_reason: 'manual' | 'gone' | 'failing' | null;
+  secret_sealed: string;
+  previous_secret_sealed: string | null;
+  previous_expires_at: string | null;
+  created_at: string;
+  updated_at: string;
+}
+
+export const initialEndpointState = (): EndpointState => ({
+  status: 'new',
+  endpoint_id: '',
+  partner_id: '',
+  url: '',
+  description: '',
+  event_types: [],
+  rate_limit_per_s: null,
+  timeout_ms: 0,
+  headers: {},
+  enabled: false,
+  disabled_reason: null,
+  secret_sealed: '',
+  previous_secret_sealed: null,
+  previous_expires_at: null,
+  created_at: '',
+  updated_at: '',
+});
+
+/** A domain event before it gets its envelope (ids and time come from the caller). */
+export type EndpointEventDraft =
+  | {
+      type: 'webhook_endpoint.created';
+      data: {
+        endpoint_id: string;
+        partner_id: string;
+        url: string;
+        description: string;
+        event_types: string[];
+        rate_limit_per_s: number | null;
+        timeout_ms: number;
+        headers: Record<string, string>;
+        secret_sealed: string;
+      };
+    }
+  | {
+      type: 'webhook_endpoint.updated';
+      data: {
+        endpoint_id: string;
+        partner_id: string;
+        url?: string;
+        description?: string;
+        event_types?: string[];
+        rate_limit_per_s?: number | null;
+        timeout_ms?: number;
+        headers?: Record<string, string>;
+      };
+    }
+  | { type: 'webhook_endpoint.enabled'; data: { endpoint_id: string; partner_id: string } }
+  | {
+      type: 'webhook_endpoint.disabled';
+      data: { endpoint_id: string; partner_id: string; reason: 'manual' | 'gone' | 'failing'; detail?: string };
+    }
+  | {
+      type: 'webhook_endpoint.secret_rotated';
+      data: { endpoint_id: string; partner_id: string; secret_sealed: string; previous_secret_sealed: string; previous_expires_at: string };
+    }
+  | { type: 'webhook_endpoint.deleted'; data: { endpoint_id: string; partner_id: string } };
+
+export function evolve(state: EndpointState, event: Pick<PlatformEvent, 'type' | 'data' | 'time'>): EndpointState {
+  const e = event as EndpointEventDraft & { time: string };
+  switch (e.type) {
+    case 'webhook_endpoint.created':
+      return {
+        ...initialEndpointState(),
+        ...e.data,
+        status: 'active',
+        enabled: true,
+        created_at: event.time,
+        updated_at: event.time,
+      };
+    case 'webhook_endpoint.updated': {
+      const { endpoint_id: _id, partner_id: _p, ...changes } = e.data;
+      const defined = Object.fromEntries(Object.entries(changes).filter(([, v]) => v !== undefined));
+      return { ...state, ...defined, updated_at: event.time };
+    }
+    case 'webhook_endpoint.enabled':
+      return { ...state, enabled: true, disabled_reason: null, updated_at: event.time };
+    case 'webhook_endpoint.disabled':
+      return { ...state, enabled: false, disabled_reason: e.data.reason, updated_at: event.time };
+    case 'webhook_endpoint.secret_rotated':
+      return {
+        ...state,
+        secret_sealed: e.data.secret_sealed,
+        previous_secret_sealed: e.data.previous_secret_sealed,
+        previous_expires_at: e.data.previous_expires_at,
+        updated_at: event.time,
+      };
+    case 'webhook_endpoint.deleted':
+      return { ...state, status: 'deleted', enabled: false, updated_at: event.time };
+    default:
+      return state;
+  }
+}

@@ -1,0 +1,117 @@
+import type { Attempt, Delivery, Principal, WebhookEndpoint, WebhookJob } from '@pep/contracts';
+import { NotFoundError, ValidationError } from '@pep/runtime';
+import type { Selectable } from 'kysely';
+import type { AttemptsTable, DeliveriesTable } from '../db/schema.ts';
+import type { EndpointState } from '../domain/webhook-endpoint/webhook-endpoint.ts';
+import type { JobRow } from '../jobs/job-runner.ts';
+import type { EndpointRow } from '../projections/endpoints/index.ts';
+
+/** The partner a principal may act for: its own for partner credentials, any (undefined) for admins. */
+export function tenantOf(p: Principal): string | undefined {
+  if (p.kind === 'admin') return undefined;
+  if (!p.partner_id) throw new NotFoundError('not found');
+  return p.partner_id;
+}
+
+/** Answers 404 (never 403) when a resource belongs to another partner: existence is not leaked. */
+export function assertOwned<T extends { partner_id: string }>(row: T | undefined, tenant: string | undefined, what: string): T {
+  if (!row || (tenant !== undefined && row.partner_id !== tenant)) throw new NotFoundError(`${what} not found`);
+  return row;
+}
+
+export function ownerFor(p: Principal, bodyPartnerId: string | undefined): string {
+  const tenant = tenantOf(p);
+  if (tenant) return tenant;
+  if (!bodyPartnerId) throw new ValidationError([{ path: 'partner_id', message: 'required for admin credentials' }]);
+  return bodyPartnerId;
+}
+
+const iso = (d: Date | string | null) => (d === null ? null : typeof d === 'string' ? d : d.toISOString());
+
+export function endpointFromRow(r: EndpointRow): WebhookEndpoint {
+  return {
+    id: r.id,
+    object: 'webhook_endpoint',
+    partner_id: r.partner_id,
+    url: r.url,
+    description: r.description,
+    event_types: r.event_types,
+    enabled: r.enabled,
+    disabled_reason: r.disabled_reason as WebhookEndpoint['disabled_reason'],
+    rate_limit_per_s: r.rate_limit_per_s,
+    timeout_ms: r.timeout_ms,
+    headers: r.headers,
+    version: r.version,
+    created_at: r.created_at.toISOString(),
+    updated_at: r.updated_at.toISOString(),
+  };
+}
+
+export function endpointFromState(s: EndpointState, version: number): WebhookEndpoint {
+  return {
+    id: s.endpoint_id,
+    object: 'webhook_endpoint',
+    partner_id: s.partner_id,
+    url: s.url,
+    description: s.description,
+    event_types: s.event_types,
+    enabled: s.enabled,
+    disabled_reason: s.disabled_reason,
+    rate_limit_per_s: s.rate_limit_per_s,
+    timeout_ms: s.timeout_ms,
+    headers: s.headers,
+    version,
+    created_at: s.created_at,
+    updated_at: s.updated_at,
+  };
+}
+
+export function deliveryView(d: Selectable<DeliveriesTable>): Delivery {
+  return {
+    id: d.id,
+    object: 'webhook_delivery',
+    endpoint_id: d.endpoint_id,
+    event_id: d.event_id,
+    event_type: d.event_type,
+    status: d.status,
+    attempts: d.attempts,
+    next_attempt_at: d.status === 'pending' ? iso(d.next_attempt_at) : null,
+    last_status_code: d.last_status_code,
+    last_error: d.last_error,
+    replay_job_id: d.replay_job_id || null,
+    created_at: iso(d.created_at) as string,
+    succeeded_at: iso(d.succeeded_at),
+  };
+}
+
+export function attemptView(a: Selectable<AttemptsTable>): Attempt {
+  return {
+    id: `att_${a.id}`,
+    object: 'webhook_attempt',
+    delivery_id: a.delivery_id,
+    attempt: a.attempt,
+    started_at: iso(a.started_at) as string,
+    outcome: a.outcome,
+    status_code: a.status_code,
+    latency_ms: a.latency_ms,
+    response_excerpt: a.response_excerpt,
+    error_class: a.error_class,
+  };
+}
+
+export function jobView(j: JobRow): WebhookJob {
+  return {
+    id: j.id,
+    object: 'webhook_job',
+    kind: j.kind,
+    endpoint_id: j.endpoint_id,
+    status: j.status,
+    total: j.total,
+    processed: j.processed,
+    deliveries_created: j.deliveries_created,
+    error: j.error,
+    params: j.params,
+    created_at: iso(j.created_at) as string,
+    finished_at: iso(j.finished_at),
+  };
+}

@@ -1,0 +1,101 @@
+import type { BaseConfig } from '@pep/runtime';
+import { parseEncryptionKey, parseAllowlist } from '@pep/webhooks';
+import { runService, type ServiceDefinition } from '@pep/service';
+import { createEndpointCommands } from './app/endpoint-commands.ts';
+import { type DispatcherConfig, dispatcherConfigSchema } from './config.ts';
+import { dispatcherMigrations } from './db/migrations/index.ts';
+import type { DispatcherDB } from './db/schema.ts';
+import { startDispatcher } from './dispatch/dispatcher.ts';
+import { EndpointCache } from './dispatch/endpoint-cache.ts';
+import { maxAttempts, type RetryPolicy } from './dispatch/retry-policy.ts';
+import { dispatcherHandlers } from './handlers/index.ts';
+import { startJobRunner } from './jobs/job-runner.ts';
+import { ENDPOINTS_PROJECTION, endpointsProjection } from './projections/endpoints/index.ts';
+
+export const SERVICE_NAME = 'webhook-dispatcher';
+
+function policies(cfg: BaseConfig & DispatcherConfig) {
+  const retry: RetryPolicy = {
+    delaysMs: cfg.WEBHOOK_RETRY_DELAYS_MS,
+    jitter: cfg.WEBHOOK_RETRY_JITTER,
+    retryAfterMaxMs: cfg.WEBHOOK_RETRY_AFTER_MAX_MS,
+  };
+  return {
+    retry,
+    ssrf: { allow: parseAllowlist(cfg.WEBHOOK_SSRF_ALLOWLIST), httpsOnly: cfg.WEBHOOK_HTTPS_ONLY },
+    key: parseEncryptionKey(cfg.WEBHOOK_SECRET_KEY),
+  };
+}
+
+/** Jobs and the dispatcher are started after the handlers; handlers reach them through these hooks. */
+const hooks = { nudgeJobs: () => {}, nudgeDispatcher: () => {} };
+
+export const webhookDispatcher: ServiceDefinition<DispatcherDB, DispatcherConfig> = {
+  name: SERVICE_NAME,
+  configSchema: dispatcherConfigSchema,
+  migrations: dispatcherMigrations,
+  projections: (ctx) => [endpointsProjection(ctx.config.SUBJECT_PREFIX)],
+  handlers: (ctx) => {
+    const { ssrf, key } = policies(ctx.config);
+    return dispatcherHandlers({
+      db: ctx.db,
+      logger: ctx.logger,
+      commands: createEndpointCommands({ bus: ctx.bus, projection: () => ctx.projections.get(ENDPOINTS_PROJECTION) }),
+      secretKey: key,
+      ssrf,
+      defaultTimeoutMs: ctx.config.WEBHOOK_DEFAULT_TIMEOUT_MS,
+      secretGraceMs: ctx.config.WEBHOOK_SECRET_GRACE_MS,
+      now: () => new Date(),
+      onJobCreated: () => hooks.nudgeJobs(),
+    });
+  },
+  start: async (ctx) => {
+    const cfg = ctx.config;
+    const { retry, ssrf, key } = policies(cfg);
+    const cache = new EndpointCache(ctx.db, key);
+    await cache.refresh();
+    const dispatcher = await startDispatcher({
+      db: ctx.db,
+      bus: ctx.bus,
+      logger: ctx.logger,
+      metrics: ctx.metrics,
+      cache,
+      commands: createEndpointCommands({ bus: ctx.bus, projection: () => ctx.projections.get(ENDPOINTS_PROJECTION) }),
+      deadLetters: ctx.deadLetters,
+      endpointsProjection: () => ctx.projections.get(ENDPOINTS_PROJECTION),
+      ssrf,
+      retry,
+      consumer: { durable: cfg.WEBHOOK_CONSUMER, ackWaitMs: cfg.WEBHOOK_ACK_WAIT_MS, deliverPolicy: cfg.WEBHOOK_DELIVER_POLICY },
+      endpointConcurrency: cfg.WEBHOOK_ENDPOINT_CONCURRENCY,
+      maxInFlight: cfg.WEBHOOK_MAX_IN_FLIGHT,
+      pollMs: cfg.WEBHOOK_POLL_MS,
+      maintenanceMs: cfg.WEBHOOK_MAINTENANCE_MS,
+      leaseExtraMs: cfg.WEBHOOK_LEASE_EXTRA_MS,
+      disableAfterMs: cfg.WEBHOOK_DISABLE_AFTER_MS,
+      breaker: {
+        windowMs: cfg.WEBHOOK_BREAKER_WINDOW_MS,
+        minRequests: cfg.WEBHOOK_BREAKER_MIN_REQUESTS,
+        failureRatio: cfg.WEBHOOK_BREAKER_FAILURE_RATIO,
+        openMs: cfg.WEBHOOK_BREAKER_OPEN_MS,
+      },
+    });
+    const jobs = startJobRunner({
+      db: ctx.db,
+      bus: ctx.bus,
+      cache,
+      logger: ctx.logger,
+      attemptBudget: maxAttempts(retry),
+      onDeliveriesDue: () => dispatcher.nudge(),
+    });
+    hooks.nudgeJobs = () => jobs.nudge();
+    hooks.nudgeDispatcher = () => dispatcher.nudge();
+    return async () => {
+      await jobs.stop();
+      await dispatcher.stop();
+    };
+  },
+};
+
+export function startWebhookDispatcher() {
+  return runService(webhookDispatcher);
+}
