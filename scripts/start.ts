@@ -5,7 +5,7 @@
  */
 import { type ChildProcess, spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { existsSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { ensureDatabase } from '@pep/db';
@@ -60,10 +60,41 @@ interface Running {
 const running = new Map<string, Running>();
 let shuttingDown = false;
 
-const adminKey = config.PLATFORM_ADMIN_API_KEY ?? `pk_admin_${randomBytes(24).toString('base64url')}`;
+/**
+ * Development secrets: services refuse to start without their keys (as they must in production), so for a
+ * local run they are generated once and kept in .tools/dev-secrets.json (git-ignored), which keeps data that
+ * was encrypted at rest readable across restarts. Values from the environment win.
+ */
+const DEV_SECRETS: Record<string, () => string> = {
+  PLATFORM_ADMIN_API_KEY: () => `pk_admin_${randomBytes(24).toString('base64url')}`,
+  WEBHOOK_SECRET_KEY: () => randomBytes(32).toString('base64'),
+  ROLLBACK_SECRETS_KEY: () => randomBytes(32).toString('base64'),
+};
+function devSecrets(): Record<string, string> {
+  const file = join(ROOT, '.tools', 'dev-secrets.json');
+  let stored: Record<string, string> = {};
+  if (existsSync(file)) stored = JSON.parse(readFileSync(file, 'utf8')) as Record<string, string>;
+  let changed = false;
+  for (const [name, make] of Object.entries(DEV_SECRETS)) {
+    if (!stored[name]) {
+      stored[name] = make();
+      changed = true;
+    }
+  }
+  if (changed) {
+    mkdirSync(dirname(file), { recursive: true });
+    writeFileSync(file, JSON.stringify(stored, null, 2), { mode: 0o600 });
+  }
+  const out: Record<string, string> = {};
+  for (const name of Object.keys(DEV_SECRETS)) out[name] = process.env[name] ?? (stored[name] as string);
+  return out;
+}
+const secrets = config.NODE_ENV === 'production' ? ({} as Record<string, string>) : devSecrets();
+const adminKey = config.PLATFORM_ADMIN_API_KEY ?? secrets.PLATFORM_ADMIN_API_KEY ?? '';
 
 function envFor(name: string, healthPort: number): NodeJS.ProcessEnv {
   return {
+    ...secrets,
     ...process.env,
     NATS_URL: config.NATS_URL,
     STREAM_NAME: config.STREAM_NAME,
@@ -227,7 +258,7 @@ async function main() {
     process.exit(1);
   }
   say(paint(32, `all ${SERVICES.length} services ready`));
-  if (!config.PLATFORM_ADMIN_API_KEY) say(`admin API key (generated for this run): ${adminKey}`);
+  if (!config.PLATFORM_ADMIN_API_KEY) say(`admin API key (development, kept in .tools/dev-secrets.json): ${adminKey}`);
   let demoOk = true;
   if (config.PLATFORM_DEMO === '1') demoOk = await demo(base);
   say(`gateway        ${base}`);
