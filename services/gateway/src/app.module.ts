@@ -5,6 +5,7 @@ import { EventsModule } from './events/events.module.ts';
 import { HttpModule } from './http/http.module.ts';
 import { IdempotencyModule } from './idempotency/idempotency.module.ts';
 import { IdentityModule } from './identity/identity.module.ts';
+import { OAuthModule } from './oauth/oauth.module.ts';
 import { OpsModule } from './ops/ops.module.ts';
 import { RateLimitModule } from './rate-limit/rate-limit.module.ts';
 import { RoutesModule } from './routing/routes.module.ts';
@@ -19,6 +20,7 @@ const modules = [
   HttpModule,
   AuthModule,
   IdentityModule,
+  OAuthModule,
   RateLimitModule,
   IdempotencyModule,
   OpsModule,
