@@ -295,7 +295,7 @@ export async function startDispatcher(o: DispatcherOptions): Promise<RunningDisp
       await releaseLeases(db, [{ id: w.id, token: w.lease_token }]);
       return;
     }
-    if (w.lease_until - Date.now() < ep.row.timeout_ms + 2000) {
+    if (w.lease_until - Date.now() < ep.row.timeout_ms + 500) {
       const renewed = await renewLease(db, w.id, w.lease_token, leaseMsFor(ep));
       if (renewed === null) return; // another process owns it now
       w.lease_until = renewed;
