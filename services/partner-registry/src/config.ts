@@ -12,5 +12,11 @@ export const registryConfigSchema = z.object({
   SSRF_ALLOW: z.string().default(''),
   /** Accept plain http webhook/health URLs (development and tests only). */
   ALLOW_HTTP_URLS: bool,
+  /** Integration health checks: every 5 minutes by default. */
+  INTEGRATION_HEALTH_INTERVAL_MS: z.coerce.number().int().min(50).default(300_000),
+  INTEGRATION_HEALTH_TIMEOUT_MS: z.coerce.number().int().min(50).default(5_000),
+  /** A 2xx slower than this counts as degraded. */
+  INTEGRATION_DEGRADED_LATENCY_MS: z.coerce.number().int().min(1).default(2_000),
+  INTEGRATION_HEALTH_CONCURRENCY: z.coerce.number().int().min(1).max(100).default(8),
 });
 export type RegistryConfig = BaseConfig & z.output<typeof registryConfigSchema>;

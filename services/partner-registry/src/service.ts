@@ -1,14 +1,20 @@
 import type { Projection } from '@pep/events';
-import { type ServiceDefinition, runService } from '@pep/service';
+import { runService, type ServiceContext, type ServiceDefinition } from '@pep/service';
 import { createCommandBus } from './app/command-bus.ts';
-import { registryConfigSchema, type RegistryConfig } from './config.ts';
+import { startHealthChecker } from './app/health-checker.ts';
+import { createHealthProbe } from './app/health-probe.ts';
+import { createUrlSafety } from './app/url-safety.ts';
+import { type RegistryConfig, registryConfigSchema } from './config.ts';
 import { registryMigrations } from './db/migrations/index.ts';
 import type { RegistryDB } from './db/schema.ts';
+import type { HandlerDeps } from './handlers/deps.ts';
 import { registryHandlers } from './handlers/index.ts';
+import { createIntegrationChecker } from './handlers/integrations.ts';
 import { applicationsProjection } from './projections/applications/index.ts';
-import { partnersProjection } from './projections/partners/index.ts';
 import { apiKeysProjection } from './projections/identity-api-keys/index.ts';
 import { oauthClientsProjection } from './projections/identity-oauth-clients/index.ts';
+import { integrationsProjection } from './projections/integrations/index.ts';
+import { partnersProjection } from './projections/partners/index.ts';
 
 export const SERVICE_NAME = 'partner-registry';
 
@@ -17,25 +23,55 @@ export function registryProjections(prefix: string): Projection<RegistryDB>[] {
   return [
     partnersProjection(prefix),
     applicationsProjection(prefix),
+    integrationsProjection(prefix),
     apiKeysProjection<RegistryDB>(prefix),
     oauthClientsProjection<RegistryDB>(prefix),
   ];
 }
+
+type Ctx = ServiceContext<RegistryDB, RegistryConfig>;
+
+/** What handlers and background work share in one process (built once per service context). */
+export function createRegistryRuntime(ctx: Pick<Ctx, 'bus' | 'db' | 'config' | 'logger' | 'projections'>) {
+  const now = () => new Date();
+  const commands = createCommandBus({ bus: ctx.bus, logger: ctx.logger, projections: ctx.projections });
+  const health = createHealthProbe(createUrlSafety(ctx.config).policy, ctx.config.INTEGRATION_HEALTH_TIMEOUT_MS);
+  const deps: HandlerDeps = { db: ctx.db, config: ctx.config, logger: ctx.logger, now, bus: ctx.bus, commands, probe: health.probe };
+  const checkIntegration = createIntegrationChecker(commands, ctx.config, now);
+
+  /** Background work: scheduled integration health checks. Returns the stop function. */
+  const startBackground = async () => {
+    const checker = startHealthChecker({
+      db: ctx.db,
+      logger: ctx.logger,
+      settings: { intervalMs: ctx.config.INTEGRATION_HEALTH_INTERVAL_MS, concurrency: ctx.config.INTEGRATION_HEALTH_CONCURRENCY },
+      check: (id) => checkIntegration(id, health.probe),
+    });
+    return async () => {
+      await checker.stop();
+      await health.close();
+    };
+  };
+  return { deps, commands, handlers: registryHandlers(deps), startBackground };
+}
+
+const runtimes = new WeakMap<object, ReturnType<typeof createRegistryRuntime>>();
+const runtimeOf = (ctx: Ctx) => {
+  let r = runtimes.get(ctx);
+  if (!r) {
+    r = createRegistryRuntime(ctx);
+    runtimes.set(ctx, r);
+  }
+  return r;
+};
 
 export const partnerRegistry: ServiceDefinition<RegistryDB, RegistryConfig> = {
   name: SERVICE_NAME,
   configSchema: registryConfigSchema,
   migrations: registryMigrations,
   projections: (ctx) => registryProjections(ctx.config.SUBJECT_PREFIX),
-  handlers: (ctx) =>
-    registryHandlers({
-      db: ctx.db,
-      config: ctx.config,
-      logger: ctx.logger,
-      now: () => new Date(),
-      bus: ctx.bus,
-      commands: createCommandBus({ bus: ctx.bus, logger: ctx.logger, projections: ctx.projections }),
-    }),
+  handlers: (ctx) => runtimeOf(ctx).handlers,
+  start: (ctx) => runtimeOf(ctx).startBackground(),
 };
 
 export function startPartnerRegistry() {

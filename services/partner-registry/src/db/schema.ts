@@ -1,8 +1,15 @@
 import type { PlatformTables } from '@pep/db';
 import type { ApplicationsTables } from '../projections/applications/index.ts';
+import type { IntegrationsTables } from '../projections/integrations/index.ts';
 import type { PartnersTables } from '../projections/partners/index.ts';
 import type { ApiKeysTables } from '../projections/identity-api-keys/index.ts';
 import type { OAuthClientsTables } from '../projections/identity-oauth-clients/index.ts';
 
 /** Every table of the registry's database; each read model contributes its own tables (one line each). */
-export interface RegistryDB extends PlatformTables, PartnersTables, ApplicationsTables, ApiKeysTables, OAuthClientsTables {}
+export interface RegistryDB
+  extends PlatformTables,
+    PartnersTables,
+    ApplicationsTables,
+    IntegrationsTables,
+    ApiKeysTables,
+    OAuthClientsTables {}

@@ -4,6 +4,7 @@ import type { Kysely } from 'kysely';
 import type { CommandBus } from '../app/command-bus.ts';
 import type { RegistryDB } from '../db/schema.ts';
 import type { RegistryConfig } from '../config.ts';
+import type { ProbeResult } from '../domain/integration/health.ts';
 
 /** What handlers get: the read side (db), the write side (commands) and the config. */
 export interface HandlerDeps {
@@ -14,4 +15,6 @@ export interface HandlerDeps {
   now: () => Date;
   /** The event bus, for an area that folds another area's aggregate with its own view (identity: application owners). */
   bus?: EventBus;
+  /** Calls an integration's health URL (SSRF-safe); absent where health checks are off. */
+  probe?: (url: string) => Promise<ProbeResult>;
 }

@@ -1,6 +1,7 @@
 import type { RpcHandler } from '@pep/service';
 import type { HandlerDeps } from './deps.ts';
 import { applicationHandlers } from './applications.ts';
+import { integrationHandlers } from './integrations.ts';
 import { partnerHandlers } from './partners.ts';
 import { identityHandlers } from './identity.ts';
 
@@ -9,6 +10,7 @@ export function registryHandlers(deps: HandlerDeps): Record<string, RpcHandler> 
   return {
     ...partnerHandlers(deps),
     ...applicationHandlers(deps),
+    ...integrationHandlers(deps),
     ...identityHandlers(deps),
   };
 }

@@ -3,12 +3,10 @@ import { createDb, ensureDatabase, migrateToLatest } from '@pep/db';
 import { pgDeadLetters, type ProjectionRunner, startProjection } from '@pep/events';
 import { baseConfigSchema, createLogger } from '@pep/runtime';
 import { createTestBus, dbUrl, type TestNames } from '@pep/testing';
-import { createCommandBus } from '../../src/app/command-bus.ts';
 import { type RegistryConfig, registryConfigSchema } from '../../src/config.ts';
 import { registryMigrations } from '../../src/db/migrations/index.ts';
 import type { RegistryDB } from '../../src/db/schema.ts';
-import { registryHandlers } from '../../src/handlers/index.ts';
-import { registryProjections, SERVICE_NAME } from '../../src/service.ts';
+import { createRegistryRuntime, registryProjections, SERVICE_NAME } from '../../src/service.ts';
 
 export const admin: Principal = { kind: 'admin', scopes: ['admin'], credential_id: 'key_admin' };
 export const partnerPrincipal = (partnerId: string): Principal => ({
@@ -22,7 +20,7 @@ export const partnerPrincipal = (partnerId: string): Principal => ({
  * The registry's handlers, projections and command bus wired in-process against this test's own stream
  * and database (real NATS, real Postgres), without the RPC transport.
  */
-export async function startRegistry(names: TestNames, extraEnv: Record<string, string> = {}) {
+export async function startRegistry(names: TestNames, extraEnv: Record<string, string> = {}, opts: { background?: boolean } = {}) {
   const t = await createTestBus(names, [SERVICE_NAME]);
   const url = dbUrl(names, SERVICE_NAME);
   await ensureDatabase(url);
@@ -34,8 +32,9 @@ export async function startRegistry(names: TestNames, extraEnv: Record<string, s
   for (const p of registryProjections(names.SUBJECT_PREFIX)) {
     projections.set(p.name, await startProjection({ bus: t.bus, db, projection: p, deadLetters: pgDeadLetters(db), logger }));
   }
-  const commands = createCommandBus({ bus: t.bus, logger, projections });
-  const handlers = registryHandlers({ db, commands, logger, config, now: () => new Date() });
+  const runtime = createRegistryRuntime({ bus: t.bus, db, config, logger, projections });
+  const { commands, handlers } = runtime;
+  const stopBackground = opts.background ? await runtime.startBackground() : async () => undefined;
   let n = 0;
   const call = async (
     pattern: string,
@@ -61,7 +60,9 @@ export async function startRegistry(names: TestNames, extraEnv: Record<string, s
     handlers,
     call,
     ok,
+    config,
     async stop() {
+      await stopBackground();
       for (const r of projections.values()) await r.stop();
       await db.destroy();
       await t.cleanup();

@@ -2,6 +2,7 @@ import type { NamedMigrations } from '@pep/db';
 import { CreatePartners } from './1763848800000-CreatePartners.ts';
 import { CreatePartnerContactsAndAgreements } from './1763860000000-CreatePartnerContactsAndAgreements.ts';
 import { CreateApplications } from './1763860000100-CreateApplications.ts';
+import { CreateIntegrations } from './1763860000200-CreateIntegrations.ts';
 import { identityMigrations } from '../../projections/identity-migrations/index.ts';
 
 /**
@@ -18,8 +19,13 @@ export const applicationMigrations: NamedMigrations = {
   '1763860000100-CreateApplications': CreateApplications,
 };
 
+export const integrationMigrations: NamedMigrations = {
+  '1763860000200-CreateIntegrations': CreateIntegrations,
+};
+
 export const registryMigrations: NamedMigrations = {
   ...partnerMigrations,
   ...applicationMigrations,
+  ...integrationMigrations,
   ...identityMigrations,
 };

@@ -1,0 +1,111 @@
+import type { ApplicationStatus } from '@pep/contracts';
+import { ConflictError, IllegalTransitionError, NotFoundError } from '@pep/runtime';
+import { classifyHealth, type HealthThresholds, type ProbeResult } from './health.ts';
+import type { IntegrationEvent, IntegrationState } from './integration.ts';
+
+export type IntegrationCommand =
+  | {
+      type: 'InstallIntegration';
+      data: { integration_id: string; application_id: string; customer_id: string; installed_by: string; scopes: string[] };
+      application_status: ApplicationStatus;
+      now: Date;
+    }
+  | { type: 'UninstallIntegration'; data: { integration_id: string; reason: 'uninstalled' | 'revoked' | 'expired' | 'other' }; now: Date }
+  | {
+      type: 'RecordHealthCheck';
+      data: { integration_id: string; probe: ProbeResult; checked_at: Date };
+      thresholds: HealthThresholds;
+    };
+
+function existing(state: IntegrationState | undefined, id: string): IntegrationState {
+  if (!state) throw new NotFoundError(`integration ${id} not found`);
+  return state;
+}
+
+/** Decides an integration command: the events to append, or a DomainError. Pure. */
+export function decideIntegration(command: IntegrationCommand, state: IntegrationState | undefined): IntegrationEvent[] {
+  switch (command.type) {
+    case 'InstallIntegration': {
+      if (state) throw new ConflictError(`integration ${command.data.integration_id} already exists`);
+      if (command.application_status !== 'published') {
+        throw new IllegalTransitionError(`only a published application can be installed (it is ${command.application_status})`, {
+          extensions: { application_status: command.application_status },
+        });
+      }
+      const d = command.data;
+      return [
+        {
+          type: 'integration.connected',
+          data: {
+            integration_id: d.integration_id,
+            application_id: d.application_id,
+            customer_id: d.customer_id,
+            scopes: d.scopes,
+            connected_by: d.installed_by,
+            connected_at: command.now.toISOString(),
+          },
+        },
+      ];
+    }
+    case 'UninstallIntegration': {
+      const s = existing(state, command.data.integration_id);
+      if (s.status !== 'connected') throw new IllegalTransitionError(`the integration is already ${s.status}`);
+      return [
+        {
+          type: 'integration.disconnected',
+          data: {
+            integration_id: s.id,
+            application_id: s.application_id,
+            customer_id: s.customer_id,
+            reason: command.data.reason,
+            initiated_by: 'partner',
+            disconnected_at: command.now.toISOString(),
+          },
+        },
+      ];
+    }
+    case 'RecordHealthCheck': {
+      const s = existing(state, command.data.integration_id);
+      if (s.status !== 'connected') throw new IllegalTransitionError('a disconnected integration is not checked');
+      const { status, error } = classifyHealth(command.data.probe, command.thresholds);
+      const at = command.data.checked_at.toISOString();
+      const events: IntegrationEvent[] = [
+        {
+          type: 'integration.health_checked',
+          data: {
+            integration_id: s.id,
+            application_id: s.application_id,
+            status,
+            previous_status: s.health.status,
+            latency_ms: Math.max(0, Math.round(command.data.probe.latency_ms)),
+            http_status: 'http_status' in command.data.probe ? command.data.probe.http_status : null,
+            error,
+            checked_at: at,
+          },
+        },
+      ];
+      // The business event, once per outage (when the health turns down).
+      if (status === 'down' && s.health.status !== 'down') {
+        const probe = command.data.probe;
+        events.push({
+          type: 'integration.failed',
+          data: {
+            integration_id: s.id,
+            application_id: s.application_id,
+            customer_id: s.customer_id,
+            error_code: 'error' in probe ? (/timeout|abort/i.test(probe.error) ? 'timeout' : 'unreachable') : 'health_check_failed',
+            error_message: (error ?? '').slice(0, 2000),
+            retryable: true,
+            attempt: s.health.consecutive_failures + 1,
+            failed_at: at,
+          },
+        });
+      }
+      return events;
+    }
+    default: {
+      const never: never = command;
+      return never;
+    }
+  }
+}

@@ -1,0 +1,102 @@
+import type {
+  DataOf,
+  Integration,
+  IntegrationConnected,
+  IntegrationDisconnected,
+  IntegrationFailed,
+  IntegrationHealthChecked,
+  PlatformEvent,
+} from '@pep/contracts';
+
+/** How many distinct recent errors an integration keeps. */
+export const RECENT_ERRORS = 10;
+
+/** The integration aggregate is the integration as the API shows it (health, metrics, recent errors). */
+export type IntegrationState = Integration & { latency_total_ms: number };
+
+export type IntegrationEvent =
+  | { type: 'integration.connected'; data: DataOf<typeof IntegrationConnected> }
+  | { type: 'integration.disconnected'; data: DataOf<typeof IntegrationDisconnected> }
+  | { type: 'integration.failed'; data: DataOf<typeof IntegrationFailed> }
+  | { type: 'integration.health_checked'; data: DataOf<typeof IntegrationHealthChecked> };
+
+export const INTEGRATION_EVENT_TYPES: ReadonlySet<string> = new Set([
+  'integration.connected',
+  'integration.disconnected',
+  'integration.failed',
+  'integration.health_checked',
+]);
+
+export const initialIntegration = (): IntegrationState | undefined => undefined;
+
+/** Folds one stored event; the tenant comes from the envelope's `partnerid`. */
+export function evolveIntegration(
+  state: IntegrationState | undefined,
+  event: PlatformEvent & { seq?: number },
+): IntegrationState | undefined {
+  if (!INTEGRATION_EVENT_TYPES.has(event.type)) return state;
+  const e = event as unknown as IntegrationEvent;
+  const version = event.seq ?? state?.version ?? 0;
+  if (e.type === 'integration.connected') {
+    if (state) return state;
+    return {
+      id: e.data.integration_id,
+      object: 'integration',
+      partner_id: event.partnerid ?? '',
+      application_id: e.data.application_id ?? '',
+      customer_id: e.data.customer_id ?? '',
+      status: 'connected',
+      health: { status: 'unknown', last_checked_at: null, last_latency_ms: null, consecutive_failures: 0 },
+      metrics: { calls: 0, errors: 0, error_rate: 0, avg_latency_ms: null },
+      recent_errors: [],
+      connected_at: e.data.connected_at ?? event.time,
+      disconnected_at: null,
+      version,
+      latency_total_ms: 0,
+    };
+  }
+  if (!state) return state;
+  switch (e.type) {
+    case 'integration.disconnected':
+      return { ...state, status: 'disconnected', disconnected_at: e.data.disconnected_at ?? event.time, version };
+    case 'integration.failed':
+      return { ...state, version };
+    case 'integration.health_checked': {
+      const d = e.data;
+      const failed = d.status === 'down';
+      const calls = state.metrics.calls + 1;
+      const errors = state.metrics.errors + (d.error ? 1 : 0);
+      const latencyTotal = state.latency_total_ms + d.latency_ms;
+      let recent = state.recent_errors;
+      if (d.error) {
+        const prior = recent.find((r) => r.message === d.error);
+        recent = [
+          { message: d.error, count: (prior?.count ?? 0) + 1, last_seen_at: d.checked_at },
+          ...recent.filter((r) => r.message !== d.error),
+        ].slice(0, RECENT_ERRORS);
+      }
+      return {
+        ...state,
+        health: {
+          status: d.status,
+          last_checked_at: d.checked_at,
+          last_latency_ms: d.latency_ms,
+          consecutive_failures: failed ? state.health.consecutive_failures + 1 : 0,
+        },
+        metrics: { calls, errors, error_rate: errors / calls, avg_latency_ms: Math.round(latencyTotal / calls) },
+        recent_errors: recent,
+        latency_total_ms: latencyTotal,
+        version,
+      };
+    }
+    default: {
+      const never: never = e;
+      return never;
+    }
+  }
+}
+
+export function toIntegration(s: IntegrationState): Integration {
+  const { latency_total_ms: _l, ...out } = s;
+  return out;
+}

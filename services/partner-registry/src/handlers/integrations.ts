@@ -1,0 +1,138 @@
+import {
+  type Integration,
+  IntegrationHealthSchema,
+  InstallIntegrationBody,
+  PageQuerySchema,
+  type RpcRequest,
+  UninstallIntegrationBody,
+} from '@pep/contracts';
+import { NotFoundError, newId, parseOrThrow } from '@pep/runtime';
+import { handler, ok, type RpcHandler } from '@pep/service';
+import { z } from 'zod';
+import { type Aggregate, type CommandBus, metaFrom } from '../app/command-bus.ts';
+import type { RegistryConfig } from '../config.ts';
+import type { ProbeResult } from '../domain/integration/health.ts';
+import { type IntegrationCommand, decideIntegration } from '../domain/integration/decide.ts';
+import {
+  evolveIntegration,
+  initialIntegration,
+  type IntegrationEvent,
+  type IntegrationState,
+  toIntegration,
+} from '../domain/integration/integration.ts';
+import { findIntegration, INTEGRATIONS_PROJECTION, listIntegrations } from '../projections/integrations/index.ts';
+import { applicationAggregate } from './applications.ts';
+import type { HandlerDeps } from './deps.ts';
+import { assertVisible, listScope } from './tenant.ts';
+
+export const integrationAggregate: Aggregate<IntegrationState | undefined, IntegrationEvent> = {
+  kind: 'integration',
+  initial: initialIntegration,
+  evolve: evolveIntegration,
+  projection: INTEGRATIONS_PROJECTION,
+};
+
+const IdParams = z.object({ id: z.string().min(1).max(64) });
+const ListQuery = PageQuerySchema.extend({
+  application_id: z.string().max(64).optional(),
+  health: IntegrationHealthSchema.optional(),
+  partner_id: z.string().max(64).optional(),
+});
+type Req = RpcRequest<unknown, unknown, unknown>;
+
+/**
+ * Runs one health check of an integration and records it (the scheduler and the on-demand route share it).
+ * An integration whose application has no health URL is left unchecked.
+ */
+export function createIntegrationChecker(commands: CommandBus, config: RegistryConfig, now: () => Date) {
+  return async (integrationId: string, probe: (url: string) => Promise<ProbeResult>, req?: Req): Promise<IntegrationState | undefined> => {
+    const integration = (await commands.load(integrationAggregate, integrationId)).state;
+    if (!integration || integration.status !== 'connected') return integration;
+    const app = (await commands.load(applicationAggregate, integration.application_id)).state;
+    if (!app?.health_url) return integration;
+    const result = await probe(app.health_url);
+    const command: IntegrationCommand = {
+      type: 'RecordHealthCheck',
+      data: { integration_id: integrationId, probe: result, checked_at: now() },
+      thresholds: { degradedLatencyMs: config.INTEGRATION_DEGRADED_LATENCY_MS },
+    };
+    const meta = req ? metaFrom(req, integration.partner_id) : { partnerId: integration.partner_id };
+    return (await commands.execute(integrationAggregate, integrationId, meta, (s) => decideIntegration(command, s))).state;
+  };
+}
+
+export function integrationHandlers(deps: HandlerDeps & { probe?: (url: string) => Promise<ProbeResult> }): Record<string, RpcHandler> {
+  const h = (fn: Parameters<typeof handler>[1]) => handler(deps.logger, fn);
+  const check = createIntegrationChecker(deps.commands, deps.config, deps.now);
+
+  const visible = async (req: Req, id: string): Promise<IntegrationState> => {
+    const s = (await deps.commands.load(integrationAggregate, id)).state;
+    if (!s) throw new NotFoundError(`integration ${id} not found`);
+    assertVisible(req.principal, s.partner_id, `integration ${id}`);
+    return s;
+  };
+  const execute = async (req: Req, id: string, partnerId: string, command: IntegrationCommand): Promise<Integration> => {
+    const r = await deps.commands.execute(integrationAggregate, id, metaFrom(req, partnerId), (s) => decideIntegration(command, s));
+    if (!r.state) throw new NotFoundError(`integration ${id} not found`);
+    return toIntegration(r.state);
+  };
+
+  return {
+    'integrations.install': h(async (req) => {
+      const body = parseOrThrow(InstallIntegrationBody, req.body);
+      const app = (await deps.commands.load(applicationAggregate, body.application_id)).state;
+      if (!app) throw new NotFoundError(`application ${body.application_id} not found`);
+      assertVisible(req.principal, app.partner_id, `application ${body.application_id}`);
+      const now = deps.now();
+      const id = newId('int', now.getTime());
+      const integration = await execute(req, id, app.partner_id, {
+        type: 'InstallIntegration',
+        data: {
+          integration_id: id,
+          application_id: app.id,
+          customer_id: body.customer_id,
+          installed_by: req.principal.credential_id,
+          scopes: app.scopes,
+        },
+        application_status: app.status,
+        now,
+      });
+      return ok(integration, 201);
+    }),
+
+    'integrations.get': h(async (req) => {
+      const { id } = parseOrThrow(IdParams, req.params);
+      const i = await findIntegration(deps.db, id);
+      if (!i) throw new NotFoundError(`integration ${id} not found`);
+      assertVisible(req.principal, i.partner_id, `integration ${id}`);
+      return ok(i);
+    }),
+
+    'integrations.list': h(async (req) => {
+      const q = parseOrThrow(ListQuery, req.query ?? {});
+      return ok(await listIntegrations(deps.db, { ...q, partner_id: listScope(req.principal, q.partner_id) }));
+    }),
+
+    'integrations.check': h(async (req) => {
+      const { id } = parseOrThrow(IdParams, req.params);
+      await visible(req, id);
+      if (!deps.probe) throw new NotFoundError('health checks are not enabled in this process');
+      const s = await check(id, deps.probe, req);
+      if (!s) throw new NotFoundError(`integration ${id} not found`);
+      return ok(toIntegration(s));
+    }),
+
+    'integrations.uninstall': h(async (req) => {
+      const { id } = parseOrThrow(IdParams, req.params);
+      const s = await visible(req, id);
+      const b = parseOrThrow(UninstallIntegrationBody, req.body ?? {});
+      return ok(
+        await execute(req, id, s.partner_id, {
+          type: 'UninstallIntegration',
+          data: { integration_id: id, reason: b.reason },
+          now: deps.now(),
+        }),
+      );
+    }),
+  };
+}
