@@ -1,2 +1,3 @@
 export * from './rpc.ts';
+export * from './rpc-client.ts';
 export * from './run-service.ts';

@@ -1,6 +1,7 @@
 import type { PlannedAction, Principal } from '@pep/contracts';
 import type { Logger } from '@pep/runtime';
 import { decryptSecret } from '@pep/webhooks';
+import { rpcCall } from '@pep/service';
 import type { NatsConnection } from '@nats-io/transport-node';
 import type { Kysely } from 'kysely';
 import type { OrchestratorDB } from '../db/schema.ts';
@@ -26,7 +27,6 @@ import { callPartnerFlagWebhook } from '../providers/partner-webhook.ts';
 import { toggleUnleash } from '../providers/unleash.ts';
 import type { ActionClaims } from './action-claims.ts';
 import type { AggregateKind, Aggregates } from './aggregates.ts';
-import { rpcCall } from './rpc-client.ts';
 import { sealAad } from './secrets.ts';
 
 export const runAggregate: AggregateKind<RunState> = { kind: RUN_AGGREGATE, initial: initialRun, evolve: evolveRun };

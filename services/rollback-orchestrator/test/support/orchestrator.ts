@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import type { Principal, RpcReply } from '@pep/contracts';
 import { createTestBus, freePort, serviceEnv, spawnService, type TestNames, waitReady } from '@pep/testing';
-import { rpcCall } from '../../src/app/rpc-client.ts';
+import { rpcCall } from '@pep/service';
 
 export const admin: Principal = { kind: 'admin', scopes: ['admin'], credential_id: 'key_admin' };
 export const partnerPrincipal = (partnerId: string): Principal => ({

@@ -1,0 +1,36 @@
+import type { StoredEvent } from '@pep/contracts';
+import { aggregateSubject, type EventBus, externalSubject, pgDeadLetters, publishEvent, startWorker, type Worker } from '@pep/events';
+import type { Logger } from '@pep/runtime';
+import type { Kysely } from 'kysely';
+import type { BridgeDB } from '../db/schema.ts';
+import { translateDelivery } from '../domain/webhook/translate.ts';
+import { envelope } from '../handlers/index.ts';
+
+/**
+ * Translates kept webhook deliveries into platform events. Event ids derive from the delivery id and the
+ * position, so a redelivered message publishes the same ids (deduped by the stream).
+ */
+export function startTranslator(deps: { bus: EventBus; db: Kysely<BridgeDB>; logger: Logger }): Promise<Worker> {
+  return startWorker({
+    bus: deps.bus,
+    durable: 'github-bridge-translator',
+    filterSubject: externalSubject(deps.bus.prefix, undefined, 'github.webhook.received'),
+    concurrency: 8,
+    deadLetters: pgDeadLetters(deps.db),
+    logger: deps.logger,
+    handle: async (event: StoredEvent) => {
+      const d = event.data as { delivery_id: string; event: string; payload: Record<string, unknown>; received_at: string };
+      const out = translateDelivery(d);
+      for (const [i, t] of out.entries()) {
+        await publishEvent(
+          deps.bus,
+          aggregateSubject(deps.bus.prefix, t.aggregate, t.id),
+          envelope(t.type, `ghe_${d.delivery_id}_${i}`, t.data, d.received_at, {
+            causationid: event.id,
+            ...(event.traceparent ? { traceparent: event.traceparent } : {}),
+          }),
+        );
+      }
+    },
+  });
+}
