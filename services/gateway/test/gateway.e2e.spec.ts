@@ -170,7 +170,7 @@ describe('authentication and errors', () => {
 
 describe('route forwarding', () => {
   it('forwards a route to its service with principal, params and trace, and maps the reply', async () => {
-    rpc.answer('partner-registry', 'partners.get', (data) => {
+    await rpc.answer('partner-registry', 'partners.get', (data) => {
       const params = data.params as { id: string };
       if (params.id === 'prt_missing')
         return { ok: false, problem: { type: 'not-found', title: 'Not found', status: 404, detail: 'no partner' } };
@@ -216,8 +216,8 @@ describe('Idempotency-Key', () => {
   const partnerBody = { name: 'Acme', type: 'technology', contact_email: 'ops@acme.test' };
   let creates = 0;
 
-  beforeAll(() => {
-    rpc.answer('partner-registry', 'partners.create', async (data) => {
+  beforeAll(async () => {
+    await rpc.answer('partner-registry', 'partners.create', async (data) => {
       creates++;
       const body = data.body as { name: string };
       if (body.name === 'Slow') await new Promise((r) => setTimeout(r, 1500));
@@ -262,7 +262,7 @@ describe('Idempotency-Key', () => {
     const path = '/v1/partners/prt_1/activate';
     const down = await call('POST', path, { body: {}, headers: { 'idempotency-key': key } });
     expect(down.status).toBe(503);
-    rpc.answer('partner-registry', 'partners.activate', () => ({ ok: true, status: 200, body: { id: 'prt_1', status: 'active' } }));
+    await rpc.answer('partner-registry', 'partners.activate', () => ({ ok: true, status: 200, body: { id: 'prt_1', status: 'active' } }));
     const up = await call('POST', path, { body: {}, headers: { 'idempotency-key': key } });
     expect(up.status).toBe(200);
     expect(up.headers.get('idempotent-replayed')).toBeNull();
@@ -322,6 +322,7 @@ describe('shutdown', () => {
     const r = await pending;
     expect(r.status).toBe(202);
     expect(r.json.data).toHaveLength(300);
-    expect(await exited).toBe(0);
+    const code = await exited;
+    expect(code, gw.proc.output().slice(-3000)).toBe(0);
   });
 });

@@ -1,7 +1,7 @@
 import type { HttpMethod } from '@pep/contracts';
-import { type EventBus, publishEvent } from '@pep/events';
+import type { EventBus } from '@pep/events';
 import { UnavailableError } from '@pep/runtime';
-import { Inject, Module, type OnModuleInit } from '@nestjs/common';
+import { Inject, Module, type OnApplicationShutdown, type OnModuleInit } from '@nestjs/common';
 import { HttpAdapterHost } from '@nestjs/core';
 import type { FastifyInstance } from 'fastify';
 import type { GatewayConfig } from '../config.ts';
@@ -10,6 +10,7 @@ import { type PipelineRoute, type RequestContext, RequestPipeline } from '../htt
 import { RouteRegistry } from '../http/route-registry.ts';
 import type { GatewayMetrics } from '../ops/gateway-metrics.ts';
 import { BUS, CONFIG, METRICS } from '../tokens.ts';
+import { JetStreamPublisher } from './jetstream-publisher.ts';
 import { EVENTS_BODY_LIMIT, type PreparedEvent, prepareEvents } from './prepare-events.ts';
 
 export const PUBLISH_EVENTS_ROUTE: PipelineRoute = {
@@ -25,17 +26,27 @@ export const PUBLISH_EVENTS_ROUTE: PipelineRoute = {
  * event's stream sequence.
  */
 @Module({})
-export class EventsModule implements OnModuleInit {
+export class EventsModule implements OnModuleInit, OnApplicationShutdown {
+  private readonly publisher: JetStreamPublisher;
+
   constructor(
     @Inject(HttpAdapterHost) private readonly host: HttpAdapterHost,
     @Inject(RequestPipeline) private readonly pipeline: RequestPipeline,
     @Inject(RouteRegistry) private readonly registry: RouteRegistry,
-    @Inject(BUS) private readonly bus: EventBus,
+    @Inject(BUS) bus: EventBus,
     @Inject(CONFIG) private readonly cfg: GatewayConfig,
     @Inject(METRICS) private readonly metrics: GatewayMetrics,
-  ) {}
+  ) {
+    this.publisher = new JetStreamPublisher(bus.nc);
+  }
+
+  /** Runs after the HTTP server has closed, so no request still waits for an ack. */
+  onApplicationShutdown(): void {
+    this.publisher.stop();
+  }
 
   onModuleInit(): void {
+    this.publisher.start();
     const app = this.host.httpAdapter.getInstance<FastifyInstance>();
     const route = PUBLISH_EVENTS_ROUTE;
     this.registry.add(route.method, route.path);
@@ -67,8 +78,8 @@ export class EventsModule implements OnModuleInit {
     try {
       const results =
         events.length === 1
-          ? [await publishEvent(this.bus, events[0]!.subject, events[0]!.event, events[0]!.dedupeKey)]
-          : await Promise.all(events.map((e) => publishEvent(this.bus, e.subject, e.event, e.dedupeKey)));
+          ? [await this.publisher.publish(events[0]!.subject, events[0]!.event, events[0]!.dedupeKey)]
+          : await Promise.all(events.map((e) => this.publisher.publish(e.subject, e.event, e.dedupeKey)));
       let duplicates = 0;
       for (const r of results) if (r.duplicate) duplicates++;
       if (results.length > duplicates) this.metrics.eventsPublished.inc({ duplicate: 'false' }, results.length - duplicates);

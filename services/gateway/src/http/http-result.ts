@@ -39,7 +39,6 @@ export function validationProblem(errors: FieldError[], detail?: string): Proble
 }
 
 export function sendResult(reply: FastifyReply, result: HttpResult): FastifyReply {
-  reply.code(result.status);
-  for (const name in result.headers) reply.header(name, result.headers[name] as string);
+  reply.code(result.status).headers(result.headers);
   return result.body === undefined ? reply.send() : reply.send(result.body);
 }

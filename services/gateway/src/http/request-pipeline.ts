@@ -1,5 +1,4 @@
 import type { HttpMethod, Principal } from '@pep/contracts';
-import { childTraceparent, isTraceparent, newTraceparent } from '@pep/events';
 import { AppError, ForbiddenError, type Logger, RateLimitedError, toProblem, UnauthorizedError } from '@pep/runtime';
 import { Inject, Injectable } from '@nestjs/common';
 import type { FastifyReply, FastifyRequest } from 'fastify';
@@ -10,6 +9,7 @@ import { IdempotencyService } from '../idempotency/idempotency.service.ts';
 import { RateLimiter } from '../rate-limit/rate-limiter.ts';
 import { LOGGER } from '../tokens.ts';
 import { type HttpResult, problem, problemResult, sendResult } from './http-result.ts';
+import { nextTraceparent } from './trace-context.ts';
 
 /** What the pipeline needs to know about a route. */
 export interface PipelineRoute {
@@ -53,7 +53,7 @@ export class RequestPipeline {
   ): Promise<FastifyReply> {
     const requestId = String(req.id);
     const incoming = req.headers.traceparent;
-    const traceparent = isTraceparent(incoming) ? childTraceparent(incoming) : newTraceparent();
+    const traceparent = nextTraceparent(incoming);
     let headers: Record<string, string> | undefined;
     let result: HttpResult;
     try {
@@ -94,7 +94,7 @@ export class RequestPipeline {
       }
     }
     reply.header('x-request-id', requestId);
-    if (headers !== undefined) for (const name in headers) reply.header(name, headers[name] as string);
+    if (headers !== undefined) reply.headers(headers);
     return sendResult(reply, result);
   }
 

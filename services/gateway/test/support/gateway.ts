@@ -31,7 +31,8 @@ export async function startResponder(names: TestNames) {
   const seen: { pattern: string; data: Record<string, unknown>; headers: Record<string, string> }[] = [];
   return {
     seen,
-    answer(service: string, pattern: string, fn: (data: Record<string, unknown>) => unknown | Promise<unknown>) {
+    /** Resolves once the NATS server knows the subscription, so the next request finds it. */
+    async answer(service: string, pattern: string, fn: (data: Record<string, unknown>) => unknown | Promise<unknown>) {
       const subject = `${names.RPC_PREFIX}.${service}.${pattern}`;
       const sub = nc.subscribe(subject, {
         callback: (_err, msg) => {
@@ -45,6 +46,7 @@ export async function startResponder(names: TestNames) {
         },
       });
       subs.push(sub);
+      await nc.flush();
       return sub;
     },
     async close() {

@@ -1,0 +1,108 @@
+import type { PlatformEvent } from '@pep/contracts';
+import { encodeEvent, isTraceparent, PublishError, type PublishResult } from '@pep/events';
+import { createInbox, headers as natsHeaders, type Msg, type NatsConnection, type Subscription } from '@nats-io/transport-node';
+
+interface Pending {
+  id: string;
+  resolve: (r: PublishResult) => void;
+  reject: (e: Error) => void;
+  deadline: number;
+}
+
+const dec = new TextDecoder();
+
+/**
+ * Pipelined JetStream publishing for the ingest hot path. Same wire protocol as `js.publish` (a core publish
+ * with a reply subject, the PubAck as the answer, `Nats-Msg-Id` for dedupe) but with one wildcard inbox
+ * subscription, a map of pending acks and one sweeping timer, instead of a request object, a timer and two
+ * Error objects per message: about twice the throughput on a busy 2-core machine.
+ */
+export class JetStreamPublisher {
+  private readonly inbox = createInbox();
+  private readonly pending = new Map<number, Pending>();
+  private next = 0;
+  private sub: Subscription | undefined;
+  private sweeper: NodeJS.Timeout | undefined;
+
+  constructor(
+    private readonly nc: NatsConnection,
+    private readonly timeoutMs = 10_000,
+  ) {}
+
+  start(): void {
+    const prefixLength = this.inbox.length + 1;
+    this.sub = this.nc.subscribe(`${this.inbox}.*`, { callback: (_err, msg) => this.onAck(Number(msg.subject.slice(prefixLength)), msg) });
+    this.sweeper = setInterval(() => this.sweep(), Math.min(1000, this.timeoutMs));
+    this.sweeper.unref();
+  }
+
+  /** Publishes one event with dedupe (`Nats-Msg-Id` = dedupeKey) and resolves with its stream sequence. */
+  publish(subject: string, event: PlatformEvent, dedupeKey: string): Promise<PublishResult> {
+    const h = natsHeaders();
+    h.set('Nats-Msg-Id', dedupeKey);
+    h.set('ce-type', event.type);
+    if (event.partnerid) h.set('ce-partnerid', event.partnerid);
+    if (isTraceparent(event.traceparent)) h.set('traceparent', event.traceparent);
+    if (event.tracestate) h.set('tracestate', event.tracestate);
+    const n = ++this.next;
+    return new Promise<PublishResult>((resolve, reject) => {
+      this.pending.set(n, { id: event.id, resolve, reject, deadline: Date.now() + this.timeoutMs });
+      try {
+        this.nc.publish(subject, encodeEvent(event), { reply: `${this.inbox}.${n}`, headers: h });
+      } catch (err) {
+        this.pending.delete(n);
+        reject(new PublishError(`publish of ${event.type} ${event.id} failed: ${(err as Error).message}`, { cause: err }));
+      }
+    });
+  }
+
+  private onAck(n: number, msg: Msg): void {
+    const p = this.pending.get(n);
+    if (!p) return;
+    this.pending.delete(n);
+    if (msg.data.length === 0) {
+      // A status message: 503 "no responders" when no stream listens on the subject.
+      p.reject(new PublishError(`publish of ${p.id} failed: no stream answered (status ${msg.headers?.code ?? '?'})`));
+      return;
+    }
+    try {
+      const ack = JSON.parse(dec.decode(msg.data)) as {
+        seq?: number;
+        duplicate?: boolean;
+        error?: { description?: string; err_code?: number };
+      };
+      if (ack.error || typeof ack.seq !== 'number') {
+        p.reject(
+          new PublishError(`publish of ${p.id} failed: ${ack.error?.description ?? 'invalid PubAck'} (${ack.error?.err_code ?? '?'})`),
+        );
+        return;
+      }
+      p.resolve({ id: p.id, seq: ack.seq, duplicate: ack.duplicate === true });
+    } catch (err) {
+      p.reject(new PublishError(`publish of ${p.id} failed: unreadable PubAck`, { cause: err }));
+    }
+  }
+
+  /** Acks come back in order, so the oldest pending publishes are first in the map. */
+  private sweep(): void {
+    const now = Date.now();
+    for (const [n, p] of this.pending) {
+      if (p.deadline > now) break;
+      this.pending.delete(n);
+      p.reject(new PublishError(`publish of ${p.id} was not acknowledged within ${this.timeoutMs} ms`));
+    }
+  }
+
+  inFlight(): number {
+    return this.pending.size;
+  }
+
+  stop(): void {
+    if (this.sweeper) clearInterval(this.sweeper);
+    this.sub?.unsubscribe();
+    for (const [n, p] of this.pending) {
+      this.pending.delete(n);
+      p.reject(new PublishError(`publish of ${p.id} was abandoned: the gateway is stopping`));
+    }
+  }
+}
