@@ -170,6 +170,7 @@ export async function startDispatcher(o: DispatcherOptions): Promise<RunningDisp
 
   // ---------------------------------------------------------------- writer (batched attempt records)
   const results: AttemptResult[] = [];
+  const reportedHealth = new Map<string, { ok: boolean; at: number }>();
   let writing: Promise<void> | null = null;
   const flushResults = async () => {
     while (results.length) {
@@ -184,6 +185,14 @@ export async function startDispatcher(o: DispatcherOptions): Promise<RunningDisp
       });
       const health = new Map<string, boolean>();
       for (const r of batch) health.set(r.endpoint_id, (health.get(r.endpoint_id) ?? false) || r.outcome === 'succeeded');
+      // Health rows change only when an endpoint flips between failing and succeeding (or every 5 s), so a
+      // busy endpoint does not cost a write per batch.
+      const now = Date.now();
+      for (const [id, okNow] of health) {
+        const last = reportedHealth.get(id);
+        if (last && last.ok === okNow && now - last.at < 5000) health.delete(id);
+        else reportedHealth.set(id, { ok: okNow, at: now });
+      }
       await recordHealth(db, health).catch((err) => logger.warn('recording endpoint health failed', { err }));
       for (const d of done) {
         mDeliveries.inc({ outcome: d.status === 'pending' ? 'retrying' : d.status });
@@ -435,7 +444,7 @@ export async function startDispatcher(o: DispatcherOptions): Promise<RunningDisp
     const deliveries: NewDelivery[] = [];
     const reservedLanes: Lane[] = [];
     for (const { m, ev, body } of decoded) {
-      const eps = cache.matching(ev.partnerid, ev.type, ev.data);
+      const eps = cache.matching(ev.partnerid, ev.type, ev.data, m.info.timestampNanos / 1e6);
       if (eps.length === 0) continue;
       events.push({
         seq: m.seq,

@@ -72,14 +72,17 @@ export class EndpointCache {
   /**
    * Enabled endpoints of the event's partner whose filter matches its type. A `webhook.delivery.exhausted`
    * event is never delivered to the endpoint it is about (a failing endpoint would otherwise feed itself).
+   * Events stored before the endpoint existed are not delivered (`storedAtMs`: the stream timestamp);
+   * those are what a replay is for.
    */
-  matching(partnerId: string | undefined, type: string, data: unknown): CachedEndpoint[] {
+  matching(partnerId: string | undefined, type: string, data: unknown, storedAtMs = Number.POSITIVE_INFINITY): CachedEndpoint[] {
     if (!partnerId) return [];
     const list = this.byPartner.get(partnerId);
     if (!list) return [];
     return list.filter(
       (e) =>
         e.row.enabled &&
+        e.row.created_at.getTime() <= storedAtMs &&
         matchesAnyFilter(e.row.event_types, type) &&
         !(type === 'webhook.delivery.exhausted' && (data as { endpoint_id?: string } | null)?.endpoint_id === e.row.id),
     );
