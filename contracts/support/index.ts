@@ -1,2 +1,3 @@
 // Contracts of the support context: events, HTTP bodies and routes.
-export {};
+export * from './events.ts';
+export * from './http.ts';

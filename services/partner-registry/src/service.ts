@@ -15,6 +15,7 @@ import { apiKeysProjection } from './projections/identity-api-keys/index.ts';
 import { oauthClientsProjection } from './projections/identity-oauth-clients/index.ts';
 import { integrationsProjection } from './projections/integrations/index.ts';
 import { partnersProjection } from './projections/partners/index.ts';
+import { ticketsProjection } from './projections/tickets/index.ts';
 
 export const SERVICE_NAME = 'partner-registry';
 
@@ -24,6 +25,7 @@ export function registryProjections(prefix: string): Projection<RegistryDB>[] {
     partnersProjection(prefix),
     applicationsProjection(prefix),
     integrationsProjection(prefix),
+    ticketsProjection(prefix),
     apiKeysProjection<RegistryDB>(prefix),
     oauthClientsProjection<RegistryDB>(prefix),
   ];

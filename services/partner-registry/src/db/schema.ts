@@ -2,6 +2,7 @@ import type { PlatformTables } from '@pep/db';
 import type { ApplicationsTables } from '../projections/applications/index.ts';
 import type { IntegrationsTables } from '../projections/integrations/index.ts';
 import type { PartnersTables } from '../projections/partners/index.ts';
+import type { TicketsTables } from '../projections/tickets/index.ts';
 import type { ApiKeysTables } from '../projections/identity-api-keys/index.ts';
 import type { OAuthClientsTables } from '../projections/identity-oauth-clients/index.ts';
 
@@ -11,5 +12,6 @@ export interface RegistryDB
     PartnersTables,
     ApplicationsTables,
     IntegrationsTables,
+    TicketsTables,
     ApiKeysTables,
     OAuthClientsTables {}

@@ -3,6 +3,7 @@ import type { HandlerDeps } from './deps.ts';
 import { applicationHandlers } from './applications.ts';
 import { integrationHandlers } from './integrations.ts';
 import { partnerHandlers } from './partners.ts';
+import { ticketHandlers } from './tickets.ts';
 import { identityHandlers } from './identity.ts';
 
 /** Every RPC handler of the registry, composed per area (each area adds one line). */
@@ -11,6 +12,7 @@ export function registryHandlers(deps: HandlerDeps): Record<string, RpcHandler> 
     ...partnerHandlers(deps),
     ...applicationHandlers(deps),
     ...integrationHandlers(deps),
+    ...ticketHandlers(deps),
     ...identityHandlers(deps),
   };
 }

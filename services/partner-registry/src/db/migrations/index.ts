@@ -3,6 +3,7 @@ import { CreatePartners } from './1763848800000-CreatePartners.ts';
 import { CreatePartnerContactsAndAgreements } from './1763860000000-CreatePartnerContactsAndAgreements.ts';
 import { CreateApplications } from './1763860000100-CreateApplications.ts';
 import { CreateIntegrations } from './1763860000200-CreateIntegrations.ts';
+import { CreateTickets } from './1763860000300-CreateTickets.ts';
 import { identityMigrations } from '../../projections/identity-migrations/index.ts';
 
 /**
@@ -23,9 +24,14 @@ export const integrationMigrations: NamedMigrations = {
   '1763860000200-CreateIntegrations': CreateIntegrations,
 };
 
+export const supportMigrations: NamedMigrations = {
+  '1763860000300-CreateTickets': CreateTickets,
+};
+
 export const registryMigrations: NamedMigrations = {
   ...partnerMigrations,
   ...applicationMigrations,
   ...integrationMigrations,
+  ...supportMigrations,
   ...identityMigrations,
 };
