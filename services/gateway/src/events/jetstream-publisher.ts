@@ -1,6 +1,21 @@
 import type { PlatformEvent } from '@pep/contracts';
 import { encodeEvent, isTraceparent, PublishError, type PublishResult } from '@pep/events';
-import { createInbox, headers as natsHeaders, type Msg, type NatsConnection, type Subscription } from '@nats-io/transport-node';
+import {
+  createInbox,
+  type Msg,
+  type MsgHdrs,
+  headers as natsHeaders,
+  type NatsConnection,
+  type Subscription,
+} from '@nats-io/transport-node';
+
+interface Queued {
+  subject: string;
+  data: Uint8Array;
+  reply: string;
+  headers: MsgHdrs;
+  n: number;
+}
 
 interface Pending {
   id: string;
@@ -15,7 +30,9 @@ const dec = new TextDecoder();
  * Pipelined JetStream publishing for the ingest hot path. Same wire protocol as `js.publish` (a core publish
  * with a reply subject, the PubAck as the answer, `Nats-Msg-Id` for dedupe) but with one wildcard inbox
  * subscription, a map of pending acks and one sweeping timer, instead of a request object, a timer and two
- * Error objects per message: about twice the throughput on a busy 2-core machine.
+ * Error objects per message: about twice the throughput on a busy 2-core machine. Publishes made during one
+ * turn of the event loop (many concurrent HTTP requests) are handed to the connection together in a
+ * `setImmediate`, so they leave in one socket write instead of one write per request.
  */
 export class JetStreamPublisher {
   private readonly inbox = createInbox();
@@ -23,6 +40,22 @@ export class JetStreamPublisher {
   private next = 0;
   private sub: Subscription | undefined;
   private sweeper: NodeJS.Timeout | undefined;
+  private queue: Queued[] = [];
+  private flushScheduled = false;
+  private readonly flush = () => {
+    this.flushScheduled = false;
+    const batch = this.queue;
+    this.queue = [];
+    for (const q of batch) {
+      try {
+        this.nc.publish(q.subject, q.data, { reply: q.reply, headers: q.headers });
+      } catch (err) {
+        const p = this.pending.get(q.n);
+        this.pending.delete(q.n);
+        p?.reject(new PublishError(`publish of ${p.id} failed: ${(err as Error).message}`, { cause: err }));
+      }
+    }
+  };
 
   constructor(
     private readonly nc: NatsConnection,
@@ -45,13 +78,13 @@ export class JetStreamPublisher {
     if (isTraceparent(event.traceparent)) h.set('traceparent', event.traceparent);
     if (event.tracestate) h.set('tracestate', event.tracestate);
     const n = ++this.next;
+    const data = encodeEvent(event);
     return new Promise<PublishResult>((resolve, reject) => {
       this.pending.set(n, { id: event.id, resolve, reject, deadline: Date.now() + this.timeoutMs });
-      try {
-        this.nc.publish(subject, encodeEvent(event), { reply: `${this.inbox}.${n}`, headers: h });
-      } catch (err) {
-        this.pending.delete(n);
-        reject(new PublishError(`publish of ${event.type} ${event.id} failed: ${(err as Error).message}`, { cause: err }));
+      this.queue.push({ subject, data, reply: `${this.inbox}.${n}`, headers: h, n });
+      if (!this.flushScheduled) {
+        this.flushScheduled = true;
+        setImmediate(this.flush);
       }
     });
   }
@@ -98,6 +131,7 @@ export class JetStreamPublisher {
   }
 
   stop(): void {
+    this.flush();
     if (this.sweeper) clearInterval(this.sweeper);
     this.sub?.unsubscribe();
     for (const [n, p] of this.pending) {
