@@ -18,5 +18,10 @@ export const registryConfigSchema = z.object({
   /** A 2xx slower than this counts as degraded. */
   INTEGRATION_DEGRADED_LATENCY_MS: z.coerce.number().int().min(1).default(2_000),
   INTEGRATION_HEALTH_CONCURRENCY: z.coerce.number().int().min(1).max(100).default(8),
+  /** Email to partner contacts; off when SMTP_URL is unset. */
+  SMTP_URL: z.string().url().optional(),
+  MAIL_FROM: z.string().min(3).default('Partner Platform <no-reply@partner-platform.dev>'),
+  KEY_EXPIRY_WARNING_DAYS: z.coerce.number().min(0).default(7),
+  KEY_EXPIRY_SCAN_INTERVAL_MS: z.coerce.number().int().min(100).default(3_600_000),
 });
 export type RegistryConfig = BaseConfig & z.output<typeof registryConfigSchema>;

@@ -1,5 +1,6 @@
 import type { Projection } from '@pep/events';
 import { runService, type ServiceContext, type ServiceDefinition } from '@pep/service';
+import { createMailer } from '@pep/mailer';
 import { createCommandBus } from './app/command-bus.ts';
 import { startHealthChecker } from './app/health-checker.ts';
 import { createHealthProbe } from './app/health-probe.ts';
@@ -14,6 +15,7 @@ import { applicationsProjection } from './projections/applications/index.ts';
 import { apiKeysProjection } from './projections/identity-api-keys/index.ts';
 import { oauthClientsProjection } from './projections/identity-oauth-clients/index.ts';
 import { integrationsProjection } from './projections/integrations/index.ts';
+import { startNotifications } from './notifications/notifier.ts';
 import { partnersProjection } from './projections/partners/index.ts';
 import { ticketsProjection } from './projections/tickets/index.ts';
 
@@ -34,15 +36,31 @@ export function registryProjections(prefix: string): Projection<RegistryDB>[] {
 type Ctx = ServiceContext<RegistryDB, RegistryConfig>;
 
 /** What handlers and background work share in one process (built once per service context). */
-export function createRegistryRuntime(ctx: Pick<Ctx, 'bus' | 'db' | 'config' | 'logger' | 'projections'>) {
+export function createRegistryRuntime(ctx: Pick<Ctx, 'bus' | 'db' | 'config' | 'logger' | 'projections' | 'deadLetters'>) {
   const now = () => new Date();
   const commands = createCommandBus({ bus: ctx.bus, logger: ctx.logger, projections: ctx.projections });
   const health = createHealthProbe(createUrlSafety(ctx.config).policy, ctx.config.INTEGRATION_HEALTH_TIMEOUT_MS);
   const deps: HandlerDeps = { db: ctx.db, config: ctx.config, logger: ctx.logger, now, bus: ctx.bus, commands, probe: health.probe };
   const checkIntegration = createIntegrationChecker(commands, ctx.config, now);
 
-  /** Background work: scheduled integration health checks. Returns the stop function. */
+  let notifications: Awaited<ReturnType<typeof startNotifications>> | undefined;
+  /** Background work: scheduled integration health checks, partner emails. Returns the stop function. */
   const startBackground = async () => {
+    if (ctx.config.SMTP_URL) {
+      notifications = await startNotifications({
+        bus: ctx.bus,
+        db: ctx.db,
+        commands,
+        mailer: createMailer({ SMTP_URL: ctx.config.SMTP_URL, MAIL_FROM: ctx.config.MAIL_FROM }),
+        logger: ctx.logger,
+        deadLetters: ctx.deadLetters,
+        keyExpiryWarningDays: ctx.config.KEY_EXPIRY_WARNING_DAYS,
+        keyExpiryScanIntervalMs: ctx.config.KEY_EXPIRY_SCAN_INTERVAL_MS,
+        now,
+      });
+    } else {
+      ctx.logger.info('partner emails are off (SMTP_URL is not set)');
+    }
     const checker = startHealthChecker({
       db: ctx.db,
       logger: ctx.logger,
@@ -51,10 +69,11 @@ export function createRegistryRuntime(ctx: Pick<Ctx, 'bus' | 'db' | 'config' | '
     });
     return async () => {
       await checker.stop();
+      await notifications?.stop();
       await health.close();
     };
   };
-  return { deps, commands, handlers: registryHandlers(deps), startBackground };
+  return { deps, commands, handlers: registryHandlers(deps), startBackground, notifications: () => notifications };
 }
 
 const runtimes = new WeakMap<object, ReturnType<typeof createRegistryRuntime>>();

@@ -10,8 +10,8 @@ import { SERVICE_NAME } from '../src/service.ts';
 import { envelope, readAll } from './support/stream.ts';
 
 const names = testNames('prtcrash');
-const PARTNERS = 1_600;
-const ROUNDS = 5; // 1 create + 4 updates each: 8,000 events
+const PARTNERS = 1_200;
+const ROUNDS = 5; // 1 create + 4 updates each: 6,000 events
 let t: Awaited<ReturnType<typeof createTestBus>>;
 
 beforeAll(async () => {

@@ -1,4 +1,5 @@
 import type { PlatformTables } from '@pep/db';
+import type { NotificationTables } from '../notifications/notifier.ts';
 import type { ApplicationsTables } from '../projections/applications/index.ts';
 import type { IntegrationsTables } from '../projections/integrations/index.ts';
 import type { PartnersTables } from '../projections/partners/index.ts';
@@ -13,5 +14,6 @@ export interface RegistryDB
     ApplicationsTables,
     IntegrationsTables,
     TicketsTables,
+    NotificationTables,
     ApiKeysTables,
     OAuthClientsTables {}

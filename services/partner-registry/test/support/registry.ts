@@ -32,7 +32,7 @@ export async function startRegistry(names: TestNames, extraEnv: Record<string, s
   for (const p of registryProjections(names.SUBJECT_PREFIX)) {
     projections.set(p.name, await startProjection({ bus: t.bus, db, projection: p, deadLetters: pgDeadLetters(db), logger }));
   }
-  const runtime = createRegistryRuntime({ bus: t.bus, db, config, logger, projections });
+  const runtime = createRegistryRuntime({ bus: t.bus, db, config, logger, projections, deadLetters: pgDeadLetters(db) });
   const { commands, handlers } = runtime;
   const stopBackground = opts.background ? await runtime.startBackground() : async () => undefined;
   let n = 0;
@@ -61,6 +61,7 @@ export async function startRegistry(names: TestNames, extraEnv: Record<string, s
     call,
     ok,
     config,
+    runtime,
     async stop() {
       await stopBackground();
       for (const r of projections.values()) await r.stop();

@@ -4,6 +4,7 @@ import { CreatePartnerContactsAndAgreements } from './1763860000000-CreatePartne
 import { CreateApplications } from './1763860000100-CreateApplications.ts';
 import { CreateIntegrations } from './1763860000200-CreateIntegrations.ts';
 import { CreateTickets } from './1763860000300-CreateTickets.ts';
+import { CreateSentEmails } from './1763860000400-CreateSentEmails.ts';
 import { identityMigrations } from '../../projections/identity-migrations/index.ts';
 
 /**
@@ -28,10 +29,15 @@ export const supportMigrations: NamedMigrations = {
   '1763860000300-CreateTickets': CreateTickets,
 };
 
+export const notificationMigrations: NamedMigrations = {
+  '1763860000400-CreateSentEmails': CreateSentEmails,
+};
+
 export const registryMigrations: NamedMigrations = {
   ...partnerMigrations,
   ...applicationMigrations,
   ...integrationMigrations,
   ...supportMigrations,
+  ...notificationMigrations,
   ...identityMigrations,
 };
