@@ -1,0 +1,344 @@
+// Tenant isolation matrix (issue 4, item 9). Partner A's credential (an API key with `admin` scope: every
+// scope within its own tenant) calls every route of the contracts' route table on partner B's resources.
+// Each must be refused with 404, exactly as if the resource did not exist, and nothing of B's may change.
+// The routes come from the table itself: a route added later without a fixture here fails this test.
+import { randomBytes } from 'node:crypto';
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { type RouteContract, routes, type StoredEvent } from '@pep/contracts';
+import { decodeEvent } from '@pep/events';
+import { DeliverPolicy } from '@nats-io/jetstream';
+import { createTestBus, freePort, type ServiceProcess, serviceEnv, spawnService, testNames, waitReady, waitUntil } from '@pep/testing';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+
+const names = testNames('isolation');
+// github-bridge serves only platform-admin routes, which the gateway refuses to partner credentials itself.
+const SERVICES = ['partner-registry', 'webhook-dispatcher', 'rollback-orchestrator'];
+let bus: Awaited<ReturnType<typeof createTestBus>>;
+const procs: ServiceProcess[] = [];
+let gatewayUrl: string;
+let adminKey: string;
+let receiver: Server;
+let receiverUrl: string;
+
+interface Reply {
+  status: number;
+  body: any;
+}
+async function call(token: string, method: string, path: string, body?: unknown): Promise<Reply> {
+  const res = await fetch(`${gatewayUrl}${path}`, {
+    method,
+    headers: { authorization: `Bearer ${token}`, ...(body === undefined ? {} : { 'content-type': 'application/json' }) },
+    ...(body === undefined ? {} : { body: JSON.stringify(body) }),
+  });
+  const text = await res.text();
+  let parsed: unknown = text;
+  try {
+    parsed = text ? JSON.parse(text) : undefined;
+  } catch {}
+  return { status: res.status, body: parsed };
+}
+async function must(token: string, method: string, path: string, body?: unknown): Promise<any> {
+  const r = await call(token, method, path, body);
+  if (r.status >= 300) throw new Error(`${method} ${path} → ${r.status} ${JSON.stringify(r.body)}`);
+  return r.body;
+}
+
+/** Everything partner B owns, one of each kind of resource the API has. */
+interface Fixtures {
+  partner: string;
+  key: string;
+  contact: string;
+  spareKey: string;
+  application: string;
+  client: string;
+  integration: string;
+  ticket: string;
+  endpoint: string;
+  delivery: string;
+  job: string;
+  incident: string;
+  policy: string;
+}
+
+const HTTPS = 'https://b.example.com';
+const policyBody = { customer_id: 'cust_b', name: 'B policy', journeys: [{ funnel: 'checkout' }] };
+
+/** Path params of each route, pointing at B's resources (keyed by the route's path prefix). */
+function paramsFor(route: RouteContract, b: Fixtures): Record<string, string> | undefined {
+  const byPrefix: [string, Record<string, string>][] = [
+    ['/v1/partners/:id', { id: b.partner, contact_id: b.contact }],
+    ['/v1/api-keys/:id', { id: b.spareKey }],
+    ['/v1/applications/:id', { id: b.application }],
+    ['/v1/oauth-clients/:id', { id: b.client }],
+    ['/v1/integrations/:id', { id: b.integration }],
+    ['/v1/support/tickets/:id', { id: b.ticket }],
+    ['/v1/webhook-endpoints/:id', { id: b.endpoint }],
+    ['/v1/deliveries/:id', { id: b.delivery }],
+    ['/v1/webhook-jobs/:id', { id: b.job }],
+    ['/v1/incidents/:id', { id: b.incident }],
+    ['/v1/rollback/policies/:id', { id: b.policy }],
+  ];
+  return byPrefix.find(([prefix]) => route.path === prefix || route.path.startsWith(`${prefix}/`))?.[1];
+}
+
+/** A valid body for each write, so the request reaches the owning service (a 422 at the gateway would prove nothing). */
+function bodyFor(route: RouteContract, b: Fixtures): unknown {
+  const bodies: Record<string, unknown> = {
+    updatePartner: { name: 'Hijacked' },
+    addPartnerContact: { name: 'Mallory', email: 'mallory@example.com', role: 'technical' },
+    createApiKey: { name: 'stolen', scopes: ['read:*'] },
+    rotateApiKey: { overlap_hours: 0 },
+    createOAuthClient: { type: 'confidential', scopes: ['read:*'] },
+    updateApplication: { name: 'Hijacked' },
+    commentTicket: { body: 'pwned' },
+    changeTicketStatus: { status: 'closed' },
+    updateWebhookEndpoint: { url: `${receiverUrl}/evil` },
+    recoverWebhookDeliveries: { since: new Date(Date.now() - 3_600_000).toISOString() },
+    replayWebhookEvents: { since: new Date(Date.now() - 3_600_000).toISOString() },
+    resolveIncident: { reason: 'hijacked' },
+    approveRollback: { comment: 'hijacked' },
+    replaceRollbackPolicy: { ...policyBody, name: 'Hijacked' },
+    // Collection routes that name a partner: A names B.
+    createApplication: { name: 'Hijack', description: 'x', partner_id: b.partner },
+    openTicket: { subject: 'x', description: 'x', partner_id: b.partner },
+    createWebhookEndpoint: { url: `${receiverUrl}/evil`, event_types: ['lead.*'], partner_id: b.partner },
+    createRollbackPolicy: { ...policyBody, partner_id: b.partner },
+    createIncident: {
+      incident_id: `inc_${randomBytes(4).toString('hex')}`,
+      customer_id: 'cust_b',
+      journey: { funnel: 'checkout', step: 'pay', url: `${HTTPS}/pay` },
+      severity: 'high',
+      detected_at: new Date().toISOString(),
+      partner_id: b.partner,
+    },
+  };
+  if (route.operationId in bodies) return bodies[route.operationId];
+  return route.body ? {} : undefined;
+}
+
+const fill = (path: string, params: Record<string, string>) => path.replace(/:([a-z_]+)/g, (_, k: string) => params[k] ?? `missing_${k}`);
+
+/** Every event stored after `seq` (an ordered consumer to the end of the stream). */
+async function eventsAfter(seq: number): Promise<StoredEvent[]> {
+  const info = await bus.bus.jsm.streams.info(names.STREAM_NAME);
+  if (info.state.last_seq <= seq) return [];
+  const consumer = await bus.bus.js.consumers.get(names.STREAM_NAME, {
+    deliver_policy: DeliverPolicy.StartSequence,
+    opt_start_seq: seq + 1,
+  });
+  const out: StoredEvent[] = [];
+  for (;;) {
+    const batch = await consumer.fetch({ max_messages: 1000, expires: 1000 });
+    let got = 0;
+    let pending = 0;
+    for await (const m of batch) {
+      got++;
+      out.push(decodeEvent(m));
+      pending = m.info.pending;
+    }
+    if (got === 0 || pending === 0) break;
+  }
+  return out;
+}
+const lastSeq = async () => (await bus.bus.jsm.streams.info(names.STREAM_NAME)).state.last_seq;
+const touches = (e: StoredEvent, partnerId: string) =>
+  e.partnerid === partnerId || (e.data as { partner_id?: string } | undefined)?.partner_id === partnerId;
+
+async function newPartner(name: string): Promise<{ id: string; key: string }> {
+  const p = await must(adminKey, 'POST', '/v1/partners', {
+    name,
+    type: 'technology',
+    contact_email: `ops@${name.toLowerCase()}.example.com`,
+  });
+  await must(adminKey, 'POST', `/v1/partners/${p.id}/activate`, {});
+  const k = await must(adminKey, 'POST', `/v1/partners/${p.id}/api-keys`, { name: 'main', scopes: ['admin'] });
+  await waitUntil(async () => (await call(k.key, 'GET', `/v1/partners/${p.id}`)).status === 200);
+  return { id: p.id, key: k.key };
+}
+
+async function fixturesOf(partner: { id: string; key: string }): Promise<Fixtures> {
+  const k = partner.key;
+  const contact = await must(k, 'POST', `/v1/partners/${partner.id}/contacts`, {
+    name: 'Bob',
+    email: 'bob@b.example.com',
+    role: 'technical',
+  });
+  const spareKey = await must(k, 'POST', `/v1/partners/${partner.id}/api-keys`, { name: 'spare', scopes: ['read:*'] });
+  const app = await must(k, 'POST', '/v1/applications', {
+    name: 'B app',
+    description: 'B application',
+    redirect_uris: [`${HTTPS}/callback`],
+    scopes: ['read:partners'],
+    webhook_url: `${receiverUrl}/app-webhook`,
+    health_url: `${receiverUrl}/health`,
+    privacy_url: `${HTTPS}/privacy`,
+    terms_url: `${HTTPS}/terms`,
+  });
+  const client = await must(k, 'POST', `/v1/applications/${app.id}/oauth-clients`, { type: 'confidential', scopes: ['read:*'] });
+  await must(k, 'POST', `/v1/applications/${app.id}/submit`, {});
+  await must(adminKey, 'POST', `/v1/applications/${app.id}/start-review`, {});
+  await must(adminKey, 'POST', `/v1/applications/${app.id}/approve`, {});
+  await must(k, 'POST', `/v1/applications/${app.id}/publish`, {});
+  const integration = await must(k, 'POST', '/v1/integrations', { application_id: app.id, customer_id: 'cust_b' });
+  const ticket = await must(k, 'POST', '/v1/support/tickets', { subject: 'Help', description: 'Please' });
+  const endpoint = await must(k, 'POST', '/v1/webhook-endpoints', { url: `${receiverUrl}/hook`, event_types: ['lead.*'] });
+  await must(k, 'POST', '/v1/events', {
+    specversion: '1.0',
+    id: `lead-${randomBytes(4).toString('hex')}`,
+    source: 'crm',
+    type: 'lead.created',
+    time: new Date().toISOString(),
+    data: { lead_id: 'l1', email: 'lead@b.example.com' },
+  });
+  const delivery = await waitUntil(async () => {
+    const page = await must(k, 'GET', `/v1/webhook-endpoints/${endpoint.id}/deliveries`);
+    return page.data.find((d: { status: string }) => d.status === 'succeeded') as { id: string } | undefined;
+  });
+  const job = await must(k, 'POST', `/v1/webhook-endpoints/${endpoint.id}/replay`, { since: new Date(Date.now() - 600_000).toISOString() });
+  const incident = await must(k, 'POST', '/v1/incidents', {
+    incident_id: `inc_${randomBytes(4).toString('hex')}`,
+    customer_id: 'cust_b',
+    journey: { funnel: 'checkout', step: 'pay', url: `${HTTPS}/pay` },
+    severity: 'low',
+    detected_at: new Date().toISOString(),
+  });
+  const policy = await must(k, 'POST', '/v1/rollback/policies', policyBody);
+  return {
+    partner: partner.id,
+    key: k,
+    contact: contact.id,
+    spareKey: spareKey.id,
+    application: app.id,
+    client: client.client_id,
+    integration: integration.id,
+    ticket: ticket.id,
+    endpoint: endpoint.id,
+    delivery: delivery.id,
+    job: job.id,
+    incident: incident.incident_id,
+    policy: policy.id,
+  };
+}
+
+/** What B can see of its own resources (its reads of every kind), to compare before and after. */
+async function snapshot(b: Fixtures): Promise<Record<string, unknown>> {
+  const out: Record<string, unknown> = {};
+  for (const route of routes) {
+    if (route.method !== 'GET' || route.adminOnly || route.public) continue;
+    const params = paramsFor(route, b);
+    if (!params && route.path.includes(':')) continue;
+    const path = fill(route.path, params ?? {});
+    if (
+      path.startsWith('/v1/webhook-jobs/') ||
+      path.includes('/deliveries') ||
+      path.startsWith('/v1/api-keys/') ||
+      path.endsWith('/api-keys')
+    )
+      continue; // progress counters and last-used times move by themselves
+    out[path] = (await call(adminKey, 'GET', params ? path : `${path}?partner_id=${b.partner}`)).body;
+  }
+  return out;
+}
+
+beforeAll(async () => {
+  bus = await createTestBus(names, ['gateway', ...SERVICES]);
+  receiver = createServer((req, res) => {
+    req.resume();
+    req.on('end', () => res.writeHead(200, { 'content-type': 'application/json' }).end('{"status":"ok"}'));
+  });
+  await new Promise<void>((r) => receiver.listen(0, '127.0.0.1', r));
+  receiverUrl = `http://127.0.0.1:${(receiver.address() as AddressInfo).port}`;
+  const secret = randomBytes(32).toString('hex');
+  const common = { STREAM_MAX_AGE_HOURS: '2' };
+  const env: Record<string, Record<string, string>> = {
+    'partner-registry': { SSRF_ALLOW: '127.0.0.1/32', ALLOW_HTTP_URLS: 'true' },
+    'webhook-dispatcher': { WEBHOOK_SECRET_KEY: secret, WEBHOOK_SSRF_ALLOWLIST: '127.0.0.0/8', WEBHOOK_POLL_MS: '50' },
+    'rollback-orchestrator': { ROLLBACK_SECRETS_KEY: secret, OUTBOUND_ALLOWLIST: '127.0.0.1' },
+  };
+  const port = await freePort();
+  adminKey = `sk_admin_${randomBytes(18).toString('hex')}`;
+  const gw = spawnService(
+    'gateway',
+    serviceEnv(names, { ...common, GATEWAY_PORT: String(port), PLATFORM_ADMIN_API_KEY: adminKey, RATE_LIMIT_ENABLED: 'false' }),
+  );
+  procs.push(gw);
+  gatewayUrl = `http://127.0.0.1:${port}`;
+  const ready = [waitReady(`${gatewayUrl}/readyz`, gw)];
+  for (const s of SERVICES) {
+    const health = await freePort();
+    const p = spawnService(s, serviceEnv(names, { ...common, HEALTH_PORT: String(health), ...env[s] }));
+    procs.push(p);
+    ready.push(waitReady(`http://127.0.0.1:${health}/readyz`, p));
+  }
+  await Promise.all(ready);
+});
+afterAll(async () => {
+  await Promise.all(procs.map((p) => p.stop()));
+  receiver?.close();
+  await bus?.cleanup();
+});
+
+describe('tenant isolation matrix', () => {
+  it("refuses partner A every read and write on partner B's resources with 404, and changes nothing", async () => {
+    const a = await newPartner('Alpha');
+    const bPartner = await newPartner('Beta');
+    const b = await fixturesOf(bPartner);
+    // Let asynchronous work on B's resources settle before the baseline (deliveries, jobs, incident runs).
+    await new Promise((r) => setTimeout(r, 1500));
+    const before = await snapshot(b);
+    const fromSeq = await lastSeq();
+
+    const results: { route: string; status: number; expected: number[]; detail?: unknown }[] = [];
+    const uncovered: string[] = [];
+    for (const route of routes) {
+      const label = `${route.method} ${route.path} (${route.operationId})`;
+      if (route.public) continue; // unauthenticated by design (webhook ingress): no tenant resource behind it
+      // Platform-admin routes are refused by the gateway before any resource is looked up (403).
+      const params = paramsFor(route, b) ?? (route.adminOnly ? { owner: 'b-org', repo: 'b-repo' } : undefined);
+      const hasParams = route.path.includes(':');
+      if (hasParams && !params) {
+        uncovered.push(label);
+        continue;
+      }
+      const body = bodyFor(route, b);
+      if (!hasParams && route.method === 'POST' && !(body as { partner_id?: string } | undefined)?.partner_id && !route.adminOnly) {
+        continue; // creating a resource of one's own is not an isolation question
+      }
+      const r = await call(a.key, route.method, fill(route.path, params ?? {}), body);
+      if (!hasParams && route.method === 'GET') {
+        // Lists: A's answer must not mention anything of B's.
+        const text = JSON.stringify(r.body);
+        const leaked = Object.values(b).filter((id) => id !== b.key && text.includes(id));
+        results.push({ route: label, status: leaked.length ? 999 : r.status, expected: [200, 403] });
+        continue;
+      }
+      if (!hasParams && r.status >= 200 && r.status < 300) {
+        // A create naming B: a service may instead create the resource for the caller's own tenant (it
+        // ignores the `partner_id` a partner credential names); it must never be B's.
+        const owner = (r.body as { partner_id?: string } | undefined)?.partner_id;
+        results.push({ route: label, status: owner === a.id ? 404 : 900 + r.status, expected: [404], detail: { created_for: owner } });
+        continue;
+      }
+      results.push({
+        route: label,
+        status: r.status,
+        expected: route.adminOnly ? [403] : [404],
+        detail: r.status >= 400 ? r.body?.detail : undefined,
+      });
+    }
+
+    expect(uncovered, 'routes without a fixture in this matrix').toEqual([]);
+    const wrong = results.filter((x) => !x.expected.includes(x.status));
+    expect(wrong, 'routes that did not refuse partner A as expected').toEqual([]);
+    expect(results.length).toBeGreaterThan(50);
+
+    // Nothing of B's changed: no event about B since the matrix started, and B's resources read the same.
+    await new Promise((r) => setTimeout(r, 500));
+    const aboutB = (await eventsAfter(fromSeq)).filter((e) => touches(e, b.partner) && e.type !== 'api_key.used');
+    expect(aboutB.map((e) => e.type)).toEqual([]);
+    expect(await snapshot(b)).toEqual(before);
+    // And B's credential still works.
+    expect((await call(b.key, 'GET', `/v1/partners/${b.partner}`)).status).toBe(200);
+  });
+});
