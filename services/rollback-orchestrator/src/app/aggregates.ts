@@ -51,11 +51,13 @@ export function createAggregates(opts: { bus: EventBus; logger: Logger; projecti
       meta: EventMeta,
       decide: (state: S) => E[],
       waitProjection?: string,
+      /** Skip the load on the first attempt and expect a new aggregate (the append fails if it exists, then it loads). */
+      assumeNew = false,
     ): Promise<{ state: S; version: number; events: PlatformEvent[] }> {
       const subject = aggregateSubject(opts.bus.prefix, agg.kind, id);
       const loader = loaderFor(agg);
       for (let attempt = 1; ; attempt++) {
-        const snap = await loader.load(subject);
+        const snap = assumeNew && attempt === 1 ? { state: agg.initial(), version: 0 } : await loader.load(subject);
         const decided = decide(snap.state);
         if (decided.length === 0) return { state: snap.state, version: snap.version, events: [] };
         const time = now().toISOString();

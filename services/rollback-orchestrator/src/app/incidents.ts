@@ -81,7 +81,14 @@ export function createIncidentUseCases(deps: {
       const cd = await takeCooldown(deps.db, opened.partner_id, opened.customer_id, opened.incident_id, policy.cooldown_minutes);
       if (!cd.taken) planned = planRollback({ ...input, cooldown: { incidentId: cd.incidentId, until: cd.until } });
     }
-    const r = await deps.aggregates.execute(runAggregate, key, meta, (s) => decideRun({ type: 'PlanRollback', plan: planned }, s));
+    const r = await deps.aggregates.execute(
+      runAggregate,
+      key,
+      meta,
+      (s) => decideRun({ type: 'PlanRollback', plan: planned }, s),
+      undefined,
+      true,
+    );
     return r.state;
   }
 
@@ -105,13 +112,20 @@ export function createIncidentUseCases(deps: {
         ...(input.traceparent ? { traceparent: input.traceparent } : {}),
         ...(input.causationId ? { causationId: input.causationId } : {}),
       };
-      const opened = await deps.aggregates.execute(incidentAggregate, key, meta, (s) =>
-        decideIncident({ type: 'OpenIncident', partnerId: input.partnerId, report: input.report, source: input.source, now: now() }, s),
+      const opened = await deps.aggregates.execute(
+        incidentAggregate,
+        key,
+        meta,
+        (s) =>
+          decideIncident({ type: 'OpenIncident', partnerId: input.partnerId, report: input.report, source: input.source, now: now() }, s),
+        undefined,
+        true,
       );
       const incident = opened.state.opened as IncidentOpenedData;
-      const existing = await deps.aggregates.load(runAggregate, key);
-      const run = existing.state.planned ? existing.state : await plan(incident, key, meta);
-      return acceptedView(incident.incident_id, run, opened.events.length === 0 && existing.state.planned !== null);
+      // A new incident has no run yet; a known one may (or may not, when the process died before planning).
+      const existing = opened.events.length > 0 ? null : await deps.aggregates.load(runAggregate, key);
+      const run = existing?.state.planned ? existing.state : await plan(incident, key, meta);
+      return acceptedView(incident.incident_id, run, existing?.state.planned != null);
     },
 
     async resolve(input: {
