@@ -47,7 +47,7 @@ type Req = RpcRequest<unknown, unknown, unknown>;
 export function createIntegrationChecker(commands: CommandBus, config: RegistryConfig, now: () => Date) {
   return async (integrationId: string, probe: (url: string) => Promise<ProbeResult>, req?: Req): Promise<IntegrationState | undefined> => {
     const integration = (await commands.load(integrationAggregate, integrationId)).state;
-    if (!integration || integration.status !== 'connected') return integration;
+    if (integration?.status !== 'connected') return integration;
     const app = (await commands.load(applicationAggregate, integration.application_id)).state;
     if (!app?.health_url) return integration;
     const result = await probe(app.health_url);
