@@ -25,9 +25,10 @@ const pullBase = {
 export const GithubWebhookReceived = defineEvent({
   type: 'github.webhook.received',
   version: 1,
-  origin: 'external',
+  origin: 'domain',
+  aggregate: 'github_delivery',
   category: 'github',
-  description: 'A GitHub App webhook whose signature verified, kept raw until github-bridge translates it.',
+  description: 'A GitHub App webhook whose signature github-bridge verified, kept raw (one subject per delivery) until it is translated.',
   data: z.object({
     delivery_id: z.string(),
     event: z.string().describe('X-GitHub-Event'),

@@ -1,5 +1,5 @@
 import type { StoredEvent } from '@pep/contracts';
-import { aggregateSubject, type EventBus, externalSubject, pgDeadLetters, publishEvent, startWorker, type Worker } from '@pep/events';
+import { aggregateFilter, aggregateSubject, type EventBus, pgDeadLetters, publishEvent, startWorker, type Worker } from '@pep/events';
 import type { Logger } from '@pep/runtime';
 import type { Kysely } from 'kysely';
 import type { BridgeDB } from '../db/schema.ts';
@@ -14,7 +14,7 @@ export function startTranslator(deps: { bus: EventBus; db: Kysely<BridgeDB>; log
   return startWorker({
     bus: deps.bus,
     durable: 'github-bridge-translator',
-    filterSubject: externalSubject(deps.bus.prefix, undefined, 'github.webhook.received'),
+    filterSubject: aggregateFilter(deps.bus.prefix, 'github_delivery'),
     concurrency: 8,
     deadLetters: pgDeadLetters(deps.db),
     logger: deps.logger,

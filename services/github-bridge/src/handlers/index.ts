@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import { OpenRevertRequestSchema, type PlatformEvent, type RpcRequest } from '@pep/contracts';
-import { aggregateSubject, type EventBus, externalSubject, publishEvent } from '@pep/events';
+import { aggregateSubject, type EventBus, publishEvent } from '@pep/events';
 import { AppError, BadRequestError, type Logger, NotFoundError, parseOrThrow, UnauthorizedError } from '@pep/runtime';
 import { handler, ok, type RpcHandler } from '@pep/service';
 import type { Webhooks } from '@octokit/webhooks';
@@ -110,7 +110,7 @@ export function bridgeHandlers(deps: BridgeHandlerDeps): Record<string, RpcHandl
         req.traceparent ? { traceparent: req.traceparent } : {},
       );
       try {
-        await publishEvent(deps.bus, externalSubject(deps.bus.prefix, undefined, 'github.webhook.received'), ev);
+        await publishEvent(deps.bus, aggregateSubject(deps.bus.prefix, 'github_delivery', delivery), ev);
       } catch (err) {
         if (inserted) await deps.db.deleteFrom('deliveries').where('delivery_id', '=', delivery).execute();
         throw err;
