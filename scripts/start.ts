@@ -4,13 +4,15 @@
  * running until Ctrl-C / SIGTERM, when it stops every service cleanly (SIGTERM, then waits for each).
  */
 import { type ChildProcess, spawn } from 'node:child_process';
-import { randomBytes } from 'node:crypto';
+import { createServer, type IncomingHttpHeaders } from 'node:http';
+import { generateKeyPairSync, randomBytes } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { ensureDatabase } from '@pep/db';
 import { closeBus, connectBus, ensureStream, StreamSettingsSchema } from '@pep/events';
 import { baseConfigSchema, databaseUrl, loadConfig } from '@pep/runtime';
+import { Webhook } from 'standardwebhooks';
 import { z } from 'zod';
 
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..');
@@ -69,6 +71,12 @@ const DEV_SECRETS: Record<string, () => string> = {
   PLATFORM_ADMIN_API_KEY: () => `pk_admin_${randomBytes(24).toString('base64url')}`,
   WEBHOOK_SECRET_KEY: () => randomBytes(32).toString('base64'),
   ROLLBACK_SECRETS_KEY: () => randomBytes(32).toString('base64'),
+  // A development GitHub App identity (api.github.com is not called until a policy needs a revert); set the
+  // real App's id, private key and webhook secret to connect one.
+  GITHUB_APP_ID: () => '1',
+  GITHUB_PRIVATE_KEY: () =>
+    generateKeyPairSync('rsa', { modulusLength: 2048 }).privateKey.export({ type: 'pkcs8', format: 'pem' }).toString(),
+  GITHUB_WEBHOOK_SECRET: () => randomBytes(24).toString('base64url'),
 };
 function devSecrets(): Record<string, string> {
   const file = join(ROOT, '.tools', 'dev-secrets.json');
@@ -104,6 +112,10 @@ function envFor(name: string, healthPort: number): NodeJS.ProcessEnv {
     DATABASE_URL_TEMPLATE: config.DATABASE_URL_TEMPLATE,
     LOG_LEVEL: config.LOG_LEVEL,
     HEALTH_PORT: String(healthPort),
+    // The demo's webhook receiver listens on loopback, which the SSRF policy refuses unless allowlisted.
+    ...(name === 'webhook-dispatcher' && config.NODE_ENV !== 'production' && !process.env.WEBHOOK_SSRF_ALLOWLIST
+      ? { WEBHOOK_SSRF_ALLOWLIST: '127.0.0.1/32' }
+      : {}),
     ...(name === 'gateway'
       ? { GATEWAY_PORT: String(config.GATEWAY_PORT), GATEWAY_HOST: config.GATEWAY_HOST, PLATFORM_ADMIN_API_KEY: adminKey }
       : {}),
@@ -169,6 +181,39 @@ async function stopAll(signal: string): Promise<void> {
   }
 }
 
+/** A loopback HTTP receiver for the demo's webhook endpoint. */
+async function startReceiver() {
+  const received: { body: string; headers: IncomingHttpHeaders }[] = [];
+  const waiters: (() => void)[] = [];
+  const server = createServer((req, res) => {
+    let body = '';
+    req.on('data', (c: Buffer) => {
+      body += c.toString();
+    });
+    req.on('end', () => {
+      received.push({ body, headers: req.headers });
+      res.writeHead(204).end();
+      for (const w of waiters.splice(0)) w();
+    });
+  });
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+  const addr = server.address();
+  const port = typeof addr === 'object' && addr ? addr.port : 0;
+  return {
+    url: `http://127.0.0.1:${port}/hooks`,
+    async next(timeoutMs: number) {
+      const deadline = Date.now() + timeoutMs;
+      while (received.length === 0 && Date.now() < deadline)
+        await new Promise<void>((r) => {
+          waiters.push(r);
+          setTimeout(r, 200);
+        });
+      return received.shift();
+    },
+    close: () => new Promise<void>((r) => server.close(() => r())),
+  };
+}
+
 async function demo(base: string): Promise<boolean> {
   const auth = { authorization: `Bearer ${adminKey}`, 'content-type': 'application/json' };
   const step = (n: number, text: string) => say(`${paint(1, `demo ${n}.`)} ${text}`);
@@ -187,7 +232,23 @@ async function demo(base: string): Promise<boolean> {
     const act = await fetch(`${base}/v1/partners/${partner.id}/activate`, { method: 'POST', headers: auth, body: '{}' });
     say(`   → ${act.status} ${((await act.json()) as { status?: string }).status ?? ''}`);
 
-    step(3, 'publish a lead.created business event: POST /v1/events');
+    const withWebhooks = SERVICES.includes('webhook-dispatcher');
+    const receiver = withWebhooks ? await startReceiver() : undefined;
+    let secret = '';
+    if (receiver) {
+      step(3, `subscribe the partner to lead.* webhooks: POST /v1/webhook-endpoints → ${receiver.url}`);
+      const ep = await fetch(`${base}/v1/webhook-endpoints`, {
+        method: 'POST',
+        headers: auth,
+        body: JSON.stringify({ partner_id: partner.id, url: receiver.url, event_types: ['lead.*'], description: 'demo receiver' }),
+      });
+      const epBody = (await ep.json()) as { id?: string; secret?: string };
+      if (ep.status !== 201 || !epBody.secret) throw new Error(`create webhook endpoint answered ${ep.status}: ${JSON.stringify(epBody)}`);
+      secret = epBody.secret;
+      say(`   → 201 endpoint ${epBody.id} (signing secret ${secret.slice(0, 10)}…)`);
+    }
+
+    step(receiver ? 4 : 3, 'publish a lead.created business event: POST /v1/events');
     const eventId = `evt_demo_${randomBytes(6).toString('hex')}`;
     const published = await fetch(`${base}/v1/events`, {
       method: 'POST',
@@ -207,7 +268,20 @@ async function demo(base: string): Promise<boolean> {
     const seq = pub.data?.[0]?.seq;
     say(`   → 202 event ${eventId} stored at stream sequence ${seq}`);
 
-    step(4, 'read both back: GET /v1/partners/{id} and the event from the stream');
+    if (receiver) {
+      step(5, 'the dispatcher delivers it as a signed webhook (Standard Webhooks)');
+      const delivery = await receiver.next(15_000);
+      await receiver.close();
+      if (!delivery) throw new Error('no webhook delivery arrived within 15 s');
+      const verified = new Webhook(secret).verify(delivery.body, delivery.headers as Record<string, string>) as {
+        id: string;
+        type: string;
+      };
+      say(`   → received webhook-id ${delivery.headers['webhook-id']}, signature verified, event ${verified.id} (${verified.type})`);
+      if (verified.id !== eventId) throw new Error(`the delivered event ${verified.id} is not the published ${eventId}`);
+    }
+
+    step(receiver ? 6 : 4, 'read both back: GET /v1/partners/{id} and the event from the stream');
     const got = await fetch(`${base}/v1/partners/${partner.id}`, { headers: auth });
     const gotBody = (await got.json()) as { id: string; name: string; status: string };
     say(`   → ${got.status} partner ${gotBody.id} "${gotBody.name}" status=${gotBody.status}`);
@@ -220,7 +294,12 @@ async function demo(base: string): Promise<boolean> {
     } finally {
       await closeBus(bus);
     }
-    say(paint(32, 'demo succeeded: partner created and activated, lead.created published and read back'));
+    say(
+      paint(
+        32,
+        `demo succeeded: partner created and activated, lead.created published${withWebhooks ? ', delivered as a verified webhook' : ''} and read back`,
+      ),
+    );
     return true;
   } catch (err) {
     say(paint(31, `demo failed: ${(err as Error).message}`));
