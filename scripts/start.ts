@@ -171,7 +171,11 @@ async function stopAll(signal: string): Promise<void> {
   // Gateway first (stop taking requests), then the rest.
   const order = [...running.values()].sort((a, b) => (a.name === 'gateway' ? -1 : b.name === 'gateway' ? 1 : 0));
   for (const r of order) {
-    if (r.child.exitCode !== null || r.child.signalCode !== null) continue;
+    if (r.child.exitCode !== null || r.child.signalCode !== null) {
+      // Ctrl-C in a terminal signals the whole process group: the service may have stopped already.
+      say(`${r.name} stopped`);
+      continue;
+    }
     const exited = new Promise((res) => r.child.once('exit', res));
     r.child.kill('SIGTERM');
     const t = setTimeout(() => r.child.kill('SIGKILL'), 20_000);
