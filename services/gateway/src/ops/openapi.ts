@@ -57,6 +57,7 @@ export function gatewayOpenApi(serverUrl: string): Record<string, unknown> {
   };
   const publishEvents = {
     operationId: 'publishEvents',
+    'x-required-scope': 'write:events',
     summary: 'Publish business events (one or a batch)',
     description:
       'Validates each event against the catalog by `type` and `schemaversion`; when any is invalid the answer is 422 with ' +
