@@ -8,3 +8,4 @@ export * from './event-store.ts';
 export * from './worker.ts';
 export * from './projection.ts';
 export * from './dead-letters.ts';
+export * from './command-bus.ts';
