@@ -227,12 +227,12 @@ export function createExecutor(deps: ExecutorDeps) {
     plan: PlannedData,
     action: PlannedAction,
     phase: Phase,
-    policy: StoredPolicy | undefined,
+    policy: Promise<StoredPolicy | undefined>,
   ): Promise<Outcome | null> {
     const claim = await deps.claims.claim(key, action.action_id, phase, plan.action_timeout_ms + settings.CLAIM_GRACE_MS);
     if (claim.kind === 'done') return claim.outcome;
     if (claim.kind === 'busy') return null;
-    const outcome = await perform(key, plan, action, phase, policy);
+    const outcome = await perform(key, plan, action, phase, await policy);
     await deps.claims.complete(key, action.action_id, phase, outcome);
     return outcome;
   }
@@ -246,7 +246,9 @@ export function createExecutor(deps: ExecutorDeps) {
       if (!isExecutable(snap.state)) return false;
       const plan = snap.state.planned as PlannedData;
       const pending = plan.actions.filter((a) => !snap.state.outcomes.has(outcomeKey('rollback', a.action_id)));
-      const policy = plan.policy_id ? (await policyById(deps.db, plan.policy_id))?.policy : undefined;
+      // The policy (provider secrets) is read while the actions are claimed.
+      const policy = plan.policy_id ? policyById(deps.db, plan.policy_id).then((r) => r?.policy) : Promise.resolve(undefined);
+      policy.catch(() => undefined);
       const results = await Promise.all(pending.map((a) => runAction(key, plan, a, 'rollback', policy)));
       const outcomes = results.filter((r): r is Outcome => r !== null);
       await deps.aggregates.execute(runAggregate, key, metaOf(plan, key), (s) =>
@@ -267,7 +269,7 @@ export function createExecutor(deps: ExecutorDeps) {
       const restorable = restorableActions(snap.state);
       if (restorable.length === 0) return 'nothing';
       const results = await Promise.all(
-        restorable.map((a) => runAction(key, plan, { ...a, kind: 'flag_on', reason: 'restore' }, 'restore', policy)),
+        restorable.map((a) => runAction(key, plan, { ...a, kind: 'flag_on', reason: 'restore' }, 'restore', Promise.resolve(policy))),
       );
       const outcomes = results.filter((r): r is Outcome => r !== null);
       await deps.aggregates.execute(runAggregate, key, metaOf(plan, key), (s) =>

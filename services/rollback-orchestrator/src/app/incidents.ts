@@ -53,29 +53,31 @@ export function createIncidentUseCases(deps: {
 }) {
   const now = deps.now ?? (() => new Date());
 
-  async function plan(opened: IncidentOpenedData, key: string, meta: { partnerId: string; correlationId: string; traceparent?: string }) {
-    const at = now();
-    const row = await policyForCustomer(deps.db, opened.partner_id, opened.customer_id);
+  /** What planning reads (policy, recent merges and flag changes); fetched while the incident is appended. */
+  async function planInputs(partnerId: string, customerId: string, detectedAt: string) {
+    const row = await policyForCustomer(deps.db, partnerId, customerId);
     const policy = row?.policy ?? null;
-    const detected = Date.parse(opened.detected_at);
+    const detected = Date.parse(detectedAt);
     const prHours = policy?.candidates.pull_requests_merged_within_hours ?? 0;
     const flagHours = policy?.candidates.flags_changed_within_hours ?? 0;
     const repos = policy ? [...new Set(policy.journeys.flatMap((j) => j.repositories.map((r) => r.repository)))] : [];
     const [recentMerges, recentFlagChanges] = await Promise.all([
       prHours > 0 ? mergesSince(deps.db, repos, new Date(detected - prHours * 3_600_000).toISOString()) : Promise.resolve([]),
       policy && flagHours > 0
-        ? flagChangesSince(deps.db, opened.partner_id, opened.customer_id, new Date(detected - flagHours * 3_600_000).toISOString())
+        ? flagChangesSince(deps.db, partnerId, customerId, new Date(detected - flagHours * 3_600_000).toISOString())
         : Promise.resolve([]),
     ]);
-    const input = {
-      incident: opened,
-      policy,
-      recentMerges,
-      recentFlagChanges,
-      cooldown: null,
-      now: at,
-      actionTimeoutMs: deps.actionTimeoutMs,
-    };
+    return { policy, recentMerges, recentFlagChanges };
+  }
+
+  async function plan(
+    opened: IncidentOpenedData,
+    key: string,
+    meta: { partnerId: string; correlationId: string; traceparent?: string },
+    inputs: Awaited<ReturnType<typeof planInputs>>,
+  ) {
+    const { policy } = inputs;
+    const input = { incident: opened, ...inputs, cooldown: null, now: now(), actionTimeoutMs: deps.actionTimeoutMs };
     let planned = planRollback(input);
     if (policy && (planned.status === 'executing' || planned.status === 'awaiting_approval')) {
       const cd = await takeCooldown(deps.db, opened.partner_id, opened.customer_id, opened.incident_id, policy.cooldown_minutes);
@@ -112,6 +114,8 @@ export function createIncidentUseCases(deps: {
         ...(input.traceparent ? { traceparent: input.traceparent } : {}),
         ...(input.causationId ? { causationId: input.causationId } : {}),
       };
+      const inputs = planInputs(input.partnerId, input.report.customer_id, input.report.detected_at);
+      inputs.catch(() => undefined);
       const opened = await deps.aggregates.execute(
         incidentAggregate,
         key,
@@ -124,7 +128,16 @@ export function createIncidentUseCases(deps: {
       const incident = opened.state.opened as IncidentOpenedData;
       // A new incident has no run yet; a known one may (or may not, when the process died before planning).
       const existing = opened.events.length > 0 ? null : await deps.aggregates.load(runAggregate, key);
-      const run = existing?.state.planned ? existing.state : await plan(incident, key, meta);
+      const run = existing?.state.planned
+        ? existing.state
+        : await plan(
+            incident,
+            key,
+            meta,
+            incident.customer_id === input.report.customer_id && incident.detected_at === input.report.detected_at
+              ? await inputs
+              : await planInputs(incident.partner_id, incident.customer_id, incident.detected_at),
+          );
       return acceptedView(incident.incident_id, run, existing?.state.planned != null);
     },
 
