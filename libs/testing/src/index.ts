@@ -102,6 +102,11 @@ export interface ServiceProcess {
   exited: Promise<number | null>;
 }
 
+const spawned = new Set<ChildProcess>();
+process.once('exit', () => {
+  for (const child of spawned) child.kill('SIGKILL');
+});
+
 /** Starts `services/<name>/src/main.ts` as its own process, as `npm start` does. */
 export function spawnService(name: string, env: Record<string, string>): ServiceProcess {
   const child = spawn(process.execPath, ['--import', 'tsx', join(REPO_ROOT, 'services', name, 'src', 'main.ts')], {
@@ -109,6 +114,9 @@ export function spawnService(name: string, env: Record<string, string>): Service
     env: { ...process.env, ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
+  // Safety net: a test that fails before its cleanup must not leave a service running after the worker exits.
+  spawned.add(child);
+  child.once('exit', () => spawned.delete(child));
   let out = '';
   const keep = (b: Buffer) => {
     out += b.toString();
