@@ -6,7 +6,9 @@ import { connect } from '@nats-io/transport-node';
 
 const port = Number(process.env.BASELINE_PORT ?? 0);
 const subject = process.env.BASELINE_SUBJECT ?? 'bench.ext._.lead.created';
-const nc = await connect({ servers: (process.env.NATS_URL ?? 'nats://127.0.0.1:4222').split(',') });
+// Same client options as the gateway (no async stack traces per request), so the comparison is about the
+// gateway's work, not a client setting.
+const nc = await connect({ servers: (process.env.NATS_URL ?? 'nats://127.0.0.1:4222').split(','), noAsyncTraces: true });
 const js = jetstream(nc);
 
 const server = createServer((req, res) => {
