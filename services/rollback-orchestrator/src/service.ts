@@ -54,7 +54,12 @@ function wire(ctx: Ctx) {
     aggregates,
     outbound,
     executor,
-    incidents: createIncidentUseCases({ db: ctx.db, aggregates, actionTimeoutMs: c.ACTION_TIMEOUT_MS }),
+    incidents: createIncidentUseCases({
+      db: ctx.db,
+      aggregates,
+      actionTimeoutMs: c.ACTION_TIMEOUT_MS,
+      onExecutable: (key, plan, policy) => executor.startPlanned(key, plan, policy),
+    }),
     policies: createPolicyUseCases({ aggregates, secretsKey: c.ROLLBACK_SECRETS_KEY, outbound: outbound.policy }),
     limiter: createIntakeLimiter({
       url: c.REDIS_URL,

@@ -237,11 +237,39 @@ export function createExecutor(deps: ExecutorDeps) {
     return outcome;
   }
 
+  /** Runs the fast path is executing in this process, by incident key. */
+  const inflight = new Map<string, Promise<void>>();
   const metaOf = (plan: PlannedData, key: string) => ({ partnerId: plan.partner_id, correlationId: key });
 
+  async function execute(key: string, plan: PlannedData, pending: PlannedAction[], policy: Promise<StoredPolicy | undefined>) {
+    const results = await Promise.all(pending.map((a) => runAction(key, plan, a, 'rollback', policy)));
+    const outcomes = results.filter((r): r is Outcome => r !== null);
+    await deps.aggregates.execute(runAggregate, key, metaOf(plan, key), (s) =>
+      decideRun({ type: 'RecordOutcomes', phase: 'rollback', outcomes, now: now() }, s),
+    );
+    if (results.some((r) => r === null)) throw new ActionBusyError(`an action of ${plan.incident_id} is being executed elsewhere`);
+  }
+
   return {
+    /**
+     * The fast path: executes a run the intake has just planned, in this process, without waiting for the
+     * stream to deliver `rollback.planned`. The claims make it safe next to the runs worker, which remains
+     * the path after a crash or for approved runs.
+     */
+    startPlanned(key: string, plan: PlannedData, policy: StoredPolicy): void {
+      const run = execute(key, plan, plan.actions, Promise.resolve(policy))
+        .catch((err) => {
+          if (!(err instanceof ActionBusyError))
+            deps.logger.warn('fast-path execution failed; the runs worker retries', { incident_id: plan.incident_id, err });
+        })
+        .finally(() => inflight.delete(key));
+      inflight.set(key, run);
+    },
+
     /** Executes what is pending of a run; returns false when the run is not executable (awaiting approval, closed). */
     async executeRun(key: string): Promise<boolean> {
+      // The fast path of this process is on it: wait for it instead of competing for the claims.
+      await inflight.get(key);
       const snap = await deps.aggregates.load(runAggregate, key);
       if (!isExecutable(snap.state)) return false;
       const plan = snap.state.planned as PlannedData;
@@ -249,15 +277,9 @@ export function createExecutor(deps: ExecutorDeps) {
       // The policy (provider secrets) is read while the actions are claimed.
       const policy = plan.policy_id ? policyById(deps.db, plan.policy_id).then((r) => r?.policy) : Promise.resolve(undefined);
       policy.catch(() => undefined);
-      const results = await Promise.all(pending.map((a) => runAction(key, plan, a, 'rollback', policy)));
-      const outcomes = results.filter((r): r is Outcome => r !== null);
-      await deps.aggregates.execute(runAggregate, key, metaOf(plan, key), (s) =>
-        decideRun({ type: 'RecordOutcomes', phase: 'rollback', outcomes, now: now() }, s),
-      );
-      if (results.some((r) => r === null)) throw new ActionBusyError(`an action of ${plan.incident_id} is being executed elsewhere`);
+      await execute(key, plan, pending, policy);
       return true;
     },
-
     /** After a resolve: turns the flags the run turned off back on, when the policy says so. */
     async restoreRun(key: string): Promise<'restored' | 'nothing' | 'wait'> {
       const snap = await deps.aggregates.load(runAggregate, key);

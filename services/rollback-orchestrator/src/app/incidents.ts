@@ -7,6 +7,7 @@ import { AGGREGATE, evolveIncident, type IncidentOpenedData, type IncidentState,
 import { incidentKey } from '../domain/keys.ts';
 import { decideRun } from '../domain/rollback-run/decide.ts';
 import { planRollback } from '../domain/rollback-run/plan.ts';
+import type { StoredPolicy } from '../domain/rollback-policy/rollback-policy.ts';
 import type { PlannedData, RunState } from '../domain/rollback-run/rollback-run.ts';
 import { INCIDENTS_PROJECTION } from '../projections/incidents/index.ts';
 import { policyForCustomer } from '../projections/policies/index.ts';
@@ -49,6 +50,8 @@ export function createIncidentUseCases(deps: {
   db: Kysely<OrchestratorDB>;
   aggregates: Aggregates;
   actionTimeoutMs: number;
+  /** Called when a run was just planned to execute: the fast path (the runs worker remains the safety net). */
+  onExecutable?: (key: string, plan: PlannedData, policy: StoredPolicy) => void;
   now?: () => Date;
 }) {
   const now = deps.now ?? (() => new Date());
@@ -91,6 +94,7 @@ export function createIncidentUseCases(deps: {
       undefined,
       true,
     );
+    if (r.events.length > 0 && policy && planned.status === 'executing') deps.onExecutable?.(key, planned, policy);
     return r.state;
   }
 

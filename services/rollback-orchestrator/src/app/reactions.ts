@@ -8,7 +8,7 @@ import type { IncidentOpenedData, IncidentResolvedData } from '../domain/inciden
 import { incidentKey } from '../domain/keys.ts';
 import type { TerminalData } from '../domain/rollback-run/rollback-run.ts';
 import { policyForCustomer } from '../projections/policies/index.ts';
-import type { Executor } from './executor.ts';
+import { ActionBusyError, type Executor } from './executor.ts';
 import type { IncidentUseCases } from './incidents.ts';
 import type { Notifier } from './notifier.ts';
 
@@ -60,7 +60,16 @@ export async function startReactions(deps: {
     handle: heartbeat(async (event: StoredEvent) => {
       const d = event.data as { partner_id: string; incident_id: string; customer_id: string };
       if (event.type === 'rollback.planned' || event.type === 'rollback.approved') {
-        await deps.executor.executeRun(incidentKey(d.partner_id, d.incident_id));
+        // The intake's fast path may be executing this run right now: wait for it rather than fail the message.
+        for (let attempt = 1; ; attempt++) {
+          try {
+            await deps.executor.executeRun(incidentKey(d.partner_id, d.incident_id));
+            break;
+          } catch (err) {
+            if (!(err instanceof ActionBusyError) || attempt >= 100) throw err;
+            await new Promise((r) => setTimeout(r, 200));
+          }
+        }
       } else if (event.type === 'rollback.completed' || event.type === 'rollback.partially_failed' || event.type === 'rollback.failed') {
         const t = event.data as TerminalData;
         const outcome = event.type.slice('rollback.'.length).replace('_', ' ');
