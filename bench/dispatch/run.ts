@@ -1,55 +1,93 @@
-// bench/dispatch (`pnpm bench:dispatch`), issue 3 item 11. One run measures:
+// bench/dispatch (`pnpm bench:dispatch`), issue 3 items 7 and 11. One run measures:
 //  (a) baseline: a bare JetStream consumer (in this process) that signs each message (Standard Webhooks) and
 //      POSTs it with undici to a loopback receiver;
-//  (b) the webhook dispatcher with 1 and with 2 replicas (real processes): published events → received;
-//  (c) end-to-end latency (event accepted → received by the receiver) at a fixed offered load (1,000 events/s).
-// Each case gets its own fresh stream and database. "Accepted" is the JetStream publish of the event (the
-// step at which the gateway answers 202); events are published straight to JetStream, not through a gateway
-// process, so the figure excludes the gateway's HTTP hop.
-// Ends with one JSON line: baseline_dps, dispatcher_dps, ratio, e2e_p50_ms, e2e_p99_ms, ...
+//  (b) the webhook dispatcher with 1 and with 2 replicas (real processes): a burst of published events →
+//      received (deliveries/s);
+//  (c) end-to-end latency at a fixed offered load (1,000 events/s): events POSTed to a real gateway process
+//      (POST /v1/events, admin key); "accepted" is the moment the gateway's 202 reaches the client, "received"
+//      the moment the receiver has the delivery. The same load published straight to JetStream is measured
+//      too (publish call → received), so the gateway's own share is visible;
+//  (d) fairness: p99 latency of a healthy endpoint with and without another endpoint that never answers
+//      (every attempt times out) and has 10,000 deliveries queued.
+// Each case gets its own fresh stream and database. Between phases the bench waits until the dispatcher has
+// recorded every delivery, so one phase's tail does not land in the next one's figures.
+// Ends with one JSON line: baseline_dps, dispatcher_dps, ratio, e2e_p50_ms, e2e_p99_ms, fairness_p99_ratio, ...
 import { randomBytes, randomUUID } from 'node:crypto';
-import { createServer } from 'node:http';
+import { createServer, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { readFileSync } from 'node:fs';
+import { loadavg } from 'node:os';
 import type { PlatformEvent } from '@pep/contracts';
-import { dropDatabase } from '@pep/db';
+import { createDb, dropDatabase } from '@pep/db';
 import { closeBus, connectBus, type EventBus, ensureStream, externalSubject, publishEvent, StreamSettingsSchema } from '@pep/events';
-import { dbUrl, freePort, serviceEnv, spawnService, type TestNames, testNames, waitReady } from '@pep/testing';
+import { dbUrl, freePort, type ServiceProcess, serviceEnv, spawnService, type TestNames, testNames, waitReady } from '@pep/testing';
 import { generateSecret, signWebhook } from '@pep/webhooks';
 import { AckPolicy, DeliverPolicy } from '@nats-io/jetstream';
+import { sql } from 'kysely';
 import { Agent, request } from 'undici';
 
 const EVENTS = Number(process.env.BENCH_EVENTS ?? 10_000);
 const RATE = Number(process.env.BENCH_RATE ?? 1000);
 const LATENCY_S = Number(process.env.BENCH_LATENCY_S ?? 10);
 const CONCURRENCY = Number(process.env.BENCH_CONCURRENCY ?? 64);
+const FAIR_BACKLOG = Number(process.env.BENCH_FAIR_BACKLOG ?? 10_000);
+const FAIR_N = Number(process.env.BENCH_FAIR_N ?? 1000);
+const FAIR_RATE = Number(process.env.BENCH_FAIR_RATE ?? 200);
+/** Which phases to run (all by default): baseline, 1, 2, fairness. */
+const CASES = new Set((process.env.BENCH_CASES ?? 'baseline,1,2,fairness').split(','));
 const NATS_URL = process.env.NATS_URL ?? 'nats://127.0.0.1:4222';
 const PARTNER = 'prt_bench';
 const SECRET_KEY = randomBytes(32).toString('hex');
+const ADMIN_KEY = `sk_admin_${randomBytes(18).toString('hex')}`;
+const load = () => loadavg().map((x) => Math.round(x * 100) / 100);
 
-// ------------------------------------------------------------------ receiver (loopback, counts by webhook-id)
-const seen = new Map<string, number>();
-let onReceive: ((eventId: string, at: number) => void) | null = null;
-const receiver = createServer((req, res) => {
-  const chunks: Buffer[] = [];
-  req.on('data', (c: Buffer) => chunks.push(c));
-  req.on('end', () => {
-    const at = performance.now();
-    const id = String(req.headers['webhook-id'] ?? '');
-    if (!seen.has(id)) {
-      seen.set(id, at);
-      const body = Buffer.concat(chunks).toString('utf8');
-      const m = /"id":"([^"]+)"/.exec(body);
-      if (m && onReceive) onReceive(m[1] as string, at);
-    }
-    res.statusCode = 204;
-    res.end();
+// ------------------------------------------------------------------ receivers (loopback, count by webhook-id)
+/** A receiver; `hang` never answers (every attempt times out) and counts the connections it holds open. */
+async function startReceiver(opts: { hang?: boolean } = {}) {
+  const seen = new Map<string, number>();
+  let onReceive: ((eventId: string, at: number) => void) | null = null;
+  let open = 0;
+  let maxOpen = 0;
+  const server = createServer((req, res) => {
+    const chunks: Buffer[] = [];
+    req.on('data', (c: Buffer) => chunks.push(c));
+    req.on('end', () => {
+      const at = performance.now();
+      if (opts.hang) {
+        open++;
+        maxOpen = Math.max(maxOpen, open);
+        (res as ServerResponse).on('close', () => open--);
+        return;
+      }
+      const id = String(req.headers['webhook-id'] ?? '');
+      if (!seen.has(id)) {
+        seen.set(id, at);
+        const m = /"id":"([^"]+)"/.exec(Buffer.concat(chunks).toString('utf8'));
+        if (m && onReceive) onReceive(m[1] as string, at);
+      }
+      res.statusCode = 204;
+      res.end();
+    });
   });
-});
-receiver.keepAliveTimeout = 60_000;
-await new Promise<void>((r) => receiver.listen(0, '127.0.0.1', r));
-const receiverUrl = `http://127.0.0.1:${(receiver.address() as AddressInfo).port}/hook`;
+  server.keepAliveTimeout = 60_000;
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+  return {
+    url: `http://127.0.0.1:${(server.address() as AddressInfo).port}/hook`,
+    seen,
+    maxOpen: () => maxOpen,
+    onReceive(fn: ((eventId: string, at: number) => void) | null) {
+      onReceive = fn;
+    },
+    close: () =>
+      new Promise<void>((r) => {
+        server.closeAllConnections();
+        server.close(() => r());
+      }),
+  };
+}
+const receiver = await startReceiver();
 
-function event(i: number, tag: string): PlatformEvent {
+function event(i: number, tag: string, partner = PARTNER): PlatformEvent {
   return {
     specversion: '1.0',
     id: `bench-${tag}-${i}`,
@@ -58,7 +96,7 @@ function event(i: number, tag: string): PlatformEvent {
     time: new Date().toISOString(),
     datacontenttype: 'application/json',
     schemaversion: 1,
-    partnerid: PARTNER,
+    partnerid: partner,
     data: { lead_id: `lead-${i}`, email: `lead${i}@example.com`, first_name: 'Ada', last_name: 'Lovelace', source: 'web' },
   };
 }
@@ -77,19 +115,20 @@ async function world(label: string) {
       await bus.jsm.streams.delete(names.STREAM_NAME).catch(() => undefined);
       await closeBus(bus);
       await dropDatabase(dbUrl(names, 'webhook-dispatcher')).catch(() => undefined);
+      await dropDatabase(dbUrl(names, 'gateway')).catch(() => undefined);
     },
   };
 }
 
-/** Publishes `n` events as fast as JetStream acks them (256 in flight); resolves with the ids. */
-async function publishBurst(bus: EventBus, n: number, tag: string): Promise<void> {
-  const subject = externalSubject(bus.prefix, PARTNER, 'lead.created');
+/** Publishes `n` events as fast as JetStream acks them (256 in flight). */
+async function publishBurst(bus: EventBus, n: number, tag: string, partner = PARTNER): Promise<void> {
+  const subject = externalSubject(bus.prefix, partner, 'lead.created');
   let next = 0;
   await Promise.all(
     Array.from({ length: 256 }, async () => {
       while (next < n) {
         const i = next++;
-        await publishEvent(bus, subject, event(i, tag));
+        await publishEvent(bus, subject, event(i, tag, partner));
       }
     }),
   );
@@ -97,16 +136,19 @@ async function publishBurst(bus: EventBus, n: number, tag: string): Promise<void
 
 /** Deliveries/s: from the first publish to the last of `n` received. */
 async function throughput(bus: EventBus, tag: string): Promise<number> {
-  seen.clear();
+  receiver.seen.clear();
   const t0 = performance.now();
   await publishBurst(bus, EVENTS, tag);
-  while (seen.size < EVENTS) {
-    if (performance.now() - t0 > 180_000) throw new Error(`only ${seen.size}/${EVENTS} delivered in 180 s`);
+  while (receiver.seen.size < EVENTS) {
+    if (performance.now() - t0 > 300_000) throw new Error(`only ${receiver.seen.size}/${EVENTS} delivered in 300 s`);
     await new Promise((r) => setTimeout(r, 20));
   }
-  const last = Math.max(...seen.values());
+  const last = Math.max(...receiver.seen.values());
   return Math.round(EVENTS / ((last - t0) / 1000));
 }
+
+const quantile = (sorted: number[], p: number) =>
+  Math.round((sorted[Math.min(sorted.length - 1, Math.floor(sorted.length * p))] ?? Number.NaN) * 10) / 10;
 
 // ------------------------------------------------------------------ (a) baseline
 async function baseline(): Promise<number> {
@@ -130,7 +172,7 @@ async function baseline(): Promise<number> {
       inFlight++;
       const body = dec.decode(m.data);
       const id = `msg_${m.seq}`;
-      void request(receiverUrl, {
+      void request(receiver.url, {
         method: 'POST',
         dispatcher: agent,
         headers: { 'content-type': 'application/json', ...signWebhook({ id, timestamp: new Date(), body, secrets: [secret] }) },
@@ -152,34 +194,59 @@ async function baseline(): Promise<number> {
   return dps;
 }
 
-// ------------------------------------------------------------------ (b, c) the dispatcher
-async function startDispatchers(names: TestNames, replicas: number) {
-  const procs = [];
+// ------------------------------------------------------------------ the dispatcher
+async function startDispatchers(names: TestNames, replicas: number, extra: Record<string, string> = {}) {
+  const procs: { proc: ServiceProcess; url: string }[] = [];
   for (let i = 0; i < replicas; i++) {
     const port = await freePort();
     const proc = spawnService(
       'webhook-dispatcher',
       serviceEnv(names, {
         LOG_LEVEL: 'warn',
+        NODE_ENV: 'production',
         HEALTH_PORT: String(port),
         WEBHOOK_SECRET_KEY: SECRET_KEY,
         WEBHOOK_SSRF_ALLOWLIST: '127.0.0.0/8',
         WEBHOOK_ENDPOINT_CONCURRENCY: String(CONCURRENCY),
+        // Like the baseline (which has no timeout and naks on error): an attempt that is only slow because
+        // the shared machine is busy should not wait out the production retry schedule (2 min and more).
+        WEBHOOK_DEFAULT_TIMEOUT_MS: '10000',
+        WEBHOOK_RETRY_DELAYS_MS: '200,500,1000,2000',
         STREAM_MAX_AGE_HOURS: '1',
+        // BENCH_PROFILE_DIR=/tmp/prof writes a V8 CPU profile of each dispatcher process there.
+        ...(process.env.BENCH_PROFILE_DIR ? { NODE_OPTIONS: `--cpu-prof --cpu-prof-dir=${process.env.BENCH_PROFILE_DIR}` } : {}),
+        ...extra,
       }),
     );
     await waitReady(`http://127.0.0.1:${port}/readyz`, proc);
-    procs.push(proc);
+    procs.push({ proc, url: `http://127.0.0.1:${port}` });
   }
   return procs;
 }
 
-async function createEndpoint(bus: EventBus, names: TestNames) {
+async function startGateway(names: TestNames) {
+  const port = await freePort();
+  const proc = spawnService(
+    'gateway',
+    serviceEnv(names, {
+      GATEWAY_PORT: String(port),
+      PLATFORM_ADMIN_API_KEY: ADMIN_KEY,
+      LOG_LEVEL: 'warn',
+      NODE_ENV: 'production',
+      STREAM_MAX_AGE_HOURS: '1',
+    }),
+  );
+  const url = `http://127.0.0.1:${port}`;
+  await waitReady(`${url}/readyz`, proc);
+  return { proc, url };
+}
+
+async function createEndpoint(bus: EventBus, names: TestNames, partner: string, url: string, extra: Record<string, unknown> = {}) {
   const data = {
-    principal: { kind: 'partner', partner_id: PARTNER, scopes: ['write:webhooks'], credential_id: 'bench' },
+    principal: { kind: 'partner', partner_id: partner, scopes: ['write:webhooks'], credential_id: 'bench' },
     params: {},
     query: {},
-    body: { url: receiverUrl, event_types: ['lead.*'] },
+    body: { url, event_types: ['lead.*'], ...extra },
     request_id: randomUUID(),
   };
   const msg = await bus.nc.request(
@@ -189,63 +256,262 @@ async function createEndpoint(bus: EventBus, names: TestNames) {
   );
   const reply = JSON.parse(new TextDecoder().decode(msg.data)).response;
   if (!reply.ok) throw new Error(`endpoint not created: ${JSON.stringify(reply)}`);
+  return reply.body as { id: string };
 }
 
-async function dispatcherCase(replicas: number, withLatency: boolean) {
+/** CPU seconds (user + system) a process has used so far, from /proc (Linux). */
+function cpuSeconds(pid: number | undefined): number {
+  try {
+    const f = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]?.split(' ') ?? [];
+    return (Number(f[11]) + Number(f[12])) / 100;
+  } catch {
+    return Number.NaN;
+  }
+}
+
+async function metricsText(url: string) {
+  return (await fetch(`${url}/metrics`)).text();
+}
+
+/** Waits until no delivery is pending any more (every attempt recorded), so phases do not overlap. */
+async function settle(url: string, timeoutMs = 120_000) {
+  const deadline = Date.now() + timeoutMs;
+  while (Date.now() < deadline) {
+    const m = /^webhook_pending_deliveries(?:\{[^}]*\})? (\S+)/m.exec(await metricsText(url));
+    if (m && Number(m[1]) === 0) return;
+    await new Promise((r) => setTimeout(r, 200));
+  }
+  console.log('  (the dispatcher still had pending deliveries when the next phase started)');
+}
+
+/** Cumulative histogram buckets of the dispatcher's stream → first-attempt delay. */
+function delayBuckets(text: string): Map<string, number> {
+  const out = new Map<string, number>();
+  for (const m of text.matchAll(/^webhook_dispatch_delay_seconds_bucket\{([^}]*)\} (\S+)/gm)) {
+    const le = /le="([^"]+)"/.exec(m[1] as string)?.[1];
+    if (le) out.set(le, Number(m[2]));
+  }
+  return out;
+}
+/** "≤ X ms" for a quantile of the difference of two bucket snapshots (bucket upper bound). */
+function bucketQuantile(before: Map<string, number>, after: Map<string, number>, q: number): string {
+  const les = [...after.keys()];
+  const total = (after.get('+Inf') ?? 0) - (before.get('+Inf') ?? 0);
+  if (total <= 0) return 'n/a';
+  for (const le of les) {
+    const n = (after.get(le) ?? 0) - (before.get(le) ?? 0);
+    if (n >= total * q) return le === '+Inf' ? '> 5000' : `<= ${Number(le) * 1000}`;
+  }
+  return 'n/a';
+}
+
+/** Offers RATE events/s for LATENCY_S seconds on a 10 ms tick, via `send`, and collects accepted → received. */
+async function offeredLoad(
+  tag: string,
+  send: (ev: PlatformEvent) => Promise<void>,
+): Promise<{ p50: number; p99: number; n: number; lost: number; sendErrors: number }> {
+  receiver.seen.clear();
+  const acceptedAt = new Map<string, number>();
+  const receivedAt = new Map<string, number>();
+  receiver.onReceive((id, at) => receivedAt.set(id, at));
+  const total = RATE * LATENCY_S;
+  const perTick = RATE / 100;
+  const start = performance.now();
+  let sendErrors = 0;
+  const sends: Promise<void>[] = [];
+  let i = 0;
+  while (i < total) {
+    const due = start + (i / RATE) * 1000;
+    const wait = due - performance.now();
+    if (wait > 0) await new Promise((r) => setTimeout(r, wait));
+    for (let k = 0; k < perTick && i < total; k++, i++) {
+      const ev = event(i, tag);
+      sends.push(
+        send(ev).then(
+          () => {
+            acceptedAt.set(ev.id, performance.now());
+          },
+          () => {
+            sendErrors++;
+          },
+        ),
+      );
+    }
+  }
+  await Promise.all(sends);
+  const deadline = performance.now() + 120_000;
+  while (receivedAt.size < acceptedAt.size && performance.now() < deadline) await new Promise((r) => setTimeout(r, 20));
+  receiver.onReceive(null);
+  const lat: number[] = [];
+  for (const [id, acc] of acceptedAt) {
+    const rcv = receivedAt.get(id);
+    // The delivery can reach the receiver before the 202 reaches the client (same process): that is 0.
+    if (rcv !== undefined) lat.push(Math.max(0, rcv - acc));
+  }
+  lat.sort((a, b) => a - b);
+  return { p50: quantile(lat, 0.5), p99: quantile(lat, 0.99), n: lat.length, lost: acceptedAt.size - lat.length, sendErrors };
+}
+
+async function dispatcherCase(replicas: number, withDirect: boolean) {
   const w = await world(`bd${replicas}`);
   const procs = await startDispatchers(w.names, replicas);
-  await createEndpoint(w.bus, w.names);
+  const gateway = await startGateway(w.names);
+  await createEndpoint(w.bus, w.names, PARTNER, receiver.url);
   const dps = await throughput(w.bus, `r${replicas}`);
-  let latency: { p50: number; p99: number; n: number } | undefined;
-  if (withLatency) {
-    // Fixed offered load: RATE events/s for LATENCY_S seconds, published on a 10 ms tick.
-    seen.clear();
-    const sentAt = new Map<string, number>();
-    const lat: number[] = [];
-    onReceive = (id, at) => {
-      const s = sentAt.get(id);
-      if (s !== undefined) lat.push(at - s);
-    };
+  console.log(`  dispatcher, ${replicas} replica(s): ${dps} deliveries/s (burst of ${EVENTS}); load ${load().join(' ')}`);
+  await settle(procs[0]?.url as string);
+
+  // Through the gateway: POST /v1/events with the admin key naming the partner.
+  const agent = new Agent({ keepAliveTimeout: 30_000, connections: 128 });
+  const viaGateway = async (ev: PlatformEvent) => {
+    const res = await request(`${gateway.url}/v1/events`, {
+      method: 'POST',
+      dispatcher: agent,
+      headers: { 'content-type': 'application/json', authorization: `Bearer ${ADMIN_KEY}` },
+      body: JSON.stringify(ev),
+    });
+    await res.body.dump();
+    if (res.statusCode !== 202 && res.statusCode !== 200 && res.statusCode !== 201) throw new Error(`gateway answered ${res.statusCode}`);
+  };
+  const loadGw = load();
+  const before = await Promise.all(procs.map((p) => metricsText(p.url)));
+  const cpu0 = { d: procs.map((p) => cpuSeconds(p.proc.child.pid)), g: cpuSeconds(gateway.proc.child.pid), b: process.cpuUsage() };
+  const t0 = performance.now();
+  const gw = await offeredLoad(`gw${replicas}`, viaGateway);
+  const wall = (performance.now() - t0) / 1000;
+  const busy = (a: number, b: number) => `${Math.round(((b - a) / wall) * 100)}%`;
+  const b1 = process.cpuUsage(cpu0.b);
+  console.log(
+    `  CPU during the gateway phase (${wall.toFixed(1)} s): dispatcher ${procs.map((p, i) => busy(cpu0.d[i] as number, cpuSeconds(p.proc.child.pid))).join(' + ')}, ` +
+      `gateway ${busy(cpu0.g, cpuSeconds(gateway.proc.child.pid))}, bench ${busy(0, (b1.user + b1.system) / 1e6)} of one core`,
+  );
+  const after = await Promise.all(procs.map((p) => metricsText(p.url)));
+  const delay = {
+    p50: bucketQuantile(delayBuckets(before[0] as string), delayBuckets(after[0] as string), 0.5),
+    p99: bucketQuantile(delayBuckets(before[0] as string), delayBuckets(after[0] as string), 0.99),
+  };
+  await settle(procs[0]?.url as string);
+  await agent.close();
+
+  let direct: Awaited<ReturnType<typeof offeredLoad>> | undefined;
+  if (withDirect) {
     const subject = externalSubject(w.bus.prefix, PARTNER, 'lead.created');
-    const total = RATE * LATENCY_S;
-    const perTick = RATE / 100;
-    const start = performance.now();
-    let i = 0;
-    while (i < total) {
-      const due = start + (i / RATE) * 1000;
-      const wait = due - performance.now();
-      if (wait > 0) await new Promise((r) => setTimeout(r, wait));
-      for (let k = 0; k < perTick && i < total; k++, i++) {
-        const ev = event(i, `lat${replicas}`);
-        sentAt.set(ev.id, performance.now());
-        void publishEvent(w.bus, subject, ev);
-      }
-    }
-    const deadline = performance.now() + 60_000;
-    while (lat.length < total && performance.now() < deadline) await new Promise((r) => setTimeout(r, 20));
-    onReceive = null;
-    lat.sort((a, b) => a - b);
-    const q = (p: number) => Math.round((lat[Math.min(lat.length - 1, Math.floor(lat.length * p))] ?? Number.NaN) * 10) / 10;
-    latency = { p50: q(0.5), p99: q(0.99), n: lat.length };
+    // Published straight to JetStream: "accepted" is the JetStream ack (what the gateway waits for before 202).
+    direct = await offeredLoad(`js${replicas}`, (ev) => publishEvent(w.bus, subject, ev).then(() => undefined));
+    await settle(procs[0]?.url as string);
   }
-  for (const p of procs) await p.stop('SIGTERM');
+  await gateway.proc.stop('SIGTERM');
+  for (const p of procs) await p.proc.stop('SIGTERM');
   await w.close();
-  return { dps, latency };
+  return { dps, gw, direct, delay, loadGw };
 }
 
-const baselineDps = await baseline();
+// ------------------------------------------------------------------ (d) fairness
+async function fairness() {
+  const w = await world('bdf');
+  const [svc] = await startDispatchers(w.names, 1, {
+    WEBHOOK_ENDPOINT_CONCURRENCY: '16',
+    WEBHOOK_RETRY_DELAYS_MS: '1000,2000',
+    WEBHOOK_BREAKER_OPEN_MS: '2000',
+  });
+  const healthy = await startReceiver();
+  const bad = await startReceiver({ hang: true });
+  await createEndpoint(w.bus, w.names, 'prt_good', healthy.url);
+  const badEp = await createEndpoint(w.bus, w.names, 'prt_bad', bad.url, { timeout_ms: 500 });
+  const subject = externalSubject(w.bus.prefix, 'prt_good', 'lead.created');
+
+  const healthyRun = async (tag: string, n: number) => {
+    const sentAt = new Map<string, number>();
+    const lat: number[] = [];
+    healthy.onReceive((id, at) => {
+      const s = sentAt.get(id);
+      if (s !== undefined) lat.push(at - s);
+    });
+    const start = performance.now();
+    for (let i = 0; i < n; i++) {
+      const due = start + (i / FAIR_RATE) * 1000;
+      const wait = due - performance.now();
+      if (wait > 0) await new Promise((r) => setTimeout(r, wait));
+      const ev = event(i, tag, 'prt_good');
+      sentAt.set(ev.id, performance.now());
+      void publishEvent(w.bus, subject, ev);
+    }
+    const deadline = performance.now() + 60_000;
+    while (lat.length < n && performance.now() < deadline) await new Promise((r) => setTimeout(r, 20));
+    healthy.onReceive(null);
+    return lat.sort((a, b) => a - b);
+  };
+
+  await healthyRun('warm', 200);
+  const without = await healthyRun('without', FAIR_N);
+  await publishBurst(w.bus, FAIR_BACKLOG, 'badq', 'prt_bad');
+  const db = createDb<Record<string, never>>(dbUrl(w.names, 'webhook-dispatcher'), { max: 1 });
+  const queued = async () =>
+    (await sql<{ n: number }>`select count(*)::int as n from webhook_deliveries where endpoint_id = ${badEp.id}`.execute(db)).rows[0]?.n ??
+    0;
+  const deadline = Date.now() + 120_000;
+  while ((await queued()) < FAIR_BACKLOG && Date.now() < deadline) await new Promise((r) => setTimeout(r, 200));
+  // Steady state: the bad endpoint's circuit has opened and the intake burst is over.
+  const open = new RegExp(`webhook_circuit_state\\{[^}]*endpoint_id="${badEp.id}"[^}]*\\} 2`);
+  const openBy = Date.now() + 30_000;
+  while (!open.test(await metricsText(svc?.url as string)) && Date.now() < openBy) await new Promise((r) => setTimeout(r, 100));
+  await healthyRun('settle', 200);
+  const withBad = await healthyRun('with', FAIR_N);
+  const pending = (
+    await sql<{
+      n: number;
+    }>`select count(*)::int as n from webhook_deliveries where endpoint_id = ${badEp.id} and status = 'pending'`.execute(db)
+  ).rows[0]?.n;
+  await db.destroy();
+  await svc?.proc.stop('SIGTERM');
+  await healthy.close();
+  await bad.close();
+  await w.close();
+  const p99Without = quantile(without, 0.99);
+  const p99With = quantile(withBad, 0.99);
+  return {
+    p99Without,
+    p99With,
+    ratio: Math.round((p99With / p99Without) * 100) / 100,
+    badPending: pending ?? 0,
+    badMaxOpen: bad.maxOpen(),
+    n: [without.length, withBad.length],
+  };
+}
+
+// ------------------------------------------------------------------ run
+console.log(`bench/dispatch: ${EVENTS} events a burst, ${RATE} events/s for ${LATENCY_S} s; load average ${load().join(' ')}`);
+const skipped = {
+  dps: Number.NaN,
+  gw: { p50: Number.NaN, p99: Number.NaN, n: 0, lost: 0, sendErrors: 0 },
+  direct: undefined,
+  delay: { p50: 'n/a', p99: 'n/a' },
+  loadGw: [] as number[],
+};
+const baselineDps = CASES.has('baseline') ? await baseline() : Number.NaN;
 console.log(`baseline (bare consumer + sign + undici): ${baselineDps} deliveries/s`);
-const one = await dispatcherCase(1, true);
+const one = CASES.has('1') ? await dispatcherCase(1, true) : skipped;
 console.log(
-  `dispatcher, 1 replica: ${one.dps} deliveries/s; e2e at ${RATE}/s: p50 ${one.latency?.p50} ms, p99 ${one.latency?.p99} ms (${one.latency?.n} events)`,
+  `dispatcher, 1 replica: ${one.dps} deliveries/s; e2e at ${RATE}/s, gateway 202 → received: p50 ${one.gw.p50} ms, p99 ${one.gw.p99} ms ` +
+    `(${one.gw.n} events, ${one.gw.lost} missing, ${one.gw.sendErrors} refused; load ${one.loadGw.join(' ')}); ` +
+    `stream → first attempt p50 ${one.delay.p50} ms, p99 ${one.delay.p99} ms; ` +
+    `JetStream ack → received: p50 ${one.direct?.p50} ms, p99 ${one.direct?.p99} ms`,
 );
-const two = await dispatcherCase(2, true);
+const two = CASES.has('2') ? await dispatcherCase(2, false) : skipped;
 console.log(
-  `dispatcher, 2 replicas: ${two.dps} deliveries/s; e2e at ${RATE}/s: p50 ${two.latency?.p50} ms, p99 ${two.latency?.p99} ms (${two.latency?.n} events)`,
+  `dispatcher, 2 replicas: ${two.dps} deliveries/s; e2e at ${RATE}/s, gateway 202 → received: p50 ${two.gw.p50} ms, p99 ${two.gw.p99} ms ` +
+    `(${two.gw.n} events, ${two.gw.lost} missing; load ${two.loadGw.join(' ')})`,
+);
+const fair = CASES.has('fairness')
+  ? await fairness()
+  : { p99Without: Number.NaN, p99With: Number.NaN, ratio: Number.NaN, badPending: 0, badMaxOpen: 0, n: [0, 0] };
+console.log(
+  `fairness: healthy endpoint p99 ${fair.p99Without} ms alone, ${fair.p99With} ms while another endpoint times out with ` +
+    `${fair.badPending} deliveries pending (at most ${fair.badMaxOpen} of its requests open at once): ratio ${fair.ratio}`,
 );
 receiver.close();
 
-const dispatcherDps = Math.max(one.dps, two.dps);
+const dispatcherDps = Math.max(...[one.dps, two.dps].filter((x) => !Number.isNaN(x)));
 console.log(
   JSON.stringify({
     baseline_dps: baselineDps,
@@ -253,13 +519,21 @@ console.log(
     dispatcher_1r_dps: one.dps,
     dispatcher_2r_dps: two.dps,
     ratio: Math.round((dispatcherDps / baselineDps) * 100) / 100,
-    e2e_p50_ms: one.latency?.p50,
-    e2e_p99_ms: one.latency?.p99,
-    e2e_2r_p50_ms: two.latency?.p50,
-    e2e_2r_p99_ms: two.latency?.p99,
+    e2e_p50_ms: one.gw.p50,
+    e2e_p99_ms: one.gw.p99,
+    e2e_2r_p50_ms: two.gw.p50,
+    e2e_2r_p99_ms: two.gw.p99,
+    e2e_direct_p50_ms: one.direct?.p50,
+    e2e_direct_p99_ms: one.direct?.p99,
+    stream_to_attempt_p99_ms: one.delay.p99,
+    fairness_p99_without_ms: fair.p99Without,
+    fairness_p99_with_ms: fair.p99With,
+    fairness_p99_ratio: fair.ratio,
+    fairness_bad_pending: fair.badPending,
     offered_rate: RATE,
     events: EVENTS,
-    accepted_at: 'jetstream-publish',
+    accepted_at: 'gateway-202',
+    loadavg: load(),
   }),
 );
 process.exit(0);

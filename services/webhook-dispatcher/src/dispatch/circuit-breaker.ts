@@ -14,6 +14,8 @@ export interface BreakerOptions {
  */
 export class CircuitBreaker {
   private outcomes: { at: number; ok: boolean }[] = [];
+  private head = 0;
+  private failures = 0;
   private openedAt = 0;
   private probing = false;
   state: BreakerState = 'closed';
@@ -46,26 +48,41 @@ export class CircuitBreaker {
       this.probing = false;
       if (ok) {
         this.state = 'closed';
-        this.outcomes = [];
+        this.clear();
       } else {
         this.trip(now);
       }
       return;
     }
     if (this.state === 'open') return;
+    // A queue with a moving head and a running failure count: O(1) per attempt (this runs on every one).
     this.outcomes.push({ at: now, ok });
+    if (!ok) this.failures++;
     const from = now - this.opts.windowMs;
-    while (this.outcomes.length && (this.outcomes[0] as { at: number }).at < from) this.outcomes.shift();
-    if (this.outcomes.length > 1000) this.outcomes.splice(0, this.outcomes.length - 1000);
-    if (this.outcomes.length >= this.opts.minRequests) {
-      const failures = this.outcomes.filter((o) => !o.ok).length;
-      if (failures / this.outcomes.length >= this.opts.failureRatio) this.trip(now);
+    while (this.head < this.outcomes.length && (this.outcomes[this.head] as { at: number }).at < from) this.dropOldest();
+    while (this.outcomes.length - this.head > 1000) this.dropOldest();
+    if (this.head > 1024) {
+      this.outcomes = this.outcomes.slice(this.head);
+      this.head = 0;
     }
+    const n = this.outcomes.length - this.head;
+    if (n >= this.opts.minRequests && this.failures / n >= this.opts.failureRatio) this.trip(now);
+  }
+
+  private dropOldest(): void {
+    if (!(this.outcomes[this.head] as { ok: boolean }).ok) this.failures--;
+    this.head++;
+  }
+
+  private clear(): void {
+    this.outcomes = [];
+    this.head = 0;
+    this.failures = 0;
   }
 
   private trip(now: number): void {
     this.state = 'open';
     this.openedAt = now;
-    this.outcomes = [];
+    this.clear();
   }
 }

@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import {
+  aggregateFilter,
   aggregateSubject,
   allFilter,
   childTraceparent,
@@ -35,6 +36,7 @@ import {
   recordHealth,
   releaseLeases,
   renewLease,
+  withdrawDeliveries,
 } from './store.ts';
 
 export interface DispatcherOptions {
@@ -67,9 +69,15 @@ interface Lane {
   breaker: CircuitBreaker;
   bucket: TokenBucket | null;
   timer: NodeJS.Timeout | null;
+  /** Due deliveries of this endpoint may be waiting in Postgres (unleased at intake, or a full claim). */
+  backlog: boolean;
 }
 
 const LANE_CAP = 1000;
+/** Intake batches in flight at once, and the most messages in one. */
+const INTAKE_PARALLEL = 3;
+const INTAKE_BATCH = 500;
+const WRITER_GATHER_MS = 20;
 const W3C = new W3CTraceContextPropagator();
 const tracer = trace.getTracer('webhook-dispatcher');
 
@@ -139,6 +147,12 @@ export async function startDispatcher(o: DispatcherOptions): Promise<RunningDisp
     const info = await bus.jsm.consumers.info(bus.stream, o.consumer.durable).catch(() => undefined);
     mLag.set(info ? info.num_pending + info.num_ack_pending : -1);
   });
+  const mDispatchDelay = metrics.histogram(
+    'webhook_dispatch_delay_seconds',
+    'From an event stored in the stream to the start of its first attempt (deliveries handed off at intake)',
+    [],
+    [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5],
+  );
   const mInFlight = metrics.gauge('webhook_attempts_in_flight', 'Attempts in flight in this process', [], () => {
     mInFlight.set(inFlight);
   });
@@ -156,6 +170,7 @@ export async function startDispatcher(o: DispatcherOptions): Promise<RunningDisp
         breaker: new CircuitBreaker(o.breaker),
         bucket: null,
         timer: null,
+        backlog: false,
       };
       lanes.set(ep.row.id, lane);
     }
@@ -203,7 +218,9 @@ export async function startDispatcher(o: DispatcherOptions): Promise<RunningDisp
   };
   const ensureWriter = () => {
     if (writing) return;
-    writing = new Promise<void>((resolve) => setImmediate(resolve)).then(flushResults).finally(() => {
+    // Attempt records are not on the delivery path: gather them for a few ms so they cost a few commits a
+    // second, not one per event-loop turn, and leave Postgres to the intake inserts that are.
+    writing = new Promise<void>((resolve) => setTimeout(resolve, WRITER_GATHER_MS)).then(flushResults).finally(() => {
       writing = null;
       if (results.length) ensureWriter();
     });
@@ -293,6 +310,11 @@ export async function startDispatcher(o: DispatcherOptions): Promise<RunningDisp
           lane.inFlight--;
           inFlight--;
           pump(lane);
+          // Refill from Postgres before the lane runs dry, not at the next poll tick.
+          if (lane.backlog && lane.queue.length < LANE_CAP / 2 && lane.breaker.state === 'closed') {
+            lane.backlog = false;
+            nudge();
+          }
           if (inFlight === o.maxInFlight - 1) for (const l of lanes.values()) pump(l);
         });
     }
@@ -331,6 +353,7 @@ export async function startDispatcher(o: DispatcherOptions): Promise<RunningDisp
       ? `00-${sc.traceId}-${sc.spanId}-${sc.traceFlags.toString(16).padStart(2, '0')}`
       : childTraceparent(w.traceparent);
     const now = new Date();
+    if (w.stored_at_ms !== undefined) mDispatchDelay.observe(Math.max(0, now.getTime() - w.stored_at_ms) / 1000);
     const out = await sendAttempt(agent, {
       deliveryId: w.id,
       url: ep.row.url,
@@ -407,7 +430,18 @@ export async function startDispatcher(o: DispatcherOptions): Promise<RunningDisp
   }
   const consumer = await bus.js.consumers.get(bus.stream, durable);
 
-  const processBatch = async (msgs: JsMsg[]) => {
+  // Highest stream sequence of any webhook_endpoint event. A batch may be matched against the endpoint cache
+  // only when the cache covers every endpoint event stored before the batch's messages; this is checked with
+  // one JetStream direct get that runs IN PARALLEL with the batch's insert (not before it): when the check
+  // finds the cache was behind (an endpoint changed in the meantime: rare), the batch is matched again with
+  // the fresh read model and corrected before anything is sent or acked.
+  const endpointFilter = aggregateFilter(bus.prefix, 'webhook_endpoint');
+  const endpointWatermark = async (): Promise<number> => {
+    const m = await bus.jsm.streams.getMessage(bus.stream, { last_by_subj: endpointFilter });
+    return m ? m.seq : 0;
+  };
+
+  const decode = async (msgs: JsMsg[]) => {
     const decoded: { m: JsMsg; ev: RawEnvelope; body: string }[] = [];
     for (const m of msgs) {
       const body = dec.decode(m.data);
@@ -430,37 +464,28 @@ export async function startDispatcher(o: DispatcherOptions): Promise<RunningDisp
         m.term();
       }
     }
-    if (decoded.length === 0) return;
-    const maxSeq = Math.max(...decoded.map((d) => d.m.seq));
-    // The endpoints read model must include every endpoint change that precedes these events.
-    await o
-      .endpointsProjection()
-      ?.waitFor(maxSeq, 10_000)
-      .catch((err) => logger.warn('endpoints projection behind', { err }));
-    await cache.refresh();
-    const token = randomUUID();
-    const now = Date.now();
+    return decoded;
+  };
+
+  /** Deliveries of a batch under the current endpoint cache; leases them to this process where the lane has room. */
+  const plan = (decoded: { m: JsMsg; ev: RawEnvelope; body: string }[], token: string, now: number, skip?: Set<string>) => {
     const events: IntakeEvent[] = [];
     const deliveries: NewDelivery[] = [];
     const reservedLanes: Lane[] = [];
     for (const { m, ev, body } of decoded) {
       const eps = cache.matching(ev.partnerid, ev.type, ev.data, m.info.timestampNanos / 1e6);
       if (eps.length === 0) continue;
-      events.push({
-        seq: m.seq,
-        id: ev.id,
-        type: ev.type,
-        partner_id: ev.partnerid ?? null,
-        time: ev.time,
-        traceparent: ev.traceparent ?? null,
-        body,
-      });
+      let any = false;
       for (const ep of eps) {
+        if (skip?.has(`${ep.row.id}:${m.seq}`)) continue;
+        any = true;
         const lane = laneFor(ep);
         const lease = !stopped && room(lane) > 0 && lane.breaker.state === 'closed';
         if (lease) {
           lane.reserved++;
           reservedLanes.push(lane);
+        } else {
+          lane.backlog = true;
         }
         deliveries.push({
           id: newId('msg', now),
@@ -476,65 +501,125 @@ export async function startDispatcher(o: DispatcherOptions): Promise<RunningDisp
           lease_token: lease ? token : null,
         });
       }
+      if (any)
+        events.push({
+          seq: m.seq,
+          id: ev.id,
+          type: ev.type,
+          partner_id: ev.partnerid ?? null,
+          time: ev.time,
+          traceparent: ev.traceparent ?? null,
+          body,
+        });
     }
-    let created: Set<string>;
-    try {
-      created = await insertDeliveries(db, events, deliveries);
-    } catch (err) {
-      for (const l of reservedLanes) l.reserved--;
-      logger.warn('intake batch failed; messages will be redelivered', { err });
-      for (const { m } of decoded) m.nak(1000);
-      return;
-    }
-    for (const { m } of decoded) m.ack();
-    for (const l of reservedLanes) l.reserved--;
-    const bodies = new Map(events.map((e) => [e.seq, e]));
-    const leaseUntil = now + 0;
-    const work: ClaimedDelivery[] = [];
-    let unleased = 0;
-    for (const d of deliveries) {
-      if (!created.has(d.id)) continue;
-      if (!d.lease_token) {
-        unleased++;
-        continue;
-      }
-      const e = bodies.get(d.event_seq) as IntakeEvent;
-      work.push({
-        id: d.id,
-        endpoint_id: d.endpoint_id,
-        event_id: d.event_id,
-        event_type: d.event_type,
-        attempts: 0,
-        lease_token: d.lease_token,
-        lease_until: leaseUntil + (d.lease_ms ?? 0),
-        body: e.body,
-        traceparent: e.traceparent,
-      });
-    }
-    enqueue(work);
-    if (unleased) nudge();
+    return { events, deliveries, reservedLanes };
   };
 
+  /** (endpoint, event) pairs the batch matches under the current endpoint cache. */
+  const matchKeys = (decoded: { m: JsMsg; ev: RawEnvelope }[]) => {
+    const keys = new Set<string>();
+    for (const { m, ev } of decoded)
+      for (const ep of cache.matching(ev.partnerid, ev.type, ev.data, m.info.timestampNanos / 1e6)) keys.add(`${ep.row.id}:${m.seq}`);
+    return keys;
+  };
+
+  const processBatch = async (msgs: JsMsg[]) => {
+    const decoded = await decode(msgs);
+    if (decoded.length === 0) return;
+    const maxSeq = Math.max(...decoded.map((d) => d.m.seq));
+    const token = randomUUID();
+    const now = Date.now();
+    const seenSeq = cache.loadedSeq;
+    // The check and the insert run side by side: one round trip on the hot path, not three.
+    const watermark = endpointWatermark().catch((err) => {
+      logger.warn('endpoint watermark unavailable; re-checking the batch against the read model', { err });
+      return Number.POSITIVE_INFINITY;
+    });
+    const reserved: Lane[] = [];
+    const release = () => {
+      for (const l of reserved.splice(0)) l.reserved--;
+    };
+    try {
+      const first = plan(decoded, token, now);
+      reserved.push(...first.reservedLanes);
+      const created = await insertDeliveries(db, first.events, first.deliveries);
+      let deliveries = first.deliveries.filter((d) => created.has(d.id));
+      let events = first.events;
+      if (Math.min(await watermark, maxSeq) > seenSeq) {
+        // The cache was behind an endpoint change stored before (or within) this batch: wait for the read
+        // model, match again, withdraw what no longer matches and add what was missing (nothing was sent yet).
+        await o
+          .endpointsProjection()
+          ?.waitFor(maxSeq, 10_000)
+          .catch((err) => logger.warn('endpoints projection behind', { err }));
+        await cache.refresh();
+        const keep = matchKeys(decoded);
+        const withdrawn = new Set(deliveries.filter((d) => !keep.has(`${d.endpoint_id}:${d.event_seq}`)).map((d) => d.id));
+        await withdrawDeliveries(db, [...withdrawn], token);
+        const second = plan(decoded, token, now, new Set(first.deliveries.map((d) => `${d.endpoint_id}:${d.event_seq}`)));
+        reserved.push(...second.reservedLanes);
+        const added = await insertDeliveries(db, second.events, second.deliveries);
+        deliveries = [...deliveries.filter((d) => !withdrawn.has(d.id)), ...second.deliveries.filter((d) => added.has(d.id))];
+        events = [...events, ...second.events];
+      }
+      for (const { m } of decoded) m.ack();
+      release();
+      // Hand-off: what this process leased goes straight to its endpoint lanes, right after the commit.
+      const bodies = new Map(events.map((e) => [e.seq, e]));
+      const storedAt = new Map(decoded.map((d) => [d.m.seq, d.m.info.timestampNanos / 1e6]));
+      const work: ClaimedDelivery[] = [];
+      let unleased = 0;
+      for (const d of deliveries) {
+        if (!d.lease_token) {
+          unleased++;
+          continue;
+        }
+        const e = bodies.get(d.event_seq) as IntakeEvent;
+        work.push({
+          id: d.id,
+          endpoint_id: d.endpoint_id,
+          event_id: d.event_id,
+          event_type: d.event_type,
+          attempts: 0,
+          lease_token: d.lease_token,
+          lease_until: now + (d.lease_ms ?? 0),
+          body: e.body,
+          traceparent: e.traceparent,
+          stored_at_ms: storedAt.get(d.event_seq),
+        });
+      }
+      enqueue(work);
+      if (unleased) nudge();
+    } catch (err) {
+      release();
+      logger.warn('intake batch failed; messages will be redelivered', { err });
+      for (const { m } of decoded) m.nak(1000);
+    }
+  };
+
+  // Batches are cut per event-loop turn (what one socket read brought) and up to INTAKE_PARALLEL of them are
+  // in flight at once, so a batch never waits behind another one's round trips.
   const pendingMsgs: JsMsg[] = [];
-  let flushRunning: Promise<void> | null = null;
+  const runningBatches = new Set<Promise<void>>();
   let flushQueued = false;
   const scheduleFlush = () => {
-    if (flushQueued || flushRunning) return;
+    if (flushQueued) return;
     flushQueued = true;
     setImmediate(() => {
       flushQueued = false;
-      flushRunning = (async () => {
-        while (pendingMsgs.length) {
-          const b = pendingMsgs.splice(0, 1000);
-          await processBatch(b).catch((err) => {
+      while (pendingMsgs.length && runningBatches.size < INTAKE_PARALLEL) {
+        const b = pendingMsgs.splice(0, INTAKE_BATCH);
+        const run: Promise<void> = processBatch(b)
+          .catch((err) => {
             logger.error('intake batch crashed', { err });
             for (const m of b) m.nak(1000);
+          })
+          .finally(() => {
+            runningBatches.delete(run);
+            if (pendingMsgs.length) scheduleFlush();
           });
-        }
-      })().finally(() => {
-        flushRunning = null;
-        if (pendingMsgs.length) scheduleFlush();
-      });
+        runningBatches.add(run);
+      }
     });
   };
 
@@ -542,6 +627,8 @@ export async function startDispatcher(o: DispatcherOptions): Promise<RunningDisp
   const intakeLoop = (async () => {
     while (!stopped) {
       try {
+        // consume() keeps pull requests outstanding (it re-pulls at 75 % of max_messages): the server pushes
+        // each new event as soon as it is stored, there is no polling interval on this path.
         messages = await consumer.consume({ max_messages: 1000 });
         for await (const m of messages) {
           pendingMsgs.push(m);
@@ -560,9 +647,15 @@ export async function startDispatcher(o: DispatcherOptions): Promise<RunningDisp
   // ---------------------------------------------------------------- poller
   let pollTimer: NodeJS.Timeout | null = null;
   let polling = false;
+  let pollAgain = false;
   const poll = async () => {
-    if (stopped || polling) return;
+    if (stopped) return;
+    if (polling) {
+      pollAgain = true; // a nudge during a poll is not lost
+      return;
+    }
     polling = true;
+    pollAgain = false;
     let again = false;
     try {
       await cache.refresh();
@@ -579,14 +672,18 @@ export async function startDispatcher(o: DispatcherOptions): Promise<RunningDisp
       const claimed = await claimDue(db, wants, randomUUID());
       const perEndpoint = new Map<string, number>();
       for (const c of claimed) perEndpoint.set(c.endpoint_id, (perEndpoint.get(c.endpoint_id) ?? 0) + 1);
-      again = wants.some((w) => (perEndpoint.get(w.endpoint_id) ?? 0) >= w.cap && w.cap > 1);
+      for (const w of wants) {
+        const lane = lanes.get(w.endpoint_id);
+        if (lane) lane.backlog = (perEndpoint.get(w.endpoint_id) ?? 0) >= w.cap;
+      }
+      again = pollAgain || wants.some((w) => (perEndpoint.get(w.endpoint_id) ?? 0) >= w.cap && w.cap > 1);
       enqueue(claimed);
     } catch (err) {
       logger.warn('poll failed', { err });
     } finally {
       polling = false;
     }
-    schedulePoll(again ? 20 : o.pollMs);
+    schedulePoll(pollAgain ? 0 : again ? 20 : o.pollMs);
   };
   const schedulePoll = (ms: number) => {
     if (stopped) return;
@@ -617,7 +714,7 @@ export async function startDispatcher(o: DispatcherOptions): Promise<RunningDisp
       if (pollTimer) clearTimeout(pollTimer);
       messages?.stop();
       await intakeLoop.catch(() => undefined);
-      await flushRunning;
+      while (runningBatches.size) await Promise.all([...runningBatches]);
       for (const m of pendingMsgs.splice(0)) m.nak();
       const deadline = Date.now() + 5000;
       while (inFlight > 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));

@@ -61,6 +61,11 @@ export class EndpointCache {
     return this.loading;
   }
 
+  /** The endpoints projection checkpoint this cache reflects (every endpoint event up to it is applied). */
+  get loadedSeq(): number {
+    return this.loadedAt;
+  }
+
   get(id: string): CachedEndpoint | undefined {
     return this.byId.get(id);
   }

@@ -71,6 +71,8 @@ export interface ClaimedDelivery {
   lease_until: number;
   body: string;
   traceparent: string | null;
+  /** When the event was stored in the stream (hand-offs at intake only; for the dispatch-delay metric). */
+  stored_at_ms?: number | undefined;
 }
 
 /**
@@ -107,6 +109,18 @@ export async function claimDue(
     db,
   );
   return r.rows.map((x) => ({ ...x, lease_until: new Date(x.lease_until).getTime() }));
+}
+
+/**
+ * Removes deliveries created by an intake batch that, checked against the up-to-date endpoints, should not
+ * exist (the endpoint was disabled, deleted or refiltered just before the event). Only rows not yet
+ * attempted and not claimed by anyone else are removed.
+ */
+export async function withdrawDeliveries(db: Kysely<DispatcherDB>, ids: string[], token: string): Promise<void> {
+  if (ids.length === 0) return;
+  await sql`
+    delete from webhook_deliveries
+    where id = any(${ids}::text[]) and attempts = 0 and status = 'pending' and (lease_token = ${token} or lease_token is null)`.execute(db);
 }
 
 /** Extends a lease that is running out before an attempt starts; false when the lease was lost. */
