@@ -1,17 +1,14 @@
 import { createDb } from '@pep/db';
 import { externalSubject, publishMany } from '@pep/events';
 import { createTestBus, dbUrl, type TestNames, testNames, waitUntil } from '@pep/testing';
-import { sql } from 'kysely';
+import { type Kysely, sql } from 'kysely';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { DispatcherDB } from '../src/db/schema.ts';
+import { claimDue } from '../src/dispatch/store.ts';
 import { businessEvent, partner, rpcClient, startDispatcherProcess, startReceiver } from './support/harness.ts';
 
 // The two "Test:" items of issue 3 that need load: fairness (7) and scale-out (9). Each uses its own
 // isolated world; both are bounded (fixed event counts, waits with deadlines).
-
-function p99(xs: number[]): number {
-  const s = [...xs].sort((a, b) => a - b);
-  return s[Math.min(s.length - 1, Math.floor(s.length * 0.99))] as number;
-}
 
 async function publishFor(
   bus: Parameters<typeof publishMany>[0],
@@ -31,45 +28,40 @@ async function publishFor(
 }
 
 describe('fairness: one endpoint timing out with 10,000 queued deliveries', () => {
+  // Fairness is asserted by properties that hold however fast or loaded the machine is; the measured
+  // comparison (healthy p99 with and without the bad endpoint, must rise ≤ 20 %) is in bench/dispatch
+  // (`fairness_p99_ratio`). Every wait below is a deadline for something that must happen, not a speed limit.
   let names: TestNames;
   let world: Awaited<ReturnType<typeof createTestBus>>;
   let svc: Awaited<ReturnType<typeof startDispatcherProcess>>;
   let rpc: Awaited<ReturnType<typeof rpcClient>>;
+  let db: Kysely<DispatcherDB>;
   const receivers: Awaited<ReturnType<typeof startReceiver>>[] = [];
+  const CONCURRENCY = 16;
 
   beforeAll(async () => {
     names = testNames('whf');
     world = await createTestBus(names, ['webhook-dispatcher']);
     svc = await startDispatcherProcess(names, {
+      WEBHOOK_ENDPOINT_CONCURRENCY: String(CONCURRENCY),
       WEBHOOK_RETRY_DELAYS_MS: '1000,2000',
       WEBHOOK_BREAKER_OPEN_MS: '2000',
     });
     rpc = await rpcClient(names);
+    db = createDb<DispatcherDB>(dbUrl(names, 'webhook-dispatcher'), { max: 2 });
   });
   afterAll(async () => {
     await rpc?.close();
     await svc?.proc.stop();
     for (const r of receivers) await r.close();
+    await db?.destroy();
     await world?.cleanup();
   });
 
-  /** Publishes `n` healthy events at `rate`/s and returns their delivery latencies (publish → received). */
-  async function healthyRun(healthy: Awaited<ReturnType<typeof startReceiver>>, n: number, rate: number): Promise<number[]> {
-    const start = healthy.received.length;
-    const sentAt = new Map<string, number>();
-    for (let i = 0; i < n; i++) {
-      const due = Date.now() + 1000 / rate;
-      const ev = businessEvent('prt_good', 'lead.created', { i });
-      sentAt.set(ev.id, Date.now());
-      void publishMany(world.bus, [{ subject: externalSubject(world.bus.prefix, 'prt_good', 'lead.created'), event: ev }]);
-      const wait = due - Date.now();
-      if (wait > 0) await new Promise((r) => setTimeout(r, wait));
-    }
-    await waitUntil(() => healthy.received.length >= start + n || undefined, { timeoutMs: 30_000, what: 'healthy deliveries' });
-    return healthy.received.slice(start).map((r) => r.at - (sentAt.get((JSON.parse(r.body) as { id: string }).id) ?? r.at));
-  }
+  const count = async (where: ReturnType<typeof sql>) =>
+    (await sql<{ n: number }>`select count(*)::int as n from webhook_deliveries where ${where}`.execute(db)).rows[0]?.n ?? 0;
 
-  it('keeps the p99 latency of a healthy endpoint within 20% (+5 ms timer noise)', async () => {
+  it('delivers every healthy-endpoint event while the bad lane is saturated: capped in flight, circuit open, no retries', async () => {
     const healthy = await startReceiver();
     const bad = await startReceiver();
     receivers.push(healthy, bad);
@@ -80,41 +72,78 @@ describe('fairness: one endpoint timing out with 10,000 queued deliveries', () =
       badMaxOpen = Math.max(badMaxOpen, badOpen);
       res.on('close', () => badOpen--); // never answers: every attempt times out and the dispatcher hangs up
     });
-    await rpc.ok('endpoints.create', partner('prt_good'), { body: { url: healthy.url, event_types: ['lead.*'] } });
+    // The longest timeout, so "first attempt" does not depend on how busy the machine is.
+    const goodEp = await rpc.ok('endpoints.create', partner('prt_good'), {
+      body: { url: healthy.url, event_types: ['lead.*'], timeout_ms: 15_000 },
+    });
+    healthy.secrets.push(goodEp.secret);
     const badEp = await rpc.ok('endpoints.create', partner('prt_bad'), {
       body: { url: bad.url, event_types: ['lead.*'], timeout_ms: 500 },
     });
 
-    await healthyRun(healthy, 100, 200); // warm-up
-    const without = await healthyRun(healthy, 600, 200);
-
     await publishFor(world.bus, 'prt_bad', 'lead.created', 10_000);
-    const db = createDb<any>(dbUrl(names, 'webhook-dispatcher'), { max: 1 });
-    try {
-      await waitUntil(
-        async () => {
-          const r = await sql<{ n: number }>`select count(*)::int as n from webhook_deliveries where endpoint_id = ${badEp.id}`.execute(db);
-          return (r.rows[0]?.n ?? 0) >= 10_000 || undefined;
-        },
-        { timeoutMs: 60_000, what: '10,000 queued deliveries for the bad endpoint' },
-      );
-      const withBad = await healthyRun(healthy, 600, 200);
-      const pending = await sql<{
-        n: number;
-      }>`select count(*)::int as n from webhook_deliveries where endpoint_id = ${badEp.id} and status = 'pending'`.execute(db);
-      const p99Without = p99(without);
-      const p99With = p99(withBad);
-      console.log(
-        JSON.stringify({
-          fairness: { p99_without_ms: p99Without, p99_with_ms: p99With, bad_pending: pending.rows[0]?.n, bad_max_open: badMaxOpen },
-        }),
-      );
-      expect(pending.rows[0]?.n).toBeGreaterThan(9000); // the bad endpoint's backlog was really there
-      expect(badMaxOpen).toBeLessThanOrEqual(16); // it never held more than its own concurrency
-      expect(p99With).toBeLessThanOrEqual(p99Without * 1.2 + 5);
-    } finally {
-      await db.destroy();
-    }
+    await waitUntil(async () => (await count(sql`endpoint_id = ${badEp.id}`)) >= 10_000 || undefined, {
+      timeoutMs: 90_000,
+      what: '10,000 queued deliveries for the bad endpoint',
+    });
+    // The bad endpoint's circuit opens (its lane stops taking work; its backlog waits in Postgres).
+    const circuitOpen = async () => {
+      const text = await (await fetch(`${svc.healthUrl}/metrics`)).text();
+      return new RegExp(`webhook_circuit_state\\{[^}]*endpoint_id="${badEp.id}"[^}]*\\} 2`).test(text) || undefined;
+    };
+    await waitUntil(circuitOpen, { timeoutMs: 30_000, what: "the bad endpoint's circuit to open" });
+
+    // While that backlog is there, the healthy endpoint gets every one of its events, each on its first
+    // attempt: nothing of it waited behind the bad endpoint's lane, claims or leases.
+    const healthyN = 300;
+    await publishFor(world.bus, 'prt_good', 'lead.created', healthyN, (i) => ({ i }));
+    await waitUntil(() => healthy.uniqueIds().size >= healthyN || undefined, { timeoutMs: 60_000, what: 'every healthy delivery' });
+    await waitUntil(async () => (await count(sql`endpoint_id = ${goodEp.id} and status = 'succeeded'`)) >= healthyN || undefined, {
+      timeoutMs: 30_000,
+      what: 'healthy deliveries recorded',
+    });
+    const badPending = await count(sql`endpoint_id = ${badEp.id} and status = 'pending'`);
+    const healthyRetried = await count(sql`endpoint_id = ${goodEp.id} and attempts <> 1`);
+    console.log(JSON.stringify({ fairness: { bad_pending: badPending, bad_max_open: badMaxOpen, healthy: healthy.uniqueIds().size } }));
+    expect(healthy.uniqueIds().size).toBe(healthyN);
+    expect(healthy.received.every((r) => r.verified)).toBe(true);
+    expect(healthyRetried).toBe(0);
+    expect(badPending).toBeGreaterThan(9000); // the bad endpoint's backlog was really there the whole time
+    expect(badMaxOpen).toBeGreaterThan(0); // it was tried...
+    expect(badMaxOpen).toBeLessThanOrEqual(CONCURRENCY); // ...and never held more than its own concurrency
+  });
+
+  it("claims a healthy endpoint's due deliveries even behind another endpoint's older 10,000-row backlog", async () => {
+    // Endpoints the running dispatcher does not know (it never claims for them), rows written directly.
+    const [badId, goodId] = [`wep_hol_bad_${names.id}`, `wep_hol_good_${names.id}`];
+    const base = 1_000_000_000;
+    await sql`
+      insert into webhook_events (seq, id, type, partner_id, time, traceparent, body)
+      select ${base} + i, 'evt_hol_' || i, 'lead.created', 'prt_hol', now(), null, '{}' from generate_series(0, 10004) i`.execute(db);
+    await sql`
+      insert into webhook_deliveries (id, endpoint_id, partner_id, event_seq, event_id, event_type, event_time, status, attempts,
+        attempt_budget, next_attempt_at)
+      select 'msg_hol_' || i, case when i < 10000 then ${badId} else ${goodId} end, 'prt_hol', ${base} + i, 'evt_hol_' || i,
+        'lead.created', now(), 'pending', 0, 5,
+        case when i < 10000 then now() - interval '1 hour' else now() - interval '1 second' end
+      from generate_series(0, 10004) i`.execute(db);
+    // Part of the backlog is leased by another process, the rest is due: neither holds up the healthy rows.
+    await sql`update webhook_deliveries set locked_until = now() + interval '1 minute', lease_token = 'other'
+      where endpoint_id = ${badId} and event_seq < ${base + 5000}`.execute(db);
+
+    const claimed = await claimDue(
+      db,
+      [
+        { endpoint_id: badId, cap: CONCURRENCY, lease_ms: 60_000 },
+        { endpoint_id: goodId, cap: CONCURRENCY, lease_ms: 60_000 },
+      ],
+      'test-token',
+    );
+    const good = claimed.filter((c) => c.endpoint_id === goodId);
+    const badClaimed = claimed.filter((c) => c.endpoint_id === badId);
+    expect(good.map((c) => c.id).sort()).toEqual(['msg_hol_10000', 'msg_hol_10001', 'msg_hol_10002', 'msg_hol_10003', 'msg_hol_10004']);
+    expect(badClaimed).toHaveLength(CONCURRENCY); // the backlog gets only its lane's share
+    expect(badClaimed.every((c) => Number(c.id.slice('msg_hol_'.length)) >= 5000)).toBe(true); // never another's lease
   });
 });
 
