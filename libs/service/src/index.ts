@@ -1,3 +1,4 @@
 export * from './rpc.ts';
 export * from './rpc-client.ts';
 export * from './run-service.ts';
+export * from './tenant.ts';

@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import { OpenRevertRequestSchema, type PlatformEvent, type RpcRequest } from '@pep/contracts';
-import { aggregateSubject, type EventBus, publishEvent } from '@pep/events';
+import { aggregateSubject, type EventBus, newEvent, publishEvent } from '@pep/events';
 import { AppError, BadRequestError, type Logger, NotFoundError, parseOrThrow, UnauthorizedError } from '@pep/runtime';
 import { handler, ok, type RpcHandler } from '@pep/service';
 import type { Webhooks } from '@octokit/webhooks';
@@ -38,17 +38,7 @@ export const SOURCE = 'urn:pep:github-bridge';
 const id = (...parts: string[]) => `evt_${createHash('sha256').update(parts.join('\n')).digest('hex').slice(0, 32)}`;
 
 export function envelope(type: string, eventId: string, data: unknown, time: string, extra: Partial<PlatformEvent> = {}): PlatformEvent {
-  return {
-    specversion: '1.0',
-    id: eventId,
-    source: SOURCE,
-    type,
-    time,
-    datacontenttype: 'application/json',
-    schemaversion: 1,
-    data,
-    ...extra,
-  };
+  return { ...newEvent({ type, data, source: SOURCE, time, id: eventId }), ...extra };
 }
 
 const RawBody = z.object({ raw_base64: z.string(), content_type: z.string().optional() });
