@@ -128,6 +128,24 @@ export const webhookEndpointEvents = [
   WebhookEndpointDeleted,
 ] as const;
 
+/**
+ * Event families that carry credentials or their ciphertext/hashes (endpoint signing secrets, API keys,
+ * OAuth clients). They are never delivered to partner endpoints, whatever the filter (`*` included);
+ * partners see these resources through the API instead.
+ */
+export const CREDENTIAL_EVENT_PREFIXES = ['webhook_endpoint.', 'api_key.', 'oauth_client.'] as const;
+
+/** Whether an event type belongs to a credential family (never delivered by webhook). */
+export function isCredentialEvent(type: string): boolean {
+  return CREDENTIAL_EVENT_PREFIXES.some((p) => type.startsWith(p));
+}
+
+/** Whether a filter entry can only ever match credential events (`api_key.*`, `webhook_endpoint.created`, ...). */
+export function filterOnlyMatchesCredentialEvents(filter: string): boolean {
+  const stem = filter.endsWith('.*') ? filter.slice(0, -1) : `${filter}.`;
+  return CREDENTIAL_EVENT_PREFIXES.some((p) => stem.startsWith(p));
+}
+
 /** Whether an event type matches one filter entry (`*`, `lead.*` for every `lead.` type at any depth, or exact). */
 export function eventTypeMatches(filter: string, type: string): boolean {
   if (filter === '*') return true;

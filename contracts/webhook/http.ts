@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import { pageOf, PageQuerySchema } from '../http/pagination.ts';
 import { defineRoutes } from '../http/routes.ts';
-import { EndpointDisabledReasonSchema, EventTypeFilterSchema, WebhookHeadersSchema } from './events.ts';
+import { EndpointDisabledReasonSchema, EventTypeFilterSchema, filterOnlyMatchesCredentialEvents, WebhookHeadersSchema } from './events.ts';
 
 const SERVICE = 'webhook-dispatcher';
 export const MAX_ENDPOINT_TIMEOUT_MS = 15_000;
@@ -30,7 +30,14 @@ export const WebhookEndpointWithSecretSchema = WebhookEndpointSchema.extend({ se
   id: 'WebhookEndpointWithSecret',
 });
 
-const EventTypesField = z.array(EventTypeFilterSchema).min(1).max(100);
+const EventTypesField = z
+  .array(
+    EventTypeFilterSchema.refine((f) => !filterOnlyMatchesCredentialEvents(f), {
+      message: 'credential events (webhook_endpoint.*, api_key.*, oauth_client.*) are never delivered by webhook',
+    }),
+  )
+  .min(1)
+  .max(100);
 const RateLimitField = z.number().min(0.1).max(10_000).nullable();
 const TimeoutField = z.number().int().min(100).max(MAX_ENDPOINT_TIMEOUT_MS);
 
@@ -150,6 +157,7 @@ export const EventTypeInfoSchema = z
     description: z.string(),
     category: z.string(),
     origin: z.enum(['external', 'domain']),
+    deliverable: z.boolean().describe('Whether webhook endpoints can receive it (credential events never are)'),
     schema: z.record(z.string(), z.unknown()).describe('JSON Schema of `data`'),
   })
   .meta({ id: 'EventTypeInfo' });

@@ -1,6 +1,16 @@
+import { aggregateSubject, publishEvent } from '@pep/events';
 import { createTestBus, type TestNames, testNames, waitUntil } from '@pep/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { admin, partner, publishBusiness, type Received, rpcClient, startDispatcherProcess, startReceiver } from './support/harness.ts';
+import {
+  admin,
+  businessEvent,
+  partner,
+  publishBusiness,
+  type Received,
+  rpcClient,
+  startDispatcherProcess,
+  startReceiver,
+} from './support/harness.ts';
 
 // One real dispatcher process (own stream, subjects, database), real loopback receivers verified with the
 // `standardwebhooks` package, and the RPC requests the gateway would send.
@@ -152,6 +162,55 @@ describe('deliveries', () => {
     });
     const attempts = await attemptsOf(ds[0]?.id as string, P1);
     expect(attempts).toEqual([expect.objectContaining({ attempt: 1, outcome: 'succeeded', status_code: 204, error_class: null })]);
+  });
+
+  it('never delivers credential events (endpoint secrets, API keys, OAuth clients), not even to "*"', async () => {
+    const P3 = 'prt_three';
+    const r = await receiver();
+    const ep = await createEndpoint(P3, r.url, { event_types: ['*'] });
+    r.secrets.push(ep.secret);
+    // The partner's own endpoint lifecycle: webhook_endpoint.created and .secret_rotated carry sealed secrets.
+    const other = await createEndpoint(P3, (await receiver()).url, { event_types: ['claim.*'] });
+    await rpc.ok('endpoints.rotate-secret', partner(P3), { params: { id: other.id } });
+    // Credential events of the registry, as they appear in the stream.
+    const credential = (type: string, aggregate: string, id: string, data: Record<string, unknown>) =>
+      publishEvent(world.bus, aggregateSubject(world.bus.prefix, aggregate, id), {
+        ...businessEvent(P3, type, { partner_id: P3, ...data }),
+        source: 'partner-registry',
+      });
+    await credential('api_key.created', 'api_key', 'key_cred', { api_key_id: 'key_cred', hash: 'ab'.repeat(32) });
+    await credential('oauth_client.created', 'oauth_client', 'cli_cred', { client_id: 'cli_cred', secret_hash: 'cd'.repeat(32) });
+    const marker = await publishBusiness(world.bus, P3, 'lead.created');
+    // Every message in the stream has been taken in (deliveries are created before the ack).
+    await waitUntil(
+      async () => {
+        const info = await world.bus.jsm.consumers.info(names.STREAM_NAME, 'webhook-dispatcher');
+        return (info.num_pending === 0 && info.num_ack_pending === 0) || undefined;
+      },
+      { what: 'the dispatcher to take in every event' },
+    );
+    await waitUntil(() => r.received.some((x) => (JSON.parse(x.body) as { id: string }).id === marker.id) || undefined, {
+      what: 'the marker event',
+    });
+    const types = r.received.map((x) => (JSON.parse(x.body) as { type: string }).type);
+    expect(types).toEqual(['lead.created']);
+    expect((await deliveriesOf(ep.id, P3)).map((d) => d.event_type)).toEqual(['lead.created']);
+  });
+
+  it('refuses filters that can only match credential events (422 naming event_types)', async () => {
+    for (const filter of ['api_key.*', 'oauth_client.created', 'webhook_endpoint.*', 'webhook_endpoint.secret_rotated']) {
+      const res = await rpc.call('endpoints.create', partner(P1), {
+        body: { url: 'http://127.0.0.1:9/x', event_types: ['lead.*', filter] },
+      });
+      expect(res.ok, filter).toBe(false);
+      if (!res.ok) {
+        expect(res.problem.status).toBe(422);
+        expect(res.problem.errors).toEqual([expect.objectContaining({ path: expect.stringMatching(/^event_types/) })]);
+      }
+    }
+    const types = (await rpc.ok('event-types.list', partner(P1))).data as { type: string; deliverable: boolean }[];
+    expect(types.find((t) => t.type === 'api_key.created')?.deliverable).toBe(false);
+    expect(types.find((t) => t.type === 'lead.created')?.deliverable).toBe(true);
   });
 
   it('retries on schedule, logs every attempt, exhausts with an event, and resend succeeds', async () => {

@@ -1,4 +1,4 @@
-import { matchesAnyFilter } from '@pep/contracts';
+import { isCredentialEvent, matchesAnyFilter } from '@pep/contracts';
 import { decryptSecret } from '@pep/webhooks';
 import type { Kysely } from 'kysely';
 import type { DispatcherDB } from '../db/schema.ts';
@@ -78,10 +78,11 @@ export class EndpointCache {
    * Enabled endpoints of the event's partner whose filter matches its type. A `webhook.delivery.exhausted`
    * event is never delivered to the endpoint it is about (a failing endpoint would otherwise feed itself).
    * Events stored before the endpoint existed are not delivered (`storedAtMs`: the stream timestamp);
-   * those are what a replay is for.
+   * those are what a replay is for. Credential events (`webhook_endpoint.*`, `api_key.*`, `oauth_client.*`:
+   * they carry secrets' ciphertext or hashes) are never delivered, whatever the filter.
    */
   matching(partnerId: string | undefined, type: string, data: unknown, storedAtMs = Number.POSITIVE_INFINITY): CachedEndpoint[] {
-    if (!partnerId) return [];
+    if (!partnerId || isCredentialEvent(type)) return [];
     const list = this.byPartner.get(partnerId);
     if (!list) return [];
     return list.filter(

@@ -1,6 +1,7 @@
 import {
   CreateWebhookEndpointBody,
   DeliveryStatusSchema,
+  isCredentialEvent,
   latestDefinitions,
   PageQuerySchema,
   RecoverBody,
@@ -230,7 +231,15 @@ export function dispatcherHandlers(d: HandlerDeps): Record<string, RpcHandler> {
         } catch {
           schema = {};
         }
-        return { type: def.type, version: def.version, description: def.description, category: def.category, origin: def.origin, schema };
+        return {
+          type: def.type,
+          version: def.version,
+          description: def.description,
+          category: def.category,
+          origin: def.origin,
+          deliverable: !isCredentialEvent(def.type),
+          schema,
+        };
       });
       return ok({ data });
     }),

@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { matchesAnyFilter } from '@pep/contracts';
+import { isCredentialEvent, matchesAnyFilter } from '@pep/contracts';
 import { allFilter, type EventBus } from '@pep/events';
 import { type Logger, newId } from '@pep/runtime';
 import { DeliverPolicy } from '@nats-io/jetstream';
@@ -159,7 +159,7 @@ export function startJobRunner(o: {
           } catch {
             continue;
           }
-          if (ev.partnerid !== ep.row.partner_id || !matchesAnyFilter(filters, ev.type)) continue;
+          if (ev.partnerid !== ep.row.partner_id || isCredentialEvent(ev.type) || !matchesAnyFilter(filters, ev.type)) continue;
           if (ev.type === 'webhook.delivery.exhausted' && (ev.data as { endpoint_id?: string })?.endpoint_id === ep.row.id) continue;
           events.push({
             seq: m.seq,
