@@ -284,10 +284,11 @@ async function settle(url: string, timeoutMs = 120_000) {
   console.log('  (the dispatcher still had pending deliveries when the next phase started)');
 }
 
-/** Cumulative histogram buckets of the dispatcher's stream → first-attempt delay. */
-function delayBuckets(text: string): Map<string, number> {
+/** Cumulative buckets of one of the dispatcher's histograms (optionally one label value). */
+function delayBuckets(text: string, metric = 'webhook_dispatch_delay_seconds', label?: string): Map<string, number> {
   const out = new Map<string, number>();
-  for (const m of text.matchAll(/^webhook_dispatch_delay_seconds_bucket\{([^}]*)\} (\S+)/gm)) {
+  for (const m of text.matchAll(new RegExp(`^${metric}_bucket\\{([^}]*)\\} (\\S+)`, 'gm'))) {
+    if (label && !(m[1] as string).includes(label)) continue;
     const le = /le="([^"]+)"/.exec(m[1] as string)?.[1];
     if (le) out.set(le, Number(m[2]));
   }
@@ -390,6 +391,12 @@ async function dispatcherCase(replicas: number, withDirect: boolean) {
     p50: bucketQuantile(delayBuckets(before[0] as string), delayBuckets(after[0] as string), 0.5),
     p99: bucketQuantile(delayBuckets(before[0] as string), delayBuckets(after[0] as string), 0.99),
   };
+  const stages = ['consumer', 'queued', 'commit'].map((st) => {
+    const b = delayBuckets(before[0] as string, 'webhook_intake_stage_seconds', `stage="${st}"`);
+    const a = delayBuckets(after[0] as string, 'webhook_intake_stage_seconds', `stage="${st}"`);
+    return `${st} p50 ${bucketQuantile(b, a, 0.5)} / p99 ${bucketQuantile(b, a, 0.99)} ms`;
+  });
+  console.log(`  intake stages per batch (replica 1, gateway phase): ${stages.join('; ')}`);
   await settle(procs[0]?.url as string);
   await agent.close();
 

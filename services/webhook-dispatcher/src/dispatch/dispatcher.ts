@@ -153,6 +153,12 @@ export async function startDispatcher(o: DispatcherOptions): Promise<RunningDisp
     [],
     [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5],
   );
+  const mIntake = metrics.histogram(
+    'webhook_intake_stage_seconds',
+    'Intake, per batch (its oldest event): stored in the stream → received by this process (stage=consumer), → batch started (stage=queued), → handed to the lanes after the commit (stage=commit)',
+    ['stage'],
+    [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5],
+  );
   const mInFlight = metrics.gauge('webhook_attempts_in_flight', 'Attempts in flight in this process', [], () => {
     mInFlight.set(inFlight);
   });
@@ -523,7 +529,11 @@ export async function startDispatcher(o: DispatcherOptions): Promise<RunningDisp
     return keys;
   };
 
-  const processBatch = async (msgs: JsMsg[]) => {
+  const processBatch = async (msgs: JsMsg[], arrivedAt: number) => {
+    const startedAt = Date.now();
+    const oldest = Math.min(...msgs.map((m) => m.info.timestampNanos / 1e6));
+    mIntake.observe({ stage: 'consumer' }, Math.max(0, arrivedAt - oldest) / 1000);
+    mIntake.observe({ stage: 'queued' }, Math.max(0, startedAt - arrivedAt) / 1000);
     const decoded = await decode(msgs);
     if (decoded.length === 0) return;
     const maxSeq = Math.max(...decoded.map((d) => d.m.seq));
@@ -588,6 +598,7 @@ export async function startDispatcher(o: DispatcherOptions): Promise<RunningDisp
           stored_at_ms: storedAt.get(d.event_seq),
         });
       }
+      mIntake.observe({ stage: 'commit' }, (Date.now() - startedAt) / 1000);
       enqueue(work);
       if (unleased) nudge();
     } catch (err) {
@@ -600,6 +611,8 @@ export async function startDispatcher(o: DispatcherOptions): Promise<RunningDisp
   // Batches are cut per event-loop turn (what one socket read brought) and up to INTAKE_PARALLEL of them are
   // in flight at once, so a batch never waits behind another one's round trips.
   const pendingMsgs: JsMsg[] = [];
+  /** When the oldest message in pendingMsgs arrived. */
+  let pendingSince = 0;
   const runningBatches = new Set<Promise<void>>();
   let flushQueued = false;
   const scheduleFlush = () => {
@@ -609,7 +622,9 @@ export async function startDispatcher(o: DispatcherOptions): Promise<RunningDisp
       flushQueued = false;
       while (pendingMsgs.length && runningBatches.size < INTAKE_PARALLEL) {
         const b = pendingMsgs.splice(0, INTAKE_BATCH);
-        const run: Promise<void> = processBatch(b)
+        const arrivedAt = pendingSince;
+        pendingSince = Date.now();
+        const run: Promise<void> = processBatch(b, arrivedAt)
           .catch((err) => {
             logger.error('intake batch crashed', { err });
             for (const m of b) m.nak(1000);
@@ -631,6 +646,7 @@ export async function startDispatcher(o: DispatcherOptions): Promise<RunningDisp
         // each new event as soon as it is stored, there is no polling interval on this path.
         messages = await consumer.consume({ max_messages: 1000 });
         for await (const m of messages) {
+          if (pendingMsgs.length === 0) pendingSince = Date.now();
           pendingMsgs.push(m);
           scheduleFlush();
           while (pendingMsgs.length > 4000 && !stopped) await new Promise((r) => setTimeout(r, 5));
