@@ -73,7 +73,6 @@ interface Lane {
   backlog: boolean;
 }
 
-const LANE_CAP = 1000;
 /** Intake batches in flight at once, and the most messages in one. */
 const INTAKE_PARALLEL = 3;
 const INTAKE_BATCH = 500;
@@ -187,7 +186,10 @@ export async function startDispatcher(o: DispatcherOptions): Promise<RunningDisp
     return lane;
   };
 
-  const room = (lane: Lane) => LANE_CAP - lane.queue.length - lane.inFlight - lane.reserved;
+  // Deliveries one lane holds in this process (queued + in flight): enough that a busy endpoint is fed from
+  // the intake hand-off rather than from Postgres claims, few enough to be sent well within their leases.
+  const laneCap = Math.min(5000, Math.max(256, o.endpointConcurrency * 64));
+  const room = (lane: Lane) => laneCap - lane.queue.length - lane.inFlight - lane.reserved;
 
   // ---------------------------------------------------------------- writer (batched attempt records)
   const results: AttemptResult[] = [];
@@ -317,7 +319,7 @@ export async function startDispatcher(o: DispatcherOptions): Promise<RunningDisp
           inFlight--;
           pump(lane);
           // Refill from Postgres before the lane runs dry, not at the next poll tick.
-          if (lane.backlog && lane.queue.length < LANE_CAP / 2 && lane.breaker.state === 'closed') {
+          if (lane.backlog && lane.queue.length < laneCap / 2 && lane.breaker.state === 'closed') {
             lane.backlog = false;
             nudge();
           }
