@@ -61,6 +61,9 @@ export const dispatcherConfigSchema = z.object({
   WEBHOOK_MAINTENANCE_MS: z.coerce.number().int().min(100).default(10_000),
   /** A claimed delivery's lease is its endpoint timeout plus this; an expired lease is claimed again. */
   WEBHOOK_LEASE_EXTRA_MS: z.coerce.number().int().min(100).default(10_000),
+  /** Redis holding per-endpoint rate limits shared by every replica; unset: each process limits on its own. */
+  WEBHOOK_REDIS_URL: z.string().optional(),
+  WEBHOOK_RATE_LIMIT_PREFIX: z.string().default('pep:webhook:rate:'),
   WEBHOOK_BREAKER_WINDOW_MS: z.coerce.number().int().min(100).default(30_000),
   WEBHOOK_BREAKER_MIN_REQUESTS: z.coerce.number().int().min(1).default(10),
   WEBHOOK_BREAKER_FAILURE_RATIO: z.coerce.number().min(0.01).max(1).default(0.5),

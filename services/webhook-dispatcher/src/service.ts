@@ -7,6 +7,7 @@ import { dispatcherMigrations } from './db/migrations/index.ts';
 import type { DispatcherDB } from './db/schema.ts';
 import { startDispatcher } from './dispatch/dispatcher.ts';
 import { EndpointCache } from './dispatch/endpoint-cache.ts';
+import { SharedRateLimiter } from './dispatch/shared-rate-limiter.ts';
 import { maxAttempts, type RetryPolicy } from './dispatch/retry-policy.ts';
 import { dispatcherHandlers } from './handlers/index.ts';
 import { startJobRunner } from './jobs/job-runner.ts';
@@ -54,6 +55,9 @@ export const webhookDispatcher: ServiceDefinition<DispatcherDB, DispatcherConfig
     const { retry, ssrf, key } = policies(cfg);
     const cache = new EndpointCache(ctx.db, key);
     await cache.refresh();
+    const sharedRate = cfg.WEBHOOK_REDIS_URL
+      ? new SharedRateLimiter(cfg.WEBHOOK_REDIS_URL, cfg.WEBHOOK_RATE_LIMIT_PREFIX, ctx.logger)
+      : undefined;
     const dispatcher = await startDispatcher({
       db: ctx.db,
       bus: ctx.bus,
@@ -78,6 +82,7 @@ export const webhookDispatcher: ServiceDefinition<DispatcherDB, DispatcherConfig
         failureRatio: cfg.WEBHOOK_BREAKER_FAILURE_RATIO,
         openMs: cfg.WEBHOOK_BREAKER_OPEN_MS,
       },
+      sharedRate,
     });
     const jobs = startJobRunner({
       db: ctx.db,
@@ -92,6 +97,7 @@ export const webhookDispatcher: ServiceDefinition<DispatcherDB, DispatcherConfig
     return async () => {
       await jobs.stop();
       await dispatcher.stop();
+      await sharedRate?.close();
     };
   },
 };

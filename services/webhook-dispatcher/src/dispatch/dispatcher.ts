@@ -22,6 +22,7 @@ import { sendAttempt } from './attempt.ts';
 import { CircuitBreaker } from './circuit-breaker.ts';
 import type { CachedEndpoint, EndpointCache } from './endpoint-cache.ts';
 import { TokenBucket } from './rate-limiter.ts';
+import type { RateGate, SharedRateLimiter } from './shared-rate-limiter.ts';
 import { maxAttempts, nextDelayMs, type RetryPolicy } from './retry-policy.ts';
 import {
   type AttemptResult,
@@ -58,6 +59,8 @@ export interface DispatcherOptions {
   leaseExtraMs: number;
   disableAfterMs: number;
   breaker: { windowMs: number; minRequests: number; failureRatio: number; openMs: number };
+  /** Per-endpoint rate limits shared by all replicas (Redis); without it each process limits on its own. */
+  sharedRate?: SharedRateLimiter | undefined;
 }
 
 /** Deliveries claimed by this process for one endpoint, with that endpoint's limits. */
@@ -67,7 +70,7 @@ interface Lane {
   inFlight: number;
   reserved: number;
   breaker: CircuitBreaker;
-  bucket: TokenBucket | null;
+  bucket: RateGate | null;
   timer: NodeJS.Timeout | null;
   /** Due deliveries of this endpoint may be waiting in Postgres (unleased at intake, or a full claim). */
   backlog: boolean;
@@ -180,8 +183,10 @@ export async function startDispatcher(o: DispatcherOptions): Promise<RunningDisp
       lanes.set(ep.row.id, lane);
     }
     const rate = ep.row.rate_limit_per_s;
-    if (rate && !lane.bucket) lane.bucket = new TokenBucket(rate, Date.now());
-    else if (rate && lane.bucket) lane.bucket.setRate(rate);
+    if (rate && !lane.bucket) {
+      const l = lane;
+      lane.bucket = o.sharedRate ? o.sharedRate.gate(ep.row.id, rate, () => pump(l)) : new TokenBucket(rate, Date.now());
+    } else if (rate && lane.bucket) lane.bucket.setRate(rate);
     else if (!rate) lane.bucket = null;
     return lane;
   };
