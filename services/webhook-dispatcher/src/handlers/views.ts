@@ -1,5 +1,6 @@
 import type { Attempt, Delivery, Principal, WebhookEndpoint, WebhookJob } from '@pep/contracts';
-import { NotFoundError, ValidationError } from '@pep/runtime';
+import { NotFoundError } from '@pep/runtime';
+import { actingPartner } from '@pep/service';
 import type { Selectable } from 'kysely';
 import type { AttemptsTable, DeliveriesTable } from '../db/schema.ts';
 import type { EndpointState } from '../domain/webhook-endpoint/webhook-endpoint.ts';
@@ -19,12 +20,8 @@ export function assertOwned<T extends { partner_id: string }>(row: T | undefined
   return row;
 }
 
-export function ownerFor(p: Principal, bodyPartnerId: string | undefined): string {
-  const tenant = tenantOf(p);
-  if (tenant) return tenant;
-  if (!bodyPartnerId) throw new ValidationError([{ path: 'partner_id', message: 'required for admin credentials' }]);
-  return bodyPartnerId;
-}
+/** The owner of a new endpoint: the partner's own, or the `partner_id` an admin names; naming another partner is 404. */
+export const ownerFor = (p: Principal, bodyPartnerId: string | undefined): string => actingPartner(p, bodyPartnerId);
 
 const iso = (d: Date | string | null) => (d === null ? null : typeof d === 'string' ? d : d.toISOString());
 
