@@ -24,19 +24,7 @@ export class IdempotencyStore {
   async tryInsert(i: AcquireInput): Promise<boolean> {
     const r = await this.db
       .insertInto('idempotency_keys')
-      .values({
-        scope: i.scope,
-        key: i.key,
-        request_hash: i.requestHash,
-        method: i.method,
-        path: i.path,
-        state: 'in_flight',
-        status: null,
-        headers: null,
-        body: null,
-        locked_at: i.now,
-        expires_at: i.expiresAt,
-      })
+      .values({ scope: i.scope, key: i.key, ...inFlight(i) })
       .onConflict((oc) => oc.columns(['scope', 'key']).doNothing())
       .returning('scope')
       .executeTakeFirst();
@@ -60,18 +48,7 @@ export class IdempotencyStore {
     const staleBefore = new Date(i.now.getTime() - lockTimeoutMs);
     const r = await this.db
       .updateTable('idempotency_keys')
-      .set({
-        request_hash: i.requestHash,
-        method: i.method,
-        path: i.path,
-        state: 'in_flight',
-        status: null,
-        headers: null,
-        body: null,
-        locked_at: i.now,
-        expires_at: i.expiresAt,
-        created_at: i.now,
-      })
+      .set({ ...inFlight(i), created_at: i.now })
       .where('scope', '=', i.scope)
       .where('key', '=', i.key)
       .where((eb) => eb.or([eb('expires_at', '<=', i.now), eb.and([eb('state', '=', 'in_flight'), eb('locked_at', '<', staleBefore)])]))
@@ -103,4 +80,19 @@ export class IdempotencyStore {
     const r = await this.db.deleteFrom('idempotency_keys').where('expires_at', '<=', now).executeTakeFirst();
     return Number(r.numDeletedRows);
   }
+}
+
+/** A record held by the request now running: no stored answer yet. */
+function inFlight(i: AcquireInput) {
+  return {
+    request_hash: i.requestHash,
+    method: i.method,
+    path: i.path,
+    state: 'in_flight' as const,
+    status: null,
+    headers: null,
+    body: null,
+    locked_at: i.now,
+    expires_at: i.expiresAt,
+  };
 }
