@@ -246,8 +246,16 @@ describe('scale-out: 2 replicas, 10,000 events, kill -9 one mid-load', () => {
       const n = 40;
       await publishFor(world.bus, 'prt_rate', 'lead.created', n, (i) => ({ i }));
       await waitUntil(() => r.uniqueIds().size >= n || undefined, { timeoutMs: 60_000, what: `${n} rate-limited deliveries` });
-      const after = await Promise.all(procs.map((p) => succeeded(p.healthUrl)));
-      const byReplica = after.map((a, i) => a - (before[i] as number));
+      // The receiver can see the last delivery a moment before the replica counts its outcome: wait for the counts.
+      let byReplica: number[] = [];
+      await waitUntil(
+        async () => {
+          const after = await Promise.all(procs.map((p) => succeeded(p.healthUrl)));
+          byReplica = after.map((a, i) => a - (before[i] as number));
+          return byReplica.reduce((x, y) => x + y, 0) >= n || undefined;
+        },
+        { timeoutMs: 10_000, what: 'both replicas to count their succeeded attempts' },
+      ).catch(() => undefined);
       const at = r.received.map((x) => x.at).sort((a, b) => a - b);
       const span = (at[n - 1] as number) - (at[0] as number);
       console.log(JSON.stringify({ shared_rate_limit: { endpoint: ep.id, by_replica: byReplica, span_ms: span } }));
