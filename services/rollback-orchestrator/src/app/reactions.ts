@@ -48,15 +48,20 @@ export async function startReactions(deps: {
   const emailsOf = async (partnerId: string, customerId: string) =>
     (await policyForCustomer(deps.db, partnerId, customerId))?.policy.notify_emails ?? [];
 
-  const runs = await startWorker({
-    bus,
-    durable: `${SERVICE}-runs`,
-    filterSubject: aggregateFilter(prefix, 'rollback'),
+  // What both durable consumers share: bounded concurrency, backoff before redelivery, dead letters.
+  const workerOptions = {
     concurrency: deps.concurrency,
     ackWaitMs: deps.ackWaitMs,
     backoffMs: [500, 2000, 5000, 15_000],
     deadLetters,
     logger,
+  };
+
+  const runs = await startWorker({
+    bus,
+    durable: `${SERVICE}-runs`,
+    filterSubject: aggregateFilter(prefix, 'rollback'),
+    ...workerOptions,
     handle: heartbeat(async (event: StoredEvent) => {
       const d = event.data as { partner_id: string; incident_id: string; customer_id: string };
       if (event.type === 'rollback.planned' || event.type === 'rollback.approved') {
@@ -89,11 +94,7 @@ export async function startReactions(deps: {
     bus,
     durable: `${SERVICE}-incidents`,
     filterSubject: aggregateFilter(prefix, 'incident'),
-    concurrency: deps.concurrency,
-    ackWaitMs: deps.ackWaitMs,
-    backoffMs: [500, 2000, 5000, 15_000],
-    deadLetters,
-    logger,
+    ...workerOptions,
     handle: heartbeat(async (event: StoredEvent) => {
       if (event.type === 'incident.opened') {
         const d = event.data as IncidentOpenedData;

@@ -1,7 +1,7 @@
 import type { StoredEvent } from '@pep/contracts';
 import { aggregateFilter, type Projection } from '@pep/events';
 import type { Kysely, Transaction } from 'kysely';
-import type { OrchestratorDB } from '../../db/schema.ts';
+import type { OrchestratorDB, OrchestratorTables } from '../../db/schema.ts';
 import type { IncidentOpenedData, IncidentResolvedData } from '../../domain/incident/incident.ts';
 import { incidentKey } from '../../domain/keys.ts';
 
@@ -78,27 +78,14 @@ export function incidentsProjection(prefix: string): Projection<OrchestratorDB> 
   };
 }
 
-export interface IncidentRow {
-  key: string;
-  partner_id: string;
-  incident_id: string;
-  customer_id: string;
-  status: string;
-  severity: string;
-  journey: unknown;
-  evidence: unknown;
-  suspects: unknown;
-  detected_at: string;
-  opened_at: string;
-  resolved_at: string | null;
-  seq: number;
-}
+/** A row of the incidents read model. */
+export type IncidentRow = OrchestratorTables['incidents'];
 
 /** Finds an incident by its id; `partnerId` undefined = any partner (admin). */
 export function findIncident(db: Kysely<OrchestratorDB>, incidentId: string, partnerId: string | undefined) {
   let q = db.selectFrom('incidents').selectAll().where('incident_id', '=', incidentId);
   if (partnerId !== undefined) q = q.where('partner_id', '=', partnerId);
-  return q.orderBy('seq', 'asc').limit(1).executeTakeFirst() as Promise<IncidentRow | undefined>;
+  return q.orderBy('seq', 'asc').limit(1).executeTakeFirst();
 }
 
 export function listIncidents(
@@ -114,7 +101,7 @@ export function listIncidents(
   if (f.customerId) q = q.where('customer_id', '=', f.customerId);
   if (f.status) q = q.where('status', '=', f.status);
   if (f.startingAfter !== undefined) q = q.where('seq', '<', f.startingAfter);
-  return q.execute() as Promise<IncidentRow[]>;
+  return q.execute();
 }
 
 export function timelineOf(db: Kysely<OrchestratorDB>, key: string) {
