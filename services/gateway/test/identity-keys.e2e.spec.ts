@@ -2,30 +2,14 @@ import type { ApiKey, Partner } from '@pep/contracts';
 import { createDb } from '@pep/db';
 import { createTestBus, dbUrl, type ServiceProcess, serviceEnv, spawnService, testNames, waitUntil } from '@pep/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startGateway } from './support/gateway.ts';
+import { apiClient, startGateway } from './support/gateway.ts';
 
 const names = testNames('gwkeys');
 let bus: Awaited<ReturnType<typeof createTestBus>>;
 let registry: ServiceProcess;
 let gw: Awaited<ReturnType<typeof startGateway>>;
 
-const call = async (method: string, path: string, token: string, body?: unknown) => {
-  const res = await fetch(`${gw.url}${path}`, {
-    method,
-    headers: { authorization: `Bearer ${token}`, ...(body === undefined ? {} : { 'content-type': 'application/json' }) },
-    ...(body === undefined ? {} : { body: JSON.stringify(body) }),
-  });
-  const text = await res.text();
-  return { status: res.status, headers: res.headers, body: text ? JSON.parse(text) : undefined };
-};
-const admin = (method: string, path: string, body?: unknown) => call(method, path, gw.adminKey, body);
-
-async function activePartner(name: string): Promise<Partner> {
-  const p = await admin('POST', '/v1/partners', { name, type: 'technology', contact_email: 'ops@example.com' });
-  expect(p.status).toBe(201);
-  expect((await admin('POST', `/v1/partners/${p.body.id}/activate`, {})).status).toBe(200);
-  return p.body;
-}
+const { call, admin, activePartner } = apiClient(() => gw);
 
 /** Polls until `path` answers `status` with this key; returns the ms it took. */
 async function msUntil(token: string, path: string, status: number): Promise<number> {

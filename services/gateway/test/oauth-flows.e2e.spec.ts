@@ -16,7 +16,7 @@ import {
 import * as oauth from 'oauth4webapi';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ensureSigningKeys } from '../src/oauth/oauth-store.ts';
-import { startGateway } from './support/gateway.ts';
+import { apiClient, startGateway } from './support/gateway.ts';
 
 const names = testNames('oauth');
 const insecure = { [oauth.allowInsecureRequests]: true } as const;
@@ -26,23 +26,7 @@ let gw: Awaited<ReturnType<typeof startGateway>>;
 let as: oauth.AuthorizationServer;
 let redirectUri: string;
 
-const api = async (method: string, path: string, token: string, body?: unknown) => {
-  const res = await fetch(`${gw.url}${path}`, {
-    method,
-    headers: { authorization: `Bearer ${token}`, ...(body === undefined ? {} : { 'content-type': 'application/json' }) },
-    ...(body === undefined ? {} : { body: JSON.stringify(body) }),
-  });
-  const text = await res.text();
-  return { status: res.status, headers: res.headers, body: text ? JSON.parse(text) : undefined };
-};
-const admin = (method: string, path: string, body?: unknown) => api(method, path, gw.adminKey, body);
-
-async function activePartner(name: string): Promise<Partner> {
-  const p = await admin('POST', '/v1/partners', { name, type: 'technology', contact_email: 'ops@example.com' });
-  expect(p.status).toBe(201);
-  expect((await admin('POST', `/v1/partners/${p.body.id}/activate`, {})).status).toBe(200);
-  return p.body;
-}
+const { call: api, admin, activePartner } = apiClient(() => gw);
 
 /** An application of `partnerId`, as the applications area records it (its own route may evolve separately). */
 async function application(partnerId: string): Promise<string> {

@@ -1,6 +1,8 @@
 import { randomBytes } from 'node:crypto';
 import { connect, type NatsConnection, type Subscription } from '@nats-io/transport-node';
+import type { Partner } from '@pep/contracts';
 import { freePort, NATS_URL, serviceEnv, spawnService, type TestNames, waitReady } from '@pep/testing';
+import { expect } from 'vitest';
 
 /** Starts the real gateway process in this test's isolated world (own stream, subjects, RPC prefix, database). */
 export async function startGateway(names: TestNames, extra: Record<string, string> = {}) {
@@ -13,6 +15,28 @@ export async function startGateway(names: TestNames, extra: Record<string, strin
   const url = `http://127.0.0.1:${port}`;
   await waitReady(`${url}/readyz`, proc);
   return { url, adminKey, proc, auth: { authorization: `Bearer ${adminKey}` } };
+}
+
+/** JSON calls to a gateway started later (in `beforeAll`): `gw()` is read at call time. */
+export function apiClient(gw: () => { url: string; adminKey: string }) {
+  const call = async (method: string, path: string, token: string, body?: unknown) => {
+    const res = await fetch(`${gw().url}${path}`, {
+      method,
+      headers: { authorization: `Bearer ${token}`, ...(body === undefined ? {} : { 'content-type': 'application/json' }) },
+      ...(body === undefined ? {} : { body: JSON.stringify(body) }),
+    });
+    const text = await res.text();
+    return { status: res.status, headers: res.headers, body: text ? JSON.parse(text) : undefined };
+  };
+  const admin = (method: string, path: string, body?: unknown) => call(method, path, gw().adminKey, body);
+  /** A partner created and activated by the admin. */
+  const activePartner = async (name: string): Promise<Partner> => {
+    const p = await admin('POST', '/v1/partners', { name, type: 'technology', contact_email: 'ops@example.com' });
+    expect(p.status).toBe(201);
+    expect((await admin('POST', `/v1/partners/${p.body.id}/activate`, {})).status).toBe(200);
+    return p.body;
+  };
+  return { call, admin, activePartner };
 }
 
 interface RpcPacket {
