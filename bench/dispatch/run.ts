@@ -277,8 +277,10 @@ async function metricsText(url: string) {
 async function settle(url: string, timeoutMs = 120_000) {
   const deadline = Date.now() + timeoutMs;
   while (Date.now() < deadline) {
-    const m = /^webhook_pending_deliveries(?:\{[^}]*\})? (\S+)/m.exec(await metricsText(url));
-    if (m && Number(m[1]) === 0) return;
+    const text = await metricsText(url);
+    const pending = /^webhook_pending_deliveries(?:\{[^}]*\})? (\S+)/m.exec(text);
+    const held = /^webhook_held_deliveries(?:\{[^}]*\})? (\S+)/m.exec(text);
+    if (pending && Number(pending[1]) === 0 && (!held || Number(held[1]) === 0)) return;
     await new Promise((r) => setTimeout(r, 200));
   }
   console.log('  (the dispatcher still had pending deliveries when the next phase started)');
@@ -391,7 +393,7 @@ async function dispatcherCase(replicas: number, withDirect: boolean) {
     p50: bucketQuantile(delayBuckets(before[0] as string), delayBuckets(after[0] as string), 0.5),
     p99: bucketQuantile(delayBuckets(before[0] as string), delayBuckets(after[0] as string), 0.99),
   };
-  const stages = ['consumer', 'queued', 'commit'].map((st) => {
+  const stages = ['consumer', 'queued', 'handoff'].map((st) => {
     const b = delayBuckets(before[0] as string, 'webhook_intake_stage_seconds', `stage="${st}"`);
     const a = delayBuckets(after[0] as string, 'webhook_intake_stage_seconds', `stage="${st}"`);
     return `${st} p50 ${bucketQuantile(b, a, 0.5)} / p99 ${bucketQuantile(b, a, 0.99)} ms`;

@@ -93,6 +93,13 @@ export interface JobsTable {
   finished_at: Date | null;
 }
 
+/** `webhook.delivery.exhausted` events still to be published (one per delivery and attempt count). */
+export interface OutboxTable {
+  delivery_id: string;
+  attempts: number;
+  created_at: Generated<Date>;
+}
+
 export interface DispatcherDB extends PlatformTables {
   webhook_endpoints: EndpointsTable;
   webhook_events: EventsTable;
@@ -100,4 +107,5 @@ export interface DispatcherDB extends PlatformTables {
   webhook_attempts: AttemptsTable;
   webhook_endpoint_health: EndpointHealthTable;
   webhook_jobs: JobsTable;
+  webhook_outbox: OutboxTable;
 }

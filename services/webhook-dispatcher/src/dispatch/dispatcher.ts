@@ -9,7 +9,7 @@ import {
   type ProjectionRunner,
   publishEvent,
 } from '@pep/events';
-import { type Logger, type Metrics, newId } from '@pep/runtime';
+import type { Logger, Metrics } from '@pep/runtime';
 import { createSafeDispatcher, type SsrfPolicy } from '@pep/webhooks';
 import { AckPolicy, type ConsumerMessages, DeliverPolicy, type JsMsg } from '@nats-io/jetstream';
 import { nanos } from '@nats-io/transport-node';
@@ -27,17 +27,21 @@ import { maxAttempts, nextDelayMs, type RetryPolicy } from './retry-policy.ts';
 import {
   type AttemptResult,
   type ClaimedDelivery,
+  type CompletedDelivery,
   claimDue,
   completeAttempts,
+  deliveryId,
   endpointsFailingSince,
   type IntakeEvent,
   insertDeliveries,
   type NewDelivery,
   pendingCount,
   recordHealth,
+  recordSent,
+  relayOutbox,
   releaseLeases,
   renewLease,
-  withdrawDeliveries,
+  type SentDelivery,
 } from './store.ts';
 
 export interface DispatcherOptions {
@@ -63,12 +67,43 @@ export interface DispatcherOptions {
   sharedRate?: SharedRateLimiter | undefined;
 }
 
-/** Deliveries claimed by this process for one endpoint, with that endpoint's limits. */
+/** One stream message whose deliveries this process holds; acked once every one of them is recorded. */
+interface HeldMessage {
+  m: JsMsg;
+  /** Deliveries (and the insert of its overflow rows) not yet recorded. */
+  refs: number;
+  /** Something could not be recorded: the message is given back (nak) instead of acked. */
+  failed: boolean;
+  settled: boolean;
+}
+
+/**
+ * A delivery in a lane: either claimed from Postgres (its row is leased to this process), or held straight
+ * from the stream with no row yet (its message stays unacked until the attempt is recorded).
+ */
+type Work =
+  | (ClaimedDelivery & { kind: 'claimed' })
+  | {
+      kind: 'held';
+      id: string;
+      endpoint_id: string;
+      event_type: string;
+      attempts: 0;
+      body: string;
+      traceparent: string | null;
+      stored_at_ms: number;
+      delivery: NewDelivery;
+      event: IntakeEvent;
+      msg: HeldMessage;
+      heldSince: number;
+    };
+type HeldWork = Extract<Work, { kind: 'held' }>;
+
+/** Deliveries held or claimed by this process for one endpoint, with that endpoint's limits. */
 interface Lane {
   endpointId: string;
-  queue: ClaimedDelivery[];
+  queue: Work[];
   inFlight: number;
-  reserved: number;
   breaker: CircuitBreaker;
   bucket: RateGate | null;
   timer: NodeJS.Timeout | null;
@@ -80,6 +115,8 @@ interface Lane {
 const INTAKE_PARALLEL = 3;
 const INTAKE_BATCH = 500;
 const WRITER_GATHER_MS = 20;
+/** Deliveries held straight from the stream in one process (each keeps its message unacked). */
+const MAX_HELD = 10_000;
 const W3C = new W3CTraceContextPropagator();
 const tracer = trace.getTracer('webhook-dispatcher');
 
@@ -109,20 +146,28 @@ export interface RunningDispatcher {
 
 /**
  * The delivery engine of one dispatcher process.
- *  - Intake: a durable pull consumer shared by every replica reads all platform events; each batch becomes
- *    delivery rows in one statement (unique per endpoint and event, so a redelivered message or another
- *    replica never creates a second one), and only then are the messages acked.
+ *  - Intake: a durable pull consumer shared by every replica reads all platform events. A delivery whose
+ *    endpoint lane has room is sent straight from the stream: no row is written first. Its attempt is
+ *    recorded afterwards (event, delivery in its new state and attempt log in one statement), and only then
+ *    is the message acked, so a crash before the record means JetStream delivers the message again. A
+ *    redelivered message, and whatever a lane has no room for, becomes a pending row instead (unique per
+ *    endpoint and event, so a second replica or a second delivery of the message never makes a second one).
+ *    Delivery ids are derived from (endpoint, event), so a repeat after a crash carries the same webhook-id.
  *  - Lanes: one per endpoint, each with its own concurrency, token-bucket rate limit and circuit breaker, so
- *    a slow or failing endpoint only ever holds its own slots.
- *  - Poller: claims due deliveries (retries, backlog, leases of a crashed replica) per endpoint with
+ *    a slow or failing endpoint only ever holds its own slots; what waits in a lane while its circuit opens
+ *    (or too long for the ack deadline) is written down as pending rows and acked.
+ *  - Poller: claims due rows (retries, overflow, replays, leases of a crashed replica) per endpoint with
  *    `FOR UPDATE SKIP LOCKED`, at most what each lane has room for.
- *  - Writer: records attempts in batches; every state change is guarded by the claim's lease token.
+ *  - Writer: records attempts in batches; every transition of a claimed row is guarded by its lease token.
+ *  - Outbox: `webhook.delivery.exhausted` rows are written with the transition to failed and relayed.
  */
 export async function startDispatcher(o: DispatcherOptions): Promise<RunningDispatcher> {
   const { db, bus, logger, metrics, cache } = o;
   const agent = createSafeDispatcher(o.ssrf, { keepAliveTimeout: 30_000, connectTimeoutMs: 10_000 });
   const lanes = new Map<string, Lane>();
   let inFlight = 0;
+  /** Held deliveries (sent or waiting) not yet recorded. */
+  let held = 0;
   let stopped = false;
   const budget = maxAttempts(o.retry);
 
@@ -145,19 +190,27 @@ export async function startDispatcher(o: DispatcherOptions): Promise<RunningDisp
   const mPending = metrics.gauge('webhook_pending_deliveries', 'Deliveries waiting for an attempt (all replicas)', [], async () => {
     mPending.set(await pendingCount(db).catch(() => -1));
   });
+  const mHeld = metrics.gauge(
+    'webhook_held_deliveries',
+    'Deliveries this process took straight from the stream and has not recorded yet (their messages are unacked)',
+    [],
+    () => {
+      mHeld.set(held);
+    },
+  );
   const mLag = metrics.gauge('webhook_consumer_lag', 'Events in the stream the dispatcher consumer has not read yet', [], async () => {
     const info = await bus.jsm.consumers.info(bus.stream, o.consumer.durable).catch(() => undefined);
     mLag.set(info ? info.num_pending + info.num_ack_pending : -1);
   });
   const mDispatchDelay = metrics.histogram(
     'webhook_dispatch_delay_seconds',
-    'From an event stored in the stream to the start of its first attempt (deliveries handed off at intake)',
+    'From an event stored in the stream to the start of its first attempt (deliveries sent straight from the stream)',
     [],
     [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5],
   );
   const mIntake = metrics.histogram(
     'webhook_intake_stage_seconds',
-    'Intake, per batch (its oldest event): stored in the stream → received by this process (stage=consumer), → batch started (stage=queued), → handed to the lanes after the commit (stage=commit)',
+    'Intake, per batch (its oldest event): stored in the stream → received by this process (stage=consumer), → batch started (stage=queued), → handed to the lanes (stage=handoff)',
     ['stage'],
     [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5],
   );
@@ -174,7 +227,6 @@ export async function startDispatcher(o: DispatcherOptions): Promise<RunningDisp
         endpointId: ep.row.id,
         queue: [],
         inFlight: 0,
-        reserved: 0,
         breaker: new CircuitBreaker(o.breaker),
         bucket: null,
         timer: null,
@@ -191,28 +243,91 @@ export async function startDispatcher(o: DispatcherOptions): Promise<RunningDisp
     return lane;
   };
 
-  // Deliveries one lane holds in this process (queued + in flight): enough that a busy endpoint is fed from
-  // the intake hand-off rather than from Postgres claims, few enough to be sent well within their leases.
+  // Deliveries one lane holds in this process (queued + in flight): enough that a busy endpoint is fed
+  // straight from the stream rather than from Postgres, few enough to be sent well within the ack deadline.
   const laneCap = Math.min(5000, Math.max(256, o.endpointConcurrency * 64));
-  const room = (lane: Lane) => laneCap - lane.queue.length - lane.inFlight - lane.reserved;
+  const room = (lane: Lane) => laneCap - lane.queue.length - lane.inFlight;
+
+  // ---------------------------------------------------------------- held messages
+  /** One of a held message's deliveries is recorded (or could not be): ack it when the last one is. */
+  const settle = (h: HeldMessage, ok: boolean) => {
+    if (!ok) h.failed = true;
+    if (--h.refs > 0 || h.settled) return;
+    h.settled = true;
+    // A message given back is delivered again; it then takes the path through rows, which never sends a
+    // delivery whose row already records an attempt.
+    if (h.failed) h.m.nak(1000);
+    else h.m.ack();
+  };
+
+  const distinctEvents = (items: HeldWork[]) => {
+    const bySeq = new Map<number, IntakeEvent>();
+    for (const w of items) bySeq.set(w.event.seq, w.event);
+    return [...bySeq.values()];
+  };
+
+  /** Held deliveries that will not be sent from memory (circuit open, waited too long): written down as pending rows. */
+  const demote = (items: HeldWork[]) => {
+    if (items.length === 0) return;
+    for (const w of items) {
+      const lane = lanes.get(w.endpoint_id);
+      if (lane) lane.backlog = true;
+    }
+    insertDeliveries(db, distinctEvents(items), items.map((w) => w.delivery)).then(
+      () => {
+        held -= items.length;
+        for (const w of items) settle(w.msg, true);
+      },
+      (err) => {
+        logger.warn('writing held deliveries down failed; their messages are given back to the stream', { err });
+        held -= items.length;
+        for (const w of items) settle(w.msg, false);
+      },
+    );
+  };
 
   // ---------------------------------------------------------------- writer (batched attempt records)
   const results: AttemptResult[] = [];
+  const sent: (SentDelivery & { work: HeldWork })[] = [];
   const reportedHealth = new Map<string, { ok: boolean; at: number }>();
   let writing: Promise<void> | null = null;
+
+  const withRetry = async <T>(what: string, fn: () => Promise<T>): Promise<T | undefined> => {
+    try {
+      return await fn();
+    } catch (err) {
+      logger.warn(`${what} failed, retrying`, { err });
+      await new Promise((r) => setTimeout(r, 500));
+      try {
+        return await fn();
+      } catch (e) {
+        logger.error(`${what} failed`, { err: e });
+        return undefined;
+      }
+    }
+  };
+
   const flushResults = async () => {
-    while (results.length) {
+    while (results.length || sent.length) {
       const batch = results.splice(0, 500);
-      const done = await completeAttempts(db, batch).catch(async (err) => {
-        logger.warn('recording attempts failed, retrying', { err });
-        await new Promise((r) => setTimeout(r, 500));
-        return completeAttempts(db, batch).catch((e) => {
-          logger.error('recording attempts failed; their leases will expire and they are retried', { err: e });
-          return [];
-        });
-      });
+      const sentBatch = sent.splice(0, 500);
+      const [claimedDone, sentDone] = await Promise.all([
+        // A claimed row that cannot be recorded keeps its lease until it expires; then it is retried.
+        batch.length ? withRetry('recording attempts', () => completeAttempts(db, batch)).then((x) => x ?? []) : [],
+        sentBatch.length
+          ? withRetry('recording sent deliveries', () => recordSent(db, distinctEvents(sentBatch.map((x) => x.work)), sentBatch)).then(
+              (x) => {
+                held -= sentBatch.length;
+                for (const s of sentBatch) settle(s.work.msg, x !== undefined);
+                return x ?? [];
+              },
+            )
+          : [],
+      ]);
+      const done: CompletedDelivery[] = [...claimedDone, ...sentDone];
       const health = new Map<string, boolean>();
-      for (const r of batch) health.set(r.endpoint_id, (health.get(r.endpoint_id) ?? false) || r.outcome === 'succeeded');
+      for (const r of [...batch, ...sentBatch.map((x) => x.result)])
+        health.set(r.endpoint_id, (health.get(r.endpoint_id) ?? false) || r.outcome === 'succeeded');
       // Health rows change only when an endpoint flips between failing and succeeding (or every 5 s), so a
       // busy endpoint does not cost a write per batch.
       const now = Date.now();
@@ -222,37 +337,43 @@ export async function startDispatcher(o: DispatcherOptions): Promise<RunningDisp
         else reportedHealth.set(id, { ok: okNow, at: now });
       }
       await recordHealth(db, health).catch((err) => logger.warn('recording endpoint health failed', { err }));
+      let exhausted = false;
       for (const d of done) {
         mDeliveries.inc({ outcome: d.status === 'pending' ? 'retrying' : d.status });
-        if (d.status === 'failed')
-          await publishExhausted(d).catch((err) => logger.error('exhausted event not published', { err, delivery_id: d.id }));
+        if (d.status === 'failed') exhausted = true;
       }
+      if (exhausted) void relay();
     }
   };
   const ensureWriter = () => {
     if (writing) return;
     // Attempt records are not on the delivery path: gather them for a few ms so they cost a few commits a
-    // second, not one per event-loop turn, and leave Postgres to the intake inserts that are.
+    // second, not one per event-loop turn.
     writing = new Promise<void>((resolve) => setTimeout(resolve, WRITER_GATHER_MS)).then(flushResults).finally(() => {
       writing = null;
-      if (results.length) ensureWriter();
+      if (results.length || sent.length) ensureWriter();
     });
   };
-  const pushResult = (r: AttemptResult) => {
-    results.push(r);
-    ensureWriter();
+
+  // ---------------------------------------------------------------- outbox relay
+  let relaying: Promise<void> | null = null;
+  const relay = (): Promise<void> => {
+    if (relaying) return relaying;
+    relaying = (async () => {
+      for (;;) {
+        const r = await relayOutbox(db, publishExhausted);
+        if (r.failed) logger.warn('exhausted events not published yet; the outbox keeps them', { failed: r.failed });
+        if (r.published < 100 || r.failed) break;
+      }
+    })()
+      .catch((err) => logger.warn('outbox relay failed; it runs again', { err }))
+      .finally(() => {
+        relaying = null;
+      });
+    return relaying;
   };
 
-  const publishExhausted = async (d: {
-    id: string;
-    endpoint_id: string;
-    partner_id: string;
-    event_id: string;
-    event_type: string;
-    attempts: number;
-    last_status_code: number | null;
-    last_error: string | null;
-  }) => {
+  const publishExhausted = async (d: CompletedDelivery) => {
     const now = new Date();
     await publishEvent(bus, aggregateSubject(bus.prefix, 'webhook_delivery', d.id), {
       specversion: '1.0',
@@ -277,10 +398,13 @@ export async function startDispatcher(o: DispatcherOptions): Promise<RunningDisp
   };
 
   // ---------------------------------------------------------------- lanes
+  /** Gives back what a lane has not started: claimed rows lose their lease, held deliveries become rows. */
   const releaseQueue = (lane: Lane) => {
     if (lane.queue.length === 0) return;
-    const items = lane.queue.splice(0).map((w) => ({ id: w.id, token: w.lease_token }));
-    releaseLeases(db, items).catch((err) => logger.warn('releasing leases failed (they expire anyway)', { err }));
+    const items = lane.queue.splice(0);
+    const claimed = items.filter((w) => w.kind === 'claimed').map((w) => ({ id: w.id, token: w.lease_token }));
+    if (claimed.length) releaseLeases(db, claimed).catch((err) => logger.warn('releasing leases failed (they expire anyway)', { err }));
+    demote(items.filter((w): w is HeldWork => w.kind === 'held'));
   };
 
   const disabling = new Set<string>();
@@ -313,7 +437,7 @@ export async function startDispatcher(o: DispatcherOptions): Promise<RunningDisp
         }
         return;
       }
-      const w = lane.queue.shift() as ClaimedDelivery;
+      const w = lane.queue.shift() as Work;
       lane.inFlight++;
       inFlight++;
       lane.breaker.onStart();
@@ -333,16 +457,22 @@ export async function startDispatcher(o: DispatcherOptions): Promise<RunningDisp
     }
   };
 
-  const attempt = async (lane: Lane, w: ClaimedDelivery) => {
+  const attempt = async (lane: Lane, w: Work) => {
     const ep = cache.get(w.endpoint_id);
     if (!ep?.row.enabled) {
-      await releaseLeases(db, [{ id: w.id, token: w.lease_token }]);
+      // Disabled or deleted since: nothing is sent; the delivery waits as a pending row.
+      if (w.kind === 'held') demote([w]);
+      else await releaseLeases(db, [{ id: w.id, token: w.lease_token }]);
       return;
     }
-    if (w.lease_until - Date.now() < ep.row.timeout_ms + 500) {
-      const renewed = await renewLease(db, w.id, w.lease_token, leaseMsFor(ep));
-      if (renewed === null) return; // another process owns it now
-      w.lease_until = renewed;
+    if (w.kind === 'claimed') {
+      if (w.lease_until - Date.now() < ep.row.timeout_ms + 500) {
+        const renewed = await renewLease(db, w.id, w.lease_token, leaseMsFor(ep));
+        if (renewed === null) return; // another process owns it now
+        w.lease_until = renewed;
+      }
+    } else if (Date.now() - w.heldSince + ep.row.timeout_ms + 5000 > o.consumer.ackWaitMs / 2) {
+      w.msg.m.working(); // the attempt and its record finish well within a fresh ack deadline
     }
     const parent = w.traceparent
       ? W3C.extract(context.active(), { traceparent: w.traceparent }, { get: (c, k) => c[k as 'traceparent'], keys: (c) => Object.keys(c) })
@@ -366,7 +496,7 @@ export async function startDispatcher(o: DispatcherOptions): Promise<RunningDisp
       ? `00-${sc.traceId}-${sc.spanId}-${sc.traceFlags.toString(16).padStart(2, '0')}`
       : childTraceparent(w.traceparent);
     const now = new Date();
-    if (w.stored_at_ms !== undefined) mDispatchDelay.observe(Math.max(0, now.getTime() - w.stored_at_ms) / 1000);
+    if (w.kind === 'held') mDispatchDelay.observe(Math.max(0, now.getTime() - w.stored_at_ms) / 1000);
     const out = await sendAttempt(agent, {
       deliveryId: w.id,
       url: ep.row.url,
@@ -392,9 +522,9 @@ export async function startDispatcher(o: DispatcherOptions): Promise<RunningDisp
       disableEndpoint(ep.row.id, 'gone', 'the endpoint answered 410 Gone');
       releaseQueue(lane);
     }
-    pushResult({
+    const result: AttemptResult = {
       id: w.id,
-      token: w.lease_token,
+      token: w.kind === 'claimed' ? w.lease_token : '',
       endpoint_id: w.endpoint_id,
       outcome: out.ok ? 'succeeded' : 'failed',
       final: gone,
@@ -405,7 +535,10 @@ export async function startDispatcher(o: DispatcherOptions): Promise<RunningDisp
       started_at: now,
       latency_ms: Math.round(out.latencyMs * 100) / 100,
       excerpt: out.excerpt,
-    });
+    };
+    if (w.kind === 'claimed') results.push(result);
+    else sent.push({ delivery: w.delivery, result, work: w });
+    ensureWriter();
   };
 
   const enqueue = (items: ClaimedDelivery[]) => {
@@ -414,7 +547,7 @@ export async function startDispatcher(o: DispatcherOptions): Promise<RunningDisp
       const ep = cache.get(w.endpoint_id);
       if (!ep) continue;
       const lane = laneFor(ep);
-      lane.queue.push(w);
+      lane.queue.push({ ...w, kind: 'claimed' });
       touched.add(lane);
     }
     for (const l of touched) pump(l);
@@ -444,10 +577,9 @@ export async function startDispatcher(o: DispatcherOptions): Promise<RunningDisp
   const consumer = await bus.js.consumers.get(bus.stream, durable);
 
   // Highest stream sequence of any webhook_endpoint event. A batch may be matched against the endpoint cache
-  // only when the cache covers every endpoint event stored before the batch's messages; this is checked with
-  // one JetStream direct get that runs IN PARALLEL with the batch's insert (not before it): when the check
-  // finds the cache was behind (an endpoint changed in the meantime: rare), the batch is matched again with
-  // the fresh read model and corrected before anything is sent or acked.
+  // only when the cache covers every endpoint event stored before the batch's messages; one JetStream direct
+  // get per batch checks it (a NATS round trip, no Postgres), and when the cache is behind (an endpoint
+  // changed just now: rare) the batch waits for the read model before anything is matched or sent.
   const endpointFilter = aggregateFilter(bus.prefix, 'webhook_endpoint');
   const endpointWatermark = async (): Promise<number> => {
     const m = await bus.jsm.streams.getMessage(bus.stream, { last_by_subj: endpointFilter });
@@ -480,62 +612,6 @@ export async function startDispatcher(o: DispatcherOptions): Promise<RunningDisp
     return decoded;
   };
 
-  /** Deliveries of a batch under the current endpoint cache; leases them to this process where the lane has room. */
-  const plan = (decoded: { m: JsMsg; ev: RawEnvelope; body: string }[], token: string, now: number, skip?: Set<string>) => {
-    const events: IntakeEvent[] = [];
-    const deliveries: NewDelivery[] = [];
-    const reservedLanes: Lane[] = [];
-    for (const { m, ev, body } of decoded) {
-      const eps = cache.matching(ev.partnerid, ev.type, ev.data, m.info.timestampNanos / 1e6);
-      if (eps.length === 0) continue;
-      let any = false;
-      for (const ep of eps) {
-        if (skip?.has(`${ep.row.id}:${m.seq}`)) continue;
-        any = true;
-        const lane = laneFor(ep);
-        const lease = !stopped && room(lane) > 0 && lane.breaker.state === 'closed';
-        if (lease) {
-          lane.reserved++;
-          reservedLanes.push(lane);
-        } else {
-          lane.backlog = true;
-        }
-        deliveries.push({
-          id: newId('msg', now),
-          endpoint_id: ep.row.id,
-          partner_id: ep.row.partner_id,
-          event_seq: m.seq,
-          event_id: ev.id,
-          event_type: ev.type,
-          event_time: ev.time,
-          replay_job_id: '',
-          attempt_budget: budget,
-          lease_ms: lease ? leaseMsFor(ep) : null,
-          lease_token: lease ? token : null,
-        });
-      }
-      if (any)
-        events.push({
-          seq: m.seq,
-          id: ev.id,
-          type: ev.type,
-          partner_id: ev.partnerid ?? null,
-          time: ev.time,
-          traceparent: ev.traceparent ?? null,
-          body,
-        });
-    }
-    return { events, deliveries, reservedLanes };
-  };
-
-  /** (endpoint, event) pairs the batch matches under the current endpoint cache. */
-  const matchKeys = (decoded: { m: JsMsg; ev: RawEnvelope }[]) => {
-    const keys = new Set<string>();
-    for (const { m, ev } of decoded)
-      for (const ep of cache.matching(ev.partnerid, ev.type, ev.data, m.info.timestampNanos / 1e6)) keys.add(`${ep.row.id}:${m.seq}`);
-    return keys;
-  };
-
   const processBatch = async (msgs: JsMsg[], arrivedAt: number) => {
     const startedAt = Date.now();
     const oldest = Math.min(...msgs.map((m) => m.info.timestampNanos / 1e6));
@@ -544,74 +620,99 @@ export async function startDispatcher(o: DispatcherOptions): Promise<RunningDisp
     const decoded = await decode(msgs);
     if (decoded.length === 0) return;
     const maxSeq = Math.max(...decoded.map((d) => d.m.seq));
-    const token = randomUUID();
-    const now = Date.now();
-    const seenSeq = cache.loadedSeq;
-    // The check and the insert run side by side: one round trip on the hot path, not three.
-    const watermark = endpointWatermark().catch((err) => {
-      logger.warn('endpoint watermark unavailable; re-checking the batch against the read model', { err });
+    const watermark = await endpointWatermark().catch((err) => {
+      logger.warn('endpoint watermark unavailable; matching the batch against the up-to-date read model', { err });
       return Number.POSITIVE_INFINITY;
     });
-    const reserved: Lane[] = [];
-    const release = () => {
-      for (const l of reserved.splice(0)) l.reserved--;
-    };
-    try {
-      const first = plan(decoded, token, now);
-      reserved.push(...first.reservedLanes);
-      const created = await insertDeliveries(db, first.events, first.deliveries);
-      let deliveries = first.deliveries.filter((d) => created.has(d.id));
-      let events = first.events;
-      if (Math.min(await watermark, maxSeq) > seenSeq) {
-        // The cache was behind an endpoint change stored before (or within) this batch: wait for the read
-        // model, match again, withdraw what no longer matches and add what was missing (nothing was sent yet).
-        await o
-          .endpointsProjection()
-          ?.waitFor(maxSeq, 10_000)
-          .catch((err) => logger.warn('endpoints projection behind', { err }));
-        await cache.refresh();
-        const keep = matchKeys(decoded);
-        const withdrawn = new Set(deliveries.filter((d) => !keep.has(`${d.endpoint_id}:${d.event_seq}`)).map((d) => d.id));
-        await withdrawDeliveries(db, [...withdrawn], token);
-        const second = plan(decoded, token, now, new Set(first.deliveries.map((d) => `${d.endpoint_id}:${d.event_seq}`)));
-        reserved.push(...second.reservedLanes);
-        const added = await insertDeliveries(db, second.events, second.deliveries);
-        deliveries = [...deliveries.filter((d) => !withdrawn.has(d.id)), ...second.deliveries.filter((d) => added.has(d.id))];
-        events = [...events, ...second.events];
+    if (Math.min(watermark, maxSeq) > cache.loadedSeq) {
+      await o
+        .endpointsProjection()
+        ?.waitFor(maxSeq, 10_000)
+        .catch((err) => logger.warn('endpoints projection behind', { err }));
+      await cache.refresh();
+    }
+    const now = Date.now();
+    const rows: NewDelivery[] = [];
+    const rowEvents: IntakeEvent[] = [];
+    const rowMessages: HeldMessage[] = [];
+    const touched = new Set<Lane>();
+    for (const { m, ev, body } of decoded) {
+      const storedAt = m.info.timestampNanos / 1e6;
+      const eps = cache.matching(ev.partnerid, ev.type, ev.data, storedAt);
+      if (eps.length === 0) {
+        m.ack();
+        continue;
       }
-      for (const { m } of decoded) m.ack();
-      release();
-      // Hand-off: what this process leased goes straight to its endpoint lanes, right after the commit.
-      const bodies = new Map(events.map((e) => [e.seq, e]));
-      const storedAt = new Map(decoded.map((d) => [d.m.seq, d.m.info.timestampNanos / 1e6]));
-      const work: ClaimedDelivery[] = [];
-      let unleased = 0;
-      for (const d of deliveries) {
-        if (!d.lease_token) {
-          unleased++;
-          continue;
+      const event: IntakeEvent = {
+        seq: m.seq,
+        id: ev.id,
+        type: ev.type,
+        partner_id: ev.partnerid ?? null,
+        time: ev.time,
+        traceparent: ev.traceparent ?? null,
+        body,
+      };
+      const hm: HeldMessage = { m, refs: 0, failed: false, settled: false };
+      let asRows = false;
+      for (const ep of eps) {
+        const lane = laneFor(ep);
+        const delivery: NewDelivery = {
+          id: deliveryId(ep.row.id, m.seq, '', storedAt),
+          endpoint_id: ep.row.id,
+          partner_id: ep.row.partner_id,
+          event_seq: m.seq,
+          event_id: ev.id,
+          event_type: ev.type,
+          event_time: ev.time,
+          replay_job_id: '',
+          attempt_budget: budget,
+          lease_ms: null,
+          lease_token: null,
+        };
+        // A redelivered message may already have been sent and recorded by someone: only the row path,
+        // whose insert is idempotent, knows.
+        if (!m.redelivered && !stopped && held < MAX_HELD && lane.breaker.state === 'closed' && room(lane) > 0) {
+          hm.refs++;
+          held++;
+          lane.queue.push({
+            kind: 'held',
+            id: delivery.id,
+            endpoint_id: ep.row.id,
+            event_type: ev.type,
+            attempts: 0,
+            body,
+            traceparent: event.traceparent,
+            stored_at_ms: storedAt,
+            delivery,
+            event,
+            msg: hm,
+            heldSince: now,
+          });
+          touched.add(lane);
+        } else {
+          rows.push(delivery);
+          lane.backlog = true;
+          asRows = true;
         }
-        const e = bodies.get(d.event_seq) as IntakeEvent;
-        work.push({
-          id: d.id,
-          endpoint_id: d.endpoint_id,
-          event_id: d.event_id,
-          event_type: d.event_type,
-          attempts: 0,
-          lease_token: d.lease_token,
-          lease_until: now + (d.lease_ms ?? 0),
-          body: e.body,
-          traceparent: e.traceparent,
-          stored_at_ms: storedAt.get(d.event_seq),
-        });
       }
-      mIntake.observe({ stage: 'commit' }, (Date.now() - startedAt) / 1000);
-      enqueue(work);
-      if (unleased) nudge();
-    } catch (err) {
-      release();
-      logger.warn('intake batch failed; messages will be redelivered', { err });
-      for (const { m } of decoded) m.nak(1000);
+      if (asRows) {
+        hm.refs++;
+        rowEvents.push(event);
+        rowMessages.push(hm);
+      }
+    }
+    mIntake.observe({ stage: 'handoff' }, (Date.now() - startedAt) / 1000);
+    for (const l of touched) pump(l);
+    if (rows.length) {
+      const ok = await insertDeliveries(db, rowEvents, rows).then(
+        () => true,
+        (err) => {
+          logger.warn('intake rows not written; their messages will be delivered again', { err });
+          return false;
+        },
+      );
+      for (const hm of rowMessages) settle(hm, ok);
+      nudge();
     }
   };
 
@@ -716,9 +817,22 @@ export async function startDispatcher(o: DispatcherOptions): Promise<RunningDisp
   const nudge = () => schedulePoll(0);
   schedulePoll(0);
 
-  // ---------------------------------------------------------------- maintenance
+  // ---------------------------------------------------------------- sweeps and maintenance
+  // A held delivery must start well before its message's ack deadline; one that waits longer in a slow
+  // lane is written down as a pending row (and its message acked) instead.
+  const sweep = setInterval(() => {
+    const tooOld = Date.now() - o.consumer.ackWaitMs / 3;
+    for (const lane of lanes.values()) {
+      if (!lane.queue.some((w) => w.kind === 'held' && w.heldSince < tooOld)) continue;
+      const old = lane.queue.filter((w): w is HeldWork => w.kind === 'held' && w.heldSince < tooOld);
+      lane.queue = lane.queue.filter((w) => !(w.kind === 'held' && w.heldSince < tooOld));
+      demote(old);
+    }
+  }, 1000);
+
   const maintenance = setInterval(async () => {
     try {
+      await relay();
       const failing = await endpointsFailingSince(db, o.disableAfterMs);
       for (const id of failing) {
         if (cache.get(id)?.row.enabled)
@@ -728,27 +842,38 @@ export async function startDispatcher(o: DispatcherOptions): Promise<RunningDisp
       logger.warn('maintenance failed', { err });
     }
   }, o.maintenanceMs);
+  void relay(); // what a previous run left in the outbox
 
   return {
     nudge,
     async stop() {
       stopped = true;
       clearInterval(maintenance);
+      clearInterval(sweep);
       if (pollTimer) clearTimeout(pollTimer);
       messages?.stop();
       await intakeLoop.catch(() => undefined);
       while (runningBatches.size) await Promise.all([...runningBatches]);
       for (const m of pendingMsgs.splice(0)) m.nak();
+      // What is queued and not started goes back: claimed rows lose their lease, held messages are given
+      // back to the stream (nothing of them was sent), for another replica or the next start.
+      const claimed: { id: string; token: string }[] = [];
+      for (const l of lanes.values()) {
+        if (l.timer) clearTimeout(l.timer);
+        for (const w of l.queue.splice(0)) {
+          if (w.kind === 'claimed') claimed.push({ id: w.id, token: w.lease_token });
+          else {
+            held--;
+            settle(w.msg, false);
+          }
+        }
+      }
       const deadline = Date.now() + 5000;
       while (inFlight > 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
       if (writing) await writing;
       await flushResults();
-      const items: { id: string; token: string }[] = [];
-      for (const l of lanes.values()) {
-        if (l.timer) clearTimeout(l.timer);
-        for (const w of l.queue.splice(0)) items.push({ id: w.id, token: w.lease_token });
-      }
-      await releaseLeases(db, items).catch(() => undefined);
+      await releaseLeases(db, claimed).catch(() => undefined);
+      if (relaying) await relaying;
       await agent.close().catch(() => undefined);
     },
   };

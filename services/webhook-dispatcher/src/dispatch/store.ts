@@ -1,7 +1,29 @@
+import { createHash } from 'node:crypto';
 import { type Kysely, sql } from 'kysely';
 import type { DispatcherDB } from '../db/schema.ts';
 
 /** Delivery SQL of the dispatcher: idempotent intake, fair claims with SKIP LOCKED, guarded completions. */
+
+const CROCKFORD = '0123456789abcdefghjkmnpqrstvwxyz';
+
+/**
+ * The id of the delivery of one stream event to one endpoint (per replay job): `msg_` + a ULID whose time
+ * part is when the event was stored and whose other 80 bits hash (endpoint, event sequence, replay job).
+ * Being derived, not drawn, it is the same in every process: a delivery sent before its row was written
+ * and sent again after a crash carries the same `webhook-id`, so the receiver can tell it is a repeat.
+ */
+export function deliveryId(endpointId: string, eventSeq: number, replayJobId: string, storedAtMs: number): string {
+  let time = '';
+  let t = Math.max(0, Math.floor(storedAtMs));
+  for (let i = 0; i < 10; i++) {
+    time = CROCKFORD[t % 32] + time;
+    t = Math.floor(t / 32);
+  }
+  const h = createHash('sha256').update(`${endpointId}\n${eventSeq}\n${replayJobId}`).digest();
+  let rand = '';
+  for (let i = 0; i < 16; i++) rand += CROCKFORD[(h[i] as number) & 31];
+  return `msg_${time}${rand}`;
+}
 
 export interface IntakeEvent {
   seq: number;
@@ -54,9 +76,84 @@ export async function insertDeliveries(db: Kysely<DispatcherDB>, events: IntakeE
     from json_to_recordset(${JSON.stringify(deliveries)}::json)
       as d(id text, endpoint_id text, partner_id text, event_seq bigint, event_id text, event_type text, event_time timestamptz,
            replay_job_id text, attempt_budget int, lease_ms int, lease_token text)
-    on conflict (endpoint_id, event_seq, replay_job_id) do nothing
+    on conflict do nothing
     returning id`.execute(db);
   return new Set(r.rows.map((x) => x.id));
+}
+
+/** A first attempt made before its delivery row existed (sent straight from the stream), to be recorded. */
+export interface SentDelivery {
+  delivery: NewDelivery;
+  result: AttemptResult;
+}
+
+/**
+ * Records first attempts that were sent straight from the stream: the event body, the delivery in the state
+ * the attempt left it (succeeded; pending with its retry time; failed) and the attempt, in one statement.
+ * A delivery that already exists (another process recorded it first after a redelivery) is left as it is,
+ * so no delivery is ever recorded as succeeded twice. Exhausted deliveries get an outbox row in the same
+ * statement. Returns the deliveries written.
+ */
+export async function recordSent(db: Kysely<DispatcherDB>, events: IntakeEvent[], sent: SentDelivery[]): Promise<CompletedDelivery[]> {
+  if (sent.length === 0) return [];
+  const rows = sent.map(({ delivery: d, result: r }) => ({
+    id: d.id,
+    endpoint_id: d.endpoint_id,
+    partner_id: d.partner_id,
+    event_seq: d.event_seq,
+    event_id: d.event_id,
+    event_type: d.event_type,
+    event_time: d.event_time,
+    attempt_budget: d.attempt_budget,
+    outcome: r.outcome,
+    final: r.final,
+    retry_delay_ms: r.retry_delay_ms,
+    status_code: r.status_code,
+    error: r.error,
+    error_class: r.error_class,
+    started_at: r.started_at,
+    latency_ms: r.latency_ms,
+    excerpt: r.excerpt,
+  }));
+  const r = await sql<CompletedDelivery>`
+    with ev as (
+      insert into webhook_events (seq, id, type, partner_id, time, traceparent, body)
+      select t.seq, t.id, t.type, t.partner_id, t.time, t.traceparent, t.body
+      from json_to_recordset(${JSON.stringify(events)}::json)
+        as t(seq bigint, id text, type text, partner_id text, time timestamptz, traceparent text, body text)
+      on conflict (seq) do nothing
+    ),
+    input as (
+      select * from json_to_recordset(${JSON.stringify(rows)}::json)
+        as t(id text, endpoint_id text, partner_id text, event_seq bigint, event_id text, event_type text, event_time timestamptz,
+             attempt_budget int, outcome text, final boolean, retry_delay_ms int, status_code int, error text, error_class text,
+             started_at timestamptz, latency_ms float8, excerpt text)
+    ),
+    ins as (
+      insert into webhook_deliveries (id, endpoint_id, partner_id, event_seq, event_id, event_type, event_time, replay_job_id,
+        status, attempts, attempt_budget, next_attempt_at, last_status_code, last_error, succeeded_at)
+      select i.id, i.endpoint_id, i.partner_id, i.event_seq, i.event_id, i.event_type, i.event_time, '',
+        case when i.outcome = 'succeeded' then 'succeeded' when i.final or i.attempt_budget <= 1 then 'failed' else 'pending' end,
+        1, i.attempt_budget,
+        case when i.outcome = 'failed' and not i.final and i.attempt_budget > 1
+             then now() + i.retry_delay_ms * interval '1 millisecond' end,
+        i.status_code, i.error,
+        case when i.outcome = 'succeeded' then now() end
+      from input i
+      on conflict do nothing
+      returning id, endpoint_id, partner_id, event_id, event_type, attempts, status, last_status_code, last_error
+    ),
+    log as (
+      insert into webhook_attempts (delivery_id, endpoint_id, attempt, started_at, outcome, status_code, latency_ms, response_excerpt, error_class)
+      select n.id, n.endpoint_id, 1, i.started_at, i.outcome, i.status_code, i.latency_ms, i.excerpt, i.error_class
+      from ins n join input i on i.id = n.id
+    ),
+    outbox as (
+      insert into webhook_outbox (delivery_id, attempts) select n.id, n.attempts from ins n where n.status = 'failed'
+      on conflict do nothing
+    )
+    select * from ins`.execute(db);
+  return r.rows;
 }
 
 export interface ClaimedDelivery {
@@ -107,18 +204,6 @@ export async function claimDue(
     db,
   );
   return r.rows.map((x) => ({ ...x, lease_until: new Date(x.lease_until).getTime() }));
-}
-
-/**
- * Removes deliveries created by an intake batch that, checked against the up-to-date endpoints, should not
- * exist (the endpoint was disabled, deleted or refiltered just before the event). Only rows not yet
- * attempted and not claimed by anyone else are removed.
- */
-export async function withdrawDeliveries(db: Kysely<DispatcherDB>, ids: string[], token: string): Promise<void> {
-  if (ids.length === 0) return;
-  await sql`
-    delete from webhook_deliveries
-    where id = any(${ids}::text[]) and attempts = 0 and status = 'pending' and (lease_token = ${token} or lease_token is null)`.execute(db);
 }
 
 /** Extends a lease that is running out before an attempt starts; false when the lease was lost. */
@@ -172,7 +257,8 @@ export interface CompletedDelivery {
 /**
  * Records a batch of attempts. Each delivery's transition is guarded by its lease token and `pending`
  * status, so a delivery is recorded as succeeded at most once even when two processes raced for it after a
- * lease expired; the attempt log row is written in the same statement.
+ * lease expired; the attempt log row (and, for an exhausted delivery, its outbox row) is written in the same
+ * statement.
  */
 export async function completeAttempts(db: Kysely<DispatcherDB>, results: AttemptResult[]): Promise<CompletedDelivery[]> {
   if (results.length === 0) return [];
@@ -201,6 +287,10 @@ export async function completeAttempts(db: Kysely<DispatcherDB>, results: Attemp
       insert into webhook_attempts (delivery_id, endpoint_id, attempt, started_at, outcome, status_code, latency_ms, response_excerpt, error_class)
       select u.id, u.endpoint_id, u.attempts, i.started, i.outcome, i.code, i.latency, i.excerpt, i.err_class
       from upd u join input i on i.id = u.id
+    ),
+    outbox as (
+      insert into webhook_outbox (delivery_id, attempts) select u.id, u.attempts from upd u where u.status = 'failed'
+      on conflict do nothing
     )
     select * from upd`.execute(db);
   return r.rows;
@@ -232,4 +322,43 @@ export async function endpointsFailingSince(db: Kysely<DispatcherDB>, olderThanM
 export async function pendingCount(db: Kysely<DispatcherDB>): Promise<number> {
   const r = await sql<{ n: number }>`select count(*)::int as n from webhook_deliveries where status = 'pending'`.execute(db);
   return r.rows[0]?.n ?? 0;
+}
+
+/** An exhausted delivery whose `webhook.delivery.exhausted` event is still to be published (outbox). */
+export type ExhaustedDelivery = CompletedDelivery;
+
+/**
+ * Publishes what the outbox holds: claims up to `limit` rows (SKIP LOCKED, so replicas share them), calls
+ * `publish` for each and deletes the rows in the same transaction. A publish that fails leaves its row for
+ * the next round; the event ids are deterministic, so a row published twice (a crash after the publish,
+ * before the commit) is stored once by JetStream's duplicate window.
+ */
+export async function relayOutbox(
+  db: Kysely<DispatcherDB>,
+  publish: (d: ExhaustedDelivery) => Promise<void>,
+  limit = 100,
+): Promise<{ published: number; failed: number }> {
+  return db.transaction().execute(async (trx) => {
+    const r = await sql<ExhaustedDelivery>`
+      select d.id, d.endpoint_id, d.partner_id, d.event_id, d.event_type, o.attempts, d.status, d.last_status_code, d.last_error
+      from webhook_outbox o join webhook_deliveries d on d.id = o.delivery_id
+      order by o.created_at
+      limit ${limit}
+      for update of o skip locked`.execute(trx);
+    const done: { id: string; attempts: number }[] = [];
+    let failed = 0;
+    for (const row of r.rows) {
+      try {
+        await publish(row);
+        done.push({ id: row.id, attempts: row.attempts });
+      } catch {
+        failed++;
+      }
+    }
+    if (done.length)
+      await sql`
+        delete from webhook_outbox o using unnest(${done.map((d) => d.id)}::text[], ${done.map((d) => d.attempts)}::int[]) as x(id, attempts)
+        where o.delivery_id = x.id and o.attempts = x.attempts`.execute(trx);
+    return { published: done.length, failed };
+  });
 }

@@ -1,6 +1,8 @@
 import type { NamedMigrations } from '@pep/db';
 import * as webhookTables from './1763849000000-WebhookTables.ts';
+import * as exhaustedOutbox from './1763935000000-ExhaustedOutbox.ts';
 
 export const dispatcherMigrations: NamedMigrations = {
   '1763849000000-WebhookTables': webhookTables,
+  '1763935000000-ExhaustedOutbox': exhaustedOutbox,
 };
