@@ -273,7 +273,11 @@ export async function startDispatcher(o: DispatcherOptions): Promise<RunningDisp
       const lane = lanes.get(w.endpoint_id);
       if (lane) lane.backlog = true;
     }
-    insertDeliveries(db, distinctEvents(items), items.map((w) => w.delivery)).then(
+    insertDeliveries(
+      db,
+      distinctEvents(items),
+      items.map((w) => w.delivery),
+    ).then(
       () => {
         held -= items.length;
         for (const w of items) settle(w.msg, true);
