@@ -15,7 +15,7 @@
 import { randomBytes, randomUUID } from 'node:crypto';
 import { createServer, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { readFileSync } from 'node:fs';
+import { readdirSync, readFileSync } from 'node:fs';
 import { loadavg } from 'node:os';
 import type { PlatformEvent } from '@pep/contracts';
 import { createDb, dropDatabase } from '@pep/db';
@@ -269,6 +269,22 @@ function cpuSeconds(pid: number | undefined): number {
   }
 }
 
+/** CPU seconds used so far by every nats-server and every postgres process on this machine (Linux /proc). */
+function serverCpu(): { nats: number; postgres: number } {
+  const out = { nats: 0, postgres: 0 };
+  for (const pid of readdirSync('/proc')) {
+    if (!/^\d+$/.test(pid)) continue;
+    try {
+      const comm = readFileSync(`/proc/${pid}/comm`, 'utf8').trim();
+      const key = comm === 'nats-server' ? 'nats' : comm === 'postgres' ? 'postgres' : null;
+      if (key) out[key] += cpuSeconds(Number(pid));
+    } catch {
+      // the process ended
+    }
+  }
+  return out;
+}
+
 async function metricsText(url: string) {
   return (await fetch(`${url}/metrics`)).text();
 }
@@ -360,8 +376,17 @@ async function dispatcherCase(replicas: number, withDirect: boolean) {
   const procs = await startDispatchers(w.names, replicas);
   const gateway = await startGateway(w.names);
   await createEndpoint(w.bus, w.names, PARTNER, receiver.url);
+  const burstCpu0 = { d: procs.map((p) => cpuSeconds(p.proc.child.pid)), s: serverCpu(), b: process.cpuUsage(), t: performance.now() };
   const dps = await throughput(w.bus, `r${replicas}`);
+  const burstWall = (performance.now() - burstCpu0.t) / 1000;
+  const burstServers = serverCpu();
+  const pct = (sec: number) => `${Math.round((sec / burstWall) * 100)}%`;
   console.log(`  dispatcher, ${replicas} replica(s): ${dps} deliveries/s (burst of ${EVENTS}); load ${load().join(' ')}`);
+  console.log(
+    `  CPU during the burst (${burstWall.toFixed(1)} s): dispatcher ${procs.map((p, i) => pct(cpuSeconds(p.proc.child.pid) - (burstCpu0.d[i] as number))).join(' + ')}, ` +
+      `bench ${pct((process.cpuUsage(burstCpu0.b).user + process.cpuUsage(burstCpu0.b).system) / 1e6)}, ` +
+      `nats-server ${pct(burstServers.nats - burstCpu0.s.nats)}, postgres ${pct(burstServers.postgres - burstCpu0.s.postgres)} of one core`,
+  );
   await settle(procs[0]?.url as string);
 
   // Through the gateway: POST /v1/events with the admin key naming the partner.

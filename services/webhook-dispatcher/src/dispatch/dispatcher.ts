@@ -475,8 +475,8 @@ export async function startDispatcher(o: DispatcherOptions): Promise<RunningDisp
         if (renewed === null) return; // another process owns it now
         w.lease_until = renewed;
       }
-    } else if (Date.now() - w.heldSince + ep.row.timeout_ms + 5000 > o.consumer.ackWaitMs / 2) {
-      w.msg.m.working(); // the attempt and its record finish well within a fresh ack deadline
+    } else if (Date.now() - w.heldSince + ep.row.timeout_ms + 5000 > o.consumer.ackWaitMs) {
+      w.msg.m.working(); // too close to the ack deadline: restart it, so the attempt and its record fit
     }
     const parent = w.traceparent
       ? W3C.extract(context.active(), { traceparent: w.traceparent }, { get: (c, k) => c[k as 'traceparent'], keys: (c) => Object.keys(c) })
