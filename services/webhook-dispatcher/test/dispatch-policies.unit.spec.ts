@@ -2,6 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { CircuitBreaker } from '../src/dispatch/circuit-breaker.ts';
 import { TokenBucket } from '../src/dispatch/rate-limiter.ts';
 import { maxAttempts, nextDelayMs, parseRetryAfter, type RetryPolicy } from '../src/dispatch/retry-policy.ts';
+import { deliveryId } from '../src/dispatch/store.ts';
 
 const MIN = 60_000;
 const policy: RetryPolicy = { delaysMs: [2 * MIN, 4 * MIN, 8 * MIN, 16 * MIN], jitter: 0.2, retryAfterMaxMs: 3_600_000 };
@@ -73,5 +74,27 @@ describe('token bucket', () => {
     expect(t.waitMs(0)).toBe(200);
     expect(t.take(199)).toBe(false);
     expect(t.take(200)).toBe(true);
+  });
+});
+
+describe('delivery ids', () => {
+  const at = Date.parse('2026-11-23T10:00:00.000Z');
+  it('are the same for the same endpoint, event and replay job in every process', () => {
+    expect(deliveryId('wep_a', 42, '', at)).toBe(deliveryId('wep_a', 42, '', at));
+    expect(deliveryId('wep_a', 42, '', at)).toMatch(/^msg_[0-9a-hjkmnp-tv-z]{26}$/);
+  });
+  it('differ by endpoint, event and replay job', () => {
+    const ids = new Set([
+      deliveryId('wep_a', 42, '', at),
+      deliveryId('wep_b', 42, '', at),
+      deliveryId('wep_a', 43, '', at),
+      deliveryId('wep_a', 42, 'whjob_1', at),
+    ]);
+    expect(ids.size).toBe(4);
+  });
+  it('sort by the time the event was stored, like the ULIDs of other ids', () => {
+    const earlier = deliveryId('wep_z', 9, '', at);
+    const later = deliveryId('wep_a', 1, '', at + 1);
+    expect(earlier < later).toBe(true);
   });
 });

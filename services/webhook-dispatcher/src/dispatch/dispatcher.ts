@@ -32,6 +32,7 @@ import {
   completeAttempts,
   deliveryId,
   endpointsFailingSince,
+  existingDeliveries,
   type IntakeEvent,
   insertDeliveries,
   type NewDelivery,
@@ -266,28 +267,26 @@ export async function startDispatcher(o: DispatcherOptions): Promise<RunningDisp
     return [...bySeq.values()];
   };
 
-  /** Held deliveries that will not be sent from memory (circuit open, waited too long): written down as pending rows. */
-  const demote = (items: HeldWork[]) => {
+  /** Held deliveries that will not be sent from memory (circuit open, waited too long, shutdown): written down as pending rows. */
+  const demote = async (items: HeldWork[]): Promise<void> => {
     if (items.length === 0) return;
     for (const w of items) {
       const lane = lanes.get(w.endpoint_id);
       if (lane) lane.backlog = true;
     }
-    insertDeliveries(
+    const ok = await insertDeliveries(
       db,
       distinctEvents(items),
       items.map((w) => w.delivery),
     ).then(
-      () => {
-        held -= items.length;
-        for (const w of items) settle(w.msg, true);
-      },
+      () => true,
       (err) => {
         logger.warn('writing held deliveries down failed; their messages are given back to the stream', { err });
-        held -= items.length;
-        for (const w of items) settle(w.msg, false);
+        return false;
       },
     );
+    held -= items.length;
+    for (const w of items) settle(w.msg, ok);
   };
 
   // ---------------------------------------------------------------- writer (batched attempt records)
@@ -408,7 +407,7 @@ export async function startDispatcher(o: DispatcherOptions): Promise<RunningDisp
     const items = lane.queue.splice(0);
     const claimed = items.filter((w) => w.kind === 'claimed').map((w) => ({ id: w.id, token: w.lease_token }));
     if (claimed.length) releaseLeases(db, claimed).catch((err) => logger.warn('releasing leases failed (they expire anyway)', { err }));
-    demote(items.filter((w): w is HeldWork => w.kind === 'held'));
+    void demote(items.filter((w): w is HeldWork => w.kind === 'held'));
   };
 
   const disabling = new Set<string>();
@@ -465,7 +464,7 @@ export async function startDispatcher(o: DispatcherOptions): Promise<RunningDisp
     const ep = cache.get(w.endpoint_id);
     if (!ep?.row.enabled) {
       // Disabled or deleted since: nothing is sent; the delivery waits as a pending row.
-      if (w.kind === 'held') demote([w]);
+      if (w.kind === 'held') await demote([w]);
       else await releaseLeases(db, [{ id: w.id, token: w.lease_token }]);
       return;
     }
@@ -637,9 +636,17 @@ export async function startDispatcher(o: DispatcherOptions): Promise<RunningDisp
     }
     const now = Date.now();
     const rows: NewDelivery[] = [];
-    const rowEvents: IntakeEvent[] = [];
-    const rowMessages: HeldMessage[] = [];
-    const touched = new Set<Lane>();
+    const rowEvents = new Map<number, IntakeEvent>();
+    /** One entry per row delivery: the message it belongs to (settled once per delivery). */
+    const rowRefs: HeldMessage[] = [];
+    const candidates: { lane: Lane; work: HeldWork }[] = [];
+    const planned = new Map<Lane, number>();
+    const asRow = (lane: Lane, d: NewDelivery, e: IntakeEvent, hm: HeldMessage) => {
+      rows.push(d);
+      rowEvents.set(e.seq, e);
+      rowRefs.push(hm);
+      lane.backlog = true;
+    };
     for (const { m, ev, body } of decoded) {
       const storedAt = m.info.timestampNanos / 1e6;
       const eps = cache.matching(ev.partnerid, ev.type, ev.data, storedAt);
@@ -656,8 +663,7 @@ export async function startDispatcher(o: DispatcherOptions): Promise<RunningDisp
         traceparent: ev.traceparent ?? null,
         body,
       };
-      const hm: HeldMessage = { m, refs: 0, failed: false, settled: false };
-      let asRows = false;
+      const hm: HeldMessage = { m, refs: eps.length, failed: false, settled: false };
       for (const ep of eps) {
         const lane = laneFor(ep);
         const delivery: NewDelivery = {
@@ -673,49 +679,62 @@ export async function startDispatcher(o: DispatcherOptions): Promise<RunningDisp
           lease_ms: null,
           lease_token: null,
         };
-        // A redelivered message may already have been sent and recorded by someone: only the row path,
-        // whose insert is idempotent, knows.
-        if (!m.redelivered && !stopped && held < MAX_HELD && lane.breaker.state === 'closed' && room(lane) > 0) {
-          hm.refs++;
-          held++;
-          lane.queue.push({
-            kind: 'held',
-            id: delivery.id,
-            endpoint_id: ep.row.id,
-            event_type: ev.type,
-            attempts: 0,
-            body,
-            traceparent: event.traceparent,
-            stored_at_ms: storedAt,
-            delivery,
-            event,
-            msg: hm,
-            heldSince: now,
+        const p = planned.get(lane) ?? 0;
+        if (!stopped && held + candidates.length < MAX_HELD && lane.breaker.state === 'closed' && room(lane) - p > 0) {
+          planned.set(lane, p + 1);
+          candidates.push({
+            lane,
+            work: {
+              kind: 'held',
+              id: delivery.id,
+              endpoint_id: ep.row.id,
+              event_type: ev.type,
+              attempts: 0,
+              body,
+              traceparent: event.traceparent,
+              stored_at_ms: storedAt,
+              delivery,
+              event,
+              msg: hm,
+              heldSince: now,
+            },
           });
-          touched.add(lane);
-        } else {
-          rows.push(delivery);
-          lane.backlog = true;
-          asRows = true;
-        }
-      }
-      if (asRows) {
-        hm.refs++;
-        rowEvents.push(event);
-        rowMessages.push(hm);
+        } else asRow(lane, delivery, event, hm);
       }
     }
-    mIntake.observe({ stage: 'handoff' }, (Date.now() - startedAt) / 1000);
-    for (const l of touched) pump(l);
+    if (candidates.length) {
+      // A message can come back after its deliveries were written down: JetStream redelivers one whose ack
+      // was lost, and around a consumer's restart nats-server 2.9 was seen to hand an acked message out again
+      // as new. So only deliveries that have no row yet are sent from memory: one indexed read (no commit).
+      const existing = await existingDeliveries(
+        db,
+        candidates.map((c) => c.work.id),
+      ).catch((err) => {
+        logger.warn('could not check for existing deliveries; the batch takes the row path', { err });
+        return null;
+      });
+      const touched = new Set<Lane>();
+      for (const { lane, work } of candidates) {
+        if (existing?.has(work.id)) settle(work.msg, true);
+        else if (existing === null || stopped) asRow(lane, work.delivery, work.event, work.msg);
+        else {
+          held++;
+          lane.queue.push(work);
+          touched.add(lane);
+        }
+      }
+      mIntake.observe({ stage: 'handoff' }, (Date.now() - startedAt) / 1000);
+      for (const l of touched) pump(l);
+    }
     if (rows.length) {
-      const ok = await insertDeliveries(db, rowEvents, rows).then(
+      const ok = await insertDeliveries(db, [...rowEvents.values()], rows).then(
         () => true,
         (err) => {
           logger.warn('intake rows not written; their messages will be delivered again', { err });
           return false;
         },
       );
-      for (const hm of rowMessages) settle(hm, ok);
+      for (const hm of rowRefs) settle(hm, ok);
       nudge();
     }
   };
@@ -830,7 +849,7 @@ export async function startDispatcher(o: DispatcherOptions): Promise<RunningDisp
       if (!lane.queue.some((w) => w.kind === 'held' && w.heldSince < tooOld)) continue;
       const old = lane.queue.filter((w): w is HeldWork => w.kind === 'held' && w.heldSince < tooOld);
       lane.queue = lane.queue.filter((w) => !(w.kind === 'held' && w.heldSince < tooOld));
-      demote(old);
+      void demote(old);
     }
   }, 1000);
 
@@ -858,25 +877,27 @@ export async function startDispatcher(o: DispatcherOptions): Promise<RunningDisp
       messages?.stop();
       await intakeLoop.catch(() => undefined);
       while (runningBatches.size) await Promise.all([...runningBatches]);
-      for (const m of pendingMsgs.splice(0)) m.nak();
-      // What is queued and not started goes back: claimed rows lose their lease, held messages are given
-      // back to the stream (nothing of them was sent), for another replica or the next start.
+      // Received but not batched yet: written down as pending rows (stopped: nothing is held any more).
+      if (pendingMsgs.length)
+        await processBatch(pendingMsgs.splice(0), Date.now()).catch((err) => logger.warn('last intake batch failed', { err }));
+      // What is queued and not started goes back: claimed rows lose their lease, held deliveries are written
+      // down as pending rows (and their messages acked), for another replica or the next start.
       const claimed: { id: string; token: string }[] = [];
+      const queuedHeld: HeldWork[] = [];
       for (const l of lanes.values()) {
         if (l.timer) clearTimeout(l.timer);
         for (const w of l.queue.splice(0)) {
           if (w.kind === 'claimed') claimed.push({ id: w.id, token: w.lease_token });
-          else {
-            held--;
-            settle(w.msg, false);
-          }
+          else queuedHeld.push(w);
         }
       }
+      const demoted = demote(queuedHeld);
       const deadline = Date.now() + 5000;
       while (inFlight > 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
       if (writing) await writing;
       await flushResults();
       await releaseLeases(db, claimed).catch(() => undefined);
+      await demoted;
       if (relaying) await relaying;
       await agent.close().catch(() => undefined);
     },

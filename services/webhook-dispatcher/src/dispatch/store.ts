@@ -81,6 +81,13 @@ export async function insertDeliveries(db: Kysely<DispatcherDB>, events: IntakeE
   return new Set(r.rows.map((x) => x.id));
 }
 
+/** Which of these delivery ids already have a row (primary-key lookups). */
+export async function existingDeliveries(db: Kysely<DispatcherDB>, ids: string[]): Promise<Set<string>> {
+  if (ids.length === 0) return new Set();
+  const r = await sql<{ id: string }>`select id from webhook_deliveries where id = any(${ids}::text[])`.execute(db);
+  return new Set(r.rows.map((x) => x.id));
+}
+
 /** A first attempt made before its delivery row existed (sent straight from the stream), to be recorded. */
 export interface SentDelivery {
   delivery: NewDelivery;
