@@ -116,8 +116,9 @@ interface Lane {
 const INTAKE_PARALLEL = 3;
 const INTAKE_BATCH = 500;
 const WRITER_GATHER_MS = 20;
-/** Deliveries held straight from the stream in one process (each keeps its message unacked). */
+/** Deliveries held straight from the stream in one process (each keeps its message unacked), and their bodies' size. */
 const MAX_HELD = 10_000;
+const MAX_HELD_BYTES = 64 * 1024 * 1024;
 const W3C = new W3CTraceContextPropagator();
 const tracer = trace.getTracer('webhook-dispatcher');
 
@@ -167,8 +168,13 @@ export async function startDispatcher(o: DispatcherOptions): Promise<RunningDisp
   const agent = createSafeDispatcher(o.ssrf, { keepAliveTimeout: 30_000, connectTimeoutMs: 10_000 });
   const lanes = new Map<string, Lane>();
   let inFlight = 0;
-  /** Held deliveries (sent or waiting) not yet recorded. */
+  /** Held deliveries (sent or waiting) not yet recorded, and the size of their bodies. */
   let held = 0;
+  let heldBytes = 0;
+  const unhold = (items: { work: HeldWork }[] | HeldWork[]) => {
+    for (const x of items) heldBytes -= ('work' in x ? x.work : x).body.length;
+    held -= items.length;
+  };
   let stopped = false;
   const budget = maxAttempts(o.retry);
 
@@ -285,7 +291,7 @@ export async function startDispatcher(o: DispatcherOptions): Promise<RunningDisp
         return false;
       },
     );
-    held -= items.length;
+    unhold(items);
     for (const w of items) settle(w.msg, ok);
   };
 
@@ -320,7 +326,7 @@ export async function startDispatcher(o: DispatcherOptions): Promise<RunningDisp
         sentBatch.length
           ? withRetry('recording sent deliveries', () => recordSent(db, distinctEvents(sentBatch.map((x) => x.work)), sentBatch)).then(
               (x) => {
-                held -= sentBatch.length;
+                unhold(sentBatch);
                 for (const s of sentBatch) settle(s.work.msg, x !== undefined);
                 return x ?? [];
               },
@@ -641,6 +647,7 @@ export async function startDispatcher(o: DispatcherOptions): Promise<RunningDisp
     const rowRefs: HeldMessage[] = [];
     const candidates: { lane: Lane; work: HeldWork }[] = [];
     const planned = new Map<Lane, number>();
+    let plannedBytes = 0;
     const asRow = (lane: Lane, d: NewDelivery, e: IntakeEvent, hm: HeldMessage) => {
       rows.push(d);
       rowEvents.set(e.seq, e);
@@ -680,8 +687,15 @@ export async function startDispatcher(o: DispatcherOptions): Promise<RunningDisp
           lease_token: null,
         };
         const p = planned.get(lane) ?? 0;
-        if (!stopped && held + candidates.length < MAX_HELD && lane.breaker.state === 'closed' && room(lane) - p > 0) {
+        if (
+          !stopped &&
+          held + candidates.length < MAX_HELD &&
+          heldBytes + plannedBytes + body.length <= MAX_HELD_BYTES &&
+          lane.breaker.state === 'closed' &&
+          room(lane) - p > 0
+        ) {
           planned.set(lane, p + 1);
+          plannedBytes += body.length;
           candidates.push({
             lane,
             work: {
@@ -719,6 +733,7 @@ export async function startDispatcher(o: DispatcherOptions): Promise<RunningDisp
         else if (existing === null || stopped) asRow(lane, work.delivery, work.event, work.msg);
         else {
           held++;
+          heldBytes += work.body.length;
           lane.queue.push(work);
           touched.add(lane);
         }
