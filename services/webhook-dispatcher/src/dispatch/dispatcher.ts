@@ -571,7 +571,8 @@ export async function startDispatcher(o: DispatcherOptions): Promise<RunningDisp
     filter_subject: allFilter(bus.prefix),
     deliver_policy: o.consumer.deliverPolicy === 'new' ? DeliverPolicy.New : DeliverPolicy.All,
     ack_wait: nanos(o.consumer.ackWaitMs),
-    max_ack_pending: 20_000,
+    // Each replica holds up to MAX_HELD unacked messages while their first attempts run; room for several replicas.
+    max_ack_pending: 50_000,
   };
   try {
     await bus.jsm.consumers.info(bus.stream, durable);
