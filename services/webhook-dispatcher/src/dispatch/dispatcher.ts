@@ -630,106 +630,124 @@ export async function startDispatcher(o: DispatcherOptions): Promise<RunningDisp
     const decoded = await decode(msgs);
     if (decoded.length === 0) return;
     const maxSeq = Math.max(...decoded.map((d) => d.m.seq));
-    const watermark = await endpointWatermark().catch((err) => {
+    // Planning is matching against the endpoint cache, sending nothing; it may be done twice.
+    const plan = (now: number) => {
+      const rows: { lane: Lane; delivery: NewDelivery; event: IntakeEvent; hm: HeldMessage }[] = [];
+      const candidates: { lane: Lane; work: HeldWork }[] = [];
+      const unmatched: JsMsg[] = [];
+      const planned = new Map<Lane, number>();
+      let plannedBytes = 0;
+      for (const { m, ev, body } of decoded) {
+        const storedAt = m.info.timestampNanos / 1e6;
+        const eps = cache.matching(ev.partnerid, ev.type, ev.data, storedAt);
+        if (eps.length === 0) {
+          unmatched.push(m);
+          continue;
+        }
+        const event: IntakeEvent = {
+          seq: m.seq,
+          id: ev.id,
+          type: ev.type,
+          partner_id: ev.partnerid ?? null,
+          time: ev.time,
+          traceparent: ev.traceparent ?? null,
+          body,
+        };
+        const hm: HeldMessage = { m, refs: eps.length, failed: false, settled: false };
+        for (const ep of eps) {
+          const lane = laneFor(ep);
+          const delivery: NewDelivery = {
+            id: deliveryId(ep.row.id, m.seq, '', storedAt),
+            endpoint_id: ep.row.id,
+            partner_id: ep.row.partner_id,
+            event_seq: m.seq,
+            event_id: ev.id,
+            event_type: ev.type,
+            event_time: ev.time,
+            replay_job_id: '',
+            attempt_budget: budget,
+            lease_ms: null,
+            lease_token: null,
+          };
+          const p = planned.get(lane) ?? 0;
+          if (
+            !stopped &&
+            held + candidates.length < MAX_HELD &&
+            heldBytes + plannedBytes + body.length <= MAX_HELD_BYTES &&
+            lane.breaker.state === 'closed' &&
+            room(lane) - p > 0
+          ) {
+            planned.set(lane, p + 1);
+            plannedBytes += body.length;
+            candidates.push({
+              lane,
+              work: {
+                kind: 'held',
+                id: delivery.id,
+                endpoint_id: ep.row.id,
+                event_type: ev.type,
+                attempts: 0,
+                body,
+                traceparent: event.traceparent,
+                stored_at_ms: storedAt,
+                delivery,
+                event,
+                msg: hm,
+                heldSince: now,
+              },
+            });
+          } else rows.push({ lane, delivery, event, hm });
+        }
+      }
+      return { rows, candidates, unmatched };
+    };
+    // A message can come back after its deliveries were written down: JetStream redelivers one whose ack was
+    // lost, and around a consumer's restart nats-server 2.9 was seen to hand an acked message out again as
+    // new. So only deliveries that have no row yet are sent from memory: one primary-key read (no commit),
+    // made side by side with the endpoint watermark check.
+    const existingOf = (candidates: { work: HeldWork }[]) =>
+      candidates.length === 0
+        ? Promise.resolve(new Set<string>())
+        : existingDeliveries(
+            db,
+            candidates.map((c) => c.work.id),
+          ).catch((err) => {
+            logger.warn('could not check for existing deliveries; the batch takes the row path', { err });
+            return null;
+          });
+    const watermark = endpointWatermark().catch((err) => {
       logger.warn('endpoint watermark unavailable; matching the batch against the up-to-date read model', { err });
       return Number.POSITIVE_INFINITY;
     });
-    if (Math.min(watermark, maxSeq) > cache.loadedSeq) {
+    let planned = plan(Date.now());
+    let existingP = existingOf(planned.candidates);
+    if (Math.min(await watermark, maxSeq) > cache.loadedSeq) {
+      // The cache was behind an endpoint change (rare): wait for the read model and plan again.
+      await existingP;
       await o
         .endpointsProjection()
         ?.waitFor(maxSeq, 10_000)
         .catch((err) => logger.warn('endpoints projection behind', { err }));
       await cache.refresh();
+      planned = plan(Date.now());
+      existingP = existingOf(planned.candidates);
     }
-    const now = Date.now();
+    const existing = await existingP;
+    for (const m of planned.unmatched) m.ack();
     const rows: NewDelivery[] = [];
     const rowEvents = new Map<number, IntakeEvent>();
     /** One entry per row delivery: the message it belongs to (settled once per delivery). */
     const rowRefs: HeldMessage[] = [];
-    const candidates: { lane: Lane; work: HeldWork }[] = [];
-    const planned = new Map<Lane, number>();
-    let plannedBytes = 0;
     const asRow = (lane: Lane, d: NewDelivery, e: IntakeEvent, hm: HeldMessage) => {
       rows.push(d);
       rowEvents.set(e.seq, e);
       rowRefs.push(hm);
       lane.backlog = true;
     };
-    for (const { m, ev, body } of decoded) {
-      const storedAt = m.info.timestampNanos / 1e6;
-      const eps = cache.matching(ev.partnerid, ev.type, ev.data, storedAt);
-      if (eps.length === 0) {
-        m.ack();
-        continue;
-      }
-      const event: IntakeEvent = {
-        seq: m.seq,
-        id: ev.id,
-        type: ev.type,
-        partner_id: ev.partnerid ?? null,
-        time: ev.time,
-        traceparent: ev.traceparent ?? null,
-        body,
-      };
-      const hm: HeldMessage = { m, refs: eps.length, failed: false, settled: false };
-      for (const ep of eps) {
-        const lane = laneFor(ep);
-        const delivery: NewDelivery = {
-          id: deliveryId(ep.row.id, m.seq, '', storedAt),
-          endpoint_id: ep.row.id,
-          partner_id: ep.row.partner_id,
-          event_seq: m.seq,
-          event_id: ev.id,
-          event_type: ev.type,
-          event_time: ev.time,
-          replay_job_id: '',
-          attempt_budget: budget,
-          lease_ms: null,
-          lease_token: null,
-        };
-        const p = planned.get(lane) ?? 0;
-        if (
-          !stopped &&
-          held + candidates.length < MAX_HELD &&
-          heldBytes + plannedBytes + body.length <= MAX_HELD_BYTES &&
-          lane.breaker.state === 'closed' &&
-          room(lane) - p > 0
-        ) {
-          planned.set(lane, p + 1);
-          plannedBytes += body.length;
-          candidates.push({
-            lane,
-            work: {
-              kind: 'held',
-              id: delivery.id,
-              endpoint_id: ep.row.id,
-              event_type: ev.type,
-              attempts: 0,
-              body,
-              traceparent: event.traceparent,
-              stored_at_ms: storedAt,
-              delivery,
-              event,
-              msg: hm,
-              heldSince: now,
-            },
-          });
-        } else asRow(lane, delivery, event, hm);
-      }
-    }
-    if (candidates.length) {
-      // A message can come back after its deliveries were written down: JetStream redelivers one whose ack
-      // was lost, and around a consumer's restart nats-server 2.9 was seen to hand an acked message out again
-      // as new. So only deliveries that have no row yet are sent from memory: one indexed read (no commit).
-      const existing = await existingDeliveries(
-        db,
-        candidates.map((c) => c.work.id),
-      ).catch((err) => {
-        logger.warn('could not check for existing deliveries; the batch takes the row path', { err });
-        return null;
-      });
+    for (const r of planned.rows) asRow(r.lane, r.delivery, r.event, r.hm);
+    if (planned.candidates.length) {
       const touched = new Set<Lane>();
-      for (const { lane, work } of candidates) {
+      for (const { lane, work } of planned.candidates) {
         if (existing?.has(work.id)) settle(work.msg, true);
         else if (existing === null || stopped) asRow(lane, work.delivery, work.event, work.msg);
         else {
