@@ -719,9 +719,13 @@ export async function startDispatcher(o: DispatcherOptions): Promise<RunningDisp
       logger.warn('endpoint watermark unavailable; matching the batch against the up-to-date read model', { err });
       return Number.POSITIVE_INFINITY;
     });
+    // What the cache covered when the batch was matched (it may be reloaded while the checks run).
+    const plannedWith = cache.loadedSeq;
     let planned = plan(Date.now());
     let existingP = existingOf(planned.candidates);
-    if (Math.min(await watermark, maxSeq) > cache.loadedSeq) {
+    const wm = await watermark;
+    const needed = Math.min(wm, maxSeq);
+    if (needed > plannedWith) {
       // The cache was behind an endpoint change (rare): wait for the read model and plan again.
       await existingP;
       await o
@@ -729,6 +733,16 @@ export async function startDispatcher(o: DispatcherOptions): Promise<RunningDisp
         ?.waitFor(maxSeq, 10_000)
         .catch((err) => logger.warn('endpoints projection behind', { err }));
       await cache.refresh();
+      // (When the watermark could not be read, the up-to-date read model is the best there is.)
+      if (Number.isFinite(wm) && needed > cache.loadedSeq) {
+        // Still behind: matching now could ack events as "no endpoint" that have one. Give them back.
+        logger.warn('endpoint read model still behind the batch; its messages are delivered again', {
+          needed,
+          loaded: cache.loadedSeq,
+        });
+        for (const { m } of decoded) m.nak(1000);
+        return;
+      }
       planned = plan(Date.now());
       existingP = existingOf(planned.candidates);
     }
@@ -815,7 +829,8 @@ export async function startDispatcher(o: DispatcherOptions): Promise<RunningDisp
           pendingMsgs.push(m);
           scheduleFlush();
           while (pendingMsgs.length > 4000 && !stopped) await new Promise((r) => setTimeout(r, 5));
-          if (stopped) break;
+          // No break on stop: stop() ends this iterator after the messages it has already received, which
+          // are written down as pending rows; abandoned, they would wait out the ack deadline.
         }
       } catch (err) {
         if (stopped) break;

@@ -26,9 +26,16 @@ export class EndpointCache {
     private readonly key: Buffer,
   ) {}
 
-  /** Reloads when the projection checkpoint moved since the last load. */
+  /**
+   * Reloads when the projection checkpoint moved since the last load. What was committed before the call is
+   * seen when it returns: a load already running may have read the checkpoint too early, so the call waits
+   * for it and then loads again (joining only a load that started after the call).
+   */
   async refresh(): Promise<void> {
-    if (this.loading) return this.loading;
+    if (this.loading) {
+      await this.loading.catch(() => undefined);
+      if (this.loading) return this.loading;
+    }
     this.loading = (async () => {
       const cp = await this.db
         .selectFrom('projection_checkpoints')
