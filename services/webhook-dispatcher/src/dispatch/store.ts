@@ -1,10 +1,9 @@
 import { createHash } from 'node:crypto';
+import { ulidFrom } from '@pep/runtime';
 import { type Kysely, sql } from 'kysely';
 import type { DispatcherDB } from '../db/schema.ts';
 
 /** Delivery SQL of the dispatcher: idempotent intake, fair claims with SKIP LOCKED, guarded completions. */
-
-const CROCKFORD = '0123456789abcdefghjkmnpqrstvwxyz';
 
 /**
  * The id of the delivery of one stream event to one endpoint (per replay job): `msg_` + a ULID whose time
@@ -13,16 +12,8 @@ const CROCKFORD = '0123456789abcdefghjkmnpqrstvwxyz';
  * and sent again after a crash carries the same `webhook-id`, so the receiver can tell it is a repeat.
  */
 export function deliveryId(endpointId: string, eventSeq: number, replayJobId: string, storedAtMs: number): string {
-  let time = '';
-  let t = Math.max(0, Math.floor(storedAtMs));
-  for (let i = 0; i < 10; i++) {
-    time = CROCKFORD[t % 32] + time;
-    t = Math.floor(t / 32);
-  }
   const h = createHash('sha256').update(`${endpointId}\n${eventSeq}\n${replayJobId}`).digest();
-  let rand = '';
-  for (let i = 0; i < 16; i++) rand += CROCKFORD[(h[i] as number) & 31];
-  return `msg_${time}${rand}`;
+  return `msg_${ulidFrom(storedAtMs, h).toLowerCase()}`;
 }
 
 export interface IntakeEvent {
