@@ -12,7 +12,7 @@
 // Each case gets its own fresh stream and database. Between phases the bench waits until the dispatcher has
 // recorded every delivery, so one phase's tail does not land in the next one's figures.
 // Ends with one JSON line: baseline_dps, dispatcher_dps, ratio, e2e_p50_ms, e2e_p99_ms, fairness_p99_ratio, ...
-import { randomBytes, randomUUID } from 'node:crypto';
+import { randomBytes } from 'node:crypto';
 import { createServer, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { readdirSync, readFileSync } from 'node:fs';
@@ -23,6 +23,7 @@ import { closeBus, connectBus, type EventBus, ensureStream, externalSubject, pub
 import { dbUrl, freePort, type ServiceProcess, serviceEnv, spawnService, type TestNames, testNames, waitReady } from '@pep/testing';
 import { generateSecret, signWebhook } from '@pep/webhooks';
 import { AckPolicy, DeliverPolicy } from '@nats-io/jetstream';
+import { partner, rpcClient } from '../../services/webhook-dispatcher/test/support/harness.ts';
 import { sql } from 'kysely';
 import { Agent, request } from 'undici';
 
@@ -41,6 +42,7 @@ const NATS_URL = process.env.NATS_URL ?? 'nats://127.0.0.1:4222';
 const PARTNER = 'prt_bench';
 const SECRET_KEY = randomBytes(32).toString('hex');
 const ADMIN_KEY = `sk_admin_${randomBytes(18).toString('hex')}`;
+type Rpc = Awaited<ReturnType<typeof rpcClient>>;
 const load = () => loadavg().map((x) => Math.round(x * 100) / 100);
 
 // ------------------------------------------------------------------ receivers (loopback, count by webhook-id)
@@ -113,10 +115,13 @@ async function world(label: string) {
     bus.jsm,
     StreamSettingsSchema.parse({ STREAM_NAME: names.STREAM_NAME, SUBJECT_PREFIX: names.SUBJECT_PREFIX, STREAM_MAX_AGE_HOURS: '1' }),
   );
+  const rpc = await rpcClient(names);
   return {
     names,
     bus,
+    rpc,
     async close() {
+      await rpc.close();
       await bus.jsm.streams.delete(names.STREAM_NAME).catch(() => undefined);
       await closeBus(bus);
       await dropDatabase(dbUrl(names, 'webhook-dispatcher')).catch(() => undefined);
@@ -246,40 +251,14 @@ async function startGateway(names: TestNames) {
   return { proc, url };
 }
 
-async function createEndpoint(bus: EventBus, names: TestNames, partner: string, url: string, extra: Record<string, unknown> = {}) {
-  const data = {
-    principal: { kind: 'partner', partner_id: partner, scopes: ['write:webhooks'], credential_id: 'bench' },
-    params: {},
-    query: {},
-    body: { url, event_types: ['lead.*'], ...extra },
-    request_id: randomUUID(),
-  };
-  const msg = await bus.nc.request(
-    `${names.RPC_PREFIX}.webhook-dispatcher.endpoints.create`,
-    JSON.stringify({ id: randomUUID(), pattern: 'endpoints.create', data }),
-    { timeout: 15_000 },
-  );
-  const reply = JSON.parse(new TextDecoder().decode(msg.data)).response;
-  if (!reply.ok) throw new Error(`endpoint not created: ${JSON.stringify(reply)}`);
-  return reply.body as { id: string };
+/** Registers an endpoint over the service's RPC, as the gateway would. */
+async function createEndpoint(rpc: Rpc, owner: string, url: string, extra: Record<string, unknown> = {}) {
+  return rpc.ok<{ id: string }>('endpoints.create', partner(owner), { body: { url, event_types: ['lead.*'], ...extra } });
 }
 
-/** PATCHes an endpoint's `enabled` over the service's RPC (as the gateway would) and waits for the answer. */
-async function setEnabled(bus: EventBus, names: TestNames, partner: string, id: string, enabled: boolean) {
-  const data = {
-    principal: { kind: 'partner', partner_id: partner, scopes: ['write:webhooks'], credential_id: 'bench' },
-    params: { id },
-    query: {},
-    body: { enabled },
-    request_id: randomUUID(),
-  };
-  const msg = await bus.nc.request(
-    `${names.RPC_PREFIX}.webhook-dispatcher.endpoints.update`,
-    JSON.stringify({ id: randomUUID(), pattern: 'endpoints.update', data }),
-    { timeout: 15_000 },
-  );
-  const reply = JSON.parse(new TextDecoder().decode(msg.data)).response;
-  if (!reply.ok) throw new Error(`endpoint not updated: ${JSON.stringify(reply)}`);
+/** PATCHes an endpoint's `enabled` over the service's RPC and waits for the answer. */
+async function setEnabled(rpc: Rpc, owner: string, id: string, enabled: boolean) {
+  await rpc.ok('endpoints.update', partner(owner), { params: { id }, body: { enabled } });
 }
 
 /** CPU seconds (user + system) a process has used so far, from /proc (Linux). */
@@ -399,7 +378,7 @@ async function dispatcherCase(replicas: number, withDirect: boolean) {
   const w = await world(`bd${replicas}`);
   const procs = await startDispatchers(w.names, replicas);
   const gateway = await startGateway(w.names);
-  await createEndpoint(w.bus, w.names, PARTNER, receiver.url);
+  await createEndpoint(w.rpc, PARTNER, receiver.url);
   const burstCpu0 = { d: procs.map((p) => cpuSeconds(p.proc.child.pid)), s: serverCpu(), b: process.cpuUsage(), t: performance.now() };
   const dps = await throughput(w.bus, `r${replicas}`);
   const burstWall = (performance.now() - burstCpu0.t) / 1000;
@@ -474,8 +453,8 @@ async function fairness() {
   });
   const healthy = await startReceiver();
   const bad = await startReceiver({ hang: true });
-  await createEndpoint(w.bus, w.names, 'prt_good', healthy.url);
-  const badEp = await createEndpoint(w.bus, w.names, 'prt_bad', bad.url, { timeout_ms: 500 });
+  await createEndpoint(w.rpc, 'prt_good', healthy.url);
+  const badEp = await createEndpoint(w.rpc, 'prt_bad', bad.url, { timeout_ms: 500 });
   const subject = externalSubject(w.bus.prefix, 'prt_good', 'lead.created');
 
   const healthyRun = async (tag: string, n: number) => {
@@ -523,12 +502,12 @@ async function fairness() {
   const withBad: number[] = [];
   const badRequests = { alone: 0, with: 0 };
   for (let r = 0; r < FAIR_ROUNDS; r++) {
-    await setEnabled(w.bus, w.names, 'prt_bad', badEp.id, false);
+    await setEnabled(w.rpc, 'prt_bad', badEp.id, false);
     await healthyRun(`s${r}a`, 20);
     let n0 = bad.requests();
     const a = await healthyRun(`a${r}`, FAIR_N);
     badRequests.alone += bad.requests() - n0;
-    await setEnabled(w.bus, w.names, 'prt_bad', badEp.id, true);
+    await setEnabled(w.rpc, 'prt_bad', badEp.id, true);
     await healthyRun(`s${r}b`, 20);
     n0 = bad.requests();
     const b = await healthyRun(`b${r}`, FAIR_N);

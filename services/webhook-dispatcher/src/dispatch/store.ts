@@ -26,6 +26,14 @@ export interface IntakeEvent {
   body: string;
 }
 
+/** Stores event bodies once per stream sequence (a statement fragment for a CTE). */
+const insertEvents = (events: IntakeEvent[]) => sql`
+  insert into webhook_events (seq, id, type, partner_id, time, traceparent, body)
+  select t.seq, t.id, t.type, t.partner_id, t.time, t.traceparent, t.body
+  from json_to_recordset(${JSON.stringify(events)}::json)
+    as t(seq bigint, id text, type text, partner_id text, time timestamptz, traceparent text, body text)
+  on conflict (seq) do nothing`;
+
 export interface NewDelivery {
   id: string;
   endpoint_id: string;
@@ -52,11 +60,7 @@ export async function insertDeliveries(db: Kysely<DispatcherDB>, events: IntakeE
   // dozen text arrays that the driver escapes element by element in JavaScript.
   const r = await sql<{ id: string }>`
     with ev as (
-      insert into webhook_events (seq, id, type, partner_id, time, traceparent, body)
-      select t.seq, t.id, t.type, t.partner_id, t.time, t.traceparent, t.body
-      from json_to_recordset(${JSON.stringify(events)}::json)
-        as t(seq bigint, id text, type text, partner_id text, time timestamptz, traceparent text, body text)
-      on conflict (seq) do nothing
+      ${insertEvents(events)}
     )
     insert into webhook_deliveries (id, endpoint_id, partner_id, event_seq, event_id, event_type, event_time, replay_job_id,
       status, attempts, attempt_budget, next_attempt_at, locked_until, lease_token)
@@ -115,11 +119,7 @@ export async function recordSent(db: Kysely<DispatcherDB>, events: IntakeEvent[]
   }));
   const r = await sql<CompletedDelivery>`
     with ev as (
-      insert into webhook_events (seq, id, type, partner_id, time, traceparent, body)
-      select t.seq, t.id, t.type, t.partner_id, t.time, t.traceparent, t.body
-      from json_to_recordset(${JSON.stringify(events)}::json)
-        as t(seq bigint, id text, type text, partner_id text, time timestamptz, traceparent text, body text)
-      on conflict (seq) do nothing
+      ${insertEvents(events)}
     ),
     input as (
       select * from json_to_recordset(${JSON.stringify(rows)}::json)
@@ -322,9 +322,6 @@ export async function pendingCount(db: Kysely<DispatcherDB>): Promise<number> {
   return r.rows[0]?.n ?? 0;
 }
 
-/** An exhausted delivery whose `webhook.delivery.exhausted` event is still to be published (outbox). */
-export type ExhaustedDelivery = CompletedDelivery;
-
 /**
  * Publishes what the outbox holds: claims up to `limit` rows (SKIP LOCKED, so replicas share them), calls
  * `publish` for each and deletes the rows in the same transaction. A publish that fails leaves its row for
@@ -333,11 +330,11 @@ export type ExhaustedDelivery = CompletedDelivery;
  */
 export async function relayOutbox(
   db: Kysely<DispatcherDB>,
-  publish: (d: ExhaustedDelivery) => Promise<void>,
+  publish: (d: CompletedDelivery) => Promise<void>,
   limit = 100,
 ): Promise<{ published: number; failed: number }> {
   return db.transaction().execute(async (trx) => {
-    const r = await sql<ExhaustedDelivery>`
+    const r = await sql<CompletedDelivery>`
       select d.id, d.endpoint_id, d.partner_id, d.event_id, d.event_type, o.attempts, d.status, d.last_status_code, d.last_error
       from webhook_outbox o join webhook_deliveries d on d.id = o.delivery_id
       order by o.created_at
