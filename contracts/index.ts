@@ -1,5 +1,7 @@
 // The public surface of the contracts: envelope, catalog mechanics, HTTP conventions and every context.
 // Each context folder owns its events, HTTP bodies and routes and re-exports them from its index.ts.
+export * from './common/text.ts';
+export * from './common/ids.ts';
 export * from './envelope/envelope.ts';
 export * from './catalog/registry.ts';
 export * from './http/problem.ts';

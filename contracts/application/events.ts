@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { safeText } from '../common/text.ts';
 import { defineEvent } from '../catalog/registry.ts';
 
 export const ApplicationStatusSchema = z.enum([
@@ -26,7 +27,7 @@ export const ValidationCheckSchema = z
       'terms_url_present',
     ]),
     passed: z.boolean(),
-    message: z.string(),
+    message: safeText(),
   })
   .meta({ id: 'ApplicationValidationCheck' });
 export type ValidationCheck = z.output<typeof ValidationCheckSchema>;
@@ -35,27 +36,27 @@ export const SecurityValidationSchema = z
   .object({
     passed: z.boolean(),
     checks: z.array(ValidationCheckSchema),
-    validated_at: z.string(),
-    partner_tier: z.string(),
+    validated_at: safeText(),
+    partner_tier: safeText(),
   })
   .meta({ id: 'ApplicationSecurityValidation' });
 export type SecurityValidation = z.output<typeof SecurityValidationSchema>;
 
 /** Editable attributes of an application (the create body, minus the owner). */
 export const applicationFields = {
-  name: z.string(),
-  description: z.string(),
-  redirect_uris: z.array(z.string()),
-  scopes: z.array(z.string()),
-  webhook_url: z.string().nullable(),
-  health_url: z.string().nullable(),
-  privacy_url: z.string().nullable(),
-  terms_url: z.string().nullable(),
+  name: safeText(),
+  description: safeText(),
+  redirect_uris: z.array(safeText()),
+  scopes: z.array(safeText()),
+  webhook_url: safeText().nullable(),
+  health_url: safeText().nullable(),
+  privacy_url: safeText().nullable(),
+  terms_url: safeText().nullable(),
 };
 
 const common = { origin: 'domain', aggregate: 'application', category: 'application' } as const;
-const ids = { application_id: z.string(), partner_id: z.string() };
-const review = { reviewer: z.string(), note: z.string().nullable() };
+const ids = { application_id: safeText(), partner_id: safeText() };
+const review = { reviewer: safeText(), note: safeText().nullable() };
 
 export const ApplicationCreated = defineEvent({
   ...common,
@@ -102,7 +103,7 @@ export const ApplicationChangesRequested = defineEvent({
   type: 'application.changes_requested',
   version: 1,
   description: 'The review asks for changes; the partner edits and submits again.',
-  data: z.object({ ...ids, status: z.literal('changes_requested'), reviewer: z.string(), note: z.string() }),
+  data: z.object({ ...ids, status: z.literal('changes_requested'), reviewer: safeText(), note: safeText() }),
 });
 
 export const ApplicationRejected = defineEvent({
@@ -110,7 +111,7 @@ export const ApplicationRejected = defineEvent({
   type: 'application.rejected',
   version: 1,
   description: 'The review rejected the application (terminal).',
-  data: z.object({ ...ids, status: z.literal('rejected'), reviewer: z.string(), note: z.string() }),
+  data: z.object({ ...ids, status: z.literal('rejected'), reviewer: safeText(), note: safeText() }),
 });
 
 export const ApplicationPublished = defineEvent({
@@ -118,7 +119,7 @@ export const ApplicationPublished = defineEvent({
   type: 'application.published',
   version: 1,
   description: 'The application is live in the marketplace. Carries the full listing snapshot for consumers.',
-  data: z.object({ ...ids, status: z.literal('published'), ...applicationFields, published_at: z.string() }),
+  data: z.object({ ...ids, status: z.literal('published'), ...applicationFields, published_at: safeText() }),
 });
 
 export const ApplicationDeprecated = defineEvent({
@@ -126,7 +127,7 @@ export const ApplicationDeprecated = defineEvent({
   type: 'application.deprecated',
   version: 1,
   description: 'No new installs; existing integrations keep working.',
-  data: z.object({ ...ids, status: z.literal('deprecated'), reason: z.string().nullable() }),
+  data: z.object({ ...ids, status: z.literal('deprecated'), reason: safeText().nullable() }),
 });
 
 export const ApplicationRetired = defineEvent({
@@ -134,7 +135,7 @@ export const ApplicationRetired = defineEvent({
   type: 'application.retired',
   version: 1,
   description: 'Withdrawn for good (terminal).',
-  data: z.object({ ...ids, status: z.literal('retired'), reason: z.string().nullable() }),
+  data: z.object({ ...ids, status: z.literal('retired'), reason: safeText().nullable() }),
 });
 
 export const applicationEvents = [

@@ -1,41 +1,43 @@
 import { z } from 'zod';
+import { safeText } from '../common/text.ts';
+import { idParams, PlatformId } from '../common/ids.ts';
 import { ScopeSchema } from '../identity/scopes.ts';
 import { PageQuerySchema, pageOf } from '../http/pagination.ts';
 import { defineRoutes, type RouteContract } from '../http/routes.ts';
 import { ApplicationStatusSchema, SecurityValidationSchema } from './events.ts';
 
 export const ReviewNoteSchema = z
-  .object({ action: z.string(), reviewer: z.string(), note: z.string().nullable(), at: z.string() })
+  .object({ action: safeText(), reviewer: safeText(), note: safeText().nullable(), at: safeText() })
   .meta({ id: 'ApplicationReviewNote' });
 
 export const ApplicationSchema = z
   .object({
-    id: z.string(),
+    id: safeText(),
     object: z.literal('application'),
-    partner_id: z.string(),
-    name: z.string(),
-    description: z.string(),
-    redirect_uris: z.array(z.string()),
-    scopes: z.array(z.string()),
-    webhook_url: z.string().nullable(),
-    health_url: z.string().nullable(),
-    privacy_url: z.string().nullable(),
-    terms_url: z.string().nullable(),
+    partner_id: safeText(),
+    name: safeText(),
+    description: safeText(),
+    redirect_uris: z.array(safeText()),
+    scopes: z.array(safeText()),
+    webhook_url: safeText().nullable(),
+    health_url: safeText().nullable(),
+    privacy_url: safeText().nullable(),
+    terms_url: safeText().nullable(),
     status: ApplicationStatusSchema,
     validation: SecurityValidationSchema.nullable().describe('Results of the automated security validation of the last submit'),
     review_notes: z.array(ReviewNoteSchema),
-    published_at: z.string().nullable(),
+    published_at: safeText().nullable(),
     version: z.number().int(),
-    created_at: z.string(),
-    updated_at: z.string(),
+    created_at: safeText(),
+    updated_at: safeText(),
   })
   .meta({ id: 'Application' });
 export type Application = z.output<typeof ApplicationSchema>;
 
-const url = () => z.string().trim().max(2000);
+const url = () => safeText().trim().max(2000);
 const editable = {
-  name: z.string().trim().min(1).max(200),
-  description: z.string().trim().min(1).max(5000),
+  name: safeText().trim().min(1).max(200),
+  description: safeText().trim().min(1).max(5000),
   redirect_uris: z.array(url()).max(20),
   scopes: z.array(ScopeSchema).max(50),
   webhook_url: url(),
@@ -54,7 +56,7 @@ export const CreateApplicationBody = z
     health_url: editable.health_url.optional(),
     privacy_url: editable.privacy_url.optional(),
     terms_url: editable.terms_url.optional(),
-    partner_id: z.string().min(1).max(64).optional().describe('Owner; required for admin credentials'),
+    partner_id: PlatformId('prt').optional().describe('Owner; required for admin credentials'),
   })
   .strict()
   .meta({ id: 'CreateApplication' });
@@ -75,19 +77,18 @@ export const UpdateApplicationBody = z
   .meta({ id: 'UpdateApplication' });
 
 export const ReviewBody = z
-  .object({ note: z.string().trim().min(1).max(5000).optional() })
+  .object({ note: safeText().trim().min(1).max(5000).optional() })
   .strict()
   .meta({ id: 'ApplicationReview' });
 export const ReviewDecisionBody = z
-  .object({ note: z.string().trim().min(1).max(5000) })
+  .object({ note: safeText().trim().min(1).max(5000) })
   .strict()
   .meta({ id: 'ApplicationReviewDecision' });
 export const LifecycleBody = z
-  .object({ reason: z.string().trim().min(1).max(1000).optional() })
+  .object({ reason: safeText().trim().min(1).max(1000).optional() })
   .strict()
   .meta({ id: 'ApplicationLifecycle' });
 
-const IdParams = z.object({ id: z.string().min(1).max(64) });
 const base = { tag: 'Applications', service: 'partner-registry' } as const;
 
 const transition = (
@@ -105,7 +106,7 @@ const transition = (
   pattern: `applications.${action}`,
   scope: opts.adminOnly ? 'admin' : 'write:applications',
   ...(opts.adminOnly ? { adminOnly: true } : {}),
-  params: IdParams,
+  params: idParams('app'),
   body: body.optional(),
   success: { status: 200, schema: ApplicationSchema },
   errors: [409],
@@ -131,7 +132,7 @@ export const applicationRoutes = defineRoutes([
     summary: 'List applications (a partner credential sees only its own)',
     pattern: 'applications.list',
     scope: 'read:applications',
-    query: PageQuerySchema.extend({ status: ApplicationStatusSchema.optional(), partner_id: z.string().max(64).optional() }),
+    query: PageQuerySchema.extend({ status: ApplicationStatusSchema.optional(), partner_id: PlatformId('prt').optional() }),
     success: { status: 200, schema: pageOf(ApplicationSchema) },
   },
   {
@@ -142,7 +143,7 @@ export const applicationRoutes = defineRoutes([
     summary: 'Get an application, with its validation results and review notes',
     pattern: 'applications.get',
     scope: 'read:applications',
-    params: IdParams,
+    params: idParams('app'),
     success: { status: 200, schema: ApplicationSchema },
   },
   {
@@ -153,7 +154,7 @@ export const applicationRoutes = defineRoutes([
     summary: 'Edit a draft (or an application with changes requested)',
     pattern: 'applications.update',
     scope: 'write:applications',
-    params: IdParams,
+    params: idParams('app'),
     body: UpdateApplicationBody,
     success: { status: 200, schema: ApplicationSchema },
     errors: [409],

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { safeText } from '../common/text.ts';
 import { defineEvent } from '../catalog/registry.ts';
 import { amount, code, currency, date, id, timestamp } from './common.ts';
 
@@ -18,7 +19,7 @@ export const BillingUsageUpdated = defineEvent({
       customer_id: id(),
       metric: code().describe('What is metered, e.g. "api_calls", "seats"'),
       quantity: z.number().min(0).describe('Total for the period so far'),
-      unit: z.string().max(32).optional(),
+      unit: safeText().max(32).optional(),
       subscription_id: id().optional(),
       application_id: id().optional(),
       period_start: timestamp(),
@@ -33,7 +34,7 @@ export const BillingUsageUpdated = defineEvent({
 
 const LineItem = z
   .object({
-    description: z.string().min(1).max(500),
+    description: safeText().min(1).max(500),
     quantity: z.number().min(0),
     unit_amount: amount(),
     amount: amount(),
@@ -49,7 +50,7 @@ export const BillingInvoiceGenerated = defineEvent({
     .object({
       invoice_id: id(),
       customer_id: id(),
-      invoice_number: z.string().min(1).max(64).optional(),
+      invoice_number: safeText().min(1).max(64).optional(),
       currency: currency(),
       subtotal: amount(),
       tax: amount().default(0),
@@ -76,7 +77,7 @@ export const BillingPaymentReceived = defineEvent({
       amount: amount(),
       currency: currency(),
       method: z.enum(['card', 'bank_transfer', 'ach_debit', 'sepa_debit', 'check', 'other']),
-      external_reference: z.string().max(255).optional().describe("The payment provider's id, e.g. a Stripe PaymentIntent"),
+      external_reference: safeText().max(255).optional().describe("The payment provider's id, e.g. a Stripe PaymentIntent"),
       received_at: timestamp().optional(),
     })
     .strict(),

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { safeText } from '../common/text.ts';
 import { defineEvent } from '../catalog/registry.ts';
 import { amount, code, currency, date, id, note, timestamp } from './common.ts';
 
@@ -18,7 +19,7 @@ export const ClaimFiled = defineEvent({
       incident_date: date(),
       amount_claimed: amount().describe('In minor units'),
       currency: currency(),
-      description: z.string().max(5000).optional(),
+      description: safeText().max(5000).optional(),
     })
     .strict(),
 });

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { safeText } from '../common/text.ts';
 import { defineEvent } from '../catalog/registry.ts';
 import { code, id, note, timestamp } from './common.ts';
 
@@ -12,7 +13,7 @@ const subject = {
   integration_id: id(),
   application_id: id().optional().describe('The marketplace application the integration belongs to'),
   customer_id: id().optional().describe('The customer account it connects'),
-  provider: z.string().min(1).max(128).optional().describe('The external system, e.g. "salesforce"'),
+  provider: safeText().min(1).max(128).optional().describe('The external system, e.g. "salesforce"'),
 };
 
 export const IntegrationConnected = defineEvent({
@@ -23,7 +24,7 @@ export const IntegrationConnected = defineEvent({
   data: z
     .object({
       ...subject,
-      scopes: z.array(z.string().min(1).max(128)).max(100).optional().describe('Permissions granted'),
+      scopes: z.array(safeText().min(1).max(128)).max(100).optional().describe('Permissions granted'),
       connected_by: id().optional(),
       connected_at: timestamp().optional(),
     })

@@ -1,10 +1,11 @@
 import { z } from 'zod';
+import { safeEmail, safeText } from '../common/text.ts';
 import { type DataOf, defineEvent } from '../catalog/registry.ts';
 import { amount, code, currency, id, note, someFieldBesides, timestamp } from './common.ts';
 
 const common = { origin: 'external', category: 'lead' } as const;
 
-const name = () => z.string().max(200);
+const name = () => safeText().max(200);
 
 export const LeadCreated = defineEvent({
   ...common,
@@ -14,10 +15,10 @@ export const LeadCreated = defineEvent({
   data: z
     .object({
       lead_id: id(),
-      email: z.email(),
+      email: safeEmail(),
       first_name: name().optional(),
       last_name: name().optional(),
-      source: z.string().max(200).optional(),
+      source: safeText().max(200).optional(),
     })
     .strict(),
 });
@@ -26,7 +27,7 @@ export const LeadCreated = defineEvent({
  * lead.updated v1 (superseded): carried the whole name in one field. Stored v1 events are read as v2 by the
  * upcaster below, which splits `name` at the first run of whitespace.
  */
-const LeadUpdatedV1Data = z.object({ lead_id: id(), name: z.string().trim().min(1).max(400) }).strict();
+const LeadUpdatedV1Data = z.object({ lead_id: id(), name: safeText().trim().min(1).max(400) }).strict();
 
 export const LeadUpdatedV1 = defineEvent({
   ...common,
@@ -45,15 +46,14 @@ export const LeadUpdated = defineEvent({
   data: z
     .object({
       lead_id: id(),
-      email: z.email().optional(),
+      email: safeEmail().optional(),
       first_name: name().optional(),
       last_name: name().optional(),
-      phone: z
-        .string()
+      phone: safeText()
         .regex(/^\+[1-9][0-9]{6,14}$/, 'must be an E.164 phone number like "+14155550100"')
         .optional(),
-      company: z.string().max(200).optional(),
-      source: z.string().max(200).optional(),
+      company: safeText().max(200).optional(),
+      source: safeText().max(200).optional(),
     })
     .strict()
     .refine(...someFieldBesides('lead_id')),

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { safeText } from '../common/text.ts';
 import { defineEvent } from '../catalog/registry.ts';
 import { amount, currency, date, id, note, someFieldBesides } from './common.ts';
 
@@ -14,9 +15,9 @@ export const PolicyCreated = defineEvent({
   data: z
     .object({
       policy_id: id(),
-      policy_number: z.string().min(1).max(64),
+      policy_number: safeText().min(1).max(64),
       holder_id: id().describe('The policyholder (customer) id'),
-      product: z.string().min(1).max(128).describe('Product or plan, e.g. "auto_comprehensive"'),
+      product: safeText().min(1).max(128).describe('Product or plan, e.g. "auto_comprehensive"'),
       premium_amount: amount().describe('Premium per billing interval, in minor units'),
       currency: currency(),
       billing_interval: BillingIntervalSchema,
@@ -41,7 +42,7 @@ export const PolicyUpdated = defineEvent({
     .object({
       policy_id: id(),
       holder_id: id().optional(),
-      product: z.string().min(1).max(128).optional(),
+      product: safeText().min(1).max(128).optional(),
       premium_amount: amount().optional(),
       currency: currency().optional(),
       billing_interval: BillingIntervalSchema.optional(),

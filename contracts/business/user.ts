@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { safeEmail, safeText } from '../common/text.ts';
 import { defineEvent } from '../catalog/registry.ts';
 import { code, id, someFieldBesides } from './common.ts';
 
@@ -12,8 +13,8 @@ export const UserCreated = defineEvent({
   data: z
     .object({
       user_id: id(),
-      email: z.email(),
-      name: z.string().max(200).optional(),
+      email: safeEmail(),
+      name: safeText().max(200).optional(),
       role: code().describe('e.g. "agent", "admin", "viewer"'),
       created_by: id().optional(),
     })
@@ -28,8 +29,8 @@ export const UserUpdated = defineEvent({
   data: z
     .object({
       user_id: id(),
-      email: z.email().optional(),
-      name: z.string().max(200).optional(),
+      email: safeEmail().optional(),
+      name: safeText().max(200).optional(),
       status: z.enum(['active', 'disabled']).optional(),
     })
     .strict()

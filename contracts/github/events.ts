@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { safeJson, safeText } from '../common/text.ts';
 import { defineEvent } from '../catalog/registry.ts';
 
 /**
@@ -8,18 +9,18 @@ import { defineEvent } from '../catalog/registry.ts';
 const repo = { origin: 'domain', aggregate: 'github_repo', category: 'github' } as const;
 const repoBase = {
   repository_id: z.number().int(),
-  repository: z.string().describe('owner/repo'),
-  delivery_id: z.string().describe('X-GitHub-Delivery of the webhook this came from'),
+  repository: safeText().describe('owner/repo'),
+  delivery_id: safeText().describe('X-GitHub-Delivery of the webhook this came from'),
 };
 const pullBase = {
   ...repoBase,
   number: z.number().int(),
-  title: z.string(),
-  author: z.string().nullable(),
-  base: z.string().describe('Base branch'),
-  head: z.string().describe('Head branch'),
-  url: z.string(),
-  opened_at: z.string(),
+  title: safeText(),
+  author: safeText().nullable(),
+  base: safeText().describe('Base branch'),
+  head: safeText().describe('Head branch'),
+  url: safeText(),
+  opened_at: safeText(),
 };
 
 export const GithubWebhookReceived = defineEvent({
@@ -30,12 +31,12 @@ export const GithubWebhookReceived = defineEvent({
   category: 'github',
   description: 'A GitHub App webhook whose signature github-bridge verified, kept raw (one subject per delivery) until it is translated.',
   data: z.object({
-    delivery_id: z.string(),
-    event: z.string().describe('X-GitHub-Event'),
-    action: z.string().nullable(),
+    delivery_id: safeText(),
+    event: safeText().describe('X-GitHub-Event'),
+    action: safeText().nullable(),
     installation_id: z.number().int().nullable(),
-    received_at: z.string(),
-    payload: z.record(z.string(), z.unknown()),
+    received_at: safeText(),
+    payload: z.record(safeText(), safeJson()),
   }),
 });
 
@@ -52,7 +53,7 @@ export const GithubPullRequestClosed = defineEvent({
   type: 'github.pull_request.closed',
   version: 1,
   description: 'A pull request was closed without being merged.',
-  data: z.object({ ...pullBase, closed_at: z.string() }),
+  data: z.object({ ...pullBase, closed_at: safeText() }),
 });
 
 export const GithubPullRequestMerged = defineEvent({
@@ -60,7 +61,7 @@ export const GithubPullRequestMerged = defineEvent({
   type: 'github.pull_request.merged',
   version: 1,
   description: 'A pull request was merged into its base branch.',
-  data: z.object({ ...pullBase, merged_at: z.string(), merge_commit_sha: z.string().nullable() }),
+  data: z.object({ ...pullBase, merged_at: safeText(), merge_commit_sha: safeText().nullable() }),
 });
 
 export const GithubPush = defineEvent({
@@ -70,13 +71,13 @@ export const GithubPush = defineEvent({
   description: 'Commits were pushed to a branch or tag.',
   data: z.object({
     ...repoBase,
-    ref: z.string(),
-    before: z.string(),
-    after: z.string(),
+    ref: safeText(),
+    before: safeText(),
+    after: safeText(),
     commits: z.number().int(),
     distinct_commits: z.number().int(),
-    pusher: z.string().nullable(),
-    pushed_at: z.string(),
+    pusher: safeText().nullable(),
+    pushed_at: safeText(),
   }),
 });
 
@@ -85,7 +86,7 @@ export const GithubReleasePublished = defineEvent({
   type: 'github.release.published',
   version: 1,
   description: 'A release was published.',
-  data: z.object({ ...repoBase, tag: z.string(), name: z.string().nullable(), published_at: z.string() }),
+  data: z.object({ ...repoBase, tag: safeText(), name: safeText().nullable(), published_at: safeText() }),
 });
 
 export const GithubIssueOpened = defineEvent({
@@ -93,7 +94,7 @@ export const GithubIssueOpened = defineEvent({
   type: 'github.issue.opened',
   version: 1,
   description: 'An issue was opened (or reopened).',
-  data: z.object({ ...repoBase, number: z.number().int(), at: z.string() }),
+  data: z.object({ ...repoBase, number: z.number().int(), at: safeText() }),
 });
 
 export const GithubIssueClosed = defineEvent({
@@ -101,7 +102,7 @@ export const GithubIssueClosed = defineEvent({
   type: 'github.issue.closed',
   version: 1,
   description: 'An issue was closed.',
-  data: z.object({ ...repoBase, number: z.number().int(), at: z.string() }),
+  data: z.object({ ...repoBase, number: z.number().int(), at: safeText() }),
 });
 
 export const GithubRevertOpened = defineEvent({
@@ -111,13 +112,13 @@ export const GithubRevertOpened = defineEvent({
   description: 'github-bridge opened a revert pull request for an incident.',
   data: z.object({
     repository_id: z.number().int(),
-    repository: z.string(),
-    incident_id: z.string(),
+    repository: safeText(),
+    incident_id: safeText(),
     pull_number: z.number().int().describe('The pull request that was reverted'),
     revert_number: z.number().int(),
-    branch: z.string(),
-    url: z.string(),
-    at: z.string(),
+    branch: safeText(),
+    url: safeText(),
+    at: safeText(),
   }),
 });
 
@@ -130,10 +131,10 @@ export const GithubInstallationCreated = defineEvent({
   description: 'The GitHub App was installed on an account.',
   data: z.object({
     installation_id: z.number().int(),
-    account: z.string(),
-    repositories: z.array(z.string()),
-    delivery_id: z.string(),
-    at: z.string(),
+    account: safeText(),
+    repositories: z.array(safeText()),
+    delivery_id: safeText(),
+    at: safeText(),
   }),
 });
 
@@ -142,7 +143,7 @@ export const GithubInstallationDeleted = defineEvent({
   type: 'github.installation.deleted',
   version: 1,
   description: 'The GitHub App was uninstalled.',
-  data: z.object({ installation_id: z.number().int(), account: z.string(), delivery_id: z.string(), at: z.string() }),
+  data: z.object({ installation_id: z.number().int(), account: safeText(), delivery_id: safeText(), at: safeText() }),
 });
 
 export const githubEvents = [

@@ -1,10 +1,11 @@
 import { z } from 'zod';
+import { safeText } from '../common/text.ts';
 import { pageOf, PageQuerySchema } from '../http/pagination.ts';
 import { defineRoutes } from '../http/routes.ts';
 
 export const RepositoryInsightsSchema = z
   .object({
-    repository: z.string(),
+    repository: safeText(),
     object: z.literal('repository_insights'),
     repository_id: z.number().int(),
     commits: z.number().int().describe('Commits pushed (distinct)'),
@@ -18,36 +19,36 @@ export const RepositoryInsightsSchema = z
       .object({ median: z.number().nullable(), mean: z.number().nullable() })
       .describe('From opening to merge, over merged pull requests'),
     releases: z.number().int(),
-    last_activity_at: z.string().nullable(),
+    last_activity_at: safeText().nullable(),
   })
   .meta({ id: 'RepositoryInsights' });
 
-export const GithubWebhookAcceptedSchema = z.object({ delivery_id: z.string(), duplicate: z.boolean() });
+export const GithubWebhookAcceptedSchema = z.object({ delivery_id: safeText(), duplicate: z.boolean() });
 
 /** What the rollback orchestrator asks github-bridge over NATS (`<RPC_PREFIX>.github-bridge.reverts.open`). */
 export const OpenRevertRequestSchema = z.object({
-  incident_id: z.string().regex(/^[A-Za-z0-9_-]{1,64}$/),
-  repository: z.string().regex(/^[A-Za-z0-9_.-]+\/[A-Za-z0-9_.-]+$/),
+  incident_id: safeText().regex(/^[A-Za-z0-9_-]{1,64}$/),
+  repository: safeText().regex(/^[A-Za-z0-9_.-]+\/[A-Za-z0-9_.-]+$/),
   pull_number: z.number().int().positive(),
   context: z.object({
-    customer_id: z.string(),
-    journey: z.string(),
-    severity: z.string(),
-    detected_at: z.string(),
-    error: z.string().optional(),
-    screenshot_url: z.string().optional(),
-    incident_url: z.string().optional(),
+    customer_id: safeText(),
+    journey: safeText(),
+    severity: safeText(),
+    detected_at: safeText(),
+    error: safeText().optional(),
+    screenshot_url: safeText().optional(),
+    incident_url: safeText().optional(),
   }),
 });
 export type OpenRevertRequest = z.output<typeof OpenRevertRequestSchema>;
 
 export const OpenRevertResultSchema = z.object({
-  repository: z.string(),
+  repository: safeText(),
   pull_number: z.number().int(),
   revert_number: z.number().int(),
-  branch: z.string(),
-  url: z.string(),
-  commit_sha: z.string(),
+  branch: safeText(),
+  url: safeText(),
+  commit_sha: safeText(),
   created: z.boolean().describe('False when the revert already existed (idempotent replay)'),
 });
 export type OpenRevertResult = z.output<typeof OpenRevertResultSchema>;
@@ -91,7 +92,10 @@ export const githubRoutes = defineRoutes([
     pattern: 'insights.get',
     scope: 'admin',
     adminOnly: true,
-    params: z.object({ owner: z.string().min(1).max(100), repo: z.string().min(1).max(100) }),
+    params: z.object({
+      owner: safeText().regex(/^[A-Za-z0-9][A-Za-z0-9-]{0,38}$/, 'must be a GitHub user or organisation name'),
+      repo: safeText().regex(/^[A-Za-z0-9._-]{1,100}$/, 'must be a GitHub repository name'),
+    }),
     success: { status: 200, schema: RepositoryInsightsSchema },
   },
 ]);

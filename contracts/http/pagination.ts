@@ -1,9 +1,10 @@
 import { z } from 'zod';
+import { Cursor } from '../common/ids.ts';
 
 /** Cursor pagination in Stripe's style: `limit` and `starting_after`, answered with `{ data, has_more }`. */
 export const PageQuerySchema = z.object({
   limit: z.coerce.number().int().min(1).max(100).default(20),
-  starting_after: z.string().min(1).max(128).optional(),
+  starting_after: Cursor().optional(),
 });
 export type PageQuery = z.output<typeof PageQuerySchema>;
 

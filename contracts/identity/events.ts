@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { safeDatetime, safeText } from '../common/text.ts';
 import { defineEvent } from '../catalog/registry.ts';
 import { API_KEY_ENVIRONMENTS } from './credential-format.ts';
 import { ScopeSchema } from './scopes.ts';
@@ -8,8 +9,8 @@ import { ScopeSchema } from './scopes.ts';
  * the gateway projects them (with partner events) into its own authentication state. Secrets never appear
  * in an event: only their SHA-256 and a display prefix do.
  */
-const Sha256Hex = z.string().regex(/^[0-9a-f]{64}$/, 'must be a SHA-256 hex digest');
-const Timestamp = z.iso.datetime({ offset: true });
+const Sha256Hex = safeText().regex(/^[0-9a-f]{64}$/, 'must be a SHA-256 hex digest');
+const Timestamp = safeDatetime({ offset: true });
 
 const apiKey = { origin: 'domain', aggregate: 'api_key', category: 'identity' } as const;
 
@@ -19,16 +20,16 @@ export const ApiKeyCreated = defineEvent({
   version: 1,
   description: 'An API key was issued to a partner; the key itself was shown once to the caller and is not kept.',
   data: z.object({
-    api_key_id: z.string(),
-    partner_id: z.string(),
-    name: z.string(),
+    api_key_id: safeText(),
+    partner_id: safeText(),
+    name: safeText(),
     environment: z.enum(API_KEY_ENVIRONMENTS),
-    prefix: z.string().describe('Display prefix, e.g. pk_live_Ab12Cd'),
+    prefix: safeText().describe('Display prefix, e.g. pk_live_Ab12Cd'),
     hash: Sha256Hex,
     scopes: z.array(ScopeSchema),
     expires_at: Timestamp.nullable(),
     rate_limit_per_minute: z.number().int().positive().nullable(),
-    created_by: z.string().describe('Credential id of the caller'),
+    created_by: safeText().describe('Credential id of the caller'),
   }),
 });
 
@@ -38,9 +39,9 @@ export const ApiKeyRotated = defineEvent({
   version: 1,
   description: "A new secret replaced the key's current one; the previous secret stays valid until `previous_valid_until`.",
   data: z.object({
-    api_key_id: z.string(),
-    partner_id: z.string(),
-    prefix: z.string(),
+    api_key_id: safeText(),
+    partner_id: safeText(),
+    prefix: safeText(),
     hash: Sha256Hex,
     previous_hash: Sha256Hex,
     previous_valid_until: Timestamp,
@@ -52,7 +53,7 @@ export const ApiKeyRevoked = defineEvent({
   type: 'api_key.revoked',
   version: 1,
   description: 'The key stops working at once, every secret of it.',
-  data: z.object({ api_key_id: z.string(), partner_id: z.string(), reason: z.string().nullable() }),
+  data: z.object({ api_key_id: safeText(), partner_id: safeText(), reason: safeText().nullable() }),
 });
 
 export const ApiKeyUsed = defineEvent({
@@ -60,7 +61,7 @@ export const ApiKeyUsed = defineEvent({
   type: 'api_key.used',
   version: 1,
   description: 'The gateway saw the key in use (recorded in batches, at most about once a minute per key).',
-  data: z.object({ api_key_id: z.string(), partner_id: z.string(), last_used_at: Timestamp }),
+  data: z.object({ api_key_id: safeText(), partner_id: safeText(), last_used_at: Timestamp }),
 });
 
 export const apiKeyEvents = [ApiKeyCreated, ApiKeyRotated, ApiKeyRevoked, ApiKeyUsed] as const;
@@ -75,14 +76,14 @@ export const OAuthClientCreated = defineEvent({
   version: 1,
   description: "An OAuth 2.0 client was registered for an application; a confidential client's secret is kept as a hash.",
   data: z.object({
-    client_id: z.string(),
-    application_id: z.string(),
-    partner_id: z.string(),
+    client_id: safeText(),
+    application_id: safeText(),
+    partner_id: safeText(),
     type: OAuthClientTypeSchema,
-    redirect_uris: z.array(z.string()),
+    redirect_uris: z.array(safeText()),
     scopes: z.array(ScopeSchema),
     secret_hash: Sha256Hex.nullable(),
-    created_by: z.string(),
+    created_by: safeText(),
   }),
 });
 
@@ -91,7 +92,7 @@ export const OAuthClientRevoked = defineEvent({
   type: 'oauth_client.revoked',
   version: 1,
   description: 'The client can no longer obtain tokens; tokens it holds stop working.',
-  data: z.object({ client_id: z.string(), application_id: z.string(), partner_id: z.string(), reason: z.string().nullable() }),
+  data: z.object({ client_id: safeText(), application_id: safeText(), partner_id: safeText(), reason: safeText().nullable() }),
 });
 
 export const oauthClientEvents = [OAuthClientCreated, OAuthClientRevoked] as const;

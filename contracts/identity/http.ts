@@ -1,4 +1,6 @@
 import { z } from 'zod';
+import { safeDatetime, safeText, safeUrl } from '../common/text.ts';
+import { idParams } from '../common/ids.ts';
 import { PageQuerySchema, pageOf } from '../http/pagination.ts';
 import { defineRoutes } from '../http/routes.ts';
 import { API_KEY_ENVIRONMENTS } from './credential-format.ts';
@@ -9,33 +11,33 @@ export const ApiKeyStatusSchema = z.enum(['active', 'expired', 'revoked']);
 
 export const ApiKeySchema = z
   .object({
-    id: z.string(),
+    id: safeText(),
     object: z.literal('api_key'),
-    partner_id: z.string(),
-    name: z.string(),
+    partner_id: safeText(),
+    name: safeText(),
     environment: z.enum(API_KEY_ENVIRONMENTS),
-    prefix: z.string().describe('Visible start of the key, to recognise it in lists'),
-    scopes: z.array(z.string()),
+    prefix: safeText().describe('Visible start of the key, to recognise it in lists'),
+    scopes: z.array(safeText()),
     status: ApiKeyStatusSchema,
-    expires_at: z.string().nullable(),
+    expires_at: safeText().nullable(),
     rate_limit_per_minute: z.number().int().nullable(),
-    previous_secret_valid_until: z.string().nullable().describe('After a rotation: until when the previous secret still works'),
-    last_used_at: z.string().nullable().describe('Recorded in batches; accurate to about a minute'),
-    revoked_at: z.string().nullable(),
-    created_at: z.string(),
+    previous_secret_valid_until: safeText().nullable().describe('After a rotation: until when the previous secret still works'),
+    last_used_at: safeText().nullable().describe('Recorded in batches; accurate to about a minute'),
+    revoked_at: safeText().nullable(),
+    created_at: safeText(),
   })
   .meta({ id: 'ApiKey' });
 export type ApiKey = z.output<typeof ApiKeySchema>;
 
 export const ApiKeyWithSecretSchema = ApiKeySchema.extend({
-  key: z.string().describe('The secret key. It is shown this once and cannot be retrieved again.'),
+  key: safeText().describe('The secret key. It is shown this once and cannot be retrieved again.'),
 }).meta({ id: 'ApiKeyWithSecret' });
 
 export const CreateApiKeyBody = z
   .object({
-    name: z.string().trim().min(1).max(200),
+    name: safeText().trim().min(1).max(200),
     scopes: ScopesSchema,
-    expires_at: z.iso.datetime({ offset: true }).optional().describe('When the key stops working; absent = never'),
+    expires_at: safeDatetime({ offset: true }).optional().describe('When the key stops working; absent = never'),
     environment: z.enum(API_KEY_ENVIRONMENTS).default('live'),
     rate_limit_per_minute: z.number().int().min(1).max(1_000_000).optional().describe('Cap below the partner tier limit'),
   })
@@ -50,30 +52,30 @@ export const RotateApiKeyBody = z
   .meta({ id: 'RotateApiKey' });
 
 export const RevokeBody = z
-  .object({ reason: z.string().trim().min(1).max(1000).optional() })
+  .object({ reason: safeText().trim().min(1).max(1000).optional() })
   .strict()
   .meta({ id: 'RevokeCredential' });
 
 export const OAuthClientSchema = z
   .object({
-    client_id: z.string(),
+    client_id: safeText(),
     object: z.literal('oauth_client'),
-    application_id: z.string(),
-    partner_id: z.string(),
+    application_id: safeText(),
+    partner_id: safeText(),
     type: OAuthClientTypeSchema,
-    redirect_uris: z.array(z.string()),
-    scopes: z.array(z.string()),
+    redirect_uris: z.array(safeText()),
+    scopes: z.array(safeText()),
     status: z.enum(['active', 'revoked']),
-    created_at: z.string(),
+    created_at: safeText(),
   })
   .meta({ id: 'OAuthClient' });
 export type OAuthClient = z.output<typeof OAuthClientSchema>;
 
 export const OAuthClientWithSecretSchema = OAuthClientSchema.extend({
-  client_secret: z.string().optional().describe('Confidential clients only; shown this once'),
+  client_secret: safeText().optional().describe('Confidential clients only; shown this once'),
 }).meta({ id: 'OAuthClientWithSecret' });
 
-const RedirectUri = z.url().max(2000);
+const RedirectUri = safeUrl().max(2000);
 
 export const CreateOAuthClientBody = z
   .object({
@@ -84,7 +86,6 @@ export const CreateOAuthClientBody = z
   .strict()
   .meta({ id: 'CreateOAuthClient' });
 
-const IdParams = z.object({ id: z.string().min(1).max(64) });
 const common = { tag: 'Identity', service: 'partner-registry' } as const;
 
 export const identityRoutes = defineRoutes([
@@ -96,7 +97,7 @@ export const identityRoutes = defineRoutes([
     summary: 'Issue an API key for a partner (the key is in this response only)',
     pattern: 'api-keys.create',
     scope: 'manage:api_keys',
-    params: IdParams,
+    params: idParams('prt'),
     body: CreateApiKeyBody,
     success: { status: 201, schema: ApiKeyWithSecretSchema },
     errors: [409],
@@ -109,7 +110,7 @@ export const identityRoutes = defineRoutes([
     summary: "List a partner's API keys (never the secrets)",
     pattern: 'api-keys.list',
     scope: 'read:api_keys',
-    params: IdParams,
+    params: idParams('prt'),
     query: PageQuerySchema,
     success: { status: 200, schema: pageOf(ApiKeySchema) },
   },
@@ -121,7 +122,7 @@ export const identityRoutes = defineRoutes([
     summary: 'Get an API key (never the secret)',
     pattern: 'api-keys.get',
     scope: 'read:api_keys',
-    params: IdParams,
+    params: idParams('key'),
     success: { status: 200, schema: ApiKeySchema },
   },
   {
@@ -132,7 +133,7 @@ export const identityRoutes = defineRoutes([
     summary: 'Replace the secret of a key; the previous one stays valid for the overlap window',
     pattern: 'api-keys.rotate',
     scope: 'manage:api_keys',
-    params: IdParams,
+    params: idParams('key'),
     body: RotateApiKeyBody.optional(),
     success: { status: 200, schema: ApiKeyWithSecretSchema },
     errors: [409],
@@ -145,7 +146,7 @@ export const identityRoutes = defineRoutes([
     summary: 'Revoke a key; it stops working at the gateway within a second',
     pattern: 'api-keys.revoke',
     scope: 'manage:api_keys',
-    params: IdParams,
+    params: idParams('key'),
     success: { status: 200, schema: ApiKeySchema },
     errors: [409],
   },
@@ -157,7 +158,7 @@ export const identityRoutes = defineRoutes([
     summary: 'Register an OAuth 2.0 client for an application (a confidential client gets its secret here only)',
     pattern: 'oauth-clients.create',
     scope: 'manage:oauth_clients',
-    params: IdParams,
+    params: idParams('app'),
     body: CreateOAuthClientBody,
     success: { status: 201, schema: OAuthClientWithSecretSchema },
     errors: [409],
@@ -170,7 +171,7 @@ export const identityRoutes = defineRoutes([
     summary: "List an application's OAuth clients",
     pattern: 'oauth-clients.list',
     scope: 'read:oauth_clients',
-    params: IdParams,
+    params: idParams('app'),
     query: PageQuerySchema,
     success: { status: 200, schema: pageOf(OAuthClientSchema) },
   },
@@ -182,7 +183,7 @@ export const identityRoutes = defineRoutes([
     summary: 'Get an OAuth client',
     pattern: 'oauth-clients.get',
     scope: 'read:oauth_clients',
-    params: IdParams,
+    params: idParams('cli'),
     success: { status: 200, schema: OAuthClientSchema },
   },
   {
@@ -193,7 +194,7 @@ export const identityRoutes = defineRoutes([
     summary: 'Revoke an OAuth client; its tokens stop working',
     pattern: 'oauth-clients.revoke',
     scope: 'manage:oauth_clients',
-    params: IdParams,
+    params: idParams('cli'),
     success: { status: 200, schema: OAuthClientSchema },
     errors: [409],
   },
@@ -206,5 +207,5 @@ export const IDENTITY_RPC = {
 } as const;
 
 export const RecordKeyUsageBody = z.object({
-  entries: z.array(z.object({ api_key_id: z.string().min(1).max(64), used_at: z.iso.datetime({ offset: true }) })).max(10_000),
+  entries: z.array(z.object({ api_key_id: safeText().min(1).max(64), used_at: safeDatetime({ offset: true }) })).max(10_000),
 });

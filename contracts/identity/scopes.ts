@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { safeText } from '../common/text.ts';
 
 /**
  * Scopes of partner credentials (API keys and OAuth tokens):
@@ -8,7 +9,7 @@ import { z } from 'zod';
  * Verbs nest: `manage` implies `write`, which implies `read`.
  */
 export const SCOPE_PATTERN = /^(admin|(read|write|manage):(\*|[a-z][a-z0-9_]*))$/;
-export const ScopeSchema = z.string().regex(SCOPE_PATTERN, 'must be "admin" or "<read|write|manage>:<resource|*>"');
+export const ScopeSchema = safeText().regex(SCOPE_PATTERN, 'must be "admin" or "<read|write|manage>:<resource|*>"');
 export const ScopesSchema = z
   .array(ScopeSchema)
   .min(1)

@@ -1,13 +1,12 @@
 import { z } from 'zod';
+import { safeDatetime, safeText, safeUrl } from '../common/text.ts';
 import { defineEvent } from '../catalog/registry.ts';
 
 /** Incident and customer ids are chosen by the monitor; they become NATS subject tokens, hence the charset. */
-export const IncidentIdSchema = z
-  .string()
+export const IncidentIdSchema = safeText()
   .regex(/^[A-Za-z0-9_-]{1,64}$/, 'letters, digits, "_" and "-" only (1-64)')
   .describe("The monitor's incident id; the idempotency key of the intake");
-export const CustomerIdSchema = z
-  .string()
+export const CustomerIdSchema = safeText()
   .regex(/^[A-Za-z0-9_-]{1,64}$/, 'letters, digits, "_" and "-" only (1-64)')
   .describe("The partner's customer whose journey broke");
 
@@ -15,29 +14,30 @@ export const SeveritySchema = z.enum(['critical', 'high', 'medium', 'low']);
 
 export const JourneySchema = z
   .object({
-    funnel: z.string().trim().min(1).max(200).describe('Funnel name, e.g. "checkout"'),
-    step: z.string().trim().min(1).max(200).describe('Step of the funnel that failed, e.g. "payment"'),
-    url: z.url().max(2048).describe('URL the monitor was on'),
+    funnel: safeText().trim().min(1).max(200).describe('Funnel name, e.g. "checkout"'),
+    step: safeText().trim().min(1).max(200).describe('Step of the funnel that failed, e.g. "payment"'),
+    url: safeUrl().max(2048).describe('URL the monitor was on'),
   })
   .strict();
 
 export const EvidenceSchema = z
   .object({
-    screenshot_url: z.url().max(2048).optional(),
-    error: z.string().max(4000).optional(),
+    screenshot_url: safeUrl().max(2048).optional(),
+    error: safeText().max(4000).optional(),
   })
   .strict();
 
 /** A GitHub pull request URL: https://github.com/<owner>/<repo>/pull/<n>. */
-export const PullRequestUrlSchema = z
-  .string()
-  .regex(/^https:\/\/github\.com\/[A-Za-z0-9_.-]+\/[A-Za-z0-9_.-]+\/pull\/\d+$/, 'must be https://github.com/<owner>/<repo>/pull/<number>');
+export const PullRequestUrlSchema = safeText().regex(
+  /^https:\/\/github\.com\/[A-Za-z0-9_.-]+\/[A-Za-z0-9_.-]+\/pull\/\d+$/,
+  'must be https://github.com/<owner>/<repo>/pull/<number>',
+);
 
 export const SuspectsSchema = z
   .object({
     pull_requests: z.array(PullRequestUrlSchema).max(20).default([]),
-    flags: z.array(z.string().trim().min(1).max(200)).max(20).default([]),
-    deploy_id: z.string().max(200).optional(),
+    flags: z.array(safeText().trim().min(1).max(200)).max(20).default([]),
+    deploy_id: safeText().max(200).optional(),
   })
   .strict();
 
@@ -48,7 +48,7 @@ export const IncidentReportSchema = z
     customer_id: CustomerIdSchema,
     journey: JourneySchema,
     severity: SeveritySchema,
-    detected_at: z.iso.datetime({ offset: true }),
+    detected_at: safeDatetime({ offset: true }),
     evidence: EvidenceSchema.default({}),
     suspects: SuspectsSchema.default({ pull_requests: [], flags: [] }),
   })
@@ -58,8 +58,8 @@ export type IncidentReport = z.output<typeof IncidentReportSchema>;
 export const IncidentResolutionSchema = z
   .object({
     incident_id: IncidentIdSchema,
-    resolved_at: z.iso.datetime({ offset: true }).optional(),
-    reason: z.string().trim().max(1000).optional(),
+    resolved_at: safeDatetime({ offset: true }).optional(),
+    reason: safeText().trim().max(1000).optional(),
   })
   .strict();
 
@@ -91,15 +91,15 @@ export const IncidentOpened = defineEvent({
   description: 'The platform accepted an incident; the rollback is planned next. Published with the partner id for webhooks.',
   data: z.object({
     incident_id: IncidentIdSchema,
-    partner_id: z.string(),
+    partner_id: safeText(),
     customer_id: CustomerIdSchema,
     journey: JourneySchema,
     severity: SeveritySchema,
-    detected_at: z.string(),
+    detected_at: safeText(),
     evidence: EvidenceSchema,
     suspects: SuspectsSchema,
     source: z.enum(['api', 'event']),
-    opened_at: z.string(),
+    opened_at: safeText(),
   }),
 });
 
@@ -110,11 +110,11 @@ export const IncidentResolved = defineEvent({
   description: 'The incident is over; flags are turned back on where the policy says so.',
   data: z.object({
     incident_id: IncidentIdSchema,
-    partner_id: z.string(),
+    partner_id: safeText(),
     customer_id: CustomerIdSchema,
-    resolved_at: z.string(),
-    resolved_by: z.string(),
-    reason: z.string().nullable(),
+    resolved_at: safeText(),
+    resolved_by: safeText(),
+    reason: safeText().nullable(),
   }),
 });
 

@@ -1,35 +1,48 @@
 import { z } from 'zod';
+import { safeDatetime, safeJson, safeText } from '../common/text.ts';
+import { PlatformId } from '../common/ids.ts';
 import { pageOf, PageQuerySchema } from '../http/pagination.ts';
 import { defineRoutes } from '../http/routes.ts';
 import { PlannedActionSchema, RollbackModeSchema, RunStatusSchema } from '../rollback/events.ts';
-import { EvidenceSchema, IncidentReportSchema, JourneySchema, SeveritySchema, SuspectsSchema } from './events.ts';
+import {
+  CustomerIdSchema,
+  EvidenceSchema,
+  IncidentIdSchema,
+  IncidentReportSchema,
+  JourneySchema,
+  SeveritySchema,
+  SuspectsSchema,
+} from './events.ts';
+
+/** `:id` of an incident route is the monitor's incident id (a malformed one is 404, like an unknown one). */
+const IncidentIdParams = z.object({ id: IncidentIdSchema });
 
 export const CreateIncidentBody = IncidentReportSchema.extend({
-  partner_id: z.string().min(1).max(64).optional().describe('Admin credentials name the partner'),
+  partner_id: PlatformId('prt').optional().describe('Admin credentials name the partner'),
 }).meta({ id: 'CreateIncident' });
 
 export const ResolveIncidentBody = z
   .object({
-    resolved_at: z.iso.datetime({ offset: true }).optional(),
-    reason: z.string().trim().min(1).max(1000).optional(),
+    resolved_at: safeDatetime({ offset: true }).optional(),
+    reason: safeText().trim().min(1).max(1000).optional(),
   })
   .strict()
   .meta({ id: 'ResolveIncident' });
 
 export const ApproveRollbackBody = z
-  .object({ comment: z.string().trim().max(1000).optional() })
+  .object({ comment: safeText().trim().max(1000).optional() })
   .strict()
   .meta({ id: 'ApproveRollback' });
 
 export const IncidentAcceptedSchema = z
   .object({
-    incident_id: z.string(),
+    incident_id: safeText(),
     object: z.literal('incident_acceptance'),
     duplicate: z.boolean().describe('True when the incident id was already known: nothing new was started'),
     status: RunStatusSchema,
     mode: RollbackModeSchema.nullable(),
-    policy_id: z.string().nullable(),
-    skipped_reason: z.string().nullable(),
+    policy_id: safeText().nullable(),
+    skipped_reason: safeText().nullable(),
     actions: z.array(PlannedActionSchema),
   })
   .meta({ id: 'IncidentAccepted' });
@@ -38,49 +51,47 @@ export const ActionStateSchema = PlannedActionSchema.extend({
   phase: z.enum(['rollback', 'restore']),
   status: z.enum(['planned', 'succeeded', 'failed', 'skipped']),
   attempts: z.number().int(),
-  detail: z.string().nullable(),
-  result: z.record(z.string(), z.unknown()).nullable(),
-  finished_at: z.string().nullable(),
+  detail: safeText().nullable(),
+  result: z.record(safeText(), safeJson()).nullable(),
+  finished_at: safeText().nullable(),
 });
 
 export const TimelineEntrySchema = z.object({
-  at: z.string(),
-  type: z.string().describe('The event type'),
-  actor: z.string().describe('Who did it: the monitor, the orchestrator, an approver, a provider'),
-  summary: z.string(),
-  details: z.record(z.string(), z.unknown()).describe('Request and response excerpts, ids, reasons'),
+  at: safeText(),
+  type: safeText().describe('The event type'),
+  actor: safeText().describe('Who did it: the monitor, the orchestrator, an approver, a provider'),
+  summary: safeText(),
+  details: z.record(safeText(), safeJson()).describe('Request and response excerpts, ids, reasons'),
 });
 
 export const IncidentSchema = z
   .object({
-    id: z.string(),
+    id: safeText(),
     object: z.literal('incident'),
-    partner_id: z.string(),
-    customer_id: z.string(),
+    partner_id: safeText(),
+    customer_id: safeText(),
     status: z.enum(['open', 'resolved']),
     severity: SeveritySchema,
     journey: JourneySchema,
     evidence: EvidenceSchema,
     suspects: SuspectsSchema,
-    detected_at: z.string(),
-    opened_at: z.string(),
-    resolved_at: z.string().nullable(),
+    detected_at: safeText(),
+    opened_at: safeText(),
+    resolved_at: safeText().nullable(),
     rollback: z
       .object({
         status: RunStatusSchema,
         mode: RollbackModeSchema,
-        policy_id: z.string().nullable(),
-        skipped_reason: z.string().nullable(),
+        policy_id: safeText().nullable(),
+        skipped_reason: safeText().nullable(),
         actions: z.array(ActionStateSchema),
         dropped: z.array(PlannedActionSchema),
-        restored_at: z.string().nullable(),
+        restored_at: safeText().nullable(),
       })
       .nullable(),
     timeline: z.array(TimelineEntrySchema),
   })
   .meta({ id: 'Incident' });
-
-const IdParams = z.object({ id: z.string().min(1).max(64) });
 
 export const incidentRoutes = defineRoutes([
   {
@@ -107,9 +118,9 @@ export const incidentRoutes = defineRoutes([
     pattern: 'incidents.list',
     scope: 'read:incidents',
     query: PageQuerySchema.extend({
-      customer_id: z.string().optional(),
+      customer_id: CustomerIdSchema.optional(),
       status: z.enum(['open', 'resolved']).optional(),
-      partner_id: z.string().optional(),
+      partner_id: PlatformId('prt').optional(),
     }),
     success: { status: 200, schema: pageOf(IncidentSchema) },
   },
@@ -122,7 +133,7 @@ export const incidentRoutes = defineRoutes([
     service: 'rollback-orchestrator',
     pattern: 'incidents.get',
     scope: 'read:incidents',
-    params: IdParams,
+    params: IncidentIdParams,
     success: { status: 200, schema: IncidentSchema },
   },
   {
@@ -134,9 +145,9 @@ export const incidentRoutes = defineRoutes([
     service: 'rollback-orchestrator',
     pattern: 'incidents.resolve',
     scope: 'write:incidents',
-    params: IdParams,
+    params: IncidentIdParams,
     body: ResolveIncidentBody.optional(),
-    success: { status: 202, schema: z.object({ incident_id: z.string(), status: z.literal('resolved'), duplicate: z.boolean() }) },
+    success: { status: 202, schema: z.object({ incident_id: safeText(), status: z.literal('resolved'), duplicate: z.boolean() }) },
     errors: [409],
   },
   {
@@ -148,7 +159,7 @@ export const incidentRoutes = defineRoutes([
     service: 'rollback-orchestrator',
     pattern: 'incidents.approve',
     scope: 'write:rollback',
-    params: IdParams,
+    params: IncidentIdParams,
     body: ApproveRollbackBody.optional(),
     success: { status: 202, schema: IncidentAcceptedSchema },
     errors: [409],

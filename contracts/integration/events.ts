@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { safeDatetime, safeText } from '../common/text.ts';
 import { IntegrationConnected, IntegrationDisconnected, IntegrationFailed } from '../business/integration.ts';
 import { defineEvent } from '../catalog/registry.ts';
 
@@ -20,13 +21,13 @@ export const IntegrationHealthChecked = defineEvent({
   version: 1,
   description: "A scheduled (or on-demand) health check of the integration's application health URL.",
   data: z.object({
-    integration_id: z.string(),
-    application_id: z.string(),
+    integration_id: safeText(),
+    application_id: safeText(),
     status: IntegrationHealthSchema.exclude(['unknown']),
     previous_status: IntegrationHealthSchema,
     latency_ms: z.number().int().min(0),
     http_status: z.number().int().nullable(),
-    error: z.string().nullable(),
-    checked_at: z.iso.datetime({ offset: true }),
+    error: safeText().nullable(),
+    checked_at: safeDatetime({ offset: true }),
   }),
 });

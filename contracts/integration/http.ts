@@ -1,19 +1,21 @@
 import { z } from 'zod';
+import { safeText } from '../common/text.ts';
+import { ExternalId, idParams, PlatformId } from '../common/ids.ts';
 import { PageQuerySchema, pageOf } from '../http/pagination.ts';
 import { defineRoutes } from '../http/routes.ts';
 import { IntegrationHealthSchema } from './events.ts';
 
 export const IntegrationSchema = z
   .object({
-    id: z.string(),
+    id: safeText(),
     object: z.literal('integration'),
-    partner_id: z.string(),
-    application_id: z.string(),
-    customer_id: z.string(),
+    partner_id: safeText(),
+    application_id: safeText(),
+    customer_id: safeText(),
     status: z.enum(['connected', 'disconnected']),
     health: z.object({
       status: IntegrationHealthSchema,
-      last_checked_at: z.string().nullable(),
+      last_checked_at: safeText().nullable(),
       last_latency_ms: z.number().nullable(),
       consecutive_failures: z.number().int(),
     }),
@@ -24,10 +26,10 @@ export const IntegrationSchema = z
       avg_latency_ms: z.number().nullable(),
     }),
     recent_errors: z
-      .array(z.object({ message: z.string(), count: z.number().int(), last_seen_at: z.string() }))
+      .array(z.object({ message: safeText(), count: z.number().int(), last_seen_at: safeText() }))
       .describe('The last distinct errors (most recent first) with how often each occurred'),
-    connected_at: z.string(),
-    disconnected_at: z.string().nullable(),
+    connected_at: safeText(),
+    disconnected_at: safeText().nullable(),
     version: z.number().int(),
   })
   .meta({ id: 'Integration' });
@@ -35,8 +37,8 @@ export type Integration = z.output<typeof IntegrationSchema>;
 
 export const InstallIntegrationBody = z
   .object({
-    application_id: z.string().min(1).max(64),
-    customer_id: z.string().min(1).max(128),
+    application_id: PlatformId('app'),
+    customer_id: ExternalId(),
   })
   .strict()
   .meta({ id: 'InstallIntegration' });
@@ -46,7 +48,6 @@ export const UninstallIntegrationBody = z
   .strict()
   .meta({ id: 'UninstallIntegration' });
 
-const IdParams = z.object({ id: z.string().min(1).max(64) });
 const base = { tag: 'Integrations', service: 'partner-registry' } as const;
 
 export const integrationRoutes = defineRoutes([
@@ -71,9 +72,9 @@ export const integrationRoutes = defineRoutes([
     pattern: 'integrations.list',
     scope: 'read:integrations',
     query: PageQuerySchema.extend({
-      application_id: z.string().max(64).optional(),
+      application_id: PlatformId('app').optional(),
       health: IntegrationHealthSchema.optional(),
-      partner_id: z.string().max(64).optional(),
+      partner_id: PlatformId('prt').optional(),
     }),
     success: { status: 200, schema: pageOf(IntegrationSchema) },
   },
@@ -85,7 +86,7 @@ export const integrationRoutes = defineRoutes([
     summary: 'Get an integration with its health, metrics and recent errors',
     pattern: 'integrations.get',
     scope: 'read:integrations',
-    params: IdParams,
+    params: idParams('int'),
     success: { status: 200, schema: IntegrationSchema },
   },
   {
@@ -96,7 +97,7 @@ export const integrationRoutes = defineRoutes([
     summary: 'Run a health check now',
     pattern: 'integrations.check',
     scope: 'write:integrations',
-    params: IdParams,
+    params: idParams('int'),
     success: { status: 200, schema: IntegrationSchema },
     errors: [409],
   },
@@ -108,7 +109,7 @@ export const integrationRoutes = defineRoutes([
     summary: 'Uninstall (disconnect) an integration',
     pattern: 'integrations.uninstall',
     scope: 'write:integrations',
-    params: IdParams,
+    params: idParams('int'),
     success: { status: 200, schema: IntegrationSchema },
     errors: [409],
   },

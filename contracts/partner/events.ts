@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { safeDatetime, safeEmail, safeText } from '../common/text.ts';
 import { defineEvent } from '../catalog/registry.ts';
 
 export const PartnerTypeSchema = z.enum(['technology', 'strategic', 'reseller']);
@@ -29,10 +30,10 @@ export const PartnerCreated = defineEvent({
   version: 1,
   description: 'A partner registered; it starts pending.',
   data: z.object({
-    partner_id: z.string(),
-    name: z.string(),
+    partner_id: safeText(),
+    name: safeText(),
     type: PartnerTypeSchema,
-    contact_email: z.email(),
+    contact_email: safeEmail(),
     tier: PartnerTierSchema,
   }),
 });
@@ -43,10 +44,10 @@ export const PartnerUpdated = defineEvent({
   version: 1,
   description: 'Editable partner attributes changed; only the changed fields are present.',
   data: z.object({
-    partner_id: z.string(),
-    name: z.string().optional(),
+    partner_id: safeText(),
+    name: safeText().optional(),
     type: PartnerTypeSchema.optional(),
-    contact_email: z.email().optional(),
+    contact_email: safeEmail().optional(),
     tier: PartnerTierSchema.optional(),
   }),
 });
@@ -56,7 +57,7 @@ export const PartnerActivated = defineEvent({
   type: 'partner.activated',
   version: 1,
   description: 'The partner may use the platform (after review, or after a suspension).',
-  data: z.object({ partner_id: z.string(), reason: z.string().optional() }),
+  data: z.object({ partner_id: safeText(), reason: safeText().optional() }),
 });
 
 export const PartnerSuspended = defineEvent({
@@ -64,7 +65,7 @@ export const PartnerSuspended = defineEvent({
   type: 'partner.suspended',
   version: 1,
   description: "The partner's credentials stop working until it is activated again.",
-  data: z.object({ partner_id: z.string(), reason: z.string() }),
+  data: z.object({ partner_id: safeText(), reason: safeText() }),
 });
 
 export const PartnerTerminated = defineEvent({
@@ -72,7 +73,7 @@ export const PartnerTerminated = defineEvent({
   type: 'partner.terminated',
   version: 1,
   description: 'The partnership ended; terminal.',
-  data: z.object({ partner_id: z.string(), reason: z.string() }),
+  data: z.object({ partner_id: safeText(), reason: safeText() }),
 });
 
 export const partnerEvents = [PartnerCreated, PartnerUpdated, PartnerActivated, PartnerSuspended, PartnerTerminated] as const;
@@ -86,12 +87,12 @@ export const PartnerContactAdded = defineEvent({
   version: 1,
   description: 'A person at the partner was added as a contact with a role (emails go to contacts by role).',
   data: z.object({
-    partner_id: z.string(),
-    contact_id: z.string(),
-    name: z.string(),
-    email: z.email(),
+    partner_id: safeText(),
+    contact_id: safeText(),
+    name: safeText(),
+    email: safeEmail(),
     role: ContactRoleSchema,
-    phone: z.string().optional(),
+    phone: safeText().optional(),
   }),
 });
 
@@ -100,7 +101,7 @@ export const PartnerContactRemoved = defineEvent({
   type: 'partner.contact_removed',
   version: 1,
   description: 'A contact was removed from the partner.',
-  data: z.object({ partner_id: z.string(), contact_id: z.string() }),
+  data: z.object({ partner_id: safeText(), contact_id: safeText() }),
 });
 
 export const RevenueShareSchema = z
@@ -116,17 +117,17 @@ export const PartnerAgreementSigned = defineEvent({
   version: 1,
   description: 'A new version of the partner agreement was signed; it supersedes the previous version from its effective date.',
   data: z.object({
-    partner_id: z.string(),
-    agreement_id: z.string(),
+    partner_id: safeText(),
+    agreement_id: safeText(),
     version: z.number().int().min(1),
-    supersedes: z.string().nullable(),
-    title: z.string(),
-    signed_at: z.iso.datetime({ offset: true }),
-    signed_by: z.string(),
-    effective_at: z.iso.datetime({ offset: true }),
-    expires_at: z.iso.datetime({ offset: true }).nullable(),
+    supersedes: safeText().nullable(),
+    title: safeText(),
+    signed_at: safeDatetime({ offset: true }),
+    signed_by: safeText(),
+    effective_at: safeDatetime({ offset: true }),
+    expires_at: safeDatetime({ offset: true }).nullable(),
     revenue_share: RevenueShareSchema,
-    terms_url: z.string().optional(),
+    terms_url: safeText().optional(),
   }),
 });
 

@@ -1,30 +1,32 @@
 import { z } from 'zod';
+import { safeDatetime, safeEmail, safeText, safeUrl } from '../common/text.ts';
+import { idParams, PlatformId } from '../common/ids.ts';
 import { pageOf, PageQuerySchema } from '../http/pagination.ts';
 import { defineRoutes } from '../http/routes.ts';
 import { ContactRoleSchema, PartnerStatusSchema, PartnerTierSchema, PartnerTypeSchema, RevenueShareSchema } from './events.ts';
 
 export const PartnerSchema = z
   .object({
-    id: z.string(),
+    id: safeText(),
     object: z.literal('partner'),
-    name: z.string(),
+    name: safeText(),
     type: PartnerTypeSchema,
     tier: PartnerTierSchema,
-    contact_email: z.string(),
+    contact_email: safeText(),
     status: PartnerStatusSchema,
-    status_reason: z.string().nullable(),
+    status_reason: safeText().nullable(),
     version: z.number().int().describe('Stream sequence of the last event applied to this partner'),
-    created_at: z.string(),
-    updated_at: z.string(),
+    created_at: safeText(),
+    updated_at: safeText(),
   })
   .meta({ id: 'Partner' });
 export type Partner = z.output<typeof PartnerSchema>;
 
 export const CreatePartnerBody = z
   .object({
-    name: z.string().trim().min(1).max(200),
+    name: safeText().trim().min(1).max(200),
     type: PartnerTypeSchema,
-    contact_email: z.email().max(320),
+    contact_email: safeEmail().max(320),
     tier: PartnerTierSchema.default('standard'),
   })
   .strict()
@@ -32,9 +34,9 @@ export const CreatePartnerBody = z
 
 export const UpdatePartnerBody = z
   .object({
-    name: z.string().trim().min(1).max(200).optional(),
+    name: safeText().trim().min(1).max(200).optional(),
     type: PartnerTypeSchema.optional(),
-    contact_email: z.email().max(320).optional(),
+    contact_email: safeEmail().max(320).optional(),
     tier: PartnerTierSchema.optional(),
   })
   .strict()
@@ -42,38 +44,38 @@ export const UpdatePartnerBody = z
   .meta({ id: 'UpdatePartner' });
 
 export const ReasonBody = z
-  .object({ reason: z.string().trim().min(1).max(1000).optional() })
+  .object({ reason: safeText().trim().min(1).max(1000).optional() })
   .strict()
   .meta({ id: 'Reason' });
 
 export const SuspendBody = z
-  .object({ reason: z.string().trim().min(1).max(1000) })
+  .object({ reason: safeText().trim().min(1).max(1000) })
   .strict()
   .meta({ id: 'SuspendPartner' });
 
-const IdParams = z.object({ id: z.string().min(1).max(64) });
-const ContactParams = IdParams.extend({ contact_id: z.string().min(1).max(64) });
+const IdParams = idParams('prt');
+const ContactParams = IdParams.extend({ contact_id: PlatformId('ctc') });
 
 export const ContactSchema = z
   .object({
-    id: z.string(),
+    id: safeText(),
     object: z.literal('contact'),
-    partner_id: z.string(),
-    name: z.string(),
-    email: z.string(),
+    partner_id: safeText(),
+    name: safeText(),
+    email: safeText(),
     role: ContactRoleSchema,
-    phone: z.string().nullable(),
-    created_at: z.string(),
+    phone: safeText().nullable(),
+    created_at: safeText(),
   })
   .meta({ id: 'Contact' });
 export type Contact = z.output<typeof ContactSchema>;
 
 export const AddContactBody = z
   .object({
-    name: z.string().trim().min(1).max(200),
-    email: z.email().max(320),
+    name: safeText().trim().min(1).max(200),
+    email: safeEmail().max(320),
     role: ContactRoleSchema,
-    phone: z.string().trim().min(3).max(40).optional(),
+    phone: safeText().trim().min(3).max(40).optional(),
   })
   .strict()
   .meta({ id: 'AddContact' });
@@ -81,33 +83,33 @@ export const AddContactBody = z
 export const AgreementStatusSchema = z.enum(['scheduled', 'active', 'superseded', 'expired']);
 export const AgreementSchema = z
   .object({
-    id: z.string(),
+    id: safeText(),
     object: z.literal('agreement'),
-    partner_id: z.string(),
+    partner_id: safeText(),
     version: z.number().int(),
-    title: z.string(),
+    title: safeText(),
     status: AgreementStatusSchema.describe('Derived from the dates and later versions at read time'),
-    signed_at: z.string(),
-    signed_by: z.string(),
-    effective_at: z.string(),
-    expires_at: z.string().nullable(),
+    signed_at: safeText(),
+    signed_by: safeText(),
+    effective_at: safeText(),
+    expires_at: safeText().nullable(),
     revenue_share: RevenueShareSchema,
-    terms_url: z.string().nullable(),
-    supersedes: z.string().nullable(),
-    superseded_by: z.string().nullable(),
+    terms_url: safeText().nullable(),
+    supersedes: safeText().nullable(),
+    superseded_by: safeText().nullable(),
   })
   .meta({ id: 'Agreement' });
 export type Agreement = z.output<typeof AgreementSchema>;
 
 export const SignAgreementBody = z
   .object({
-    title: z.string().trim().min(1).max(200).default('Partner agreement'),
-    signed_by: z.string().trim().min(1).max(200),
-    signed_at: z.iso.datetime({ offset: true }).optional().describe('Defaults to now'),
-    effective_at: z.iso.datetime({ offset: true }),
-    expires_at: z.iso.datetime({ offset: true }).optional(),
+    title: safeText().trim().min(1).max(200).default('Partner agreement'),
+    signed_by: safeText().trim().min(1).max(200),
+    signed_at: safeDatetime({ offset: true }).optional().describe('Defaults to now'),
+    effective_at: safeDatetime({ offset: true }),
+    expires_at: safeDatetime({ offset: true }).optional(),
     revenue_share: RevenueShareSchema,
-    terms_url: z.url().max(2000).optional(),
+    terms_url: safeUrl().max(2000).optional(),
   })
   .strict()
   .meta({ id: 'SignAgreement' });

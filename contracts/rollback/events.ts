@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { safeDatetime, safeJson, safeText, safeUrl } from '../common/text.ts';
 import { defineEvent } from '../catalog/registry.ts';
 import { CustomerIdSchema, IncidentIdSchema } from '../incident/events.ts';
 
@@ -7,7 +8,7 @@ export const RollbackModeSchema = z
   .describe('auto: act at once; approval: wait for approve; dry_run: plan only');
 
 /** A provider id names one flag provider inside a policy. */
-const ProviderIdSchema = z.string().regex(/^[a-z0-9][a-z0-9_-]{0,63}$/, 'lowercase letters, digits, "_" and "-" (1-64)');
+const ProviderIdSchema = safeText().regex(/^[a-z0-9][a-z0-9_-]{0,63}$/, 'lowercase letters, digits, "_" and "-" (1-64)');
 
 /**
  * A flag provider of a policy. Secrets (tokens) are write-only: the API answers `token_set: true`, and
@@ -18,28 +19,28 @@ export const FlagProviderSchema = z.discriminatedUnion('kind', [
     .object({
       id: ProviderIdSchema,
       kind: z.literal('partner_webhook').describe('The partner program flag webhook: POST {base_url}/webhook/pathcanary'),
-      base_url: z.url().max(2048),
-      token: z.string().min(8).max(4096).describe('Bearer token the partner expects'),
+      base_url: safeUrl().max(2048),
+      token: safeText().min(8).max(4096).describe('Bearer token the partner expects'),
     })
     .strict(),
   z
     .object({
       id: ProviderIdSchema,
       kind: z.literal('launchdarkly').describe('LaunchDarkly REST API v2, semantic patch'),
-      base_url: z.url().max(2048).default('https://app.launchdarkly.com'),
-      token: z.string().min(8).max(4096).describe('LaunchDarkly API access token'),
-      project_key: z.string().min(1).max(200),
-      environment_key: z.string().min(1).max(200),
+      base_url: safeUrl().max(2048).default('https://app.launchdarkly.com'),
+      token: safeText().min(8).max(4096).describe('LaunchDarkly API access token'),
+      project_key: safeText().min(1).max(200),
+      environment_key: safeText().min(1).max(200),
     })
     .strict(),
   z
     .object({
       id: ProviderIdSchema,
       kind: z.literal('unleash').describe('Unleash admin API'),
-      base_url: z.url().max(2048).describe('Unleash base URL, without /api'),
-      token: z.string().min(8).max(4096).describe('Unleash admin API token'),
-      project: z.string().min(1).max(200).default('default'),
-      environment: z.string().min(1).max(200),
+      base_url: safeUrl().max(2048).describe('Unleash base URL, without /api'),
+      token: safeText().min(8).max(4096).describe('Unleash admin API token'),
+      project: safeText().min(1).max(200).default('default'),
+      environment: safeText().min(1).max(200),
     })
     .strict(),
 ]);
@@ -47,26 +48,26 @@ export type FlagProvider = z.output<typeof FlagProviderSchema>;
 
 export const RepositoryRefSchema = z
   .object({
-    repository: z.string().regex(/^[A-Za-z0-9_.-]+\/[A-Za-z0-9_.-]+$/, 'must be "owner/repo"'),
-    branch: z.string().min(1).max(255).default('main').describe('The watched branch'),
+    repository: safeText().regex(/^[A-Za-z0-9_.-]+\/[A-Za-z0-9_.-]+$/, 'must be "owner/repo"'),
+    branch: safeText().min(1).max(255).default('main').describe('The watched branch'),
   })
   .strict();
 
 export const JourneyRuleSchema = z
   .object({
-    funnel: z.string().trim().min(1).max(200),
-    step: z.string().trim().min(1).max(200).optional().describe('Absent: every step of the funnel'),
+    funnel: safeText().trim().min(1).max(200),
+    step: safeText().trim().min(1).max(200).optional().describe('Absent: every step of the funnel'),
     repositories: z.array(RepositoryRefSchema).max(20).default([]),
     flags: z
-      .array(z.object({ provider_id: ProviderIdSchema, flag_key: z.string().trim().min(1).max(200) }).strict())
+      .array(z.object({ provider_id: ProviderIdSchema, flag_key: safeText().trim().min(1).max(200) }).strict())
       .max(50)
       .default([]),
     webhooks: z
       .array(
         z
           .object({
-            url: z.url().max(2048),
-            secret: z.string().min(24).max(200).optional().describe('whsec_ secret; generated when absent'),
+            url: safeUrl().max(2048),
+            secret: safeText().min(24).max(200).optional().describe('whsec_ secret; generated when absent'),
           })
           .strict(),
       )
@@ -85,18 +86,18 @@ export const CandidatesSchema = z
 
 /** The policy as decided and stored (secrets sealed). */
 export const PolicyDataSchema = z.object({
-  policy_id: z.string(),
-  partner_id: z.string(),
+  policy_id: safeText(),
+  partner_id: safeText(),
   customer_id: CustomerIdSchema,
-  name: z.string().nullable(),
+  name: safeText().nullable(),
   mode: RollbackModeSchema,
   cooldown_minutes: z.number(),
   max_actions: z.number().int(),
   candidates: CandidatesSchema,
   restore_flags_on_resolve: z.boolean(),
-  notify_emails: z.array(z.string()),
-  providers: z.array(z.record(z.string(), z.unknown())).describe('Flag providers with sealed tokens'),
-  journeys: z.array(z.record(z.string(), z.unknown())).describe('Journey rules with sealed webhook secrets'),
+  notify_emails: z.array(safeText()),
+  providers: z.array(z.record(safeText(), safeJson())).describe('Flag providers with sealed tokens'),
+  journeys: z.array(z.record(safeText(), safeJson())).describe('Journey rules with sealed webhook secrets'),
 });
 export type PolicyData = z.output<typeof PolicyDataSchema>;
 
@@ -105,16 +106,16 @@ export const ActionReasonSchema = z.enum(['suspect', 'recent_change', 'journey_w
 
 export const PlannedActionSchema = z
   .object({
-    action_id: z.string().describe('Stable per (incident, action): the idempotency key of the action'),
+    action_id: safeText().describe('Stable per (incident, action): the idempotency key of the action'),
     kind: ActionKindSchema,
     reason: ActionReasonSchema,
-    provider_id: z.string().optional(),
-    provider_kind: z.string().optional(),
-    flag_key: z.string().optional(),
-    repository: z.string().optional(),
-    branch: z.string().optional(),
+    provider_id: safeText().optional(),
+    provider_kind: safeText().optional(),
+    flag_key: safeText().optional(),
+    repository: safeText().optional(),
+    branch: safeText().optional(),
     pull_number: z.number().int().optional(),
-    url: z.string().optional(),
+    url: safeText().optional(),
   })
   .meta({ id: 'PlannedAction' });
 export type PlannedAction = z.output<typeof PlannedActionSchema>;
@@ -122,7 +123,7 @@ export type PlannedAction = z.output<typeof PlannedActionSchema>;
 export const RunStatusSchema = z.enum(['executing', 'awaiting_approval', 'dry_run', 'skipped', 'completed', 'partially_failed', 'failed']);
 
 const run = { origin: 'domain', aggregate: 'rollback', category: 'rollback' } as const;
-const base = { incident_id: IncidentIdSchema, partner_id: z.string(), customer_id: CustomerIdSchema };
+const base = { incident_id: IncidentIdSchema, partner_id: safeText(), customer_id: CustomerIdSchema };
 
 export const RollbackPlanned = defineEvent({
   ...run,
@@ -131,14 +132,14 @@ export const RollbackPlanned = defineEvent({
   description: 'The rollback run of an incident was planned from the customer policy.',
   data: z.object({
     ...base,
-    policy_id: z.string().nullable(),
+    policy_id: safeText().nullable(),
     mode: RollbackModeSchema,
     status: z.enum(['executing', 'awaiting_approval', 'dry_run', 'skipped']),
-    skipped_reason: z.string().nullable(),
+    skipped_reason: safeText().nullable(),
     actions: z.array(PlannedActionSchema),
     dropped: z.array(PlannedActionSchema).describe('Candidates left out by the blast radius (max_actions)'),
     action_timeout_ms: z.number().int(),
-    planned_at: z.string(),
+    planned_at: safeText(),
   }),
 });
 
@@ -147,19 +148,19 @@ export const RollbackApproved = defineEvent({
   type: 'rollback.approved',
   version: 1,
   description: 'Someone approved a run that waited for approval.',
-  data: z.object({ ...base, approved_by: z.string(), approved_at: z.string() }),
+  data: z.object({ ...base, approved_by: safeText(), approved_at: safeText() }),
 });
 
 const outcome = {
   ...base,
-  action_id: z.string(),
+  action_id: safeText(),
   kind: ActionKindSchema,
   phase: z.enum(['rollback', 'restore']),
   attempts: z.number().int(),
   duration_ms: z.number().int(),
-  request: z.string().describe('Excerpt of what was sent'),
-  response: z.string().describe('Excerpt of what came back'),
-  at: z.string(),
+  request: safeText().describe('Excerpt of what was sent'),
+  response: safeText().describe('Excerpt of what came back'),
+  at: safeText(),
 };
 
 export const RollbackActionSucceeded = defineEvent({
@@ -167,7 +168,7 @@ export const RollbackActionSucceeded = defineEvent({
   type: 'rollback.action_succeeded',
   version: 1,
   description: 'One action of a run took effect (a flag toggled, a revert opened, a webhook answered 2xx).',
-  data: z.object({ ...outcome, result: z.record(z.string(), z.unknown()) }),
+  data: z.object({ ...outcome, result: z.record(safeText(), safeJson()) }),
 });
 
 export const RollbackActionFailed = defineEvent({
@@ -175,7 +176,7 @@ export const RollbackActionFailed = defineEvent({
   type: 'rollback.action_failed',
   version: 1,
   description: 'One action of a run failed after its retries, with the reason.',
-  data: z.object({ ...outcome, error: z.string() }),
+  data: z.object({ ...outcome, error: safeText() }),
 });
 
 const terminal = z.object({
@@ -184,9 +185,9 @@ const terminal = z.object({
   failed: z.number().int(),
   dry_run: z.boolean(),
   actions: z.array(
-    z.object({ action_id: z.string(), kind: ActionKindSchema, status: z.enum(['succeeded', 'failed', 'skipped']), detail: z.string() }),
+    z.object({ action_id: safeText(), kind: ActionKindSchema, status: z.enum(['succeeded', 'failed', 'skipped']), detail: safeText() }),
   ),
-  finished_at: z.string(),
+  finished_at: safeText(),
 });
 
 export const RollbackCompleted = defineEvent({
@@ -216,7 +217,7 @@ export const RollbackRestored = defineEvent({
   type: 'rollback.restored',
   version: 1,
   description: 'After the incident was resolved, the flags the run turned off were turned back on.',
-  data: z.object({ ...base, restored: z.number().int(), failed: z.number().int(), finished_at: z.string() }),
+  data: z.object({ ...base, restored: z.number().int(), failed: z.number().int(), finished_at: safeText() }),
 });
 
 const policy = { origin: 'domain', aggregate: 'rollback_policy', category: 'rollback' } as const;
@@ -240,7 +241,7 @@ export const RollbackPolicyDeleted = defineEvent({
   type: 'rollback.policy_deleted',
   version: 1,
   description: "A customer's rollback policy was deleted; its incidents are only recorded.",
-  data: z.object({ policy_id: z.string(), partner_id: z.string(), customer_id: CustomerIdSchema }),
+  data: z.object({ policy_id: safeText(), partner_id: safeText(), customer_id: CustomerIdSchema }),
 });
 
 /** Partners (or their flag system) report flag changes so a policy can pick recently changed flags. */
@@ -253,9 +254,9 @@ export const FeatureFlagChanged = defineEvent({
   data: z
     .object({
       customer_id: CustomerIdSchema,
-      flag_key: z.string().trim().min(1).max(200),
+      flag_key: safeText().trim().min(1).max(200),
       enabled: z.boolean().optional(),
-      changed_at: z.iso.datetime({ offset: true }),
+      changed_at: safeDatetime({ offset: true }),
     })
     .strict(),
 });

@@ -1,4 +1,6 @@
 import { z } from 'zod';
+import { safeEmail, safeJson, safeText } from '../common/text.ts';
+import { PlatformId, RollbackPolicyId } from '../common/ids.ts';
 import { pageOf, PageQuerySchema } from '../http/pagination.ts';
 import { defineRoutes } from '../http/routes.ts';
 import { CustomerIdSchema } from '../incident/events.ts';
@@ -6,13 +8,13 @@ import { CandidatesSchema, FlagProviderSchema, JourneyRuleSchema, RollbackModeSc
 
 const PolicyFields = {
   customer_id: CustomerIdSchema,
-  name: z.string().trim().min(1).max(200).optional(),
+  name: safeText().trim().min(1).max(200).optional(),
   mode: RollbackModeSchema.default('auto'),
   cooldown_minutes: z.number().min(0).max(10_080).default(30).describe('No new actions for this customer within this window after a run'),
   max_actions: z.number().int().min(1).max(50).default(5).describe('Blast radius: the most actions one incident may take'),
   candidates: CandidatesSchema.default({ pull_requests_merged_within_hours: 24, flags_changed_within_hours: 24, include_suspects: true }),
   restore_flags_on_resolve: z.boolean().default(true),
-  notify_emails: z.array(z.email()).max(10).default([]),
+  notify_emails: z.array(safeEmail()).max(10).default([]),
   providers: z.array(FlagProviderSchema).max(20).default([]),
   journeys: z.array(JourneyRuleSchema).min(1).max(50),
 };
@@ -33,7 +35,7 @@ const providerRefsExist = (p: PolicyInput, ctx: z.RefinementCtx) => {
 };
 
 export const CreateRollbackPolicyBody = z
-  .object({ partner_id: z.string().min(1).max(64).optional().describe('Admin credentials name the partner'), ...PolicyFields })
+  .object({ partner_id: PlatformId('prt').optional().describe('Admin credentials name the partner'), ...PolicyFields })
   .strict()
   .superRefine(providerRefsExist)
   .meta({ id: 'CreateRollbackPolicy' });
@@ -46,26 +48,24 @@ export const ReplaceRollbackPolicyBody = z
 
 export const RollbackPolicySchema = z
   .object({
-    id: z.string(),
+    id: safeText(),
     object: z.literal('rollback_policy'),
-    partner_id: z.string(),
-    customer_id: z.string(),
-    name: z.string().nullable(),
+    partner_id: safeText(),
+    customer_id: safeText(),
+    name: safeText().nullable(),
     mode: RollbackModeSchema,
     cooldown_minutes: z.number(),
     max_actions: z.number().int(),
     candidates: CandidatesSchema,
     restore_flags_on_resolve: z.boolean(),
-    notify_emails: z.array(z.string()),
-    providers: z.array(z.record(z.string(), z.unknown())).describe('Tokens are never returned; `token_set` tells they are there'),
-    journeys: z.array(z.record(z.string(), z.unknown())),
+    notify_emails: z.array(safeText()),
+    providers: z.array(z.record(safeText(), safeJson())).describe('Tokens are never returned; `token_set` tells they are there'),
+    journeys: z.array(z.record(safeText(), safeJson())),
     version: z.number().int(),
-    created_at: z.string(),
-    updated_at: z.string(),
+    created_at: safeText(),
+    updated_at: safeText(),
   })
   .meta({ id: 'RollbackPolicy' });
-
-const IdParams = z.object({ id: z.string().min(1).max(64) });
 
 export const rollbackRoutes = defineRoutes([
   {
@@ -90,7 +90,7 @@ export const rollbackRoutes = defineRoutes([
     service: 'rollback-orchestrator',
     pattern: 'policies.list',
     scope: 'read:rollback',
-    query: PageQuerySchema.extend({ customer_id: z.string().optional(), partner_id: z.string().optional() }),
+    query: PageQuerySchema.extend({ customer_id: CustomerIdSchema.optional(), partner_id: PlatformId('prt').optional() }),
     success: { status: 200, schema: pageOf(RollbackPolicySchema) },
   },
   {
@@ -102,7 +102,7 @@ export const rollbackRoutes = defineRoutes([
     service: 'rollback-orchestrator',
     pattern: 'policies.get',
     scope: 'read:rollback',
-    params: IdParams,
+    params: z.object({ id: RollbackPolicyId() }),
     success: { status: 200, schema: RollbackPolicySchema },
   },
   {
@@ -114,7 +114,7 @@ export const rollbackRoutes = defineRoutes([
     service: 'rollback-orchestrator',
     pattern: 'policies.replace',
     scope: 'write:rollback',
-    params: IdParams,
+    params: z.object({ id: RollbackPolicyId() }),
     body: ReplaceRollbackPolicyBody,
     success: { status: 200, schema: RollbackPolicySchema },
     errors: [409],
@@ -128,7 +128,7 @@ export const rollbackRoutes = defineRoutes([
     service: 'rollback-orchestrator',
     pattern: 'policies.delete',
     scope: 'write:rollback',
-    params: IdParams,
+    params: z.object({ id: RollbackPolicyId() }),
     success: { status: 204, schema: null },
   },
 ]);

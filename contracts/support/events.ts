@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { safeDatetime, safeText } from '../common/text.ts';
 import { defineEvent } from '../catalog/registry.ts';
 
 export const TicketPrioritySchema = z.enum(['low', 'normal', 'high', 'urgent']);
@@ -16,7 +17,7 @@ export const TICKET_TRANSITIONS: Record<TicketStatus, readonly TicketStatus[]> =
 };
 
 const common = { origin: 'domain', aggregate: 'ticket', category: 'support' } as const;
-const ids = { ticket_id: z.string(), partner_id: z.string() };
+const ids = { ticket_id: safeText(), partner_id: safeText() };
 
 export const TicketOpened = defineEvent({
   ...common,
@@ -25,13 +26,13 @@ export const TicketOpened = defineEvent({
   description: "A support ticket was opened; its SLA due time follows from the partner's tier and the priority.",
   data: z.object({
     ...ids,
-    subject: z.string(),
-    description: z.string(),
+    subject: safeText(),
+    description: safeText(),
     priority: TicketPrioritySchema,
-    opened_by: z.string(),
-    partner_tier: z.string(),
-    opened_at: z.iso.datetime({ offset: true }).describe('The SLA clock starts here'),
-    sla_due_at: z.iso.datetime({ offset: true }),
+    opened_by: safeText(),
+    partner_tier: safeText(),
+    opened_at: safeDatetime({ offset: true }).describe('The SLA clock starts here'),
+    sla_due_at: safeDatetime({ offset: true }),
   }),
 });
 
@@ -42,10 +43,10 @@ export const TicketCommented = defineEvent({
   description: 'A comment was added by the partner or by platform support.',
   data: z.object({
     ...ids,
-    comment_id: z.string(),
-    author: z.string(),
+    comment_id: safeText(),
+    author: safeText(),
     author_kind: z.enum(['partner', 'platform']),
-    body: z.string(),
+    body: safeText(),
   }),
 });
 
@@ -54,7 +55,7 @@ export const TicketAssigned = defineEvent({
   type: 'ticket.assigned',
   version: 1,
   description: 'The ticket was assigned to a support engineer (null = unassigned).',
-  data: z.object({ ...ids, assignee: z.string().nullable(), previous_assignee: z.string().nullable() }),
+  data: z.object({ ...ids, assignee: safeText().nullable(), previous_assignee: safeText().nullable() }),
 });
 
 export const TicketPriorityChanged = defineEvent({
@@ -66,7 +67,7 @@ export const TicketPriorityChanged = defineEvent({
     ...ids,
     priority: TicketPrioritySchema,
     previous_priority: TicketPrioritySchema,
-    sla_due_at: z.iso.datetime({ offset: true }),
+    sla_due_at: safeDatetime({ offset: true }),
   }),
 });
 
@@ -75,7 +76,7 @@ export const TicketStatusChanged = defineEvent({
   type: 'ticket.status_changed',
   version: 1,
   description: 'The ticket moved to another status.',
-  data: z.object({ ...ids, status: TicketStatusSchema, previous_status: TicketStatusSchema, reason: z.string().nullable() }),
+  data: z.object({ ...ids, status: TicketStatusSchema, previous_status: TicketStatusSchema, reason: safeText().nullable() }),
 });
 
 export const ticketEvents = [TicketOpened, TicketCommented, TicketAssigned, TicketPriorityChanged, TicketStatusChanged] as const;

@@ -1,59 +1,60 @@
 import { z } from 'zod';
+import { safeText } from '../common/text.ts';
+import { idParams, PlatformId } from '../common/ids.ts';
 import { PageQuerySchema, pageOf } from '../http/pagination.ts';
 import { defineRoutes } from '../http/routes.ts';
 import { TicketPrioritySchema, TicketStatusSchema } from './events.ts';
 
 export const TicketCommentSchema = z
-  .object({ id: z.string(), author: z.string(), author_kind: z.enum(['partner', 'platform']), body: z.string(), created_at: z.string() })
+  .object({ id: safeText(), author: safeText(), author_kind: z.enum(['partner', 'platform']), body: safeText(), created_at: safeText() })
   .meta({ id: 'TicketComment' });
 
 export const TicketSchema = z
   .object({
-    id: z.string(),
+    id: safeText(),
     object: z.literal('ticket'),
-    partner_id: z.string(),
-    subject: z.string(),
-    description: z.string(),
+    partner_id: safeText(),
+    subject: safeText(),
+    description: safeText(),
     priority: TicketPrioritySchema,
     status: TicketStatusSchema,
-    assignee: z.string().nullable(),
-    opened_by: z.string(),
-    partner_tier: z.string(),
-    sla_due_at: z.string(),
+    assignee: safeText().nullable(),
+    opened_by: safeText(),
+    partner_tier: safeText(),
+    sla_due_at: safeText(),
     sla_breached: z.boolean().describe('Not resolved or closed by the SLA due time (derived at read time)'),
-    resolved_at: z.string().nullable(),
+    resolved_at: safeText().nullable(),
     comments: z.array(TicketCommentSchema),
     version: z.number().int(),
-    created_at: z.string(),
-    updated_at: z.string(),
+    created_at: safeText(),
+    updated_at: safeText(),
   })
   .meta({ id: 'Ticket' });
 export type Ticket = z.output<typeof TicketSchema>;
 
 export const OpenTicketBody = z
   .object({
-    subject: z.string().trim().min(1).max(300),
-    description: z.string().trim().min(1).max(20_000),
+    subject: safeText().trim().min(1).max(300),
+    description: safeText().trim().min(1).max(20_000),
     priority: TicketPrioritySchema.default('normal'),
-    partner_id: z.string().min(1).max(64).optional().describe('Required for admin credentials'),
+    partner_id: PlatformId('prt').optional().describe('Required for admin credentials'),
   })
   .strict()
   .meta({ id: 'OpenTicket' });
 export const CommentTicketBody = z
-  .object({ body: z.string().trim().min(1).max(20_000) })
+  .object({ body: safeText().trim().min(1).max(20_000) })
   .strict()
   .meta({ id: 'CommentTicket' });
 export const AssignTicketBody = z
-  .object({ assignee: z.string().trim().min(1).max(200).nullable() })
+  .object({ assignee: safeText().trim().min(1).max(200).nullable() })
   .strict()
   .meta({ id: 'AssignTicket' });
 export const TicketPriorityBody = z.object({ priority: TicketPrioritySchema }).strict().meta({ id: 'ChangeTicketPriority' });
 export const TicketStatusBody = z
-  .object({ status: TicketStatusSchema, reason: z.string().trim().min(1).max(1000).optional() })
+  .object({ status: TicketStatusSchema, reason: safeText().trim().min(1).max(1000).optional() })
   .strict()
   .meta({ id: 'ChangeTicketStatus' });
 
-const IdParams = z.object({ id: z.string().min(1).max(64) });
 const base = { tag: 'Support', service: 'partner-registry' } as const;
 const ticketReply = { status: 200, schema: TicketSchema };
 
@@ -80,7 +81,7 @@ export const supportRoutes = defineRoutes([
     query: PageQuerySchema.extend({
       status: TicketStatusSchema.optional(),
       priority: TicketPrioritySchema.optional(),
-      partner_id: z.string().max(64).optional(),
+      partner_id: PlatformId('prt').optional(),
     }),
     success: { status: 200, schema: pageOf(TicketSchema) },
   },
@@ -92,7 +93,7 @@ export const supportRoutes = defineRoutes([
     summary: 'Get a ticket with its comments',
     pattern: 'tickets.get',
     scope: 'read:support',
-    params: IdParams,
+    params: idParams('tkt'),
     success: ticketReply,
   },
   {
@@ -103,7 +104,7 @@ export const supportRoutes = defineRoutes([
     summary: 'Add a comment',
     pattern: 'tickets.comment',
     scope: 'write:support',
-    params: IdParams,
+    params: idParams('tkt'),
     body: CommentTicketBody,
     success: { status: 201, schema: TicketSchema },
     errors: [409],
@@ -117,7 +118,7 @@ export const supportRoutes = defineRoutes([
     pattern: 'tickets.assign',
     scope: 'admin',
     adminOnly: true,
-    params: IdParams,
+    params: idParams('tkt'),
     body: AssignTicketBody,
     success: ticketReply,
     errors: [409],
@@ -131,7 +132,7 @@ export const supportRoutes = defineRoutes([
     pattern: 'tickets.priority',
     scope: 'admin',
     adminOnly: true,
-    params: IdParams,
+    params: idParams('tkt'),
     body: TicketPriorityBody,
     success: ticketReply,
     errors: [409],
@@ -144,7 +145,7 @@ export const supportRoutes = defineRoutes([
     summary: 'Move the ticket to another status (a partner may only close or reopen its own)',
     pattern: 'tickets.status',
     scope: 'write:support',
-    params: IdParams,
+    params: idParams('tkt'),
     body: TicketStatusBody,
     success: ticketReply,
     errors: [409],

@@ -1,21 +1,20 @@
 import { z } from 'zod';
+import { safeDatetime, safeText } from '../common/text.ts';
 import { defineEvent } from '../catalog/registry.ts';
 
 /** An event-type filter entry: an exact type (`lead.created`), a prefix wildcard (`lead.*`) or `*`. */
-export const EventTypeFilterSchema = z
-  .string()
+export const EventTypeFilterSchema = safeText()
   .max(128)
   .regex(/^(\*|[a-z][a-z0-9_]*(\.[a-z][a-z0-9_]*)*(\.\*)?)$/, 'must be an event type, "<prefix>.*" or "*"');
 
 export const WebhookHeadersSchema = z
   .record(
-    z
-      .string()
+    safeText()
       .regex(/^[A-Za-z0-9-]{1,64}$/, 'header names are letters, digits and -')
       .refine((h) => !/^(webhook-|content-|host$|traceparent$|tracestate$|user-agent$|connection$|transfer-encoding$)/i.test(h), {
         message: 'reserved header',
       }),
-    z.string().max(1024),
+    safeText().max(1024),
   )
   .refine((h) => Object.keys(h).length <= 20, { message: 'at most 20 custom headers' });
 
@@ -24,12 +23,12 @@ export const EndpointDisabledReasonSchema = z.enum(['manual', 'gone', 'failing']
 const endpoint = { origin: 'domain', aggregate: 'webhook_endpoint', category: 'webhook' } as const;
 
 const EndpointSettings = {
-  url: z.string(),
-  description: z.string(),
+  url: safeText(),
+  description: safeText(),
   event_types: z.array(EventTypeFilterSchema),
   rate_limit_per_s: z.number().nullable(),
   timeout_ms: z.number().int(),
-  headers: z.record(z.string(), z.string()),
+  headers: z.record(safeText(), safeText()),
 };
 
 export const WebhookEndpointCreated = defineEvent({
@@ -38,10 +37,10 @@ export const WebhookEndpointCreated = defineEvent({
   version: 1,
   description: 'A partner registered a webhook endpoint. The signing secret is stored only encrypted (AES-256-GCM).',
   data: z.object({
-    endpoint_id: z.string(),
-    partner_id: z.string(),
+    endpoint_id: safeText(),
+    partner_id: safeText(),
     ...EndpointSettings,
-    secret_sealed: z.string(),
+    secret_sealed: safeText(),
   }),
 });
 
@@ -51,8 +50,8 @@ export const WebhookEndpointUpdated = defineEvent({
   version: 1,
   description: 'Endpoint settings changed; only the changed fields are present.',
   data: z.object({
-    endpoint_id: z.string(),
-    partner_id: z.string(),
+    endpoint_id: safeText(),
+    partner_id: safeText(),
     url: EndpointSettings.url.optional(),
     description: EndpointSettings.description.optional(),
     event_types: EndpointSettings.event_types.optional(),
@@ -67,7 +66,7 @@ export const WebhookEndpointEnabled = defineEvent({
   type: 'webhook_endpoint.enabled',
   version: 1,
   description: 'Deliveries to the endpoint resume.',
-  data: z.object({ endpoint_id: z.string(), partner_id: z.string() }),
+  data: z.object({ endpoint_id: safeText(), partner_id: safeText() }),
 });
 
 export const WebhookEndpointDisabled = defineEvent({
@@ -76,7 +75,7 @@ export const WebhookEndpointDisabled = defineEvent({
   version: 1,
   description:
     'Deliveries to the endpoint stop: by the partner (`manual`), because it answered 410 Gone (`gone`), or because it failed without a success for too long (`failing`).',
-  data: z.object({ endpoint_id: z.string(), partner_id: z.string(), reason: EndpointDisabledReasonSchema, detail: z.string().optional() }),
+  data: z.object({ endpoint_id: safeText(), partner_id: safeText(), reason: EndpointDisabledReasonSchema, detail: safeText().optional() }),
 });
 
 export const WebhookEndpointSecretRotated = defineEvent({
@@ -85,11 +84,11 @@ export const WebhookEndpointSecretRotated = defineEvent({
   version: 1,
   description: 'A new signing secret; the previous one stays valid (deliveries carry both signatures) until `previous_expires_at`.',
   data: z.object({
-    endpoint_id: z.string(),
-    partner_id: z.string(),
-    secret_sealed: z.string(),
-    previous_secret_sealed: z.string(),
-    previous_expires_at: z.iso.datetime({ offset: true }),
+    endpoint_id: safeText(),
+    partner_id: safeText(),
+    secret_sealed: safeText(),
+    previous_secret_sealed: safeText(),
+    previous_expires_at: safeDatetime({ offset: true }),
   }),
 });
 
@@ -98,7 +97,7 @@ export const WebhookEndpointDeleted = defineEvent({
   type: 'webhook_endpoint.deleted',
   version: 1,
   description: 'The endpoint was deleted; nothing more is delivered to it.',
-  data: z.object({ endpoint_id: z.string(), partner_id: z.string() }),
+  data: z.object({ endpoint_id: safeText(), partner_id: safeText() }),
 });
 
 export const WebhookDeliveryExhausted = defineEvent({
@@ -109,13 +108,13 @@ export const WebhookDeliveryExhausted = defineEvent({
   version: 1,
   description: 'Every attempt of a delivery failed; the delivery is `failed` and can be resent or recovered.',
   data: z.object({
-    delivery_id: z.string(),
-    endpoint_id: z.string(),
-    event_id: z.string(),
-    event_type: z.string(),
+    delivery_id: safeText(),
+    endpoint_id: safeText(),
+    event_id: safeText(),
+    event_type: safeText(),
     attempts: z.number().int(),
     last_status_code: z.number().int().nullable(),
-    last_error: z.string().nullable(),
+    last_error: safeText().nullable(),
   }),
 });
 

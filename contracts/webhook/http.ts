@@ -1,4 +1,6 @@
 import { z } from 'zod';
+import { safeDatetime, safeJson, safeText, safeUrl } from '../common/text.ts';
+import { idParams, PlatformId } from '../common/ids.ts';
 import { pageOf, PageQuerySchema } from '../http/pagination.ts';
 import { defineRoutes } from '../http/routes.ts';
 import { EndpointDisabledReasonSchema, EventTypeFilterSchema, filterOnlyMatchesCredentialEvents, WebhookHeadersSchema } from './events.ts';
@@ -8,25 +10,25 @@ export const MAX_ENDPOINT_TIMEOUT_MS = 15_000;
 
 export const WebhookEndpointSchema = z
   .object({
-    id: z.string(),
+    id: safeText(),
     object: z.literal('webhook_endpoint'),
-    partner_id: z.string(),
-    url: z.string(),
-    description: z.string(),
-    event_types: z.array(z.string()),
+    partner_id: safeText(),
+    url: safeText(),
+    description: safeText(),
+    event_types: z.array(safeText()),
     enabled: z.boolean(),
     disabled_reason: EndpointDisabledReasonSchema.nullable(),
     rate_limit_per_s: z.number().nullable(),
     timeout_ms: z.number().int(),
-    headers: z.record(z.string(), z.string()),
+    headers: z.record(safeText(), safeText()),
     version: z.number().int().describe('Stream sequence of the last event applied to this endpoint'),
-    created_at: z.string(),
-    updated_at: z.string(),
+    created_at: safeText(),
+    updated_at: safeText(),
   })
   .meta({ id: 'WebhookEndpoint' });
 export type WebhookEndpoint = z.output<typeof WebhookEndpointSchema>;
 
-export const WebhookEndpointWithSecretSchema = WebhookEndpointSchema.extend({ secret: z.string() }).meta({
+export const WebhookEndpointWithSecretSchema = WebhookEndpointSchema.extend({ secret: safeText() }).meta({
   id: 'WebhookEndpointWithSecret',
 });
 
@@ -43,13 +45,13 @@ const TimeoutField = z.number().int().min(100).max(MAX_ENDPOINT_TIMEOUT_MS);
 
 export const CreateWebhookEndpointBody = z
   .object({
-    url: z.url({ protocol: /^https?$/ }).max(2048),
+    url: safeUrl({ protocol: /^https?$/ }).max(2048),
     event_types: EventTypesField,
-    description: z.string().trim().max(500).default(''),
+    description: safeText().trim().max(500).default(''),
     rate_limit_per_s: RateLimitField.optional(),
     timeout_ms: TimeoutField.optional(),
     headers: WebhookHeadersSchema.default({}),
-    partner_id: z.string().min(1).max(64).optional().describe('Owner; required for admin credentials, ignored for partners'),
+    partner_id: PlatformId('prt').optional().describe('Owner; required for admin credentials, ignored for partners'),
   })
   .strict()
   .meta({ id: 'CreateWebhookEndpoint' });
@@ -57,12 +59,11 @@ export type CreateWebhookEndpoint = z.output<typeof CreateWebhookEndpointBody>;
 
 export const UpdateWebhookEndpointBody = z
   .object({
-    url: z
-      .url({ protocol: /^https?$/ })
+    url: safeUrl({ protocol: /^https?$/ })
       .max(2048)
       .optional(),
     event_types: EventTypesField.optional(),
-    description: z.string().trim().max(500).optional(),
+    description: safeText().trim().max(500).optional(),
     rate_limit_per_s: RateLimitField.optional(),
     timeout_ms: TimeoutField.optional(),
     headers: WebhookHeadersSchema.optional(),
@@ -75,9 +76,9 @@ export type UpdateWebhookEndpoint = z.output<typeof UpdateWebhookEndpointBody>;
 
 export const WebhookSecretSchema = z
   .object({
-    secret: z.string(),
-    previous_secret: z.string().nullable(),
-    previous_expires_at: z.string().nullable(),
+    secret: safeText(),
+    previous_secret: safeText().nullable(),
+    previous_expires_at: safeText().nullable(),
   })
   .meta({ id: 'WebhookSecret' });
 
@@ -85,66 +86,66 @@ export const DeliveryStatusSchema = z.enum(['pending', 'succeeded', 'failed']);
 
 export const DeliverySchema = z
   .object({
-    id: z.string(),
+    id: safeText(),
     object: z.literal('webhook_delivery'),
-    endpoint_id: z.string(),
-    event_id: z.string(),
-    event_type: z.string(),
+    endpoint_id: safeText(),
+    event_id: safeText(),
+    event_type: safeText(),
     status: DeliveryStatusSchema,
     attempts: z.number().int(),
-    next_attempt_at: z.string().nullable(),
+    next_attempt_at: safeText().nullable(),
     last_status_code: z.number().int().nullable(),
-    last_error: z.string().nullable(),
-    replay_job_id: z.string().nullable(),
-    created_at: z.string(),
-    succeeded_at: z.string().nullable(),
+    last_error: safeText().nullable(),
+    replay_job_id: safeText().nullable(),
+    created_at: safeText(),
+    succeeded_at: safeText().nullable(),
   })
   .meta({ id: 'WebhookDelivery' });
 export type Delivery = z.output<typeof DeliverySchema>;
 
 export const AttemptSchema = z
   .object({
-    id: z.string(),
+    id: safeText(),
     object: z.literal('webhook_attempt'),
-    delivery_id: z.string(),
+    delivery_id: safeText(),
     attempt: z.number().int(),
-    started_at: z.string(),
+    started_at: safeText(),
     outcome: z.enum(['succeeded', 'failed']),
     status_code: z.number().int().nullable(),
     latency_ms: z.number(),
-    response_excerpt: z.string().nullable().describe('First 4 KiB of the response body'),
-    error_class: z.string().nullable().describe('timeout, connect_error, http_error, ssrf_refused, ...'),
+    response_excerpt: safeText().nullable().describe('First 4 KiB of the response body'),
+    error_class: safeText().nullable().describe('timeout, connect_error, http_error, ssrf_refused, ...'),
   })
   .meta({ id: 'WebhookAttempt' });
 export type Attempt = z.output<typeof AttemptSchema>;
 
 export const WebhookJobSchema = z
   .object({
-    id: z.string(),
+    id: safeText(),
     object: z.literal('webhook_job'),
     kind: z.enum(['resend', 'recover', 'replay']),
-    endpoint_id: z.string(),
+    endpoint_id: safeText(),
     status: z.enum(['queued', 'running', 'completed', 'failed']),
     total: z.number().int().nullable(),
     processed: z.number().int(),
     deliveries_created: z.number().int(),
-    error: z.string().nullable(),
-    params: z.record(z.string(), z.unknown()),
-    created_at: z.string(),
-    finished_at: z.string().nullable(),
+    error: safeText().nullable(),
+    params: z.record(safeText(), safeJson()),
+    created_at: safeText(),
+    finished_at: safeText().nullable(),
   })
   .meta({ id: 'WebhookJob' });
 export type WebhookJob = z.output<typeof WebhookJobSchema>;
 
 export const RecoverBody = z
-  .object({ since: z.iso.datetime({ offset: true }), until: z.iso.datetime({ offset: true }).optional() })
+  .object({ since: safeDatetime({ offset: true }), until: safeDatetime({ offset: true }).optional() })
   .strict()
   .meta({ id: 'RecoverFailedDeliveries' });
 
 export const ReplayBody = z
   .object({
-    since: z.iso.datetime({ offset: true }),
-    until: z.iso.datetime({ offset: true }).optional(),
+    since: safeDatetime({ offset: true }),
+    until: safeDatetime({ offset: true }).optional(),
     event_types: EventTypesField.optional().describe("Defaults to the endpoint's own filter"),
   })
   .strict()
@@ -152,17 +153,16 @@ export const ReplayBody = z
 
 export const EventTypeInfoSchema = z
   .object({
-    type: z.string(),
+    type: safeText(),
     version: z.number().int(),
-    description: z.string(),
-    category: z.string(),
+    description: safeText(),
+    category: safeText(),
     origin: z.enum(['external', 'domain']),
     deliverable: z.boolean().describe('Whether webhook endpoints can receive it (credential events never are)'),
-    schema: z.record(z.string(), z.unknown()).describe('JSON Schema of `data`'),
+    schema: z.record(safeText(), safeJson()).describe('JSON Schema of `data`'),
   })
   .meta({ id: 'EventTypeInfo' });
 
-const IdParams = z.object({ id: z.string().min(1).max(64) });
 const TAG = 'Webhooks';
 
 export const webhookRoutes = defineRoutes([
@@ -187,7 +187,7 @@ export const webhookRoutes = defineRoutes([
     service: SERVICE,
     pattern: 'endpoints.list',
     scope: 'read:webhooks',
-    query: PageQuerySchema.extend({ partner_id: z.string().max(64).optional() }),
+    query: PageQuerySchema.extend({ partner_id: PlatformId('prt').optional() }),
     success: { status: 200, schema: pageOf(WebhookEndpointSchema) },
   },
   {
@@ -199,7 +199,7 @@ export const webhookRoutes = defineRoutes([
     service: SERVICE,
     pattern: 'endpoints.get',
     scope: 'read:webhooks',
-    params: IdParams,
+    params: idParams('wep'),
     success: { status: 200, schema: WebhookEndpointSchema },
   },
   {
@@ -211,7 +211,7 @@ export const webhookRoutes = defineRoutes([
     service: SERVICE,
     pattern: 'endpoints.update',
     scope: 'write:webhooks',
-    params: IdParams,
+    params: idParams('wep'),
     body: UpdateWebhookEndpointBody,
     success: { status: 200, schema: WebhookEndpointSchema },
     errors: [409],
@@ -225,7 +225,7 @@ export const webhookRoutes = defineRoutes([
     service: SERVICE,
     pattern: 'endpoints.delete',
     scope: 'write:webhooks',
-    params: IdParams,
+    params: idParams('wep'),
     success: { status: 204, schema: null },
   },
   {
@@ -237,7 +237,7 @@ export const webhookRoutes = defineRoutes([
     service: SERVICE,
     pattern: 'endpoints.secret',
     scope: 'write:webhooks',
-    params: IdParams,
+    params: idParams('wep'),
     success: { status: 200, schema: WebhookSecretSchema },
   },
   {
@@ -249,7 +249,7 @@ export const webhookRoutes = defineRoutes([
     service: SERVICE,
     pattern: 'endpoints.rotate-secret',
     scope: 'write:webhooks',
-    params: IdParams,
+    params: idParams('wep'),
     success: { status: 200, schema: WebhookSecretSchema },
   },
   {
@@ -261,12 +261,12 @@ export const webhookRoutes = defineRoutes([
     service: SERVICE,
     pattern: 'deliveries.list',
     scope: 'read:webhooks',
-    params: IdParams,
+    params: idParams('wep'),
     query: PageQuerySchema.extend({
       status: DeliveryStatusSchema.optional(),
-      event_type: z.string().max(128).optional(),
-      since: z.iso.datetime({ offset: true }).optional(),
-      until: z.iso.datetime({ offset: true }).optional(),
+      event_type: safeText().max(128).optional(),
+      since: safeDatetime({ offset: true }).optional(),
+      until: safeDatetime({ offset: true }).optional(),
     }),
     success: { status: 200, schema: pageOf(DeliverySchema) },
   },
@@ -279,7 +279,7 @@ export const webhookRoutes = defineRoutes([
     service: SERVICE,
     pattern: 'deliveries.get',
     scope: 'read:webhooks',
-    params: IdParams,
+    params: idParams('msg'),
     success: { status: 200, schema: DeliverySchema },
   },
   {
@@ -291,7 +291,7 @@ export const webhookRoutes = defineRoutes([
     service: SERVICE,
     pattern: 'deliveries.attempts',
     scope: 'read:webhooks',
-    params: IdParams,
+    params: idParams('msg'),
     query: PageQuerySchema,
     success: { status: 200, schema: pageOf(AttemptSchema) },
   },
@@ -304,7 +304,7 @@ export const webhookRoutes = defineRoutes([
     service: SERVICE,
     pattern: 'deliveries.resend',
     scope: 'write:webhooks',
-    params: IdParams,
+    params: idParams('msg'),
     success: { status: 202, schema: WebhookJobSchema },
   },
   {
@@ -316,7 +316,7 @@ export const webhookRoutes = defineRoutes([
     service: SERVICE,
     pattern: 'endpoints.recover',
     scope: 'write:webhooks',
-    params: IdParams,
+    params: idParams('wep'),
     body: RecoverBody,
     success: { status: 202, schema: WebhookJobSchema },
   },
@@ -329,7 +329,7 @@ export const webhookRoutes = defineRoutes([
     service: SERVICE,
     pattern: 'endpoints.replay',
     scope: 'write:webhooks',
-    params: IdParams,
+    params: idParams('wep'),
     body: ReplayBody,
     success: { status: 202, schema: WebhookJobSchema },
   },
@@ -342,7 +342,7 @@ export const webhookRoutes = defineRoutes([
     service: SERVICE,
     pattern: 'jobs.get',
     scope: 'read:webhooks',
-    params: IdParams,
+    params: idParams('whjob'),
     success: { status: 200, schema: WebhookJobSchema },
   },
   {
