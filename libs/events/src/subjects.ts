@@ -3,10 +3,13 @@
  *   <prefix>.agg.<aggregate>.<id>          domain events of one aggregate (optimistic concurrency per subject)
  *   <prefix>.ext.<partnerid|_>.<type...>   events that came from outside (partner business events, monitors, webhooks)
  */
+import { InvalidSubjectTokenError } from './errors.ts';
+
 const TOKEN = /^[A-Za-z0-9_-]+$/;
 
+/** A subject token, or InvalidSubjectTokenError (404: no aggregate or tenant can have this id). */
 function token(value: string, what: string): string {
-  if (!TOKEN.test(value)) throw new Error(`${what} "${value}" is not a valid subject token`);
+  if (typeof value !== 'string' || !TOKEN.test(value)) throw new InvalidSubjectTokenError(what, String(value));
   return value;
 }
 
