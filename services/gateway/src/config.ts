@@ -27,6 +27,11 @@ export const gatewayConfigSchema = baseConfigSchema.extend(StreamSettingsSchema.
   IDEMPOTENCY_LOCK_TIMEOUT_S: z.coerce.number().int().min(1).default(120),
   /** Default NATS request timeout for forwarded routes (a route's `timeoutMs` wins). */
   RPC_TIMEOUT_MS: z.coerce.number().int().min(100).default(5000),
+  /**
+   * Start-up window (ms): for this long after the gateway starts, a request to a service that has no responder yet
+   * waits for it (polling) instead of failing; afterwards "no responders" is answered 503 + Retry-After at once.
+   */
+  GATEWAY_STARTUP_WAIT_MS: z.coerce.number().int().min(0).max(300_000).default(30_000),
   DB_POOL_SIZE: z.coerce.number().int().min(1).default(10),
 });
 export type GatewayConfig = z.output<typeof gatewayConfigSchema>;

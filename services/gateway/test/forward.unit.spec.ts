@@ -1,5 +1,5 @@
 import { CreatePartnerBody, PageQuerySchema } from '@pep/contracts';
-import { ValidationError } from '@pep/runtime';
+import { NotFoundError, ValidationError } from '@pep/runtime';
 import { describe, expect, it } from 'vitest';
 import { z } from 'zod';
 import { replyToHttp, validateInput } from '../src/routing/forward.ts';
@@ -18,10 +18,35 @@ describe('validateInput', () => {
     expect(r.body).toMatchObject({ tier: 'standard' });
   });
 
-  it('reports every invalid field of params, query and body at once, naming each', () => {
+  it('answers a path that names no possible resource (a malformed id) 404, like an unknown id', () => {
+    for (const id of ['x', 'a\u0000bc']) {
+      expect(() =>
+        validateInput(route, { params: { id }, query: {}, body: { name: 'Acme', type: 'technology', contact_email: 'a@acme.test' } }),
+      ).toThrow(NotFoundError);
+    }
+  });
+
+  it('refuses a NUL or a lone surrogate anywhere in the query or the body, naming where (defence in depth)', () => {
+    try {
+      validateInput(
+        { query: PageQuerySchema.passthrough(), body: z.unknown() },
+        { params: {}, query: { other: 'a\u0000' }, body: { deep: [{ 'k\ud800': 1 }, 'fine', 'x\udc00'] } },
+      );
+      expect.unreachable();
+    } catch (err) {
+      expect(err).toBeInstanceOf(ValidationError);
+      expect((err as ValidationError).errors).toEqual([
+        expect.objectContaining({ path: 'other', in: 'query' }),
+        expect.objectContaining({ path: 'deep.0.k\ud800', in: 'body' }),
+        expect.objectContaining({ path: 'deep.2', in: 'body' }),
+      ]);
+    }
+  });
+
+  it('reports every invalid field of query and body at once, naming each', () => {
     try {
       validateInput(route, {
-        params: { id: 'x' },
+        params: { id: 'prt_1' },
         query: { limit: 'many' },
         body: { name: 'Acme', type: 'nope', contact_email: 'a@acme.test' },
       });
@@ -29,7 +54,6 @@ describe('validateInput', () => {
     } catch (err) {
       expect(err).toBeInstanceOf(ValidationError);
       const errors = (err as ValidationError).errors;
-      expect(errors).toContainEqual(expect.objectContaining({ path: 'id', in: 'path' }));
       expect(errors).toContainEqual(expect.objectContaining({ path: 'limit', in: 'query' }));
       expect(errors).toContainEqual(expect.objectContaining({ path: 'type', in: 'body' }));
     }

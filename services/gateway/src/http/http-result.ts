@@ -19,8 +19,17 @@ export function jsonResult(status: number, body: unknown, headers: Record<string
   return { status, headers: { 'content-type': JSON_TYPE, ...headers }, body: JSON.stringify(body) };
 }
 
+/** Seconds a 503 asks the client to wait when its problem names none. */
+export const DEFAULT_RETRY_AFTER_S = 1;
+
+/** A problem as the HTTP response. Every 503 carries `Retry-After` (its `retry_after`, or a default). */
 export function problemResult(problem: Problem, headers: Record<string, string> = {}): HttpResult {
-  return { status: problem.status, headers: { 'content-type': PROBLEM_TYPE, ...headers }, body: JSON.stringify(problem) };
+  const out: Record<string, string> = { 'content-type': PROBLEM_TYPE, ...headers };
+  if (problem.status === 503 && !Object.keys(out).some((k) => k.toLowerCase() === 'retry-after')) {
+    const given = Number(problem.retry_after);
+    out['retry-after'] = String(Number.isInteger(given) && given > 0 ? given : DEFAULT_RETRY_AFTER_S);
+  }
+  return { status: problem.status, headers: out, body: JSON.stringify(problem) };
 }
 
 /** Builds an RFC 9457 problem with the platform's type URIs. */

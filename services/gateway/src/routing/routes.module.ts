@@ -22,6 +22,8 @@ export const ANONYMOUS: Principal = Object.freeze({ kind: 'anonymous', scopes: [
  */
 @Module({})
 export class RoutesModule implements OnModuleInit {
+  /** Until then a request waits for a service that has no responder yet (the gateway started before it). */
+  private readonly startupUntil: number;
   constructor(
     @Inject(HttpAdapterHost) private readonly host: HttpAdapterHost,
     @Inject(RequestPipeline) private readonly pipeline: RequestPipeline,
@@ -29,7 +31,9 @@ export class RoutesModule implements OnModuleInit {
     @Inject(RPC_CLIENT) private readonly client: ClientNats,
     @Inject(CONFIG) private readonly cfg: GatewayConfig,
     @Inject(METRICS) private readonly metrics: GatewayMetrics,
-  ) {}
+  ) {
+    this.startupUntil = Date.now() + cfg.GATEWAY_STARTUP_WAIT_MS;
+  }
 
   onModuleInit(): void {
     const app = this.host.httpAdapter.getInstance<FastifyInstance>();
@@ -82,7 +86,8 @@ export class RoutesModule implements OnModuleInit {
       ...(route.raw ? { headers: forwardedHeaders(req, !route.public) } : {}),
     };
     try {
-      const answer = await requestService(this.client, { subject, service: route.service, request, timeoutMs });
+      const waitForResponderMs = this.startupUntil - Date.now();
+      const answer = await requestService(this.client, { subject, service: route.service, request, timeoutMs, waitForResponderMs });
       this.metrics.rpcRequests.inc({ service: route.service, outcome: answer.ok ? 'ok' : 'problem' });
       return replyToHttp(answer);
     } catch (err) {

@@ -13,36 +13,74 @@ export class UpstreamError extends Error {
   }
 }
 
+/**
+ * The owning service cannot answer now (no responder, no answer in time, connection lost): 503 with
+ * `Retry-After` and the service's name (`service` in the problem), so a client knows whom it waited for.
+ */
+export class ServiceUnavailableError extends UnavailableError {
+  constructor(
+    readonly service: string,
+    message: string,
+    readonly retryAfterSeconds: number,
+    options?: { cause?: unknown },
+  ) {
+    super(message, {
+      ...(options?.cause === undefined ? {} : { cause: options.cause }),
+      extensions: { service, retry_after: retryAfterSeconds },
+    });
+  }
+}
+
 export function rpcSubject(rpcPrefix: string, service: string, pattern: string): string {
   return `${rpcPrefix}.${service}.${pattern}`;
 }
 
+const NO_RESPONDER_POLL_MS = 200;
+
 /**
  * NATS request-reply to the owning service through @nestjs/microservices' ClientNats. No responder (the service
- * is down) and no answer in time both become an UnavailableError (503): the honest answer when the owner is down.
+ * is down) and no answer in time both become a ServiceUnavailableError (503 + Retry-After): the honest answer
+ * when the owner is down. "No responders" means nobody received the request, so it is safe to send it again:
+ * for up to `waitForResponderMs` (the gateway's start-up window) the request waits for the service to come up.
  */
 export async function requestService(
   client: ClientNats,
-  opts: { subject: string; service: string; request: RpcRequest; timeoutMs: number },
+  opts: { subject: string; service: string; request: RpcRequest; timeoutMs: number; waitForResponderMs?: number },
 ): Promise<RpcReply> {
   const h = natsHeaders();
   if (opts.request.traceparent) h.set('traceparent', opts.request.traceparent);
   h.set('x-request-id', opts.request.request_id);
   const record = new NatsRecordBuilder(opts.request).setHeaders(h).build();
+  const waitUntil = Date.now() + Math.max(0, opts.waitForResponderMs ?? 0);
   let answer: unknown;
-  try {
-    answer = await firstValueFrom(client.send(opts.subject, record).pipe(timeout(opts.timeoutMs)));
-  } catch (err) {
-    if (err instanceof TimeoutError) {
-      throw new UnavailableError(`the ${opts.service} service did not answer within ${opts.timeoutMs} ms; retry later`, { cause: err });
+  for (;;) {
+    try {
+      answer = await firstValueFrom(client.send(opts.subject, record).pipe(timeout(opts.timeoutMs)));
+      break;
+    } catch (err) {
+      if (err instanceof TimeoutError) {
+        throw new ServiceUnavailableError(
+          opts.service,
+          `the ${opts.service} service did not answer within ${opts.timeoutMs} ms; retry later`,
+          2,
+          {
+            cause: err,
+          },
+        );
+      }
+      if (err instanceof EmptyResponseException || isNoResponders(err)) {
+        const left = waitUntil - Date.now();
+        if (left > 0) {
+          await new Promise((r) => setTimeout(r, Math.min(NO_RESPONDER_POLL_MS, left)));
+          continue;
+        }
+        throw new ServiceUnavailableError(opts.service, `the ${opts.service} service is not available; retry later`, 1, { cause: err });
+      }
+      if (err instanceof Error && /connection (closed|lost)/i.test(err.message)) {
+        throw new ServiceUnavailableError(opts.service, `the ${opts.service} service cannot be reached; retry later`, 1, { cause: err });
+      }
+      throw new UpstreamError(`the ${opts.service} service failed: ${describe(err)}`, { cause: err });
     }
-    if (err instanceof EmptyResponseException || isNoResponders(err)) {
-      throw new UnavailableError(`the ${opts.service} service is not available; retry later`, { cause: err });
-    }
-    if (err instanceof Error && /connection (closed|lost)/i.test(err.message)) {
-      throw new UnavailableError(`the ${opts.service} service cannot be reached; retry later`, { cause: err });
-    }
-    throw new UpstreamError(`the ${opts.service} service failed: ${describe(err)}`, { cause: err });
   }
   if (!isRpcReply(answer)) throw new UpstreamError(`the ${opts.service} service answered something that is not an RpcReply`);
   return answer;
