@@ -112,20 +112,25 @@ function buildRequests(count: number, key: string): BadRequest[] {
     () => ({ method: 'POST', path: '/v1/events', headers: { ...auth, ...json, 'idempotency-key': 'has spaces in it' }, body: '{}' }),
     () => ({ method: 'POST', path: '/v1/partners', headers: { ...auth, ...json }, body: JSON.stringify({ name: 7, type: 'x' }) }),
     () => ({ method: 'POST', path: '/v1/partners', headers: { ...auth, ...json }, body: '[]' }),
-    () => ({ method: 'PATCH', path: '/v1/partners/prt_1', headers: { ...auth, ...json }, body: '{}' }),
+    () => ({ method: 'PATCH', path: '/v1/partners/prt_01jzzzzzzzzzzzzzzzzzzzzzz1', headers: { ...auth, ...json }, body: '{}' }),
     () => ({ method: 'GET', path: '/v1/partners?limit=-3', headers: auth }),
     () => ({ method: 'GET', path: '/v1/partners?limit=abc&starting_after=', headers: auth }),
     () => ({ method: 'GET', path: `/v1/partners/${'x'.repeat(100)}`, headers: auth }),
-    () => ({ method: 'POST', path: '/v1/partners/prt_1/suspend', headers: { ...auth, ...json }, body: JSON.stringify({ reason: '' }) }),
+    () => ({
+      method: 'POST',
+      path: '/v1/partners/prt_01jzzzzzzzzzzzzzzzzzzzzzz1/suspend',
+      headers: { ...auth, ...json },
+      body: JSON.stringify({ reason: '' }),
+    }),
   ];
   const out: BadRequest[] = [];
   for (let i = 0; i < count; i++) {
     const r = rand();
     if (r < 0.25) {
-      const path = pick(['/v1/events', '/v1/partners', '/v1/partners/prt_1']);
+      const path = pick(['/v1/events', '/v1/partners', '/v1/partners/prt_01jzzzzzzzzzzzzzzzzzzzzzz1']);
       out.push({
         kind: 'malformed',
-        method: path === '/v1/partners/prt_1' ? 'PATCH' : 'POST',
+        method: path === '/v1/partners/prt_01jzzzzzzzzzzzzzzzzzzzzzz1' ? 'PATCH' : 'POST',
         path,
         headers: { ...auth, ...json },
         body: pick(malformedBodies),
@@ -151,7 +156,7 @@ function buildRequests(count: number, key: string): BadRequest[] {
         'Basic dXNlcjpwYXNz',
         key,
       ]);
-      const path = pick(['/v1/events', '/v1/events', '/v1/partners', '/v1/partners/prt_1']);
+      const path = pick(['/v1/events', '/v1/events', '/v1/partners', '/v1/partners/prt_01jzzzzzzzzzzzzzzzzzzzzzz1']);
       const body =
         path === '/v1/events'
           ? JSON.stringify(rand() < 0.5 ? validEvent(1000 + i) : [validEvent(2000 + i), validEvent(3000 + i)])

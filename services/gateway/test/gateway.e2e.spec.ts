@@ -43,7 +43,8 @@ const streamCount = async () => (await t.bus.jsm.streams.info(names.STREAM_NAME)
 
 beforeAll(async () => {
   t = await createTestBus(names, ['gateway']);
-  gw = await startGateway(names);
+  // No start-up wait: the routes without a stand-in must answer 503 at once.
+  gw = await startGateway(names, { GATEWAY_STARTUP_WAIT_MS: '0' });
   rpc = await startResponder(names);
 });
 
@@ -172,23 +173,25 @@ describe('route forwarding', () => {
   it('forwards a route to its service with principal, params and trace, and maps the reply', async () => {
     await rpc.answer('partner-registry', 'partners.get', (data) => {
       const params = data.params as { id: string };
-      if (params.id === 'prt_missing')
+      if (params.id === 'prt_01jzzzzzzzzzzzzzzzzzzzzzz0')
         return { ok: false, problem: { type: 'not-found', title: 'Not found', status: 404, detail: 'no partner' } };
       return { ok: true, status: 200, body: { id: params.id, object: 'partner' }, headers: { 'X-Served-By': 'stand-in' } };
     });
-    const r = await call('GET', '/v1/partners/prt_1', { headers: { traceparent: TRACEPARENT, 'x-request-id': 'req-e2e-1' } });
+    const r = await call('GET', '/v1/partners/prt_01jzzzzzzzzzzzzzzzzzzzzzz1', {
+      headers: { traceparent: TRACEPARENT, 'x-request-id': 'req-e2e-1' },
+    });
     expect(r.status).toBe(200);
-    expect(r.json).toEqual({ id: 'prt_1', object: 'partner' });
+    expect(r.json).toEqual({ id: 'prt_01jzzzzzzzzzzzzzzzzzzzzzz1', object: 'partner' });
     expect(r.headers.get('x-served-by')).toBe('stand-in');
     const call1 = rpc.seen.find((s) => s.pattern === 'partners.get');
     expect(call1?.data).toMatchObject({
       principal: { kind: 'admin', scopes: ['admin'] },
-      params: { id: 'prt_1' },
+      params: { id: 'prt_01jzzzzzzzzzzzzzzzzzzzzzz1' },
       request_id: 'req-e2e-1',
       traceparent: expect.stringContaining(TRACE_ID),
     });
     expect(call1?.headers.traceparent).toContain(TRACE_ID);
-    const missing = await call('GET', '/v1/partners/prt_missing');
+    const missing = await call('GET', '/v1/partners/prt_01jzzzzzzzzzzzzzzzzzzzzzz0');
     expect(missing.status).toBe(404);
     expect(missing.headers.get('content-type')).toMatch(/^application\/problem\+json/);
     expect(missing.json).toMatchObject({ status: 404, detail: 'no partner' });
@@ -206,9 +209,10 @@ describe('route forwarding', () => {
   });
 
   it('answers 503 when no service answers the route', async () => {
-    const r = await call('POST', '/v1/partners/prt_1/terminate', { body: { reason: 'test' } });
+    const r = await call('POST', '/v1/partners/prt_01jzzzzzzzzzzzzzzzzzzzzzz1/terminate', { body: { reason: 'test' } });
     expect(r.status).toBe(503);
-    expect(r.json).toMatchObject({ status: 503, type: expect.stringMatching(/unavailable$/) });
+    expect(r.json).toMatchObject({ status: 503, type: expect.stringMatching(/unavailable$/), service: 'partner-registry' });
+    expect(r.headers.get('retry-after')).toMatch(/^[1-9][0-9]*$/);
   });
 });
 
@@ -259,10 +263,14 @@ describe('Idempotency-Key', () => {
 
   it('does not keep a 503, so the same key can be retried once the service is back', async () => {
     const key = `k-${uid()}`;
-    const path = '/v1/partners/prt_1/activate';
+    const path = '/v1/partners/prt_01jzzzzzzzzzzzzzzzzzzzzzz1/activate';
     const down = await call('POST', path, { body: {}, headers: { 'idempotency-key': key } });
     expect(down.status).toBe(503);
-    await rpc.answer('partner-registry', 'partners.activate', () => ({ ok: true, status: 200, body: { id: 'prt_1', status: 'active' } }));
+    await rpc.answer('partner-registry', 'partners.activate', () => ({
+      ok: true,
+      status: 200,
+      body: { id: 'prt_01jzzzzzzzzzzzzzzzzzzzzzz1', status: 'active' },
+    }));
     const up = await call('POST', path, { body: {}, headers: { 'idempotency-key': key } });
     expect(up.status).toBe(200);
     expect(up.headers.get('idempotent-replayed')).toBeNull();

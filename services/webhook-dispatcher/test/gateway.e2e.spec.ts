@@ -44,12 +44,12 @@ describe('webhook endpoints through the gateway', () => {
       const res = await fetch(`${base}/v1/webhook-endpoints`, {
         method: 'POST',
         headers: auth,
-        body: JSON.stringify({ url: r.url, event_types: ['lead.*'], partner_id: 'prt_gw' }),
+        body: JSON.stringify({ url: r.url, event_types: ['lead.*'], partner_id: 'prt_01jzzzzzzzzzzzzzzzzzzzzzgw' }),
       });
       expect(res.status).toBe(201);
       const ep = (await res.json()) as { id: string; secret: string };
       r.secrets.push(ep.secret);
-      await publishBusiness(world.bus, 'prt_gw', 'lead.created', { via: 'gateway-test' });
+      await publishBusiness(world.bus, 'prt_01jzzzzzzzzzzzzzzzzzzzzzgw', 'lead.created', { via: 'gateway-test' });
       await waitUntil(() => r.received.length >= 1 || undefined);
       expect(r.received[0]?.verified).toBe(true);
       const deliveries = await waitUntil(async () => {
