@@ -74,7 +74,8 @@ async function main(): Promise<void> {
   let requestCount = 0;
   const adapter = new FastifyAdapter({
     bodyLimit: config.GATEWAY_BODY_LIMIT,
-    return503OnClosing: true,
+    // While closing, the hook below answers 503 problem+json with Retry-After instead of Fastify's bare 503.
+    return503OnClosing: false,
     // The router refuses a malformed URL (400) or an over-long parameter (414) before any hook runs.
     frameworkErrors: (error: FastifyError, req: FastifyRequest, reply: FastifyReply) => {
       const status = error.statusCode && error.statusCode >= 400 && error.statusCode < 500 ? error.statusCode : 400;
@@ -97,6 +98,16 @@ async function main(): Promise<void> {
   const fastify = app.getHttpAdapter().getInstance();
   // JSON only: a text/plain body is refused with 415 instead of reaching validation as a string.
   fastify.removeContentTypeParser('text/plain');
+  // Shutting down: new requests (on kept-alive connections) get a 503 problem with Retry-After, like every 503.
+  let closing = false;
+  fastify.addHook('onRequest', (req, reply, done) => {
+    if (!closing) return done();
+    const p = problem(503, 'unavailable', 'Temporarily unavailable', 'the gateway is shutting down; retry', { retry_after: 1 });
+    sendResult(
+      reply.header('connection', 'close'),
+      problemResult({ ...p, instance: (req.url ?? '/').split('?')[0] }, { 'x-request-id': String(req.id) }),
+    );
+  });
   fastify.addContentTypeParser(
     ['application/cloudevents+json', 'application/cloudevents-batch+json'],
     { parseAs: 'string' },
@@ -109,7 +120,10 @@ async function main(): Promise<void> {
   const listening = `http://${config.GATEWAY_HOST.includes(':') ? `[${config.GATEWAY_HOST}]` : config.GATEWAY_HOST}:${port}`;
 
   // Stop taking requests and finish the in-flight ones (their publishes are awaited), then close connections.
-  shutdown.add('http', () => app.close());
+  shutdown.add('http', () => {
+    closing = true;
+    return app.close();
+  });
   shutdown.add('nats-rpc', () => rpc.close());
   shutdown.add('nats', () => closeBus(bus));
   shutdown.add('postgres', () => db.destroy());
