@@ -494,6 +494,21 @@ function roundTrips(): RoundTrip[] {
       read: (a) => `/v1/support/tickets/${a.id}`,
     },
     {
+      op: 'commentTicket',
+      method: 'POST',
+      path: () => `/v1/support/tickets/${fx.ticket}/comments`,
+      base: () => ({ body: 'RT' }),
+      read: () => `/v1/support/tickets/${fx.ticket}`,
+      pick: (ticket, a) => ticket.comments.find((c: { id: string }) => c.id === a.comments.at(-1)?.id),
+    },
+    {
+      op: 'assignTicket',
+      method: 'POST',
+      path: () => `/v1/support/tickets/${fx.ticket}/assign`,
+      base: () => ({ assignee: 'RT' }),
+      read: () => `/v1/support/tickets/${fx.ticket}`,
+    },
+    {
       op: 'createWebhookEndpoint',
       method: 'POST',
       path: () => '/v1/webhook-endpoints',
@@ -600,12 +615,13 @@ beforeAll(async () => {
   );
   procs.push(gw);
   gatewayUrl = `http://127.0.0.1:${port}`;
-  const ready = [waitReady(`${gatewayUrl}/readyz`, gw)];
+  // Generous bounded waits: on a shared, loaded machine a cold start of five processes can take over a minute.
+  const ready = [waitReady(`${gatewayUrl}/readyz`, gw, 150_000)];
   for (const s of SERVICES) {
     const health = await freePort();
     const p = spawnService(s, serviceEnv(names, { ...common, HEALTH_PORT: String(health), ...env[s] }));
     procs.push(p);
-    ready.push(waitReady(`http://127.0.0.1:${health}/readyz`, p));
+    ready.push(waitReady(`http://127.0.0.1:${health}/readyz`, p, 150_000));
   }
   await Promise.all(ready);
   openapi = (await (await fetch(`${gatewayUrl}/openapi.json`)).json()) as typeof openapi;
