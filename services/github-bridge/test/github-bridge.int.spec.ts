@@ -179,6 +179,9 @@ describe('github-bridge against the fake GitHub (OpenAPI-checked, real git state
     const forged = await webhookRequest('push', deliveries[5][1], { secret: 'not-the-secret' });
     const bad = await b.call('webhooks.receive', forged);
     expect(bad.ok ? 0 : bad.problem.status).toBe(401);
+    // Signed, but carrying text no database can hold: refused (422 naming the payload), not stored and lost.
+    const unstorable = await b.call('webhooks.receive', await webhookRequest('issues', { action: 'opened', issue: { title: 'a\u0000b' } }));
+    expect(unstorable.ok ? 0 : unstorable.problem).toMatchObject({ status: 422, errors: [{ path: 'payload' }] });
 
     const insights = await waitUntil(async () => {
       const r = await b.call('insights.get', { params: { owner: 'acme', repo: 'insights' } });

@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
-import { OpenRevertRequestSchema, type PlatformEvent, type RpcRequest } from '@pep/contracts';
+import { isStorableJson, OpenRevertRequestSchema, type PlatformEvent, type RpcRequest, STORABLE_TEXT_MESSAGE } from '@pep/contracts';
 import { aggregateSubject, type EventBus, newEvent, publishEvent } from '@pep/events';
-import { AppError, BadRequestError, type Logger, NotFoundError, parseOrThrow, UnauthorizedError } from '@pep/runtime';
+import { AppError, BadRequestError, type Logger, NotFoundError, parseOrThrow, UnauthorizedError, ValidationError } from '@pep/runtime';
 import { handler, ok, type RpcHandler } from '@pep/service';
 import type { Webhooks } from '@octokit/webhooks';
 import type { Kysely } from 'kysely';
@@ -74,6 +74,8 @@ export function bridgeHandlers(deps: BridgeHandlerDeps): Record<string, RpcHandl
       } catch {
         throw new BadRequestError('the payload is not JSON');
       }
+      // A raw route: the gateway cannot check the body, so storable text is checked here (nothing downstream could keep it).
+      if (!isStorableJson(payload)) throw new ValidationError([{ path: 'payload', message: STORABLE_TEXT_MESSAGE }]);
       const inserted = await deps.db
         .insertInto('deliveries')
         .values({ delivery_id: delivery, event, status: 'received' })
