@@ -19,8 +19,8 @@ let world: Awaited<ReturnType<typeof createTestBus>>;
 let svc: Awaited<ReturnType<typeof startDispatcherProcess>>;
 let rpc: Awaited<ReturnType<typeof rpcClient>>;
 const receivers: Awaited<ReturnType<typeof startReceiver>>[] = [];
-const P1 = 'prt_one';
-const P2 = 'prt_two';
+const P1 = 'prt_01jzzzzzzzzzzzzzzzzzzzzzz1';
+const P2 = 'prt_01jzzzzzzzzzzzzzzzzzzzzzz2';
 
 async function receiver() {
   const r = await startReceiver();
@@ -165,7 +165,7 @@ describe('deliveries', () => {
   });
 
   it('never delivers credential events (endpoint secrets, API keys, OAuth clients), not even to "*"', async () => {
-    const P3 = 'prt_three';
+    const P3 = 'prt_01jzzzzzzzzzzzzzzzzzzzzzz3';
     const r = await receiver();
     const ep = await createEndpoint(P3, r.url, { event_types: ['*'] });
     r.secrets.push(ep.secret);
