@@ -1,7 +1,14 @@
 import { z } from 'zod';
 import { pageOf, PageQuerySchema } from '../http/pagination.ts';
 import { defineRoutes } from '../http/routes.ts';
-import { EndpointDisabledReasonSchema, EventTypeFilterSchema, filterOnlyMatchesCredentialEvents, WebhookHeadersSchema } from './events.ts';
+import {
+  DEFAULT_PAYLOAD_FORMAT,
+  EndpointDisabledReasonSchema,
+  EventTypeFilterSchema,
+  filterOnlyMatchesCredentialEvents,
+  WebhookHeadersSchema,
+  WebhookPayloadFormatSchema,
+} from './events.ts';
 
 const SERVICE = 'webhook-dispatcher';
 export const MAX_ENDPOINT_TIMEOUT_MS = 15_000;
@@ -19,6 +26,7 @@ export const WebhookEndpointSchema = z
     rate_limit_per_s: z.number().nullable(),
     timeout_ms: z.number().int(),
     headers: z.record(z.string(), z.string()),
+    payload_format: WebhookPayloadFormatSchema,
     version: z.number().int().describe('Stream sequence of the last event applied to this endpoint'),
     created_at: z.string(),
     updated_at: z.string(),
@@ -49,6 +57,7 @@ export const CreateWebhookEndpointBody = z
     rate_limit_per_s: RateLimitField.optional(),
     timeout_ms: TimeoutField.optional(),
     headers: WebhookHeadersSchema.default({}),
+    payload_format: WebhookPayloadFormatSchema.default(DEFAULT_PAYLOAD_FORMAT),
     partner_id: z.string().min(1).max(64).optional().describe('Owner; required for admin credentials, ignored for partners'),
   })
   .strict()
@@ -66,6 +75,7 @@ export const UpdateWebhookEndpointBody = z
     rate_limit_per_s: RateLimitField.optional(),
     timeout_ms: TimeoutField.optional(),
     headers: WebhookHeadersSchema.optional(),
+    payload_format: WebhookPayloadFormatSchema.optional(),
     enabled: z.boolean().optional(),
   })
   .strict()
@@ -206,7 +216,7 @@ export const webhookRoutes = defineRoutes([
     operationId: 'updateWebhookEndpoint',
     method: 'PATCH',
     path: '/v1/webhook-endpoints/:id',
-    summary: 'Change a webhook endpoint (URL, filter, limits, headers, enabled)',
+    summary: 'Change a webhook endpoint (URL, filter, limits, headers, payload format, enabled)',
     tag: TAG,
     service: SERVICE,
     pattern: 'endpoints.update',
