@@ -73,8 +73,13 @@ export class EventsModule implements OnModuleInit, OnApplicationShutdown {
         url: route.path,
         bodyLimit: EVENTS_BODY_LIMIT,
         // Unreadable bodies are refused before authentication, as malformed JSON always was.
-        preValidation: async (req) => {
-          req.body = decodeIngestRequest(req.headers, req.body as string | undefined, parseJson);
+        preValidation: (req, _reply, done) => {
+          try {
+            req.body = decodeIngestRequest(req.headers, req.body as string | undefined, parseJson);
+            done();
+          } catch (err) {
+            done(err as Error);
+          }
         },
         handler: (req, reply) => {
           const decoded = req.body as DecodedIngest;
