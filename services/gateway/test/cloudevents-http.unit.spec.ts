@@ -79,6 +79,17 @@ describe('CloudEvents content modes', () => {
     expect(plain.prepared.ok && plain.prepared.events).toHaveLength(2);
   });
 
+  it('takes datacontenttype "application/json; charset=utf-8" as application/json and refuses other types naming it', () => {
+    const event = { ...JSON.parse(HTTP.structured(sdkEvent()).body as string), datacontenttype: 'application/json; charset=utf-8' };
+    const ok = ingest({ 'content-type': 'application/cloudevents+json' }, JSON.stringify(event));
+    expect(ok.prepared.ok && ok.prepared.events[0]!.event.datacontenttype).toBe('application/json');
+    const xml = ingest(
+      { 'content-type': 'application/cloudevents+json' },
+      JSON.stringify({ ...event, datacontenttype: 'application/xml' }),
+    );
+    expect(!xml.prepared.ok && xml.prepared.problem.errors).toEqual([expect.objectContaining({ path: 'datacontenttype' })]);
+  });
+
   it('refuses a structured body holding an array and a batch holding an object, naming the body', () => {
     const one = ingest({ 'content-type': 'application/cloudevents+json' }, JSON.stringify([sdkEvent()]));
     expect(!one.prepared.ok && one.prepared.problem).toMatchObject({ status: 422, errors: [{ path: '' }] });

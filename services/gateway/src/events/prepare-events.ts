@@ -12,6 +12,7 @@ export const EVENTS_BODY_LIMIT = MAX_BATCH_BYTES + 16 * 1024;
 /** Field errors listed in one 422 (the rest are counted in `detail`). */
 const MAX_REPORTED_ERRORS = 200;
 const SUBJECT_TOKEN = /^[A-Za-z0-9_-]+$/;
+const JSON_UTF8 = /^\s*application\/json\s*(;\s*charset\s*=\s*"?utf-8"?\s*)?$/i;
 
 export interface PreparedEvent {
   event: PlatformEvent;
@@ -104,6 +105,8 @@ export function prepareEvents(body: unknown, opts: PrepareOptions): PrepareResul
     if (raw.specversion === undefined && !binary) raw.specversion = '1.0';
     if (raw.time === undefined) raw.time = nowIso;
     if (raw.traceparent === undefined) raw.traceparent = opts.traceparent;
+    // `application/json; charset=utf-8` (what the cloudevents SDK reads from a binary request) is the same type.
+    if (typeof raw.datacontenttype === 'string' && JSON_UTF8.test(raw.datacontenttype)) raw.datacontenttype = 'application/json';
     if (!isAdmin) {
       if (raw.partnerid !== undefined && raw.partnerid !== principal.partner_id) {
         addError({ index, path: 'partnerid', message: `must be your own partner id "${principal.partner_id}" or left out` });
