@@ -1,7 +1,10 @@
-import { createTestBus, type TestNames, testNames, waitUntil } from '@pep/testing';
+import { createDb, dropDatabase, ensureDatabase, migrateDown, migrateToLatest } from '@pep/db';
+import { createTestBus, dbUrl, type TestNames, testNames, waitUntil } from '@pep/testing';
 import { CloudEvent, HTTP } from 'cloudevents';
 import { Webhook } from 'standardwebhooks';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { sql } from 'kysely';
+import { dispatcherMigrations } from '../src/db/migrations/index.ts';
 import { buildPayload, encodeCeHeaderValue } from '../src/dispatch/attempt.ts';
 import { partner, publishBusiness, type Received, rpcClient, startDispatcherProcess, startReceiver } from './support/harness.ts';
 
@@ -170,5 +173,60 @@ describe('binary mode headers', () => {
       body,
     });
     expect(buildPayload('standard_webhooks', body)).toEqual({ headers: { 'content-type': 'application/json' }, body });
+  });
+});
+
+describe('payload_format migration', () => {
+  const MIGRATION = '1796115700000-EndpointPayloadFormat';
+
+  it('gives existing endpoint rows the default, refuses unknown formats, and its down drops the column', async () => {
+    const url = dbUrl(names, 'webhook-formats-migration');
+    await ensureDatabase(url);
+    const db = createDb<any>(url, { max: 2 });
+    try {
+      await migrateToLatest(db, dispatcherMigrations);
+      // Back to before this migration (undoing any later ones first), with an endpoint row as it was then.
+      for (let i = 0; i < 10; i++) if ((await migrateDown(db, dispatcherMigrations)) === MIGRATION) break;
+      const columns = async () =>
+        (
+          await sql<{
+            column_name: string;
+          }>`select column_name from information_schema.columns where table_name = 'webhook_endpoints'`.execute(db)
+        ).rows.map((r) => r.column_name);
+      expect(await columns()).not.toContain('payload_format');
+      await db
+        .insertInto('webhook_endpoints')
+        .values({
+          id: 'wep_old',
+          partner_id: 'prt_old',
+          url: 'https://h.example/in',
+          description: '',
+          event_types: ['lead.*'],
+          enabled: true,
+          disabled_reason: null,
+          rate_limit_per_s: null,
+          timeout_ms: 2000,
+          headers: JSON.stringify({}),
+          secret_sealed: 'enc:v1:x',
+          previous_secret_sealed: null,
+          previous_expires_at: null,
+          deleted: false,
+          version: 1,
+          created_at: new Date(),
+          updated_at: new Date(),
+        })
+        .execute();
+      expect(await migrateToLatest(db, dispatcherMigrations)).toContain(MIGRATION);
+      const row = await db.selectFrom('webhook_endpoints').select('payload_format').where('id', '=', 'wep_old').executeTakeFirstOrThrow();
+      expect(row.payload_format).toBe('standard_webhooks');
+      await expect(
+        db.updateTable('webhook_endpoints').set({ payload_format: 'cloudevents_xml' }).where('id', '=', 'wep_old').execute(),
+      ).rejects.toThrow(/check constraint/);
+      for (let i = 0; i < 10; i++) if ((await migrateDown(db, dispatcherMigrations)) === MIGRATION) break;
+      expect(await columns()).not.toContain('payload_format');
+    } finally {
+      await db.destroy();
+      await dropDatabase(url).catch(() => undefined);
+    }
   });
 });
