@@ -112,8 +112,18 @@ describe('CloudEvents content modes', () => {
     expect(!v03.prepared.ok && v03.prepared.problem.errors).toEqual([expect.objectContaining({ path: 'specversion' })]);
     const version = ingest({ ...headers, 'ce-schemaversion': 'two' }, body as string);
     expect(!version.prepared.ok && version.prepared.problem.errors).toEqual([expect.objectContaining({ path: 'schemaversion' })]);
+    const badType = prepareEvents(
+      { specversion: '1.0', id: 'e', source: 's', type: 'lead.created', datacontenttype: 'text/csv', data: {} },
+      { principal: admin, subjectPrefix: 'p', traceparent: TP, now, mode: 'binary' },
+    );
+    expect(!badType.ok && badType.problem.errors).toEqual(
+      expect.arrayContaining([
+        expect.objectContaining({ path: 'datacontenttype', message: expect.stringContaining('(header content-type)') }),
+      ]),
+    );
     const data = ingest(headers, JSON.stringify({ lead_id: 'l', email: 'nope' }));
     expect(!data.prepared.ok && data.prepared.problem.errors).toEqual([expect.objectContaining({ index: 0, path: 'data.email' })]);
+    expect(!data.prepared.ok && data.prepared.problem.errors?.[0]?.message).not.toContain('header');
   });
 
   it('refuses unreadable binary input with a 4xx naming the attribute', () => {

@@ -35,7 +35,7 @@ export interface PrepareOptions {
 
 /** Where an attribute came from in binary mode, for error messages: its header. */
 function binaryHint(path: string): string {
-  if (path === '' || path.startsWith('data')) return '';
+  if (path === '' || path === 'data' || path.startsWith('data.')) return '';
   const top = path.split('.')[0];
   return top === 'datacontenttype' ? ' (header content-type)' : ` (header ce-${top})`;
 }
