@@ -167,6 +167,7 @@ describe('binary mode headers', () => {
       'ce-partnerid': 'prt_1',
       tracestate: 'vendor=x',
     });
+    expect(buildPayload('cloudevents_binary', JSON.stringify({ ...envelope, tracestate: 'a=\r\nb' })).headers.tracestate).toBeUndefined();
     const body = JSON.stringify(envelope);
     expect(buildPayload('cloudevents_structured', body)).toEqual({
       headers: { 'content-type': 'application/cloudevents+json; charset=utf-8' },

@@ -63,6 +63,8 @@ export interface WebhookPayload {
 /** Envelope attributes that binary mode does not carry as `ce-*` headers. */
 const NOT_A_CE_HEADER = new Set(['data', 'data_base64', 'datacontenttype', 'traceparent', 'tracestate']);
 const CE_ATTRIBUTE_NAME = /^[a-z0-9]{1,64}$/;
+/** Printable ASCII: what can go into a header as it is. */
+const HEADER_VALUE = /^[\x20-\x7e]{1,512}$/;
 
 /**
  * Percent-encodes a `ce-*` header value as the CloudEvents HTTP binding asks (§3.1.3.2): space, `"`, `%` and
@@ -96,14 +98,16 @@ export function buildPayload(format: WebhookPayloadFormat, envelope: string): We
     case 'cloudevents_binary': {
       const ev = JSON.parse(envelope) as Record<string, unknown>;
       const headers: Record<string, string> = {
-        'content-type': typeof ev.datacontenttype === 'string' ? ev.datacontenttype : 'application/json',
+        'content-type':
+          typeof ev.datacontenttype === 'string' && HEADER_VALUE.test(ev.datacontenttype) ? ev.datacontenttype : 'application/json',
       };
       for (const [name, value] of Object.entries(ev)) {
         if (NOT_A_CE_HEADER.has(name) || !CE_ATTRIBUTE_NAME.test(name) || value === undefined || value === null) continue;
         if (typeof value !== 'string' && typeof value !== 'number' && typeof value !== 'boolean') continue;
         headers[`ce-${name}`] = encodeCeHeaderValue(String(value));
       }
-      if (typeof ev.tracestate === 'string' && ev.tracestate) headers.tracestate = ev.tracestate;
+      // Passed on only when it is a valid header value (W3C tracestate is printable ASCII).
+      if (typeof ev.tracestate === 'string' && HEADER_VALUE.test(ev.tracestate)) headers.tracestate = ev.tracestate.trim();
       return { headers, body: ev.data === undefined ? '' : JSON.stringify(ev.data) };
     }
     default: {
