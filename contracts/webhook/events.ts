@@ -11,14 +11,29 @@ export const WebhookHeadersSchema = z
   .record(
     safeText()
       .regex(/^[A-Za-z0-9-]{1,64}$/, 'header names are letters, digits and -')
-      .refine((h) => !/^(webhook-|content-|host$|traceparent$|tracestate$|user-agent$|connection$|transfer-encoding$)/i.test(h), {
-        message: 'reserved header',
+      .refine((h) => !/^(webhook-|content-|ce-|host$|traceparent$|tracestate$|user-agent$|connection$|transfer-encoding$)/i.test(h), {
+        message: 'reserved header (webhook-*, content-*, ce-* and hop headers are set by the platform)',
       }),
     safeText().max(1024),
   )
   .refine((h) => Object.keys(h).length <= 20, { message: 'at most 20 custom headers' });
 
 export const EndpointDisabledReasonSchema = z.enum(['manual', 'gone', 'failing']);
+
+/**
+ * How a delivery's HTTP request carries the event. Every format is signed per Standard Webhooks
+ * (`webhook-id`, `webhook-timestamp`, `webhook-signature` over the exact body bytes).
+ * - `standard_webhooks`: the event envelope as an `application/json` body (the default).
+ * - `cloudevents_structured`: the same envelope as `application/cloudevents+json` (CloudEvents HTTP binding,
+ *   structured content mode).
+ * - `cloudevents_binary`: the attributes as `ce-*` headers and `data` alone as the `application/json` body
+ *   (CloudEvents HTTP binding, binary content mode).
+ */
+export const WebhookPayloadFormatSchema = z
+  .enum(['standard_webhooks', 'cloudevents_structured', 'cloudevents_binary'])
+  .describe('How deliveries carry the event: the JSON envelope (default), or CloudEvents structured or binary mode.');
+export type WebhookPayloadFormat = z.output<typeof WebhookPayloadFormatSchema>;
+export const DEFAULT_PAYLOAD_FORMAT: WebhookPayloadFormat = 'standard_webhooks';
 
 const endpoint = { origin: 'domain', aggregate: 'webhook_endpoint', category: 'webhook' } as const;
 
@@ -29,6 +44,8 @@ const EndpointSettings = {
   rate_limit_per_s: z.number().nullable(),
   timeout_ms: z.number().int(),
   headers: z.record(safeText(), safeText()),
+  /** Added later: events written before it have none and mean the default. */
+  payload_format: WebhookPayloadFormatSchema.default(DEFAULT_PAYLOAD_FORMAT),
 };
 
 export const WebhookEndpointCreated = defineEvent({
@@ -58,6 +75,7 @@ export const WebhookEndpointUpdated = defineEvent({
     rate_limit_per_s: EndpointSettings.rate_limit_per_s.optional(),
     timeout_ms: EndpointSettings.timeout_ms.optional(),
     headers: EndpointSettings.headers.optional(),
+    payload_format: WebhookPayloadFormatSchema.optional(),
   }),
 });
 

@@ -3,7 +3,14 @@ import { safeDatetime, safeJson, safeText, safeUrl } from '../common/text.ts';
 import { idParams, PlatformId } from '../common/ids.ts';
 import { pageOf, PageQuerySchema } from '../http/pagination.ts';
 import { defineRoutes } from '../http/routes.ts';
-import { EndpointDisabledReasonSchema, EventTypeFilterSchema, filterOnlyMatchesCredentialEvents, WebhookHeadersSchema } from './events.ts';
+import {
+  DEFAULT_PAYLOAD_FORMAT,
+  EndpointDisabledReasonSchema,
+  EventTypeFilterSchema,
+  filterOnlyMatchesCredentialEvents,
+  WebhookHeadersSchema,
+  WebhookPayloadFormatSchema,
+} from './events.ts';
 
 const SERVICE = 'webhook-dispatcher';
 export const MAX_ENDPOINT_TIMEOUT_MS = 15_000;
@@ -21,6 +28,7 @@ export const WebhookEndpointSchema = z
     rate_limit_per_s: z.number().nullable(),
     timeout_ms: z.number().int(),
     headers: z.record(safeText(), safeText()),
+    payload_format: WebhookPayloadFormatSchema,
     version: z.number().int().describe('Stream sequence of the last event applied to this endpoint'),
     created_at: safeText(),
     updated_at: safeText(),
@@ -51,6 +59,7 @@ export const CreateWebhookEndpointBody = z
     rate_limit_per_s: RateLimitField.optional(),
     timeout_ms: TimeoutField.optional(),
     headers: WebhookHeadersSchema.default({}),
+    payload_format: WebhookPayloadFormatSchema.default(DEFAULT_PAYLOAD_FORMAT),
     partner_id: PlatformId('prt').optional().describe('Owner; required for admin credentials, ignored for partners'),
   })
   .strict()
@@ -67,6 +76,7 @@ export const UpdateWebhookEndpointBody = z
     rate_limit_per_s: RateLimitField.optional(),
     timeout_ms: TimeoutField.optional(),
     headers: WebhookHeadersSchema.optional(),
+    payload_format: WebhookPayloadFormatSchema.optional(),
     enabled: z.boolean().optional(),
   })
   .strict()
@@ -206,7 +216,7 @@ export const webhookRoutes = defineRoutes([
     operationId: 'updateWebhookEndpoint',
     method: 'PATCH',
     path: '/v1/webhook-endpoints/:id',
-    summary: 'Change a webhook endpoint (URL, filter, limits, headers, enabled)',
+    summary: 'Change a webhook endpoint (URL, filter, limits, headers, payload format, enabled)',
     tag: TAG,
     service: SERVICE,
     pattern: 'endpoints.update',

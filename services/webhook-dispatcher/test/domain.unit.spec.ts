@@ -17,6 +17,7 @@ const settings = {
   rate_limit_per_s: null,
   timeout_ms: 2000,
   headers: {},
+  payload_format: 'standard_webhooks' as const,
 };
 const created: EndpointEventDraft = {
   type: 'webhook_endpoint.created',
@@ -50,6 +51,22 @@ describe('webhook endpoint decider', () => {
       { type: 'webhook_endpoint.disabled', data: { endpoint_id: 'wep_1', partner_id: 'prt_1', reason: 'manual' } },
     ]);
     expect(given(created).when({ kind: 'UpdateEndpoint', changes: {}, enabled: true })()).toEqual([]);
+  });
+
+  it('reads a created event written before payload formats as the default, and changes the format by update', () => {
+    const { payload_format: _f, ...legacySettings } = settings;
+    const legacy: EndpointEventDraft = {
+      type: 'webhook_endpoint.created',
+      data: { endpoint_id: 'wep_1', partner_id: 'prt_1', ...legacySettings, secret_sealed: 'enc:v1:a' },
+    };
+    const g = given(legacy);
+    expect(g.state.payload_format).toBe('standard_webhooks');
+    const changed = g.when({ kind: 'UpdateEndpoint', changes: { payload_format: 'cloudevents_binary' } })();
+    expect(changed).toEqual([
+      { type: 'webhook_endpoint.updated', data: { endpoint_id: 'wep_1', partner_id: 'prt_1', payload_format: 'cloudevents_binary' } },
+    ]);
+    expect(given(legacy, changed[0]!).state.payload_format).toBe('cloudevents_binary');
+    expect(given(legacy, changed[0]!).when({ kind: 'UpdateEndpoint', changes: { payload_format: 'cloudevents_binary' } })()).toEqual([]);
   });
 
   it('disables idempotently (410, failing) and re-enables', () => {

@@ -3,13 +3,14 @@ import type { EventBus } from '@pep/events';
 import { UnavailableError } from '@pep/runtime';
 import { Inject, Module, type OnApplicationShutdown, type OnModuleInit } from '@nestjs/common';
 import { HttpAdapterHost } from '@nestjs/core';
-import type { FastifyInstance } from 'fastify';
+import type { FastifyInstance, FastifyRequest } from 'fastify';
 import type { GatewayConfig } from '../config.ts';
 import { type HttpResult, JSON_TYPE, problemResult } from '../http/http-result.ts';
-import { type PipelineRoute, type RequestContext, RequestPipeline } from '../http/request-pipeline.ts';
+import { jsonBodyForHash, type PipelineRoute, type RequestContext, RequestPipeline } from '../http/request-pipeline.ts';
 import { RouteRegistry } from '../http/route-registry.ts';
 import type { GatewayMetrics } from '../ops/gateway-metrics.ts';
 import { BUS, CONFIG, METRICS } from '../tokens.ts';
+import { type DecodedIngest, decodeIngestRequest } from './cloudevents-http.ts';
 import { JetStreamPublisher } from './jetstream-publisher.ts';
 import { EVENTS_BODY_LIMIT, type PreparedEvent, prepareEvents } from './prepare-events.ts';
 
@@ -21,9 +22,10 @@ export const PUBLISH_EVENTS_ROUTE: PipelineRoute = {
 };
 
 /**
- * `POST /v1/events`: the ingest hot path, registered directly on Fastify. Validates every event of the request
- * first, then publishes them all concurrently (pipelined JetStream acks) with dedupe, and answers 202 with each
- * event's stream sequence.
+ * `POST /v1/events`: the ingest hot path, registered directly on Fastify. Reads the body in any content mode of
+ * the CloudEvents HTTP binding (binary, structured, batched, or plain `application/json`), validates every event
+ * of the request first, then publishes them all concurrently (pipelined JetStream acks) with dedupe, and answers
+ * 202 with each event's stream sequence.
  */
 @Module({})
 export class EventsModule implements OnModuleInit, OnApplicationShutdown {
@@ -50,21 +52,57 @@ export class EventsModule implements OnModuleInit, OnApplicationShutdown {
     const app = this.host.httpAdapter.getInstance<FastifyInstance>();
     const route = PUBLISH_EVENTS_ROUTE;
     this.registry.add(route.method, route.path);
-    app.route({
-      method: route.method,
-      url: route.path,
-      bodyLimit: EVENTS_BODY_LIMIT,
-      handler: (req, reply) => this.pipeline.handle(req, reply, route, (ctx) => this.ingest(req.body, ctx)),
+    // Fastify's own JSON parser (prototype-poisoning checks included), called on the text once the mode is known.
+    const defaultJson = app.getDefaultJsonParser('error', 'ignore');
+    const parseJson = (text: string): unknown => {
+      let out: unknown;
+      let failure: unknown;
+      defaultJson(undefined as unknown as FastifyRequest, text, (err, value) => {
+        failure = err;
+        out = value;
+      });
+      if (failure) throw failure;
+      return out;
+    };
+    // Its own scope takes every body as text: the content mode, not the Content-Type alone, says how to read it.
+    void app.register(async (scope) => {
+      scope.removeAllContentTypeParsers();
+      scope.addContentTypeParser('*', { parseAs: 'string' }, (_req, body, done) => done(null, body));
+      scope.route({
+        method: route.method,
+        url: route.path,
+        bodyLimit: EVENTS_BODY_LIMIT,
+        // Unreadable bodies are refused before authentication, as malformed JSON always was.
+        preValidation: (req, _reply, done) => {
+          try {
+            req.body = decodeIngestRequest(req.headers, req.body as string | undefined, parseJson);
+            done();
+          } catch (err) {
+            done(err as Error);
+          }
+        },
+        handler: (req, reply) => {
+          const decoded = req.body as DecodedIngest;
+          return this.pipeline.handle(
+            req,
+            reply,
+            route,
+            (ctx) => this.ingest(decoded, ctx),
+            () => jsonBodyForHash(decoded.body),
+          );
+        },
+      });
     });
   }
 
-  private async ingest(body: unknown, ctx: RequestContext): Promise<HttpResult> {
+  private async ingest({ mode, body }: DecodedIngest, ctx: RequestContext): Promise<HttpResult> {
     if (!ctx.principal) throw new Error('publishEvents is not public');
     const prepared = prepareEvents(body, {
       principal: ctx.principal,
       subjectPrefix: this.cfg.SUBJECT_PREFIX,
       traceparent: ctx.traceparent,
       now: new Date(),
+      mode,
     });
     if (!prepared.ok) {
       this.metrics.eventsRejected.inc(Array.isArray(body) ? body.length : 1);

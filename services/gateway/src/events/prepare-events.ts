@@ -2,6 +2,7 @@ import { getDefinition, type PlatformEvent, type Principal, validateEvent } from
 import { externalSubject } from '@pep/events';
 import type { FieldError, Problem } from '@pep/runtime';
 import { problem, validationProblem } from '../http/http-result.ts';
+import { CE_BATCH, CE_STRUCTURED, type IngestMode } from './cloudevents-http.ts';
 
 /** A batch holds at most this many events... */
 export const MAX_BATCH_EVENTS = 500;
@@ -11,6 +12,7 @@ export const EVENTS_BODY_LIMIT = MAX_BATCH_BYTES + 16 * 1024;
 /** Field errors listed in one 422 (the rest are counted in `detail`). */
 const MAX_REPORTED_ERRORS = 200;
 const SUBJECT_TOKEN = /^[A-Za-z0-9_-]+$/;
+const JSON_UTF8 = /^\s*application\/json\s*(;\s*charset\s*=\s*"?utf-8"?\s*)?$/i;
 
 export interface PreparedEvent {
   event: PlatformEvent;
@@ -27,14 +29,26 @@ export interface PrepareOptions {
   /** Trace context given to events that carry none. */
   traceparent: string;
   now: Date;
+  /** The request's CloudEvents content mode (default `json`: one event or an array). */
+  mode?: IngestMode;
+}
+
+/** Where an attribute came from in binary mode, for error messages: its header. */
+function binaryHint(path: string): string {
+  if (path === '' || path === 'data' || path.startsWith('data.')) return '';
+  const top = path.split('.')[0];
+  return top === 'datacontenttype' ? ' (header content-type)' : ` (header ce-${top})`;
 }
 
 /**
- * Turns the body of `POST /v1/events` (one CloudEvents structured-mode event, or an array of them) into
- * events ready to publish, or one problem for the whole request; nothing is published unless every event is
- * valid.
+ * Turns the body of `POST /v1/events` (one CloudEvents event, or an array of them, in any content mode: see
+ * `decodeIngestRequest`) into events ready to publish, or one problem for the whole request; nothing is
+ * published unless every event is valid.
  *
- * - `specversion` defaults to "1.0" and `time` to the time of receipt; `id`, `source` and `type` are required.
+ * - `application/cloudevents+json` is one event, `application/cloudevents-batch+json` an array; `application/json`
+ *   either.
+ * - `specversion` defaults to "1.0" (except in binary mode, whose binding requires `ce-specversion`) and `time` to
+ *   the time of receipt; `id`, `source` and `type` are required.
  * - Each event is validated against the catalog by `type` and `schemaversion` (default 1).
  * - Only `external` event types may be posted; domain events belong to the services that own them.
  * - Tenant: an admin credential may set `partnerid` (or leave it out); a partner credential's events are
@@ -42,6 +56,16 @@ export interface PrepareOptions {
  *   overwritten, so a misrouted client finds out.
  */
 export function prepareEvents(body: unknown, opts: PrepareOptions): PrepareResult {
+  const mode = opts.mode ?? 'json';
+  if (mode === 'structured' && Array.isArray(body)) {
+    const message = `${CE_STRUCTURED} carries one event (a JSON object); send several as ${CE_BATCH}`;
+    return { ok: false, problem: validationProblem([{ path: '', message }]) };
+  }
+  if (mode === 'batch' && !Array.isArray(body)) {
+    const message = `${CE_BATCH} carries a JSON array of events; send one event as ${CE_STRUCTURED}`;
+    return { ok: false, problem: validationProblem([{ path: '', message }]) };
+  }
+  const binary = mode === 'binary';
   const items = Array.isArray(body) ? body : [body];
   if (items.length === 0) {
     return { ok: false, problem: validationProblem([{ path: '', message: 'the batch is empty: send at least one event' }]) };
@@ -68,7 +92,7 @@ export function prepareEvents(body: unknown, opts: PrepareOptions): PrepareResul
   let errorCount = 0;
   const addError = (e: FieldError) => {
     errorCount++;
-    if (errors.length < MAX_REPORTED_ERRORS) errors.push(e);
+    if (errors.length < MAX_REPORTED_ERRORS) errors.push(binary ? { ...e, message: e.message + binaryHint(e.path) } : e);
   };
   const out: PreparedEvent[] = new Array(items.length);
   for (let index = 0; index < items.length; index++) {
@@ -78,9 +102,11 @@ export function prepareEvents(body: unknown, opts: PrepareOptions): PrepareResul
       continue;
     }
     const raw = { ...(item as Record<string, unknown>) };
-    if (raw.specversion === undefined) raw.specversion = '1.0';
+    if (raw.specversion === undefined && !binary) raw.specversion = '1.0';
     if (raw.time === undefined) raw.time = nowIso;
     if (raw.traceparent === undefined) raw.traceparent = opts.traceparent;
+    // `application/json; charset=utf-8` (what the cloudevents SDK reads from a binary request) is the same type.
+    if (typeof raw.datacontenttype === 'string' && JSON_UTF8.test(raw.datacontenttype)) raw.datacontenttype = 'application/json';
     if (!isAdmin) {
       if (raw.partnerid !== undefined && raw.partnerid !== principal.partner_id) {
         addError({ index, path: 'partnerid', message: `must be your own partner id "${principal.partner_id}" or left out` });

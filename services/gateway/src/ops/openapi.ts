@@ -64,11 +64,25 @@ export function gatewayOpenApi(serverUrl: string): Record<string, unknown> {
       '`errors: [{ index, path, message }]` and nothing is published. `specversion` defaults to "1.0" and `time` to the time ' +
       "of receipt. Only external event types are accepted. An admin credential may set `partnerid`; a partner credential's " +
       'events are stamped with its own partner id (a different `partnerid` is refused with 422). Posting an event id again ' +
-      'is accepted (`duplicate: true`) and stores nothing new. Also accepts `application/cloudevents+json` and ' +
-      '`application/cloudevents-batch+json`.',
+      'is accepted (`duplicate: true`) and stores nothing new. Every content mode of the CloudEvents HTTP binding is ' +
+      'accepted: `application/json` (one event or an array), structured `application/cloudevents+json` (one event), ' +
+      'batched `application/cloudevents-batch+json` (an array), and binary mode: the attributes as `ce-*` headers ' +
+      '(`ce-specversion`, `ce-id`, `ce-source`, `ce-type` required; `ce-time`, `ce-subject`, `ce-partnerid`, ' +
+      "`ce-schemaversion`, ... optional; values percent-encoded per the binding) with the event's `data` as the " +
+      '`application/json` body. Binary mode is chosen when any `ce-*` header is present and the Content-Type is not a ' +
+      'structured CloudEvents type; its errors name the attribute and its header.',
     tags: ['Events'],
     security: [{ bearerAuth: [] }],
-    parameters: [{ $ref: '#/components/parameters/IdempotencyKey' }],
+    parameters: [
+      { $ref: '#/components/parameters/IdempotencyKey' },
+      ...['specversion', 'id', 'source', 'type'].map((attribute) => ({
+        name: `ce-${attribute}`,
+        in: 'header',
+        required: false,
+        description: `CloudEvents binary mode: the event's \`${attribute}\` (required in that mode; the body is then the event's data)`,
+        schema: { type: 'string' },
+      })),
+    ],
     requestBody: {
       required: true,
       content: {
@@ -84,12 +98,12 @@ export function gatewayOpenApi(serverUrl: string): Record<string, unknown> {
         description: 'Accepted: every event is stored in the stream',
         content: { 'application/json': { schema: { $ref: '#/components/schemas/PublishEventsResult' } } },
       },
-      '400': problemResponse('Malformed JSON'),
+      '400': problemResponse('Malformed JSON (in binary mode: the data, or a `ce-*` header that is not percent-encoded UTF-8)'),
       '401': problemResponse('Missing or invalid credential'),
       '403': problemResponse('The credential lacks the `write:events` scope'),
       '409': problemResponse('A request with the same Idempotency-Key is in progress'),
       '413': problemResponse('The body is over 1 MiB or the batch has more than 500 events'),
-      '415': problemResponse('The body is not JSON'),
+      '415': problemResponse('The body is not JSON (in binary mode: the data is not `application/json`)'),
       '422': problemResponse('An event is invalid (`errors[].index` and `path` name it), or the Idempotency-Key was reused'),
       '503': problemResponse('The event store is unavailable; retrying is safe'),
     },

@@ -1,3 +1,4 @@
+import type { WebhookPayloadFormat } from '@pep/contracts';
 import type { PlatformTables } from '@pep/db';
 import type { Generated } from 'kysely';
 
@@ -13,6 +14,7 @@ export interface EndpointsTable {
   rate_limit_per_s: number | null;
   timeout_ms: number;
   headers: Record<string, string>;
+  payload_format: WebhookPayloadFormat;
   secret_sealed: string;
   previous_secret_sealed: string | null;
   previous_expires_at: Date | null;

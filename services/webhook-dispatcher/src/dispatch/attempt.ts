@@ -1,3 +1,4 @@
+import type { WebhookPayloadFormat } from '@pep/contracts';
 import { signWebhook, UnsafeUrlError } from '@pep/webhooks';
 import { type Dispatcher, errors as undiciErrors, request } from 'undici';
 import { parseRetryAfter } from './retry-policy.ts';
@@ -7,7 +8,10 @@ export const EXCERPT_BYTES = 4096;
 export interface AttemptInput {
   deliveryId: string;
   url: string;
+  /** The event envelope as published (JSON). */
   body: string;
+  /** How the request carries the event (the endpoint's `payload_format`). */
+  format: WebhookPayloadFormat;
   secrets: string[];
   headers: Record<string, string>;
   timeoutMs: number;
@@ -20,7 +24,7 @@ export interface AttemptOutcome {
   statusCode: number | null;
   latencyMs: number;
   excerpt: string | null;
-  /** timeout, connect_error, ssrf_refused, http_error, network_error. */
+  /** timeout, connect_error, ssrf_refused, http_error, network_error, payload_error. */
   errorClass: string | null;
   error: string | null;
   retryAfterMs: number | undefined;
@@ -48,13 +52,85 @@ function classify(err: unknown): { cls: string; msg: string } {
   return { cls: 'network_error', msg: `${error?.name ?? 'Error'}: ${error?.message ?? String(err)}`.slice(0, 500) };
 }
 
+export const CLOUDEVENTS_JSON = 'application/cloudevents+json; charset=utf-8';
+
+/** The body and format-specific headers of a delivery request. */
+export interface WebhookPayload {
+  headers: Record<string, string>;
+  body: string;
+}
+
+/** Envelope attributes that binary mode does not carry as `ce-*` headers. */
+const NOT_A_CE_HEADER = new Set(['data', 'data_base64', 'datacontenttype', 'traceparent', 'tracestate']);
+const CE_ATTRIBUTE_NAME = /^[a-z0-9]{1,64}$/;
+/** Printable ASCII: what can go into a header as it is. */
+const HEADER_VALUE = /^[\x20-\x7e]{1,512}$/;
+
 /**
- * One HTTP attempt: POST the event envelope JSON signed per Standard Webhooks (with every valid secret),
- * with the endpoint's custom headers and a child `traceparent`; 2xx is success. The response body is kept
- * up to 4 KiB for the attempt log.
+ * Percent-encodes a `ce-*` header value as the CloudEvents HTTP binding asks (§3.1.3.2): space, `"`, `%` and
+ * every character outside printable ASCII, as the percent-encoded bytes of its UTF-8 form.
+ */
+export function encodeCeHeaderValue(value: string): string {
+  if (/^[\x21\x23\x24\x26-\x7e]*$/.test(value)) return value;
+  let out = '';
+  for (const ch of value) {
+    const c = ch.codePointAt(0) ?? 0;
+    if (c > 0x20 && c < 0x7f && ch !== '"' && ch !== '%') out += ch;
+    else for (const b of Buffer.from(ch, 'utf8')) out += `%${b.toString(16).toUpperCase().padStart(2, '0')}`;
+  }
+  return out;
+}
+
+/**
+ * Builds the request for one format from the published envelope:
+ * - `standard_webhooks`: the envelope as the `application/json` body;
+ * - `cloudevents_structured`: the envelope as the `application/cloudevents+json` body (it is a CloudEvent);
+ * - `cloudevents_binary`: every attribute as a `ce-<name>` header (numbers and booleans as text), `data` alone
+ *   as the body with `datacontenttype` as its Content-Type. The event's trace context travels as the W3C
+ *   `traceparent` header of the request (a child of the event's) and its `tracestate` header.
+ */
+export function buildPayload(format: WebhookPayloadFormat, envelope: string): WebhookPayload {
+  switch (format) {
+    case 'standard_webhooks':
+      return { headers: { 'content-type': 'application/json' }, body: envelope };
+    case 'cloudevents_structured':
+      return { headers: { 'content-type': CLOUDEVENTS_JSON }, body: envelope };
+    case 'cloudevents_binary': {
+      const ev = JSON.parse(envelope) as Record<string, unknown>;
+      const headers: Record<string, string> = {
+        'content-type':
+          typeof ev.datacontenttype === 'string' && HEADER_VALUE.test(ev.datacontenttype) ? ev.datacontenttype : 'application/json',
+      };
+      for (const [name, value] of Object.entries(ev)) {
+        if (NOT_A_CE_HEADER.has(name) || !CE_ATTRIBUTE_NAME.test(name) || value === undefined || value === null) continue;
+        if (typeof value !== 'string' && typeof value !== 'number' && typeof value !== 'boolean') continue;
+        headers[`ce-${name}`] = encodeCeHeaderValue(String(value));
+      }
+      // Passed on only when it is a valid header value (W3C tracestate is printable ASCII).
+      if (typeof ev.tracestate === 'string' && HEADER_VALUE.test(ev.tracestate)) headers.tracestate = ev.tracestate.trim();
+      return { headers, body: ev.data === undefined ? '' : JSON.stringify(ev.data) };
+    }
+    default: {
+      const never: never = format;
+      throw new Error(`unknown payload format ${String(never)}`);
+    }
+  }
+}
+
+/**
+ * One HTTP attempt: POST the event in the endpoint's payload format, signed per Standard Webhooks over the
+ * exact body bytes (with every valid secret), with the endpoint's custom headers and a child `traceparent`;
+ * 2xx is success. The response body is kept up to 4 KiB for the attempt log.
  */
 export async function sendAttempt(dispatcher: Dispatcher, a: AttemptInput): Promise<AttemptOutcome> {
-  const signed = signWebhook({ id: a.deliveryId, timestamp: a.now, body: a.body, secrets: a.secrets });
+  let payload: WebhookPayload;
+  try {
+    payload = buildPayload(a.format, a.body);
+  } catch (err) {
+    const msg = `the event could not be put in the ${a.format} format: ${(err as Error).message}`.slice(0, 500);
+    return { ok: false, statusCode: null, latencyMs: 0, excerpt: null, errorClass: 'payload_error', error: msg, retryAfterMs: undefined };
+  }
+  const signed = signWebhook({ id: a.deliveryId, timestamp: a.now, body: payload.body, secrets: a.secrets });
   const started = performance.now();
   try {
     const res = await request(a.url, {
@@ -62,12 +138,12 @@ export async function sendAttempt(dispatcher: Dispatcher, a: AttemptInput): Prom
       dispatcher,
       headers: {
         ...a.headers,
-        'content-type': 'application/json',
+        ...payload.headers,
         'user-agent': 'pep-webhooks/1.0',
         traceparent: a.traceparent,
         ...signed,
       },
-      body: a.body,
+      body: payload.body,
       headersTimeout: a.timeoutMs,
       bodyTimeout: a.timeoutMs,
       signal: AbortSignal.timeout(a.timeoutMs),

@@ -510,6 +510,7 @@ export async function startDispatcher(o: DispatcherOptions): Promise<RunningDisp
       deliveryId: w.id,
       url: ep.row.url,
       body: w.body,
+      format: ep.row.payload_format,
       secrets: cache.secretsFor(ep, now.getTime()),
       headers: ep.row.headers,
       timeoutMs: ep.row.timeout_ms,

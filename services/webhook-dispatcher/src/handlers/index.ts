@@ -100,6 +100,7 @@ export function dispatcherHandlers(d: HandlerDeps): Record<string, RpcHandler> {
             rate_limit_per_s: body.rate_limit_per_s ?? null,
             timeout_ms: body.timeout_ms ?? d.defaultTimeoutMs,
             headers: body.headers,
+            payload_format: body.payload_format,
           },
         },
         { ...meta(req), partnerScope: undefined },

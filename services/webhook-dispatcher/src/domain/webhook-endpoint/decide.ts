@@ -1,3 +1,4 @@
+import type { WebhookPayloadFormat } from '@pep/contracts';
 import { ConflictError, NotFoundError } from '@pep/runtime';
 import type { EndpointEventDraft, EndpointState } from './webhook-endpoint.ts';
 
@@ -8,6 +9,7 @@ export interface EndpointSettings {
   rate_limit_per_s: number | null;
   timeout_ms: number;
   headers: Record<string, string>;
+  payload_format: WebhookPayloadFormat;
 }
 
 export type EndpointCommand =

@@ -1,4 +1,4 @@
-import type { PlatformEvent } from '@pep/contracts';
+import { DEFAULT_PAYLOAD_FORMAT, type PlatformEvent, type WebhookPayloadFormat } from '@pep/contracts';
 
 /** State of one webhook endpoint aggregate, folded from its `webhook_endpoint.*` events. */
 export interface EndpointState {
@@ -11,6 +11,7 @@ export interface EndpointState {
   rate_limit_per_s: number | null;
   timeout_ms: number;
   headers: Record<string, string>;
+  payload_format: WebhookPayloadFormat;
   enabled: boolean;
   disabled_reason: 'manual' | 'gone' | 'failing' | null;
   secret_sealed: string;
@@ -30,6 +31,7 @@ export const initialEndpointState = (): EndpointState => ({
   rate_limit_per_s: null,
   timeout_ms: 0,
   headers: {},
+  payload_format: DEFAULT_PAYLOAD_FORMAT,
   enabled: false,
   disabled_reason: null,
   secret_sealed: '',
@@ -52,6 +54,8 @@ export type EndpointEventDraft =
         rate_limit_per_s: number | null;
         timeout_ms: number;
         headers: Record<string, string>;
+        /** Absent in events written before payload formats existed: the default. */
+        payload_format?: WebhookPayloadFormat;
         secret_sealed: string;
       };
     }
@@ -66,6 +70,7 @@ export type EndpointEventDraft =
         rate_limit_per_s?: number | null;
         timeout_ms?: number;
         headers?: Record<string, string>;
+        payload_format?: WebhookPayloadFormat;
       };
     }
   | { type: 'webhook_endpoint.enabled'; data: { endpoint_id: string; partner_id: string } }
