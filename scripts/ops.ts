@@ -155,7 +155,7 @@ async function main() {
       return;
     default:
       (cmd ? process.stderr : process.stdout).write(
-        `usage: pnpm ops stream | consumers [--all] [--table] | projections <svc> | rebuild <svc> <projection> [--from-seq N|--from-time T] | dead-letters <svc>\n` +
+        `usage: npm run ops -- stream | consumers [--all] [--table] | projections <svc> | rebuild <svc> <projection> [--from-seq N|--from-time T] | dead-letters <svc>\n` +
           `${cmd ? `unknown command "${cmd}"; ` : ''}services: ${KNOWN_SERVICES.join(', ')}\n`,
       );
       process.exitCode = cmd ? 2 : 0;
