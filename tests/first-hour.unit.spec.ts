@@ -1,5 +1,6 @@
 import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { join, relative } from 'node:path';
+import { PartnerTierSchema, PartnerTypeSchema } from '@pep/contracts';
 import { REPO_ROOT } from '@pep/testing';
 import { describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
@@ -59,5 +60,12 @@ describe('package manager settings', () => {
     }
     const ws = parse(readFileSync(join(REPO_ROOT, 'pnpm-workspace.yaml'), 'utf8')) as Record<string, unknown>;
     expect(ws).toMatchObject({ managePackageManagerVersions: false, autoInstallPeers: true, strictPeerDependencies: false });
+  });
+});
+
+describe('docs/identity.md', () => {
+  it('lists every partner type and tier the contract accepts', () => {
+    const text = readFileSync(join(REPO_ROOT, 'docs/identity.md'), 'utf8');
+    for (const v of [...PartnerTypeSchema.options, ...PartnerTierSchema.options]) expect(text).toContain(`\`${v}\``);
   });
 });
