@@ -127,7 +127,11 @@ export const WebhookJobSchema = z
     status: z.enum(['queued', 'running', 'completed', 'failed']),
     total: z.number().int().nullable(),
     processed: z.number().int(),
-    deliveries_created: z.number().int(),
+    deliveries_created: z.number().int().describe("New deliveries (new webhook-ids) the job made: a replay's copies"),
+    deliveries_reused: z
+      .number()
+      .int()
+      .describe('Existing deliveries (same webhook-id) the job made due again or found already queued: resend, recover'),
     error: z.string().nullable(),
     params: z.record(z.string(), z.unknown()),
     created_at: z.string(),

@@ -1,8 +1,10 @@
 import type { NamedMigrations } from '@pep/db';
 import * as webhookTables from './1763849000000-WebhookTables.ts';
 import * as exhaustedOutbox from './1763935000000-ExhaustedOutbox.ts';
+import * as jobDeliveriesReused from './1796117323335-JobDeliveriesReused.ts';
 
 export const dispatcherMigrations: NamedMigrations = {
   '1763849000000-WebhookTables': webhookTables,
   '1763935000000-ExhaustedOutbox': exhaustedOutbox,
+  '1796117323335-JobDeliveriesReused': jobDeliveriesReused,
 };
