@@ -1,22 +1,62 @@
 /**
  * Operator CLI (`pnpm ops <command>`): inspect the stream and consumer lag, list projections, rebuild a
  * projection from the start / a sequence / a time, and list dead letters, for any service.
+ * Only the answer goes to stdout (JSON, so it pipes into jq); logs and errors go to stderr.
  *
  *   pnpm ops stream
- *   pnpm ops consumers
+ *   pnpm ops consumers [--all] [--table]   durable consumers; --all adds ephemeral ones (ordered readers)
  *   pnpm ops projections <service>
  *   pnpm ops rebuild <service> <projection> [--from-seq N | --from-time 2026-01-01T00:00:00Z]
  *   pnpm ops dead-letters <service> [--limit N]
  */
 import 'reflect-metadata';
+import { existsSync, readdirSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { closeBus, connectBus } from '@pep/events';
 import { baseConfigSchema, loadConfig } from '@pep/runtime';
 import { rpcSubject } from '@pep/service';
+import { Logger, type LoggerService } from '@nestjs/common';
 import { ClientNats } from '@nestjs/microservices';
 import { firstValueFrom, timeout } from 'rxjs';
 
+// Nest's ClientNats logs its connection status (`[ClientNats] NatsStatus: ...`) through Nest's logger, which
+// writes to stdout by default: send every Nest log line to stderr so stdout holds only the answer.
+const toStderr =
+  (level: string) =>
+  (message: unknown, ...rest: unknown[]) => {
+    const context = typeof rest.at(-1) === 'string' ? ` [${String(rest.at(-1))}]` : '';
+    process.stderr.write(`${level}${context} ${typeof message === 'string' ? message : JSON.stringify(message)}\n`);
+  };
+const stderrLogger: LoggerService = {
+  log: toStderr('log'),
+  error: toStderr('error'),
+  warn: toStderr('warn'),
+  debug: toStderr('debug'),
+  verbose: toStderr('verbose'),
+  fatal: toStderr('fatal'),
+};
+Logger.overrideLogger(stderrLogger);
+
 const config = loadConfig(baseConfigSchema);
 const [cmd, ...args] = process.argv.slice(2);
+
+/** The services that answer `ops.*` requests: every service run by @pep/service (all but the gateway). */
+const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..');
+const KNOWN_SERVICES = readdirSync(join(ROOT, 'services'))
+  .filter((s) => s !== 'gateway' && existsSync(join(ROOT, 'services', s, 'src', 'main.ts')))
+  .sort();
+
+/** A failure the operator can act on: printed as one line on stderr, exit code 2 (usage) or 1. */
+class OpsError extends Error {
+  constructor(
+    message: string,
+    readonly exitCode = 1,
+  ) {
+    super(message);
+    this.name = 'OpsError';
+  }
+}
 
 function flag(name: string): string | undefined {
   const i = args.indexOf(`--${name}`);
@@ -24,6 +64,10 @@ function flag(name: string): string | undefined {
 }
 
 async function rpc(service: string, pattern: string, body: unknown = {}, query: unknown = {}) {
+  if (!KNOWN_SERVICES.includes(service)) {
+    throw new OpsError(`unknown service "${service}": the services with projections and dead letters are ${KNOWN_SERVICES.join(', ')}`, 2);
+  }
+  const subject = rpcSubject(config.RPC_PREFIX, service, pattern);
   const client = new ClientNats({ servers: config.NATS_URL.split(',') } as never);
   await client.connect();
   try {
@@ -34,7 +78,17 @@ async function rpc(service: string, pattern: string, body: unknown = {}, query: 
       body,
       request_id: `ops-${Date.now()}`,
     };
-    return await firstValueFrom(client.send(rpcSubject(config.RPC_PREFIX, service, pattern), req).pipe(timeout(10_000)));
+    return await firstValueFrom(client.send(subject, req).pipe(timeout(10_000)));
+  } catch (err) {
+    const e = err as Error & { code?: string };
+    if (/no (subscribers|responders)/i.test(e.message ?? '') || e.code === '503') {
+      throw new OpsError(
+        `${service} is not answering: nothing listens on ${subject}. Is it running (npm start runs every service), ` +
+          `and with this RPC_PREFIX ("${config.RPC_PREFIX}") and NATS_URL (${config.NATS_URL})?`,
+      );
+    }
+    if (e.name === 'TimeoutError') throw new OpsError(`${service} did not answer ${pattern} within 10 s (${subject})`);
+    throw err;
   } finally {
     await client.close();
   }
@@ -55,18 +109,27 @@ async function main() {
     }
     case 'consumers': {
       const bus = await connectBus({ url: config.NATS_URL, name: 'ops', stream: config.STREAM_NAME, prefix: config.SUBJECT_PREFIX });
+      // Durable consumers are the services' work queues, whose pending count is lag. Ephemeral ones are ordered
+      // readers (projections, rebuilds, tests) that come and go; their pending count is not lag (see
+      // `ops projections` for a projection's lag), so they are listed only with --all.
+      const all = args.includes('--all');
       const rows = [];
       for await (const c of bus.jsm.consumers.list(config.STREAM_NAME)) {
+        const durable = Boolean(c.config.durable_name);
+        if (!durable && !all) continue;
         rows.push({
           name: c.name,
-          filter: c.config.filter_subject,
+          durable,
+          filter: c.config.filter_subject ?? c.config.filter_subjects?.join(',') ?? null,
           pending: c.num_pending,
           ack_pending: c.num_ack_pending,
           redelivered: c.num_redelivered,
           delivered_stream_seq: c.delivered.stream_seq,
         });
       }
-      console.table(rows);
+      rows.sort((a, b) => Number(b.durable) - Number(a.durable) || a.name.localeCompare(b.name));
+      if (args.includes('--table')) console.table(rows);
+      else print(rows);
       await closeBus(bus);
       return;
     }
@@ -91,8 +154,9 @@ async function main() {
       print(await rpc(need(args[0], 'service'), 'ops.dead-letters', {}, { limit: Number(flag('limit') ?? 100) }));
       return;
     default:
-      process.stdout.write(
-        'usage: pnpm ops stream | consumers | projections <svc> | rebuild <svc> <projection> [--from-seq N|--from-time T] | dead-letters <svc>\n',
+      (cmd ? process.stderr : process.stdout).write(
+        `usage: npm run ops -- stream | consumers [--all] [--table] | projections <svc> | rebuild <svc> <projection> [--from-seq N|--from-time T] | dead-letters <svc>\n` +
+          `${cmd ? `unknown command "${cmd}"; ` : ''}services: ${KNOWN_SERVICES.join(', ')}\n`,
       );
       process.exitCode = cmd ? 2 : 0;
   }
@@ -108,5 +172,5 @@ function need(v: string | undefined, what: string): string {
 
 main().catch((err) => {
   process.stderr.write(`${(err as Error).message}\n`);
-  process.exit(1);
+  process.exit(err instanceof OpsError ? err.exitCode : 1);
 });

@@ -101,6 +101,10 @@ case "$cmd" in
     # `bash scripts/platform.sh env <command...>`: run any command with the toolchain on PATH.
     ensure_backing_services
     exec "$@" ;;
+  tools)
+    # `bash scripts/platform.sh tools <command...>`: the toolchain without NATS/Postgres/Redis (typecheck, lint).
+    export PATH="$ROOT/node_modules/.bin:$PATH"
+    exec "$@" ;;
   *)
-    log "usage: scripts/platform.sh start|test|env <command...>"; exit 2 ;;
+    log "usage: scripts/platform.sh start|test|env|tools <command...>"; exit 2 ;;
 esac

@@ -13,6 +13,7 @@ import { ensureDatabase } from '@pep/db';
 import { closeBus, connectBus, ensureStream, StreamSettingsSchema } from '@pep/events';
 import { baseConfigSchema, databaseUrl, loadConfig } from '@pep/runtime';
 import { Webhook } from 'standardwebhooks';
+import { startReferencePartner } from '../tools/conformance/src/reference-partner.ts';
 import { z } from 'zod';
 
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..');
@@ -100,6 +101,26 @@ function devSecrets(): Record<string, string> {
 const secrets = config.NODE_ENV === 'production' ? ({} as Record<string, string>) : devSecrets();
 const adminKey = config.PLATFORM_ADMIN_API_KEY ?? secrets.PLATFORM_ADMIN_API_KEY ?? '';
 
+/**
+ * Development only: every service that calls out (webhook deliveries, rollback flag webhooks and custom
+ * webhooks, integration health checks) may reach loopback, where the demo's receiver and reference partner
+ * listen and where a developer runs their own. The services' own defaults stay strict (public unicast only),
+ * so production, and any run with NODE_ENV=production, is untouched; a value set in the environment wins.
+ */
+const DEV_LOOPBACK = '127.0.0.0/8,::1';
+const DEV_OUTBOUND: Record<string, Record<string, string>> = {
+  'webhook-dispatcher': { WEBHOOK_SSRF_ALLOWLIST: DEV_LOOPBACK },
+  'rollback-orchestrator': { OUTBOUND_ALLOWLIST: DEV_LOOPBACK },
+  // Loopback listens on plain http, which the registry refuses for integration URLs unless told otherwise.
+  'partner-registry': { SSRF_ALLOW: DEV_LOOPBACK, ALLOW_HTTP_URLS: 'true' },
+};
+function devOutbound(name: string): Record<string, string> {
+  if (config.NODE_ENV === 'production') return {};
+  const out: Record<string, string> = {};
+  for (const [k, v] of Object.entries(DEV_OUTBOUND[name] ?? {})) if (process.env[k] === undefined) out[k] = v;
+  return out;
+}
+
 function envFor(name: string, healthPort: number): NodeJS.ProcessEnv {
   return {
     ...secrets,
@@ -112,10 +133,7 @@ function envFor(name: string, healthPort: number): NodeJS.ProcessEnv {
     DATABASE_URL_TEMPLATE: config.DATABASE_URL_TEMPLATE,
     LOG_LEVEL: config.LOG_LEVEL,
     HEALTH_PORT: String(healthPort),
-    // The demo's webhook receiver listens on loopback, which the SSRF policy refuses unless allowlisted.
-    ...(name === 'webhook-dispatcher' && config.NODE_ENV !== 'production' && !process.env.WEBHOOK_SSRF_ALLOWLIST
-      ? { WEBHOOK_SSRF_ALLOWLIST: '127.0.0.1/32' }
-      : {}),
+    ...devOutbound(name),
     ...(name === 'gateway'
       ? { GATEWAY_PORT: String(config.GATEWAY_PORT), GATEWAY_HOST: config.GATEWAY_HOST, PLATFORM_ADMIN_API_KEY: adminKey }
       : {}),
@@ -220,9 +238,10 @@ async function startReceiver() {
 
 async function demo(base: string): Promise<boolean> {
   const auth = { authorization: `Bearer ${adminKey}`, 'content-type': 'application/json' };
-  const step = (n: number, text: string) => say(`${paint(1, `demo ${n}.`)} ${text}`);
+  let stepNo = 0;
+  const step = (text: string) => say(`${paint(1, `demo ${++stepNo}.`)} ${text}`);
   try {
-    step(1, 'create a partner: POST /v1/partners');
+    step('create a partner: POST /v1/partners');
     const created = await fetch(`${base}/v1/partners`, {
       method: 'POST',
       headers: { ...auth, 'idempotency-key': `demo-${randomBytes(6).toString('hex')}` },
@@ -232,7 +251,7 @@ async function demo(base: string): Promise<boolean> {
     if (created.status !== 201) throw new Error(`create partner answered ${created.status}: ${JSON.stringify(partner)}`);
     say(`   → 201 partner ${partner.id} (${partner.status})`);
 
-    step(2, 'activate it: POST /v1/partners/{id}/activate');
+    step('activate it: POST /v1/partners/{id}/activate');
     const act = await fetch(`${base}/v1/partners/${partner.id}/activate`, { method: 'POST', headers: auth, body: '{}' });
     say(`   → ${act.status} ${((await act.json()) as { status?: string }).status ?? ''}`);
 
@@ -240,7 +259,7 @@ async function demo(base: string): Promise<boolean> {
     const receiver = withWebhooks ? await startReceiver() : undefined;
     let secret = '';
     if (receiver) {
-      step(3, `subscribe the partner to lead.* webhooks: POST /v1/webhook-endpoints → ${receiver.url}`);
+      step(`subscribe the partner to lead.* webhooks: POST /v1/webhook-endpoints → ${receiver.url}`);
       const ep = await fetch(`${base}/v1/webhook-endpoints`, {
         method: 'POST',
         headers: auth,
@@ -252,7 +271,7 @@ async function demo(base: string): Promise<boolean> {
       say(`   → 201 endpoint ${epBody.id} (signing secret ${secret.slice(0, 10)}…)`);
     }
 
-    step(receiver ? 4 : 3, 'publish a lead.created business event: POST /v1/events');
+    step('publish a lead.created business event: POST /v1/events');
     const eventId = `evt_demo_${randomBytes(6).toString('hex')}`;
     const published = await fetch(`${base}/v1/events`, {
       method: 'POST',
@@ -273,7 +292,7 @@ async function demo(base: string): Promise<boolean> {
     say(`   → 202 event ${eventId} stored at stream sequence ${seq}`);
 
     if (receiver) {
-      step(5, 'the dispatcher delivers it as a signed webhook (Standard Webhooks)');
+      step('the dispatcher delivers it as a signed webhook (Standard Webhooks)');
       const delivery = await receiver.next(15_000);
       await receiver.close();
       if (!delivery) throw new Error('no webhook delivery arrived within 15 s');
@@ -285,7 +304,7 @@ async function demo(base: string): Promise<boolean> {
       if (verified.id !== eventId) throw new Error(`the delivered event ${verified.id} is not the published ${eventId}`);
     }
 
-    step(receiver ? 6 : 4, 'read both back: GET /v1/partners/{id} and the event from the stream');
+    step('read both back: GET /v1/partners/{id} and the event from the stream');
     const got = await fetch(`${base}/v1/partners/${partner.id}`, { headers: auth });
     const gotBody = (await got.json()) as { id: string; name: string; status: string };
     say(`   → ${got.status} partner ${gotBody.id} "${gotBody.name}" status=${gotBody.status}`);
@@ -298,10 +317,12 @@ async function demo(base: string): Promise<boolean> {
     } finally {
       await closeBus(bus);
     }
+    const withRollback = SERVICES.includes('rollback-orchestrator');
+    if (withRollback) await demoRollback(base, auth, partner.id, step);
     say(
       paint(
         32,
-        `demo succeeded: partner created and activated, lead.created published${withWebhooks ? ', delivered as a verified webhook' : ''} and read back`,
+        `demo succeeded: partner created and activated, lead.created published${withWebhooks ? ', delivered as a verified webhook' : ''} and read back${withRollback ? '; a PathCanary incident turned its flag off once (rollback completed)' : ''}`,
       ),
     );
     return true;
@@ -311,9 +332,90 @@ async function demo(base: string): Promise<boolean> {
   }
 }
 
+/**
+ * The PathCanary path: a rollback policy for the demo partner whose flag provider is the conformance kit's
+ * reference partner flag webhook on loopback, an incident reported through the gateway, the flag turned off
+ * exactly once, and the incident's timeline (the audit trail) read back.
+ */
+async function demoRollback(base: string, auth: Record<string, string>, partnerId: string, step: (text: string) => void): Promise<void> {
+  const token = `demo-flag-token-${randomBytes(12).toString('hex')}`;
+  const flags = await startReferencePartner({ token });
+  try {
+    const customer = `demo-shop-${randomBytes(4).toString('hex')}`;
+    step(
+      `a rollback policy for customer ${customer}: POST /v1/rollback/policies, its flag provider the reference partner webhook at ${flags.url}`,
+    );
+    const created = await fetch(`${base}/v1/rollback/policies`, {
+      method: 'POST',
+      headers: auth,
+      body: JSON.stringify({
+        partner_id: partnerId,
+        customer_id: customer,
+        mode: 'auto',
+        providers: [{ id: 'acme-flags', kind: 'partner_webhook', base_url: flags.url, token }],
+        journeys: [{ funnel: 'checkout', flags: [{ provider_id: 'acme-flags', flag_key: 'new-checkout' }] }],
+      }),
+    });
+    const policy = (await created.json()) as { id?: string };
+    if (created.status !== 201) throw new Error(`create rollback policy answered ${created.status}: ${JSON.stringify(policy)}`);
+    say(`   → 201 policy ${policy.id} (mode auto, flag new-checkout at acme-flags)`);
+
+    const incidentId = `pc-demo-${randomBytes(4).toString('hex')}`;
+    step(`PathCanary reports a broken checkout: POST /v1/incidents (${incidentId}, suspect flag new-checkout)`);
+    const reported = await fetch(`${base}/v1/incidents`, {
+      method: 'POST',
+      headers: auth,
+      body: JSON.stringify({
+        partner_id: partnerId,
+        incident_id: incidentId,
+        customer_id: customer,
+        journey: { funnel: 'checkout', step: 'payment', url: 'https://shop.acme.example/checkout/pay' },
+        severity: 'critical',
+        detected_at: new Date().toISOString(),
+        evidence: { error: 'TypeError: cannot read properties of undefined (reading "total")' },
+        suspects: { pull_requests: [], flags: ['new-checkout'] },
+      }),
+    });
+    const accepted = (await reported.json()) as { actions?: { kind: string; target?: unknown }[] };
+    if (reported.status !== 202) throw new Error(`report incident answered ${reported.status}: ${JSON.stringify(accepted)}`);
+    say(`   → 202 planned: ${(accepted.actions ?? []).map((a) => a.kind).join(', ') || 'nothing'}`);
+
+    step('the rollback-orchestrator turns the flag off at the partner, and the incident is read back: GET /v1/incidents/{id}');
+    type Incident = { rollback: { status: string } | null; timeline: { at: string; type: string; actor: string; summary: string }[] };
+    const deadline = Date.now() + 20_000;
+    let incident: Incident | undefined;
+    while (Date.now() < deadline) {
+      const r = await fetch(`${base}/v1/incidents/${incidentId}`, { headers: auth });
+      if (r.status === 200) {
+        const body = (await r.json()) as Incident;
+        const status = body.rollback?.status;
+        if (status && status !== 'executing') {
+          incident = body;
+          break;
+        }
+      }
+      await new Promise((res) => setTimeout(res, 200));
+    }
+    if (!incident) throw new Error('the rollback did not finish within 20 s');
+    const toggles = flags.toggles.filter((t) => t.incident_id === incidentId);
+    say(
+      `   → flag new-checkout at the partner: ${flags.flags.get('new-checkout') === false ? 'off' : 'on'}, toggled ${toggles.length} time(s); rollback ${incident.rollback?.status}`,
+    );
+    for (const t of incident.timeline) say(`     ${t.at}  ${t.type.padEnd(26)} ${t.actor}: ${t.summary}`);
+    if (incident.rollback?.status !== 'completed') throw new Error(`the rollback ended ${incident.rollback?.status}, not completed`);
+    if (toggles.length !== 1 || toggles[0]?.action !== 'disable' || flags.flags.get('new-checkout') !== false)
+      throw new Error(`the flag was toggled ${toggles.length} times (${toggles.map((t) => t.action).join(', ')}), not turned off once`);
+    say('   → rollback step succeeded: flag turned off once, timeline recorded');
+  } finally {
+    await flags.close();
+  }
+}
+
 async function main() {
   if (!SERVICES.includes('gateway')) throw new Error('services/gateway/src/main.ts is missing: nothing would answer HTTP');
   say(`services: ${SERVICES.join(', ')}`);
+  // Printed before anything can fail, so a start that stops half-way still shows the credential it used.
+  if (!config.PLATFORM_ADMIN_API_KEY) say(`admin API key (development, kept in .tools/dev-secrets.json and reused): ${adminKey}`);
   const bus = await connectBus({ url: config.NATS_URL, name: 'start', stream: config.STREAM_NAME, prefix: config.SUBJECT_PREFIX });
   const s = await ensureStream(bus.jsm, StreamSettingsSchema.parse(config));
   say(`stream ${config.STREAM_NAME} (${config.SUBJECT_PREFIX}.>) ${s.created ? 'created' : s.updated ? 'updated' : 'ready'}`);
@@ -341,12 +443,12 @@ async function main() {
     process.exit(1);
   }
   say(paint(32, `all ${SERVICES.length} services ready`));
-  if (!config.PLATFORM_ADMIN_API_KEY) say(`admin API key (development, kept in .tools/dev-secrets.json): ${adminKey}`);
   let demoOk = true;
   if (config.PLATFORM_DEMO === '1') demoOk = await demo(base);
   say(`gateway        ${base}`);
   say(`API reference  ${base}/docs  (OpenAPI: ${base}/openapi.json)`);
   say(`metrics        ${base}/metrics`);
+  if (!config.PLATFORM_ADMIN_API_KEY) say(`admin API key  ${adminKey}  (.tools/dev-secrets.json)`);
   for (const r of running.values()) if (r.name !== 'gateway') say(`${r.name.padEnd(14)} http://127.0.0.1:${r.healthPort}/readyz  /metrics`);
   say(demoOk ? 'running; Ctrl-C stops everything' : 'running (demo failed, see above); Ctrl-C stops everything');
 }

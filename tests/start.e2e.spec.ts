@@ -46,6 +46,20 @@ describe('npm start', () => {
       });
       expect(out, out.slice(-5000)).toContain('demo succeeded');
       expect(out).toMatch(/stream #\d+ on .*lead\.created/);
+      // The PathCanary path: a policy pointing at the loopback reference partner (allowed in the dev stack, where
+      // production would refuse it), an incident through the gateway, the flag turned off once, the timeline.
+      expect(out).not.toMatch(/not allowed \(loopback\)/);
+      expect(out).toMatch(/→ 201 policy \S+/);
+      expect(out).toMatch(/→ 202 planned: flag_off/);
+      expect(out).toMatch(/flag new-checkout at the partner: off, toggled 1 time\(s\); rollback completed/);
+      expect(out).toMatch(/incident\.opened .*monitor/);
+      expect(out).toMatch(/rollback\.action_succeeded/);
+      expect(out).toContain('rollback step succeeded');
+      expect(out).toMatch(/demo succeeded: .*rollback completed/);
+      // The admin key comes before any service starts (a failed start still shows it).
+      const keyAt = out.indexOf('admin API key (development');
+      expect(keyAt, out.slice(0, 3000)).toBeGreaterThan(-1);
+      expect(keyAt).toBeLessThan(out.indexOf('services ready'));
       await waitUntil(() => (out.includes('Ctrl-C stops everything') ? true : undefined), { what: 'the URLs' });
       expect(out).toContain(`http://127.0.0.1:${gatewayPort}/docs`);
       const ready = await fetch(`http://127.0.0.1:${gatewayPort}/readyz`);

@@ -138,7 +138,11 @@ export const WebhookJobSchema = z
     status: z.enum(['queued', 'running', 'completed', 'failed']),
     total: z.number().int().nullable(),
     processed: z.number().int(),
-    deliveries_created: z.number().int(),
+    deliveries_created: z.number().int().describe("New deliveries (new webhook-ids) the job made: a replay's copies"),
+    deliveries_reused: z
+      .number()
+      .int()
+      .describe('Existing deliveries (same webhook-id) the job made due again or found already queued: resend, recover'),
     error: safeText().nullable(),
     params: z.record(safeText(), safeJson()),
     created_at: safeText(),

@@ -17,7 +17,37 @@ export function loadConfig<S extends z.ZodObject>(schema: S, env: NodeJS.Process
     const lines = r.error.issues.map((i) => `  ${i.path.join('.')}: ${i.message}`);
     throw new ConfigError(`invalid configuration:\n${lines.join('\n')}`);
   }
+  const conflicts = configConflicts(r.data as Record<string, unknown>);
+  if (conflicts.length > 0) throw new ConfigError(`invalid configuration:\n${conflicts.map((c) => `  ${c}`).join('\n')}`);
   return r.data;
+}
+
+/** The subjects `<prefix>.>` covers, as NATS tokens. */
+const tokens = (prefix: string) => prefix.split('.');
+/** True when `<a>.>` and `<b>.>` share subjects: one prefix's tokens begin the other's. */
+function subjectsOverlap(a: string, b: string): boolean {
+  const [ta, tb] = [tokens(a), tokens(b)];
+  const n = Math.min(ta.length, tb.length);
+  return ta.slice(0, n).join('.') === tb.slice(0, n).join('.');
+}
+
+/**
+ * Settings that parse one by one but cannot work together, each named with its variables. The stream
+ * captures `<SUBJECT_PREFIX>.>`; request-reply subjects are `<RPC_PREFIX>.<service>.<pattern>`. When one
+ * covers the other, the stream stores every service request (and a dispatcher dead-letters them as "not an
+ * event envelope") while the request itself gets a JetStream ack for an answer, so every route fails.
+ */
+export function configConflicts(cfg: Record<string, unknown>): string[] {
+  const out: string[] = [];
+  const { SUBJECT_PREFIX: subject, RPC_PREFIX: rpc } = cfg;
+  if (typeof subject === 'string' && typeof rpc === 'string' && subjectsOverlap(subject, rpc)) {
+    out.push(
+      subject === rpc
+        ? `RPC_PREFIX, SUBJECT_PREFIX: both are "${rpc}"; the stream (${subject}.>) would capture every service request (${rpc}.<service>.…): give them different values`
+        : `RPC_PREFIX, SUBJECT_PREFIX: "${rpc}" and "${subject}" overlap (one begins the other, token by token); the stream (${subject}.>) would capture service requests (${rpc}.<service>.…): give them values where neither begins the other`,
+    );
+  }
+  return out;
 }
 
 /** The settings every service shares. */

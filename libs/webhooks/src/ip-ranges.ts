@@ -163,9 +163,31 @@ export function blockReason(address: string | ParsedIp): BlockReason | undefined
   return undefined;
 }
 
+/**
+ * The text form of an address: dotted quad for IPv4, RFC 5952 for IPv6 (lower case, the longest run of two
+ * or more zero groups as `::`, IPv4-mapped as `::ffff:a.b.c.d`), so refusals name `127.0.0.1` or `::1`.
+ */
 export function formatIp(ip: ParsedIp): string {
   if (ip.family === 4) return [24n, 16n, 8n, 0n].map((s) => String((ip.value >> s) & 0xffn)).join('.');
-  const groups: string[] = [];
-  for (let i = 7n; i >= 0n; i--) groups.push(((ip.value >> (i * 16n)) & 0xffffn).toString(16));
-  return groups.join(':');
+  if (ip.value >> 32n === 0xffffn) return `::ffff:${formatIp({ family: 4, value: ip.value & 0xffffffffn })}`;
+  const groups: number[] = [];
+  for (let i = 7n; i >= 0n; i--) groups.push(Number((ip.value >> (i * 16n)) & 0xffffn));
+  let bestStart = -1;
+  let bestLen = 1;
+  for (let i = 0; i < 8; ) {
+    if (groups[i] !== 0) {
+      i++;
+      continue;
+    }
+    let j = i;
+    while (j < 8 && groups[j] === 0) j++;
+    if (j - i > bestLen) {
+      bestStart = i;
+      bestLen = j - i;
+    }
+    i = j;
+  }
+  const hex = (gs: number[]) => gs.map((g) => g.toString(16)).join(':');
+  if (bestStart < 0) return hex(groups);
+  return `${hex(groups.slice(0, bestStart))}::${hex(groups.slice(bestStart + bestLen))}`;
 }

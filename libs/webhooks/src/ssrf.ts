@@ -1,7 +1,7 @@
 import { lookup as dnsLookup, type LookupAddress, type LookupAllOptions } from 'node:dns';
 import type { LookupFunction } from 'node:net';
 import { Agent, buildConnector } from 'undici';
-import { type BlockReason, blockReason, cidrContains, type ParsedIp, parseCidr, parseIp } from './ip-ranges.ts';
+import { type BlockReason, blockReason, cidrContains, formatIp, type ParsedIp, parseCidr, parseIp } from './ip-ranges.ts';
 
 /**
  * Where outbound webhook calls may go. By default only public unicast addresses over http(s).
@@ -67,8 +67,9 @@ function stripBrackets(host: string): string {
 /** Throws UnsafeUrlError when `address` is refused by the policy. */
 export function assertAllowedAddress(address: string | ParsedIp, policy: SsrfPolicy): void {
   const ip = typeof address === 'string' ? parseIp(address) : address;
-  const text = typeof address === 'string' ? address : String(address.value);
-  if (!ip) throw new UnsafeUrlError(`"${text}" is not an IP address`, 'reserved', text);
+  if (!ip) throw new UnsafeUrlError(`"${String(address)}" is not an IP address`, 'reserved', String(address));
+  // The address as an address (127.0.0.1, ::1), whatever form the caller wrote it in (2130706433, 0x7f000001).
+  const text = formatIp(ip);
   const c = compile(policy);
   if (c.ranges.some((r) => cidrContains(r, ip))) return;
   const reason = blockReason(ip);

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { assertPublicUrl, blockReason, parseAllowlist, UnsafeUrlError } from '../src/index.ts';
+import { assertAllowedAddress, assertPublicUrl, blockReason, formatIp, parseAllowlist, parseIp, UnsafeUrlError } from '../src/index.ts';
 
 const resolveTo =
   (...addrs: string[]) =>
@@ -47,6 +47,25 @@ describe('address classification', () => {
   );
 });
 
+describe('formatIp', () => {
+  it.each([
+    ['127.0.0.1', '127.0.0.1'],
+    ['0.0.0.0', '0.0.0.0'],
+    ['::1', '::1'],
+    ['::', '::'],
+    ['0:0:0:0:0:0:0:1', '::1'],
+    ['2001:DB8:0:0:1:0:0:1', '2001:db8::1:0:0:1'],
+    ['2001:db8:0:1:1:1:1:1', '2001:db8:0:1:1:1:1:1'],
+    ['fe80:0:0:1:0:0:0:0', 'fe80:0:0:1::'],
+    ['fe80:0:0:0:1:0:0:0', 'fe80::1:0:0:0'],
+    ['::ffff:7f00:1', '::ffff:127.0.0.1'],
+  ])('%s is written %s', (input, text) => {
+    const ip = parseIp(input);
+    expect(ip).toBeDefined();
+    expect(formatIp(ip as NonNullable<typeof ip>)).toBe(text);
+  });
+});
+
 describe('assertPublicUrl', () => {
   it('accepts a public host and returns its addresses', async () => {
     const r = await assertPublicUrl('https://hooks.example.com/in', {}, resolveTo('93.184.216.34'));
@@ -65,6 +84,25 @@ describe('assertPublicUrl', () => {
     'http://100.64.1.1/',
   ])('refuses the literal %s', async (url) => {
     await expect(assertPublicUrl(url, {}, resolveTo('8.8.8.8'))).rejects.toBeInstanceOf(UnsafeUrlError);
+  });
+
+  it.each([
+    ['http://127.0.0.1:8080/flags', '127.0.0.1'],
+    ['http://2130706433/', '127.0.0.1'],
+    ['http://0x7f000001/', '127.0.0.1'],
+    ['http://[::1]:9/', '::1'],
+    ['http://[::ffff:127.0.0.1]/', '::ffff:127.0.0.1'],
+    ['http://[fd00:ec2::254]/', 'fd00:ec2::254'],
+  ])('names the refused address of %s as an address (%s), not an integer', async (url, shown) => {
+    const err = (await assertPublicUrl(url, {}, resolveTo('8.8.8.8')).catch((e: unknown) => e)) as UnsafeUrlError;
+    expect(err).toBeInstanceOf(UnsafeUrlError);
+    expect(err.address).toBe(shown);
+    expect(err.message).toContain(`address ${shown} is not allowed`);
+    expect(err.message).not.toMatch(/\d{6,}/);
+  });
+
+  it('names a refused resolved address in its text form', () => {
+    expect(() => assertAllowedAddress(parseIp('10.0.0.5') ?? '', {})).toThrow('address 10.0.0.5 is not allowed (private)');
   });
 
   it('refuses a name that resolves to any private address', async () => {

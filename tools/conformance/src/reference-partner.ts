@@ -162,7 +162,7 @@ export async function startReferencePartner(opts: ReferencePartnerOptions): Prom
   };
 }
 
-// `node --import tsx tools/conformance/src/reference-partner.ts --port 8080 --token <token>`
+// `npm run reference-partner -- --port 8090 --token <token>` (8090 by default: the gateway listens on 8080)
 if (import.meta.url === pathToFileURL(process.argv[1] ?? '').href) {
   const arg = (name: string) => {
     const i = process.argv.indexOf(`--${name}`);
@@ -170,10 +170,10 @@ if (import.meta.url === pathToFileURL(process.argv[1] ?? '').href) {
   };
   const token = arg('token') ?? process.env.PARTNER_TOKEN;
   if (!token) {
-    process.stderr.write('usage: reference-partner.ts --token <token> [--port 8080]\n');
+    process.stderr.write('usage: reference-partner.ts --token <token> [--port 8090]\n');
     process.exit(2);
   }
-  startReferencePartner({ token, port: Number(arg('port') ?? 8080), host: arg('host') ?? '127.0.0.1' }).then((p) => {
+  startReferencePartner({ token, port: Number(arg('port') ?? 8090), host: arg('host') ?? '127.0.0.1' }).then((p) => {
     process.stdout.write(`reference partner listening on ${p.url}/webhook/pathcanary\n`);
   });
 }

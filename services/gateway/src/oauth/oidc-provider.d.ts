@@ -64,5 +64,7 @@ declare module 'oidc-provider' {
       options?: { mergeWithLastSubmission?: boolean },
     ): Promise<void>;
     on(event: string, listener: (...args: any[]) => void): this;
+    /** Koa middleware around every oidc-provider route (`ctx.oidc.route` names it). */
+    use(fn: (ctx: any, next: () => Promise<void>) => Promise<void>): this;
   }
 }

@@ -61,6 +61,16 @@ function apiScopes(): string[] {
 }
 
 /**
+ * Every scope the platform grants, as discovery's `scopes_supported` lists it: the protocol scopes, `admin`,
+ * each verb on every resource (`read:*`) and each verb on each resource of the route table
+ * (contracts/identity/scopes.ts). oidc-provider would list only its own `scopes` (the protocol ones): the API
+ * scopes belong to the resource server (resource indicators), which discovery does not look at.
+ */
+export function supportedScopes(): string[] {
+  return [...new Set([...PROTOCOL_SCOPES, 'admin', 'read:*', 'write:*', 'manage:*', ...[...apiScopes()].sort()])];
+}
+
+/**
  * The API scopes a client may receive: its registered scopes and every narrower one they allow
  * (`read:*` → `read:partners`), plus narrower requested ones.
  */
@@ -166,6 +176,11 @@ export function createAuthorizationServer(opts: {
     },
   });
 
+  provider.use(async (ctx: DiscoveryContext, next: () => Promise<void>) => {
+    await next();
+    if (ctx.oidc?.route === 'discovery' && ctx.body && typeof ctx.body === 'object') ctx.body.scopes_supported = supportedScopes();
+  });
+
   // Client secrets exist only as SHA-256 (the registry's events carry nothing else): compare by hash.
   provider.Client.prototype.compareClientSecret = function (this: ClientLike, actual: string) {
     return typeof this.clientSecret === 'string' && typeof actual === 'string' && secretMatches(actual, this.clientSecret);
@@ -179,6 +194,11 @@ export function createAuthorizationServer(opts: {
   });
   provider.on('server_error', (_ctx: unknown, err: unknown) => opts.logger.error('authorization server error', { err }));
   return provider;
+}
+
+interface DiscoveryContext {
+  oidc?: { route?: string };
+  body?: Record<string, unknown>;
 }
 
 /** Introspection of opaque tokens (refresh tokens): a client sees its own, or those of clients of the same partner. */

@@ -87,6 +87,7 @@ export interface JobsTable {
   total: number | null;
   processed: number;
   deliveries_created: number;
+  deliveries_reused: number;
   cursor: string | null;
   error: string | null;
   locked_until: Date | null;

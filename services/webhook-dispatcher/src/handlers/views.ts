@@ -108,6 +108,7 @@ export function jobView(j: JobRow): WebhookJob {
     total: j.total,
     processed: j.processed,
     deliveries_created: j.deliveries_created,
+    deliveries_reused: j.deliveries_reused,
     error: j.error,
     params: j.params,
     created_at: iso(j.created_at) as string,

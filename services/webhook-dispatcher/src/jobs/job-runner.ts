@@ -31,6 +31,7 @@ export async function createJob(
       status: 'queued',
       processed: 0,
       deliveries_created: 0,
+      deliveries_reused: 0,
     })
     .returningAll()
     .executeTakeFirstOrThrow();
@@ -66,9 +67,17 @@ export function startJobRunner(o: {
     return r.rows[0];
   };
 
-  const progress = (id: string, set: { processed?: number; deliveries_created?: number; cursor?: string; total?: number }) =>
+  /**
+   * Progress counts: `deliveries_created` are new delivery rows (new `webhook-id`s), `deliveries_reused` are
+   * existing deliveries the job made due again or found already queued (same `webhook-id`).
+   */
+  const progress = (
+    id: string,
+    set: { processed?: number; deliveries_created?: number; deliveries_reused?: number; cursor?: string; total?: number },
+  ) =>
     sql`update webhook_jobs set
           processed = processed + ${set.processed ?? 0}, deliveries_created = deliveries_created + ${set.deliveries_created ?? 0},
+          deliveries_reused = deliveries_reused + ${set.deliveries_reused ?? 0},
           cursor = coalesce(${set.cursor ?? null}, cursor), total = coalesce(${set.total ?? null}::int, total),
           locked_until = now() + ${LEASE_MS} * interval '1 millisecond', updated_at = now()
         where id = ${id}`.execute(db);
@@ -89,10 +98,19 @@ export function startJobRunner(o: {
   const reopen = sql`status = 'pending', next_attempt_at = now(), attempt_budget = greatest(attempt_budget, attempts + 1),
     locked_until = null, lease_token = null, updated_at = now()`;
 
+  /**
+   * Resend reuses the delivery (same `webhook-id`), so it creates none. A finished one (succeeded or failed)
+   * gets one more attempt now; a pending one is already queued (due, in flight, or waiting for its next
+   * retry) and is left as it is, so a resend never moves a retry schedule or takes a lease from the attempt
+   * holding it.
+   */
   const runResend = async (job: JobRow) => {
     const id = String(job.params.delivery_id);
-    const r = await sql`update webhook_deliveries set ${reopen} where id = ${id}`.execute(db);
-    await progress(job.id, { processed: 1, total: 1, deliveries_created: Number(r.numAffectedRows ?? 0) });
+    const r = await sql`update webhook_deliveries set ${reopen} where id = ${id} and status <> 'pending'`.execute(db);
+    const reopened = Number(r.numAffectedRows ?? 0) > 0;
+    const exists =
+      reopened || (await db.selectFrom('webhook_deliveries').select('id').where('id', '=', id).executeTakeFirst()) !== undefined;
+    await progress(job.id, { processed: 1, total: 1, deliveries_reused: exists ? 1 : 0 });
   };
 
   const runRecover = async (job: JobRow) => {
@@ -111,7 +129,7 @@ export function startJobRunner(o: {
         update webhook_deliveries d set ${reopen} from c where d.id = c.id`.execute(db);
       const n = Number(r.numAffectedRows ?? 0);
       if (n === 0) break;
-      await progress(job.id, { processed: n, deliveries_created: n });
+      await progress(job.id, { processed: n, deliveries_reused: n });
       o.onDeliveriesDue();
       if (stopped) return;
     }
@@ -193,6 +211,8 @@ export function startJobRunner(o: {
         await progress(job.id, {
           processed: scanned,
           deliveries_created: created.size,
+          // A resumed job meets the rows its earlier run inserted (same endpoint, event and job).
+          deliveries_reused: deliveries.length - created.size,
           cursor: String(last),
           ...(job.total === null && firstSeq ? { total: endSeq - firstSeq + 1 } : {}),
         });

@@ -104,6 +104,19 @@ export function listIncidents(
   return q.execute();
 }
 
-export function timelineOf(db: Kysely<OrchestratorDB>, key: string) {
-  return db.selectFrom('timeline').selectAll().where('key', '=', key).orderBy('seq', 'asc').execute();
+/**
+ * An incident's timeline in time order (`at`, then stream sequence). Stream order is not time order: actions
+ * run in parallel and record their outcome when they finish, and a resolve may carry an earlier
+ * `resolved_at`. `at` is an RFC 3339 time with any offset, so it is compared as a time, not as text.
+ */
+export async function timelineOf(db: Kysely<OrchestratorDB>, key: string) {
+  const rows = await db.selectFrom('timeline').selectAll().where('key', '=', key).orderBy('seq', 'asc').execute();
+  const time = (at: string) => {
+    const t = Date.parse(at);
+    return Number.isNaN(t) ? Number.POSITIVE_INFINITY : t;
+  };
+  return rows
+    .map((r) => ({ r, t: time(r.at) }))
+    .sort((a, b) => a.t - b.t || a.r.seq - b.r.seq)
+    .map(({ r }) => r);
 }
