@@ -31,3 +31,66 @@ export const IntegrationHealthChecked = defineEvent({
     checked_at: safeDatetime({ offset: true }),
   }),
 });
+
+/** The event types a mapping applies to: an exact type, a `<prefix>.*` wildcard or `*` (the endpoint filter's syntax). */
+export const MappingEventTypeSchema = safeText()
+  .max(128)
+  .regex(/^(\*|[a-z][a-z0-9_]*(\.[a-z][a-z0-9_]*)*(\.\*)?)$/, 'must be an event type, "<prefix>.*" or "*"');
+
+const mapping = { origin: 'domain', aggregate: 'integration', category: 'integration' } as const;
+
+export const IntegrationMappingSet = defineEvent({
+  ...mapping,
+  type: 'integration.mapping_set',
+  version: 1,
+  description:
+    "A field mapping (a JSONata expression over the event's `data`) was saved for an event type of the integration; `version` counts the saves of that event type's mapping from 1.",
+  data: z.object({
+    integration_id: safeText(),
+    event_type: MappingEventTypeSchema,
+    version: z.number().int().min(1),
+    expression: safeText().max(10_000),
+    set_by: safeText(),
+    set_at: safeDatetime({ offset: true }),
+  }),
+});
+
+export const IntegrationMappingRemoved = defineEvent({
+  ...mapping,
+  type: 'integration.mapping_removed',
+  version: 1,
+  description: 'The mapping of an event type was removed: its deliveries carry the unmapped event again. `version` is the removed version.',
+  data: z.object({
+    integration_id: safeText(),
+    event_type: MappingEventTypeSchema,
+    version: z.number().int().min(1),
+    removed_by: safeText(),
+    removed_at: safeDatetime({ offset: true }),
+  }),
+});
+
+export const MappingErrorClassSchema = z.enum(['timeout', 'depth', 'size', 'empty', 'runtime']);
+
+export const IntegrationMappingFailed = defineEvent({
+  origin: 'domain',
+  aggregate: 'webhook_delivery',
+  category: 'integration',
+  type: 'integration.mapping_failed',
+  version: 1,
+  description:
+    "The webhook-dispatcher could not apply an integration's mapping to an event for one of its endpoints (an integration error): nothing was delivered for that event to that endpoint; the delivery is `failed` and can be resent once the mapping is fixed.",
+  data: z.object({
+    integration_id: safeText(),
+    endpoint_id: safeText(),
+    delivery_id: safeText(),
+    event_id: safeText(),
+    event_type: safeText(),
+    mapping_event_type: MappingEventTypeSchema,
+    mapping_version: z.number().int().min(1),
+    error_class: MappingErrorClassSchema,
+    error_code: safeText().max(16),
+    error_message: safeText().max(500),
+    position: z.number().int().nullable(),
+    failed_at: safeDatetime({ offset: true }),
+  }),
+});

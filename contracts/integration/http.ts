@@ -1,9 +1,9 @@
 import { z } from 'zod';
-import { safeText } from '../common/text.ts';
+import { safeDatetime, safeJson, safeText } from '../common/text.ts';
 import { ExternalId, idParams, PlatformId } from '../common/ids.ts';
 import { PageQuerySchema, pageOf } from '../http/pagination.ts';
 import { defineRoutes } from '../http/routes.ts';
-import { IntegrationHealthSchema } from './events.ts';
+import { IntegrationHealthSchema, MappingErrorClassSchema, MappingEventTypeSchema } from './events.ts';
 
 export const IntegrationSchema = z
   .object({
@@ -47,6 +47,70 @@ export const UninstallIntegrationBody = z
   .object({ reason: z.enum(['uninstalled', 'revoked', 'expired', 'other']).default('uninstalled') })
   .strict()
   .meta({ id: 'UninstallIntegration' });
+
+export const IntegrationMappingSchema = z
+  .object({
+    object: z.literal('integration_mapping'),
+    integration_id: safeText(),
+    event_type: MappingEventTypeSchema,
+    version: z.number().int().describe("Counts the saves of this event type's mapping from 1; a delivery records the version it used"),
+    expression: safeText().describe("JSONata over the event's `data` (`$`); `$event` holds id, type, time, source and subject"),
+    updated_at: safeText(),
+  })
+  .meta({ id: 'IntegrationMapping' });
+export type IntegrationMapping = z.output<typeof IntegrationMappingSchema>;
+
+export const SetIntegrationMappingBody = z
+  .object({
+    event_type: MappingEventTypeSchema,
+    expression: safeText().min(1).max(10_000),
+  })
+  .strict()
+  .meta({ id: 'SetIntegrationMapping' });
+
+export const RemoveIntegrationMappingQuery = z.object({ event_type: MappingEventTypeSchema });
+
+/** A sample event for a preview: its type and data (id and time are filled in when absent). */
+export const MappingSampleEventSchema = z
+  .object({
+    id: safeText().max(128).optional(),
+    type: safeText()
+      .max(128)
+      .regex(/^[a-z][a-z0-9_]*(\.[a-z][a-z0-9_]*)+$/, 'must be an event type'),
+    time: safeDatetime({ offset: true }).optional(),
+    source: safeText().max(256).optional(),
+    subject: safeText().max(256).optional(),
+    data: safeJson(),
+  })
+  .strict();
+
+export const PreviewIntegrationMappingBody = z
+  .object({
+    event: MappingSampleEventSchema,
+    expression: safeText()
+      .min(1)
+      .max(10_000)
+      .optional()
+      .describe("An unsaved expression to try; without it, the integration's saved mapping for the event's type"),
+  })
+  .strict()
+  .meta({ id: 'PreviewIntegrationMapping' });
+
+export const MappingPreviewSchema = z
+  .object({
+    object: z.literal('mapping_preview'),
+    event_type: safeText(),
+    mapping: z
+      .object({ event_type: MappingEventTypeSchema, version: z.number().int().nullable() })
+      .nullable()
+      .describe('The mapping applied (version null for an unsaved expression); null when none applies and the event goes unmapped'),
+    ok: z.boolean(),
+    payload: safeJson().describe('The body a delivery would carry (the mapped data, or the unmapped event data when no mapping applies)'),
+    error: z
+      .object({ class: MappingErrorClassSchema, code: safeText(), message: safeText(), position: z.number().int().nullable() })
+      .nullable(),
+  })
+  .meta({ id: 'MappingPreview' });
 
 const base = { tag: 'Integrations', service: 'partner-registry' } as const;
 
@@ -112,5 +176,54 @@ export const integrationRoutes = defineRoutes([
     params: idParams('int'),
     success: { status: 200, schema: IntegrationSchema },
     errors: [409],
+  },
+  {
+    ...base,
+    operationId: 'setIntegrationMapping',
+    method: 'PUT',
+    path: '/v1/integrations/:id/mappings',
+    summary: 'Save the field mapping of an event type (or wildcard); compiled first: a bad expression is 422 naming its error and position',
+    pattern: 'integrations.mappings.set',
+    scope: 'write:integrations',
+    params: idParams('int'),
+    body: SetIntegrationMappingBody,
+    success: { status: 200, schema: IntegrationMappingSchema },
+    errors: [409],
+  },
+  {
+    ...base,
+    operationId: 'listIntegrationMappings',
+    method: 'GET',
+    path: '/v1/integrations/:id/mappings',
+    summary: "List the integration's current field mappings",
+    pattern: 'integrations.mappings.list',
+    scope: 'read:integrations',
+    params: idParams('int'),
+    success: { status: 200, schema: pageOf(IntegrationMappingSchema) },
+  },
+  {
+    ...base,
+    operationId: 'removeIntegrationMapping',
+    method: 'DELETE',
+    path: '/v1/integrations/:id/mappings',
+    summary: 'Remove the mapping of an event type (its deliveries carry the unmapped event again)',
+    pattern: 'integrations.mappings.remove',
+    scope: 'write:integrations',
+    params: idParams('int'),
+    query: RemoveIntegrationMappingQuery,
+    success: { status: 200, schema: IntegrationMappingSchema },
+    errors: [409],
+  },
+  {
+    ...base,
+    operationId: 'previewIntegrationMapping',
+    method: 'POST',
+    path: '/v1/integrations/:id/mappings/preview',
+    summary: 'Show what a delivery of a sample event would carry under the saved (or a given) mapping',
+    pattern: 'integrations.mappings.preview',
+    scope: 'read:integrations',
+    params: idParams('int'),
+    body: PreviewIntegrationMappingBody,
+    success: { status: 200, schema: MappingPreviewSchema },
   },
 ]);

@@ -2,22 +2,28 @@ import {
   type Integration,
   IntegrationHealthSchema,
   InstallIntegrationBody,
+  type MappingPreviewSchema,
   PageQuerySchema,
+  PreviewIntegrationMappingBody,
+  RemoveIntegrationMappingQuery,
   type RpcRequest,
+  SetIntegrationMappingBody,
   UninstallIntegrationBody,
 } from '@pep/contracts';
+import { compileMapping, resolveMapping } from '@pep/mapping';
 import { NotFoundError, newId, parseOrThrow } from '@pep/runtime';
 import { handler, ok, type RpcHandler } from '@pep/service';
 import { z } from 'zod';
 import { type Aggregate, type CommandBus, metaFrom } from '../app/command-bus.ts';
 import type { RegistryConfig } from '../config.ts';
 import type { ProbeResult } from '../domain/integration/health.ts';
-import { type IntegrationCommand, decideIntegration } from '../domain/integration/decide.ts';
+import { type IntegrationCommand, decideIntegration, validateMappingExpression } from '../domain/integration/decide.ts';
 import {
   evolveIntegration,
   initialIntegration,
   type IntegrationEvent,
   type IntegrationState,
+  currentMappings,
   toIntegration,
 } from '../domain/integration/integration.ts';
 import { findIntegration, INTEGRATIONS_PROJECTION, listIntegrations } from '../projections/integrations/index.ts';
@@ -120,6 +126,92 @@ export function integrationHandlers(deps: HandlerDeps & { probe?: (url: string) 
       const s = await check(id, deps.probe, req);
       if (!s) throw new NotFoundError(`integration ${id} not found`);
       return ok(toIntegration(s));
+    }),
+
+    'integrations.mappings.set': h(async (req) => {
+      const { id } = parseOrThrow(IdParams, req.params);
+      const s = await visible(req, id);
+      const b = parseOrThrow(SetIntegrationMappingBody, req.body);
+      const r = await deps.commands.execute(integrationAggregate, id, metaFrom(req, s.partner_id), (st) =>
+        decideIntegration(
+          { type: 'SetMapping', data: { integration_id: id, ...b, set_by: req.principal.credential_id }, now: deps.now() },
+          st,
+        ),
+      );
+      const saved = r.state && currentMappings(r.state).find((m) => m.event_type === b.event_type);
+      if (!saved) throw new NotFoundError(`integration ${id} not found`);
+      return ok(saved);
+    }),
+
+    'integrations.mappings.list': h(async (req) => {
+      const { id } = parseOrThrow(IdParams, req.params);
+      const s = await visible(req, id);
+      return ok({ data: currentMappings(s), has_more: false });
+    }),
+
+    'integrations.mappings.remove': h(async (req) => {
+      const { id } = parseOrThrow(IdParams, req.params);
+      const s = await visible(req, id);
+      const q = parseOrThrow(RemoveIntegrationMappingQuery, req.query ?? {});
+      const before = currentMappings(s).find((m) => m.event_type === q.event_type);
+      await deps.commands.execute(integrationAggregate, id, metaFrom(req, s.partner_id), (st) =>
+        decideIntegration(
+          {
+            type: 'RemoveMapping',
+            data: { integration_id: id, event_type: q.event_type, removed_by: req.principal.credential_id },
+            now: deps.now(),
+          },
+          st,
+        ),
+      );
+      return ok(before);
+    }),
+
+    'integrations.mappings.preview': h(async (req) => {
+      const { id } = parseOrThrow(IdParams, req.params);
+      const s = await visible(req, id);
+      const b = parseOrThrow(PreviewIntegrationMappingBody, req.body);
+      const event = {
+        id: b.event.id ?? 'evt_preview',
+        type: b.event.type,
+        time: b.event.time ?? deps.now().toISOString(),
+        source: b.event.source,
+        subject: b.event.subject,
+        data: b.event.data,
+      };
+      let applied: { event_type: string; version: number | null; expression: string } | undefined;
+      if (b.expression !== undefined) {
+        validateMappingExpression(b.expression);
+        applied = { event_type: event.type, version: null, expression: b.expression };
+      } else {
+        const saved = new Map(currentMappings(s).map((m) => [m.event_type, m]));
+        const hit = resolveMapping(saved, event.type);
+        if (hit) applied = { event_type: hit.key, version: hit.mapping.version, expression: hit.mapping.expression };
+      }
+      type Preview = z.output<typeof MappingPreviewSchema>;
+      if (!applied)
+        return ok({
+          object: 'mapping_preview',
+          event_type: event.type,
+          mapping: null,
+          ok: true,
+          payload: event.data,
+          error: null,
+        } satisfies Preview);
+      const result = await compileMapping(applied.expression).evaluate(event);
+      const mapping = { event_type: applied.event_type, version: applied.version };
+      return ok(
+        (result.ok
+          ? { object: 'mapping_preview', event_type: event.type, mapping, ok: true, payload: result.payload, error: null }
+          : {
+              object: 'mapping_preview',
+              event_type: event.type,
+              mapping,
+              ok: false,
+              payload: null,
+              error: result.error,
+            }) satisfies Preview,
+      );
     }),
 
     'integrations.uninstall': h(async (req) => {

@@ -1,5 +1,6 @@
 import type { ApplicationStatus } from '@pep/contracts';
-import { ConflictError, IllegalTransitionError, NotFoundError } from '@pep/runtime';
+import { compileMapping, MappingCompileError } from '@pep/mapping';
+import { ConflictError, IllegalTransitionError, NotFoundError, ValidationError } from '@pep/runtime';
 import { classifyHealth, type HealthThresholds, type ProbeResult } from './health.ts';
 import type { IntegrationEvent, IntegrationState } from './integration.ts';
 
@@ -15,7 +16,27 @@ export type IntegrationCommand =
       type: 'RecordHealthCheck';
       data: { integration_id: string; probe: ProbeResult; checked_at: Date };
       thresholds: HealthThresholds;
-    };
+    }
+  | { type: 'SetMapping'; data: { integration_id: string; event_type: string; expression: string; set_by: string }; now: Date }
+  | { type: 'RemoveMapping'; data: { integration_id: string; event_type: string; removed_by: string }; now: Date };
+
+/**
+ * Compiles an expression as the dispatcher will (same bounds, same refusals); a compile error is a 422 on
+ * `expression` naming JSONata's code, message and character position. Pure.
+ */
+export function validateMappingExpression(expression: string): void {
+  try {
+    compileMapping(expression);
+  } catch (err) {
+    if (!(err instanceof MappingCompileError)) throw err;
+    const at = err.position === null ? '' : ` at position ${err.position}`;
+    const problem = new ValidationError([{ path: 'expression', message: `${err.code}: ${err.message}${at}` }]);
+    Object.assign(problem.extensions, {
+      expression_error: { code: err.code, message: err.message, position: err.position, token: err.token },
+    });
+    throw problem;
+  }
+}
 
 function existing(state: IntegrationState | undefined, id: string): IntegrationState {
   if (!state) throw new NotFoundError(`integration ${id} not found`);
@@ -102,6 +123,45 @@ export function decideIntegration(command: IntegrationCommand, state: Integratio
         });
       }
       return events;
+    }
+    case 'SetMapping': {
+      const s = existing(state, command.data.integration_id);
+      if (s.status !== 'connected') throw new IllegalTransitionError('a disconnected integration takes no mappings');
+      validateMappingExpression(command.data.expression);
+      const prior = s.mappings?.[command.data.event_type];
+      if (prior?.expression === command.data.expression) return [];
+      return [
+        {
+          type: 'integration.mapping_set',
+          data: {
+            integration_id: s.id,
+            event_type: command.data.event_type,
+            version: (prior?.version ?? 0) + 1,
+            expression: command.data.expression,
+            set_by: command.data.set_by,
+            set_at: command.now.toISOString(),
+          },
+        },
+      ];
+    }
+    case 'RemoveMapping': {
+      const s = existing(state, command.data.integration_id);
+      const prior = s.mappings?.[command.data.event_type];
+      if (!prior || prior.expression === null) {
+        throw new NotFoundError(`integration ${s.id} has no mapping for ${command.data.event_type}`);
+      }
+      return [
+        {
+          type: 'integration.mapping_removed',
+          data: {
+            integration_id: s.id,
+            event_type: command.data.event_type,
+            version: prior.version,
+            removed_by: command.data.removed_by,
+            removed_at: command.now.toISOString(),
+          },
+        },
+      ];
     }
     default: {
       const never: never = command;

@@ -5,6 +5,9 @@ import type {
   IntegrationDisconnected,
   IntegrationFailed,
   IntegrationHealthChecked,
+  IntegrationMapping,
+  IntegrationMappingRemoved,
+  IntegrationMappingSet,
   PlatformEvent,
 } from '@pep/contracts';
 
@@ -12,19 +15,36 @@ import type {
 export const RECENT_ERRORS = 10;
 
 /** The integration aggregate is the integration as the API shows it (health, metrics, recent errors). */
-export type IntegrationState = Integration & { latency_total_ms: number };
+export type IntegrationState = Integration & {
+  latency_total_ms: number;
+  /**
+   * Field mappings by event type (or wildcard). A removed mapping stays as `expression: null` so the next save
+   * continues its version count. Absent in documents written before mappings existed.
+   */
+  mappings?: Record<string, MappingEntry>;
+};
+
+export interface MappingEntry {
+  version: number;
+  expression: string | null;
+  updated_at: string;
+}
 
 export type IntegrationEvent =
   | { type: 'integration.connected'; data: DataOf<typeof IntegrationConnected> }
   | { type: 'integration.disconnected'; data: DataOf<typeof IntegrationDisconnected> }
   | { type: 'integration.failed'; data: DataOf<typeof IntegrationFailed> }
-  | { type: 'integration.health_checked'; data: DataOf<typeof IntegrationHealthChecked> };
+  | { type: 'integration.health_checked'; data: DataOf<typeof IntegrationHealthChecked> }
+  | { type: 'integration.mapping_set'; data: DataOf<typeof IntegrationMappingSet> }
+  | { type: 'integration.mapping_removed'; data: DataOf<typeof IntegrationMappingRemoved> };
 
 export const INTEGRATION_EVENT_TYPES: ReadonlySet<string> = new Set([
   'integration.connected',
   'integration.disconnected',
   'integration.failed',
   'integration.health_checked',
+  'integration.mapping_set',
+  'integration.mapping_removed',
 ]);
 
 export const initialIntegration = (): IntegrationState | undefined => undefined;
@@ -89,6 +109,21 @@ export function evolveIntegration(
         version,
       };
     }
+    case 'integration.mapping_set':
+      return {
+        ...state,
+        mappings: {
+          ...state.mappings,
+          [e.data.event_type]: { version: e.data.version, expression: e.data.expression, updated_at: e.data.set_at },
+        },
+        version,
+      };
+    case 'integration.mapping_removed':
+      return {
+        ...state,
+        mappings: { ...state.mappings, [e.data.event_type]: { version: e.data.version, expression: null, updated_at: e.data.removed_at } },
+        version,
+      };
     default: {
       const never: never = e;
       return never;
@@ -97,6 +132,21 @@ export function evolveIntegration(
 }
 
 export function toIntegration(s: IntegrationState): Integration {
-  const { latency_total_ms: _l, ...out } = s;
+  const { latency_total_ms: _l, mappings: _m, ...out } = s;
   return out;
+}
+
+/** The integration's current (not removed) mappings, ordered by event type. */
+export function currentMappings(s: IntegrationState): IntegrationMapping[] {
+  return Object.entries(s.mappings ?? {})
+    .filter((entry): entry is [string, MappingEntry & { expression: string }] => entry[1].expression !== null)
+    .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))
+    .map(([event_type, m]) => ({
+      object: 'integration_mapping',
+      integration_id: s.id,
+      event_type,
+      version: m.version,
+      expression: m.expression,
+      updated_at: m.updated_at,
+    }));
 }
