@@ -46,6 +46,8 @@ const EndpointSettings = {
   headers: z.record(safeText(), safeText()),
   /** Added later: events written before it have none and mean the default. */
   payload_format: WebhookPayloadFormatSchema.default(DEFAULT_PAYLOAD_FORMAT),
+  /** Added later: the integration (of the same partner) whose field mappings shape this endpoint's deliveries. */
+  integration_id: safeText().nullable().default(null),
 };
 
 export const WebhookEndpointCreated = defineEvent({
@@ -76,6 +78,7 @@ export const WebhookEndpointUpdated = defineEvent({
     timeout_ms: EndpointSettings.timeout_ms.optional(),
     headers: EndpointSettings.headers.optional(),
     payload_format: WebhookPayloadFormatSchema.optional(),
+    integration_id: safeText().nullable().optional(),
   }),
 });
 

@@ -29,6 +29,9 @@ export const WebhookEndpointSchema = z
     timeout_ms: z.number().int(),
     headers: z.record(safeText(), safeText()),
     payload_format: WebhookPayloadFormatSchema,
+    integration_id: safeText()
+      .nullable()
+      .describe("The integration whose field mappings shape this endpoint's deliveries (null: the event is delivered unmapped)"),
     version: z.number().int().describe('Stream sequence of the last event applied to this endpoint'),
     created_at: safeText(),
     updated_at: safeText(),
@@ -60,6 +63,10 @@ export const CreateWebhookEndpointBody = z
     timeout_ms: TimeoutField.optional(),
     headers: WebhookHeadersSchema.default({}),
     payload_format: WebhookPayloadFormatSchema.default(DEFAULT_PAYLOAD_FORMAT),
+    integration_id: PlatformId('int')
+      .nullable()
+      .default(null)
+      .describe("An integration of the endpoint's partner: its field mappings apply"),
     partner_id: PlatformId('prt').optional().describe('Owner; required for admin credentials, ignored for partners'),
   })
   .strict()
@@ -77,6 +84,7 @@ export const UpdateWebhookEndpointBody = z
     timeout_ms: TimeoutField.optional(),
     headers: WebhookHeadersSchema.optional(),
     payload_format: WebhookPayloadFormatSchema.optional(),
+    integration_id: PlatformId('int').nullable().optional(),
     enabled: z.boolean().optional(),
   })
   .strict()
@@ -124,7 +132,12 @@ export const AttemptSchema = z
     status_code: z.number().int().nullable(),
     latency_ms: z.number(),
     response_excerpt: safeText().nullable().describe('First 4 KiB of the response body'),
-    error_class: safeText().nullable().describe('timeout, connect_error, http_error, ssrf_refused, ...'),
+    error_class: safeText().nullable().describe('timeout, connect_error, http_error, ssrf_refused, mapping_error, ...'),
+    mapping_version: z
+      .number()
+      .int()
+      .nullable()
+      .describe("The version of the endpoint's integration mapping that shaped the body (null: delivered unmapped)"),
   })
   .meta({ id: 'WebhookAttempt' });
 export type Attempt = z.output<typeof AttemptSchema>;

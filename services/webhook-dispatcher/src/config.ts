@@ -58,6 +58,8 @@ export const dispatcherConfigSchema = z.object({
   /** Attempts in flight in this process over all endpoints. */
   WEBHOOK_MAX_IN_FLIGHT: z.coerce.number().int().min(1).default(512),
   WEBHOOK_POLL_MS: z.coerce.number().int().min(10).default(250),
+  /** How often compiled integration mappings are refreshed from their read model (a cheap max(seq) query). */
+  WEBHOOK_MAPPING_REFRESH_MS: z.coerce.number().int().min(50).default(500),
   WEBHOOK_MAINTENANCE_MS: z.coerce.number().int().min(100).default(10_000),
   /** A claimed delivery's lease is its endpoint timeout plus this; an expired lease is claimed again. */
   WEBHOOK_LEASE_EXTRA_MS: z.coerce.number().int().min(100).default(10_000),

@@ -12,6 +12,7 @@ import { maxAttempts, type RetryPolicy } from './dispatch/retry-policy.ts';
 import { dispatcherHandlers } from './handlers/index.ts';
 import { startJobRunner } from './jobs/job-runner.ts';
 import { ENDPOINTS_PROJECTION, endpointsProjection } from './projections/endpoints/index.ts';
+import { integrationMappingsProjection, MappingCache } from './projections/integration-mappings/index.ts';
 
 export const SERVICE_NAME = 'webhook-dispatcher';
 
@@ -35,7 +36,7 @@ export const webhookDispatcher: ServiceDefinition<DispatcherDB, DispatcherConfig
   name: SERVICE_NAME,
   configSchema: dispatcherConfigSchema,
   migrations: dispatcherMigrations,
-  projections: (ctx) => [endpointsProjection(ctx.config.SUBJECT_PREFIX)],
+  projections: (ctx) => [endpointsProjection(ctx.config.SUBJECT_PREFIX), integrationMappingsProjection(ctx.config.SUBJECT_PREFIX)],
   handlers: (ctx) => {
     const { ssrf, key } = policies(ctx.config);
     return dispatcherHandlers({
@@ -55,6 +56,12 @@ export const webhookDispatcher: ServiceDefinition<DispatcherDB, DispatcherConfig
     const { retry, ssrf, key } = policies(cfg);
     const cache = new EndpointCache(ctx.db, key);
     await cache.refresh();
+    const mappings = new MappingCache(ctx.db, ctx.logger);
+    await mappings.refresh();
+    // Mapping changes reach deliveries within a refresh period (plus the projection's lag).
+    const mappingRefresh = setInterval(() => {
+      mappings.refresh().catch((err) => ctx.logger.warn('refreshing integration mappings failed; it runs again', { err }));
+    }, cfg.WEBHOOK_MAPPING_REFRESH_MS);
     const sharedRate = cfg.WEBHOOK_REDIS_URL
       ? new SharedRateLimiter(cfg.WEBHOOK_REDIS_URL, cfg.WEBHOOK_RATE_LIMIT_PREFIX, ctx.logger)
       : undefined;
@@ -83,6 +90,7 @@ export const webhookDispatcher: ServiceDefinition<DispatcherDB, DispatcherConfig
         openMs: cfg.WEBHOOK_BREAKER_OPEN_MS,
       },
       sharedRate,
+      mappings,
     });
     const jobs = startJobRunner({
       db: ctx.db,
@@ -95,6 +103,7 @@ export const webhookDispatcher: ServiceDefinition<DispatcherDB, DispatcherConfig
     hooks.nudgeJobs = () => jobs.nudge();
     hooks.nudgeDispatcher = () => dispatcher.nudge();
     return async () => {
+      clearInterval(mappingRefresh);
       await jobs.stop();
       await dispatcher.stop();
       await sharedRate?.close();

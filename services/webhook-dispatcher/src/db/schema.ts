@@ -15,6 +15,7 @@ export interface EndpointsTable {
   timeout_ms: number;
   headers: Record<string, string>;
   payload_format: WebhookPayloadFormat;
+  integration_id: string | null;
   secret_sealed: string;
   previous_secret_sealed: string | null;
   previous_expires_at: Date | null;
@@ -69,6 +70,8 @@ export interface AttemptsTable {
   latency_ms: number;
   response_excerpt: string | null;
   error_class: string | null;
+  /** The version of the integration mapping that shaped the body (null: unmapped). */
+  mapping_version: number | null;
 }
 
 export interface EndpointHealthTable {
@@ -103,6 +106,22 @@ export interface OutboxTable {
   created_at: Generated<Date>;
 }
 
+/** The dispatcher's read model of integrations' mappings (`expression` null: removed). */
+export interface IntegrationMappingsTable {
+  integration_id: string;
+  event_type: string;
+  version: number;
+  expression: string | null;
+  seq: number;
+}
+
+/** Which partner each integration belongs to (an endpoint may name only its own partner's integration). */
+export interface IntegrationOwnersTable {
+  integration_id: string;
+  partner_id: string;
+  connected: boolean;
+}
+
 export interface DispatcherDB extends PlatformTables {
   webhook_endpoints: EndpointsTable;
   webhook_events: EventsTable;
@@ -111,4 +130,6 @@ export interface DispatcherDB extends PlatformTables {
   webhook_endpoint_health: EndpointHealthTable;
   webhook_jobs: JobsTable;
   webhook_outbox: OutboxTable;
+  integration_mappings: IntegrationMappingsTable;
+  integration_owners: IntegrationOwnersTable;
 }

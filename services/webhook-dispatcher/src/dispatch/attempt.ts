@@ -1,4 +1,5 @@
 import type { WebhookPayloadFormat } from '@pep/contracts';
+import type { CompiledMapping, MappingFailure } from '@pep/mapping';
 import { signWebhook, UnsafeUrlError } from '@pep/webhooks';
 import { type Dispatcher, errors as undiciErrors, request } from 'undici';
 import { parseRetryAfter } from './retry-policy.ts';
@@ -17,6 +18,8 @@ export interface AttemptInput {
   timeoutMs: number;
   traceparent: string;
   now: Date;
+  /** The integration mapping that shapes the body (the endpoint's integration has one for the event's type). */
+  mapping?: { version: number; compiled: CompiledMapping };
 }
 
 export interface AttemptOutcome {
@@ -24,10 +27,14 @@ export interface AttemptOutcome {
   statusCode: number | null;
   latencyMs: number;
   excerpt: string | null;
-  /** timeout, connect_error, ssrf_refused, http_error, network_error, payload_error. */
+  /** timeout, connect_error, ssrf_refused, http_error, network_error, payload_error, mapping_error. */
   errorClass: string | null;
   error: string | null;
   retryAfterMs: number | undefined;
+  /** The mapping version that shaped the body (null: unmapped). */
+  mappingVersion: number | null;
+  /** Set when the mapping failed on this event: nothing was sent. */
+  mappingFailure?: MappingFailure;
 }
 
 function classify(err: unknown): { cls: string; msg: string } {
@@ -89,7 +96,8 @@ export function encodeCeHeaderValue(value: string): string {
  *   as the body with `datacontenttype` as its Content-Type. The event's trace context travels as the W3C
  *   `traceparent` header of the request (a child of the event's) and its `tracestate` header.
  */
-export function buildPayload(format: WebhookPayloadFormat, envelope: string): WebhookPayload {
+export function buildPayload(format: WebhookPayloadFormat, envelope: string, mapped?: MappedEvent): WebhookPayload {
+  if (mapped) return buildMappedPayload(format, mapped);
   switch (format) {
     case 'standard_webhooks':
       return { headers: { 'content-type': 'application/json' }, body: envelope };
@@ -117,18 +125,118 @@ export function buildPayload(format: WebhookPayloadFormat, envelope: string): We
   }
 }
 
+/** An event whose `data` an integration mapping replaced. */
+export interface MappedEvent {
+  envelope: Record<string, unknown>;
+  /** The mapped payload, serialized. */
+  body: string;
+}
+
+/**
+ * A mapped delivery: the mapping's result replaces the event's `data`.
+ * - `standard_webhooks`: the mapped payload alone is the body; the envelope's id, type and time travel as
+ *   `x-event-id`, `x-event-type`, `x-event-time` headers (and `webhook-id` is the delivery id, as always);
+ * - `cloudevents_structured`: the envelope with the mapped payload as its `data`;
+ * - `cloudevents_binary`: the `ce-*` headers as unmapped, the mapped payload as the body.
+ */
+function buildMappedPayload(format: WebhookPayloadFormat, m: MappedEvent): WebhookPayload {
+  switch (format) {
+    case 'standard_webhooks': {
+      const headers: Record<string, string> = { 'content-type': 'application/json' };
+      for (const name of ['id', 'type', 'time'] as const) {
+        const v = m.envelope[name];
+        if (typeof v === 'string' && HEADER_VALUE.test(v)) headers[`x-event-${name}`] = v;
+      }
+      return { headers, body: m.body };
+    }
+    case 'cloudevents_structured':
+      return {
+        headers: { 'content-type': CLOUDEVENTS_JSON },
+        body: JSON.stringify({ ...m.envelope, datacontenttype: 'application/json', data: JSON.parse(m.body) }),
+      };
+    case 'cloudevents_binary': {
+      const unmapped = buildPayload(
+        'cloudevents_binary',
+        JSON.stringify({ ...m.envelope, datacontenttype: 'application/json', data: null }),
+      );
+      return { headers: unmapped.headers, body: m.body };
+    }
+    default: {
+      const never: never = format;
+      throw new Error(`unknown payload format ${String(never)}`);
+    }
+  }
+}
+
+/**
+ * Applies the mapping to the envelope's data. A failure is a value (the attempt is not made), never a throw.
+ */
+async function applyMapping(
+  envelope: string,
+  compiled: CompiledMapping,
+): Promise<{ ok: true; mapped: MappedEvent } | { ok: false; error: MappingFailure }> {
+  let ev: Record<string, unknown>;
+  try {
+    ev = JSON.parse(envelope) as Record<string, unknown>;
+  } catch (err) {
+    return {
+      ok: false,
+      error: { class: 'runtime', code: 'M1006', message: `the event is not JSON: ${(err as Error).message}`.slice(0, 500), position: null },
+    };
+  }
+  const str = (v: unknown) => (typeof v === 'string' ? v : undefined);
+  const r = await compiled.evaluate({
+    id: str(ev.id) ?? '',
+    type: str(ev.type) ?? '',
+    time: str(ev.time) ?? '',
+    source: str(ev.source),
+    subject: str(ev.subject),
+    data: ev.data,
+  });
+  return r.ok ? { ok: true, mapped: { envelope: ev, body: r.body } } : { ok: false, error: r.error };
+}
+
 /**
  * One HTTP attempt: POST the event in the endpoint's payload format, signed per Standard Webhooks over the
  * exact body bytes (with every valid secret), with the endpoint's custom headers and a child `traceparent`;
  * 2xx is success. The response body is kept up to 4 KiB for the attempt log.
  */
 export async function sendAttempt(dispatcher: Dispatcher, a: AttemptInput): Promise<AttemptOutcome> {
+  const mappingVersion = a.mapping?.version ?? null;
+  let mapped: MappedEvent | undefined;
+  if (a.mapping) {
+    const r = await applyMapping(a.body, a.mapping.compiled);
+    if (!r.ok) {
+      const error = `mapping v${a.mapping.version} failed (${r.error.class} ${r.error.code}): ${r.error.message}`.slice(0, 500);
+      return {
+        ok: false,
+        statusCode: null,
+        latencyMs: 0,
+        excerpt: null,
+        errorClass: 'mapping_error',
+        error,
+        retryAfterMs: undefined,
+        mappingVersion,
+        mappingFailure: r.error,
+      };
+    }
+    mapped = r.mapped;
+  }
   let payload: WebhookPayload;
   try {
-    payload = buildPayload(a.format, a.body);
+    payload = buildPayload(a.format, a.body, mapped);
   } catch (err) {
     const msg = `the event could not be put in the ${a.format} format: ${(err as Error).message}`.slice(0, 500);
-    return { ok: false, statusCode: null, latencyMs: 0, excerpt: null, errorClass: 'payload_error', error: msg, retryAfterMs: undefined };
+    return {
+      ok: false,
+      statusCode: null,
+      latencyMs: 0,
+      excerpt: null,
+      errorClass: 'payload_error',
+      error: msg,
+      retryAfterMs: undefined,
+      mappingVersion,
+    };
   }
   const signed = signWebhook({ id: a.deliveryId, timestamp: a.now, body: payload.body, secrets: a.secrets });
   const started = performance.now();
@@ -168,6 +276,7 @@ export async function sendAttempt(dispatcher: Dispatcher, a: AttemptInput): Prom
       errorClass: ok ? null : 'http_error',
       error: ok ? null : `HTTP ${res.statusCode}`,
       retryAfterMs: ok ? undefined : parseRetryAfter(res.headers['retry-after'], a.now),
+      mappingVersion,
     };
   } catch (err) {
     const { cls, msg } = classify(err);
@@ -179,6 +288,7 @@ export async function sendAttempt(dispatcher: Dispatcher, a: AttemptInput): Prom
       errorClass: cls,
       error: msg,
       retryAfterMs: undefined,
+      mappingVersion,
     };
   }
 }

@@ -18,6 +18,7 @@ import { W3CTraceContextPropagator } from '@opentelemetry/core';
 import type { Kysely } from 'kysely';
 import type { EndpointCommands } from '../app/endpoint-commands.ts';
 import type { DispatcherDB } from '../db/schema.ts';
+import type { MappingCache } from '../projections/integration-mappings/index.ts';
 import { sendAttempt } from './attempt.ts';
 import { CircuitBreaker } from './circuit-breaker.ts';
 import type { CachedEndpoint, EndpointCache } from './endpoint-cache.ts';
@@ -66,6 +67,8 @@ export interface DispatcherOptions {
   breaker: { windowMs: number; minRequests: number; failureRatio: number; openMs: number };
   /** Per-endpoint rate limits shared by all replicas (Redis); without it each process limits on its own. */
   sharedRate?: SharedRateLimiter | undefined;
+  /** Integrations' compiled field mappings (endpoints that name an integration get mapped bodies). */
+  mappings?: MappingCache | undefined;
 }
 
 /** One stream message whose deliveries this process holds; acked once every one of them is recorded. */
@@ -406,6 +409,42 @@ export async function startDispatcher(o: DispatcherOptions): Promise<RunningDisp
     });
   };
 
+  /** The integration error of a mapping that failed on an event for one endpoint (id: once per attempt). */
+  const publishMappingFailed = async (
+    w: Work,
+    partnerId: string,
+    mapping: { integrationId: string; eventType: string; version: number },
+    f: { class: 'timeout' | 'depth' | 'size' | 'empty' | 'runtime'; code: string; message: string; position: number | null },
+    at: Date,
+  ) => {
+    const eventId = w.kind === 'held' ? w.delivery.event_id : w.event_id;
+    await publishEvent(bus, aggregateSubject(bus.prefix, 'webhook_delivery', w.id), {
+      specversion: '1.0',
+      id: `mapf_${w.id}_${w.attempts + 1}`,
+      source: 'webhook-dispatcher',
+      type: 'integration.mapping_failed',
+      time: at.toISOString(),
+      subject: w.id,
+      datacontenttype: 'application/json',
+      schemaversion: 1,
+      partnerid: partnerId,
+      data: {
+        integration_id: mapping.integrationId,
+        endpoint_id: w.endpoint_id,
+        delivery_id: w.id,
+        event_id: eventId,
+        event_type: w.event_type,
+        mapping_event_type: mapping.eventType,
+        mapping_version: mapping.version,
+        error_class: f.class,
+        error_code: f.code.slice(0, 16),
+        error_message: f.message.slice(0, 500),
+        position: f.position,
+        failed_at: at.toISOString(),
+      },
+    });
+  };
+
   // ---------------------------------------------------------------- lanes
   /** Gives back what a lane has not started: claimed rows lose their lease, held deliveries become rows. */
   const releaseQueue = (lane: Lane) => {
@@ -506,7 +545,9 @@ export async function startDispatcher(o: DispatcherOptions): Promise<RunningDisp
       : childTraceparent(w.traceparent);
     const now = new Date();
     if (w.kind === 'held') mDispatchDelay.observe(Math.max(0, now.getTime() - w.stored_at_ms) / 1000);
+    const mapping = ep.row.integration_id ? o.mappings?.get(ep.row.integration_id, w.event_type) : undefined;
     const out = await sendAttempt(agent, {
+      ...(mapping ? { mapping: { version: mapping.version, compiled: mapping.compiled } } : {}),
       deliveryId: w.id,
       url: ep.row.url,
       body: w.body,
@@ -520,9 +561,17 @@ export async function startDispatcher(o: DispatcherOptions): Promise<RunningDisp
     span.setAttribute('http.response.status_code', out.statusCode ?? 0);
     if (!out.ok) span.setStatus({ code: SpanStatusCode.ERROR, message: out.error ?? 'failed' });
     span.end();
-    mLatency.observe({ outcome: out.ok ? 'succeeded' : 'failed' }, out.latencyMs / 1000);
+    if (out.mappingFailure && mapping) {
+      // An integration error: nothing was sent, the endpoint is not at fault (no breaker, no latency).
+      lane.breaker.record(true, Date.now());
+      void publishMappingFailed(w, ep.row.partner_id, mapping, out.mappingFailure, now).catch((err) =>
+        logger.warn('publishing integration.mapping_failed failed', { err, delivery_id: w.id }),
+      );
+    } else {
+      mLatency.observe({ outcome: out.ok ? 'succeeded' : 'failed' }, out.latencyMs / 1000);
+    }
     const wasOpen = lane.breaker.state === 'open';
-    lane.breaker.record(out.ok, Date.now());
+    if (!out.mappingFailure) lane.breaker.record(out.ok, Date.now());
     if (!wasOpen && lane.breaker.state === 'open') {
       logger.warn('circuit opened', { endpoint_id: lane.endpointId });
       releaseQueue(lane);
@@ -537,7 +586,7 @@ export async function startDispatcher(o: DispatcherOptions): Promise<RunningDisp
       token: w.kind === 'claimed' ? w.lease_token : '',
       endpoint_id: w.endpoint_id,
       outcome: out.ok ? 'succeeded' : 'failed',
-      final: gone,
+      final: gone || out.mappingFailure !== undefined,
       retry_delay_ms: out.ok ? 0 : nextDelayMs(o.retry, w.attempts + 1, Math.random(), out.retryAfterMs),
       status_code: out.statusCode,
       error: out.error,
@@ -545,6 +594,7 @@ export async function startDispatcher(o: DispatcherOptions): Promise<RunningDisp
       started_at: now,
       latency_ms: Math.round(out.latencyMs * 100) / 100,
       excerpt: out.excerpt,
+      mapping_version: out.mappingVersion,
     };
     if (w.kind === 'claimed') results.push(result);
     else sent.push({ delivery: w.delivery, result, work: w });

@@ -116,6 +116,7 @@ export async function recordSent(db: Kysely<DispatcherDB>, events: IntakeEvent[]
     started_at: r.started_at,
     latency_ms: r.latency_ms,
     excerpt: r.excerpt,
+    mapping_version: r.mapping_version ?? null,
   }));
   const r = await sql<CompletedDelivery>`
     with ev as (
@@ -125,7 +126,7 @@ export async function recordSent(db: Kysely<DispatcherDB>, events: IntakeEvent[]
       select * from json_to_recordset(${JSON.stringify(rows)}::json)
         as t(id text, endpoint_id text, partner_id text, event_seq bigint, event_id text, event_type text, event_time timestamptz,
              attempt_budget int, outcome text, final boolean, retry_delay_ms int, status_code int, error text, error_class text,
-             started_at timestamptz, latency_ms float8, excerpt text)
+             started_at timestamptz, latency_ms float8, excerpt text, mapping_version int)
     ),
     ins as (
       insert into webhook_deliveries (id, endpoint_id, partner_id, event_seq, event_id, event_type, event_time, replay_job_id,
@@ -142,8 +143,9 @@ export async function recordSent(db: Kysely<DispatcherDB>, events: IntakeEvent[]
       returning id, endpoint_id, partner_id, event_id, event_type, attempts, status, last_status_code, last_error
     ),
     log as (
-      insert into webhook_attempts (delivery_id, endpoint_id, attempt, started_at, outcome, status_code, latency_ms, response_excerpt, error_class)
-      select n.id, n.endpoint_id, 1, i.started_at, i.outcome, i.status_code, i.latency_ms, i.excerpt, i.error_class
+      insert into webhook_attempts (delivery_id, endpoint_id, attempt, started_at, outcome, status_code, latency_ms, response_excerpt, error_class,
+        mapping_version)
+      select n.id, n.endpoint_id, 1, i.started_at, i.outcome, i.status_code, i.latency_ms, i.excerpt, i.error_class, i.mapping_version
       from ins n join input i on i.id = n.id
     ),
     outbox as (
@@ -238,6 +240,8 @@ export interface AttemptResult {
   started_at: Date;
   latency_ms: number;
   excerpt: string | null;
+  /** The integration mapping version that shaped the body (null: unmapped). */
+  mapping_version?: number | null;
 }
 
 export interface CompletedDelivery {
@@ -263,10 +267,10 @@ export async function completeAttempts(db: Kysely<DispatcherDB>, results: Attemp
   const r = await sql<CompletedDelivery>`
     with input as (
       select t.id, t.token, t.outcome, t.final, t.retry_delay_ms as delay_ms, t.status_code as code, t.error as err,
-        t.error_class as err_class, t.started_at as started, t.latency_ms as latency, t.excerpt
+        t.error_class as err_class, t.started_at as started, t.latency_ms as latency, t.excerpt, t.mapping_version
       from json_to_recordset(${JSON.stringify(results)}::json)
         as t(id text, token text, outcome text, final boolean, retry_delay_ms int, status_code int, error text, error_class text,
-             started_at timestamptz, latency_ms float8, excerpt text)
+             started_at timestamptz, latency_ms float8, excerpt text, mapping_version int)
     ),
     upd as (
       update webhook_deliveries d set
@@ -282,8 +286,9 @@ export async function completeAttempts(db: Kysely<DispatcherDB>, results: Attemp
       returning d.id, d.endpoint_id, d.partner_id, d.event_id, d.event_type, d.attempts, d.status, d.last_status_code, d.last_error
     ),
     log as (
-      insert into webhook_attempts (delivery_id, endpoint_id, attempt, started_at, outcome, status_code, latency_ms, response_excerpt, error_class)
-      select u.id, u.endpoint_id, u.attempts, i.started, i.outcome, i.code, i.latency, i.excerpt, i.err_class
+      insert into webhook_attempts (delivery_id, endpoint_id, attempt, started_at, outcome, status_code, latency_ms, response_excerpt, error_class,
+        mapping_version)
+      select u.id, u.endpoint_id, u.attempts, i.started, i.outcome, i.code, i.latency, i.excerpt, i.err_class, i.mapping_version
       from upd u join input i on i.id = u.id
     ),
     outbox as (

@@ -18,6 +18,7 @@ import type { EndpointCommands } from '../app/endpoint-commands.ts';
 import type { DispatcherDB } from '../db/schema.ts';
 import { createJob, type JobRow } from '../jobs/job-runner.ts';
 import { findEndpoint, listEndpoints } from '../projections/endpoints/index.ts';
+import { findIntegrationOwner } from '../projections/integration-mappings/index.ts';
 import { assertOwned, attemptView, deliveryView, endpointFromRow, endpointFromState, jobView, ownerFor, tenantOf } from './views.ts';
 
 export interface HandlerDeps {
@@ -79,11 +80,23 @@ export function dispatcherHandlers(d: HandlerDeps): Record<string, RpcHandler> {
     return ok(jobView(row), 202);
   };
 
+  /** An endpoint may name only a connected integration of its own partner (as the dispatcher's read model knows it). */
+  const checkIntegration = async (integrationId: string | null | undefined, partnerId: string) => {
+    if (!integrationId) return;
+    const owner = await findIntegrationOwner(d.db, integrationId);
+    if (!owner || owner.partner_id !== partnerId || !owner.connected) {
+      throw new ValidationError([
+        { path: 'integration_id', message: `integration ${integrationId} is not a connected integration of partner ${partnerId}` },
+      ]);
+    }
+  };
+
   return {
     'endpoints.create': h(async (req) => {
       const body = parseOrThrow(CreateWebhookEndpointBody, req.body ?? {});
       const partnerId = ownerFor(req.principal, body.partner_id);
       await checkUrl(body.url);
+      await checkIntegration(body.integration_id, partnerId);
       const id = newId('wep', d.now().getTime());
       const secret = generateSecret();
       const { state, seq } = await d.commands.execute(
@@ -101,6 +114,7 @@ export function dispatcherHandlers(d: HandlerDeps): Record<string, RpcHandler> {
             timeout_ms: body.timeout_ms ?? d.defaultTimeoutMs,
             headers: body.headers,
             payload_format: body.payload_format,
+            integration_id: body.integration_id,
           },
         },
         { ...meta(req), partnerScope: undefined },
@@ -124,8 +138,9 @@ export function dispatcherHandlers(d: HandlerDeps): Record<string, RpcHandler> {
 
     'endpoints.update': h(async (req) => {
       const body = parseOrThrow(UpdateWebhookEndpointBody, req.body ?? {});
-      await ownedEndpoint(req);
+      const current = await ownedEndpoint(req);
       if (body.url) await checkUrl(body.url);
+      await checkIntegration(body.integration_id, current.partner_id);
       const { enabled, ...changes } = body;
       const { state, seq } = await d.commands.execute(
         String(req.params.id),

@@ -39,6 +39,7 @@ export function endpointFromRow(r: EndpointRow): WebhookEndpoint {
     timeout_ms: r.timeout_ms,
     headers: r.headers,
     payload_format: r.payload_format,
+    integration_id: r.integration_id,
     version: r.version,
     created_at: r.created_at.toISOString(),
     updated_at: r.updated_at.toISOString(),
@@ -59,6 +60,7 @@ export function endpointFromState(s: EndpointState, version: number): WebhookEnd
     timeout_ms: s.timeout_ms,
     headers: s.headers,
     payload_format: s.payload_format,
+    integration_id: s.integration_id,
     version,
     created_at: s.created_at,
     updated_at: s.updated_at,
@@ -95,6 +97,7 @@ export function attemptView(a: Selectable<AttemptsTable>): Attempt {
     latency_ms: a.latency_ms,
     response_excerpt: a.response_excerpt,
     error_class: a.error_class,
+    mapping_version: a.mapping_version ?? null,
   };
 }
 

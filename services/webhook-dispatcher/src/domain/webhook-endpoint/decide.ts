@@ -10,6 +10,8 @@ export interface EndpointSettings {
   timeout_ms: number;
   headers: Record<string, string>;
   payload_format: WebhookPayloadFormat;
+  /** The integration whose mappings apply (absent or null: none). */
+  integration_id?: string | null;
 }
 
 export type EndpointCommand =

@@ -12,6 +12,8 @@ export interface EndpointState {
   timeout_ms: number;
   headers: Record<string, string>;
   payload_format: WebhookPayloadFormat;
+  /** The integration whose mappings apply (null: unmapped). */
+  integration_id: string | null;
   enabled: boolean;
   disabled_reason: 'manual' | 'gone' | 'failing' | null;
   secret_sealed: string;
@@ -32,6 +34,7 @@ export const initialEndpointState = (): EndpointState => ({
   timeout_ms: 0,
   headers: {},
   payload_format: DEFAULT_PAYLOAD_FORMAT,
+  integration_id: null,
   enabled: false,
   disabled_reason: null,
   secret_sealed: '',
@@ -56,6 +59,8 @@ export type EndpointEventDraft =
         headers: Record<string, string>;
         /** Absent in events written before payload formats existed: the default. */
         payload_format?: WebhookPayloadFormat;
+        /** Absent in events written before integrations could own endpoints: none. */
+        integration_id?: string | null;
         secret_sealed: string;
       };
     }
@@ -71,6 +76,7 @@ export type EndpointEventDraft =
         timeout_ms?: number;
         headers?: Record<string, string>;
         payload_format?: WebhookPayloadFormat;
+        integration_id?: string | null;
       };
     }
   | { type: 'webhook_endpoint.enabled'; data: { endpoint_id: string; partner_id: string } }
