@@ -7,6 +7,8 @@
 //      (POST /v1/events, admin key); "accepted" is the moment the gateway's 202 reaches the client, "received"
 //      the moment the receiver has the delivery. The same load published straight to JetStream is measured
 //      too (publish call → received), so the gateway's own share is visible;
+//  (m) mapped deliveries: one dispatcher delivering the same bursts to one endpoint unmapped and then with a
+//      typical integration field mapping (JSONata), alternating, in the same run (`mapped_ratio`, floor 0.8);
 //  (d) fairness: p99 latency of a healthy endpoint while another endpoint that never answers (every attempt
 //      times out) has 10,000 deliveries queued, in short rounds alternating with that endpoint disabled.
 // Each case gets its own fresh stream and database. Between phases the bench waits until the dispatcher has
@@ -19,7 +21,17 @@ import { readdirSync, readFileSync } from 'node:fs';
 import { loadavg } from 'node:os';
 import type { PlatformEvent } from '@pep/contracts';
 import { createDb, dropDatabase } from '@pep/db';
-import { closeBus, connectBus, type EventBus, ensureStream, externalSubject, publishEvent, StreamSettingsSchema } from '@pep/events';
+import {
+  aggregateSubject,
+  closeBus,
+  connectBus,
+  type EventBus,
+  ensureStream,
+  externalSubject,
+  publishEvent,
+  StreamSettingsSchema,
+} from '@pep/events';
+import { newId } from '@pep/runtime';
 import { dbUrl, freePort, type ServiceProcess, serviceEnv, spawnService, type TestNames, testNames, waitReady } from '@pep/testing';
 import { generateSecret, signWebhook } from '@pep/webhooks';
 import { AckPolicy, DeliverPolicy } from '@nats-io/jetstream';
@@ -36,8 +48,13 @@ const FAIR_N = Number(process.env.BENCH_FAIR_N ?? 500);
 const FAIR_RATE = Number(process.env.BENCH_FAIR_RATE ?? 200);
 /** Rounds of (bad endpoint disabled, bad endpoint enabled) the fairness figures pool. */
 const FAIR_ROUNDS = Number(process.env.BENCH_FAIR_ROUNDS ?? 20);
-/** Which phases to run (all by default): baseline, 1, 2, fairness. */
-const CASES = new Set((process.env.BENCH_CASES ?? 'baseline,1,2,fairness').split(','));
+/** Which phases to run (all by default): baseline, 1, 2, mapped, fairness. */
+const CASES = new Set((process.env.BENCH_CASES ?? 'baseline,1,2,mapped,fairness').split(','));
+/** Alternating (unmapped, mapped) burst pairs of the mapped case. */
+const MAPPED_ROUNDS = Number(process.env.BENCH_MAPPED_ROUNDS ?? 2);
+/** A typical mapping: rename, nest, concatenate, use an envelope attribute. */
+const BENCH_MAPPING =
+  '{ "contact": { "email": email, "name": first_name & " " & last_name }, "external_id": lead_id, "channel": $uppercase(source), "kind": $event.type }';
 const NATS_URL = process.env.NATS_URL ?? 'nats://127.0.0.1:4222';
 const PARTNER = 'prt_bench';
 const SECRET_KEY = randomBytes(32).toString('hex');
@@ -53,6 +70,7 @@ async function startReceiver(opts: { hang?: boolean } = {}) {
   let open = 0;
   let maxOpen = 0;
   let requests = 0;
+  let lastBody = '';
   const server = createServer((req, res) => {
     const chunks: Buffer[] = [];
     req.on('data', (c: Buffer) => chunks.push(c));
@@ -66,6 +84,7 @@ async function startReceiver(opts: { hang?: boolean } = {}) {
         return;
       }
       const id = String(req.headers['webhook-id'] ?? '');
+      lastBody = Buffer.concat(chunks).toString('utf8');
       if (!seen.has(id)) {
         seen.set(id, at);
         const m = /"id":"([^"]+)"/.exec(Buffer.concat(chunks).toString('utf8'));
@@ -81,6 +100,7 @@ async function startReceiver(opts: { hang?: boolean } = {}) {
     url: `http://127.0.0.1:${(server.address() as AddressInfo).port}/hook`,
     seen,
     maxOpen: () => maxOpen,
+    lastBody: () => lastBody,
     requests: () => requests,
     onReceive(fn: ((eventId: string, at: number) => void) | null) {
       onReceive = fn;
@@ -546,6 +566,80 @@ async function fairness() {
   };
 }
 
+// ------------------------------------------------------------------ (m) mapped beside unmapped
+/** Appends an integration event as partner-registry does (the dispatcher learns mappings from the stream). */
+async function integrationEvent(bus: EventBus, integrationId: string, type: string, data: Record<string, unknown>) {
+  await publishEvent(bus, aggregateSubject(bus.prefix, 'integration', integrationId), {
+    specversion: '1.0',
+    id: `bench-int-${type}-${randomBytes(4).toString('hex')}`,
+    source: 'urn:pep:partner-registry',
+    type,
+    time: new Date().toISOString(),
+    datacontenttype: 'application/json',
+    schemaversion: 1,
+    partnerid: PARTNER,
+    data: { integration_id: integrationId, ...data },
+  });
+}
+
+async function mappedCase() {
+  const w = await world('bdm');
+  const procs = await startDispatchers(w.names, 1, { WEBHOOK_MAPPING_REFRESH_MS: '100' });
+  const integrationId = newId('int');
+  await integrationEvent(w.bus, integrationId, 'integration.connected', {
+    application_id: newId('app'),
+    customer_id: 'cus_bench',
+    scopes: [],
+    connected_by: 'bench',
+    connected_at: new Date().toISOString(),
+  });
+  await integrationEvent(w.bus, integrationId, 'integration.mapping_set', {
+    event_type: 'lead.*',
+    version: 1,
+    expression: BENCH_MAPPING,
+    set_by: 'bench',
+    set_at: new Date().toISOString(),
+  });
+  const ep = await createEndpoint(w.rpc, PARTNER, receiver.url);
+  /** Links (or unlinks) the endpoint and waits until a delivery shows the mapping in (or out of) effect. */
+  const link = async (on: boolean) => {
+    const deadline = Date.now() + 60_000;
+    for (;;) {
+      const r = await w.rpc.call('endpoints.update', partner(PARTNER), {
+        params: { id: ep.id },
+        body: { integration_id: on ? integrationId : null },
+      });
+      if (r.ok) break;
+      if (Date.now() > deadline) throw new Error(`linking the integration failed: ${JSON.stringify(r.problem)}`);
+      await new Promise((res) => setTimeout(res, 100));
+    }
+    for (let i = 0; ; i++) {
+      await publishBurst(w.bus, 1, `probe-${on}-${i}`);
+      await new Promise((res) => setTimeout(res, 100));
+      if (receiver.lastBody().includes('"contact"') === on) break;
+      if (Date.now() > deadline) throw new Error(`the mapping did not come ${on ? 'into' : 'out of'} effect`);
+    }
+    await settle(procs.map((p) => p.url));
+  };
+  const unmapped: number[] = [];
+  const mapped: number[] = [];
+  for (let round = 0; round < MAPPED_ROUNDS; round++) {
+    await link(false);
+    unmapped.push(await throughput(w.bus, `u${round}`));
+    await settle(procs.map((p) => p.url));
+    await link(true);
+    mapped.push(await throughput(w.bus, `m${round}`));
+    await settle(procs.map((p) => p.url));
+    console.log(
+      `  round ${round + 1}: unmapped ${unmapped[round]} deliveries/s, mapped ${mapped[round]} deliveries/s; load ${load().join(' ')}`,
+    );
+  }
+  for (const p of procs) await p.proc.stop();
+  await w.close();
+  const best = (xs: number[]) => Math.max(...xs);
+  return { unmapped: best(unmapped), mapped: best(mapped), ratio: Math.round((best(mapped) / best(unmapped)) * 100) / 100 };
+}
+
 // ------------------------------------------------------------------ run
 console.log(`bench/dispatch: ${EVENTS} events a burst, ${RATE} events/s for ${LATENCY_S} s; load average ${load().join(' ')}`);
 const skipped = {
@@ -569,6 +663,13 @@ console.log(
   `dispatcher, 2 replicas: ${two.dps} deliveries/s; e2e at ${RATE}/s, gateway 202 → received: p50 ${two.gw.p50} ms, p99 ${two.gw.p99} ms ` +
     `(${two.gw.n} events, ${two.gw.lost} missing; load ${two.loadGw.join(' ')})`,
 );
+const mappedRun = CASES.has('mapped') ? await mappedCase() : undefined;
+if (mappedRun) {
+  console.log(
+    `mapped deliveries (1 replica, best of ${MAPPED_ROUNDS} alternating bursts): unmapped ${mappedRun.unmapped} deliveries/s, ` +
+      `mapped ${mappedRun.mapped} deliveries/s: ratio ${mappedRun.ratio} (floor 0.8)`,
+  );
+}
 const fair = CASES.has('fairness') ? await fairness() : undefined;
 if (fair) {
   console.log(
@@ -597,6 +698,9 @@ console.log(
     e2e_direct_p50_ms: one.direct?.p50,
     e2e_direct_p99_ms: one.direct?.p99,
     stream_to_attempt_p99_ms: one.delay.p99,
+    unmapped_dps: mappedRun?.unmapped,
+    mapped_dps: mappedRun?.mapped,
+    mapped_ratio: mappedRun?.ratio,
     fairness_p99_without_ms: fair?.p99Without,
     fairness_p99_with_ms: fair?.p99With,
     fairness_p99_ratio: fair?.ratio,
