@@ -9,7 +9,7 @@ export interface StallState {
   behind: number;
   /** How long it has been behind without any progress (ms; 0 when caught up or progressing). */
   stalledForMs: number;
-  /** How long it has been behind at all (ms; 0 when caught up). */
+  /** How long since it last reached the stream's end as measured then (ms; 0 when caught up). */
   behindForMs: number;
   /** The stream could not be asked (broker away): its message. */
   unknown?: string;
@@ -45,6 +45,7 @@ export function startStallWatch(opts: {
   let lastApplied = opts.applied();
   let lastProgressAt = Date.now();
   let behindSince = 0;
+  let markTarget = 0;
   let behind = 0;
   let unknown: string | undefined;
   let recreated = 0;
@@ -87,10 +88,16 @@ export function startStallWatch(opts: {
       behind = Math.max(0, target - opts.applied());
       if (behind === 0) {
         behindSince = 0;
+        markTarget = 0;
         lastProgressAt = now;
         return;
       }
-      if (behindSince === 0) behindSince = now;
+      // Under steady load a projection is never exactly at the stream's end when asked; it is lagging only when it
+      // has not reached, for a long time, the end the stream had when it was last measured.
+      if (behindSince === 0 || opts.applied() >= markTarget) {
+        behindSince = now;
+        markTarget = target;
+      }
       if (now - lastProgressAt >= stallMs && !opts.paused?.()) recreate('stalled');
     } finally {
       checking = false;
