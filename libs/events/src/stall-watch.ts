@@ -1,6 +1,6 @@
 import type { ConsumerMessages } from '@nats-io/jetstream';
 import type { NatsConnection } from '@nats-io/transport-node';
-import { type ConnectionLogger, watchConnection } from './connection.ts';
+import { type ConnectionLogger, type EventBus, watchConnection } from './connection.ts';
 
 export type RecreateReason = 'stalled' | 'reconnect' | 'consumer_not_found' | 'consumer_deleted' | 'heartbeats_missed';
 
@@ -138,5 +138,44 @@ export function startStallWatch(opts: {
       clearInterval(timer);
       unsubscribe();
     },
+  };
+}
+
+/**
+ * For a durable pull consumer's consume loop: after the broker comes back, nats.js checks the consumer once and,
+ * if JetStream is not answering yet, waits a whole `expires` (30 s) before pulling again. This waits (bounded,
+ * polling every 250 ms) until the durable consumer answers, then stops the current `messages` so the caller's loop
+ * consumes afresh at once. Returns the unsubscribe.
+ */
+export function resumeOnReconnect(opts: {
+  bus: EventBus;
+  durable: string;
+  messages: () => ConsumerMessages | undefined;
+  logger: ConnectionLogger;
+  onResume?: () => void;
+  maxWaitMs?: number;
+}): () => void {
+  let stopped = false;
+  const unsubscribe = watchConnection(opts.bus.nc, opts.logger).on((s) => {
+    if (s.type !== 'reconnect') return;
+    void (async () => {
+      const deadline = Date.now() + (opts.maxWaitMs ?? 30_000);
+      while (!stopped && Date.now() < deadline) {
+        const ready = await opts.bus.jsm.consumers
+          .info(opts.bus.stream, opts.durable)
+          .then(() => true)
+          .catch(() => false);
+        if (ready) break;
+        await new Promise((r) => setTimeout(r, 250));
+      }
+      if (stopped) return;
+      opts.logger.warn('consumer resumed after reconnect', { consumer: opts.durable });
+      opts.onResume?.();
+      opts.messages()?.stop();
+    })();
+  });
+  return () => {
+    stopped = true;
+    unsubscribe();
   };
 }
