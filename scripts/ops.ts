@@ -124,7 +124,7 @@ async function main() {
     }
     default:
       process.stdout.write(
-        'usage: pnpm ops stream | consumers | projections <svc> | rebuild <svc> <projection> [--from-seq N|--from-time T] | dead-letters <svc> | dead-letters retry|discard <svc> <id> | secrets status|reencrypt [--dry-run]\n',
+        'usage: pnpm ops stream | consumers | projections <svc> | rebuild <svc> <projection> [--from-seq N|--from-time T] | dead-letters <svc>\n',
       );
       process.exitCode = cmd ? 2 : 0;
   }
