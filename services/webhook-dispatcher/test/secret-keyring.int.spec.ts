@@ -91,6 +91,18 @@ describe('endpoint secrets under a keyring', () => {
     const metrics = await (await fetch(`${svc.healthUrl}/metrics`)).text();
     expect(metrics).toMatch(/webhook_endpoints_unreadable\{[^}]*\} 1/);
     expect(metrics).toMatch(/webhook_endpoint_secrets_unreadable_total\{[^}]*which="secret"[^}]*\} 1/);
+    expect(metrics).toMatch(/projection_dead_letters_total\{[^}]*projection="webhook_endpoints"[^}]*\} 0/);
+
+    // The service stays ready (one unreadable record is not an outage) and reports each projection on /readyz.
+    const ready = (await (await fetch(`${svc.healthUrl}/readyz`)).json()) as { status: string; checks: Record<string, string> };
+    expect(ready.status).toBe('ready');
+    expect(ready.checks['projection:webhook_endpoints']).toBe('ok');
+    const projections = await rpc.ok('ops.projections', admin);
+    expect(projections.data).toEqual([expect.objectContaining({ name: 'webhook_endpoints', state: 'ok', open_dead_letters: 0 })]);
+    const noLetter = await rpc.call('ops.dead-letters.retry', admin, { body: { id: 987654 } });
+    expect(noLetter.ok ? 200 : noLetter.problem.status).toBe(404);
+    const badId = await rpc.call('ops.dead-letters.discard', admin, { body: { id: 'x' } });
+    expect(badId.ok ? 200 : badId.problem.status).toBe(422);
 
     // The lost key comes back beside a new current one: re-encrypt moves every secret to `next`, as events.
     await svc.proc.stop();
