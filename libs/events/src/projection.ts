@@ -234,6 +234,8 @@ export async function startProjection<DB extends PlatformTables>(opts: {
         }
         await flush();
       } catch (err) {
+        // The consumer of the failed round must not go on pulling beside the next one.
+        messages?.stop();
         if (stopped) break;
         if (isConnectionError(err)) dbAway(err);
         failures++;
