@@ -234,6 +234,7 @@ export async function startIdentityStore(opts: {
           applied = m.seq;
         }
       } catch (err) {
+        messages?.stop();
         if (stopped) break;
         logger.warn('identity feed failed, restarting', { err });
         await new Promise((r) => setTimeout(r, 500));
