@@ -1,0 +1,194 @@
+// One run of the mission flow under a fault: partner events at a steady rate through the gateway, commands
+// (partner renames) beside them, the fault injected once the load is under way, then a key revocation, a new
+// key and a rollback right after the engine is back; afterwards everything is compared with a fold of the stream.
+import { waitUntil } from '@pep/testing';
+import { expect } from 'vitest';
+import {
+  countReceipts,
+  foldStream,
+  incidentBody,
+  readStream,
+  type ServiceName,
+  type Stack,
+  setUpPartner,
+  setUpRollback,
+  startLoad,
+  summarize,
+  waitCaughtUp,
+} from './stack.ts';
+
+export interface FaultWindow {
+  /** What was done, for the report. */
+  injected: string;
+  /** When the engine was back (ms since epoch). */
+  backAt: number;
+  downAt: number;
+}
+
+/** Renames the partner every `everyMs` until stopped; each answer is kept (a 503 must carry Retry-After). */
+function startCommands(stack: Stack, partner: { id: string; key: string }, everyMs: number) {
+  const answers: { status: number; retryAfter: string | null; name: string }[] = [];
+  let stopped = false;
+  let n = 0;
+  const done = (async () => {
+    while (!stopped) {
+      const name = `Acme ${++n}`;
+      try {
+        const r = await stack.call(partner.key, 'PATCH', `/v1/partners/${partner.id}`, { name });
+        answers.push({ status: r.status, retryAfter: r.headers.get('retry-after'), name });
+      } catch (err) {
+        answers.push({ status: 0, retryAfter: null, name: `${name} (${(err as Error).name})` });
+      }
+      await new Promise((r) => setTimeout(r, everyMs));
+    }
+  })();
+  return {
+    answers,
+    stop() {
+      stopped = true;
+      return done;
+    },
+  };
+}
+
+/** Retries a request through the fault's aftermath until it succeeds (bounded). */
+async function eventually(stack: Stack, token: string, method: string, path: string, body?: unknown) {
+  return waitUntil(
+    async () => {
+      const r = await stack.call(token, method, path, body);
+      if (r.status < 300) return r.body ?? true;
+      if (r.status !== 503) throw new Error(`${method} ${path} → ${r.status} ${JSON.stringify(r.body)}`);
+      return undefined;
+    },
+    { timeoutMs: 30_000, intervalMs: 250, what: `${method} ${path}` },
+  );
+}
+
+export async function missionUnderFault(
+  stack: Stack,
+  opts: {
+    scenario: string;
+    backends: ServiceName[];
+    events: number;
+    ratePerS: number;
+    /** Injects the fault once the load is under way and resolves when the engine is back. */
+    inject: () => Promise<FaultWindow>;
+    /** How long every projection may take to catch up once the load is over. */
+    catchUpMs?: number;
+  },
+) {
+  const partner = await setUpPartner(stack);
+  await setUpRollback(stack, partner);
+  const canary = await stack.must(stack.adminKey, 'POST', `/v1/partners/${partner.id}/api-keys`, { name: 'canary', scopes: ['admin'] });
+  await waitUntil(async () => (await stack.call(canary.key, 'GET', `/v1/partners/${partner.id}`)).status === 200 || undefined, {
+    what: 'the canary key to work',
+  });
+
+  const load = startLoad(stack, { key: partner.key, ratePerS: opts.ratePerS, total: opts.events, label: opts.scenario });
+  const commands = startCommands(stack, partner, 400);
+  await waitUntil(() => load.acked.size >= opts.events / 5 || undefined, { timeoutMs: 60_000, what: 'the load to get going' });
+  const fault = await opts.inject();
+
+  // Right after the engine is back: revoke a key, make a new one, and roll back an incident.
+  await eventually(stack, stack.adminKey, 'DELETE', `/v1/api-keys/${canary.id}`);
+  const fresh = await eventually(stack, stack.adminKey, 'POST', `/v1/partners/${partner.id}/api-keys`, {
+    name: 'fresh',
+    scopes: ['admin'],
+  });
+  const incidentId = `inc-${opts.scenario}`;
+  const incident = await eventually(stack, partner.key, 'POST', '/v1/incidents', incidentBody(incidentId));
+
+  // The gateway's identity fold follows the stream again: the revoked key stops working, the new one works.
+  await waitUntil(async () => (await stack.call(canary.key, 'GET', `/v1/partners/${partner.id}`)).status === 401 || undefined, {
+    timeoutMs: 15_000,
+    what: 'the revoked canary key to be refused',
+  });
+  const revokedAfterMs = Date.now() - fault.backAt;
+  await waitUntil(async () => (await stack.call(fresh.key, 'GET', `/v1/partners/${partner.id}`)).status === 200 || undefined, {
+    timeoutMs: 15_000,
+    what: 'the new key to work',
+  });
+
+  await load.done;
+  await commands.stop();
+  const loadEndedAt = Date.now();
+  const catchUp = await waitCaughtUp(stack, opts.backends, opts.catchUpMs ?? 15_000);
+
+  const stream = await readStream(stack.bus);
+  const fold = foldStream(stream, partner.id);
+  const bySeq = new Map(stream.map((m) => [m.seq, m.event.id]));
+  const lost = [...load.acked].filter(([id, { seq }]) => !fold.leads.has(id) || bySeq.get(seq) !== id).map(([id]) => id);
+  const storedTwice = [...fold.leads].filter(([, seqs]) => seqs.length > 1).map(([id]) => id);
+
+  // Every stored lead reaches the endpoint, under one webhook-id.
+  await waitUntil(() => countReceipts(stack.receiver.receipts).byEvent.size >= fold.leads.size || undefined, {
+    timeoutMs: 60_000,
+    what: `${fold.leads.size} deliveries`,
+  });
+  const receipts = countReceipts(stack.receiver.receipts);
+  const undelivered = [...fold.leads.keys()].filter((id) => !receipts.byEvent.has(id));
+  const unknown = [...receipts.byEvent.keys()].filter((id) => !fold.leads.has(id));
+
+  // Read models equal the fold: the partner's name, its keys, the endpoint's deliveries, the rollback.
+  const readPartner = await stack.must(stack.adminKey, 'GET', `/v1/partners/${partner.id}`);
+  const readKeys = (await stack.must(stack.adminKey, 'GET', `/v1/partners/${partner.id}/api-keys?limit=100`)).data as {
+    id: string;
+    status: string;
+  }[];
+  const done = await waitUntil(
+    async () => {
+      const r = await stack.call(partner.key, 'GET', `/v1/incidents/${incidentId}`);
+      return r.body?.rollback?.status === 'completed' ? r.body : undefined;
+    },
+    { timeoutMs: 30_000, what: 'the rollback to complete' },
+  );
+  const toggles = stack.flagPartner.toggles.filter((t) => t.incident_id === incidentId).length;
+  const commandAnswers: Record<string, number> = {};
+  for (const a of commands.answers) commandAnswers[a.status] = (commandAnswers[a.status] ?? 0) + 1;
+
+  const report = {
+    scenario: opts.scenario,
+    injected: fault.injected,
+    down_ms: fault.backAt - fault.downAt,
+    load: summarize(load),
+    acknowledged_during_fault: [...load.acked.values()].filter((a) => a.at >= fault.downAt && a.at <= fault.backAt).length,
+    commands: commandAnswers,
+    commands_503_without_retry_after: commands.answers.filter((a) => a.status === 503 && !a.retryAfter).length,
+    stream: { leads: fold.leads.size, stored_twice: storedTwice.length, last_seq: stream.at(-1)?.seq ?? 0 },
+    lost_acknowledged: lost.length,
+    deliveries: {
+      events_delivered: receipts.byEvent.size,
+      undelivered: undelivered.length,
+      doubled: receipts.doubled.length,
+      repeats_same_webhook_id: receipts.repeats,
+      unknown: unknown.length,
+    },
+    caught_up_ms_after_load: catchUp,
+    load_ended_ms_after_back: loadEndedAt - fault.backAt,
+    revoked_key_refused_ms_after_back: revokedAfterMs,
+    rollback: { incident: incidentId, accepted: !!incident, status: done.rollback.status, toggles },
+    services_exited: stack.exitedUnasked().length,
+  };
+  console.log(JSON.stringify({ fault: report }, null, 1));
+
+  expect(load.abandoned, 'events never acknowledged within their retry budget').toEqual([]);
+  expect(lost, 'acknowledged events missing from the stream').toEqual([]);
+  expect(storedTwice, 'events stored twice').toEqual([]);
+  expect(undelivered, 'stored events never delivered').toEqual([]);
+  expect(unknown, 'deliveries of events the stream does not hold').toEqual([]);
+  expect(receipts.doubled, 'events delivered under two webhook-ids').toEqual([]);
+  expect(report.load.status_503_without_retry_after, '503s without Retry-After (events)').toBe(0);
+  expect(report.commands_503_without_retry_after, '503s without Retry-After (commands)').toBe(0);
+  expect(readPartner.name).toBe(fold.partnerName);
+  expect(Object.fromEntries(readKeys.map((k) => [k.id, k.status === 'revoked' ? 'revoked' : 'active']))).toEqual(
+    Object.fromEntries(fold.keys),
+  );
+  expect(fold.keys.get(canary.id)).toBe('revoked');
+  expect(toggles).toBe(1);
+  expect(fold.completedRollbacks.has(incidentId)).toBe(true);
+  expect(stack.exitedUnasked(), 'service processes that exited').toEqual([]);
+  for (const s of [...opts.backends, 'gateway' as const]) {
+    expect((await fetch(`${stack.healthUrl(s)}/readyz`)).status, `${s} /readyz`).toBe(200);
+  }
+  return { report, load, fault };
+}
