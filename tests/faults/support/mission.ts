@@ -8,6 +8,7 @@ import {
   foldStream,
   incidentBody,
   readStream,
+  recordedTwice,
   type ServiceName,
   type Stack,
   setUpPartner,
@@ -75,6 +76,10 @@ export async function missionUnderFault(
     inject: () => Promise<FaultWindow>;
     /** How long every projection may take to catch up once the load is over. */
     catchUpMs?: number;
+    /** The engine that went away is not NATS: the gateway must go on acknowledging events meanwhile. */
+    acceptsDuringFault?: boolean;
+    /** The gateway stays up: no request may find its port closed or have its connection reset. */
+    neverRefused?: boolean;
   },
 ) {
   const partner = await setUpPartner(stack);
@@ -84,10 +89,19 @@ export async function missionUnderFault(
     what: 'the canary key to work',
   });
 
-  const load = startLoad(stack, { key: partner.key, ratePerS: opts.ratePerS, total: opts.events, label: opts.scenario });
+  // The load goes on until at least `events` were sent and 2 s have passed since the fault ended.
+  let injectedAt = Number.POSITIVE_INFINITY;
+  const load = startLoad(stack, {
+    key: partner.key,
+    ratePerS: opts.ratePerS,
+    total: opts.events,
+    until: () => Date.now() < injectedAt + 2000,
+    label: opts.scenario,
+  });
   const commands = startCommands(stack, partner, 400);
   await waitUntil(() => load.acked.size >= opts.events / 5 || undefined, { timeoutMs: 60_000, what: 'the load to get going' });
   const fault = await opts.inject();
+  injectedAt = Date.now();
 
   // Right after the engine is back: revoke a key, make a new one, and roll back an incident.
   await eventually(stack, stack.adminKey, 'DELETE', `/v1/api-keys/${canary.id}`);
@@ -115,17 +129,18 @@ export async function missionUnderFault(
   const catchUp = await waitCaughtUp(stack, opts.backends, opts.catchUpMs ?? 15_000);
 
   const stream = await readStream(stack.bus);
-  const fold = foldStream(stream, partner.id);
+  const fold = foldStream(stream, partner.id, load.prefix);
   const bySeq = new Map(stream.map((m) => [m.seq, m.event.id]));
   const lost = [...load.acked].filter(([id, { seq }]) => !fold.leads.has(id) || bySeq.get(seq) !== id).map(([id]) => id);
   const storedTwice = [...fold.leads].filter(([, seqs]) => seqs.length > 1).map(([id]) => id);
 
   // Every stored lead reaches the endpoint, under one webhook-id.
-  await waitUntil(() => countReceipts(stack.receiver.receipts).byEvent.size >= fold.leads.size || undefined, {
+  await waitUntil(() => countReceipts(stack.receiver.receipts, load.prefix).byEvent.size >= fold.leads.size || undefined, {
     timeoutMs: 60_000,
     what: `${fold.leads.size} deliveries`,
   });
-  const receipts = countReceipts(stack.receiver.receipts);
+  const receipts = countReceipts(stack.receiver.receipts, load.prefix);
+  const twice = await recordedTwice(stack, partner.endpointId);
   const undelivered = [...fold.leads.keys()].filter((id) => !receipts.byEvent.has(id));
   const unknown = [...receipts.byEvent.keys()].filter((id) => !fold.leads.has(id));
 
@@ -151,6 +166,7 @@ export async function missionUnderFault(
     injected: fault.injected,
     down_ms: fault.backAt - fault.downAt,
     load: summarize(load),
+    refused_connections: load.refused.length,
     acknowledged_during_fault: [...load.acked.values()].filter((a) => a.at >= fault.downAt && a.at <= fault.backAt).length,
     commands: commandAnswers,
     commands_503_without_retry_after: commands.answers.filter((a) => a.status === 503 && !a.retryAfter).length,
@@ -161,6 +177,7 @@ export async function missionUnderFault(
       undelivered: undelivered.length,
       doubled: receipts.doubled.length,
       repeats_same_webhook_id: receipts.repeats,
+      recorded_succeeded_twice: twice,
       unknown: unknown.length,
     },
     caught_up_ms_after_load: catchUp,
@@ -177,6 +194,9 @@ export async function missionUnderFault(
   expect(undelivered, 'stored events never delivered').toEqual([]);
   expect(unknown, 'deliveries of events the stream does not hold').toEqual([]);
   expect(receipts.doubled, 'events delivered under two webhook-ids').toEqual([]);
+  expect(twice, 'deliveries sent again after they were recorded as succeeded').toBe(0);
+  if (opts.neverRefused) expect(load.refused, 'requests the gateway refused or reset').toEqual([]);
+  if (opts.acceptsDuringFault) expect(report.acknowledged_during_fault, 'events acknowledged while the engine was away').toBeGreaterThan(0);
   expect(report.load.status_503_without_retry_after, '503s without Retry-After (events)').toBe(0);
   expect(report.commands_503_without_retry_after, '503s without Retry-After (commands)').toBe(0);
   expect(readPartner.name).toBe(fold.partnerName);

@@ -6,10 +6,12 @@ import { randomBytes, randomUUID } from 'node:crypto';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { StoredEvent } from '@pep/contracts';
+import { createDb } from '@pep/db';
 import { closeBus, connectBus, decodeEvent, type EventBus } from '@pep/events';
 import { freePort, type ServiceProcess, serviceEnv, spawnService, type TestNames, testNames, waitReady, waitUntil } from '@pep/testing';
 import { DeliverPolicy } from '@nats-io/jetstream';
 import { connect, type NatsConnection } from '@nats-io/transport-node';
+import { sql } from 'kysely';
 import { type ReferencePartner, startReferencePartner } from '../../../tools/conformance/src/reference-partner.ts';
 
 export const FLAG_TOKEN = 'fault-flag-token-123456';
@@ -87,6 +89,7 @@ export interface Stack {
   names: TestNames;
   gatewayUrl: string;
   adminKey: string;
+  pgTemplate: string;
   procs: Map<ServiceName, ServiceProcess>;
   /** Every process ever started, restarts included (to check that none exited unasked). */
   started: ServiceProcess[];
@@ -169,6 +172,7 @@ export async function startStack(opts: {
     names,
     gatewayUrl,
     adminKey,
+    pgTemplate: opts.pgTemplate,
     procs,
     started,
     healthUrl,
@@ -272,9 +276,20 @@ export interface Attempt {
  */
 export function startLoad(
   stack: Stack,
-  opts: { key: string; ratePerS: number; total?: number; label?: string; retryBudgetMs?: number; stopWhen?: () => boolean },
+  opts: {
+    key: string;
+    ratePerS: number;
+    /** At least this many events; more while `until` says to go on. */
+    total: number;
+    until?: () => boolean;
+    label?: string;
+    /** Stamped on each event (admin credentials name the tenant). */
+    partnerId?: string;
+    retryBudgetMs?: number;
+  },
 ) {
   const run = opts.label ?? randomBytes(3).toString('hex');
+  const prefix = `lead-${run}-`;
   const attempts: Attempt[] = [];
   const acked = new Map<string, { seq: number; at: number }>();
   const abandoned: string[] = [];
@@ -284,8 +299,9 @@ export function startLoad(
   const inflight = new Set<Promise<void>>();
 
   const one = async (i: number) => {
-    const eventId = `lead-${run}-${i}`;
+    const eventId = `${prefix}${i}`;
     const body = {
+      ...(opts.partnerId ? { partnerid: opts.partnerId } : {}),
       specversion: '1.0',
       id: eventId,
       source: 'crm',
@@ -335,7 +351,7 @@ export function startLoad(
   const done = (async () => {
     const interval = 1000 / opts.ratePerS;
     const t0 = Date.now();
-    for (let i = 0; !stopped && (opts.total === undefined || i < opts.total) && !opts.stopWhen?.(); i++) {
+    for (let i = 0; !stopped && (i < opts.total || opts.until?.()); i++) {
       const due = t0 + i * interval;
       const delay = due - Date.now();
       if (delay > 0) await new Promise((r) => setTimeout(r, delay));
@@ -347,6 +363,7 @@ export function startLoad(
   })();
 
   return {
+    prefix,
     attempts,
     acked,
     abandoned,
@@ -381,14 +398,15 @@ export async function readStream(bus: EventBus): Promise<{ seq: number; subject:
 }
 
 /** What the stream says should be true: the fold the projections are compared with. */
-export function foldStream(events: { seq: number; event: StoredEvent }[], partnerId: string) {
+export function foldStream(events: { seq: number; event: StoredEvent }[], partnerId: string, leadPrefix = '') {
   const leads = new Map<string, number[]>();
   let partnerName: string | undefined;
   const keys = new Map<string, 'active' | 'revoked'>();
   const toggles = new Set<string>();
   for (const { seq, event: e } of events) {
     const data = (e.data ?? {}) as Record<string, unknown>;
-    if (e.type === 'lead.created' && e.partnerid === partnerId) leads.set(e.id, [...(leads.get(e.id) ?? []), seq]);
+    if (e.type === 'lead.created' && e.partnerid === partnerId && e.id.startsWith(leadPrefix))
+      leads.set(e.id, [...(leads.get(e.id) ?? []), seq]);
     if ((e.type === 'partner.created' || e.type === 'partner.updated') && data.partner_id === partnerId && typeof data.name === 'string') {
       partnerName = data.name;
     }
@@ -400,11 +418,11 @@ export function foldStream(events: { seq: number; event: StoredEvent }[], partne
 }
 
 /** Webhook receipts grouped: per event id the distinct webhook-ids, and per webhook-id how often it arrived. */
-export function countReceipts(receipts: Receipt[], type = 'lead.created') {
+export function countReceipts(receipts: Receipt[], eventIdPrefix: string, type = 'lead.created') {
   const byEvent = new Map<string, Set<string>>();
   const byWebhookId = new Map<string, number>();
   for (const r of receipts) {
-    if (r.type !== type) continue;
+    if (r.type !== type || !r.eventId.startsWith(eventIdPrefix)) continue;
     byEvent.set(r.eventId, (byEvent.get(r.eventId) ?? new Set()).add(r.webhookId));
     byWebhookId.set(r.webhookId, (byWebhookId.get(r.webhookId) ?? 0) + 1);
   }
@@ -450,4 +468,17 @@ export async function waitCaughtUp(stack: Stack, services: ServiceName[], timeou
     throw new Error(`${(err as Error).message} (behind: ${last})`);
   });
   return Date.now() - t0;
+}
+
+/** Deliveries the dispatcher recorded as succeeded more than once (sent again after it knew it was delivered). */
+export async function recordedTwice(stack: Stack, endpointId: string): Promise<number> {
+  const db = createDb<any>(stack.pgTemplate.replace('{db}', `${stack.names.DB_PREFIX}webhook_dispatcher`), { max: 1 });
+  try {
+    const r = await sql<{ n: number }>`select count(*)::int as n from (select a.delivery_id from webhook_attempts a
+      join webhook_deliveries d on d.id = a.delivery_id where d.endpoint_id = ${endpointId} and a.outcome = 'succeeded'
+      group by a.delivery_id having count(*) > 1) x`.execute(db);
+    return r.rows[0]?.n ?? 0;
+  } finally {
+    await db.destroy();
+  }
 }
