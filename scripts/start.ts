@@ -57,8 +57,22 @@ interface Running {
   name: string;
   child: ChildProcess;
   healthPort: number;
-  restarts: number;
+  /** Times this service exited and was restarted inside the current budget window (see restartPolicy). */
+  restarts: number[];
 }
+
+/**
+ * The supervisor restarts a crashed service with exponential backoff (1 s, 2 s, 4 s … capped at 30 s) and gives
+ * up only when it crashed more than `budget` times within `windowMs` (a crash loop), not after a lifetime
+ * total: a few database or broker blips over a long run never leave the stack without a service. A service
+ * that stayed up for a whole window starts again from the shortest delay.
+ */
+const restartPolicy = {
+  budget: Number(process.env.PLATFORM_RESTART_BUDGET ?? 10),
+  windowMs: Number(process.env.PLATFORM_RESTART_WINDOW_MS ?? 120_000),
+  baseMs: 1000,
+  maxMs: 30_000,
+};
 const running = new Map<string, Running>();
 let shuttingDown = false;
 
@@ -122,7 +136,7 @@ function envFor(name: string, healthPort: number): NodeJS.ProcessEnv {
   };
 }
 
-function startService(name: string, index: number, restarts = 0): Running {
+function startService(name: string, index: number, restarts: number[] = []): Running {
   const healthPort = config.HEALTH_PORT_BASE + 1 + index;
   const child = spawn(process.execPath, ['--import', 'tsx', join(ROOT, 'services', name, 'src', 'main.ts')], {
     cwd: ROOT,
@@ -146,8 +160,22 @@ function startService(name: string, index: number, restarts = 0): Running {
   const r: Running = { name, child, healthPort, restarts };
   child.on('exit', (code, signal) => {
     if (shuttingDown) return;
-    say(`${name} exited (${signal ?? code}); ${r.restarts < 5 ? 'restarting' : 'giving up after 5 restarts'}`);
-    if (r.restarts < 5) setTimeout(() => running.set(name, startService(name, index, r.restarts + 1)), 1000 * (r.restarts + 1));
+    const now = Date.now();
+    const recent = r.restarts.filter((t) => now - t < restartPolicy.windowMs);
+    const windowS = Math.round(restartPolicy.windowMs / 1000);
+    if (recent.length >= restartPolicy.budget) {
+      say(
+        `${name} exited (${signal ?? code}); giving up: ${recent.length} restarts in the last ${windowS} s (budget ${restartPolicy.budget} per ${windowS} s)`,
+      );
+      return;
+    }
+    const delay = Math.min(restartPolicy.baseMs * 2 ** recent.length, restartPolicy.maxMs);
+    say(
+      `${name} exited (${signal ?? code}); restarting in ${delay} ms (restart ${recent.length + 1} of ${restartPolicy.budget} allowed per ${windowS} s)`,
+    );
+    setTimeout(() => {
+      if (!shuttingDown) running.set(name, startService(name, index, [...recent, Date.now()]));
+    }, delay);
   });
   return r;
 }

@@ -8,6 +8,9 @@ export function pgDeadLetters(db: Kysely<any>) {
   const sink: DeadLetterSink & {
     list(opts?: { consumer?: string; limit?: number }): Promise<PlatformTables['dead_letters'][]>;
     markRetried(id: number): Promise<void>;
+    get(id: number): Promise<PlatformTables['dead_letters'] | undefined>;
+    /** Settles a letter without applying it; false when there is no such open letter. */
+    discard(id: number): Promise<boolean>;
   } = {
     async record(letter: DeadLetter) {
       await d.insertInto('dead_letters').values(letter).execute();
@@ -20,6 +23,21 @@ export function pgDeadLetters(db: Kysely<any>) {
         .limit(opts.limit ?? 100);
       if (opts.consumer) q = q.where('consumer', '=', opts.consumer);
       return (await q.execute()) as unknown as PlatformTables['dead_letters'][];
+    },
+    async get(id: number) {
+      return (await d.selectFrom('dead_letters').selectAll().where('id', '=', id).executeTakeFirst()) as
+        | PlatformTables['dead_letters']
+        | undefined;
+    },
+    async discard(id: number) {
+      const r = await d
+        .updateTable('dead_letters')
+        .set({ discarded_at: sql`now()` })
+        .where('id', '=', id)
+        .where('retried_at', 'is', null)
+        .where('discarded_at', 'is', null)
+        .executeTakeFirst();
+      return Number(r.numUpdatedRows) > 0;
     },
     async markRetried(id: number) {
       await d.updateTable('dead_letters').set({ retried_at: sql`now()` }).where('id', '=', id).execute();
