@@ -82,8 +82,19 @@ export async function missionUnderFault(
     neverRefused?: boolean;
   },
 ) {
+  // A scenario starts on a healthy stack (the one before it on the same stack may have left it otherwise).
+  await waitUntil(
+    async () => {
+      for (const s of [...opts.backends, 'gateway' as const])
+        if ((await fetch(`${stack.healthUrl(s)}/readyz`)).status !== 200) return undefined;
+      return true;
+    },
+    { timeoutMs: 30_000, what: 'every service to be ready before the fault' },
+  );
+  await waitCaughtUp(stack, opts.backends, 30_000);
   const partner = await setUpPartner(stack);
-  await setUpRollback(stack, partner);
+  const customerId = `shop-${opts.scenario}`;
+  await setUpRollback(stack, partner, customerId);
   const canary = await stack.must(stack.adminKey, 'POST', `/v1/partners/${partner.id}/api-keys`, { name: 'canary', scopes: ['admin'] });
   await waitUntil(async () => (await stack.call(canary.key, 'GET', `/v1/partners/${partner.id}`)).status === 200 || undefined, {
     what: 'the canary key to work',
@@ -110,7 +121,7 @@ export async function missionUnderFault(
     scopes: ['admin'],
   });
   const incidentId = `inc-${opts.scenario}`;
-  const incident = await eventually(stack, partner.key, 'POST', '/v1/incidents', incidentBody(incidentId));
+  const incident = await eventually(stack, partner.key, 'POST', '/v1/incidents', incidentBody(incidentId, customerId));
 
   // The gateway's identity fold follows the stream again: the revoked key stops working, the new one works.
   await waitUntil(async () => (await stack.call(canary.key, 'GET', `/v1/partners/${partner.id}`)).status === 401 || undefined, {
@@ -150,13 +161,17 @@ export async function missionUnderFault(
     id: string;
     status: string;
   }[];
+  let lastIncident: unknown;
   const done = await waitUntil(
     async () => {
       const r = await stack.call(partner.key, 'GET', `/v1/incidents/${incidentId}`);
+      lastIncident = r.body;
       return r.body?.rollback?.status === 'completed' ? r.body : undefined;
     },
     { timeoutMs: 30_000, what: 'the rollback to complete' },
-  );
+  ).catch((err) => {
+    throw new Error(`${(err as Error).message}; the incident reads ${JSON.stringify(lastIncident)}`);
+  });
   const toggles = stack.flagPartner.toggles.filter((t) => t.incident_id === incidentId).length;
   const commandAnswers: Record<string, number> = {};
   for (const a of commands.answers) commandAnswers[a.status] = (commandAnswers[a.status] ?? 0) + 1;

@@ -240,9 +240,9 @@ export async function setUpPartner(stack: Stack) {
 }
 
 /** A rollback policy with one flag at the reference partner, for `fireIncident`. */
-export async function setUpRollback(stack: Stack, partner: { key: string }) {
+export async function setUpRollback(stack: Stack, partner: { key: string }, customerId: string) {
   await stack.must(partner.key, 'POST', '/v1/rollback/policies', {
-    customer_id: 'shop-eu',
+    customer_id: customerId,
     name: 'checkout',
     mode: 'auto',
     providers: [{ id: 'acme', kind: 'partner_webhook', base_url: stack.flagPartner.url, token: FLAG_TOKEN }],
@@ -250,13 +250,14 @@ export async function setUpRollback(stack: Stack, partner: { key: string }) {
   });
 }
 
-export function incidentBody(incidentId: string) {
+export function incidentBody(incidentId: string, customerId: string) {
   return {
     incident_id: incidentId,
-    customer_id: 'shop-eu',
+    customer_id: customerId,
     journey: { funnel: 'checkout', step: 'payment', url: 'https://shop.example.com/checkout/pay' },
     severity: 'critical',
     detected_at: new Date().toISOString(),
+    suspects: { pull_requests: [], flags: ['new-pay'] },
   };
 }
 
