@@ -38,7 +38,14 @@ export function validationProblem(errors: FieldError[], detail?: string): Proble
   );
 }
 
+/** Seconds a 503 asks the client to wait when whoever produced it gave no better figure (engines recover in seconds). */
+export const DEFAULT_RETRY_AFTER_S = 2;
+
+/** Every 503 carries `Retry-After` (RFC 9110 §10.2.3): a client knows it may retry, and when. */
 export function sendResult(reply: FastifyReply, result: HttpResult): FastifyReply {
   reply.code(result.status).headers(result.headers);
+  if (result.status === 503 && result.headers['retry-after'] === undefined && !reply.hasHeader('retry-after')) {
+    reply.header('retry-after', String(DEFAULT_RETRY_AFTER_S));
+  }
   return result.body === undefined ? reply.send() : reply.send(result.body);
 }
