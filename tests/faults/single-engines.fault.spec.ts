@@ -70,8 +70,9 @@ describe('engines and services go away mid-load; nothing is lost or doubled', ()
       scenario: 'svc-kill',
       backends: BACKENDS,
       events: 240,
-      ratePerS: 30,
+      ratePerS: 15,
       acceptsDuringFault: true,
+      gatewayRestarts: true,
       inject: async () => {
         const downAt = Date.now();
         const killed: string[] = [];

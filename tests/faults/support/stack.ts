@@ -412,7 +412,7 @@ export function foldStream(events: { seq: number; event: StoredEvent }[], partne
       partnerName = data.name;
     }
     if (e.type === 'api_key.created' && data.partner_id === partnerId) keys.set(String(data.api_key_id), 'active');
-    if (e.type === 'api_key.revoked') keys.set(String(data.api_key_id), 'revoked');
+    if (e.type === 'api_key.revoked' && data.partner_id === partnerId) keys.set(String(data.api_key_id), 'revoked');
     if (e.type === 'rollback.completed' && typeof data.incident_id === 'string') toggles.add(data.incident_id);
   }
   return { leads, partnerName, keys, completedRollbacks: toggles };
