@@ -33,11 +33,13 @@ describe('engines and services go away mid-load; nothing is lost or doubled', ()
         const pid = nats.pid();
         const downAt = Date.now();
         await nats.kill('SIGKILL');
-        await new Promise((r) => setTimeout(r, 3000));
+        // While it is away, a service stays up and says on /readyz why it is not ready.
+        const reason = await stack.notReady('partner-registry');
+        await new Promise((r) => setTimeout(r, Math.max(0, downAt + 3000 - Date.now())));
         await nats.start();
         await waitJetStream(nats.url);
         return {
-          injected: `SIGKILL nats-server pid ${pid}; restarted on port ${nats.port}, same store, 3 s later`,
+          injected: `SIGKILL nats-server pid ${pid}; restarted on port ${nats.port}, same store, 3 s later; meanwhile ${reason}`,
           downAt,
           backAt: Date.now(),
         };
@@ -57,9 +59,14 @@ describe('engines and services go away mid-load; nothing is lost or doubled', ()
         const pid = pg.pid();
         const downAt = Date.now();
         await pg.stop('immediate');
-        await new Promise((r) => setTimeout(r, 3000));
+        const reason = await stack.notReady('webhook-dispatcher');
+        await new Promise((r) => setTimeout(r, Math.max(0, downAt + 3000 - Date.now())));
         await pg.start();
-        return { injected: `pg_ctl stop -m immediate (postmaster pid ${pid}); pg_ctl start 3 s later`, downAt, backAt: Date.now() };
+        return {
+          injected: `pg_ctl stop -m immediate (postmaster pid ${pid}); pg_ctl start 3 s later; meanwhile ${reason}`,
+          downAt,
+          backAt: Date.now(),
+        };
       },
     });
   });

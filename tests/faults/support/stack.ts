@@ -104,6 +104,8 @@ export interface Stack {
   killAndRestart(name: ServiceName): Promise<void>;
   /** `ops.projections` of a service: each projection's checkpoint and lag. */
   projections(name: ServiceName): Promise<{ name: string; checkpoint: number; lag: number }[]>;
+  /** Waits (bounded) until a service's /readyz answers 503 and returns the reason it gives. */
+  notReady(name: ServiceName, timeoutMs?: number): Promise<string>;
   /** Services that exited although the test did not stop them. */
   exitedUnasked(): string[];
   stop(): Promise<void>;
@@ -208,6 +210,18 @@ export async function startStack(opts: {
         .response;
       if (!reply.ok) throw new Error(`ops.projections of ${s}: ${JSON.stringify(reply.problem)}`);
       return reply.body.data;
+    },
+    async notReady(s, timeoutMs = 10_000) {
+      return waitUntil(
+        async () => {
+          const r = await fetch(`${healthUrl(s)}/readyz`, { signal: AbortSignal.timeout(2000) });
+          if (r.status !== 503) return undefined;
+          const body = (await r.json()) as { checks?: Record<string, string> };
+          const failing = Object.entries(body.checks ?? {}).filter(([, v]) => v !== 'ok');
+          return `${s} /readyz 503 (${failing.map(([k, v]) => `${k}: ${v}`).join('; ')})`;
+        },
+        { timeoutMs, intervalMs: 100, what: `${s} to report not ready` },
+      );
     },
     exitedUnasked() {
       return started
