@@ -3,7 +3,7 @@
 // acknowledged event is lost, and every stored event reaches the subscribed endpoint under one webhook-id.
 import { type NatsCluster, natsCluster, type PostgresCluster, postgresCluster, waitUntil } from '@pep/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { countReceipts, foldStream, readStream, recordedTwice, type Stack, startLoad, startStack, summarize } from './support/stack.ts';
+import { countReceipts, foldStream, readStream, deliveryRows, type Stack, startLoad, startStack, summarize } from './support/stack.ts';
 
 const PARTNER = 'prt_cluster';
 let cluster: NatsCluster;
@@ -76,7 +76,15 @@ describe('a 3-node JetStream cluster loses the stream leader mid-load', () => {
       what: `${fold.leads.size} deliveries`,
     });
     const receipts = countReceipts(stack.receiver.receipts, load.prefix);
-    const twice = await recordedTwice(stack, endpoint.id);
+    // The dispatcher's read model equals the fold: one delivery per stored lead, each recorded as succeeded once.
+    const rows = await waitUntil(
+      async () => {
+        const r = await deliveryRows(stack, endpoint.id);
+        return r.succeeded >= fold.leads.size ? r : undefined;
+      },
+      { timeoutMs: 30_000, what: 'every delivery recorded as succeeded' },
+    );
+    const twice = rows.twice;
     const ackedAfterElection = [...load.acked.values()].filter((a) => a.at > electedAt).length;
     const after = await streamInfo();
     console.log(
@@ -101,6 +109,7 @@ describe('a 3-node JetStream cluster loses the stream leader mid-load', () => {
               doubled: receipts.doubled.length,
               repeats_same_webhook_id: receipts.repeats,
               recorded_succeeded_twice: twice,
+              delivery_rows: rows.rows,
             },
             services_exited: stack.exitedUnasked().length,
           },
@@ -120,6 +129,7 @@ describe('a 3-node JetStream cluster loses the stream leader mid-load', () => {
     ).toEqual([]);
     expect(receipts.doubled, 'events delivered under two webhook-ids').toEqual([]);
     expect(twice, 'deliveries sent again after they were recorded as succeeded').toBe(0);
+    expect(rows.rows, "the dispatcher's deliveries of this endpoint").toBe(fold.leads.size);
     expect(summarize(load).status_503_without_retry_after, '503s without Retry-After').toBe(0);
     expect(stack.exitedUnasked(), 'service processes that exited').toEqual([]);
   });

@@ -71,8 +71,8 @@ describe('engines and services go away mid-load; nothing is lost or doubled', ()
     });
   });
 
-  it('every service killed with SIGKILL in turn and restarted, during one continuous load: nothing lost, nothing doubled', async () => {
-    const order: ServiceName[] = [...BACKENDS, 'gateway'];
+  it('every service killed with SIGKILL in turn, twice each, during one continuous load: nothing lost, nothing doubled', async () => {
+    const order: ServiceName[] = [...BACKENDS, 'gateway', ...BACKENDS, 'gateway'];
     await missionUnderFault(stack, {
       scenario: 'svc-kill',
       backends: BACKENDS,

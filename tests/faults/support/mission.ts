@@ -8,7 +8,7 @@ import {
   foldStream,
   incidentBody,
   readStream,
-  recordedTwice,
+  deliveryRows,
   type ServiceName,
   type Stack,
   setUpPartner,
@@ -158,7 +158,15 @@ export async function missionUnderFault(
     what: `${fold.leads.size} deliveries`,
   });
   const receipts = countReceipts(stack.receiver.receipts, load.prefix);
-  const twice = await recordedTwice(stack, partner.endpointId);
+  // The dispatcher's read model equals the fold: one delivery per stored lead, each recorded as succeeded once.
+  const rows = await waitUntil(
+    async () => {
+      const r = await deliveryRows(stack, partner.endpointId);
+      return r.succeeded >= fold.leads.size ? r : undefined;
+    },
+    { timeoutMs: 30_000, what: 'every delivery recorded as succeeded' },
+  );
+  const twice = rows.twice;
   const undelivered = [...fold.leads.keys()].filter((id) => !receipts.byEvent.has(id));
   const unknown = [...receipts.byEvent.keys()].filter((id) => !fold.leads.has(id));
 
@@ -204,6 +212,7 @@ export async function missionUnderFault(
       doubled: receipts.doubled.length,
       repeats_same_webhook_id: receipts.repeats,
       recorded_succeeded_twice: twice,
+      delivery_rows: rows.rows,
       unknown: unknown.length,
     },
     caught_up_ms_after_load: catchUp,
@@ -221,6 +230,7 @@ export async function missionUnderFault(
   expect(unknown, 'deliveries of events the stream does not hold').toEqual([]);
   expect(receipts.doubled, 'events delivered under two webhook-ids').toEqual([]);
   expect(twice, 'deliveries sent again after they were recorded as succeeded').toBe(0);
+  expect(rows.rows, "the dispatcher's deliveries of this endpoint").toBe(fold.leads.size);
   if (opts.neverRefused) expect(load.refused, 'requests the gateway refused or reset').toEqual([]);
   if (opts.acceptsDuringFault) expect(report.acknowledged_during_fault, 'events acknowledged while the engine was away').toBeGreaterThan(0);
   expect(report.load.status_503_without_retry_after, '503s without Retry-After (events)').toBe(0);

@@ -393,23 +393,30 @@ export function startLoad(
 }
 export type Load = ReturnType<typeof startLoad>;
 
-/** Every event in the stream, decoded (the oracle). */
+/**
+ * Every event in the stream, decoded (the oracle). The whole read is retried (bounded) until it reaches the
+ * stream's last sequence: just after a fault (a cluster electing leaders) a consumer create may time out.
+ */
 export async function readStream(bus: EventBus): Promise<{ seq: number; subject: string; event: StoredEvent }[]> {
-  const info = await bus.jsm.streams.info(bus.stream);
-  const last = info.state.last_seq;
-  const out: { seq: number; subject: string; event: StoredEvent }[] = [];
-  if (last === 0) return out;
-  const consumer = await bus.js.consumers.get(bus.stream, { deliver_policy: DeliverPolicy.All });
-  while ((out.at(-1)?.seq ?? 0) < last) {
-    const batch = await consumer.fetch({ max_messages: 1000, expires: 2000 });
-    let got = 0;
-    for await (const m of batch) {
-      got++;
-      out.push({ seq: m.seq, subject: m.subject, event: decodeEvent(m) });
-    }
-    if (got === 0) break;
-  }
-  return out;
+  return waitUntil(
+    async () => {
+      const last = (await bus.jsm.streams.info(bus.stream)).state.last_seq;
+      const out: { seq: number; subject: string; event: StoredEvent }[] = [];
+      if (last === 0) return out;
+      const consumer = await bus.js.consumers.get(bus.stream, { deliver_policy: DeliverPolicy.All });
+      while ((out.at(-1)?.seq ?? 0) < last) {
+        const batch = await consumer.fetch({ max_messages: 1000, expires: 2000 });
+        let got = 0;
+        for await (const m of batch) {
+          got++;
+          out.push({ seq: m.seq, subject: m.subject, event: decodeEvent(m) });
+        }
+        if (got === 0) throw new Error(`the stream read stopped at ${out.at(-1)?.seq ?? 0} of ${last}`);
+      }
+      return out;
+    },
+    { timeoutMs: 60_000, intervalMs: 500, what: 'the whole stream to be read' },
+  );
 }
 
 /** What the stream says should be true: the fold the projections are compared with. */
@@ -485,14 +492,21 @@ export async function waitCaughtUp(stack: Stack, services: ServiceName[], timeou
   return Date.now() - t0;
 }
 
-/** Deliveries the dispatcher recorded as succeeded more than once (sent again after it knew it was delivered). */
-export async function recordedTwice(stack: Stack, endpointId: string): Promise<number> {
+/**
+ * The dispatcher's read model of one endpoint's deliveries: how many rows, how many succeeded, and how many were
+ * recorded as succeeded more than once (sent again after the dispatcher knew they were delivered).
+ */
+export async function deliveryRows(stack: Stack, endpointId: string): Promise<{ rows: number; succeeded: number; twice: number }> {
   const db = createDb<any>(stack.pgTemplate.replace('{db}', `${stack.names.DB_PREFIX}webhook_dispatcher`), { max: 1 });
   try {
-    const r = await sql<{ n: number }>`select count(*)::int as n from (select a.delivery_id from webhook_attempts a
-      join webhook_deliveries d on d.id = a.delivery_id where d.endpoint_id = ${endpointId} and a.outcome = 'succeeded'
-      group by a.delivery_id having count(*) > 1) x`.execute(db);
-    return r.rows[0]?.n ?? 0;
+    const r = await sql<{ rows: number; succeeded: number; twice: number }>`select
+        (select count(*)::int from webhook_deliveries where endpoint_id = ${endpointId}) as rows,
+        (select count(*)::int from webhook_deliveries where endpoint_id = ${endpointId} and status = 'succeeded') as succeeded,
+        (select count(*)::int from (select a.delivery_id from webhook_attempts a join webhook_deliveries d on d.id = a.delivery_id
+          where d.endpoint_id = ${endpointId} and a.outcome = 'succeeded' group by a.delivery_id having count(*) > 1) x) as twice`.execute(
+      db,
+    );
+    return r.rows[0] ?? { rows: 0, succeeded: 0, twice: 0 };
   } finally {
     await db.destroy();
   }
