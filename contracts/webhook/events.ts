@@ -93,6 +93,21 @@ export const WebhookEndpointSecretRotated = defineEvent({
   }),
 });
 
+export const WebhookEndpointSecretResealed = defineEvent({
+  ...endpoint,
+  type: 'webhook_endpoint.secret_resealed',
+  version: 1,
+  description:
+    'The same signing secret(s), encrypted again under the current key of the keyring (`key_id`), e.g. by `pnpm ops secrets reencrypt` after a key rotation. Signatures do not change.',
+  data: z.object({
+    endpoint_id: z.string(),
+    partner_id: z.string(),
+    key_id: z.string(),
+    secret_sealed: z.string(),
+    previous_secret_sealed: z.string().nullable(),
+  }),
+});
+
 export const WebhookEndpointDeleted = defineEvent({
   ...endpoint,
   type: 'webhook_endpoint.deleted',
@@ -125,6 +140,7 @@ export const webhookEndpointEvents = [
   WebhookEndpointEnabled,
   WebhookEndpointDisabled,
   WebhookEndpointSecretRotated,
+  WebhookEndpointSecretResealed,
   WebhookEndpointDeleted,
 ] as const;
 

@@ -177,6 +177,7 @@ export async function startProjection<DB extends PlatformTables>(opts: {
   let lastPending = 0;
   let buffered = 0;
 
+  let failures = 0;
   const run = async () => {
     while (!stopped) {
       restart = false;
@@ -191,6 +192,7 @@ export async function startProjection<DB extends PlatformTables>(opts: {
           opt_start_seq: start,
         });
         messages = await consumer.consume({ max_messages: batchSize * 2 });
+        failures = 0;
         watch.watch(messages);
         let batch: StoredEvent[] = [];
         const flush = async () => {
@@ -234,8 +236,10 @@ export async function startProjection<DB extends PlatformTables>(opts: {
       } catch (err) {
         if (stopped) break;
         if (isConnectionError(err)) dbAway(err);
+        failures++;
         logger.warn('projection loop failed, restarting', { projection: projection.name, err });
-        await new Promise((r) => setTimeout(r, 1000));
+        // Soon at first (a broker that just came back answers within a second), then every second.
+        await new Promise((r) => setTimeout(r, Math.min(250 * failures, 1000)));
       }
     }
   };

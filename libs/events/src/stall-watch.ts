@@ -1,6 +1,6 @@
 import type { ConsumerMessages } from '@nats-io/jetstream';
 import type { NatsConnection } from '@nats-io/transport-node';
-import { type ConnectionLogger, watchConnection } from './connection.ts';
+import { type ConnectionLogger, type EventBus, watchConnection } from './connection.ts';
 
 export type RecreateReason = 'stalled' | 'reconnect' | 'consumer_not_found' | 'consumer_deleted' | 'heartbeats_missed';
 
@@ -9,7 +9,7 @@ export interface StallState {
   behind: number;
   /** How long it has been behind without any progress (ms; 0 when caught up or progressing). */
   stalledForMs: number;
-  /** How long it has been behind at all (ms; 0 when caught up). */
+  /** How long since it last reached the stream's end as measured then (ms; 0 when caught up). */
   behindForMs: number;
   /** The stream could not be asked (broker away): its message. */
   unknown?: string;
@@ -45,6 +45,7 @@ export function startStallWatch(opts: {
   let lastApplied = opts.applied();
   let lastProgressAt = Date.now();
   let behindSince = 0;
+  let markTarget = 0;
   let behind = 0;
   let unknown: string | undefined;
   let recreated = 0;
@@ -87,10 +88,16 @@ export function startStallWatch(opts: {
       behind = Math.max(0, target - opts.applied());
       if (behind === 0) {
         behindSince = 0;
+        markTarget = 0;
         lastProgressAt = now;
         return;
       }
-      if (behindSince === 0) behindSince = now;
+      // Under steady load a projection is never exactly at the stream's end when asked; it is lagging only when it
+      // has not reached, for a long time, the end the stream had when it was last measured.
+      if (behindSince === 0 || opts.applied() >= markTarget) {
+        behindSince = now;
+        markTarget = target;
+      }
       if (now - lastProgressAt >= stallMs && !opts.paused?.()) recreate('stalled');
     } finally {
       checking = false;
@@ -131,5 +138,44 @@ export function startStallWatch(opts: {
       clearInterval(timer);
       unsubscribe();
     },
+  };
+}
+
+/**
+ * For a durable pull consumer's consume loop: after the broker comes back, nats.js checks the consumer once and,
+ * if JetStream is not answering yet, waits a whole `expires` (30 s) before pulling again. This waits (bounded,
+ * polling every 250 ms) until the durable consumer answers, then stops the current `messages` so the caller's loop
+ * consumes afresh at once. Returns the unsubscribe.
+ */
+export function resumeOnReconnect(opts: {
+  bus: EventBus;
+  durable: string;
+  messages: () => ConsumerMessages | undefined;
+  logger: ConnectionLogger;
+  onResume?: () => void;
+  maxWaitMs?: number;
+}): () => void {
+  let stopped = false;
+  const unsubscribe = watchConnection(opts.bus.nc, opts.logger).on((s) => {
+    if (s.type !== 'reconnect') return;
+    void (async () => {
+      const deadline = Date.now() + (opts.maxWaitMs ?? 30_000);
+      while (!stopped && Date.now() < deadline) {
+        const ready = await opts.bus.jsm.consumers
+          .info(opts.bus.stream, opts.durable)
+          .then(() => true)
+          .catch(() => false);
+        if (ready) break;
+        await new Promise((r) => setTimeout(r, 250));
+      }
+      if (stopped) return;
+      opts.logger.warn('consumer resumed after reconnect', { consumer: opts.durable });
+      opts.onResume?.();
+      opts.messages()?.stop();
+    })();
+  });
+  return () => {
+    stopped = true;
+    unsubscribe();
   };
 }
