@@ -3,7 +3,7 @@
 // Every engine listens on loopback only, is stopped by its PID when the test is done (or, as a safety net, when
 // the test worker exits), and its temp directory is removed.
 import { type ChildProcess, execFile, spawn } from 'node:child_process';
-import { chownSync, existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { chownSync, existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { connect as tcpConnect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -14,8 +14,19 @@ import { freePort, waitUntil } from './index.ts';
 
 const run = promisify(execFile);
 
-export const NATS_SERVER_BIN = process.env.NATS_SERVER_BIN ?? '/usr/sbin/nats-server';
-export const PG_BIN_DIR = process.env.PG_BIN_DIR ?? '/usr/lib/postgresql/15/bin';
+/** The nats-server binary: NATS_SERVER_BIN, else Debian's /usr/sbin/nats-server, else the one on PATH. */
+export const NATS_SERVER_BIN =
+  process.env.NATS_SERVER_BIN ?? (existsSync('/usr/sbin/nats-server') ? '/usr/sbin/nats-server' : 'nats-server');
+/** PostgreSQL's server binaries: PG_BIN_DIR, else Debian's 15, else the newest under /usr/lib/postgresql. */
+export const PG_BIN_DIR = process.env.PG_BIN_DIR ?? debianPgBinDir();
+
+function debianPgBinDir(): string {
+  const root = '/usr/lib/postgresql';
+  if (existsSync(join(root, '15', 'bin'))) return join(root, '15', 'bin');
+  const versions = existsSync(root) ? readdirSync(root).filter((v) => /^\d+$/.test(v)) : [];
+  const newest = versions.sort((a, b) => Number(b) - Number(a))[0];
+  return newest ? join(root, newest, 'bin') : join(root, '15', 'bin');
+}
 /** The OS user PostgreSQL runs as when the tests run as root (initdb and postgres refuse root). */
 const PG_OS_USER = process.env.PG_OS_USER ?? 'postgres';
 
