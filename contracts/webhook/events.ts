@@ -117,11 +117,11 @@ export const WebhookEndpointSecretResealed = defineEvent({
   description:
     'The same signing secret(s), encrypted again under the current key of the keyring (`key_id`), e.g. by `pnpm ops secrets reencrypt` after a key rotation. Signatures do not change.',
   data: z.object({
-    endpoint_id: z.string(),
-    partner_id: z.string(),
-    key_id: z.string(),
-    secret_sealed: z.string(),
-    previous_secret_sealed: z.string().nullable(),
+    endpoint_id: safeText(),
+    partner_id: safeText(),
+    key_id: safeText(),
+    secret_sealed: safeText(),
+    previous_secret_sealed: safeText().nullable(),
   }),
 });
 
