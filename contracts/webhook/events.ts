@@ -115,7 +115,7 @@ export const WebhookEndpointSecretResealed = defineEvent({
   type: 'webhook_endpoint.secret_resealed',
   version: 1,
   description:
-    'The same signing secret(s), encrypted again under the current key of the keyring (`key_id`), e.g. by `pnpm ops secrets reencrypt` after a key rotation. Signatures do not change.',
+    'The same signing secret(s), encrypted again under the current key of the keyring (`key_id`), e.g. by `npm run ops -- secrets reencrypt` after a key rotation. Signatures do not change.',
   data: z.object({
     endpoint_id: safeText(),
     partner_id: safeText(),

@@ -5,7 +5,7 @@ import { type NatsCluster, natsCluster, type PostgresCluster, postgresCluster, w
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { countReceipts, foldStream, readStream, deliveryRows, type Stack, startLoad, startStack, summarize } from './support/stack.ts';
 
-const PARTNER = 'prt_cluster';
+const PARTNER = 'prt_01kc0000000000000000000000';
 let cluster: NatsCluster;
 let pg: PostgresCluster;
 let stack: Stack;
