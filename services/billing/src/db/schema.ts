@@ -1,0 +1,48 @@
+import type { PlatformTables } from '@pep/db';
+
+/** Read models of the billing service; every table is a projection of the stream and can be rebuilt from it. */
+export interface BillingTables {
+  /** Custom meters (the built-in ones are constants in the contracts). */
+  meters: {
+    code: string;
+    definition: unknown;
+    created_at: string;
+    seq: number;
+  };
+  /** Usage per partner, meter, hour and group (group_key '' when the meter has no group_by). */
+  usage_hourly: {
+    partner_id: string;
+    meter: string;
+    hour: Date;
+    group_key: string;
+    groups: unknown;
+    value: string;
+    events: number;
+    last_seq: number;
+  };
+  /** The distinct values of unique_count meters, per partner, meter, hour and group. */
+  usage_unique_values: {
+    partner_id: string;
+    meter: string;
+    hour: Date;
+    group_key: string;
+    value: string;
+  };
+  /** Partner-reported usage totals (billing.usage_updated), the latest report per customer, metric and period. */
+  reported_usage: {
+    partner_id: string;
+    customer_id: string;
+    metric: string;
+    period_start: string;
+    period_end: string;
+    quantity: string;
+    unit: string | null;
+    subscription_id: string | null;
+    application_id: string | null;
+    reported_at: string;
+    event_id: string;
+    seq: number;
+  };
+}
+
+export type BillingDB = BillingTables & PlatformTables;
