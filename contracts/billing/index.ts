@@ -2,3 +2,4 @@
 export * from './events.ts';
 export * from './http.ts';
 export * from './meters.ts';
+export * from './plans.ts';

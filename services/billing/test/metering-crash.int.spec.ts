@@ -4,24 +4,13 @@ import { testNames, waitUntil } from '@pep/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { USAGE_PROJECTION } from '../src/projections/usage/index.ts';
 import { envelope, readAll, startBillingProcess } from './support/billing.ts';
+import { rng } from './support/rng.ts';
 
 const names = testNames('billcrash');
 const EVENTS = 10_000;
 const PARTNERS = ['prt_c0', 'prt_c1', 'prt_c2', 'prt_c3', 'prt_c4'];
 const BASE = Date.parse('2026-10-01T00:00:00Z');
 let billing: Awaited<ReturnType<typeof startBillingProcess>>;
-
-/** A seeded generator (mulberry32), so a failure can be replayed. */
-function rng(seed: number) {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 /** The stream: two custom meters first, then 10,000 mixed events over 5 partners and 72 hours. */
 function generate(seed: number) {
