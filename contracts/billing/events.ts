@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { defineEvent } from '../catalog/registry.ts';
 import { MeterSchema } from './meters.ts';
+import { PlanDefinitionSchema, PlanIntervalSchema } from './plans.ts';
 
 /** Domain events of the billing service (it owns meters, plans, subscriptions) and the usage rollups it meters. */
 export const BillingMeterCreated = defineEvent({
@@ -39,4 +40,81 @@ export const ApiUsageRolledUp = defineEvent({
     .strict(),
 });
 
-export const billingDomainEvents = [BillingMeterCreated, ApiUsageRolledUp] as const;
+/** A plan version is immutable once published; a change to a plan publishes the next version. */
+export const BillingPlanVersionPublished = defineEvent({
+  origin: 'domain',
+  aggregate: 'billing_plan',
+  category: 'billing',
+  type: 'billing.plan_version_published',
+  version: 1,
+  description: 'A version of a pricing plan was published (versions are immutable; subscriptions pin one).',
+  data: z.object({ version: z.number().int().min(1), plan: PlanDefinitionSchema }),
+});
+
+const PlanRefSchema = z.object({ plan_code: z.string(), plan_version: z.number().int().min(1) });
+const IsoDateSchema = z.iso.date();
+const ProrationLineSchema = z.object({
+  kind: z.enum(['proration_credit', 'proration_charge', 'flat_fee']),
+  description: z.string(),
+  quantity: z.number(),
+  unit_amount_decimal: z.string(),
+  amount: z.number().int().describe('Minor units; negative for a credit'),
+  period: z.object({ start: IsoDateSchema, end: IsoDateSchema }),
+});
+const subscription = { origin: 'domain', aggregate: 'billing_subscription', category: 'billing' } as const;
+
+export const BillingSubscriptionStarted = defineEvent({
+  ...subscription,
+  type: 'billing.subscription_started',
+  version: 1,
+  description: "A partner's subscription to a plan version starts on its effective date (the anchor of its periods).",
+  data: PlanRefSchema.extend({
+    partner_id: z.string(),
+    subscription_id: z.string(),
+    effective_date: IsoDateSchema,
+    interval: PlanIntervalSchema,
+    currency: z.string(),
+  }),
+});
+
+export const BillingSubscriptionPlanChanged = defineEvent({
+  ...subscription,
+  type: 'billing.subscription_plan_changed',
+  version: 1,
+  description: 'The subscription moved to another plan version on its effective date, with the day-proration of the fee.',
+  data: z.object({
+    partner_id: z.string(),
+    subscription_id: z.string(),
+    from: PlanRefSchema,
+    to: PlanRefSchema,
+    effective_date: IsoDateSchema,
+    timing: z.enum(['immediate', 'period_end']),
+    interval: PlanIntervalSchema,
+    anchor_date: IsoDateSchema.describe('Start of the period sequence from this change on'),
+    currency: z.string(),
+    proration: z.array(ProrationLineSchema),
+  }),
+});
+
+export const BillingSubscriptionChangeScheduled = defineEvent({
+  ...subscription,
+  type: 'billing.subscription_change_scheduled',
+  version: 1,
+  description: 'A downgrade (or a change asked for at the period end) was scheduled for the end of the current period.',
+  data: z.object({
+    partner_id: z.string(),
+    subscription_id: z.string(),
+    from: PlanRefSchema,
+    to: PlanRefSchema,
+    effective_date: IsoDateSchema,
+  }),
+});
+
+export const billingDomainEvents = [
+  BillingMeterCreated,
+  ApiUsageRolledUp,
+  BillingPlanVersionPublished,
+  BillingSubscriptionStarted,
+  BillingSubscriptionPlanChanged,
+  BillingSubscriptionChangeScheduled,
+] as const;

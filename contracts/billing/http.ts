@@ -2,6 +2,7 @@ import { z } from 'zod';
 import { pageOf, PageQuerySchema } from '../http/pagination.ts';
 import { defineRoutes } from '../http/routes.ts';
 import { MeterAggregationSchema, MeterSchema } from './meters.ts';
+import { PlanDefinitionSchema } from './plans.ts';
 
 const SERVICE = 'billing';
 const TAG = 'Billing';
@@ -123,5 +124,198 @@ export const billingUsageRoutes = defineRoutes([
     scope: 'read:billing',
     query: ReportedUsageQuerySchema,
     success: { status: 200, schema: pageOf(ReportedUsageSchema) },
+  },
+]);
+
+// ---------------------------------------------------------------- plans and subscriptions
+
+const PartnerIdBody = z
+  .string()
+  .regex(/^[A-Za-z0-9_-]{1,64}$/, 'must be a partner id')
+  .optional()
+  .describe('Admin credentials name the partner');
+const PlanCodeParams = z.object({ code: z.string().regex(/^[a-z][a-z0-9_]{0,63}$/, 'must be a plan code') });
+
+export const PlanVersionViewSchema = z
+  .object({
+    object: z.literal('plan'),
+    code: z.string(),
+    version: z.number().int(),
+    published_at: z.string(),
+    definition: PlanDefinitionSchema,
+  })
+  .meta({ id: 'PlanVersion' });
+
+export const PlanQuoteBody = z
+  .object({
+    version: z.number().int().min(1).optional().describe('Default: the latest version'),
+    period: z.object({ start: z.iso.date(), end: z.iso.date() }).strict().optional(),
+    usage: z.record(z.string().max(64), z.number().min(0).max(1e15)).default({}).describe('Quantity per meter for the period'),
+    transactions: z
+      .array(z.object({ id: z.string().min(1).max(128), amount: z.number().int().min(0).max(1e12) }).strict())
+      .max(1000)
+      .default([]),
+  })
+  .strict()
+  .meta({ id: 'PlanQuoteRequest' });
+
+const LineItemSchema = z.object({
+  kind: z.string(),
+  description: z.string(),
+  quantity: z.number(),
+  unit_amount_decimal: z.string(),
+  amount: z.number().int(),
+  period: z.object({ start: z.string(), end: z.string() }),
+  meter: z.string().optional(),
+  transaction_id: z.string().optional(),
+  tiers: z.array(z.record(z.string(), z.unknown())).optional(),
+});
+export const QuoteSchema = z
+  .object({
+    object: z.literal('quote'),
+    plan_code: z.string(),
+    plan_version: z.number().int(),
+    currency: z.string(),
+    total: z.number().int(),
+    lines: z.array(LineItemSchema),
+  })
+  .meta({ id: 'Quote' });
+
+export const CreateSubscriptionBody = z
+  .object({
+    partner_id: PartnerIdBody,
+    plan_code: z.string().min(1).max(64),
+    plan_version: z.number().int().min(1).optional().describe('Default: the latest version'),
+    effective_date: z.iso.date().describe('First day of the subscription and the anchor of its periods'),
+  })
+  .strict()
+  .meta({ id: 'CreateSubscription' });
+
+export const ChangeSubscriptionBody = z
+  .object({
+    partner_id: PartnerIdBody,
+    plan_code: z.string().min(1).max(64),
+    plan_version: z.number().int().min(1).optional(),
+    effective_date: z.iso.date().describe('The day the change applies when it is immediate'),
+    timing: z
+      .enum(['auto', 'immediate', 'period_end'])
+      .default('auto')
+      .describe('auto: upgrades now (prorated by the day), downgrades at the end of the current period'),
+  })
+  .strict()
+  .meta({ id: 'ChangeSubscription' });
+
+const PlanRefView = z.object({ plan_code: z.string(), plan_version: z.number().int() });
+export const SubscriptionViewSchema = z
+  .object({
+    object: z.literal('subscription'),
+    id: z.string(),
+    partner_id: z.string(),
+    currency: z.string(),
+    started_on: z.string(),
+    current: PlanRefView.extend({ since: z.string(), interval: z.string(), anchor_date: z.string() }),
+    current_period: z.object({ start: z.string(), end: z.string() }).nullable(),
+    scheduled_change: PlanRefView.extend({ effective_date: z.string() }).nullable(),
+    changes: z.array(z.record(z.string(), z.unknown())).describe('Every plan change with its proration lines'),
+    version: z.number().int(),
+  })
+  .meta({ id: 'Subscription' });
+
+const planRoute = { tag: TAG, service: SERVICE } as const;
+export const billingPlanRoutes = defineRoutes([
+  {
+    ...planRoute,
+    operationId: 'createBillingPlan',
+    method: 'POST',
+    path: '/v1/billing/plans',
+    summary: 'Create a pricing plan (its version 1)',
+    pattern: 'plans.create',
+    scope: 'admin',
+    adminOnly: true,
+    body: PlanDefinitionSchema,
+    success: { status: 201, schema: PlanVersionViewSchema },
+    errors: [409],
+  },
+  {
+    ...planRoute,
+    operationId: 'publishBillingPlanVersion',
+    method: 'POST',
+    path: '/v1/billing/plans/:code/versions',
+    summary: 'Publish the next version of a plan (versions are immutable; subscriptions keep theirs)',
+    pattern: 'plans.publish-version',
+    scope: 'admin',
+    adminOnly: true,
+    params: PlanCodeParams,
+    body: PlanDefinitionSchema,
+    success: { status: 201, schema: PlanVersionViewSchema },
+  },
+  {
+    ...planRoute,
+    operationId: 'listBillingPlans',
+    method: 'GET',
+    path: '/v1/billing/plans',
+    summary: 'Every plan at its latest version',
+    pattern: 'plans.list',
+    scope: 'read:billing',
+    success: { status: 200, schema: pageOf(PlanVersionViewSchema) },
+  },
+  {
+    ...planRoute,
+    operationId: 'getBillingPlan',
+    method: 'GET',
+    path: '/v1/billing/plans/:code',
+    summary: 'A plan at its latest version, or the version asked for',
+    pattern: 'plans.get',
+    scope: 'read:billing',
+    params: PlanCodeParams,
+    query: z.object({ version: z.coerce.number().int().min(1).optional() }).strict(),
+    success: { status: 200, schema: PlanVersionViewSchema },
+  },
+  {
+    ...planRoute,
+    operationId: 'quoteBillingPlan',
+    method: 'POST',
+    path: '/v1/billing/plans/:code/quote',
+    summary: 'Price a period of a plan for given usage and transactions (line items with tier breakdown)',
+    pattern: 'plans.quote',
+    scope: 'read:billing',
+    params: PlanCodeParams,
+    body: PlanQuoteBody,
+    success: { status: 200, schema: QuoteSchema },
+  },
+  {
+    ...planRoute,
+    operationId: 'createBillingSubscription',
+    method: 'POST',
+    path: '/v1/billing/subscription',
+    summary: 'Subscribe a partner to a plan version from an effective date',
+    pattern: 'subscription.create',
+    scope: 'write:billing',
+    body: CreateSubscriptionBody,
+    success: { status: 201, schema: SubscriptionViewSchema },
+    errors: [409],
+  },
+  {
+    ...planRoute,
+    operationId: 'changeBillingSubscription',
+    method: 'POST',
+    path: '/v1/billing/subscription/change',
+    summary: "Change a partner's plan: upgrades now with day-proration, downgrades at the period end unless asked otherwise",
+    pattern: 'subscription.change',
+    scope: 'write:billing',
+    body: ChangeSubscriptionBody,
+    success: { status: 200, schema: SubscriptionViewSchema },
+    errors: [409],
+  },
+  {
+    ...planRoute,
+    operationId: 'getBillingSubscription',
+    method: 'GET',
+    path: '/v1/billing/subscription',
+    summary: "A partner's subscription (a partner sees its own)",
+    pattern: 'subscription.get',
+    scope: 'read:billing',
+    query: z.object({ partner_id: PartnerIdQuery }).strict(),
+    success: { status: 200, schema: SubscriptionViewSchema },
   },
 ]);

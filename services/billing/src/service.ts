@@ -5,13 +5,15 @@ import { type BillingSettings, billingConfigSchema } from './config.ts';
 import { billingMigrations } from './db/migrations/index.ts';
 import type { BillingDB } from './db/schema.ts';
 import { billingHandlers } from './handlers/index.ts';
+import { plansProjection } from './projections/plans/index.ts';
 import { reportedUsageProjection } from './projections/reported-usage/index.ts';
+import { subscriptionsProjection } from './projections/subscriptions/index.ts';
 import { usageProjection } from './projections/usage/index.ts';
 
 export const SERVICE_NAME = 'billing';
 
 export function billingProjections(prefix: string): Projection<BillingDB>[] {
-  return [usageProjection(prefix), reportedUsageProjection(prefix)];
+  return [usageProjection(prefix), reportedUsageProjection(prefix), plansProjection(prefix), subscriptionsProjection(prefix)];
 }
 
 type Ctx = ServiceContext<BillingDB, BillingSettings>;

@@ -43,6 +43,20 @@ export interface BillingTables {
     event_id: string;
     seq: number;
   };
+  /** Every published plan version (immutable). */
+  plan_versions: {
+    code: string;
+    version: number;
+    definition: unknown;
+    published_at: string;
+    seq: number;
+  };
+  /** Each partner's subscription: the folded aggregate state. */
+  subscriptions: {
+    partner_id: string;
+    state: unknown;
+    seq: number;
+  };
 }
 
 export type BillingDB = BillingTables & PlatformTables;

@@ -1,6 +1,7 @@
 import type { RpcRequest } from '@pep/contracts';
 import type { Logger } from '@pep/runtime';
 import { handler, type RpcHandler } from '@pep/service';
+import { planHandlers } from './plans.ts';
 import { type UsageHandlerDeps, usageHandlers } from './usage.ts';
 
 export interface HandlerDeps extends UsageHandlerDeps {
@@ -11,6 +12,7 @@ export interface HandlerDeps extends UsageHandlerDeps {
 export function billingHandlers(deps: HandlerDeps): Record<string, RpcHandler> {
   const all: Record<string, (req: RpcRequest<any, any, any>) => ReturnType<RpcHandler>> = {
     ...usageHandlers(deps),
+    ...planHandlers(deps),
   };
   return Object.fromEntries(Object.entries(all).map(([pattern, fn]) => [pattern, handler(deps.logger, fn)]));
 }

@@ -1,6 +1,8 @@
 import type { NamedMigrations } from '@pep/db';
 import * as createMeteringTables from './1796100000000-CreateMeteringTables.ts';
+import * as createPlansAndSubscriptions from './1796100000100-CreatePlansAndSubscriptions.ts';
 
 export const billingMigrations: NamedMigrations = {
   '1796100000000-CreateMeteringTables': createMeteringTables,
+  '1796100000100-CreatePlansAndSubscriptions': createPlansAndSubscriptions,
 };
