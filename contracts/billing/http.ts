@@ -12,7 +12,7 @@ export const UsageWindowSchema = z.enum(['hour', 'day', 'month']);
 
 export const UsageQuerySchema = z
   .object({
-    meter: z.string().min(1).max(64),
+    meter: z.string().min(1).max(64).optional().describe('Absent: every meter'),
     from: z.iso
       .datetime({ offset: true })
       .optional()
@@ -24,6 +24,7 @@ export const UsageQuerySchema = z
   .strict();
 
 export const UsageBucketSchema = z.object({
+  meter: z.string(),
   window_start: z.string(),
   window_end: z.string(),
   value: z.number(),
@@ -34,8 +35,8 @@ export const UsageReportSchema = z
   .object({
     object: z.literal('usage'),
     partner_id: z.string(),
-    meter: z.string(),
-    aggregation: MeterAggregationSchema,
+    meter: z.string().nullable().describe('The meter asked for; null when every meter was'),
+    aggregation: MeterAggregationSchema.nullable(),
     window: UsageWindowSchema,
     from: z.string(),
     to: z.string(),
@@ -80,7 +81,7 @@ export const billingUsageRoutes = defineRoutes([
     operationId: 'getBillingUsage',
     method: 'GET',
     path: '/v1/billing/usage',
-    summary: "A partner's metered usage of one meter, per hour, day or month (a partner sees its own)",
+    summary: "A partner's metered usage of one meter (or every meter), per hour, day or month (a partner sees its own)",
     tag: TAG,
     service: SERVICE,
     pattern: 'usage.get',
@@ -287,7 +288,7 @@ export const billingPlanRoutes = defineRoutes([
     ...planRoute,
     operationId: 'createBillingSubscription',
     method: 'POST',
-    path: '/v1/billing/subscription',
+    path: '/v1/billing/subscriptions',
     summary: 'Subscribe a partner to a plan version from an effective date',
     pattern: 'subscription.create',
     scope: 'write:billing',
@@ -299,7 +300,7 @@ export const billingPlanRoutes = defineRoutes([
     ...planRoute,
     operationId: 'changeBillingSubscription',
     method: 'POST',
-    path: '/v1/billing/subscription/change',
+    path: '/v1/billing/subscription-changes',
     summary: "Change a partner's plan: upgrades now with day-proration, downgrades at the period end unless asked otherwise",
     pattern: 'subscription.change',
     scope: 'write:billing',
@@ -309,13 +310,13 @@ export const billingPlanRoutes = defineRoutes([
   },
   {
     ...planRoute,
-    operationId: 'getBillingSubscription',
+    operationId: 'listBillingSubscriptions',
     method: 'GET',
-    path: '/v1/billing/subscription',
-    summary: "A partner's subscription (a partner sees its own)",
-    pattern: 'subscription.get',
+    path: '/v1/billing/subscriptions',
+    summary: 'Subscriptions (a partner has at most one and sees only its own; admins may filter by partner)',
+    pattern: 'subscriptions.list',
     scope: 'read:billing',
     query: z.object({ partner_id: PartnerIdQuery }).strict(),
-    success: { status: 200, schema: SubscriptionViewSchema },
+    success: { status: 200, schema: pageOf(SubscriptionViewSchema) },
   },
 ]);

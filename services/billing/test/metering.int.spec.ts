@@ -130,6 +130,22 @@ describe('metering from the stream', () => {
     ).toEqual([['2026-10-05T11:00:00.000Z', 1]]);
   });
 
+  it('answers every meter at once when none is named', async () => {
+    const all = await billing.ok<{ meter: string | null; data: { meter: string; window_start: string; value: number }[] }>(
+      'usage.get',
+      partnerPrincipal(A),
+      { query: { from: '2026-10-05T00:00:00Z', to: '2026-10-06T00:00:00Z', window: 'day' } },
+    );
+    expect(all.meter).toBeNull();
+    expect(all.data.filter((b) => !b.meter.startsWith('ai_')).map((b) => [b.meter, b.value])).toEqual([
+      ['api_requests', 47],
+      ['events_ingested', 3],
+      ['webhook_deliveries_succeeded', 2],
+      ['peak_seats', 9],
+      ['last_seats', 7],
+    ]);
+  });
+
   it('sums the gateway rollups into api_requests and counts successful deliveries', async () => {
     expect(pairs(await usage(admin, { meter: 'api_requests', window: 'day', partner_id: A }))).toEqual([['2026-10-05T00:00:00.000Z', 47]]);
     expect(pairs(await usage(admin, { meter: 'webhook_deliveries_succeeded', window: 'month', partner_id: A }))).toEqual([
@@ -207,6 +223,7 @@ describe('metering from the stream', () => {
     expect(statusOf(unnamed)).toBe(422);
     expect(JSON.stringify(unnamed)).toContain('partner_id');
     expect(statusOf(await billing.call('usage.get', partnerPrincipal(A), { query: { meter: 'nope' } }))).toBe(404);
+    expect(statusOf(await billing.call('reported-usage.list', partnerPrincipal(B), { query: { partner_id: A } }))).toBe(404);
     const backwards = await billing.call('usage.get', partnerPrincipal(A), {
       query: { meter: 'events_ingested', from: '2026-10-06T00:00:00Z', to: '2026-10-05T00:00:00Z' },
     });

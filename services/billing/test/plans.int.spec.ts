@@ -149,8 +149,9 @@ describe('subscriptions', () => {
   });
 
   it('keeps partners apart: another partner’s subscription is 404', async () => {
-    expect(statusOf(await billing.call('subscription.get', partnerPrincipal(B), { query: { partner_id: A } }))).toBe(404);
-    expect(statusOf(await billing.call('subscription.get', partnerPrincipal(B)))).toBe(404);
+    const theirs = await billing.call('subscriptions.list', partnerPrincipal(B), { query: { partner_id: A } });
+    expect(statusOf(theirs)).toBe(404);
+    expect(await billing.ok('subscriptions.list', partnerPrincipal(B))).toEqual({ data: [], has_more: false });
     expect(
       statusOf(
         await billing.call('subscription.change', partnerPrincipal(B), {
@@ -158,8 +159,10 @@ describe('subscriptions', () => {
         }),
       ),
     ).toBe(404);
-    const mine = await billing.ok<Sub>('subscription.get', partnerPrincipal(A));
-    expect(mine.current.plan_code).toBe('pro');
+    const mine = await billing.ok<{ data: Sub[] }>('subscriptions.list', partnerPrincipal(A));
+    expect(mine.data.map((s) => s.current.plan_code)).toEqual(['pro']);
+    const all = await billing.ok<{ data: Sub[] }>('subscriptions.list', admin);
+    expect(all.data).toHaveLength(1);
     expect(
       statusOf(
         await billing.call('subscription.create', admin, { body: { partner_id: B, plan_code: 'nope', effective_date: '2030-11-01' } }),

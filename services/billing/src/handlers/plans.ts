@@ -9,6 +9,7 @@ import {
 import type { CommandBus } from '@pep/events';
 import { ConflictError, ForbiddenError, NotFoundError, newId, parseOrThrow, ValidationError } from '@pep/runtime';
 import { actingPartner, isAdmin, ok } from '@pep/service';
+import { readScope } from './tenant.ts';
 import type { Kysely } from 'kysely';
 import { z } from 'zod';
 import type { BillingDB } from '../db/schema.ts';
@@ -19,7 +20,7 @@ import { quotePeriod } from '../domain/pricing/quote.ts';
 import { decideSubscription } from '../domain/subscription/decide.ts';
 import { type SubscriptionState, subscriptionAggregate } from '../domain/subscription/subscription.ts';
 import { latestPlans, type PlanVersionRow, planVersion } from '../projections/plans/index.ts';
-import { subscriptionOf } from '../projections/subscriptions/index.ts';
+import { listSubscriptions, subscriptionOf } from '../projections/subscriptions/index.ts';
 
 export interface PlanHandlerDeps {
   db: Kysely<BillingDB>;
@@ -159,9 +160,10 @@ export function planHandlers(deps: PlanHandlerDeps) {
       });
       return ok(await viewOf(partnerId));
     },
-    'subscription.get': async (req: RpcRequest<any, any, any>) => {
+    'subscriptions.list': async (req: RpcRequest<any, any, any>) => {
       const q = parseOrThrow(SubscriptionQuery, req.query ?? {});
-      return ok(await viewOf(actingPartner(req.principal, q.partner_id)));
+      const rows = await listSubscriptions(deps.db, readScope(req.principal, q.partner_id));
+      return ok({ data: rows.map((r) => subscriptionView(r.state, r.seq, today())), has_more: false });
     },
   };
 }

@@ -1,7 +1,8 @@
 import { BUILTIN_METERS, type Meter, MeterSchema, ReportedUsageQuerySchema, type RpcRequest, UsageQuerySchema } from '@pep/contracts';
 import type { CommandBus } from '@pep/events';
 import { ForbiddenError, NotFoundError, parseOrThrow, ValidationError } from '@pep/runtime';
-import { actingPartner, isAdmin, listScope, ok } from '@pep/service';
+import { actingPartner, isAdmin, ok } from '@pep/service';
+import { readScope } from './tenant.ts';
 import type { Kysely } from 'kysely';
 import type { BillingDB } from '../db/schema.ts';
 import { decideCreateMeter, meterAggregate } from '../domain/meter/decide.ts';
@@ -31,31 +32,37 @@ export function usageHandlers(deps: UsageHandlerDeps) {
     'usage.get': async (req: RpcRequest<any, any, any>) => {
       const q = parseOrThrow(UsageQuerySchema, req.query ?? {});
       const partnerId = actingPartner(req.principal, q.partner_id);
-      const found = await findMeter(deps.db, q.meter);
-      if (!found) throw new NotFoundError(`meter ${q.meter} not found`);
+      let meters: Meter[];
+      if (q.meter) {
+        const found = await findMeter(deps.db, q.meter);
+        if (!found) throw new NotFoundError(`meter ${q.meter} not found`);
+        meters = [found.meter];
+      } else {
+        meters = [...BUILTIN_METERS, ...(await customMeters(deps.db)).map((r) => r.definition as Meter)];
+      }
       const now = deps.now();
       const to = q.to ? new Date(q.to) : now;
       const fromRaw = q.from ? new Date(q.from) : monthStart(now);
       const from = new Date(Math.floor(fromRaw.getTime() / HOUR_MS) * HOUR_MS);
       if (to.getTime() <= from.getTime()) throw new ValidationError([{ path: 'to', message: 'must be after from' }]);
-      const buckets = await usageSeries(deps.db, {
-        partnerId,
-        meter: found.meter,
-        from,
-        to,
-        window: q.window,
-        limit: deps.maxBuckets + 1,
-      });
+      const buckets = [];
+      for (const meter of meters) {
+        const left = deps.maxBuckets + 1 - buckets.length;
+        if (left <= 0) break;
+        const series = await usageSeries(deps.db, { partnerId, meter, from, to, window: q.window, limit: left });
+        buckets.push(...series.map((b) => ({ meter: meter.code, ...b })));
+      }
       if (buckets.length > deps.maxBuckets) {
         throw new ValidationError([
           { path: 'from', message: `the range holds more than ${deps.maxBuckets} buckets; narrow it or use a larger window` },
         ]);
       }
+      const one = q.meter ? meters[0] : undefined;
       return ok({
         object: 'usage',
         partner_id: partnerId,
-        meter: found.meter.code,
-        aggregation: found.meter.aggregation,
+        meter: one?.code ?? null,
+        aggregation: one?.aggregation ?? null,
         window: q.window,
         from: from.toISOString(),
         to: to.toISOString(),
@@ -86,7 +93,7 @@ export function usageHandlers(deps: UsageHandlerDeps) {
     },
     'reported-usage.list': async (req: RpcRequest<any, any, any>) => {
       const q = parseOrThrow(ReportedUsageQuerySchema, req.query ?? {});
-      const partnerId = listScope(req.principal, q.partner_id);
+      const partnerId = readScope(req.principal, q.partner_id);
       let startingAfterSeq: number | undefined;
       if (q.starting_after) {
         const cursor = await reportedUsageByEventId(deps.db, q.starting_after);

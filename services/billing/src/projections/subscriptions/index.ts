@@ -54,3 +54,10 @@ export async function subscriptionOf(
   const r = await db.selectFrom('subscriptions').select(['state', 'seq']).where('partner_id', '=', partnerId).executeTakeFirst();
   return r ? { state: r.state as SubscriptionState, seq: r.seq } : undefined;
 }
+
+/** A partner's subscription (at most one), or every subscription for an admin without a filter. */
+export async function listSubscriptions(db: Kysely<BillingDB>, partnerId: string | undefined) {
+  let q = db.selectFrom('subscriptions').select(['state', 'seq']).orderBy('partner_id').limit(1000);
+  if (partnerId !== undefined) q = q.where('partner_id', '=', partnerId);
+  return (await q.execute()).map((r) => ({ state: r.state as SubscriptionState, seq: r.seq }));
+}
