@@ -17,7 +17,7 @@ export const UsageQuerySchema = z
       .datetime({ offset: true })
       .optional()
       .describe('Inclusive, rounded down to the hour; default: start of the current UTC month'),
-    to: z.iso.datetime({ offset: true }).optional().describe('Exclusive; default: now'),
+    to: z.iso.datetime({ offset: true }).optional().describe('Exclusive; default: start of the next UTC month'),
     window: UsageWindowSchema.default('day'),
     partner_id: PartnerIdQuery,
   })

@@ -24,8 +24,9 @@ const meterView = (meter: Meter, builtin: boolean, created_at: string | null) =>
   ...meter,
 });
 
-/** Start of the current UTC month. */
+/** The default range: the current UTC month. */
 const monthStart = (d: Date) => new Date(Date.UTC(d.getUTCFullYear(), d.getUTCMonth(), 1));
+const nextMonthStart = (d: Date) => new Date(Date.UTC(d.getUTCFullYear(), d.getUTCMonth() + 1, 1));
 
 export function usageHandlers(deps: UsageHandlerDeps) {
   return {
@@ -41,7 +42,7 @@ export function usageHandlers(deps: UsageHandlerDeps) {
         meters = [...BUILTIN_METERS, ...(await customMeters(deps.db)).map((r) => r.definition as Meter)];
       }
       const now = deps.now();
-      const to = q.to ? new Date(q.to) : now;
+      const to = q.to ? new Date(q.to) : nextMonthStart(now);
       const fromRaw = q.from ? new Date(q.from) : monthStart(now);
       const from = new Date(Math.floor(fromRaw.getTime() / HOUR_MS) * HOUR_MS);
       if (to.getTime() <= from.getTime()) throw new ValidationError([{ path: 'to', message: 'must be after from' }]);
