@@ -108,6 +108,10 @@ export function quotePeriod(
   }
 }
 
+/** Usage-based and revenue-share plans bill monthly; flat and hybrid plans by their own interval. */
+export const intervalOf = (plan: PlanDefinition): 'month' | 'year' =>
+  plan.model === 'flat_fee' || plan.model === 'hybrid' ? plan.interval : 'month';
+
 /** The recurring fee of a plan for its interval (0 for usage-based and revenue-share plans). */
 export const recurringFee = (plan: PlanDefinition) => (plan.model === 'flat_fee' || plan.model === 'hybrid' ? plan.amount : 0);
 /** The recurring fee per month, exactly, to compare plans with different intervals. */
@@ -149,7 +153,7 @@ export function prorationLines(
     });
   }
   const newFee = recurringFee(to);
-  const sameInterval = 'interval' in to && 'interval' in from && to.interval === from.interval;
+  const sameInterval = intervalOf(to) === intervalOf(from);
   if (newFee > 0 && sameInterval && remaining > 0) {
     lines.push({
       kind: 'proration_charge',

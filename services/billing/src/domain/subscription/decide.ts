@@ -1,12 +1,9 @@
-import type { PlanDefinition, PlanVersion } from '@pep/contracts';
+import type { PlanVersion } from '@pep/contracts';
 import { ConflictError, IllegalTransitionError, ValidationError } from '@pep/runtime';
-import { type Interval, type IsoDate, parseDate, periodContaining } from '../pricing/period.ts';
-import { monthlyEquivalent, prorationLines } from '../pricing/quote.ts';
+import { type IsoDate, parseDate, periodContaining } from '../pricing/period.ts';
+import { intervalOf, monthlyEquivalent, prorationLines } from '../pricing/quote.ts';
 import type { PlanRef, SubscriptionState } from './subscription.ts';
 
-/** Usage-based and revenue-share plans bill monthly; flat and hybrid plans by their own interval. */
-export const intervalOf = (plan: PlanDefinition): Interval =>
-  plan.model === 'flat_fee' || plan.model === 'hybrid' ? plan.interval : 'month';
 const ref = (p: PlanVersion): PlanRef => ({ plan_code: p.code, plan_version: p.version });
 
 export type SubscriptionCommand =
