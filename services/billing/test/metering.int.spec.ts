@@ -235,6 +235,23 @@ describe('metering from the stream', () => {
   });
 });
 
+describe('rebuild', () => {
+  it('rebuilt from the start of the stream, usage and meters come out identical', async () => {
+    const read = async () => ({
+      usage: (await billing.db.selectFrom('usage_hourly').selectAll().orderBy(['partner_id', 'meter', 'hour', 'group_key']).execute()).map(
+        (r) => ({ ...r, hour: r.hour.toISOString() }),
+      ),
+      unique: await billing.db.selectFrom('usage_unique_values').selectAll().orderBy(['partner_id', 'meter', 'hour', 'value']).execute(),
+      meters: await billing.db.selectFrom('meters').select(['code', 'definition', 'seq']).orderBy('seq').execute(),
+    });
+    const before = await read();
+    expect(before.usage.length).toBeGreaterThan(10);
+    expect(statusOf(await billing.call('ops.rebuild', admin, { body: { projection: USAGE_PROJECTION, from: 'start' } }))).toBe(202);
+    await billing.caughtUp(USAGE_PROJECTION);
+    expect(await read()).toEqual(before);
+  });
+});
+
 describe('partner-reported usage', () => {
   it('keeps the latest reported total per customer, metric and period, visible only to its partner', async () => {
     const report = (partner: string, customer: string, quantity: number) =>
