@@ -60,6 +60,7 @@ interface Fixtures {
   incident: string;
   policy: string;
   subscription: string;
+  invoice: string;
 }
 
 const HTTPS = 'https://b.example.com';
@@ -81,6 +82,7 @@ function paramsFor(route: RouteContract, b: Fixtures): Record<string, string> | 
     ['/v1/rollback/policies/:id', { id: b.policy }],
     // Plans are the platform's catalogue (every partner reads them), not B's: an unknown one is the 404 case.
     ['/v1/billing/plans/:code', { code: 'no_such_plan' }],
+    ['/v1/billing/invoices/:id', { id: b.invoice }],
   ];
   return byPrefix.find(([prefix]) => route.path === prefix || route.path.startsWith(`${prefix}/`))?.[1];
 }
@@ -217,7 +219,9 @@ async function fixturesOf(partner: { id: string; key: string }): Promise<Fixture
     interval: 'month',
     amount: 1000,
   });
-  const subscription = await must(k, 'POST', '/v1/billing/subscriptions', { plan_code: 'iso_basic', effective_date: '2030-01-01' });
+  const subscription = await must(k, 'POST', '/v1/billing/subscriptions', { plan_code: 'iso_basic', effective_date: '2026-01-01' });
+  await must(adminKey, 'POST', '/v1/billing/invoice-runs', { period: '2026-01' });
+  const invoices = await must(k, 'GET', '/v1/billing/invoices');
   return {
     partner: partner.id,
     key: k,
@@ -233,6 +237,7 @@ async function fixturesOf(partner: { id: string; key: string }): Promise<Fixture
     incident: incident.incident_id,
     policy: policy.id,
     subscription: subscription.id,
+    invoice: invoices.data[0].id,
   };
 }
 

@@ -110,6 +110,57 @@ export const BillingSubscriptionChangeScheduled = defineEvent({
   }),
 });
 
+const InvoiceLineSchema = z.object({
+  kind: z.string(),
+  description: z.string(),
+  quantity: z.number(),
+  unit_amount_decimal: z.string(),
+  amount: z.number().int(),
+  period: z.object({ start: IsoDateSchema, end: IsoDateSchema }),
+  meter: z.string().optional(),
+  tiers: z.array(z.record(z.string(), z.unknown())).optional(),
+});
+
+/** Appended once per partner and month: the invoice id is deterministic and the append expects a new subject. */
+export const BillingInvoiceCreated = defineEvent({
+  origin: 'domain',
+  aggregate: 'billing_invoice',
+  category: 'billing',
+  type: 'billing.invoice_created',
+  version: 1,
+  description: "A partner's draft invoice for a month (one per partner and period, whatever runs the job).",
+  data: z.object({
+    invoice_id: z.string(),
+    partner_id: z.string(),
+    subscription_id: z.string(),
+    period: z.object({ start: IsoDateSchema, end: IsoDateSchema }),
+    currency: z.string(),
+    lines: z.array(InvoiceLineSchema),
+    total: z.number().int(),
+  }),
+});
+
+/** Numbers are assigned on the issuer's numbering subject with optimistic concurrency, so they have no gaps. */
+export const BillingInvoiceFinalized = defineEvent({
+  origin: 'domain',
+  aggregate: 'billing_invoice_numbering',
+  category: 'billing',
+  type: 'billing.invoice_finalized',
+  version: 1,
+  description: 'A draft invoice got the next number of its issuer and is open (due after INVOICE_DUE_DAYS).',
+  data: z.object({
+    invoice_id: z.string(),
+    partner_id: z.string(),
+    issuer: z.string(),
+    number: z.string(),
+    sequence: z.number().int().min(1),
+    finalized_on: IsoDateSchema,
+    due_date: IsoDateSchema,
+    total: z.number().int(),
+    currency: z.string(),
+  }),
+});
+
 export const billingDomainEvents = [
   BillingMeterCreated,
   ApiUsageRolledUp,
@@ -117,4 +168,6 @@ export const billingDomainEvents = [
   BillingSubscriptionStarted,
   BillingSubscriptionPlanChanged,
   BillingSubscriptionChangeScheduled,
+  BillingInvoiceCreated,
+  BillingInvoiceFinalized,
 ] as const;

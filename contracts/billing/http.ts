@@ -320,3 +320,70 @@ export const billingPlanRoutes = defineRoutes([
     success: { status: 200, schema: pageOf(SubscriptionViewSchema) },
   },
 ]);
+
+// ---------------------------------------------------------------- invoices
+
+export const InvoiceViewSchema = z
+  .object({
+    object: z.literal('invoice'),
+    id: z.string(),
+    partner_id: z.string(),
+    number: z.string().nullable().describe('Assigned at finalization, gap-free per issuer'),
+    status: z.enum(['draft', 'open', 'paid', 'void', 'uncollectible']),
+    currency: z.string(),
+    total: z.number().int(),
+    period: z.object({ start: z.string(), end: z.string() }),
+    due_date: z.string().nullable(),
+    lines: z.array(LineItemSchema),
+    created_at: z.string(),
+  })
+  .meta({ id: 'Invoice' });
+
+export const RunInvoicesBody = z
+  .object({ period: z.string().regex(/^\d{4}-(0[1-9]|1[0-2])$/, 'must be a month like "2026-10"') })
+  .strict()
+  .meta({ id: 'RunInvoices' });
+
+export const billingInvoiceRoutes = defineRoutes([
+  {
+    tag: TAG,
+    service: SERVICE,
+    operationId: 'runBillingInvoices',
+    method: 'POST',
+    path: '/v1/billing/invoice-runs',
+    summary: 'Close a month: invoice every subscribed partner once (idempotent per partner and period)',
+    pattern: 'invoices.run',
+    scope: 'admin',
+    adminOnly: true,
+    body: RunInvoicesBody,
+    success: {
+      status: 200,
+      schema: z.object({ period: z.string(), created: z.number().int(), finalized: z.number().int(), skipped: z.number().int() }),
+    },
+    timeoutMs: 60_000,
+  },
+  {
+    tag: TAG,
+    service: SERVICE,
+    operationId: 'listBillingInvoices',
+    method: 'GET',
+    path: '/v1/billing/invoices',
+    summary: 'Invoices, newest period first (a partner sees its own)',
+    pattern: 'invoices.list',
+    scope: 'read:billing',
+    query: PageQuerySchema.extend({ partner_id: PartnerIdQuery }).strict(),
+    success: { status: 200, schema: pageOf(InvoiceViewSchema) },
+  },
+  {
+    tag: TAG,
+    service: SERVICE,
+    operationId: 'getBillingInvoice',
+    method: 'GET',
+    path: '/v1/billing/invoices/:id',
+    summary: 'An invoice with its line items and tier breakdown',
+    pattern: 'invoices.get',
+    scope: 'read:billing',
+    params: z.object({ id: z.string().min(1).max(128) }),
+    success: { status: 200, schema: InvoiceViewSchema },
+  },
+]);

@@ -136,7 +136,7 @@ describe('metering under kill -9', () => {
     expect(atCrash).toBeLessThan(lastSeq);
 
     await billing.restart();
-    await billing.caughtUp(USAGE_PROJECTION, 120_000);
+    await billing.caughtUp(USAGE_PROJECTION, undefined, 120_000);
 
     const rows = await billing.db.selectFrom('usage_hourly').selectAll().execute();
     const actual = rows

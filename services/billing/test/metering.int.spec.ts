@@ -1,4 +1,4 @@
-import { aggregateSubject, externalSubject, publishEvent } from '@pep/events';
+import { aggregateSubject, externalFilter, externalSubject, publishEvent } from '@pep/events';
 import { testNames } from '@pep/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { REPORTED_USAGE_PROJECTION } from '../src/projections/reported-usage/index.ts';
@@ -265,7 +265,7 @@ describe('partner-reported usage', () => {
     await report(A, 'cust_2', 7);
     await report(A, 'cust_1', 250); // a total, not a delta: replaces 100
     await report(B, 'cust_1', 1);
-    await billing.caughtUp(REPORTED_USAGE_PROJECTION);
+    await billing.caughtUp(REPORTED_USAGE_PROJECTION, externalFilter(P()));
     type Rep = { data: { partner_id: string; customer_id: string; quantity: number }[]; has_more: boolean };
     const mine = await billing.ok<Rep>('reported-usage.list', partnerPrincipal(A));
     expect(mine.data.map((r) => [r.customer_id, r.quantity]).sort()).toEqual([

@@ -57,6 +57,24 @@ export interface BillingTables {
     state: unknown;
     seq: number;
   };
+  /** Invoices: one per partner and month (unique), numbered gap-free per issuer at finalization. */
+  invoices: {
+    id: string;
+    partner_id: string;
+    subscription_id: string;
+    period_start: string;
+    period_end: string;
+    currency: string;
+    total: string;
+    lines: unknown;
+    status: 'draft' | 'open' | 'paid' | 'void' | 'uncollectible';
+    number: string | null;
+    issuer: string | null;
+    sequence: number | null;
+    due_date: string | null;
+    created_at: string;
+    seq: number;
+  };
 }
 
 export type BillingDB = BillingTables & PlatformTables;

@@ -70,14 +70,18 @@ export async function startBillingProcess(names: TestNames, env: Record<string, 
     get proc() {
       return proc;
     },
-    /** Waits until a projection has applied everything in the stream. */
-    async caughtUp(name: string, timeoutMs = 60_000) {
-      const last = await streamLastSeq();
+    /** Waits until a projection has applied everything in the stream on its filter (default: every subject). */
+    async caughtUp(name: string, filter?: string, timeoutMs = 60_000) {
+      const last = filter
+        ? ((await t.bus.jsm.streams.getMessage(t.bus.stream, { last_by_subj: filter }).catch(() => null))?.seq ?? 0)
+        : await streamLastSeq();
       await waitUntil(async () => (await checkpoint(name)) >= last, { timeoutMs, intervalMs: 50, what: `${name} to reach ${last}` });
     },
     async restart() {
       proc = await start();
     },
+    /** Another replica of the service on the same stream and database. */
+    replica: start,
     async stop() {
       await proc.stop();
       await db.destroy();

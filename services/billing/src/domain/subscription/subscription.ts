@@ -15,6 +15,14 @@ export interface SubscriptionChange {
   proration: LineItem[];
 }
 
+/** The plan in force from a date on, and how it came (the subscription's start, an immediate change, a period-end change). */
+export interface PlanSegment extends PlanRef {
+  since: IsoDate;
+  interval: Interval;
+  anchor_date: IsoDate;
+  via: 'start' | 'immediate' | 'period_end';
+}
+
 export interface SubscriptionState {
   id: string | undefined;
   partner_id: string | undefined;
@@ -23,6 +31,7 @@ export interface SubscriptionState {
   current: (PlanRef & { since: IsoDate; interval: Interval; anchor_date: IsoDate }) | undefined;
   scheduled: (PlanRef & { effective_date: IsoDate }) | undefined;
   changes: SubscriptionChange[];
+  segments: PlanSegment[];
 }
 
 export const SUBSCRIPTIONS_PROJECTION = 'billing-subscriptions';
@@ -35,6 +44,7 @@ export const initialSubscription = (): SubscriptionState => ({
   current: undefined,
   scheduled: undefined,
   changes: [],
+  segments: [],
 });
 
 export function evolveSubscription(state: SubscriptionState, e: { type: string; data: unknown }): SubscriptionState {
@@ -61,6 +71,16 @@ export function evolveSubscription(state: SubscriptionState, e: { type: string; 
           anchor_date: d.effective_date,
         },
         scheduled: undefined,
+        segments: [
+          {
+            plan_code: d.plan_code,
+            plan_version: d.plan_version,
+            since: d.effective_date,
+            interval: d.interval,
+            anchor_date: d.effective_date,
+            via: 'start',
+          },
+        ],
       };
     }
     case 'billing.subscription_plan_changed': {
@@ -70,6 +90,10 @@ export function evolveSubscription(state: SubscriptionState, e: { type: string; 
         current: { ...d.to, since: d.effective_date, interval: d.interval, anchor_date: d.anchor_date },
         scheduled: undefined,
         changes: [...state.changes, { from: d.from, to: d.to, effective_date: d.effective_date, timing: d.timing, proration: d.proration }],
+        segments: [
+          ...(state.segments ?? []),
+          { ...d.to, since: d.effective_date, interval: d.interval, anchor_date: d.anchor_date, via: d.timing },
+        ],
       };
     }
     case 'billing.subscription_change_scheduled': {
