@@ -161,6 +161,26 @@ export const BillingInvoiceFinalized = defineEvent({
   }),
 });
 
+export const BillingInvoiceVoided = defineEvent({
+  origin: 'domain',
+  aggregate: 'billing_invoice',
+  category: 'billing',
+  type: 'billing.invoice_voided',
+  version: 1,
+  description: 'The invoice was voided: nothing is owed on it (its number stays used).',
+  data: z.object({ invoice_id: z.string(), partner_id: z.string(), reason: z.string().optional() }),
+});
+
+export const BillingInvoiceMarkedUncollectible = defineEvent({
+  origin: 'domain',
+  aggregate: 'billing_invoice',
+  category: 'billing',
+  type: 'billing.invoice_marked_uncollectible',
+  version: 1,
+  description: 'An open invoice is not expected to be paid.',
+  data: z.object({ invoice_id: z.string(), partner_id: z.string() }),
+});
+
 export const billingDomainEvents = [
   BillingMeterCreated,
   ApiUsageRolledUp,
@@ -170,4 +190,6 @@ export const billingDomainEvents = [
   BillingSubscriptionChangeScheduled,
   BillingInvoiceCreated,
   BillingInvoiceFinalized,
+  BillingInvoiceVoided,
+  BillingInvoiceMarkedUncollectible,
 ] as const;

@@ -387,3 +387,41 @@ export const billingInvoiceRoutes = defineRoutes([
     success: { status: 200, schema: InvoiceViewSchema },
   },
 ]);
+
+const InvoiceIdParams = z.object({ id: z.string().min(1).max(128) });
+export const VoidInvoiceBody = z
+  .object({ reason: z.string().trim().min(1).max(500).optional() })
+  .strict()
+  .meta({ id: 'VoidInvoice' });
+
+export const billingInvoiceStatusRoutes = defineRoutes([
+  {
+    tag: TAG,
+    service: SERVICE,
+    operationId: 'voidBillingInvoice',
+    method: 'POST',
+    path: '/v1/billing/invoices/:id/void',
+    summary: 'Void a draft, open or uncollectible invoice (voiding twice changes nothing)',
+    pattern: 'invoices.void',
+    scope: 'admin',
+    adminOnly: true,
+    params: InvoiceIdParams,
+    body: VoidInvoiceBody,
+    success: { status: 200, schema: InvoiceViewSchema },
+    errors: [409],
+  },
+  {
+    tag: TAG,
+    service: SERVICE,
+    operationId: 'markBillingInvoiceUncollectible',
+    method: 'POST',
+    path: '/v1/billing/invoices/:id/mark-uncollectible',
+    summary: 'Mark an open invoice uncollectible',
+    pattern: 'invoices.mark-uncollectible',
+    scope: 'admin',
+    adminOnly: true,
+    params: InvoiceIdParams,
+    success: { status: 200, schema: InvoiceViewSchema },
+    errors: [409],
+  },
+]);

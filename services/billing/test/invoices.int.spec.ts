@@ -143,6 +143,33 @@ describe('monthly invoices', () => {
     expect(byPartner.prt_inv4?.total).toBe(6097);
   });
 
+  it('voids and marks uncollectible by the status rules, and never renumbers', async () => {
+    const voided = await billing.ok<Invoice>('invoices.void', admin, {
+      params: { id: 'inv_prt_inv1_202610' },
+      body: { reason: 'duplicate' },
+    });
+    expect([voided.status, voided.number]).toEqual(['void', expect.stringMatching(/^PEP-00000[1-4]$/)]);
+    expect((await billing.ok<Invoice>('invoices.void', admin, { params: { id: 'inv_prt_inv1_202610' } })).status).toBe('void');
+    expect(statusOf(await billing.call('invoices.mark-uncollectible', admin, { params: { id: 'inv_prt_inv1_202610' } }))).toBe(409);
+    const bad = await billing.ok<Invoice>('invoices.mark-uncollectible', admin, { params: { id: 'inv_prt_inv2_202610' } });
+    expect(bad.status).toBe('uncollectible');
+    expect((await billing.ok<Invoice>('invoices.void', admin, { params: { id: 'inv_prt_inv2_202610' } })).status).toBe('void');
+    expect(statusOf(await billing.call('invoices.void', admin, { params: { id: 'inv_nope' } }))).toBe(404);
+    expect(statusOf(await billing.call('invoices.void', partnerPrincipal('prt_inv3'), { params: { id: 'inv_prt_inv3_202610' } }))).toBe(
+      403,
+    );
+    // A re-run leaves statuses and numbers alone.
+    await billing.ok('invoices.run', admin, { body: { period: '2026-10' } });
+    const after = await billing.ok<{ data: Invoice[] }>('invoices.list', admin, { query: { limit: 100 } });
+    expect(after.data.map((i) => [i.partner_id, i.status]).sort()).toEqual([
+      ['prt_inv1', 'void'],
+      ['prt_inv2', 'void'],
+      ['prt_inv3', 'open'],
+      ['prt_inv4', 'open'],
+    ]);
+    expect(after.data.map((i) => i.number).sort()).toEqual(['PEP-000001', 'PEP-000002', 'PEP-000003', 'PEP-000004']);
+  });
+
   it('shows a partner only its own invoices; refuses a month that has not ended and non-admin runs', async () => {
     const own = await billing.ok<{ data: Invoice[] }>('invoices.list', partnerPrincipal('prt_inv1'));
     expect(own.data.map((i) => i.id)).toEqual(['inv_prt_inv1_202610']);

@@ -1,6 +1,7 @@
 import { type PlanDefinition, PlanDefinitionSchema, type PlanVersion } from '@pep/contracts';
 import { ConflictError, IllegalTransitionError, ValidationError } from '@pep/runtime';
 import { describe, expect, it } from 'vitest';
+import { decideInvoiceStatus, invoiceAggregate } from '../src/domain/invoice/invoice.ts';
 import { decidePlan } from '../src/domain/plan/decide.ts';
 import { evolvePlan } from '../src/domain/plan/plan.ts';
 import { decideSubscription, type SubscriptionCommand } from '../src/domain/subscription/decide.ts';
@@ -139,5 +140,33 @@ describe('plan decider', () => {
     ]);
     expect(() => decidePlan({ type: 'CreatePlan', plan: basic }, s)).toThrow(ConflictError);
     expect(() => decidePlan({ type: 'PublishPlanVersion', code: 'other', plan: basic }, s)).toThrow(ValidationError);
+  });
+});
+
+describe('invoice status decider', () => {
+  const created = invoiceAggregate.evolve(invoiceAggregate.initial(), {
+    type: 'billing.invoice_created',
+    data: { invoice_id: 'inv_1', partner_id: 'prt_1' },
+  } as never);
+  const after = (type: string) => invoiceAggregate.evolve(created, { type, data: { invoice_id: 'inv_1' } } as never);
+  it('given a draft, when marked uncollectible, then an illegal transition; when voided, then voided', () => {
+    expect(() => decideInvoiceStatus({ type: 'MarkUncollectible', invoiceId: 'inv_1', finalized: false }, created)).toThrow(
+      IllegalTransitionError,
+    );
+    expect(decideInvoiceStatus({ type: 'VoidInvoice', invoiceId: 'inv_1' }, created).map((e) => e.type)).toEqual([
+      'billing.invoice_voided',
+    ]);
+  });
+  it('given a void invoice, voiding again decides nothing and uncollectible is refused', () => {
+    const v = after('billing.invoice_voided');
+    expect(decideInvoiceStatus({ type: 'VoidInvoice', invoiceId: 'inv_1' }, v)).toEqual([]);
+    expect(() => decideInvoiceStatus({ type: 'MarkUncollectible', invoiceId: 'inv_1', finalized: true }, v)).toThrow(
+      IllegalTransitionError,
+    );
+  });
+  it('given an uncollectible invoice, it can still be voided', () => {
+    const u = after('billing.invoice_marked_uncollectible');
+    expect(decideInvoiceStatus({ type: 'MarkUncollectible', invoiceId: 'inv_1', finalized: true }, u)).toEqual([]);
+    expect(decideInvoiceStatus({ type: 'VoidInvoice', invoiceId: 'inv_1' }, u).map((e) => e.type)).toEqual(['billing.invoice_voided']);
   });
 });

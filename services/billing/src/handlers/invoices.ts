@@ -1,8 +1,9 @@
-import { PageQuerySchema, RunInvoicesBody, type RpcRequest } from '@pep/contracts';
+import { PageQuerySchema, RunInvoicesBody, type RpcRequest, VoidInvoiceBody } from '@pep/contracts';
 import { ForbiddenError, NotFoundError, parseOrThrow, ValidationError } from '@pep/runtime';
 import { assertVisible, isAdmin, ok } from '@pep/service';
 import { z } from 'zod';
 import { type InvoiceJobDeps, runInvoices } from '../app/invoice-job.ts';
+import { decideInvoiceStatus, invoiceAggregate } from '../domain/invoice/invoice.ts';
 import { formatDate } from '../domain/pricing/period.ts';
 import { invoiceById, invoiceView, listInvoices } from '../projections/invoices/index.ts';
 import { readScope } from './tenant.ts';
@@ -16,6 +17,24 @@ export function invoiceHandlers(deps: InvoiceJobDeps & { now: () => Date }) {
       if (!isAdmin(req.principal)) throw new ForbiddenError('only platform administrators run invoices');
       const body = parseOrThrow(RunInvoicesBody, req.body);
       return ok(await runInvoices(deps, body.period, formatDate(deps.now().getTime())));
+    },
+    'invoices.void': async (req: RpcRequest<any, any, any>) => {
+      if (!isAdmin(req.principal)) throw new ForbiddenError('only platform administrators void invoices');
+      const { id } = parseOrThrow(IdParams, req.params);
+      const body = parseOrThrow(VoidInvoiceBody, req.body ?? {});
+      await deps.commands.execute(invoiceAggregate, id, { correlationId: req.request_id, traceparent: req.traceparent }, (s) =>
+        decideInvoiceStatus({ type: 'VoidInvoice', invoiceId: id, reason: body.reason }, s),
+      );
+      return ok(invoiceView((await invoiceById(deps.db, id)) as NonNullable<Awaited<ReturnType<typeof invoiceById>>>));
+    },
+    'invoices.mark-uncollectible': async (req: RpcRequest<any, any, any>) => {
+      if (!isAdmin(req.principal)) throw new ForbiddenError('only platform administrators mark invoices uncollectible');
+      const { id } = parseOrThrow(IdParams, req.params);
+      const row = await invoiceById(deps.db, id);
+      await deps.commands.execute(invoiceAggregate, id, { correlationId: req.request_id, traceparent: req.traceparent }, (s) =>
+        decideInvoiceStatus({ type: 'MarkUncollectible', invoiceId: id, finalized: row?.number != null }, s),
+      );
+      return ok(invoiceView((await invoiceById(deps.db, id)) as NonNullable<Awaited<ReturnType<typeof invoiceById>>>));
     },
     'invoices.get': async (req: RpcRequest<any, any, any>) => {
       const { id } = parseOrThrow(IdParams, req.params);

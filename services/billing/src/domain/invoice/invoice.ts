@@ -1,4 +1,4 @@
-import { ConflictError } from '@pep/runtime';
+import { ConflictError, IllegalTransitionError, NotFoundError } from '@pep/runtime';
 import type { AggregateKind } from '@pep/events';
 import { addDays, type IsoDate, type Period } from '../pricing/period.ts';
 import type { Quote } from '../pricing/quote.ts';
@@ -10,13 +10,55 @@ export const invoiceIdOf = (partnerId: string, month: Period) => `inv_${partnerI
 
 export interface InvoiceState {
   created: boolean;
+  partnerId?: string;
+  /** The statuses the invoice's own subject decides (open comes from the issuer's numbering subject). */
+  closed?: 'void' | 'uncollectible';
 }
 export const invoiceAggregate: AggregateKind<InvoiceState> = {
   kind: 'billing_invoice',
   initial: () => ({ created: false }),
-  evolve: (s, e) => (e.type === 'billing.invoice_created' ? { created: true } : s),
+  evolve: (s, e) => {
+    switch (e.type) {
+      case 'billing.invoice_created':
+        return { created: true, partnerId: (e.data as { partner_id: string }).partner_id };
+      case 'billing.invoice_voided':
+        return { ...s, closed: 'void' };
+      case 'billing.invoice_marked_uncollectible':
+        return { ...s, closed: 'uncollectible' };
+      default:
+        return s;
+    }
+  },
   projection: INVOICES_PROJECTION,
 };
+
+export type InvoiceStatusCommand =
+  | { type: 'VoidInvoice'; invoiceId: string; reason?: string | undefined }
+  | { type: 'MarkUncollectible'; invoiceId: string; finalized: boolean };
+
+/**
+ * draft → open → paid | void | uncollectible. A draft, open or uncollectible invoice may be voided (again: nothing);
+ * only an open (finalized) invoice may be marked uncollectible. A finalized invoice is never edited: corrections
+ * are credit notes (not built yet).
+ */
+export function decideInvoiceStatus(c: InvoiceStatusCommand, state: InvoiceState): { type: string; data: Record<string, unknown> }[] {
+  if (!state.created || !state.partnerId) throw new NotFoundError(`invoice ${c.invoiceId} not found`);
+  const base = { invoice_id: c.invoiceId, partner_id: state.partnerId };
+  switch (c.type) {
+    case 'VoidInvoice':
+      if (state.closed === 'void') return [];
+      return [{ type: 'billing.invoice_voided' as const, data: { ...base, ...(c.reason ? { reason: c.reason } : {}) } }];
+    case 'MarkUncollectible':
+      if (state.closed === 'uncollectible') return [];
+      if (state.closed === 'void') throw new IllegalTransitionError(`invoice ${c.invoiceId} is void`);
+      if (!c.finalized) throw new IllegalTransitionError(`invoice ${c.invoiceId} is a draft; only an open invoice can be uncollectible`);
+      return [{ type: 'billing.invoice_marked_uncollectible' as const, data: base }];
+    default: {
+      const never: never = c;
+      throw new Error(`unknown command ${JSON.stringify(never)}`);
+    }
+  }
+}
 
 /** Creating an invoice that exists decides nothing (a second run, a second replica, a restart). */
 export function decideCreateInvoice(

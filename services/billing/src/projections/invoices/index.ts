@@ -1,11 +1,16 @@
 import type { StoredEvent } from '@pep/contracts';
 import { aggregateFilter, type Projection } from '@pep/events';
-import type { Kysely } from 'kysely';
+import { type Kysely, sql } from 'kysely';
 import type { BillingDB } from '../../db/schema.ts';
 import { INVOICES_PROJECTION } from '../../domain/invoice/invoice.ts';
 
 export { INVOICES_PROJECTION };
-export const INVOICE_EVENT_TYPES = ['billing.invoice_created', 'billing.invoice_finalized'] as const;
+export const INVOICE_EVENT_TYPES = [
+  'billing.invoice_created',
+  'billing.invoice_finalized',
+  'billing.invoice_voided',
+  'billing.invoice_marked_uncollectible',
+] as const;
 
 interface Created {
   invoice_id: string;
@@ -56,10 +61,23 @@ export function invoicesProjection(prefix: string): Projection<BillingDB> {
             .execute();
         } else if (e.type === 'billing.invoice_finalized') {
           const d = e.data as Finalized;
+          // A draft voided before it got its number keeps the number but stays void.
           await trx
             .updateTable('invoices')
-            .set({ status: 'open', number: d.number, issuer: d.issuer, sequence: d.sequence, due_date: d.due_date })
+            .set({
+              status: sql<'open'>`case when status = 'draft' then 'open' else status end`,
+              number: d.number,
+              issuer: d.issuer,
+              sequence: d.sequence,
+              due_date: d.due_date,
+            })
             .where('id', '=', d.invoice_id)
+            .execute();
+        } else if (e.type === 'billing.invoice_voided' || e.type === 'billing.invoice_marked_uncollectible') {
+          await trx
+            .updateTable('invoices')
+            .set({ status: e.type === 'billing.invoice_voided' ? 'void' : 'uncollectible' })
+            .where('id', '=', (e.data as { invoice_id: string }).invoice_id)
             .execute();
         }
       }
