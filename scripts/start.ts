@@ -30,7 +30,7 @@ const config = loadConfig(
 );
 
 /** Start order: owners of aggregates first, the gateway last (it routes to them). */
-const SERVICES = ['partner-registry', 'webhook-dispatcher', 'rollback-orchestrator', 'github-bridge', 'gateway'].filter((s) =>
+const SERVICES = ['partner-registry', 'webhook-dispatcher', 'rollback-orchestrator', 'github-bridge', 'billing', 'gateway'].filter((s) =>
   existsSync(join(ROOT, 'services', s, 'src', 'main.ts')),
 );
 
