@@ -36,6 +36,19 @@ export default defineConfig({
           hookTimeout: 180_000,
         },
       },
+      {
+        // Fault tests (issue 10): each starts engines of its own (nats-server, a JetStream cluster, PostgreSQL)
+        // and a whole stack on them, then kills or stops an engine or a service mid-load.
+        extends: true,
+        test: {
+          ...shared,
+          name: 'fault',
+          include: ['**/*.fault.spec.ts'],
+          exclude: ['**/node_modules/**', '.tools/**'],
+          testTimeout: 240_000,
+          hookTimeout: 180_000,
+        },
+      },
     ],
   },
 });

@@ -18,3 +18,4 @@ export * from './webhook/index.ts';
 export * from './incident/index.ts';
 export * from './rollback/index.ts';
 export * from './github/index.ts';
+export * from './billing/index.ts';

@@ -8,6 +8,10 @@
  *   pnpm ops projections <service>
  *   pnpm ops rebuild <service> <projection> [--from-seq N | --from-time 2026-01-01T00:00:00Z]
  *   pnpm ops dead-letters <service> [--limit N]
+ *   pnpm ops dead-letters retry <service> <id>     apply a projection's dead-lettered event again
+ *   pnpm ops dead-letters discard <service> <id>   settle it without applying (the projection stops reporting degraded)
+ *   pnpm ops secrets status                         endpoint secrets the keyring cannot read / not under the current key
+ *   pnpm ops secrets reencrypt [--dry-run]          re-seal every endpoint secret under the current key (as events)
  */
 import 'reflect-metadata';
 import { existsSync, readdirSync } from 'node:fs';
@@ -150,9 +154,37 @@ async function main() {
       );
       return;
     }
-    case 'dead-letters':
-      print(await rpc(need(args[0], 'service'), 'ops.dead-letters', {}, { limit: Number(flag('limit') ?? 100) }));
+    case 'dead-letters': {
+      const sub = args[0];
+      if (sub === 'retry' || sub === 'discard') {
+        const service = need(args[1], 'service');
+        const id = Number(need(args[2], 'id'));
+        const reply = await rpc(service, `ops.dead-letters.${sub}`, { id });
+        print(reply);
+        if (!(reply as { ok?: boolean }).ok) process.exitCode = 1;
+        return;
+      }
+      print(await rpc(need(sub, 'service'), 'ops.dead-letters', {}, { limit: Number(flag('limit') ?? 100) }));
       return;
+    }
+    case 'secrets': {
+      const sub = args[0];
+      if (sub !== 'status' && sub !== 'reencrypt') {
+        process.stderr.write('usage: pnpm ops secrets status | reencrypt [--dry-run]\n');
+        process.exitCode = 2;
+        return;
+      }
+      const reply = await rpc(
+        'webhook-dispatcher',
+        `ops.secrets.${sub}`,
+        sub === 'reencrypt' ? { dry_run: args.includes('--dry-run') } : {},
+      );
+      print(reply);
+      const body = (reply as { ok?: boolean; body?: { unreadable?: unknown[]; failed?: unknown[] } }).body;
+      // Something could not be read or re-sealed: say so in the exit status too (scripts and CI check it).
+      if (!(reply as { ok?: boolean }).ok || (body?.unreadable?.length ?? 0) > 0 || (body?.failed?.length ?? 0) > 0) process.exitCode = 1;
+      return;
+    }
     default:
       (cmd ? process.stderr : process.stdout).write(
         `usage: npm run ops -- stream | consumers [--all] [--table] | projections <svc> | rebuild <svc> <projection> [--from-seq N|--from-time T] | dead-letters <svc>\n` +

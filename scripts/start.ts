@@ -7,6 +7,7 @@ import { type ChildProcess, spawn } from 'node:child_process';
 import { createServer, type IncomingHttpHeaders } from 'node:http';
 import { generateKeyPairSync, randomBytes } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { homedir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { ensureDatabase } from '@pep/db';
@@ -29,7 +30,7 @@ const config = loadConfig(
 );
 
 /** Start order: owners of aggregates first, the gateway last (it routes to them). */
-const SERVICES = ['partner-registry', 'webhook-dispatcher', 'rollback-orchestrator', 'github-bridge', 'gateway'].filter((s) =>
+const SERVICES = ['partner-registry', 'webhook-dispatcher', 'rollback-orchestrator', 'github-bridge', 'billing', 'gateway'].filter((s) =>
   existsSync(join(ROOT, 'services', s, 'src', 'main.ts')),
 );
 
@@ -58,20 +59,38 @@ interface Running {
   name: string;
   child: ChildProcess;
   healthPort: number;
-  restarts: number;
+  /** Times this service exited and was restarted inside the current budget window (see restartPolicy). */
+  restarts: number[];
 }
+
+/**
+ * The supervisor restarts a crashed service with exponential backoff (1 s, 2 s, 4 s … capped at 30 s) and gives
+ * up only when it crashed more than `budget` times within `windowMs` (a crash loop), not after a lifetime
+ * total: a few database or broker blips over a long run never leave the stack without a service. A service
+ * that stayed up for a whole window starts again from the shortest delay.
+ */
+const restartPolicy = {
+  budget: Number(process.env.PLATFORM_RESTART_BUDGET ?? 10),
+  windowMs: Number(process.env.PLATFORM_RESTART_WINDOW_MS ?? 120_000),
+  baseMs: 1000,
+  maxMs: 30_000,
+};
 const running = new Map<string, Running>();
 let shuttingDown = false;
 
 /**
  * Development secrets: services refuse to start without their keys (as they must in production), so for a
- * local run they are generated once and kept in .tools/dev-secrets.json (git-ignored), which keeps data that
- * was encrypted at rest readable across restarts. Values from the environment win.
+ * local run they are generated once and kept in .tools/dev-secrets.json (git-ignored). Values from the
+ * environment win.
+ *
+ * The keys that encrypt data at rest form ONE development keyring per machine
+ * (`~/.config/partner-event-platform/dev-keyring.json`, or PLATFORM_DEV_KEYRING): every checkout on the machine
+ * uses the same stream and databases by default, so every checkout must be able to read what another sealed.
+ * A checkout that generated its own WEBHOOK_SECRET_KEY before keeps it as an extra (older) key of the keyring,
+ * so what it sealed stays readable; `pnpm ops secrets reencrypt` moves those secrets to the machine key.
  */
 const DEV_SECRETS: Record<string, () => string> = {
   PLATFORM_ADMIN_API_KEY: () => `pk_admin_${randomBytes(24).toString('base64url')}`,
-  WEBHOOK_SECRET_KEY: () => randomBytes(32).toString('base64'),
-  ROLLBACK_SECRETS_KEY: () => randomBytes(32).toString('base64'),
   // A development GitHub App identity (api.github.com is not called until a policy needs a revert); set the
   // real App's id, private key and webhook secret to connect one.
   GITHUB_APP_ID: () => '1',
@@ -79,12 +98,16 @@ const DEV_SECRETS: Record<string, () => string> = {
     generateKeyPairSync('rsa', { modulusLength: 2048 }).privateKey.export({ type: 'pkcs8', format: 'pem' }).toString(),
   GITHUB_WEBHOOK_SECRET: () => randomBytes(24).toString('base64url'),
 };
-function devSecrets(): Record<string, string> {
-  const file = join(ROOT, '.tools', 'dev-secrets.json');
+const DEV_KEYRING: Record<string, () => string> = {
+  WEBHOOK_SECRET_KEYS: () => `dev-${randomBytes(3).toString('hex')}:${randomBytes(32).toString('base64')}`,
+  ROLLBACK_SECRETS_KEY: () => randomBytes(32).toString('base64'),
+};
+
+function loadOrCreate(file: string, makers: Record<string, () => string>): Record<string, string> {
   let stored: Record<string, string> = {};
   if (existsSync(file)) stored = JSON.parse(readFileSync(file, 'utf8')) as Record<string, string>;
   let changed = false;
-  for (const [name, make] of Object.entries(DEV_SECRETS)) {
+  for (const [name, make] of Object.entries(makers)) {
     if (!stored[name]) {
       stored[name] = make();
       changed = true;
@@ -94,8 +117,22 @@ function devSecrets(): Record<string, string> {
     mkdirSync(dirname(file), { recursive: true });
     writeFileSync(file, JSON.stringify(stored, null, 2), { mode: 0o600 });
   }
+  return stored;
+}
+
+function devSecrets(): Record<string, string> {
+  const checkout = loadOrCreate(join(ROOT, '.tools', 'dev-secrets.json'), DEV_SECRETS);
+  const keyringFile =
+    process.env.PLATFORM_DEV_KEYRING ??
+    join(process.env.XDG_CONFIG_HOME ?? join(homedir(), '.config'), 'partner-event-platform', 'dev-keyring.json');
+  const machine = loadOrCreate(keyringFile, DEV_KEYRING);
   const out: Record<string, string> = {};
-  for (const name of Object.keys(DEV_SECRETS)) out[name] = process.env[name] ?? (stored[name] as string);
+  for (const name of Object.keys(DEV_SECRETS)) out[name] = process.env[name] ?? (checkout[name] as string);
+  out.WEBHOOK_SECRET_KEYS = process.env.WEBHOOK_SECRET_KEYS ?? (machine.WEBHOOK_SECRET_KEYS as string);
+  const legacyWebhookKey = process.env.WEBHOOK_SECRET_KEY ?? checkout.WEBHOOK_SECRET_KEY;
+  if (legacyWebhookKey) out.WEBHOOK_SECRET_KEY = legacyWebhookKey;
+  // The rollback orchestrator has one key (no keyring yet): a checkout's own older key wins over the machine's.
+  out.ROLLBACK_SECRETS_KEY = process.env.ROLLBACK_SECRETS_KEY ?? checkout.ROLLBACK_SECRETS_KEY ?? (machine.ROLLBACK_SECRETS_KEY as string);
   return out;
 }
 const secrets = config.NODE_ENV === 'production' ? ({} as Record<string, string>) : devSecrets();
@@ -140,7 +177,7 @@ function envFor(name: string, healthPort: number): NodeJS.ProcessEnv {
   };
 }
 
-function startService(name: string, index: number, restarts = 0): Running {
+function startService(name: string, index: number, restarts: number[] = []): Running {
   const healthPort = config.HEALTH_PORT_BASE + 1 + index;
   const child = spawn(process.execPath, ['--import', 'tsx', join(ROOT, 'services', name, 'src', 'main.ts')], {
     cwd: ROOT,
@@ -164,8 +201,22 @@ function startService(name: string, index: number, restarts = 0): Running {
   const r: Running = { name, child, healthPort, restarts };
   child.on('exit', (code, signal) => {
     if (shuttingDown) return;
-    say(`${name} exited (${signal ?? code}); ${r.restarts < 5 ? 'restarting' : 'giving up after 5 restarts'}`);
-    if (r.restarts < 5) setTimeout(() => running.set(name, startService(name, index, r.restarts + 1)), 1000 * (r.restarts + 1));
+    const now = Date.now();
+    const recent = r.restarts.filter((t) => now - t < restartPolicy.windowMs);
+    const windowS = Math.round(restartPolicy.windowMs / 1000);
+    if (recent.length >= restartPolicy.budget) {
+      say(
+        `${name} exited (${signal ?? code}); giving up: ${recent.length} restarts in the last ${windowS} s (budget ${restartPolicy.budget} per ${windowS} s)`,
+      );
+      return;
+    }
+    const delay = Math.min(restartPolicy.baseMs * 2 ** recent.length, restartPolicy.maxMs);
+    say(
+      `${name} exited (${signal ?? code}); restarting in ${delay} ms (restart ${recent.length + 1} of ${restartPolicy.budget} allowed per ${windowS} s)`,
+    );
+    setTimeout(() => {
+      if (!shuttingDown) running.set(name, startService(name, index, [...recent, Date.now()]));
+    }, delay);
   });
   return r;
 }

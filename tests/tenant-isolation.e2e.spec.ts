@@ -13,7 +13,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
 const names = testNames('isolation');
 // github-bridge serves only platform-admin routes, which the gateway refuses to partner credentials itself.
-const SERVICES = ['partner-registry', 'webhook-dispatcher', 'rollback-orchestrator'];
+const SERVICES = ['partner-registry', 'webhook-dispatcher', 'rollback-orchestrator', 'billing'];
 let bus: Awaited<ReturnType<typeof createTestBus>>;
 const procs: ServiceProcess[] = [];
 let gatewayUrl: string;
@@ -59,6 +59,8 @@ interface Fixtures {
   job: string;
   incident: string;
   policy: string;
+  subscription: string;
+  invoice: string;
 }
 
 const HTTPS = 'https://b.example.com';
@@ -78,6 +80,9 @@ function paramsFor(route: RouteContract, b: Fixtures): Record<string, string> | 
     ['/v1/webhook-jobs/:id', { id: b.job }],
     ['/v1/incidents/:id', { id: b.incident }],
     ['/v1/rollback/policies/:id', { id: b.policy }],
+    // Plans are the platform's catalogue (every partner reads them), not B's: an unknown one is the 404 case.
+    ['/v1/billing/plans/:code', { code: 'no_such_plan' }],
+    ['/v1/billing/invoices/:id', { id: b.invoice }],
   ];
   return byPrefix.find(([prefix]) => route.path === prefix || route.path.startsWith(`${prefix}/`))?.[1];
 }
@@ -104,6 +109,8 @@ function bodyFor(route: RouteContract, b: Fixtures): unknown {
     openTicket: { subject: 'x', description: 'x', partner_id: b.partner },
     createWebhookEndpoint: { url: `${receiverUrl}/evil`, event_types: ['lead.*'], partner_id: b.partner },
     createRollbackPolicy: { ...policyBody, partner_id: b.partner },
+    createBillingSubscription: { partner_id: b.partner, plan_code: 'iso_basic', effective_date: '2030-01-01' },
+    changeBillingSubscription: { partner_id: b.partner, plan_code: 'iso_basic', effective_date: '2030-02-01' },
     createIncident: {
       incident_id: `inc_${randomBytes(4).toString('hex')}`,
       customer_id: 'cust_b',
@@ -204,6 +211,17 @@ async function fixturesOf(partner: { id: string; key: string }): Promise<Fixture
     detected_at: new Date().toISOString(),
   });
   const policy = await must(k, 'POST', '/v1/rollback/policies', policyBody);
+  await must(adminKey, 'POST', '/v1/billing/plans', {
+    code: 'iso_basic',
+    name: 'Basic',
+    currency: 'USD',
+    model: 'flat_fee',
+    interval: 'month',
+    amount: 1000,
+  });
+  const subscription = await must(k, 'POST', '/v1/billing/subscriptions', { plan_code: 'iso_basic', effective_date: '2026-01-01' });
+  await must(adminKey, 'POST', '/v1/billing/invoice-runs', { period: '2026-01' });
+  const invoices = await must(k, 'GET', '/v1/billing/invoices');
   return {
     partner: partner.id,
     key: k,
@@ -218,6 +236,8 @@ async function fixturesOf(partner: { id: string; key: string }): Promise<Fixture
     job: job.id,
     incident: incident.incident_id,
     policy: policy.id,
+    subscription: subscription.id,
+    invoice: invoices.data[0].id,
   };
 }
 

@@ -113,6 +113,21 @@ export const WebhookEndpointSecretRotated = defineEvent({
   }),
 });
 
+export const WebhookEndpointSecretResealed = defineEvent({
+  ...endpoint,
+  type: 'webhook_endpoint.secret_resealed',
+  version: 1,
+  description:
+    'The same signing secret(s), encrypted again under the current key of the keyring (`key_id`), e.g. by `npm run ops -- secrets reencrypt` after a key rotation. Signatures do not change.',
+  data: z.object({
+    endpoint_id: safeText(),
+    partner_id: safeText(),
+    key_id: safeText(),
+    secret_sealed: safeText(),
+    previous_secret_sealed: safeText().nullable(),
+  }),
+});
+
 export const WebhookEndpointDeleted = defineEvent({
   ...endpoint,
   type: 'webhook_endpoint.deleted',
@@ -145,6 +160,7 @@ export const webhookEndpointEvents = [
   WebhookEndpointEnabled,
   WebhookEndpointDisabled,
   WebhookEndpointSecretRotated,
+  WebhookEndpointSecretResealed,
   WebhookEndpointDeleted,
 ] as const;
 

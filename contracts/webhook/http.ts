@@ -35,6 +35,17 @@ export const WebhookEndpointSchema = z
     version: z.number().int().describe('Stream sequence of the last event applied to this endpoint'),
     created_at: safeText(),
     updated_at: safeText(),
+    needs_attention: z
+      .object({
+        reason: z.enum(['secret_unreadable']),
+        key_id: safeText().nullable().describe('Key id the sealed secret names (null: sealed before key ids)'),
+        detail: safeText(),
+      })
+      .nullable()
+      .optional()
+      .describe(
+        'Set when the platform cannot use the endpoint as configured: `secret_unreadable` means its signing secret cannot be decrypted with the configured keys, so nothing is delivered to it until the secret is rotated or the key is configured again',
+      ),
   })
   .meta({ id: 'WebhookEndpoint' });
 export type WebhookEndpoint = z.output<typeof WebhookEndpointSchema>;

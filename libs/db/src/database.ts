@@ -42,10 +42,34 @@ export async function dropDatabase(url: string): Promise<void> {
   }
 }
 
-export function createDb<DB>(url: string, opts: { max?: number } = {}): Kysely<DB> {
-  return new Kysely<DB>({
-    dialect: new PostgresDialect({
-      pool: new pg.Pool({ connectionString: url, max: opts.max ?? 10, idleTimeoutMillis: 30_000 }),
-    }),
+/**
+ * A kysely instance over a pg pool that survives the database going away. An idle client whose server
+ * connection ends (a Postgres restart, a failover) makes the pool emit `'error'`; without a listener that is an
+ * unhandled event that ends the process. Here it is reported (`onError`) and the pool drops the client; queries
+ * made while the database is away fail on their own (bounded by `connectionTimeoutMillis`) and the pool
+ * connects again once it is back.
+ */
+export function createDb<DB>(
+  url: string,
+  opts: { max?: number; connectionTimeoutMs?: number; onError?: (err: Error) => void } = {},
+): Kysely<DB> {
+  const pool = new pg.Pool({
+    connectionString: url,
+    max: opts.max ?? 10,
+    idleTimeoutMillis: 30_000,
+    connectionTimeoutMillis: opts.connectionTimeoutMs ?? 5000,
   });
+  const onError =
+    opts.onError ??
+    ((err: Error) => {
+      process.stderr.write(
+        `${JSON.stringify({ time: new Date().toISOString(), level: 'warn', msg: 'postgres pool client error', err: err.message })}\n`,
+      );
+    });
+  pool.on('error', (err) => onError(err));
+  // A checked-out client can also emit 'error' between queries; the pool's own listener covers idle ones.
+  pool.on('connect', (client) => {
+    client.on('error', (err) => onError(err));
+  });
+  return new Kysely<DB>({ dialect: new PostgresDialect({ pool }) });
 }

@@ -11,6 +11,8 @@ export async function migrateToLatest(db: Kysely<any>, migrations: NamedMigratio
   const migrator = new Migrator({
     db,
     provider: { getMigrations: async () => ({ ...platformMigrations, ...migrations }) },
+    // A platform migration added later (e.g. DeadLetterResolution) sorts between a service's older ones.
+    allowUnorderedMigrations: true,
   });
   const { error, results } = await migrator.migrateToLatest();
   if (error) {
@@ -25,6 +27,7 @@ export async function migrateDown(db: Kysely<any>, migrations: NamedMigrations):
   const migrator = new Migrator({
     db,
     provider: { getMigrations: async () => ({ ...platformMigrations, ...migrations }) },
+    allowUnorderedMigrations: true,
   });
   const { error, results } = await migrator.migrateDown();
   if (error) throw new Error(`migrate down failed: ${(error as Error).message}`, { cause: error });
@@ -64,6 +67,15 @@ export const platformMigrations: NamedMigrations = {
       await db.schema.dropTable('projection_checkpoints').ifExists().execute();
     },
   },
+  /** An operator settles a dead letter by retrying it (`retried_at`) or discarding it (`discarded_at`). */
+  '1796090000000-DeadLetterResolution': {
+    async up(db) {
+      await db.schema.alterTable('dead_letters').addColumn('discarded_at', 'timestamptz').execute();
+    },
+    async down(db) {
+      await db.schema.alterTable('dead_letters').dropColumn('discarded_at').execute();
+    },
+  },
 };
 
 /** Row types of the platform tables, to merge into each service's `DB` interface. */
@@ -81,5 +93,6 @@ export interface PlatformTables {
     attempts: number;
     created_at: Generated<Date>;
     retried_at: Date | null;
+    discarded_at: Generated<Date | null>;
   };
 }

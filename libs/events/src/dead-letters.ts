@@ -1,13 +1,16 @@
 import type { PlatformTables } from '@pep/db';
-import { type Kysely, sql } from 'kysely';
+import { type Kysely, type Selectable, sql } from 'kysely';
 import type { DeadLetter, DeadLetterSink } from './worker.ts';
 
 /** Dead letters kept in the service's own database, where operators list and retry them. */
 export function pgDeadLetters(db: Kysely<any>) {
   const d = db as Kysely<PlatformTables>;
   const sink: DeadLetterSink & {
-    list(opts?: { consumer?: string; limit?: number }): Promise<PlatformTables['dead_letters'][]>;
+    list(opts?: { consumer?: string; limit?: number }): Promise<Selectable<PlatformTables['dead_letters']>[]>;
     markRetried(id: number): Promise<void>;
+    get(id: number): Promise<Selectable<PlatformTables['dead_letters']> | undefined>;
+    /** Settles a letter without applying it; false when there is no such open letter. */
+    discard(id: number): Promise<boolean>;
   } = {
     async record(letter: DeadLetter) {
       await d.insertInto('dead_letters').values(letter).execute();
@@ -19,7 +22,22 @@ export function pgDeadLetters(db: Kysely<any>) {
         .orderBy('id', 'desc')
         .limit(opts.limit ?? 100);
       if (opts.consumer) q = q.where('consumer', '=', opts.consumer);
-      return (await q.execute()) as unknown as PlatformTables['dead_letters'][];
+      return (await q.execute()) as unknown as Selectable<PlatformTables['dead_letters']>[];
+    },
+    async get(id: number) {
+      return (await d.selectFrom('dead_letters').selectAll().where('id', '=', id).executeTakeFirst()) as
+        | Selectable<PlatformTables['dead_letters']>
+        | undefined;
+    },
+    async discard(id: number) {
+      const r = await d
+        .updateTable('dead_letters')
+        .set({ discarded_at: sql`now()` })
+        .where('id', '=', id)
+        .where('retried_at', 'is', null)
+        .where('discarded_at', 'is', null)
+        .executeTakeFirst();
+      return Number(r.numUpdatedRows) > 0;
     },
     async markRetried(id: number) {
       await d.updateTable('dead_letters').set({ retried_at: sql`now()` }).where('id', '=', id).execute();

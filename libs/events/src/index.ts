@@ -9,3 +9,5 @@ export * from './worker.ts';
 export * from './projection.ts';
 export * from './dead-letters.ts';
 export * from './command-bus.ts';
+export * from './projection-errors.ts';
+export * from './stall-watch.ts';

@@ -6,6 +6,8 @@ import { type Kysely, sql, type Transaction } from 'kysely';
 import { decodeEvent } from './codec.ts';
 import type { EventBus } from './connection.ts';
 import { PoisonMessageError } from './errors.ts';
+import { DeadLetterRetryError, isConnectionError, ProjectionBehindError } from './projection-errors.ts';
+import { type RecreateReason, type StallState, startStallWatch } from './stall-watch.ts';
 import type { DeadLetterSink } from './worker.ts';
 
 export interface Projection<DB> {
@@ -21,11 +23,27 @@ export interface Projection<DB> {
 
 export type RebuildFrom = { from: 'start' } | { from: 'seq'; seq: number } | { from: 'time'; time: string };
 
+export type ProjectionState = 'ok' | 'lagging' | 'stalled' | 'degraded' | 'unavailable';
+
+export interface ProjectionStatus extends StallState {
+  name: string;
+  state: ProjectionState;
+  /** What is wrong, in words (absent when `ok`). */
+  reason?: string;
+  applied: number;
+  /** Dead letters of this projection that no operator has retried or discarded yet. */
+  openDeadLetters: number;
+}
+
 export interface ProjectionRunner {
   /** Resolves when the checkpoint has reached `seq` (or the stream's last sequence when omitted). */
   waitFor(seq?: number, timeoutMs?: number): Promise<number>;
   checkpoint(): Promise<number>;
   lag(): Promise<number>;
+  /** Caught up, lagging, stalled (behind with no progress), degraded (open dead letters) or unavailable. */
+  status(): Promise<ProjectionStatus>;
+  /** Applies a dead-lettered event of this projection again (the operator fixed the cause) and marks it retried. */
+  retryDeadLetter(id: number): Promise<void>;
   rebuild(from: RebuildFrom): Promise<{ restartedAt: number }>;
   stop(): Promise<void>;
 }
@@ -45,6 +63,12 @@ export async function startProjection<DB extends PlatformTables>(opts: {
   batchSize?: number;
   /** Attempts before a single failing event is dead-lettered and skipped. */
   maxAttempts?: number;
+  /** Behind the stream with no progress this long → the consumer is recreated from the checkpoint. */
+  stallMs?: number;
+  /** Behind (even while progressing) this long → reported as lagging. */
+  lagReportMs?: number;
+  onRecreate?: (reason: RecreateReason) => void;
+  onDeadLetter?: () => void;
 }): Promise<ProjectionRunner> {
   const { bus, projection, logger } = opts;
   const db = opts.db as unknown as Kysely<PlatformTables>;
@@ -91,13 +115,30 @@ export async function startProjection<DB extends PlatformTables>(opts: {
       return last;
     });
 
+  /** Set while the database is away: nothing is dead-lettered then, and recreating the consumer would not help. */
+  let dbProblem: string | undefined;
+  const dbAway = (err: unknown) => {
+    dbProblem = `database unavailable: ${err instanceof Error ? err.message : String(err)}`;
+  };
+  const databaseReachable = async () =>
+    sql`select 1`
+      .execute(db)
+      .then(() => true)
+      .catch(() => false);
+
   const applyOneByOne = async (events: StoredEvent[]) => {
     for (const ev of events) {
       for (let attempt = 1; ; attempt++) {
         try {
           applied = Math.max(applied, await applyBatch([ev]));
+          dbProblem = undefined;
           break;
         } catch (err) {
+          // The database being away says nothing about the event: restart from the checkpoint instead.
+          if (isConnectionError(err) || !(await databaseReachable())) {
+            dbAway(err);
+            throw err;
+          }
           if (attempt >= maxAttempts) {
             await deadLetterAndSkip(ev, err, attempt);
             break;
@@ -120,6 +161,7 @@ export async function startProjection<DB extends PlatformTables>(opts: {
       error: err instanceof Error ? `${err.name}: ${err.message}` : String(err),
       attempts,
     });
+    opts.onDeadLetter?.();
     await db
       .updateTable('projection_checkpoints')
       .set({ seq: ev.seq, updated_at: sql`now()` })
@@ -135,19 +177,23 @@ export async function startProjection<DB extends PlatformTables>(opts: {
   let lastPending = 0;
   let buffered = 0;
 
+  let failures = 0;
   const run = async () => {
     while (!stopped) {
       restart = false;
-      const start = (await readCheckpoint()) + 1;
-      applied = start - 1;
-      notify();
       try {
+        const start = (await readCheckpoint()) + 1;
+        dbProblem = undefined;
+        applied = start - 1;
+        notify();
         const consumer = await bus.js.consumers.get(bus.stream, {
           filter_subjects: projection.filterSubject,
           deliver_policy: DeliverPolicy.StartSequence,
           opt_start_seq: start,
         });
         messages = await consumer.consume({ max_messages: batchSize * 2 });
+        failures = 0;
+        watch.watch(messages);
         let batch: StoredEvent[] = [];
         const flush = async () => {
           if (batch.length === 0) return;
@@ -156,7 +202,12 @@ export async function startProjection<DB extends PlatformTables>(opts: {
           buffered = 0;
           try {
             applied = Math.max(applied, await applyBatch(b));
+            dbProblem = undefined;
           } catch (err) {
+            if (isConnectionError(err)) {
+              dbAway(err);
+              throw err;
+            }
             logger.warn('projection batch failed, applying one by one', { projection: projection.name, err });
             await applyOneByOne(b);
           }
@@ -164,6 +215,7 @@ export async function startProjection<DB extends PlatformTables>(opts: {
         };
         for await (const m of messages) {
           if (stopped || restart) break;
+          watch.progress();
           try {
             lastPending = m.info.pending;
             batch.push(decodeEvent(m));
@@ -182,17 +234,53 @@ export async function startProjection<DB extends PlatformTables>(opts: {
         }
         await flush();
       } catch (err) {
+        // The consumer of the failed round must not go on pulling beside the next one.
+        messages?.stop();
         if (stopped) break;
+        if (isConnectionError(err)) dbAway(err);
+        failures++;
         logger.warn('projection loop failed, restarting', { projection: projection.name, err });
-        await new Promise((r) => setTimeout(r, 1000));
+        // Soon at first (a broker that just came back answers within a second), then every second.
+        await new Promise((r) => setTimeout(r, Math.min(250 * failures, 1000)));
       }
     }
   };
-  const loop = run();
 
   const lastMatchingSeq = async () => {
     const m = await bus.jsm.streams.getMessage(bus.stream, { last_by_subj: projection.filterSubject });
     return m ? m.seq : 0;
+  };
+  const watch = startStallWatch({
+    name: projection.name,
+    nc: bus.nc,
+    logger,
+    applied: () => applied,
+    target: lastMatchingSeq,
+    paused: () => dbProblem,
+    stallMs: opts.stallMs ?? 5000,
+    recreate: () => {
+      restart = true;
+      messages?.stop();
+    },
+    ...(opts.onRecreate ? { onRecreate: opts.onRecreate } : {}),
+  });
+  const loop = run();
+  const lagReportMs = opts.lagReportMs ?? 30_000;
+  const openDeadLetters = async () =>
+    Number(
+      (
+        await db
+          .selectFrom('dead_letters')
+          .select((eb) => eb.fn.countAll<number>().as('n'))
+          .where('consumer', '=', `projection:${projection.name}`)
+          .where('retried_at', 'is', null)
+          .where('discarded_at', 'is', null)
+          .executeTakeFirst()
+      )?.n ?? 0,
+    );
+  const describe = (w: StallState): string => {
+    if (w.unknown) return `stream unavailable: ${w.unknown}`;
+    return `${w.behind} events behind for ${Math.round(w.behindForMs / 1000)} s, no progress for ${Math.round(w.stalledForMs / 1000)} s`;
   };
   const streamLastSeq = async () => {
     const info = await bus.jsm.streams.info(bus.stream);
@@ -203,11 +291,21 @@ export async function startProjection<DB extends PlatformTables>(opts: {
     async waitFor(seq, timeoutMs = 30_000) {
       const deadline = Date.now() + timeoutMs;
       for (;;) {
-        const lastMatching = await lastMatchingSeq();
-        const target = seq === undefined ? lastMatching : Math.min(seq, lastMatching);
+        let target: number;
+        try {
+          const lastMatching = await lastMatchingSeq();
+          target = seq === undefined ? lastMatching : Math.min(seq, lastMatching);
+        } catch (err) {
+          // The broker is away: a given sequence can still be waited for, the stream's last one cannot.
+          if (seq === undefined || Date.now() > deadline)
+            throw new ProjectionBehindError(projection.name, seq ?? -1, applied, timeoutMs, `stream unavailable`, { cause: err });
+          target = seq;
+        }
         if (applied >= target) return applied;
-        if (Date.now() > deadline)
-          throw new Error(`projection ${projection.name} did not reach ${target} in ${timeoutMs} ms (at ${applied})`);
+        if (Date.now() > deadline) {
+          const w = watch.state();
+          throw new ProjectionBehindError(projection.name, target, applied, timeoutMs, dbProblem ?? describe(w));
+        }
         await new Promise<void>((resolve) => {
           const w = { seq: target, resolve: () => resolve() };
           waiters.add(w);
@@ -219,6 +317,57 @@ export async function startProjection<DB extends PlatformTables>(opts: {
       }
     },
     checkpoint: readCheckpoint,
+    async status() {
+      const w = watch.state();
+      const open = await openDeadLetters().catch(() => -1);
+      const base = { name: projection.name, applied, openDeadLetters: open, ...w };
+      if (dbProblem) return { ...base, state: 'unavailable', reason: dbProblem };
+      if (w.unknown) return { ...base, state: 'unavailable', reason: describe(w) };
+      if (w.behind > 0 && w.stalledForMs >= (opts.stallMs ?? 5000)) return { ...base, state: 'stalled', reason: describe(w) };
+      if (w.behind > 0 && w.behindForMs >= lagReportMs) return { ...base, state: 'lagging', reason: describe(w) };
+      if (open !== 0)
+        return {
+          ...base,
+          state: 'degraded',
+          reason:
+            open < 0 ? 'dead letters cannot be counted' : `${open} dead-lettered event(s) wait for an operator (pnpm ops dead-letters)`,
+        };
+      return { ...base, state: 'ok' };
+    },
+    async retryDeadLetter(id) {
+      const letter = await db.selectFrom('dead_letters').selectAll().where('id', '=', id).executeTakeFirst();
+      if (!letter || letter.consumer !== `projection:${projection.name}`)
+        throw new DeadLetterRetryError(`dead letter ${id} is not one of projection ${projection.name}`);
+      if (letter.retried_at || letter.discarded_at) throw new DeadLetterRetryError(`dead letter ${id} was already settled`);
+      let ev: StoredEvent;
+      try {
+        ev = JSON.parse(letter.payload) as StoredEvent;
+        if (!ev.id || !ev.type) throw new Error('no event id or type');
+      } catch (err) {
+        throw new DeadLetterRetryError(`dead letter ${id} holds no readable event: discard it`, { cause: err });
+      }
+      // Applied again outside the checkpoint (which moved past it when it was skipped), in one transaction with
+      // marking the letter retried; a failure leaves the letter open with its new error.
+      try {
+        await opts.db.transaction().execute(async (trx) => {
+          await projection.apply(trx, [ev]);
+          await (trx as unknown as Transaction<PlatformTables>)
+            .updateTable('dead_letters')
+            .set({ retried_at: sql`now()` })
+            .where('id', '=', id)
+            .execute();
+        });
+      } catch (err) {
+        const error = err instanceof Error ? `${err.name}: ${err.message}` : String(err);
+        await db
+          .updateTable('dead_letters')
+          .set({ error, attempts: letter.attempts + 1 })
+          .where('id', '=', id)
+          .execute();
+        throw new DeadLetterRetryError(`dead letter ${id} failed again: ${error}`, { cause: err });
+      }
+      logger.info('projection dead letter retried', { projection: projection.name, id, seq: letter.stream_seq });
+    },
     async lag() {
       const lastMatching = await lastMatchingSeq();
       return lastMatching > applied ? Math.max(lastPending + buffered, 1) : 0;
@@ -247,6 +396,7 @@ export async function startProjection<DB extends PlatformTables>(opts: {
     },
     async stop() {
       stopped = true;
+      watch.stop();
       messages?.stop();
       await loop.catch(() => undefined);
     },

@@ -5,6 +5,7 @@ import { nanos } from '@nats-io/transport-node';
 import { decodeEvent } from './codec.ts';
 import type { EventBus } from './connection.ts';
 import { PoisonMessageError } from './errors.ts';
+import { resumeOnReconnect } from './stall-watch.ts';
 
 export interface DeadLetter {
   consumer: string;
@@ -137,6 +138,7 @@ export async function startWorker(opts: WorkerOptions): Promise<Worker> {
   };
 
   let messages: ConsumerMessages | undefined;
+  const stopResume = resumeOnReconnect({ bus, durable, messages: () => messages, logger });
   const loop = (async () => {
     while (!stopped) {
       try {
@@ -158,6 +160,7 @@ export async function startWorker(opts: WorkerOptions): Promise<Worker> {
   return {
     async stop() {
       stopped = true;
+      stopResume();
       messages?.stop();
       await loop.catch(() => undefined);
       if (inFlight > 0) await new Promise<void>((r) => idle.push(r));

@@ -1,10 +1,23 @@
 import { createServer, type Server } from 'node:http';
 import type { Metrics } from './metrics.ts';
 
-export type ReadinessCheck = () => Promise<void>;
+/**
+ * A readiness check: resolves (ok), throws (not ready: the message says why) or resolves `{ degraded: reason }`
+ * (ready, but something needs an operator, e.g. a dead-lettered event).
+ */
+export type ReadinessCheck = () => Promise<unknown>;
+
+/** `ready` (every check ok), `degraded` (ok or degraded) or `not_ready` (a check failed: 503). */
+export function readiness(results: Record<string, string>): { status: 'ready' | 'degraded' | 'not_ready'; ok: boolean } {
+  const values = Object.values(results);
+  if (values.some((r) => r !== 'ok' && !r.startsWith('degraded'))) return { status: 'not_ready', ok: false };
+  if (values.some((r) => r !== 'ok')) return { status: 'degraded', ok: true };
+  return { status: 'ready', ok: true };
+}
 
 /**
- * `/healthz` (the process is up), `/readyz` (every check passes: NATS, Postgres, ...) and `/metrics`
+ * `/healthz` (the process is up), `/readyz` (every check passes: NATS, Postgres, projections ...; 503 naming
+ * what failed, 200 `degraded` when something only needs an operator) and `/metrics`
  * (Prometheus text) for services that have no HTTP API of their own.
  */
 export async function startHealthServer(opts: {
@@ -21,10 +34,8 @@ export async function startHealthServer(opts: {
     }
     if (url === '/readyz') {
       const results = await runChecks(opts.checks);
-      const ok = Object.values(results).every((r) => r === 'ok');
-      res
-        .writeHead(ok ? 200 : 503, { 'content-type': 'application/json' })
-        .end(JSON.stringify({ status: ok ? 'ready' : 'not_ready', checks: results }));
+      const { status, ok } = readiness(results);
+      res.writeHead(ok ? 200 : 503, { 'content-type': 'application/json' }).end(JSON.stringify({ status, checks: results }));
       return;
     }
     if (url === '/metrics') {
@@ -46,8 +57,11 @@ export async function runChecks(checks: Record<string, ReadinessCheck>): Promise
   await Promise.all(
     Object.entries(checks).map(async ([name, check]) => {
       try {
-        await Promise.race([check(), new Promise((_, rej) => setTimeout(() => rej(new Error('timeout')), 2000).unref())]);
-        out[name] = 'ok';
+        const r = await Promise.race([
+          check(),
+          new Promise<never>((_, rej) => setTimeout(() => rej(new Error('no answer within 2000 ms')), 2000).unref()),
+        ]);
+        out[name] = r && typeof r === 'object' && 'degraded' in r ? `degraded: ${String(r.degraded)}` : 'ok';
       } catch (err) {
         out[name] = err instanceof Error ? err.message : String(err);
       }

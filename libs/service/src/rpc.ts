@@ -1,5 +1,6 @@
 import type { RpcReply, RpcRequest } from '@pep/contracts';
-import { type Logger, toProblem } from '@pep/runtime';
+import { isConnectionError } from '@pep/events';
+import { AppError, type Logger, toProblem, UnavailableError } from '@pep/runtime';
 import { ServerNats } from '@nestjs/microservices';
 
 export type RpcHandler = (req: RpcRequest<any, any, any>) => Promise<RpcReply>;
@@ -12,12 +13,20 @@ export function ok(body: unknown, status = 200, headers?: Record<string, string>
   return headers ? { ok: true, status, body, headers } : { ok: true, status, body };
 }
 
-/** Wraps a use case: thrown AppErrors become problem replies, anything else a logged opaque 500. */
+/**
+ * Wraps a use case: thrown AppErrors become problem replies, the service's database being away a 503 (the
+ * gateway adds Retry-After), anything else a logged opaque 500.
+ */
 export function handler(logger: Logger, fn: (req: RpcRequest<any, any, any>) => Promise<RpcReply>): RpcHandler {
   return async (req) => {
     try {
       return await fn(req);
-    } catch (err) {
+    } catch (caught) {
+      let err = caught;
+      if (!(err instanceof AppError) && isConnectionError(err)) {
+        logger.warn('request needs the database, which is unavailable', { request_id: req?.request_id, err: (err as Error).message });
+        err = new UnavailableError('the service database is unavailable; retry the request later', { cause: err });
+      }
       const problem = toProblem(err);
       if (problem.status >= 500) logger.error('rpc handler failed', { err, request_id: req?.request_id });
       return { ok: false, problem };

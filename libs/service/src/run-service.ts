@@ -3,13 +3,16 @@ import { createDb, ensureDatabase, migrateToLatest, type NamedMigrations, type P
 import {
   closeBus,
   connectBus,
+  DeadLetterRetryError,
   type EventBus,
+  isConnectionError,
   ensureStream,
   pgDeadLetters,
   type Projection,
   type ProjectionRunner,
   StreamSettingsSchema,
   startProjection,
+  watchConnection,
 } from '@pep/events';
 import {
   type BaseConfig,
@@ -20,7 +23,9 @@ import {
   type Logger,
   loadConfig,
   type Metrics,
+  NotFoundError,
   onShutdown,
+  ValidationError,
   startHealthServer,
   startTelemetry,
 } from '@pep/runtime';
@@ -70,30 +75,56 @@ export async function runService<DB, C = Record<string, never>>(def: ServiceDefi
   const telemetry = startTelemetry(def.name);
   const metrics = createMetrics(def.name);
 
+  // An engine may be away at start-up too (a restart of the host, a database failover): wait for it, saying so,
+  // instead of exiting and leaving it to a supervisor.
+  // A stray rejection (a connection dropped under a fire-and-forget call) is reported, never the end of the process.
+  process.on('unhandledRejection', (err) => logger.error('unhandled rejection (the service keeps running)', { err }));
+  const untilReady = <T>(what: string, fn: () => Promise<T>) => retryUntilReady(what, fn, logger);
+  const poolErrors = metrics.counter('db_pool_errors_total', 'Postgres connections lost by the pool (the pool reconnects)');
   const url = databaseUrl(config, def.name);
-  await ensureDatabase(url);
-  const db = createDb<DB>(url);
-  const applied = await migrateToLatest(db, def.migrations);
+  await untilReady('postgres', () => ensureDatabase(url));
+  const db = createDb<DB>(url, {
+    onError: (err) => {
+      poolErrors.inc();
+      logger.warn('postgres connection lost (the pool reconnects on the next query)', { err: err.message });
+    },
+  });
+  const applied = await untilReady('migrations', () => migrateToLatest(db, def.migrations));
   if (applied.length) logger.info('migrations applied', { applied });
 
-  const bus = await connectBus({ url: config.NATS_URL, name: def.name, stream: config.STREAM_NAME, prefix: config.SUBJECT_PREFIX });
-  await ensureStream(bus.jsm, StreamSettingsSchema.parse(config));
+  const bus = await connectBus({
+    url: config.NATS_URL,
+    name: def.name,
+    stream: config.STREAM_NAME,
+    prefix: config.SUBJECT_PREFIX,
+    logger,
+  });
+  const connection = watchConnection(bus.nc, logger);
+  await untilReady('the stream', () => ensureStream(bus.jsm, StreamSettingsSchema.parse(config)));
   const deadLetters = pgDeadLetters(db);
   const ctx: ServiceContext<DB, C> = { name: def.name, config, logger, metrics, bus, db, projections: new Map(), deadLetters };
 
+  const recreated = metrics.counter(
+    'projection_consumer_recreated_total',
+    'Times a projection consumer was recreated from its checkpoint (stalled, reconnect, consumer gone)',
+    ['projection', 'reason'],
+  );
+  const deadLettered = metrics.counter('projection_dead_letters_total', 'Events a projection could not apply and skipped', ['projection']);
   for (const p of def.projections?.(ctx) ?? []) {
-    const runner = await startProjection({ bus, db: db as unknown as Kysely<DB & PlatformTables>, projection: p, deadLetters, logger });
+    const runner = await untilReady(`projection ${p.name}`, () =>
+      startProjection({
+        bus,
+        db: db as unknown as Kysely<DB & PlatformTables>,
+        projection: p,
+        deadLetters,
+        logger,
+        onRecreate: (reason) => recreated.inc({ projection: p.name, reason }),
+        onDeadLetter: () => deadLettered.inc({ projection: p.name }),
+      }),
+    );
+    deadLettered.inc({ projection: p.name }, 0);
     ctx.projections.set(p.name, runner);
   }
-  const lagGauge = metrics.gauge(
-    'projection_lag_events',
-    'Events in the stream not yet applied to the projection',
-    ['projection'],
-    async () => {
-      for (const [name, r] of ctx.projections) lagGauge.set({ projection: name }, await r.lag().catch(() => -1));
-    },
-  );
-
   const handlers = { ...opsHandlers(ctx), ...(def.handlers?.(ctx) ?? {}) };
   const rpc = createRpcServer({ natsUrl: config.NATS_URL, service: def.name, rpcPrefix: config.RPC_PREFIX, handlers });
   const app = await NestFactory.createMicroservice(RpcHostModule, { strategy: rpc, logger: ['error', 'warn'] });
@@ -106,12 +137,14 @@ export async function runService<DB, C = Record<string, never>>(def: ServiceDefi
     metrics,
     checks: {
       nats: async () => {
-        if (bus.nc.isClosed()) throw new Error('closed');
+        const problem = connection.problem();
+        if (problem) throw new Error(problem);
         await bus.nc.flush();
       },
       postgres: async () => {
         await sql`select 1`.execute(db);
       },
+      ...Object.fromEntries([...ctx.projections].map(([name, r]) => [`projection:${name}`, () => projectionCheck(r)])),
     },
   });
   logger.info('service started', { health_port: health.port, rpc_prefix: config.RPC_PREFIX, stream: config.STREAM_NAME });
@@ -126,13 +159,47 @@ export async function runService<DB, C = Record<string, never>>(def: ServiceDefi
   return ctx;
 }
 
+/** Waits for an engine at start-up, retrying with a growing delay (0.5 s → 5 s) and logging each failure. */
+async function retryUntilReady<T>(what: string, fn: () => Promise<T>, logger: Logger): Promise<T> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await fn();
+    } catch (err) {
+      // A migration that fails on a reachable database is a bug, not an outage: stop, naming it.
+      if (what === 'migrations' && !isConnectionError(err)) throw err;
+      const delay = Math.min(500 * 2 ** (attempt - 1), 5000);
+      logger.warn(`${what} not ready at start-up, retrying`, { attempt, retry_in_ms: delay, err: (err as Error).message });
+      await new Promise((r) => setTimeout(r, delay));
+    }
+  }
+}
+
+/** One projection's line in /readyz: ok, degraded (open dead letters) or a failure naming what is wrong. */
+async function projectionCheck(r: ProjectionRunner): Promise<undefined | { degraded: string }> {
+  const s = await r.status();
+  if (s.state === 'ok') return;
+  if (s.state === 'degraded') return { degraded: s.reason ?? 'degraded' };
+  throw new Error(`${s.state}: ${s.reason ?? ''}`.trim());
+}
+
 /** Operator requests every service answers: projection status, rebuild, dead letters. */
 function opsHandlers<DB, C>(ctx: ServiceContext<DB, C>): Record<string, RpcHandler> {
   const h = (fn: Parameters<typeof handler>[1]) => handler(ctx.logger, fn);
   return {
     'ops.projections': h(async () => {
       const out = [];
-      for (const [name, r] of ctx.projections) out.push({ name, checkpoint: await r.checkpoint(), lag: await r.lag() });
+      for (const [name, r] of ctx.projections) {
+        const status = await r.status();
+        out.push({
+          name,
+          checkpoint: await r.checkpoint(),
+          lag: await r.lag().catch(() => -1),
+          state: status.state,
+          ...(status.reason ? { reason: status.reason } : {}),
+          open_dead_letters: status.openDeadLetters,
+          consumers_recreated: status.recreated,
+        });
+      }
       return ok({ data: out });
     }),
     'ops.rebuild': h(async (req) => {
@@ -151,5 +218,39 @@ function opsHandlers<DB, C>(ctx: ServiceContext<DB, C>): Record<string, RpcHandl
     'ops.dead-letters': h(async (req) =>
       ok({ data: await ctx.deadLetters.list({ limit: Number((req.query as { limit?: number })?.limit ?? 100) }) }),
     ),
+    /** Applies a projection's dead-lettered event again (after the cause was fixed); settles it when it applies. */
+    'ops.dead-letters.retry': h(async (req) => {
+      const id = deadLetterId(req.body);
+      const letter = await ctx.deadLetters.get(id);
+      if (!letter) throw new NotFoundError(`no dead letter ${id}`);
+      const name = letter.consumer.startsWith('projection:') ? letter.consumer.slice('projection:'.length) : undefined;
+      const runner = name ? ctx.projections.get(name) : undefined;
+      if (!runner)
+        throw new ValidationError(
+          [{ path: 'id', message: 'not a projection dead letter' }],
+          `dead letter ${id} is not a projection's (consumer ${letter.consumer}); discard it or replay the event`,
+        );
+      try {
+        await runner.retryDeadLetter(id);
+      } catch (err) {
+        if (err instanceof DeadLetterRetryError) throw new ValidationError([{ path: 'id', message: err.message }], err.message);
+        throw err;
+      }
+      return ok({ id, retried: true, projection: name });
+    }),
+    /** Settles a dead letter without applying it: the projection stops reporting it as degraded. */
+    'ops.dead-letters.discard': h(async (req) => {
+      const id = deadLetterId(req.body);
+      if (!(await ctx.deadLetters.discard(id))) throw new NotFoundError(`no open dead letter ${id}`);
+      ctx.logger.info('dead letter discarded by an operator', { id });
+      return ok({ id, discarded: true });
+    }),
   };
+}
+
+function deadLetterId(body: unknown): number {
+  const id = Number((body as { id?: unknown } | undefined)?.id);
+  if (!Number.isSafeInteger(id) || id < 1)
+    throw new ValidationError([{ path: 'id', message: 'must be a dead letter id (a positive integer)' }]);
+  return id;
 }

@@ -156,3 +156,4 @@ export async function waitReady(url: string, proc?: ServiceProcess, timeoutMs = 
     throw new Error(`${(err as Error).message}\n${proc?.output().slice(-4000) ?? ''}`);
   });
 }
+export * from './engines.ts';

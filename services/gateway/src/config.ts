@@ -33,6 +33,11 @@ export const gatewayConfigSchema = baseConfigSchema.extend(StreamSettingsSchema.
    */
   GATEWAY_STARTUP_WAIT_MS: z.coerce.number().int().min(0).max(300_000).default(30_000),
   DB_POOL_SIZE: z.coerce.number().int().min(1).default(10),
+  /**
+   * How long `POST /v1/events` waits for JetStream to acknowledge a publish before answering 503 with
+   * Retry-After (shorter than a client's patience: a hung broker must not fill every client slot).
+   */
+  GATEWAY_PUBLISH_TIMEOUT_MS: z.coerce.number().int().min(100).max(60_000).default(3000),
 });
 export type GatewayConfig = z.output<typeof gatewayConfigSchema>;
 

@@ -2,10 +2,10 @@ import 'reflect-metadata';
 import { randomBytes } from 'node:crypto';
 import type { IncomingMessage } from 'node:http';
 import { createDb, ensureDatabase, migrateToLatest } from '@pep/db';
-import { closeBus, type EventBus, ensureStream, StreamSettingsSchema } from '@pep/events';
+import { closeBus, type EventBus, ensureStream, isConnectionError, StreamSettingsSchema, watchConnection } from '@pep/events';
 import { jetstream, jetstreamManager } from '@nats-io/jetstream';
 import { connect } from '@nats-io/transport-node';
-import { ConfigError, createLogger, databaseUrl, onShutdown } from '@pep/runtime';
+import { ConfigError, createLogger, databaseUrl, type Logger, onShutdown } from '@pep/runtime';
 import { ClientNats } from '@nestjs/microservices';
 import { NestFactory } from '@nestjs/core';
 import { FastifyAdapter, type NestFastifyApplication } from '@nestjs/platform-fastify';
@@ -36,14 +36,16 @@ function withAdminKey(config: GatewayConfig): GatewayConfig {
  * The event bus, like @pep/events' connectBus but without async stack traces: nats.js otherwise builds two
  * Error objects (stack captured) for every JetStream publish, which was the largest single cost of ingest.
  */
-async function connectIngestBus(config: GatewayConfig): Promise<EventBus> {
+async function connectIngestBus(config: GatewayConfig, logger: Logger): Promise<EventBus> {
   const nc = await connect({
     servers: config.NATS_URL.split(','),
     name: 'gateway',
     maxReconnectAttempts: -1,
     reconnectTimeWait: 500,
+    waitOnFirstConnect: true,
     noAsyncTraces: true,
   });
+  watchConnection(nc, logger);
   return {
     nc,
     js: jetstream(nc, { timeout: 10_000 }),
@@ -53,23 +55,47 @@ async function connectIngestBus(config: GatewayConfig): Promise<EventBus> {
   };
 }
 
+/** Start-up waits for an engine that is away (retrying, saying so) rather than exiting; a real error still stops it. */
+async function untilReachable<T>(what: string, logger: Logger, fn: () => Promise<T>): Promise<T> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await fn();
+    } catch (err) {
+      if (what === 'migrations' && !isConnectionError(err)) throw err;
+      const delay = Math.min(500 * 2 ** (attempt - 1), 5000);
+      logger.warn(`${what} not ready at start-up, retrying`, { attempt, retry_in_ms: delay, err: (err as Error).message });
+      await new Promise((r) => setTimeout(r, delay));
+    }
+  }
+}
+
 async function main(): Promise<void> {
+  const startupLogger = createLogger('gateway', 'info');
+  process.on('unhandledRejection', (err) => startupLogger.error('unhandled rejection (the gateway keeps running)', { err }));
   const config = withAdminKey(loadGatewayConfig());
   const logger = createLogger('gateway', config.LOG_LEVEL);
   const shutdown = onShutdown(logger);
 
   const url = databaseUrl(config, 'gateway');
-  await ensureDatabase(url);
-  const db = createDb<GatewayDB>(url, { max: config.DB_POOL_SIZE });
-  const applied = await migrateToLatest(db, migrations);
+  await untilReachable('postgres', logger, () => ensureDatabase(url));
+  // Once running, Postgres may come and go: the pool reports lost connections and reconnects on the next query.
+  const metrics = createGatewayMetrics();
+  const db = createDb<GatewayDB>(url, {
+    max: config.DB_POOL_SIZE,
+    onError: (err) => {
+      metrics.dbPoolErrors.inc();
+      logger.warn('postgres connection lost (the pool reconnects on the next query)', { err: err.message });
+    },
+  });
+  const applied = await untilReachable('migrations', logger, () => migrateToLatest(db, migrations));
   if (applied.length) logger.info('migrations applied', { applied });
 
-  const bus = await connectIngestBus(config);
-  await ensureStream(bus.jsm, StreamSettingsSchema.parse(config));
+  const bus = await connectIngestBus(config, logger);
+  await untilReachable('the stream', logger, () => ensureStream(bus.jsm, StreamSettingsSchema.parse(config)));
   const rpc = new ClientNats({ servers: config.NATS_URL.split(','), name: 'gateway-rpc', maxReconnectAttempts: -1 } as never);
   await rpc.connect();
 
-  const resources: GatewayResources = { config, logger, metrics: createGatewayMetrics(), bus, db, rpc };
+  const resources: GatewayResources = { config, logger, metrics, bus, db, rpc };
   const idPrefix = `req_${randomBytes(4).toString('hex')}`;
   let requestCount = 0;
   const adapter = new FastifyAdapter({

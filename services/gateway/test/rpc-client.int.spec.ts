@@ -5,7 +5,7 @@ import type { RpcRequest } from '@pep/contracts';
 import { NATS_URL, testNames } from '@pep/testing';
 import { ClientNats } from '@nestjs/microservices';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { problemResult } from '../src/http/http-result.ts';
+import { DEFAULT_RETRY_AFTER_S, problemResult } from '../src/http/http-result.ts';
 import { requestService, ServiceUnavailableError } from '../src/routing/rpc-client.ts';
 import { startResponder } from './support/gateway.ts';
 
@@ -70,7 +70,7 @@ describe('requestService', () => {
 describe('problemResult', () => {
   it('puts Retry-After on every 503, from the problem or a default, and on no other status', () => {
     expect(problemResult({ type: 't', title: 't', status: 503, retry_after: 7 }).headers['retry-after']).toBe('7');
-    expect(problemResult({ type: 't', title: 't', status: 503 }).headers['retry-after']).toBe('1');
+    expect(problemResult({ type: 't', title: 't', status: 503 }).headers['retry-after']).toBe(String(DEFAULT_RETRY_AFTER_S));
     expect(problemResult({ type: 't', title: 't', status: 502 }).headers['retry-after']).toBeUndefined();
   });
 });

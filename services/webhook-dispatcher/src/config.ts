@@ -1,4 +1,5 @@
-import { parseEncryptionKey } from '@pep/webhooks';
+import { ConfigError } from '@pep/runtime';
+import { type Keyring, parseEncryptionKey, parseKeyring } from '@pep/webhooks';
 import { z } from 'zod';
 
 const msList = (def: string) =>
@@ -23,9 +24,30 @@ const bool = (def: boolean) =>
 
 /** Settings of the webhook dispatcher (on top of the base config), parsed once at start-up. */
 export const dispatcherConfigSchema = z.object({
+  /**
+   * The keyring that encrypts endpoint secrets at rest: `id:key,id:key` (each key 32 bytes as 64 hex chars or
+   * base64). The first (or WEBHOOK_SECRET_KEY_CURRENT) seals new secrets; every listed key still opens what it
+   * sealed. `pnpm ops secrets reencrypt` moves every secret to the current key.
+   */
+  WEBHOOK_SECRET_KEYS: z
+    .string()
+    .optional()
+    .transform((v) => v || undefined)
+    .refine((v) => v === undefined || keyringError({ keys: v }) === undefined, {
+      message: 'must be id:key,id:key with ids of [A-Za-z0-9_-] and keys of 32 bytes (64 hex chars or base64)',
+    }),
+  WEBHOOK_SECRET_KEY_CURRENT: z
+    .string()
+    .regex(/^([A-Za-z0-9_-]{1,32})?$/)
+    .optional()
+    .transform((v) => v || undefined),
+  /** A single key without an id (before keyrings): it joins the keyring as `default` and opens `enc:v1:` values. */
   WEBHOOK_SECRET_KEY: z
-    .string({ message: 'WEBHOOK_SECRET_KEY is required: 32 bytes as 64 hex chars or base64 (encrypts endpoint secrets at rest)' })
+    .string()
+    .optional()
+    .transform((v) => v || undefined)
     .refine((v) => {
+      if (v === undefined) return true;
       try {
         parseEncryptionKey(v);
         return true;
@@ -79,3 +101,28 @@ export const dispatcherConfigSchema = z.object({
   WEBHOOK_DELIVER_POLICY: z.enum(['all', 'new']).default('all'),
 });
 export type DispatcherConfig = z.output<typeof dispatcherConfigSchema>;
+
+function keyringError(opts: Parameters<typeof parseKeyring>[0]): string | undefined {
+  try {
+    parseKeyring(opts);
+    return undefined;
+  } catch (err) {
+    return (err as Error).message;
+  }
+}
+
+/** The endpoint-secret keyring from WEBHOOK_SECRET_KEYS / WEBHOOK_SECRET_KEY_CURRENT / WEBHOOK_SECRET_KEY. */
+export function secretKeyring(
+  cfg: Pick<DispatcherConfig, 'WEBHOOK_SECRET_KEYS' | 'WEBHOOK_SECRET_KEY_CURRENT' | 'WEBHOOK_SECRET_KEY'>,
+): Keyring {
+  if (!cfg.WEBHOOK_SECRET_KEYS && !cfg.WEBHOOK_SECRET_KEY) {
+    throw new ConfigError(
+      'invalid configuration:\n  WEBHOOK_SECRET_KEYS: required (or WEBHOOK_SECRET_KEY): id:key pairs, 32 bytes each as 64 hex chars or base64 (encrypts endpoint secrets at rest)',
+    );
+  }
+  try {
+    return parseKeyring({ keys: cfg.WEBHOOK_SECRET_KEYS, current: cfg.WEBHOOK_SECRET_KEY_CURRENT, legacy: cfg.WEBHOOK_SECRET_KEY });
+  } catch (err) {
+    throw new ConfigError(`invalid configuration:\n  WEBHOOK_SECRET_KEYS / WEBHOOK_SECRET_KEY_CURRENT: ${(err as Error).message}`);
+  }
+}

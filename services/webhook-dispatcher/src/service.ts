@@ -1,8 +1,8 @@
 import type { BaseConfig } from '@pep/runtime';
-import { parseEncryptionKey, parseAllowlist } from '@pep/webhooks';
+import { parseAllowlist } from '@pep/webhooks';
 import { runService, type ServiceDefinition } from '@pep/service';
 import { createEndpointCommands } from './app/endpoint-commands.ts';
-import { type DispatcherConfig, dispatcherConfigSchema } from './config.ts';
+import { type DispatcherConfig, dispatcherConfigSchema, secretKeyring } from './config.ts';
 import { dispatcherMigrations } from './db/migrations/index.ts';
 import type { DispatcherDB } from './db/schema.ts';
 import { startDispatcher } from './dispatch/dispatcher.ts';
@@ -25,7 +25,7 @@ function policies(cfg: BaseConfig & DispatcherConfig) {
   return {
     retry,
     ssrf: { allow: parseAllowlist(cfg.WEBHOOK_SSRF_ALLOWLIST), httpsOnly: cfg.WEBHOOK_HTTPS_ONLY },
-    key: parseEncryptionKey(cfg.WEBHOOK_SECRET_KEY),
+    key: secretKeyring(cfg),
   };
 }
 
@@ -54,7 +54,23 @@ export const webhookDispatcher: ServiceDefinition<DispatcherDB, DispatcherConfig
   start: async (ctx) => {
     const cfg = ctx.config;
     const { retry, ssrf, key } = policies(cfg);
-    const cache = new EndpointCache(ctx.db, key);
+    const unreadableSecrets = ctx.metrics.counter(
+      'webhook_endpoint_secrets_unreadable_total',
+      'Endpoint secrets that could not be decrypted with the configured keys (the endpoint is skipped)',
+      ['which'],
+    );
+    const cache: EndpointCache = new EndpointCache(ctx.db, key, {
+      logger: ctx.logger,
+      onUnreadable: (u) => unreadableSecrets.inc({ which: u.which }),
+    });
+    ctx.metrics.gauge(
+      'webhook_endpoints_unreadable',
+      'Endpoints left out of dispatch because their secret cannot be decrypted',
+      [],
+      function (this: { set(v: number): void }) {
+        this.set(cache.unreadable().length);
+      },
+    );
     await cache.refresh();
     const mappings = new MappingCache(ctx.db, ctx.logger);
     await mappings.refresh();

@@ -39,7 +39,7 @@ export class EventsModule implements OnModuleInit, OnApplicationShutdown {
     @Inject(CONFIG) private readonly cfg: GatewayConfig,
     @Inject(METRICS) private readonly metrics: GatewayMetrics,
   ) {
-    this.publisher = new JetStreamPublisher(bus.nc);
+    this.publisher = new JetStreamPublisher(bus.nc, cfg.GATEWAY_PUBLISH_TIMEOUT_MS);
   }
 
   /** Runs after the HTTP server has closed, so no request still waits for an ack. */

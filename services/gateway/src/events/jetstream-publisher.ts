@@ -1,5 +1,5 @@
 import type { PlatformEvent } from '@pep/contracts';
-import { encodeEvent, isTraceparent, PublishError, type PublishResult } from '@pep/events';
+import { type ConnectionWatch, encodeEvent, isTraceparent, PublishError, type PublishResult, watchConnection } from '@pep/events';
 import {
   createInbox,
   type Msg,
@@ -57,20 +57,28 @@ export class JetStreamPublisher {
     }
   };
 
+  private readonly connection: ConnectionWatch;
+
+  /** `timeoutMs` bounds every wait for an ack (GATEWAY_PUBLISH_TIMEOUT_MS); the sweep runs 4× as often. */
   constructor(
     private readonly nc: NatsConnection,
-    private readonly timeoutMs = 10_000,
-  ) {}
+    private readonly timeoutMs = 3000,
+  ) {
+    this.connection = watchConnection(nc);
+  }
 
   start(): void {
     const prefixLength = this.inbox.length + 1;
     this.sub = this.nc.subscribe(`${this.inbox}.*`, { callback: (_err, msg) => this.onAck(Number(msg.subject.slice(prefixLength)), msg) });
-    this.sweeper = setInterval(() => this.sweep(), Math.min(1000, this.timeoutMs));
+    this.sweeper = setInterval(() => this.sweep(), Math.max(20, Math.min(250, this.timeoutMs / 4)));
     this.sweeper.unref();
   }
 
   /** Publishes one event with dedupe (`Nats-Msg-Id` = dedupeKey) and resolves with its stream sequence. */
   publish(subject: string, event: PlatformEvent, dedupeKey: string): Promise<PublishResult> {
+    // While the broker is away nothing would acknowledge the publish: answer at once instead of holding the client.
+    const away = this.connection.problem();
+    if (away) return Promise.reject(new PublishError(`publish of ${event.id} failed: the event store is unreachable (${away})`));
     const h = natsHeaders();
     h.set('Nats-Msg-Id', dedupeKey);
     h.set('ce-type', event.type);

@@ -19,8 +19,8 @@ export function jsonResult(status: number, body: unknown, headers: Record<string
   return { status, headers: { 'content-type': JSON_TYPE, ...headers }, body: JSON.stringify(body) };
 }
 
-/** Seconds a 503 asks the client to wait when its problem names none. */
-export const DEFAULT_RETRY_AFTER_S = 1;
+/** Seconds a 503 asks the client to wait when whoever produced it gave no better figure (engines recover in seconds). */
+export const DEFAULT_RETRY_AFTER_S = 2;
 
 /** A problem as the HTTP response. Every 503 carries `Retry-After` (its `retry_after`, or a default). */
 export function problemResult(problem: Problem, headers: Record<string, string> = {}): HttpResult {
@@ -47,7 +47,11 @@ export function validationProblem(errors: FieldError[], detail?: string): Proble
   );
 }
 
+/** Every 503 carries `Retry-After` (RFC 9110 §10.2.3): a client knows it may retry, and when. */
 export function sendResult(reply: FastifyReply, result: HttpResult): FastifyReply {
   reply.code(result.status).headers(result.headers);
+  if (result.status === 503 && result.headers['retry-after'] === undefined && !reply.hasHeader('retry-after')) {
+    reply.header('retry-after', String(DEFAULT_RETRY_AFTER_S));
+  }
   return result.body === undefined ? reply.send() : reply.send(result.body);
 }

@@ -1,5 +1,6 @@
 import type { HttpMethod, Principal } from '@pep/contracts';
-import { AppError, ForbiddenError, type Logger, RateLimitedError, toProblem, UnauthorizedError } from '@pep/runtime';
+import { isConnectionError } from '@pep/events';
+import { AppError, ForbiddenError, type Logger, RateLimitedError, toProblem, UnauthorizedError, UnavailableError } from '@pep/runtime';
 import { Inject, Injectable } from '@nestjs/common';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { AuthService, wwwAuthenticateFor } from '../auth/auth.service.ts';
@@ -115,6 +116,15 @@ export class RequestPipeline {
 
   /** Any thrown error as a problem result; unexpected ones are logged and answered with an opaque 500. */
   failure(err: unknown, req: FastifyRequest): HttpResult {
+    // The gateway's database being away (idempotency records) is an outage, not a bug: 503, retry later.
+    if (!(err instanceof AppError) && isConnectionError(err)) {
+      this.logger.warn('request needs the database, which is unavailable', {
+        method: req.method,
+        url: req.url,
+        err: (err as Error).message,
+      });
+      err = new UnavailableError('the gateway database is unavailable; retry the request later', { cause: err });
+    }
     const p = toProblem(err, req.url.split('?')[0]);
     if (!(err instanceof AppError) || p.status >= 500) {
       this.logger.error('request failed', { err, method: req.method, url: req.url, request_id: String(req.id) });

@@ -6,8 +6,11 @@ import {
   type EventBus,
   type Projection,
   type ProjectionRunner,
+  type ProjectionStatus,
   pgDeadLetters,
+  type StallState,
   startProjection,
+  startStallWatch,
 } from '@pep/events';
 import type { Logger } from '@pep/runtime';
 import { type ConsumerMessages, DeliverPolicy } from '@nats-io/jetstream';
@@ -150,6 +153,8 @@ export interface IdentityStore {
   waitFor(seq?: number, timeoutMs?: number): Promise<void>;
   /** Called after each event is folded into memory (OAuth revocations listen here). */
   onEvent(listener: (event: StoredEvent) => void): void;
+  /** The in-memory fold's watchdog state and the persisted projection's status (readiness reports both). */
+  status(): Promise<{ memory: StallState; persisted: ProjectionStatus }>;
   stop(): Promise<void>;
 }
 
@@ -160,7 +165,13 @@ export interface IdentityStore {
  *    the moment it arrives (a revocation or suspension takes effect in milliseconds, in every replica);
  * 3. keeps the persisted copy current with the shared projection runner (safe with N replicas).
  */
-export async function startIdentityStore(opts: { bus: EventBus; db: Kysely<any>; logger: Logger }): Promise<IdentityStore> {
+export async function startIdentityStore(opts: {
+  bus: EventBus;
+  db: Kysely<any>;
+  logger: Logger;
+  /** Counts each recreation of a consumer (memory fold or persisted projection) by reason. */
+  onRecreate?: (consumer: string, reason: string) => void;
+}): Promise<IdentityStore> {
   const { bus, logger } = opts;
   const db = opts.db as Kysely<IdentityTables>;
   const state = new IdentityState();
@@ -187,6 +198,20 @@ export async function startIdentityStore(opts: { bus: EventBus; db: Kysely<any>;
   const listeners: ((e: StoredEvent) => void)[] = [];
   let stopped = false;
   let messages: ConsumerMessages | undefined;
+  // The memory fold is what authenticates requests: a revoked key must stop working within seconds of a broker
+  // restart, so its ordered consumer has the same watchdog as the projections (recreated from `applied`).
+  const watch = startStallWatch({
+    name: 'gateway-identity-memory',
+    nc: bus.nc,
+    logger,
+    applied: () => applied,
+    target: async () => {
+      const m = await bus.jsm.streams.getMessage(bus.stream, { last_by_subj: filter });
+      return m ? m.seq : 0;
+    },
+    recreate: () => messages?.stop(),
+    onRecreate: (reason) => opts.onRecreate?.('gateway-identity-memory', reason),
+  });
   const feed = (async () => {
     while (!stopped) {
       try {
@@ -196,7 +221,9 @@ export async function startIdentityStore(opts: { bus: EventBus; db: Kysely<any>;
           opt_start_seq: applied + 1,
         });
         messages = await consumer.consume({ max_messages: 1000 });
+        watch.watch(messages);
         for await (const m of messages) {
+          watch.progress();
           if (m.seq <= applied) continue;
           try {
             const event = decodeEvent(m);
@@ -207,6 +234,7 @@ export async function startIdentityStore(opts: { bus: EventBus; db: Kysely<any>;
           applied = m.seq;
         }
       } catch (err) {
+        messages?.stop();
         if (stopped) break;
         logger.warn('identity feed failed, restarting', { err });
         await new Promise((r) => setTimeout(r, 500));
@@ -220,6 +248,7 @@ export async function startIdentityStore(opts: { bus: EventBus; db: Kysely<any>;
     projection: identityProjection(bus.prefix) as never,
     deadLetters: pgDeadLetters(db),
     logger,
+    onRecreate: (reason) => opts.onRecreate?.(IDENTITY_PROJECTION, reason),
   });
 
   const lastIdentitySeq = async () => {
@@ -241,8 +270,12 @@ export async function startIdentityStore(opts: { bus: EventBus; db: Kysely<any>;
     onEvent(l) {
       listeners.push(l);
     },
+    async status() {
+      return { memory: watch.state(), persisted: await persisted.status() };
+    },
     async stop() {
       stopped = true;
+      watch.stop();
       messages?.stop();
       await feed.catch(() => undefined);
       await persisted.stop();

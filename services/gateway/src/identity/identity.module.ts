@@ -8,7 +8,8 @@ import { ApiKeyStrategy } from '../auth/api-key.strategy.ts';
 import { AuthService } from '../auth/auth.service.ts';
 import type { GatewayConfig } from '../config.ts';
 import { requestService, rpcSubject } from '../routing/rpc-client.ts';
-import { BUS, CONFIG, DB, LOGGER, RPC_CLIENT } from '../tokens.ts';
+import type { GatewayMetrics } from '../ops/gateway-metrics.ts';
+import { BUS, CONFIG, DB, LOGGER, METRICS, RPC_CLIENT } from '../tokens.ts';
 import { type IdentityStore, startIdentityStore } from './identity-projection.ts';
 import { IDENTITY_STORE, USAGE_RECORDER } from './identity-tokens.ts';
 import { createUsageRecorder, type UsageRecorder } from './usage-recorder.ts';
@@ -28,9 +29,14 @@ export const identityConfigSchema = z.object({
   providers: [
     {
       provide: IDENTITY_STORE,
-      inject: [BUS, DB, LOGGER],
-      useFactory: async (bus: EventBus, db: Kysely<any>, logger: Logger) => {
-        const store = await startIdentityStore({ bus, db, logger: logger.child({ component: 'identity' }) });
+      inject: [BUS, DB, LOGGER, METRICS],
+      useFactory: async (bus: EventBus, db: Kysely<any>, logger: Logger, metrics: GatewayMetrics) => {
+        const store = await startIdentityStore({
+          bus,
+          db,
+          logger: logger.child({ component: 'identity' }),
+          onRecreate: (projection, reason) => metrics.consumerRecreated.inc({ projection, reason }),
+        });
         await store.waitFor(undefined, 60_000);
         return store;
       },

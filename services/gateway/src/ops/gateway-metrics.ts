@@ -17,6 +17,12 @@ export function createGatewayMetrics() {
     ]),
     eventsRejected: m.counter('gateway_events_rejected_total', 'Events refused by validation'),
     rpcRequests: m.counter('gateway_rpc_requests_total', 'Requests forwarded to services, by service and outcome', ['service', 'outcome']),
+    consumerRecreated: m.counter(
+      'projection_consumer_recreated_total',
+      'Times a projection consumer was recreated from its checkpoint (stalled, reconnect, consumer gone)',
+      ['projection', 'reason'],
+    ),
+    dbPoolErrors: m.counter('db_pool_errors_total', 'Postgres connections lost by the pool (the pool reconnects)'),
   };
 }
 export type GatewayMetrics = ReturnType<typeof createGatewayMetrics>;

@@ -1,6 +1,6 @@
 import { renderApiReferenceHtml } from '@pep/apidocs';
-import type { EventBus } from '@pep/events';
-import { runChecks } from '@pep/runtime';
+import { type EventBus, watchConnection } from '@pep/events';
+import { readiness, runChecks } from '@pep/runtime';
 import { Inject, Module, type OnModuleInit } from '@nestjs/common';
 import { HttpAdapterHost } from '@nestjs/core';
 import type { NatsConnection } from '@nats-io/transport-node';
@@ -11,6 +11,8 @@ import type { GatewayConfig } from '../config.ts';
 import type { GatewayDB } from '../db/schema.ts';
 import { JSON_TYPE } from '../http/http-result.ts';
 import { RouteRegistry } from '../http/route-registry.ts';
+import type { IdentityStore } from '../identity/identity-projection.ts';
+import { IDENTITY_STORE } from '../identity/identity-tokens.ts';
 import { BUS, CONFIG, DB, METRICS, RPC_CLIENT } from '../tokens.ts';
 import type { GatewayMetrics } from './gateway-metrics.ts';
 import { gatewayOpenApi } from './openapi.ts';
@@ -32,6 +34,7 @@ export class OpsModule implements OnModuleInit {
     @Inject(BUS) private readonly bus: EventBus,
     @Inject(DB) private readonly db: Kysely<GatewayDB>,
     @Inject(RPC_CLIENT) private readonly rpc: ClientNats,
+    @Inject(IDENTITY_STORE) private readonly identity: IdentityStore,
   ) {}
 
   onModuleInit(): void {
@@ -50,23 +53,42 @@ export class OpsModule implements OnModuleInit {
     };
     get('/healthz', async (_req, reply) => reply.type(JSON_TYPE).send('{"status":"ok"}'));
     get('/readyz', async (_req, reply) => {
+      // Publishing needs only NATS: with Postgres away the gateway stays ready (degraded) and keeps accepting
+      // events; what needs Postgres (Idempotency-Key, the persisted identity copy) answers 503 + Retry-After.
       const checks = await runChecks({
         nats: async () => {
-          if (this.bus.nc.isClosed()) throw new Error('closed');
+          const problem = watchConnection(this.bus.nc).problem();
+          if (problem) throw new Error(problem);
           await this.bus.nc.flush();
         },
         nats_rpc: async () => {
           await this.rpc.unwrap<NatsConnection>().flush();
         },
         postgres: async () => {
-          await sql`select 1`.execute(this.db);
+          try {
+            await sql`select 1`.execute(this.db);
+          } catch (err) {
+            return { degraded: `unavailable (${(err as Error).message}); events are still accepted` };
+          }
+        },
+        'projection:gateway-identity-memory': async () => {
+          const { memory } = await this.identity.status();
+          if (memory.unknown) throw new Error(`unavailable: ${memory.unknown}`);
+          if (memory.behind > 0 && memory.stalledForMs >= 5000)
+            throw new Error(`stalled: ${memory.behind} events behind, no progress for ${Math.round(memory.stalledForMs / 1000)} s`);
+        },
+        'projection:gateway-identity': async () => {
+          const { persisted } = await this.identity.status();
+          if (persisted.state === 'ok') return;
+          // The persisted copy only speeds up a restart: its trouble degrades, never blocks, the gateway.
+          return { degraded: `${persisted.state}: ${persisted.reason ?? ''}` };
         },
       });
-      const ok = Object.values(checks).every((c) => c === 'ok');
+      const { status, ok } = readiness(checks);
       return reply
         .code(ok ? 200 : 503)
         .type(JSON_TYPE)
-        .send(JSON.stringify({ status: ok ? 'ready' : 'not_ready', checks }));
+        .send(JSON.stringify({ status, checks }));
     });
     get('/metrics', async (_req, reply) => reply.type(this.metrics.registry.contentType).send(await this.metrics.registry.metrics()));
     get('/openapi.json', async (_req, reply) => reply.type(JSON_TYPE).send(this.openApi()));

@@ -76,7 +76,9 @@ export async function requestService(
         }
         throw new ServiceUnavailableError(opts.service, `the ${opts.service} service is not available; retry later`, 1, { cause: err });
       }
-      if (err instanceof Error && /connection (closed|lost)/i.test(err.message)) {
+      // ClientNats rejects with a plain string ('Error: Connection lost. Trying to reconnect...') while it is
+      // disconnected from NATS, not with an Error: match the text of either.
+      if (/connection (closed|lost)/i.test(describe(err))) {
         throw new ServiceUnavailableError(opts.service, `the ${opts.service} service cannot be reached; retry later`, 1, { cause: err });
       }
       throw new UpstreamError(`the ${opts.service} service failed: ${describe(err)}`, { cause: err });

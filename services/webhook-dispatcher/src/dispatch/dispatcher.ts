@@ -8,6 +8,7 @@ import {
   type EventBus,
   type ProjectionRunner,
   publishEvent,
+  resumeOnReconnect,
 } from '@pep/events';
 import type { Logger, Metrics } from '@pep/runtime';
 import { createSafeDispatcher, type SsrfPolicy } from '@pep/webhooks';
@@ -869,6 +870,8 @@ export async function startDispatcher(o: DispatcherOptions): Promise<RunningDisp
   };
 
   let messages: ConsumerMessages | undefined;
+  // After a broker restart, consume afresh as soon as the durable answers (nats.js alone may wait 30 s).
+  const stopResume = resumeOnReconnect({ bus, durable, messages: () => messages, logger });
   const intakeLoop = (async () => {
     while (!stopped) {
       try {
@@ -971,6 +974,7 @@ export async function startDispatcher(o: DispatcherOptions): Promise<RunningDisp
     nudge,
     async stop() {
       stopped = true;
+      stopResume();
       clearInterval(maintenance);
       clearInterval(sweep);
       if (pollTimer) clearTimeout(pollTimer);

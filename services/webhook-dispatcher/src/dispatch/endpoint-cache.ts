@@ -1,5 +1,6 @@
 import { isCredentialEvent, matchesAnyFilter } from '@pep/contracts';
-import { decryptSecret } from '@pep/webhooks';
+import type { Logger } from '@pep/runtime';
+import { decryptSecret, type Keyring, SecretBoxError, sealedKeyId } from '@pep/webhooks';
 import type { Kysely } from 'kysely';
 import type { DispatcherDB } from '../db/schema.ts';
 import { ENDPOINTS_PROJECTION, type EndpointRow } from '../projections/endpoints/index.ts';
@@ -11,20 +12,41 @@ export interface CachedEndpoint {
   previousExpiresAt: number;
 }
 
+/** An endpoint left out of the cache because its signing secret cannot be decrypted with the configured keys. */
+export interface UnreadableEndpoint {
+  endpoint_id: string;
+  partner_id: string;
+  /** The key id the sealed value names (null: an `enc:v1:` value that no configured key opens). */
+  key_id: string | null;
+  /** Which secret: the current one, or the previous one during its grace period. */
+  which: 'secret' | 'previous_secret';
+  error: string;
+}
+
 /**
  * The endpoints this process dispatches to, read from the endpoints projection and reloaded whenever the
- * projection's checkpoint moves. Secrets are decrypted once per load.
+ * projection's checkpoint moves. Secrets are decrypted once per load. One endpoint whose secret cannot be
+ * decrypted (a key rotated away, mistyped, another checkout's key) is quarantined: left out of the cache (it gets
+ * no deliveries; its pending ones wait, as for a disabled endpoint), logged with its ids, counted, and listed by
+ * `unreadable()`; every other endpoint keeps receiving.
  */
 export class EndpointCache {
   private byId = new Map<string, CachedEndpoint>();
   private byPartner = new Map<string, CachedEndpoint[]>();
+  private unreadableById = new Map<string, UnreadableEndpoint>();
   private loadedAt = -1;
   private loading: Promise<void> | undefined;
 
   constructor(
     private readonly db: Kysely<DispatcherDB>,
-    private readonly key: Buffer,
+    private readonly key: Keyring | Buffer,
+    private readonly opts: { logger?: Logger; onUnreadable?: (u: UnreadableEndpoint) => void } = {},
   ) {}
+
+  /** Endpoints left out of the last load because a secret could not be decrypted. */
+  unreadable(): UnreadableEndpoint[] {
+    return [...this.unreadableById.values()];
+  }
 
   /**
    * Reloads when the projection checkpoint moved since the last load. What was committed before the call is
@@ -47,13 +69,10 @@ export class EndpointCache {
       const rows = await this.db.selectFrom('webhook_endpoints').selectAll().where('deleted', '=', false).execute();
       const byId = new Map<string, CachedEndpoint>();
       const byPartner = new Map<string, CachedEndpoint[]>();
+      const unreadable = new Map<string, UnreadableEndpoint>();
       for (const row of rows) {
-        const c: CachedEndpoint = {
-          row,
-          secret: decryptSecret(row.secret_sealed, this.key, row.id),
-          previousSecret: row.previous_secret_sealed ? decryptSecret(row.previous_secret_sealed, this.key, row.id) : null,
-          previousExpiresAt: row.previous_expires_at?.getTime() ?? 0,
-        };
+        const c = this.open(row, unreadable);
+        if (!c) continue;
         byId.set(row.id, c);
         const list = byPartner.get(row.partner_id) ?? [];
         list.push(c);
@@ -61,11 +80,56 @@ export class EndpointCache {
       }
       this.byId = byId;
       this.byPartner = byPartner;
+      this.unreadableById = unreadable;
       this.loadedAt = seq;
     })().finally(() => {
       this.loading = undefined;
     });
     return this.loading;
+  }
+
+  /**
+   * Decrypts an endpoint's secrets. An unreadable current secret quarantines the endpoint; an unreadable previous
+   * one (kept only for its grace period) is dropped and the endpoint signs with the current one alone.
+   */
+  private open(row: EndpointRow, unreadable: Map<string, UnreadableEndpoint>): CachedEndpoint | undefined {
+    const attempt = (sealed: string, which: UnreadableEndpoint['which']): string | undefined => {
+      try {
+        return decryptSecret(sealed, this.key, row.id);
+      } catch (err) {
+        if (!(err instanceof SecretBoxError)) throw err;
+        const u: UnreadableEndpoint = {
+          endpoint_id: row.id,
+          partner_id: row.partner_id,
+          key_id: err.keyId ?? sealedKeyId(sealed) ?? null,
+          which,
+          error: err.message,
+        };
+        // Logged and counted once per endpoint and secret, not on every reload.
+        const before = this.unreadableById.get(row.id);
+        if (which === 'previous_secret' || !before || before.key_id !== u.key_id) {
+          this.opts.logger?.error(
+            'endpoint secret cannot be decrypted; endpoint skipped until its secret is rotated or the key configured',
+            {
+              endpoint_id: u.endpoint_id,
+              partner_id: u.partner_id,
+              key_id: u.key_id,
+              which,
+              err: u.error,
+            },
+          );
+          this.opts.onUnreadable?.(u);
+        }
+        // Only an unreadable current secret takes the endpoint out; a previous one just stops signing.
+        if (which === 'secret') unreadable.set(row.id, u);
+        return undefined;
+      }
+    };
+    const secret = attempt(row.secret_sealed, 'secret');
+    if (secret === undefined) return undefined;
+    const inGrace = row.previous_secret_sealed && (row.previous_expires_at?.getTime() ?? 0) > Date.now();
+    const previousSecret = inGrace ? (attempt(row.previous_secret_sealed as string, 'previous_secret') ?? null) : null;
+    return { row, secret, previousSecret, previousExpiresAt: previousSecret ? (row.previous_expires_at?.getTime() ?? 0) : 0 };
   }
 
   /** The endpoints projection checkpoint this cache reflects (every endpoint event up to it is applied). */

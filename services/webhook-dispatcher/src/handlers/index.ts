@@ -9,9 +9,19 @@ import {
   type RpcRequest,
   UpdateWebhookEndpointBody,
 } from '@pep/contracts';
-import { type Logger, newId, NotFoundError, parseOrThrow, ValidationError } from '@pep/runtime';
+import { ConflictError, type Logger, newId, NotFoundError, parseOrThrow, ValidationError } from '@pep/runtime';
 import { handler, ok, type RpcHandler } from '@pep/service';
-import { assertPublicUrl, decryptSecret, encryptSecret, generateSecret, type SsrfPolicy, UnsafeUrlError } from '@pep/webhooks';
+import {
+  assertPublicUrl,
+  decryptSecret,
+  encryptSecret,
+  generateSecret,
+  type Keyring,
+  needsReseal,
+  SecretBoxError,
+  type SsrfPolicy,
+  UnsafeUrlError,
+} from '@pep/webhooks';
 import type { Kysely } from 'kysely';
 import { z } from 'zod';
 import type { EndpointCommands } from '../app/endpoint-commands.ts';
@@ -25,7 +35,7 @@ export interface HandlerDeps {
   db: Kysely<DispatcherDB>;
   logger: Logger;
   commands: EndpointCommands;
-  secretKey: Buffer;
+  secretKey: Keyring;
   ssrf: SsrfPolicy;
   defaultTimeoutMs: number;
   secretGraceMs: number;
@@ -67,13 +77,79 @@ export function dispatcherHandlers(d: HandlerDeps): Record<string, RpcHandler> {
       'delivery',
     );
   const secretsView = (sealed: string, prevSealed: string | null, prevExpires: Date | null, id: string) => {
-    const prevValid = prevSealed && prevExpires && prevExpires.getTime() > d.now().getTime();
+    let secret: string;
+    try {
+      secret = decryptSecret(sealed, d.secretKey, id);
+    } catch (err) {
+      if (!(err instanceof SecretBoxError)) throw err;
+      throw new ConflictError(
+        `the endpoint's signing secret cannot be decrypted with the configured keys (${err.message}); rotate the secret`,
+        {
+          extensions: { key_id: err.keyId ?? null },
+        },
+      );
+    }
+    // A previous secret that cannot be read any more (its key is gone) is simply not shown: it only served the grace period.
+    let previous: string | null = null;
+    if (prevSealed && prevExpires && prevExpires.getTime() > d.now().getTime()) {
+      try {
+        previous = decryptSecret(prevSealed, d.secretKey, id);
+      } catch (err) {
+        if (!(err instanceof SecretBoxError)) throw err;
+      }
+    }
     return {
-      secret: decryptSecret(sealed, d.secretKey, id),
-      previous_secret: prevValid ? decryptSecret(prevSealed, d.secretKey, id) : null,
-      previous_expires_at: prevValid ? prevExpires.toISOString() : null,
+      secret,
+      previous_secret: previous,
+      previous_expires_at: previous && prevExpires ? prevExpires.toISOString() : null,
     };
   };
+  /** Every live endpoint's secrets read with the keyring: under the current key, to re-seal, or unreadable. */
+  const secretsReport = async () => {
+    const rows = await d.db.selectFrom('webhook_endpoints').selectAll().where('deleted', '=', false).orderBy('id').execute();
+    const current: string[] = [];
+    const stale: { id: string; secret_sealed: string; secret: string; previous: string | null }[] = [];
+    const unreadable: {
+      endpoint_id: string;
+      partner_id: string;
+      which: 'secret' | 'previous_secret';
+      key_id: string | null;
+      error: string;
+    }[] = [];
+    for (const r of rows) {
+      let secret: string;
+      try {
+        secret = decryptSecret(r.secret_sealed, d.secretKey, r.id);
+      } catch (err) {
+        if (!(err instanceof SecretBoxError)) throw err;
+        unreadable.push({ endpoint_id: r.id, partner_id: r.partner_id, which: 'secret', key_id: err.keyId ?? null, error: err.message });
+        continue;
+      }
+      // A previous secret past its grace period is dropped by the re-seal; one that cannot be read is reported and dropped.
+      let previous: string | null = null;
+      const inGrace = r.previous_secret_sealed && (r.previous_expires_at?.getTime() ?? 0) > d.now().getTime();
+      if (inGrace) {
+        try {
+          previous = decryptSecret(r.previous_secret_sealed as string, d.secretKey, r.id);
+        } catch (err) {
+          if (!(err instanceof SecretBoxError)) throw err;
+          unreadable.push({
+            endpoint_id: r.id,
+            partner_id: r.partner_id,
+            which: 'previous_secret',
+            key_id: err.keyId ?? null,
+            error: err.message,
+          });
+        }
+      }
+      const stalePrevious = r.previous_secret_sealed !== null && (previous === null || needsReseal(r.previous_secret_sealed, d.secretKey));
+      if (needsReseal(r.secret_sealed, d.secretKey) || stalePrevious)
+        stale.push({ id: r.id, secret_sealed: r.secret_sealed, secret, previous });
+      else current.push(r.id);
+    }
+    return { total: rows.length, current, stale, unreadable };
+  };
+
   const job = async (kind: JobRow['kind'], endpoint: { id: string; partner_id: string }, params: Record<string, unknown>) => {
     const row = await createJob(d.db, { kind, endpoint_id: endpoint.id, partner_id: endpoint.partner_id, params }, d.now());
     d.onJobCreated();
@@ -131,10 +207,10 @@ export function dispatcherHandlers(d: HandlerDeps): Record<string, RpcHandler> {
         ...(partnerId ? { partner_id: partnerId } : {}),
         ...(q.starting_after ? { starting_after: q.starting_after } : {}),
       });
-      return ok({ data: rows.slice(0, q.limit).map(endpointFromRow), has_more: rows.length > q.limit });
+      return ok({ data: rows.slice(0, q.limit).map((r) => endpointFromRow(r, d.secretKey)), has_more: rows.length > q.limit });
     }),
 
-    'endpoints.get': h(async (req) => ok(endpointFromRow(await ownedEndpoint(req)))),
+    'endpoints.get': h(async (req) => ok(endpointFromRow(await ownedEndpoint(req), d.secretKey))),
 
     'endpoints.update': h(async (req) => {
       const body = parseOrThrow(UpdateWebhookEndpointBody, req.body ?? {});
@@ -237,6 +313,66 @@ export function dispatcherHandlers(d: HandlerDeps): Record<string, RpcHandler> {
     'jobs.get': h(async (req) => {
       const row = await d.db.selectFrom('webhook_jobs').selectAll().where('id', '=', String(req.params.id)).executeTakeFirst();
       return ok(jobView(assertOwned(row, tenantOf(req.principal), 'job')));
+    }),
+
+    /** Operator: which endpoints' secrets the configured keyring cannot read, and which are not under the current key. */
+    'ops.secrets.status': h(async () => {
+      const report = await secretsReport();
+      return ok({
+        current_key: d.secretKey.current,
+        keys: [...d.secretKey.keys.keys()],
+        endpoints: report.total,
+        under_current_key: report.current.length,
+        to_reseal: report.stale.map((r) => r.id),
+        unreadable: report.unreadable,
+      });
+    }),
+
+    /**
+     * Operator: re-encrypts every endpoint secret under the current key. The stream is the source of truth, so each
+     * endpoint gets a `webhook_endpoint.secret_resealed` event through its own aggregate (never a table update);
+     * what cannot be read is reported, not touched. `dry_run: true` only reports.
+     */
+    'ops.secrets.reencrypt': h(async (req) => {
+      const dryRun = (req.body as { dry_run?: unknown } | undefined)?.dry_run === true;
+      const report = await secretsReport();
+      const resealed: string[] = [];
+      const failed: { endpoint_id: string; error: string }[] = [];
+      for (const r of report.stale) {
+        if (dryRun) continue;
+        try {
+          await d.commands.execute(
+            r.id,
+            {
+              kind: 'ResealSecret',
+              key_id: d.secretKey.current,
+              expected_secret_sealed: r.secret_sealed,
+              secret_sealed: encryptSecret(r.secret, d.secretKey, r.id),
+              previous_secret_sealed: r.previous === null ? null : encryptSecret(r.previous, d.secretKey, r.id),
+            },
+            { now: d.now(), correlationid: req.request_id },
+          );
+          resealed.push(r.id);
+        } catch (err) {
+          failed.push({ endpoint_id: r.id, error: (err as Error).message });
+        }
+      }
+      d.logger.info('endpoint secrets re-encrypted', {
+        current_key: d.secretKey.current,
+        resealed: resealed.length,
+        failed: failed.length,
+        unreadable: report.unreadable.length,
+        dry_run: dryRun,
+      });
+      return ok({
+        current_key: d.secretKey.current,
+        dry_run: dryRun,
+        endpoints: report.total,
+        already_current: report.current.length,
+        resealed: dryRun ? report.stale.map((r) => r.id) : resealed,
+        failed,
+        unreadable: report.unreadable,
+      });
     }),
 
     'event-types.list': h(async () => {

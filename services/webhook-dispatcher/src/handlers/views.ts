@@ -1,6 +1,7 @@
 import type { Attempt, Delivery, Principal, WebhookEndpoint, WebhookJob } from '@pep/contracts';
 import { NotFoundError } from '@pep/runtime';
 import { actingPartner } from '@pep/service';
+import { decryptSecret, type Keyring, SecretBoxError, sealedKeyId } from '@pep/webhooks';
 import type { Selectable } from 'kysely';
 import type { AttemptsTable, DeliveriesTable } from '../db/schema.ts';
 import type { EndpointState } from '../domain/webhook-endpoint/webhook-endpoint.ts';
@@ -25,8 +26,27 @@ export const ownerFor = (p: Principal, bodyPartnerId: string | undefined): strin
 
 const iso = (d: Date | string | null) => (d === null ? null : typeof d === 'string' ? d : d.toISOString());
 
-export function endpointFromRow(r: EndpointRow): WebhookEndpoint {
+/**
+ * Whether an endpoint needs an operator or its partner: its signing secret cannot be decrypted with the configured
+ * keyring, so the dispatcher skips it (no deliveries) until the secret is rotated or the key configured again.
+ */
+export function attentionFor(r: EndpointRow, keyring: Keyring): WebhookEndpoint['needs_attention'] {
+  try {
+    decryptSecret(r.secret_sealed, keyring, r.id);
+    return null;
+  } catch (err) {
+    if (!(err instanceof SecretBoxError)) throw err;
+    return {
+      reason: 'secret_unreadable',
+      key_id: err.keyId ?? sealedKeyId(r.secret_sealed) ?? null,
+      detail: `${err.message}; nothing is delivered to this endpoint until its secret is rotated (POST /v1/webhook-endpoints/${r.id}/rotate-secret) or the key is configured again`,
+    };
+  }
+}
+
+export function endpointFromRow(r: EndpointRow, keyring?: Keyring): WebhookEndpoint {
   return {
+    ...(keyring ? { needs_attention: attentionFor(r, keyring) } : {}),
     id: r.id,
     object: 'webhook_endpoint',
     partner_id: r.partner_id,

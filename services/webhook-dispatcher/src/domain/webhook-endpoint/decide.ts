@@ -19,6 +19,14 @@ export type EndpointCommand =
   | { kind: 'UpdateEndpoint'; changes: Partial<EndpointSettings>; enabled?: boolean }
   | { kind: 'DisableEndpoint'; reason: 'manual' | 'gone' | 'failing'; detail?: string }
   | { kind: 'RotateSecret'; secret_sealed: string; now: Date; grace_ms: number }
+  | {
+      kind: 'ResealSecret';
+      key_id: string;
+      /** What the re-encryption read: if the endpoint changed since (a rotation), nothing is re-sealed. */
+      expected_secret_sealed: string;
+      secret_sealed: string;
+      previous_secret_sealed: string | null;
+    }
   | { kind: 'DeleteEndpoint' };
 
 function same(a: unknown, b: unknown): boolean {
@@ -71,6 +79,20 @@ export function decide(command: EndpointCommand, state: EndpointState): Endpoint
             secret_sealed: command.secret_sealed,
             previous_secret_sealed: state.secret_sealed,
             previous_expires_at: new Date(command.now.getTime() + command.grace_ms).toISOString(),
+          },
+        },
+      ];
+    case 'ResealSecret':
+      if (state.secret_sealed !== command.expected_secret_sealed)
+        throw new ConflictError(`webhook endpoint ${state.endpoint_id}'s secret changed while it was re-encrypted; run it again`);
+      return [
+        {
+          type: 'webhook_endpoint.secret_resealed',
+          data: {
+            ...ids,
+            key_id: command.key_id,
+            secret_sealed: command.secret_sealed,
+            previous_secret_sealed: command.previous_secret_sealed,
           },
         },
       ];

@@ -88,6 +88,10 @@ export type EndpointEventDraft =
       type: 'webhook_endpoint.secret_rotated';
       data: { endpoint_id: string; partner_id: string; secret_sealed: string; previous_secret_sealed: string; previous_expires_at: string };
     }
+  | {
+      type: 'webhook_endpoint.secret_resealed';
+      data: { endpoint_id: string; partner_id: string; key_id: string; secret_sealed: string; previous_secret_sealed: string | null };
+    }
   | { type: 'webhook_endpoint.deleted'; data: { endpoint_id: string; partner_id: string } };
 
 export function evolve(state: EndpointState, event: Pick<PlatformEvent, 'type' | 'data' | 'time'>): EndpointState {
@@ -118,6 +122,14 @@ export function evolve(state: EndpointState, event: Pick<PlatformEvent, 'type' |
         previous_secret_sealed: e.data.previous_secret_sealed,
         previous_expires_at: e.data.previous_expires_at,
         updated_at: event.time,
+      };
+    case 'webhook_endpoint.secret_resealed':
+      // The same secrets under another key: settings and `updated_at` stay as they were.
+      return {
+        ...state,
+        secret_sealed: e.data.secret_sealed,
+        previous_secret_sealed: e.data.previous_secret_sealed,
+        previous_expires_at: e.data.previous_secret_sealed ? state.previous_expires_at : null,
       };
     case 'webhook_endpoint.deleted':
       return { ...state, status: 'deleted', enabled: false, updated_at: event.time };

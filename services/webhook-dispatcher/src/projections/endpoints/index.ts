@@ -11,6 +11,7 @@ export const handledEventTypes = [
   'webhook_endpoint.enabled',
   'webhook_endpoint.disabled',
   'webhook_endpoint.secret_rotated',
+  'webhook_endpoint.secret_resealed',
   'webhook_endpoint.deleted',
 ] as const;
 

@@ -1,0 +1,195 @@
+import { z } from 'zod';
+import { defineEvent } from '../catalog/registry.ts';
+import { MeterSchema } from './meters.ts';
+import { PlanDefinitionSchema, PlanIntervalSchema } from './plans.ts';
+
+/** Domain events of the billing service (it owns meters, plans, subscriptions) and the usage rollups it meters. */
+export const BillingMeterCreated = defineEvent({
+  origin: 'domain',
+  aggregate: 'billing_meter',
+  category: 'billing',
+  type: 'billing.meter_created',
+  version: 1,
+  description: 'A custom meter was defined; it meters the events that follow it in the stream.',
+  data: MeterSchema,
+});
+
+/**
+ * The gateway's usage rollup: the requests one gateway replica answered for one partner in one minute. Its id is
+ * deterministic (`apiu_<partner>_<minute>_<reporter>`), so a re-sent rollup is dropped by the stream's dedupe and
+ * never counted twice; two replicas report two rollups (each its own requests).
+ */
+export const ApiUsageRolledUp = defineEvent({
+  origin: 'domain',
+  aggregate: 'api_usage',
+  category: 'billing',
+  type: 'api_usage.rolled_up',
+  version: 1,
+  description: 'Requests a gateway replica answered for one partner in one minute (appended once per partner, minute and replica).',
+  data: z
+    .object({
+      partner_id: z.string().min(1).max(64),
+      minute: z.iso.datetime({ offset: true }).describe('Start of the minute (seconds are zero)'),
+      reporter: z
+        .string()
+        .regex(/^[A-Za-z0-9_-]{1,64}$/)
+        .describe('The gateway replica that counted them'),
+      requests: z.number().int().min(1).max(100_000_000),
+      by_status: z.record(z.string().regex(/^[1-5]xx$/), z.number().int().min(0)).optional(),
+    })
+    .strict(),
+});
+
+/** A plan version is immutable once published; a change to a plan publishes the next version. */
+export const BillingPlanVersionPublished = defineEvent({
+  origin: 'domain',
+  aggregate: 'billing_plan',
+  category: 'billing',
+  type: 'billing.plan_version_published',
+  version: 1,
+  description: 'A version of a pricing plan was published (versions are immutable; subscriptions pin one).',
+  data: z.object({ version: z.number().int().min(1), plan: PlanDefinitionSchema }),
+});
+
+const PlanRefSchema = z.object({ plan_code: z.string(), plan_version: z.number().int().min(1) });
+const IsoDateSchema = z.iso.date();
+const ProrationLineSchema = z.object({
+  kind: z.enum(['proration_credit', 'proration_charge', 'flat_fee']),
+  description: z.string(),
+  quantity: z.number(),
+  unit_amount_decimal: z.string(),
+  amount: z.number().int().describe('Minor units; negative for a credit'),
+  period: z.object({ start: IsoDateSchema, end: IsoDateSchema }),
+});
+const subscription = { origin: 'domain', aggregate: 'billing_subscription', category: 'billing' } as const;
+
+export const BillingSubscriptionStarted = defineEvent({
+  ...subscription,
+  type: 'billing.subscription_started',
+  version: 1,
+  description: "A partner's subscription to a plan version starts on its effective date (the anchor of its periods).",
+  data: PlanRefSchema.extend({
+    partner_id: z.string(),
+    subscription_id: z.string(),
+    effective_date: IsoDateSchema,
+    interval: PlanIntervalSchema,
+    currency: z.string(),
+  }),
+});
+
+export const BillingSubscriptionPlanChanged = defineEvent({
+  ...subscription,
+  type: 'billing.subscription_plan_changed',
+  version: 1,
+  description: 'The subscription moved to another plan version on its effective date, with the day-proration of the fee.',
+  data: z.object({
+    partner_id: z.string(),
+    subscription_id: z.string(),
+    from: PlanRefSchema,
+    to: PlanRefSchema,
+    effective_date: IsoDateSchema,
+    timing: z.enum(['immediate', 'period_end']),
+    interval: PlanIntervalSchema,
+    anchor_date: IsoDateSchema.describe('Start of the period sequence from this change on'),
+    currency: z.string(),
+    proration: z.array(ProrationLineSchema),
+  }),
+});
+
+export const BillingSubscriptionChangeScheduled = defineEvent({
+  ...subscription,
+  type: 'billing.subscription_change_scheduled',
+  version: 1,
+  description: 'A downgrade (or a change asked for at the period end) was scheduled for the end of the current period.',
+  data: z.object({
+    partner_id: z.string(),
+    subscription_id: z.string(),
+    from: PlanRefSchema,
+    to: PlanRefSchema,
+    effective_date: IsoDateSchema,
+  }),
+});
+
+const InvoiceLineSchema = z.object({
+  kind: z.string(),
+  description: z.string(),
+  quantity: z.number(),
+  unit_amount_decimal: z.string(),
+  amount: z.number().int(),
+  period: z.object({ start: IsoDateSchema, end: IsoDateSchema }),
+  meter: z.string().optional(),
+  tiers: z.array(z.record(z.string(), z.unknown())).optional(),
+});
+
+/** Appended once per partner and month: the invoice id is deterministic and the append expects a new subject. */
+export const BillingInvoiceCreated = defineEvent({
+  origin: 'domain',
+  aggregate: 'billing_invoice',
+  category: 'billing',
+  type: 'billing.invoice_created',
+  version: 1,
+  description: "A partner's draft invoice for a month (one per partner and period, whatever runs the job).",
+  data: z.object({
+    invoice_id: z.string(),
+    partner_id: z.string(),
+    subscription_id: z.string(),
+    period: z.object({ start: IsoDateSchema, end: IsoDateSchema }),
+    currency: z.string(),
+    lines: z.array(InvoiceLineSchema),
+    total: z.number().int(),
+  }),
+});
+
+/** Numbers are assigned on the issuer's numbering subject with optimistic concurrency, so they have no gaps. */
+export const BillingInvoiceFinalized = defineEvent({
+  origin: 'domain',
+  aggregate: 'billing_invoice_numbering',
+  category: 'billing',
+  type: 'billing.invoice_finalized',
+  version: 1,
+  description: 'A draft invoice got the next number of its issuer and is open (due after INVOICE_DUE_DAYS).',
+  data: z.object({
+    invoice_id: z.string(),
+    partner_id: z.string(),
+    issuer: z.string(),
+    number: z.string(),
+    sequence: z.number().int().min(1),
+    finalized_on: IsoDateSchema,
+    due_date: IsoDateSchema,
+    total: z.number().int(),
+    currency: z.string(),
+  }),
+});
+
+export const BillingInvoiceVoided = defineEvent({
+  origin: 'domain',
+  aggregate: 'billing_invoice',
+  category: 'billing',
+  type: 'billing.invoice_voided',
+  version: 1,
+  description: 'The invoice was voided: nothing is owed on it (its number stays used).',
+  data: z.object({ invoice_id: z.string(), partner_id: z.string(), reason: z.string().optional() }),
+});
+
+export const BillingInvoiceMarkedUncollectible = defineEvent({
+  origin: 'domain',
+  aggregate: 'billing_invoice',
+  category: 'billing',
+  type: 'billing.invoice_marked_uncollectible',
+  version: 1,
+  description: 'An open invoice is not expected to be paid.',
+  data: z.object({ invoice_id: z.string(), partner_id: z.string() }),
+});
+
+export const billingDomainEvents = [
+  BillingMeterCreated,
+  ApiUsageRolledUp,
+  BillingPlanVersionPublished,
+  BillingSubscriptionStarted,
+  BillingSubscriptionPlanChanged,
+  BillingSubscriptionChangeScheduled,
+  BillingInvoiceCreated,
+  BillingInvoiceFinalized,
+  BillingInvoiceVoided,
+  BillingInvoiceMarkedUncollectible,
+] as const;

@@ -1,0 +1,80 @@
+import type { PlatformTables } from '@pep/db';
+
+/** Read models of the billing service; every table is a projection of the stream and can be rebuilt from it. */
+export interface BillingTables {
+  /** Custom meters (the built-in ones are constants in the contracts). */
+  meters: {
+    code: string;
+    definition: unknown;
+    created_at: string;
+    seq: number;
+  };
+  /** Usage per partner, meter, hour and group (group_key '' when the meter has no group_by). */
+  usage_hourly: {
+    partner_id: string;
+    meter: string;
+    hour: Date;
+    group_key: string;
+    groups: unknown;
+    value: string;
+    events: number;
+    last_seq: number;
+  };
+  /** The distinct values of unique_count meters, per partner, meter, hour and group. */
+  usage_unique_values: {
+    partner_id: string;
+    meter: string;
+    hour: Date;
+    group_key: string;
+    value: string;
+  };
+  /** Partner-reported usage totals (billing.usage_updated), the latest report per customer, metric and period. */
+  reported_usage: {
+    partner_id: string;
+    customer_id: string;
+    metric: string;
+    period_start: string;
+    period_end: string;
+    quantity: string;
+    unit: string | null;
+    subscription_id: string | null;
+    application_id: string | null;
+    reported_at: string;
+    event_id: string;
+    seq: number;
+  };
+  /** Every published plan version (immutable). */
+  plan_versions: {
+    code: string;
+    version: number;
+    definition: unknown;
+    published_at: string;
+    seq: number;
+  };
+  /** Each partner's subscription: the folded aggregate state. */
+  subscriptions: {
+    partner_id: string;
+    state: unknown;
+    seq: number;
+  };
+  /** Invoices: one per partner and month (unique), numbered gap-free per issuer at finalization. */
+  invoices: {
+    id: string;
+    partner_id: string;
+    subscription_id: string;
+    period_start: string;
+    period_end: string;
+    currency: string;
+    total: string;
+    lines: unknown;
+    status: 'draft' | 'open' | 'paid' | 'void' | 'uncollectible';
+    number: string | null;
+    issuer: string | null;
+    sequence: number | null;
+    due_date: string | null;
+    created_at: string;
+    seq: number;
+  };
+}
+
+export type BillingDB = BillingTables & PlatformTables;

@@ -1,0 +1,22 @@
+import type { RpcRequest } from '@pep/contracts';
+import type { Logger } from '@pep/runtime';
+import { handler, type RpcHandler } from '@pep/service';
+import type { InvoiceJobDeps } from '../app/invoice-job.ts';
+import { invoiceHandlers } from './invoices.ts';
+import { planHandlers } from './plans.ts';
+import { type UsageHandlerDeps, usageHandlers } from './usage.ts';
+
+export interface HandlerDeps extends UsageHandlerDeps {
+  logger: Logger;
+  invoices: InvoiceJobDeps;
+}
+
+/** Every RPC pattern of the billing service: parse, call one use case or decider, map (no rules here). */
+export function billingHandlers(deps: HandlerDeps): Record<string, RpcHandler> {
+  const all: Record<string, (req: RpcRequest<any, any, any>) => ReturnType<RpcHandler>> = {
+    ...usageHandlers(deps),
+    ...planHandlers(deps),
+    ...invoiceHandlers({ ...deps.invoices, now: deps.now }),
+  };
+  return Object.fromEntries(Object.entries(all).map(([pattern, fn]) => [pattern, handler(deps.logger, fn)]));
+}

@@ -1,0 +1,100 @@
+import type { Projection } from '@pep/events';
+import { createCommandBus } from '@pep/events';
+import { type ServiceContext, type ServiceDefinition, runService } from '@pep/service';
+import { type BillingSettings, billingConfigSchema } from './config.ts';
+import { type InvoiceJobDeps, runInvoices } from './app/invoice-job.ts';
+import { billingMigrations } from './db/migrations/index.ts';
+import type { BillingDB } from './db/schema.ts';
+import { formatDate } from './domain/pricing/period.ts';
+import { billingHandlers } from './handlers/index.ts';
+import { invoicesProjection } from './projections/invoices/index.ts';
+import { plansProjection } from './projections/plans/index.ts';
+import { reportedUsageProjection } from './projections/reported-usage/index.ts';
+import { subscriptionsProjection } from './projections/subscriptions/index.ts';
+import { usageProjection } from './projections/usage/index.ts';
+
+export const SERVICE_NAME = 'billing';
+
+export function billingProjections(prefix: string): Projection<BillingDB>[] {
+  return [
+    usageProjection(prefix),
+    reportedUsageProjection(prefix),
+    plansProjection(prefix),
+    subscriptionsProjection(prefix),
+    invoicesProjection(prefix),
+  ];
+}
+
+type Ctx = ServiceContext<BillingDB, BillingSettings>;
+
+function wire(ctx: Ctx) {
+  const commands = createCommandBus({ bus: ctx.bus, logger: ctx.logger, projections: ctx.projections, source: 'urn:pep:billing' });
+  // Finalizations of every partner share the issuer's numbering subject: more retries under contention.
+  const numbering = createCommandBus({
+    bus: ctx.bus,
+    logger: ctx.logger,
+    projections: ctx.projections,
+    source: 'urn:pep:billing',
+    maxAttempts: 25,
+  });
+  const invoices: InvoiceJobDeps = {
+    db: ctx.db,
+    commands: numbering,
+    projections: ctx.projections,
+    logger: ctx.logger,
+    settings: ctx.config,
+  };
+  return { commands, invoices, now: () => new Date() };
+}
+
+export function billingService(): ServiceDefinition<BillingDB, BillingSettings> {
+  let wired: ReturnType<typeof wire> | undefined;
+  const get = (ctx: Ctx) => {
+    wired ??= wire(ctx);
+    return wired;
+  };
+  return {
+    name: SERVICE_NAME,
+    configSchema: billingConfigSchema,
+    migrations: billingMigrations,
+    projections: (ctx: Ctx) => billingProjections(ctx.config.SUBJECT_PREFIX),
+    handlers: (ctx: Ctx) => {
+      const w = get(ctx);
+      return billingHandlers({
+        db: ctx.db,
+        logger: ctx.logger,
+        commands: w.commands,
+        invoices: w.invoices,
+        now: w.now,
+        maxBuckets: ctx.config.USAGE_MAX_BUCKETS,
+      });
+    },
+    start: async (ctx: Ctx) => {
+      const w = get(ctx);
+      const every = ctx.config.INVOICE_JOB_INTERVAL_MS;
+      if (every === 0) return async () => undefined;
+      let running: Promise<unknown> | undefined;
+      // The scheduled job closes the last ended month; it is idempotent, so every replica may run it.
+      const tick = () => {
+        if (running) return;
+        const now = w.now();
+        const last = new Date(Date.UTC(now.getUTCFullYear(), now.getUTCMonth() - 1, 1)).toISOString().slice(0, 7);
+        running = runInvoices(w.invoices, last, formatDate(now.getTime()))
+          .catch((err) => ctx.logger.warn('scheduled invoice run failed; it runs again', { period: last, err }))
+          .finally(() => {
+            running = undefined;
+          });
+      };
+      const timer = setInterval(tick, every);
+      timer.unref();
+      return async () => {
+        clearInterval(timer);
+        await running;
+      };
+    },
+  };
+}
+
+export function startBilling() {
+  return runService(billingService());
+}

@@ -1,0 +1,113 @@
+import type { PlatformEvent, Principal, RpcReply, StoredEvent } from '@pep/contracts';
+import { createDb } from '@pep/db';
+import { decodeEvent, type EventBus } from '@pep/events';
+import { newId } from '@pep/runtime';
+import { rpcCall } from '@pep/service';
+import { createTestBus, dbUrl, freePort, serviceEnv, spawnService, type TestNames, waitReady, waitUntil } from '@pep/testing';
+import { DeliverPolicy } from '@nats-io/jetstream';
+import type { BillingDB } from '../../src/db/schema.ts';
+import { SERVICE_NAME } from '../../src/service.ts';
+
+export const admin: Principal = { kind: 'admin', scopes: ['admin'], credential_id: 'key_admin' };
+export const partnerPrincipal = (partnerId: string): Principal => ({
+  kind: 'partner',
+  partner_id: partnerId,
+  scopes: ['read:billing'],
+  credential_id: `key_${partnerId}`,
+});
+
+export const statusOf = (r: RpcReply) => (r.ok ? r.status : r.problem.status);
+
+export const envelope = (type: string, data: unknown, opts: { partnerid?: string; time?: string; id?: string } = {}): PlatformEvent => ({
+  specversion: '1.0',
+  id: opts.id ?? newId('evt'),
+  source: 'urn:test',
+  type,
+  time: opts.time ?? new Date().toISOString(),
+  datacontenttype: 'application/json',
+  schemaversion: 1,
+  data,
+  ...(opts.partnerid ? { partnerid: opts.partnerid } : {}),
+});
+
+/** Starts billing as its own process against this test's stream and database, with an RPC caller and its database. */
+export async function startBillingProcess(names: TestNames, env: Record<string, string> = {}) {
+  const t = await createTestBus(names, [SERVICE_NAME]);
+  const db = createDb<BillingDB>(dbUrl(names, SERVICE_NAME), { max: 2 });
+  const start = async () => {
+    const healthPort = await freePort();
+    const proc = spawnService(SERVICE_NAME, serviceEnv(names, { HEALTH_PORT: String(healthPort), ...env }));
+    await waitReady(`http://127.0.0.1:${healthPort}/readyz`, proc);
+    return proc;
+  };
+  let proc = await start();
+  const call = (
+    pattern: string,
+    principal: Principal,
+    req: { body?: unknown; params?: Record<string, string>; query?: Record<string, unknown> } = {},
+  ) => rpcCall(t.bus.nc, `${names.RPC_PREFIX}.${SERVICE_NAME}.${pattern}`, { principal, ...req }, 10_000);
+  const ok = async <T = Record<string, any>>(...args: Parameters<typeof call>): Promise<T> => {
+    const r = await call(...args);
+    if (!r.ok) throw new Error(`${args[0]} failed: ${JSON.stringify(r.problem)}`);
+    return r.body as T;
+  };
+  const checkpoint = async (name: string) =>
+    (
+      await db
+        .selectFrom('projection_checkpoints')
+        .select('seq')
+        .where('name', '=', name)
+        .executeTakeFirst()
+        .catch(() => undefined)
+    )?.seq ?? 0;
+  const streamLastSeq = async () => (await t.bus.jsm.streams.info(t.bus.stream)).state.last_seq;
+  return {
+    bus: t.bus,
+    db,
+    call,
+    ok,
+    checkpoint,
+    get proc() {
+      return proc;
+    },
+    /** Waits until a projection has applied everything in the stream on its filter (default: every subject). */
+    async caughtUp(name: string, filter?: string, timeoutMs = 60_000) {
+      const last = filter
+        ? ((await t.bus.jsm.streams.getMessage(t.bus.stream, { last_by_subj: filter }).catch(() => null))?.seq ?? 0)
+        : await streamLastSeq();
+      await waitUntil(async () => (await checkpoint(name)) >= last, { timeoutMs, intervalMs: 50, what: `${name} to reach ${last}` });
+    },
+    async restart() {
+      proc = await start();
+    },
+    /** Another replica of the service on the same stream and database. */
+    replica: start,
+    async stop() {
+      await proc.stop();
+      await db.destroy();
+      await t.cleanup();
+    },
+  };
+}
+
+/** Every event of the stream in order (an ordered read from the first sequence). */
+export async function readAll(bus: EventBus, filter: string): Promise<StoredEvent[]> {
+  const out: StoredEvent[] = [];
+  const consumer = await bus.js.consumers.get(bus.stream, { filter_subjects: filter, deliver_policy: DeliverPolicy.All });
+  try {
+    let remaining = (await consumer.info()).num_pending;
+    while (remaining > 0) {
+      const batch = await consumer.fetch({ max_messages: Math.min(1000, remaining), expires: 5000 });
+      let got = 0;
+      for await (const m of batch) {
+        got++;
+        out.push(decodeEvent(m));
+        remaining = m.info.pending;
+      }
+      if (got === 0) break;
+    }
+  } finally {
+    await consumer.delete().catch(() => undefined);
+  }
+  return out;
+}

@@ -1,0 +1,513 @@
+// The mission flow's stack for fault tests: every service as its own process (as `npm start` runs them), pointed
+// at the test's private engines through NATS_URL and DATABASE_URL_TEMPLATE, plus a loopback webhook receiver that
+// counts by `webhook-id`, a reference flag partner for rollbacks, a steady-rate event load through the gateway,
+// and the oracle: a fold of the stream.
+import { randomBytes, randomUUID } from 'node:crypto';
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import type { StoredEvent } from '@pep/contracts';
+import { createDb } from '@pep/db';
+import { closeBus, connectBus, decodeEvent, type EventBus } from '@pep/events';
+import { freePort, type ServiceProcess, serviceEnv, spawnService, type TestNames, testNames, waitReady, waitUntil } from '@pep/testing';
+import { DeliverPolicy } from '@nats-io/jetstream';
+import { connect, type NatsConnection } from '@nats-io/transport-node';
+import { sql } from 'kysely';
+import { type ReferencePartner, startReferencePartner } from '../../../tools/conformance/src/reference-partner.ts';
+
+export const FLAG_TOKEN = 'fault-flag-token-123456';
+const SECRET_KEY = randomBytes(32).toString('hex');
+
+export type ServiceName = 'gateway' | 'partner-registry' | 'webhook-dispatcher' | 'rollback-orchestrator';
+
+function serviceSettings(name: ServiceName): Record<string, string> {
+  switch (name) {
+    case 'partner-registry':
+      return { SSRF_ALLOW: '127.0.0.1/32', ALLOW_HTTP_URLS: 'true' };
+    case 'webhook-dispatcher':
+      return {
+        WEBHOOK_SECRET_KEY: SECRET_KEY,
+        WEBHOOK_SSRF_ALLOWLIST: '127.0.0.0/8',
+        WEBHOOK_POLL_MS: '50',
+        // A killed replica's leases and unacked messages are taken over quickly.
+        WEBHOOK_ACK_WAIT_MS: '3000',
+        WEBHOOK_LEASE_EXTRA_MS: '2000',
+        WEBHOOK_RETRY_DELAYS_MS: '500,1000,2000,4000',
+      };
+    case 'rollback-orchestrator':
+      return { ROLLBACK_SECRETS_KEY: SECRET_KEY, OUTBOUND_ALLOWLIST: '127.0.0.1/32' };
+    case 'gateway':
+      return { RATE_LIMIT_ENABLED: 'false' };
+  }
+}
+
+export interface Receipt {
+  webhookId: string;
+  eventId: string;
+  type: string;
+  at: number;
+}
+
+/** A loopback webhook receiver that answers 204 and keeps every receipt (a repeat is the same `webhook-id`). */
+async function startWebhookReceiver() {
+  const receipts: Receipt[] = [];
+  const server: Server = createServer((req, res) => {
+    let raw = '';
+    req.on('data', (c: Buffer) => {
+      raw += c.toString();
+    });
+    req.on('end', () => {
+      let body: { id?: string; type?: string } = {};
+      try {
+        body = JSON.parse(raw) as typeof body;
+      } catch {
+        /* counted with an empty event id */
+      }
+      receipts.push({ webhookId: String(req.headers['webhook-id'] ?? ''), eventId: body.id ?? '', type: body.type ?? '', at: Date.now() });
+      res.writeHead(204).end();
+    });
+  });
+  server.keepAliveTimeout = 60_000;
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+  return {
+    url: `http://127.0.0.1:${(server.address() as AddressInfo).port}/hook`,
+    receipts,
+    close: () =>
+      new Promise<void>((r) => {
+        server.closeAllConnections();
+        server.close(() => r());
+      }),
+  };
+}
+
+export interface HttpReply {
+  status: number;
+  headers: Headers;
+  body: any;
+}
+
+export interface Stack {
+  names: TestNames;
+  gatewayUrl: string;
+  adminKey: string;
+  pgTemplate: string;
+  procs: Map<ServiceName, ServiceProcess>;
+  /** Every process ever started, restarts included (to check that none exited unasked). */
+  started: ServiceProcess[];
+  healthUrl(name: ServiceName): string;
+  receiver: Awaited<ReturnType<typeof startWebhookReceiver>>;
+  flagPartner: ReferencePartner;
+  /** The test's own connection to the stream (it reconnects by itself). */
+  bus: EventBus;
+  call(token: string, method: string, path: string, body?: unknown, headers?: Record<string, string>): Promise<HttpReply>;
+  must(token: string, method: string, path: string, body?: unknown): Promise<any>;
+  /** Kills a service with SIGKILL, starts it again and waits until it is ready. */
+  killAndRestart(name: ServiceName): Promise<void>;
+  /** `ops.projections` of a service: each projection's checkpoint and lag. */
+  projections(name: ServiceName): Promise<{ name: string; checkpoint: number; lag: number }[]>;
+  /** Waits (bounded) until a service's /readyz answers 503 and returns the reason it gives. */
+  notReady(name: ServiceName, timeoutMs?: number): Promise<string>;
+  /** Services that exited although the test did not stop them. */
+  exitedUnasked(): string[];
+  stop(): Promise<void>;
+}
+
+export async function startStack(opts: {
+  label: string;
+  natsUrl: string;
+  pgTemplate: string;
+  services: ServiceName[];
+  env?: Record<string, string>;
+}): Promise<Stack> {
+  const names = testNames(opts.label);
+  const adminKey = `sk_admin_${randomBytes(18).toString('hex')}`;
+  const receiver = await startWebhookReceiver();
+  const flagPartner = await startReferencePartner({ token: FLAG_TOKEN });
+  const bus = await connectBus({ url: opts.natsUrl, name: `fault-${names.id}`, stream: names.STREAM_NAME, prefix: names.SUBJECT_PREFIX });
+  const procs = new Map<ServiceName, ServiceProcess>();
+  const started: ServiceProcess[] = [];
+  const stopping = new Set<ServiceProcess>();
+  const ports = new Map<ServiceName, number>();
+  for (const s of opts.services) ports.set(s, await freePort());
+  const gatewayPort = ports.get('gateway') as number;
+  const gatewayUrl = `http://127.0.0.1:${gatewayPort}`;
+  const envOf = (s: ServiceName) =>
+    serviceEnv(names, {
+      NATS_URL: opts.natsUrl,
+      DATABASE_URL_TEMPLATE: opts.pgTemplate,
+      STREAM_MAX_AGE_HOURS: '2',
+      ...serviceSettings(s),
+      ...(s === 'gateway'
+        ? { GATEWAY_PORT: String(gatewayPort), PLATFORM_ADMIN_API_KEY: adminKey }
+        : { HEALTH_PORT: String(ports.get(s)) }),
+      ...opts.env,
+    });
+  const healthUrl = (s: ServiceName) => `http://127.0.0.1:${ports.get(s)}`;
+  const launch = async (s: ServiceName) => {
+    const p = spawnService(s, envOf(s));
+    procs.set(s, p);
+    started.push(p);
+    await waitReady(`${healthUrl(s)}/readyz`, p, 90_000);
+  };
+  // Back-end services first (the gateway's forwarded routes need them), then the gateway.
+  await Promise.all(opts.services.filter((s) => s !== 'gateway').map(launch));
+  if (opts.services.includes('gateway')) await launch('gateway');
+
+  const rpcNc: NatsConnection = await connect({ servers: opts.natsUrl.split(','), maxReconnectAttempts: -1, reconnectTimeWait: 250 });
+
+  const call = async (token: string, method: string, path: string, body?: unknown, headers: Record<string, string> = {}) => {
+    const res = await fetch(`${gatewayUrl}${path}`, {
+      method,
+      headers: { authorization: `Bearer ${token}`, ...(body === undefined ? {} : { 'content-type': 'application/json' }), ...headers },
+      ...(body === undefined ? {} : { body: JSON.stringify(body) }),
+      signal: AbortSignal.timeout(20_000),
+    });
+    const text = await res.text();
+    let parsed: unknown = text;
+    try {
+      parsed = text ? JSON.parse(text) : undefined;
+    } catch {
+      /* not JSON */
+    }
+    return { status: res.status, headers: res.headers, body: parsed as any };
+  };
+  const stack: Stack = {
+    names,
+    gatewayUrl,
+    adminKey,
+    pgTemplate: opts.pgTemplate,
+    procs,
+    started,
+    healthUrl,
+    receiver,
+    flagPartner,
+    bus,
+    call,
+    async must(token, method, path, body) {
+      const r = await call(token, method, path, body);
+      if (r.status >= 300) throw new Error(`${method} ${path} → ${r.status} ${JSON.stringify(r.body)}`);
+      return r.body;
+    },
+    async killAndRestart(s) {
+      const p = procs.get(s);
+      if (!p) throw new Error(`${s} is not part of this stack`);
+      stopping.add(p);
+      p.child.kill('SIGKILL');
+      await p.exited;
+      await launch(s);
+    },
+    async projections(s) {
+      const data = {
+        principal: { kind: 'admin', scopes: ['admin'], credential_id: 'cred_fault_test' },
+        params: {},
+        query: {},
+        request_id: randomUUID(),
+      };
+      const pattern = 'ops.projections';
+      const msg = await rpcNc.request(`${names.RPC_PREFIX}.${s}.${pattern}`, JSON.stringify({ id: randomUUID(), pattern, data }), {
+        timeout: 5000,
+      });
+      const reply = (JSON.parse(new TextDecoder().decode(msg.data)) as { response: { ok: boolean; body?: any; problem?: unknown } })
+        .response;
+      if (!reply.ok) throw new Error(`ops.projections of ${s}: ${JSON.stringify(reply.problem)}`);
+      return reply.body.data;
+    },
+    async notReady(s, timeoutMs = 10_000) {
+      return waitUntil(
+        async () => {
+          const r = await fetch(`${healthUrl(s)}/readyz`, { signal: AbortSignal.timeout(2000) });
+          if (r.status !== 503) return undefined;
+          const body = (await r.json()) as { checks?: Record<string, string> };
+          const failing = Object.entries(body.checks ?? {}).filter(([, v]) => v !== 'ok');
+          return `${s} /readyz 503 (${failing.map(([k, v]) => `${k}: ${v}`).join('; ')})`;
+        },
+        { timeoutMs, intervalMs: 100, what: `${s} to report not ready` },
+      );
+    },
+    exitedUnasked() {
+      return started
+        .filter((p) => !stopping.has(p) && (p.child.exitCode !== null || p.child.signalCode !== null))
+        .map((p) => `${p.name} (exit ${p.child.exitCode ?? p.child.signalCode}):\n${p.output().slice(-2000)}`);
+    },
+    async stop() {
+      for (const p of procs.values()) stopping.add(p);
+      await Promise.all([...procs.values()].map((p) => p.stop('SIGTERM', 10_000)));
+      await rpcNc.close().catch(() => undefined);
+      await closeBus(bus).catch(() => undefined);
+      await receiver.close();
+      await flagPartner.close();
+    },
+  };
+  return stack;
+}
+
+/** A partner with an admin-scoped API key and a webhook endpoint on the stack's receiver subscribed to `lead.*`. */
+export async function setUpPartner(stack: Stack) {
+  const { must, call, adminKey } = stack;
+  const p = await must(adminKey, 'POST', '/v1/partners', { name: 'Acme', type: 'technology', contact_email: 'ops@acme.example.com' });
+  await must(adminKey, 'POST', `/v1/partners/${p.id}/activate`, {});
+  const k = await must(adminKey, 'POST', `/v1/partners/${p.id}/api-keys`, { name: 'main', scopes: ['admin'] });
+  await waitUntil(async () => (await call(k.key, 'GET', `/v1/partners/${p.id}`)).status === 200 || undefined, {
+    what: "the gateway's identity fold to know the new key",
+  });
+  const endpoint = await must(k.key, 'POST', '/v1/webhook-endpoints', { url: stack.receiver.url, event_types: ['lead.*'] });
+  return { id: p.id as string, key: k.key as string, keyId: k.id as string, endpointId: endpoint.id as string };
+}
+
+/** A rollback policy with one flag at the reference partner, for `fireIncident`. */
+export async function setUpRollback(stack: Stack, partner: { key: string }, customerId: string) {
+  await stack.must(partner.key, 'POST', '/v1/rollback/policies', {
+    customer_id: customerId,
+    name: 'checkout',
+    mode: 'auto',
+    providers: [{ id: 'acme', kind: 'partner_webhook', base_url: stack.flagPartner.url, token: FLAG_TOKEN }],
+    journeys: [{ funnel: 'checkout', flags: [{ provider_id: 'acme', flag_key: 'new-pay' }] }],
+  });
+}
+
+export function incidentBody(incidentId: string, customerId: string) {
+  return {
+    incident_id: incidentId,
+    customer_id: customerId,
+    journey: { funnel: 'checkout', step: 'payment', url: 'https://shop.example.com/checkout/pay' },
+    severity: 'critical',
+    detected_at: new Date().toISOString(),
+    suspects: { pull_requests: [], flags: ['new-pay'] },
+  };
+}
+
+export interface Attempt {
+  eventId: string;
+  at: number;
+  status: number;
+  /** The Retry-After header of a 503, if any. */
+  retryAfter: string | null;
+  /** A network error (connection refused, reset, timeout). */
+  error?: string;
+}
+
+/**
+ * Partner events at a steady rate through POST /v1/events, each retried as a client would (after Retry-After
+ * on a 503, shortly after a network error) until it is acknowledged with 202 or its retry budget is spent.
+ */
+export function startLoad(
+  stack: Stack,
+  opts: {
+    key: string;
+    ratePerS: number;
+    /** At least this many events; more while `until` says to go on. */
+    total: number;
+    until?: () => boolean;
+    label?: string;
+    /** Stamped on each event (admin credentials name the tenant). */
+    partnerId?: string;
+    retryBudgetMs?: number;
+  },
+) {
+  const run = opts.label ?? randomBytes(3).toString('hex');
+  const prefix = `lead-${run}-`;
+  const attempts: Attempt[] = [];
+  const acked = new Map<string, { seq: number; at: number }>();
+  const abandoned: string[] = [];
+  const refused: Attempt[] = [];
+  let sent = 0;
+  let stopped = false;
+  const inflight = new Set<Promise<void>>();
+
+  const one = async (i: number) => {
+    const eventId = `${prefix}${i}`;
+    const body = {
+      ...(opts.partnerId ? { partnerid: opts.partnerId } : {}),
+      specversion: '1.0',
+      id: eventId,
+      source: 'crm',
+      type: 'lead.created',
+      time: new Date().toISOString(),
+      data: { lead_id: `l${i}`, email: `lead${i}@acme.example.com` },
+    };
+    const deadline = Date.now() + (opts.retryBudgetMs ?? 60_000);
+    for (;;) {
+      const at = Date.now();
+      let wait = 500;
+      try {
+        const res = await fetch(`${stack.gatewayUrl}/v1/events`, {
+          method: 'POST',
+          headers: { authorization: `Bearer ${opts.key}`, 'content-type': 'application/json' },
+          body: JSON.stringify(body),
+          signal: AbortSignal.timeout(15_000),
+        });
+        const text = await res.text();
+        const a: Attempt = { eventId, at, status: res.status, retryAfter: res.headers.get('retry-after') };
+        attempts.push(a);
+        if (res.status === 202) {
+          const seq = (JSON.parse(text) as { data: { seq: number }[] }).data[0]?.seq ?? 0;
+          acked.set(eventId, { seq, at: Date.now() });
+          return;
+        }
+        if (res.status < 500 && res.status !== 429) {
+          abandoned.push(`${eventId}: ${res.status} ${text.slice(0, 300)}`);
+          return;
+        }
+        const ra = Number(a.retryAfter);
+        if (Number.isFinite(ra) && ra > 0) wait = Math.min(ra, 5) * 1000;
+      } catch (err) {
+        const cause = (err as { cause?: { code?: string } }).cause;
+        const a: Attempt = { eventId, at, status: 0, retryAfter: null, error: cause?.code ?? (err as Error).name };
+        attempts.push(a);
+        if (a.error === 'ECONNREFUSED' || a.error === 'ECONNRESET' || a.error === 'UND_ERR_SOCKET') refused.push(a);
+      }
+      if (Date.now() + wait > deadline) {
+        abandoned.push(`${eventId}: retry budget spent`);
+        return;
+      }
+      await new Promise((r) => setTimeout(r, wait));
+    }
+  };
+
+  const done = (async () => {
+    const interval = 1000 / opts.ratePerS;
+    const t0 = Date.now();
+    for (let i = 0; !stopped && (i < opts.total || opts.until?.()); i++) {
+      const due = t0 + i * interval;
+      const delay = due - Date.now();
+      if (delay > 0) await new Promise((r) => setTimeout(r, delay));
+      sent++;
+      const p = one(i).finally(() => inflight.delete(p));
+      inflight.add(p);
+    }
+    await Promise.all(inflight);
+  })();
+
+  return {
+    prefix,
+    attempts,
+    acked,
+    abandoned,
+    refused,
+    sent: () => sent,
+    done,
+    stop() {
+      stopped = true;
+      return done;
+    },
+  };
+}
+export type Load = ReturnType<typeof startLoad>;
+
+/**
+ * Every event in the stream, decoded (the oracle). The whole read is retried (bounded) until it reaches the
+ * stream's last sequence: just after a fault (a cluster electing leaders) a consumer create may time out.
+ */
+export async function readStream(bus: EventBus): Promise<{ seq: number; subject: string; event: StoredEvent }[]> {
+  return waitUntil(
+    async () => {
+      const last = (await bus.jsm.streams.info(bus.stream)).state.last_seq;
+      const out: { seq: number; subject: string; event: StoredEvent }[] = [];
+      if (last === 0) return out;
+      const consumer = await bus.js.consumers.get(bus.stream, { deliver_policy: DeliverPolicy.All });
+      while ((out.at(-1)?.seq ?? 0) < last) {
+        const batch = await consumer.fetch({ max_messages: 1000, expires: 2000 });
+        let got = 0;
+        for await (const m of batch) {
+          got++;
+          out.push({ seq: m.seq, subject: m.subject, event: decodeEvent(m) });
+        }
+        if (got === 0) throw new Error(`the stream read stopped at ${out.at(-1)?.seq ?? 0} of ${last}`);
+      }
+      return out;
+    },
+    { timeoutMs: 60_000, intervalMs: 500, what: 'the whole stream to be read' },
+  );
+}
+
+/** What the stream says should be true: the fold the projections are compared with. */
+export function foldStream(events: { seq: number; event: StoredEvent }[], partnerId: string, leadPrefix = '') {
+  const leads = new Map<string, number[]>();
+  let partnerName: string | undefined;
+  const keys = new Map<string, 'active' | 'revoked'>();
+  const toggles = new Set<string>();
+  for (const { seq, event: e } of events) {
+    const data = (e.data ?? {}) as Record<string, unknown>;
+    if (e.type === 'lead.created' && e.partnerid === partnerId && e.id.startsWith(leadPrefix))
+      leads.set(e.id, [...(leads.get(e.id) ?? []), seq]);
+    if ((e.type === 'partner.created' || e.type === 'partner.updated') && data.partner_id === partnerId && typeof data.name === 'string') {
+      partnerName = data.name;
+    }
+    if (e.type === 'api_key.created' && data.partner_id === partnerId) keys.set(String(data.api_key_id), 'active');
+    if (e.type === 'api_key.revoked' && data.partner_id === partnerId) keys.set(String(data.api_key_id), 'revoked');
+    if (e.type === 'rollback.completed' && typeof data.incident_id === 'string') toggles.add(data.incident_id);
+  }
+  return { leads, partnerName, keys, completedRollbacks: toggles };
+}
+
+/** Webhook receipts grouped: per event id the distinct webhook-ids, and per webhook-id how often it arrived. */
+export function countReceipts(receipts: Receipt[], eventIdPrefix: string, type = 'lead.created') {
+  const byEvent = new Map<string, Set<string>>();
+  const byWebhookId = new Map<string, number>();
+  for (const r of receipts) {
+    if (r.type !== type || !r.eventId.startsWith(eventIdPrefix)) continue;
+    byEvent.set(r.eventId, (byEvent.get(r.eventId) ?? new Set()).add(r.webhookId));
+    byWebhookId.set(r.webhookId, (byWebhookId.get(r.webhookId) ?? 0) + 1);
+  }
+  return {
+    byEvent,
+    /** Events delivered under more than one webhook-id: two deliveries of one event to one endpoint. */
+    doubled: [...byEvent].filter(([, ids]) => ids.size > 1).map(([id]) => id),
+    /** The same webhook-id received again (an at-least-once repeat the receiver can drop). */
+    repeats: [...byWebhookId.values()].reduce((n, c) => n + (c - 1), 0),
+  };
+}
+
+export function summarize(load: Load) {
+  const byStatus: Record<string, number> = {};
+  for (const a of load.attempts) {
+    const k = a.status === 0 ? `error:${a.error}` : String(a.status);
+    byStatus[k] = (byStatus[k] ?? 0) + 1;
+  }
+  const unavailable = load.attempts.filter((a) => a.status === 503);
+  return {
+    events: load.sent(),
+    acknowledged: load.acked.size,
+    abandoned: load.abandoned.length,
+    attempts: load.attempts.length,
+    by_status: byStatus,
+    status_503_without_retry_after: unavailable.filter((a) => !a.retryAfter).length,
+  };
+}
+
+/** Waits until every projection of every given service has no lag; resolves with how long that took. */
+export async function waitCaughtUp(stack: Stack, services: ServiceName[], timeoutMs: number): Promise<number> {
+  const t0 = Date.now();
+  let last = '';
+  await waitUntil(
+    async () => {
+      const all = await Promise.all(services.map(async (s) => ({ s, p: await stack.projections(s) })));
+      const behind = all.flatMap(({ s, p }) => p.filter((x) => x.lag !== 0).map((x) => `${s}/${x.name} lag ${x.lag} at ${x.checkpoint}`));
+      last = behind.join(', ');
+      return behind.length === 0 || undefined;
+    },
+    { timeoutMs, intervalMs: 200, what: 'every projection to catch up' },
+  ).catch((err) => {
+    throw new Error(`${(err as Error).message} (behind: ${last})`);
+  });
+  return Date.now() - t0;
+}
+
+/**
+ * The dispatcher's read model of one endpoint's deliveries: how many rows, how many succeeded, and how many were
+ * recorded as succeeded more than once (sent again after the dispatcher knew they were delivered).
+ */
+export async function deliveryRows(stack: Stack, endpointId: string): Promise<{ rows: number; succeeded: number; twice: number }> {
+  const db = createDb<any>(stack.pgTemplate.replace('{db}', `${stack.names.DB_PREFIX}webhook_dispatcher`), { max: 1 });
+  try {
+    const r = await sql<{ rows: number; succeeded: number; twice: number }>`select
+        (select count(*)::int from webhook_deliveries where endpoint_id = ${endpointId}) as rows,
+        (select count(*)::int from webhook_deliveries where endpoint_id = ${endpointId} and status = 'succeeded') as succeeded,
+        (select count(*)::int from (select a.delivery_id from webhook_attempts a join webhook_deliveries d on d.id = a.delivery_id
+          where d.endpoint_id = ${endpointId} and a.outcome = 'succeeded' group by a.delivery_id having count(*) > 1) x) as twice`.execute(
+      db,
+    );
+    return r.rows[0] ?? { rows: 0, succeeded: 0, twice: 0 };
+  } finally {
+    await db.destroy();
+  }
+}
