@@ -112,6 +112,36 @@ export const MappingPreviewSchema = z
   })
   .meta({ id: 'MappingPreview' });
 
+export const IntegrationTrafficQuery = z.object({
+  from: safeDatetime({ offset: true }).optional().describe('Start of the first hour (default: 24 hours ago)'),
+  to: safeDatetime({ offset: true }).optional().describe('End (exclusive; default: now); at most 31 days after from'),
+});
+
+export const IntegrationTrafficHourSchema = z
+  .object({
+    hour: safeText().describe('Start of the hour (UTC)'),
+    calls: z.number().int().describe("Webhook attempts to the integration's endpoints (mapping failures included: nothing was sent)"),
+    succeeded: z.number().int(),
+    success_rate: z.number().describe('succeeded / calls'),
+    latency_ms: z
+      .object({ p50: z.number().nullable(), p95: z.number().nullable(), p99: z.number().nullable() })
+      .describe('Of attempts that were sent'),
+    errors: z
+      .record(safeText(), z.number().int())
+      .describe('Failed attempts by class: timeout, connect_error, http_4xx, http_5xx, mapping_error, ssrf_refused, network_error, ...'),
+  })
+  .meta({ id: 'IntegrationTrafficHour' });
+
+export const IntegrationTrafficSchema = z
+  .object({
+    object: z.literal('integration_traffic'),
+    integration_id: safeText(),
+    from: safeText(),
+    to: safeText(),
+    data: z.array(IntegrationTrafficHourSchema).describe('One entry per hour that had traffic, oldest first'),
+  })
+  .meta({ id: 'IntegrationTraffic' });
+
 const base = { tag: 'Integrations', service: 'partner-registry' } as const;
 
 export const integrationRoutes = defineRoutes([
@@ -225,5 +255,18 @@ export const integrationRoutes = defineRoutes([
     params: idParams('int'),
     body: PreviewIntegrationMappingBody,
     success: { status: 200, schema: MappingPreviewSchema },
+  },
+  {
+    tag: 'Integrations',
+    service: 'webhook-dispatcher',
+    operationId: 'getIntegrationTraffic',
+    method: 'GET',
+    path: '/v1/integrations/:id/traffic',
+    summary: "Per hour: webhook attempts to the integration's endpoints, success rate, latency percentiles and error classes",
+    pattern: 'integrations.traffic',
+    scope: 'read:integrations',
+    params: idParams('int'),
+    query: IntegrationTrafficQuery,
+    success: { status: 200, schema: IntegrationTrafficSchema },
   },
 ]);

@@ -220,5 +220,40 @@ describe('mapped deliveries', () => {
     });
     await waitUntil(() => plain.r.received.find((x) => x.body.includes(after.id)), { what: 'a later unmapped delivery' });
     await waitUntil(() => mapped.r.received.find((x) => x.headers['x-event-id'] === after.id), { what: 'a later mapped delivery' });
+
+    // Traffic per integration and hour, from the attempts themselves.
+    type Traffic = {
+      data: {
+        calls: number;
+        succeeded: number;
+        success_rate: number;
+        latency_ms: { p50: number | null; p99: number | null };
+        errors: Record<string, number>;
+      }[];
+    };
+    const sum = (t: Traffic, f: (h: Traffic['data'][number]) => number) => t.data.reduce((n, h) => n + f(h), 0);
+    const goodTraffic = await waitUntil(
+      async () => {
+        const t = await rpc.ok<Traffic>('integrations.traffic', partner(P), { params: { id: good } });
+        return sum(t, (h) => h.succeeded) >= 3 ? t : undefined; // a probe, ev and after at least
+      },
+      { what: "the good integration's traffic" },
+    );
+    expect(sum(goodTraffic, (h) => h.calls)).toBe(sum(goodTraffic, (h) => h.succeeded));
+    expect(goodTraffic.data.every((h) => h.success_rate === 1 && h.latency_ms.p50 !== null && Object.keys(h.errors).length === 0)).toBe(
+      true,
+    );
+    const badTraffic = await waitUntil(
+      async () => {
+        const t = await rpc.ok<Traffic>('integrations.traffic', partner(P), { params: { id: bad } });
+        return sum(t, (h) => h.errors.mapping_error ?? 0) >= 2 ? t : undefined; // ev and after at least
+      },
+      { what: "the bad integration's traffic" },
+    );
+    expect(sum(badTraffic, (h) => h.succeeded)).toBe(0);
+    expect(sum(badTraffic, (h) => h.calls)).toBe(sum(badTraffic, (h) => h.errors.mapping_error ?? 0));
+    expect(badTraffic.data.every((h) => h.success_rate === 0 && h.latency_ms.p50 === null)).toBe(true);
+    const foreign = await rpc.call('integrations.traffic', partner(OTHER), { params: { id: good } });
+    expect(!foreign.ok && foreign.problem.status).toBe(404);
   });
 });

@@ -1,5 +1,6 @@
 import {
   CreateWebhookEndpointBody,
+  IntegrationTrafficQuery,
   DeliveryStatusSchema,
   isCredentialEvent,
   latestDefinitions,
@@ -28,7 +29,7 @@ import type { EndpointCommands } from '../app/endpoint-commands.ts';
 import type { DispatcherDB } from '../db/schema.ts';
 import { createJob, type JobRow } from '../jobs/job-runner.ts';
 import { findEndpoint, listEndpoints } from '../projections/endpoints/index.ts';
-import { findIntegrationOwner } from '../projections/integration-mappings/index.ts';
+import { findIntegrationOwner, integrationTraffic } from '../projections/integration-mappings/index.ts';
 import { assertOwned, attemptView, deliveryView, endpointFromRow, endpointFromState, jobView, ownerFor, tenantOf } from './views.ts';
 
 export interface HandlerDeps {
@@ -290,6 +291,26 @@ export function dispatcherHandlers(d: HandlerDeps): Record<string, RpcHandler> {
     }),
 
     'deliveries.get': h(async (req) => ok(deliveryView(await ownedDelivery(req)))),
+
+    'integrations.traffic': h(async (req) => {
+      const { id } = parseOrThrow(z.object({ id: z.string().min(1).max(64) }), req.params);
+      const q = parseOrThrow(IntegrationTrafficQuery, req.query ?? {});
+      const owner = await findIntegrationOwner(d.db, id);
+      const tenant = tenantOf(req.principal);
+      if (!owner || (tenant !== undefined && owner.partner_id !== tenant)) throw new NotFoundError(`integration ${id} not found`);
+      const to = q.to ? new Date(q.to) : d.now();
+      const from = q.from ? new Date(q.from) : new Date(to.getTime() - 24 * 3600_000);
+      if (from.getTime() >= to.getTime() || to.getTime() - from.getTime() > 31 * 24 * 3600_000) {
+        throw new ValidationError([{ path: 'from', message: 'from must be before to, at most 31 days apart' }]);
+      }
+      return ok({
+        object: 'integration_traffic',
+        integration_id: id,
+        from: from.toISOString(),
+        to: to.toISOString(),
+        data: await integrationTraffic(d.db, id, from, to),
+      });
+    }),
 
     'deliveries.attempts': h(async (req) => {
       const dl = await ownedDelivery(req);

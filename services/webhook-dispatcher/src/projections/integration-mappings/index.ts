@@ -139,3 +139,52 @@ export class MappingCache {
     return m ? resolveMapping(m, eventType)?.mapping : undefined;
   }
 }
+
+/** The error class of a failed attempt as the traffic report groups it (HTTP errors split into 4xx / 5xx). */
+const ERROR_CLASS = sql<string>`case
+  when a.error_class = 'http_error' and a.status_code between 400 and 499 then 'http_4xx'
+  when a.error_class = 'http_error' and a.status_code >= 500 then 'http_5xx'
+  else coalesce(a.error_class, 'other') end`;
+
+/**
+ * Per hour, the attempts to the endpoints that name the integration (as linked now): calls, successes, latency
+ * percentiles of the attempts that were sent, and failures by class. Read from the dispatcher's own attempt log.
+ */
+export async function integrationTraffic(db: Kysely<DispatcherDB>, integrationId: string, from: Date, to: Date) {
+  const r = await sql<{
+    hour: Date;
+    calls: string;
+    succeeded: string;
+    p50: number | null;
+    p95: number | null;
+    p99: number | null;
+    errors: Record<string, number> | null;
+  }>`
+    with a as (
+      select date_trunc('hour', a.started_at) as hour, a.outcome, a.latency_ms, a.error_class, a.status_code
+      from webhook_attempts a join webhook_endpoints e on e.id = a.endpoint_id
+      where e.integration_id = ${integrationId} and a.started_at >= ${from} and a.started_at < ${to}
+    ),
+    classes as (
+      select hour, cls, count(*)::int as n from (select a.hour, ${ERROR_CLASS} as cls from a where a.outcome = 'failed') f group by hour, cls
+    )
+    select a.hour, count(*) as calls, count(*) filter (where a.outcome = 'succeeded') as succeeded,
+      percentile_cont(0.5) within group (order by a.latency_ms) filter (where a.error_class is distinct from 'mapping_error') as p50,
+      percentile_cont(0.95) within group (order by a.latency_ms) filter (where a.error_class is distinct from 'mapping_error') as p95,
+      percentile_cont(0.99) within group (order by a.latency_ms) filter (where a.error_class is distinct from 'mapping_error') as p99,
+      (select jsonb_object_agg(c.cls, c.n) from classes c where c.hour = a.hour) as errors
+    from a group by a.hour order by a.hour`.execute(db);
+  const round = (x: number | null) => (x === null ? null : Math.round(x * 100) / 100);
+  return r.rows.map((row) => {
+    const calls = Number(row.calls);
+    const succeeded = Number(row.succeeded);
+    return {
+      hour: new Date(row.hour).toISOString(),
+      calls,
+      succeeded,
+      success_rate: calls ? Math.round((succeeded / calls) * 10_000) / 10_000 : 0,
+      latency_ms: { p50: round(row.p50), p95: round(row.p95), p99: round(row.p99) },
+      errors: row.errors ?? {},
+    };
+  });
+}
