@@ -101,6 +101,8 @@ function bodyFor(route: RouteContract, b: Fixtures): unknown {
     updateWebhookEndpoint: { url: `${receiverUrl}/evil` },
     recoverWebhookDeliveries: { since: new Date(Date.now() - 3_600_000).toISOString() },
     replayWebhookEvents: { since: new Date(Date.now() - 3_600_000).toISOString() },
+    setIntegrationMapping: { event_type: '*', expression: '{ "hijacked": true }' },
+    previewIntegrationMapping: { event: { type: 'lead.created', data: {} } },
     resolveIncident: { reason: 'hijacked' },
     approveRollback: { comment: 'hijacked' },
     replaceRollbackPolicy: { ...policyBody, name: 'Hijacked' },

@@ -68,7 +68,7 @@ export const SetIntegrationMappingBody = z
   .strict()
   .meta({ id: 'SetIntegrationMapping' });
 
-export const RemoveIntegrationMappingQuery = z.object({ event_type: MappingEventTypeSchema });
+export const RemoveIntegrationMappingParams = idParams('int').extend({ event_type: MappingEventTypeSchema });
 
 /** A sample event for a preview: its type and data (id and time are filled in when absent). */
 export const MappingSampleEventSchema = z
@@ -235,12 +235,11 @@ export const integrationRoutes = defineRoutes([
     ...base,
     operationId: 'removeIntegrationMapping',
     method: 'DELETE',
-    path: '/v1/integrations/:id/mappings',
+    path: '/v1/integrations/:id/mappings/:event_type',
     summary: 'Remove the mapping of an event type (its deliveries carry the unmapped event again)',
     pattern: 'integrations.mappings.remove',
     scope: 'write:integrations',
-    params: idParams('int'),
-    query: RemoveIntegrationMappingQuery,
+    params: RemoveIntegrationMappingParams,
     success: { status: 200, schema: IntegrationMappingSchema },
     errors: [409],
   },

@@ -129,10 +129,10 @@ describe('integration field mappings', () => {
   it('removes a mapping (an event), and a later save continues its version count', async () => {
     const me = partnerPrincipal(owner.id);
     const params = { id: integration.id };
-    const removed = await reg.ok<IntegrationMapping>('integrations.mappings.remove', me, { params, query: { event_type: 'lead.*' } });
+    const removed = await reg.ok<IntegrationMapping>('integrations.mappings.remove', me, { params: { ...params, event_type: 'lead.*' } });
     expect(removed.version).toBe(2);
     expect((await reg.ok<{ data: unknown[] }>('integrations.mappings.list', me, { params })).data).toEqual([]);
-    expect(statusOf(await reg.call('integrations.mappings.remove', me, { params, query: { event_type: 'lead.*' } }))).toBe(404);
+    expect(statusOf(await reg.call('integrations.mappings.remove', me, { params: { ...params, event_type: 'lead.*' } }))).toBe(404);
     const again = await reg.ok<IntegrationMapping>('integrations.mappings.set', me, {
       params,
       body: { event_type: 'lead.*', expression: 'email' },

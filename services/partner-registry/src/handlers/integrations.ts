@@ -5,7 +5,7 @@ import {
   type MappingPreviewSchema,
   PageQuerySchema,
   PreviewIntegrationMappingBody,
-  RemoveIntegrationMappingQuery,
+  RemoveIntegrationMappingParams,
   type RpcRequest,
   SetIntegrationMappingBody,
   UninstallIntegrationBody,
@@ -152,7 +152,7 @@ export function integrationHandlers(deps: HandlerDeps & { probe?: (url: string) 
     'integrations.mappings.remove': h(async (req) => {
       const { id } = parseOrThrow(IdParams, req.params);
       const s = await visible(req, id);
-      const q = parseOrThrow(RemoveIntegrationMappingQuery, req.query ?? {});
+      const q = parseOrThrow(RemoveIntegrationMappingParams.pick({ event_type: true }), req.params);
       const before = currentMappings(s).find((m) => m.event_type === q.event_type);
       await deps.commands.execute(integrationAggregate, id, metaFrom(req, s.partner_id), (st) =>
         decideIntegration(
