@@ -113,8 +113,10 @@ export const MappingPreviewSchema = z
   .meta({ id: 'MappingPreview' });
 
 export const IntegrationTrafficQuery = z.object({
-  from: safeDatetime({ offset: true }).optional().describe('Start of the first hour (default: 24 hours ago)'),
-  to: safeDatetime({ offset: true }).optional().describe('End (exclusive; default: now); at most 31 days after from'),
+  from: safeDatetime({ offset: true }).optional().describe('Start (default: 24 hours before to)'),
+  to: safeDatetime({ offset: true })
+    .optional()
+    .describe('End (exclusive; default: the end of the current hour); at most 31 days after from'),
 });
 
 export const IntegrationTrafficHourSchema = z

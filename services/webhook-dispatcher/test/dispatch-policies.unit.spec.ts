@@ -63,6 +63,16 @@ describe('circuit breaker', () => {
     c.record(false, 20_010);
     expect(c.state).toBe('closed'); // 1 of 4 in the window
   });
+  it('a probe that sent nothing (its mapping failed) gives the slot back without closing or opening', () => {
+    const b = new CircuitBreaker(opts);
+    for (let i = 0; i < 4; i++) b.record(false, i);
+    expect(b.allow(5004)).toBe(true);
+    b.onStart();
+    expect(b.allow(5005)).toBe(false);
+    b.release();
+    expect(b.state).toBe('half_open');
+    expect(b.allow(5006)).toBe(true); // the next attempt is the probe
+  });
 });
 
 describe('token bucket', () => {

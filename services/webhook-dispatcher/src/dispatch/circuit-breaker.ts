@@ -38,6 +38,11 @@ export class CircuitBreaker {
     if (this.state === 'half_open') this.probing = true;
   }
 
+  /** An attempt that started but sent nothing (its mapping failed): gives the probe slot back, records nothing. */
+  release(): void {
+    this.probing = false;
+  }
+
   /** When it will allow again (for scheduling), or 0 when it allows now. */
   reopensAt(): number {
     return this.state === 'open' ? this.openedAt + this.opts.openMs : 0;

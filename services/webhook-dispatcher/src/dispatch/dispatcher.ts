@@ -563,8 +563,8 @@ export async function startDispatcher(o: DispatcherOptions): Promise<RunningDisp
     if (!out.ok) span.setStatus({ code: SpanStatusCode.ERROR, message: out.error ?? 'failed' });
     span.end();
     if (out.mappingFailure && mapping) {
-      // An integration error: nothing was sent, the endpoint is not at fault (no breaker, no latency).
-      lane.breaker.record(true, Date.now());
+      // An integration error: nothing was sent, the endpoint is not at fault (no breaker outcome, no latency).
+      lane.breaker.release();
       void publishMappingFailed(w, ep.row.partner_id, mapping, out.mappingFailure, now).catch((err) =>
         logger.warn('publishing integration.mapping_failed failed', { err, delivery_id: w.id }),
       );

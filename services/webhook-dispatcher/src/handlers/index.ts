@@ -298,7 +298,8 @@ export function dispatcherHandlers(d: HandlerDeps): Record<string, RpcHandler> {
       const owner = await findIntegrationOwner(d.db, id);
       const tenant = tenantOf(req.principal);
       if (!owner || (tenant !== undefined && owner.partner_id !== tenant)) throw new NotFoundError(`integration ${id} not found`);
-      const to = q.to ? new Date(q.to) : d.now();
+      // Default: the 24 whole hours up to the end of the current one.
+      const to = q.to ? new Date(q.to) : new Date(Math.ceil((d.now().getTime() + 1) / 3600_000) * 3600_000);
       const from = q.from ? new Date(q.from) : new Date(to.getTime() - 24 * 3600_000);
       if (from.getTime() >= to.getTime() || to.getTime() - from.getTime() > 31 * 24 * 3600_000) {
         throw new ValidationError([{ path: 'from', message: 'from must be before to, at most 31 days apart' }]);
