@@ -58,7 +58,8 @@ export interface MappingFailure {
   position: number | null;
 }
 
-export type MappingEvaluation = { ok: true; payload: unknown; body: string } | { ok: false; error: MappingFailure };
+/** A success carries the payload serialized (`JSON.parse(body)` for the value): the hot path needs only bytes. */
+export type MappingEvaluation = { ok: true; body: string } | { ok: false; error: MappingFailure };
 
 export interface CompiledMapping {
   readonly expression: string;
@@ -188,13 +189,14 @@ export function compileMapping(expression: string, limits: MappingLimits = MAPPI
           error: { class: 'empty', code: 'M1005', message: 'the mapping produced a function, not data', position: null },
         };
       }
-      if (Buffer.byteLength(body) > limits.maxOutputBytes) {
+      // UTF-8 takes at most 3 bytes per UTF-16 unit: count bytes only when the length alone cannot tell.
+      if (body.length * 3 > limits.maxOutputBytes && Buffer.byteLength(body) > limits.maxOutputBytes) {
         return {
           ok: false,
           error: { class: 'size', code: 'M1003', message: `the mapped payload exceeds ${limits.maxOutputBytes} bytes`, position: null },
         };
       }
-      return { ok: true, payload: JSON.parse(body), body };
+      return { ok: true, body };
     },
   };
 }

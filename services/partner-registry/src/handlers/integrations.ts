@@ -202,7 +202,14 @@ export function integrationHandlers(deps: HandlerDeps & { probe?: (url: string) 
       const mapping = { event_type: applied.event_type, version: applied.version };
       return ok(
         (result.ok
-          ? { object: 'mapping_preview', event_type: event.type, mapping, ok: true, payload: result.payload, error: null }
+          ? {
+              object: 'mapping_preview',
+              event_type: event.type,
+              mapping,
+              ok: true,
+              payload: JSON.parse(result.body) as unknown,
+              error: null,
+            }
           : {
               object: 'mapping_preview',
               event_type: event.type,
