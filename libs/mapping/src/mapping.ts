@@ -1,11 +1,15 @@
 import jsonata from 'jsonata';
 
 /**
- * Bounds of one evaluation. Time and depth are JSONata's own guardrails (checked on every evaluation step);
- * `maxSequence` caps every sequence JSONata builds; `maxString`/`maxArray` cap every intermediate result
- * (checked when each step exits), and `maxOutputBytes` the serialized payload — together they bound memory.
+ * Bounds of one evaluation. `maxSteps` bounds its work deterministically (evaluation steps, counted per
+ * evaluation: load on the machine cannot make a cheap mapping fail); `timeoutMs` (wall clock, JSONata's own
+ * guardrail) is only a backstop, generous because evaluations of concurrent deliveries interleave. Depth is
+ * JSONata's guardrail too; `maxSequence` caps every sequence JSONata builds; `maxString`/`maxArray` cap every
+ * intermediate result (checked when each step exits), and `maxOutputBytes` the serialized payload — together
+ * they bound memory.
  */
 export interface MappingLimits {
+  maxSteps: number;
   timeoutMs: number;
   maxDepth: number;
   maxSequence: number;
@@ -15,7 +19,8 @@ export interface MappingLimits {
 }
 
 export const MAPPING_LIMITS: MappingLimits = {
-  timeoutMs: 50,
+  maxSteps: 100_000,
+  timeoutMs: 1000,
   maxDepth: 200,
   maxSequence: 10_000,
   maxString: 100_000,
@@ -103,13 +108,18 @@ class MappingLimitError extends Error {
   constructor(
     readonly code: string,
     message: string,
+    readonly cls: 'timeout' | 'size' = 'size',
   ) {
     super(message);
   }
 }
 
+/** Where an evaluation keeps its step count: on JSONata's per-evaluation base frame (every frame links to it). */
+const STEPS = Symbol('pep.mapping.steps');
+type Frame = { base?: { [STEPS]?: number } };
+
 function failure(err: unknown): MappingFailure {
-  if (err instanceof MappingLimitError) return { class: 'size', code: err.code, message: err.message, position: null };
+  if (err instanceof MappingLimitError) return { class: err.cls, code: err.code, message: err.message, position: null };
   if (err instanceof RangeError) return { class: 'size', code: 'M1003', message: err.message, position: null };
   const e = (err ?? {}) as JsonataErrorLike;
   const code = e.code ?? 'M1000';
@@ -160,7 +170,16 @@ export function compileMapping(expression: string, limits: MappingLimits = MAPPI
       throw new MappingLimitError('M1002', `an array result exceeds ${limits.maxArray} items`);
     }
   };
-  (expr.assign as (name: string | symbol, value: unknown) => void)(Symbol.for('jsonata.__evaluate_exit'), exit);
+  const entry = (_expr: unknown, _input: unknown, env: Frame) => {
+    const base = env.base;
+    if (!base) return;
+    const steps = (base[STEPS] ?? 0) + 1;
+    base[STEPS] = steps;
+    if (steps > limits.maxSteps) throw new MappingLimitError('M1007', `the evaluation exceeded ${limits.maxSteps} steps`, 'timeout');
+  };
+  const assign = expr.assign as (name: string | symbol, value: unknown) => void;
+  assign(Symbol.for('jsonata.__evaluate_entry'), entry);
+  assign(Symbol.for('jsonata.__evaluate_exit'), exit);
   return {
     expression,
     async evaluate(event) {

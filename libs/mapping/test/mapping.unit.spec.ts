@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { compileMapping, MappingCompileError, resolveMapping } from '../src/index.ts';
+import { compileMapping, MAPPING_LIMITS, MappingCompileError, resolveMapping } from '../src/index.ts';
 
 const event = (data: unknown) => ({ id: 'evt_1', type: 'lead.created', time: '2026-02-01T10:00:00.000Z', data });
 
@@ -29,6 +29,15 @@ describe('mapping evaluation', () => {
     const slow = compileMapping('$count([1..9999].($x := $; [1..9999].($ * $x)))');
     const s = await slow.evaluate(event({}));
     expect(s).toMatchObject({ ok: false, error: { class: expect.stringMatching(/^(timeout|size)$/) } });
+  });
+
+  it('bounds work by steps counted per evaluation, not by the wall clock of interleaved evaluations', async () => {
+    const m = compileMapping('$sum([1..5000].($ * 2))', { ...MAPPING_LIMITS, maxSteps: 1000 });
+    expect(await m.evaluate(event({}))).toMatchObject({ ok: false, error: { class: 'timeout', code: 'M1007' } });
+    // Many concurrent evaluations of a cheap mapping all succeed: each has its own count.
+    const cheap = compileMapping('{ "a": a, "b": $uppercase(b) }', { ...MAPPING_LIMITS, maxSteps: 50 });
+    const results = await Promise.all(Array.from({ length: 200 }, (_, i) => cheap.evaluate(event({ a: i, b: 'x' }))));
+    expect(results.every((r) => r.ok)).toBe(true);
   });
 
   it('stops results that grow without bound (memory)', async () => {
