@@ -55,6 +55,15 @@ export function RollbackPolicyId() {
   return safeText().regex(ROLLBACK_POLICY_ID_PATTERN, 'must be a rollback policy id: "rbp_" and 24 hex characters');
 }
 
+/**
+ * An invoice id: derived from (partner, month) so that a second invoice run finds the first, not minted:
+ * `inv_`, the partner id and the month as `YYYYMM` (`inv_prt_01jd…_202612`).
+ */
+export const INVOICE_ID_PATTERN = new RegExp(`^inv_prt_${ULID_LOWER}_[0-9]{6}$`);
+export function InvoiceId() {
+  return safeText().regex(INVOICE_ID_PATTERN, 'must be an invoice id: "inv_", the partner id and the month as YYYYMM');
+}
+
 /** Ids chosen outside the platform: 1–128 visible ASCII characters. */
 export const EXTERNAL_ID_PATTERN = /^[\x21-\x7e]{1,128}$/;
 export function ExternalId() {
