@@ -16,3 +16,4 @@ export * from './webhook/index.ts';
 export * from './incident/index.ts';
 export * from './rollback/index.ts';
 export * from './github/index.ts';
+export * from './marketplace/index.ts';

@@ -28,8 +28,8 @@ const config = loadConfig(
 );
 
 /** Start order: owners of aggregates first, the gateway last (it routes to them). */
-const SERVICES = ['partner-registry', 'webhook-dispatcher', 'rollback-orchestrator', 'github-bridge', 'gateway'].filter((s) =>
-  existsSync(join(ROOT, 'services', s, 'src', 'main.ts')),
+const SERVICES = ['partner-registry', 'webhook-dispatcher', 'rollback-orchestrator', 'github-bridge', 'marketplace', 'gateway'].filter(
+  (s) => existsSync(join(ROOT, 'services', s, 'src', 'main.ts')),
 );
 
 const COLORS = [36, 35, 33, 32, 34, 91, 96];

@@ -13,7 +13,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
 const names = testNames('isolation');
 // github-bridge serves only platform-admin routes, which the gateway refuses to partner credentials itself.
-const SERVICES = ['partner-registry', 'webhook-dispatcher', 'rollback-orchestrator'];
+const SERVICES = ['partner-registry', 'webhook-dispatcher', 'rollback-orchestrator', 'marketplace'];
 let bus: Awaited<ReturnType<typeof createTestBus>>;
 const procs: ServiceProcess[] = [];
 let gatewayUrl: string;
