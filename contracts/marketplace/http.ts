@@ -48,9 +48,10 @@ export const SearchListingsQuery = z
     category: z.string().trim().min(1).max(64).optional(),
     pricing: PricingModelSchema.optional(),
     official: z
-      .enum(['true', 'false'])
+      .union([z.boolean(), z.enum(['true', 'false'])])
       .optional()
-      .transform((v) => (v === undefined ? undefined : v === 'true')),
+      .transform((v) => (v === undefined ? undefined : v === true || v === 'true'))
+      .describe('Only listings with (true) or without (false) the official badge'),
     sort: ListingSortSchema.optional(),
     limit: z.coerce.number().int().min(1).max(100).default(20),
     cursor: z.string().min(1).max(512).optional().describe('The `next_cursor` of the previous page'),
