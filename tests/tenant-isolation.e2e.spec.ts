@@ -59,6 +59,7 @@ interface Fixtures {
   job: string;
   incident: string;
   policy: string;
+  review: string;
 }
 
 const HTTPS = 'https://b.example.com';
@@ -78,6 +79,7 @@ function paramsFor(route: RouteContract, b: Fixtures): Record<string, string> | 
     ['/v1/webhook-jobs/:id', { id: b.job }],
     ['/v1/incidents/:id', { id: b.incident }],
     ['/v1/rollback/policies/:id', { id: b.policy }],
+    ['/v1/marketplace/reviews/:id', { id: b.review }],
   ];
   return byPrefix.find(([prefix]) => route.path === prefix || route.path.startsWith(`${prefix}/`))?.[1];
 }
@@ -99,6 +101,7 @@ function bodyFor(route: RouteContract, b: Fixtures): unknown {
     resolveIncident: { reason: 'hijacked' },
     approveRollback: { comment: 'hijacked' },
     replaceRollbackPolicy: { ...policyBody, name: 'Hijacked' },
+    respondToReview: { body: 'hijacked answer' },
     // Collection routes that name a partner: A names B.
     createApplication: { name: 'Hijack', description: 'x', partner_id: b.partner },
     openTicket: { subject: 'x', description: 'x', partner_id: b.partner },
@@ -204,6 +207,17 @@ async function fixturesOf(partner: { id: string; key: string }): Promise<Fixture
     detected_at: new Date().toISOString(),
   });
   const policy = await must(k, 'POST', '/v1/rollback/policies', policyBody);
+  // B's published application is a marketplace listing; a customer installs and reviews it (platform admin calls).
+  const listing = await waitUntil(async () => {
+    const page = await must(k, 'GET', '/v1/marketplace/listings?q=B%20app&limit=100');
+    return page.data.find((l: { application_id: string }) => l.application_id === app.id) as { id: string } | undefined;
+  });
+  await must(adminKey, 'POST', `/v1/marketplace/listings/${listing.id}/installs`, { customer_id: 'cust_b' });
+  const review = await must(adminKey, 'POST', `/v1/marketplace/listings/${listing.id}/reviews`, {
+    customer_id: 'cust_b',
+    rating: 4,
+    body: 'Good',
+  });
   return {
     partner: partner.id,
     key: k,
@@ -218,6 +232,7 @@ async function fixturesOf(partner: { id: string; key: string }): Promise<Fixture
     job: job.id,
     incident: incident.incident_id,
     policy: policy.id,
+    review: review.id,
   };
 }
 

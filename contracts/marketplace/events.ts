@@ -44,4 +44,52 @@ export const InstallRemoved = defineEvent({
   }),
 });
 
-export const marketplaceEvents = [InstallCreated, InstallRemoved] as const;
+const reviewCommon = { origin: 'domain', aggregate: 'review', category: 'marketplace' } as const;
+const reviewRef = {
+  review_id: z.string().describe('One review per (listing, customer)'),
+  listing_id: z.string(),
+  partner_id: z.string().describe("The listing's partner, who may answer the review"),
+  customer_id: z.string(),
+};
+export const RatingSchema = z.number().int().min(1).max(5);
+
+export const ReviewSubmitted = defineEvent({
+  ...reviewCommon,
+  type: 'review.submitted',
+  version: 1,
+  description: 'A customer who installed the listing (now or before) reviewed it; one review per customer and listing.',
+  data: z.object({ ...reviewRef, rating: RatingSchema, body: z.string(), submitted_at: z.string() }),
+});
+
+export const ReviewEdited = defineEvent({
+  ...reviewCommon,
+  type: 'review.edited',
+  version: 1,
+  description: 'The customer edited the review; the events before it are its history.',
+  data: z.object({ ...reviewRef, rating: RatingSchema, body: z.string(), previous_rating: RatingSchema, edited_at: z.string() }),
+});
+
+export const ReviewResponded = defineEvent({
+  ...reviewCommon,
+  type: 'review.responded',
+  version: 1,
+  description: "The listing's partner answered the review (once; later changes are review.response_edited).",
+  data: z.object({ ...reviewRef, body: z.string(), responded_at: z.string(), responded_by: z.string() }),
+});
+
+export const ReviewResponseEdited = defineEvent({
+  ...reviewCommon,
+  type: 'review.response_edited',
+  version: 1,
+  description: 'The partner edited its answer to the review.',
+  data: z.object({ ...reviewRef, body: z.string(), edited_at: z.string(), edited_by: z.string() }),
+});
+
+export const marketplaceEvents = [
+  InstallCreated,
+  InstallRemoved,
+  ReviewSubmitted,
+  ReviewEdited,
+  ReviewResponded,
+  ReviewResponseEdited,
+] as const;

@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import { PageQuerySchema, pageOf } from '../http/pagination.ts';
 import { defineRoutes } from '../http/routes.ts';
-import { MarketplaceCustomerIdSchema } from './events.ts';
+import { MarketplaceCustomerIdSchema, RatingSchema } from './events.ts';
 
 export const ListingStatusSchema = z
   .enum(['published', 'deprecated'])
@@ -32,6 +32,17 @@ export const ListingSchema = z
     trending_score: z
       .number()
       .describe('Install velocity: each install counts 1 and each uninstall -1, halving every 7 days (docs/marketplace.md)'),
+    rating: z
+      .object({
+        count: z.number().int(),
+        mean: z.number().nullable().describe('Plain mean of the ratings; null without reviews'),
+        bayesian: z
+          .number()
+          .nullable()
+          .describe('IMDb weighted rating: (v·R + m·C) / (v + m), C the marketplace-wide mean, m = 10 (docs/marketplace.md)'),
+        histogram: z.object({ 1: z.number().int(), 2: z.number().int(), 3: z.number().int(), 4: z.number().int(), 5: z.number().int() }),
+      })
+      .describe('Ratings of the visible reviews'),
     published_at: z.string(),
     updated_at: z.string(),
   })
@@ -39,7 +50,7 @@ export const ListingSchema = z
 export type Listing = z.output<typeof ListingSchema>;
 
 export const ListingSortSchema = z
-  .enum(['relevance', 'installs', 'trending', 'newest'])
+  .enum(['relevance', 'rating', 'installs', 'trending', 'newest'])
   .describe('Default: relevance when `q` is given, else installs');
 
 export const SearchListingsQuery = z
@@ -93,9 +104,38 @@ export const InstallSchema = z
   .meta({ id: 'Install' });
 export type Install = z.output<typeof InstallSchema>;
 
+export const ReviewSchema = z
+  .object({
+    id: z.string(),
+    object: z.literal('review'),
+    listing_id: z.string(),
+    customer_id: z.string(),
+    rating: RatingSchema,
+    body: z.string(),
+    edits: z.number().int().describe('How often the customer edited it (the history is in the review events)'),
+    response: z.object({ body: z.string(), responded_at: z.string(), updated_at: z.string() }).nullable().describe("The partner's answer"),
+    submitted_at: z.string(),
+    updated_at: z.string(),
+  })
+  .meta({ id: 'Review' });
+export type Review = z.output<typeof ReviewSchema>;
+
+const reviewText = () => z.string().trim().min(1).max(5000);
+export const SubmitReviewBody = z
+  .object({ customer_id: MarketplaceCustomerIdSchema, rating: RatingSchema, body: reviewText() })
+  .strict()
+  .meta({ id: 'SubmitReview' });
+export const EditReviewBody = z
+  .object({ rating: RatingSchema.optional(), body: reviewText().optional() })
+  .strict()
+  .refine((b) => b.rating !== undefined || b.body !== undefined, { message: 'rating or body is required' })
+  .meta({ id: 'EditReview' });
+export const ReviewResponseBody = z.object({ body: reviewText() }).strict().meta({ id: 'ReviewResponse' });
+
 export const CreateInstallBody = z.object({ customer_id: MarketplaceCustomerIdSchema }).strict().meta({ id: 'CreateInstall' });
 
 const ListingParams = z.object({ id: z.string().min(1).max(64) });
+const ReviewParams = z.object({ id: z.string().min(1).max(64) });
 const InstallParams = z.object({ id: z.string().min(1).max(64), customer_id: MarketplaceCustomerIdSchema });
 
 export const marketplaceRoutes = defineRoutes([
@@ -152,6 +192,62 @@ export const marketplaceRoutes = defineRoutes([
     adminOnly: true,
     params: InstallParams,
     success: { status: 200, schema: InstallSchema },
+  },
+  {
+    operationId: 'listListingReviews',
+    method: 'GET',
+    path: '/v1/marketplace/listings/:id/reviews',
+    summary: "A listing's reviews with the partner's answers (public), newest first",
+    tag: 'Marketplace',
+    service: 'marketplace',
+    pattern: 'reviews.list',
+    scope: 'read:marketplace',
+    public: true,
+    params: ListingParams,
+    query: PageQuerySchema.strict(),
+    success: { status: 200, schema: pageOf(ReviewSchema) },
+  },
+  {
+    operationId: 'submitReview',
+    method: 'POST',
+    path: '/v1/marketplace/listings/:id/reviews',
+    summary: 'Review a listing for a customer who installed it (once per customer; the platform product calls it)',
+    tag: 'Marketplace',
+    service: 'marketplace',
+    pattern: 'reviews.submit',
+    scope: 'write:marketplace',
+    adminOnly: true,
+    params: ListingParams,
+    body: SubmitReviewBody,
+    success: { status: 201, schema: ReviewSchema },
+    errors: [409],
+  },
+  {
+    operationId: 'editReview',
+    method: 'PATCH',
+    path: '/v1/marketplace/reviews/:id',
+    summary: "Edit a customer's review (the earlier versions stay in its events)",
+    tag: 'Marketplace',
+    service: 'marketplace',
+    pattern: 'reviews.edit',
+    scope: 'write:marketplace',
+    adminOnly: true,
+    params: ReviewParams,
+    body: EditReviewBody,
+    success: { status: 200, schema: ReviewSchema },
+  },
+  {
+    operationId: 'respondToReview',
+    method: 'PUT',
+    path: '/v1/marketplace/reviews/:id/response',
+    summary: "The listing's partner answers a review (one answer; putting it again edits it)",
+    tag: 'Marketplace',
+    service: 'marketplace',
+    pattern: 'reviews.respond',
+    scope: 'write:marketplace',
+    params: ReviewParams,
+    body: ReviewResponseBody,
+    success: { status: 200, schema: ReviewSchema },
   },
   {
     operationId: 'listInstalls',

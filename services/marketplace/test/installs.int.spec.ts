@@ -163,7 +163,11 @@ describe('counts and trending are a fold of the stream', () => {
     for (const [id, s] of fold) expect(activeRows.filter((r) => r.listing_id === id)).toHaveLength(s.active_installs);
 
     const runner = m.projections.get(INSTALLS_PROJECTION);
+    expect(await m.db.selectFrom('listing_stats').select('listing_id').execute()).not.toHaveLength(0);
     await runner?.rebuild({ from: 'start' });
+    // waitFor right after rebuild() may still see the old checkpoint: wait (bounded) for the rebuild to finish
+    const last = Math.max(...(await readAll(m.bus, aggregateFilter(names.SUBJECT_PREFIX, 'install'))).map((e) => e.seq));
+    await waitUntil(async () => Number(await runner?.checkpoint()) >= last, { what: 'the rebuild to reach the last install event' });
     await m.settle();
     expect(await stored()).toEqual(fold);
   });

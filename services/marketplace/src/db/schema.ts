@@ -45,5 +45,30 @@ export interface MarketplaceTables {
     trend_weight: number;
     updated_seq: number;
   };
+  reviews: {
+    review_id: string;
+    listing_id: string;
+    partner_id: string;
+    customer_id: string;
+    rating: number;
+    body: string;
+    edits: number;
+    response_body: string | null;
+    responded_at: ColumnType<Date | null, string | null, string | null>;
+    response_updated_at: ColumnType<Date | null, string | null, string | null>;
+    submitted_at: ColumnType<Date, string, string>;
+    updated_at: ColumnType<Date, string, string>;
+    seq: number;
+  };
+  listing_ratings: {
+    listing_id: string;
+    review_count: number;
+    rating_sum: number;
+    r1: number;
+    r2: number;
+    r3: number;
+    r4: number;
+    r5: number;
+  };
 }
 export type MarketplaceDB = MarketplaceTables & PlatformTables;

@@ -92,6 +92,8 @@ async function applyOne(trx: Transaction<MarketplaceDB>, e: StoredEvent): Promis
     .execute();
 }
 
+export const RATING_COLUMNS = ['review_count', 'rating_sum', 'r1', 'r2', 'r3', 'r4', 'r5'] as const;
+
 export interface ListingRow {
   listing_id: string;
   application_id: string;
@@ -112,6 +114,13 @@ export interface ListingRow {
   active_installs: number;
   total_installs: number;
   trend_weight: number;
+  review_count: number;
+  rating_sum: number;
+  r1: number;
+  r2: number;
+  r3: number;
+  r4: number;
+  r5: number;
 }
 
 /** A listing with its partner's name and its stats; retired ones only when asked for. */
@@ -124,6 +133,7 @@ export async function findListing(
     .selectFrom('listings as l')
     .leftJoin('partners as p', 'p.partner_id', 'l.partner_id')
     .leftJoin('listing_stats as s', 's.listing_id', 'l.listing_id')
+    .leftJoin('listing_ratings as r', 'r.listing_id', 'l.listing_id')
     .select([
       'l.listing_id',
       'l.application_id',
@@ -144,6 +154,7 @@ export async function findListing(
       sql<number>`coalesce(s.active_installs, 0)`.as('active_installs'),
       sql<number>`coalesce(s.total_installs, 0)`.as('total_installs'),
       sql<number>`coalesce(s.trend_weight, 0)`.as('trend_weight'),
+      ...RATING_COLUMNS.map((c) => sql<number>`coalesce(r.${sql.ref(c)}, 0)`.as(c)),
     ])
     .where('l.listing_id', '=', listingId);
   if (!opts.includeRetired) q = q.where('l.status', '<>', 'retired');

@@ -1,6 +1,7 @@
 import { ValidationError } from '@pep/runtime';
 import { type Kysely, type RawBuilder, sql } from 'kysely';
 import type { MarketplaceDB } from '../../db/schema.ts';
+import { BAYES_M } from '../../domain/review/rating.ts';
 import type { ListingRow } from './index.ts';
 
 /**
@@ -18,7 +19,7 @@ import type { ListingRow } from './index.ts';
 export const TYPO_SIMILARITY = 0.45;
 const MAX_WORDS = 12;
 
-export type SortKey = 'relevance' | 'installs' | 'trending' | 'newest';
+export type SortKey = 'relevance' | 'rating' | 'installs' | 'trending' | 'newest';
 
 export interface SearchInput {
   q?: string | undefined;
@@ -100,11 +101,14 @@ export async function searchListings(db: Kysely<MarketplaceDB>, input: SearchInp
   const key: RawBuilder<unknown> =
     sort === 'relevance'
       ? sql`rank`
-      : sort === 'installs'
-        ? sql`active_installs::float8`
-        : sort === 'trending'
-          ? sql`trend_weight`
-          : sql`extract(epoch from published_at)::float8`;
+      : sort === 'rating'
+        ? // the weighted rating (domain/review/rating.ts); a listing without reviews sits at the prior C
+          sql`coalesce((rating_sum + ${BAYES_M} * (select sum(rating_sum)::float8 / nullif(sum(review_count), 0) from listing_ratings)) / (review_count + ${BAYES_M}), 0)::float8`
+        : sort === 'installs'
+          ? sql`active_installs::float8`
+          : sort === 'trending'
+            ? sql`trend_weight`
+            : sql`extract(epoch from published_at)::float8`;
 
   const after = input.cursor ? decodeCursor(input.cursor) : undefined;
   const page = after ? sql`where (k < ${after[0]} or (k = ${after[0]} and listing_id > ${after[1]}))` : sql``;
@@ -123,10 +127,13 @@ export async function searchListings(db: Kysely<MarketplaceDB>, input: SearchInp
              coalesce(s.active_installs, 0) as active_installs,
              coalesce(s.total_installs, 0) as total_installs,
              coalesce(s.trend_weight, 0)::float8 as trend_weight,
+             coalesce(r.review_count, 0) as review_count, coalesce(r.rating_sum, 0) as rating_sum,
+             coalesce(r.r1, 0) as r1, coalesce(r.r2, 0) as r2, coalesce(r.r3, 0) as r3, coalesce(r.r4, 0) as r4, coalesce(r.r5, 0) as r5,
              ${rank} as rank
         from listings l
         left join partners p on p.partner_id = l.partner_id
         left join listing_stats s on s.listing_id = l.listing_id
+        left join listing_ratings r on r.listing_id = l.listing_id
        where ${sql.join(where, sql` and `)}
     ),
     keyed as (select m.*, ${key} as k from matched m),
