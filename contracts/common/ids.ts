@@ -21,8 +21,10 @@ export const ID_PREFIXES = {
   cmt: 'support ticket comment',
   ctc: 'partner contact',
   evt: 'event',
+  ins: 'marketplace install',
   int: 'integration',
   key: 'API key',
+  lst: "marketplace listing (`lst_` and its application id's ULID)",
   msg: 'webhook delivery (message)',
   prt: 'partner',
   tkt: 'support ticket',
@@ -62,6 +64,14 @@ export function RollbackPolicyId() {
 export const INVOICE_ID_PATTERN = new RegExp(`^inv_prt_${ULID_LOWER}_[0-9]{6}$`);
 export function InvoiceId() {
   return safeText().regex(INVOICE_ID_PATTERN, 'must be an invoice id: "inv_", the partner id and the month as YYYYMM');
+}
+
+/**
+ * A marketplace review id: derived from (listing, customer), one review each: `rev_` and 32 base64url characters.
+ */
+export const REVIEW_ID_PATTERN = /^rev_[A-Za-z0-9_-]{32}$/;
+export function ReviewId() {
+  return safeText().regex(REVIEW_ID_PATTERN, 'must be a review id: "rev_" and 32 base64url characters');
 }
 
 /** Ids chosen outside the platform: 1–128 visible ASCII characters. */
