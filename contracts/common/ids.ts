@@ -24,7 +24,7 @@ export const ID_PREFIXES = {
   ins: 'marketplace install',
   int: 'integration',
   key: 'API key',
-  lst: "marketplace listing (`lst_` and its application id's ULID)",
+  lst: 'marketplace listing',
   msg: 'webhook delivery (message)',
   prt: 'partner',
   tkt: 'support ticket',
