@@ -146,7 +146,7 @@ export const PlanVersionViewSchema = z
 
 export const PlanQuoteBody = z
   .object({
-    version: z.number().int().min(1).optional().describe('Default: the latest version'),
+    version: z.number().int().min(1).max(2_147_483_647).optional().describe('Default: the latest version'),
     period: z.object({ start: safeDate(), end: safeDate() }).strict().optional(),
     usage: z.record(safeText().max(64), z.number().min(0).max(1e15)).default({}).describe('Quantity per meter for the period'),
     transactions: z
@@ -183,7 +183,7 @@ export const CreateSubscriptionBody = z
   .object({
     partner_id: PartnerIdBody,
     plan_code: safeText().min(1).max(64),
-    plan_version: z.number().int().min(1).optional().describe('Default: the latest version'),
+    plan_version: z.number().int().min(1).max(2_147_483_647).optional().describe('Default: the latest version'),
     effective_date: safeDate().describe('First day of the subscription and the anchor of its periods'),
   })
   .strict()
@@ -193,7 +193,7 @@ export const ChangeSubscriptionBody = z
   .object({
     partner_id: PartnerIdBody,
     plan_code: safeText().min(1).max(64),
-    plan_version: z.number().int().min(1).optional(),
+    plan_version: z.number().int().min(1).max(2_147_483_647).optional(),
     effective_date: safeDate().describe('The day the change applies when it is immediate'),
     timing: z
       .enum(['auto', 'immediate', 'period_end'])
@@ -266,7 +266,7 @@ export const billingPlanRoutes = defineRoutes([
     pattern: 'plans.get',
     scope: 'read:billing',
     params: PlanCodeParams,
-    query: z.object({ version: z.coerce.number().int().min(1).optional() }).strict(),
+    query: z.object({ version: z.coerce.number().int().min(1).max(2_147_483_647).optional() }).strict(),
     success: { status: 200, schema: PlanVersionViewSchema },
   },
   {

@@ -4,7 +4,12 @@ import { describe, expect, it } from 'vitest';
 import { decideInstall, type InstallCommand, type ListingForInstall } from '../src/domain/install/decide.ts';
 import { evolveInstall, initialInstall, type InstallEvent, installKey } from '../src/domain/install/install.ts';
 
-const listing: ListingForInstall = { listing_id: 'lst_1', application_id: 'app_1', partner_id: 'prt_1', status: 'published' };
+const listing: ListingForInstall = {
+  listing_id: 'lst_1x000000000000000000000000',
+  application_id: 'app_1x000000000000000000000000',
+  partner_id: 'prt_1x000000000000000000000000',
+  status: 'published',
+};
 const t0 = new Date('2026-12-01T10:00:00.000Z');
 const t1 = new Date('2026-12-02T10:00:00.000Z');
 
@@ -13,15 +18,15 @@ const install = (over: Partial<Extract<InstallCommand, { type: 'InstallListing' 
   listing,
   customer_id: 'cus_1',
   install_id: 'ins_1',
-  by: 'key_admin',
+  by: 'key_adm1nx00000000000000000000',
   now: t0,
   ...over,
 });
 const uninstall = (now = t1): InstallCommand => ({
   type: 'UninstallListing',
-  listing_id: 'lst_1',
+  listing_id: 'lst_1x000000000000000000000000',
   customer_id: 'cus_1',
-  by: 'key_admin',
+  by: 'key_adm1nx00000000000000000000',
   now,
 });
 
@@ -34,25 +39,25 @@ const created = (id = 'ins_1', at = t0): InstallEvent => ({
   type: 'install.created',
   data: {
     install_id: id,
-    listing_id: 'lst_1',
-    application_id: 'app_1',
-    partner_id: 'prt_1',
+    listing_id: 'lst_1x000000000000000000000000',
+    application_id: 'app_1x000000000000000000000000',
+    partner_id: 'prt_1x000000000000000000000000',
     customer_id: 'cus_1',
     installed_at: at.toISOString(),
-    installed_by: 'key_admin',
+    installed_by: 'key_adm1nx00000000000000000000',
   },
 });
 const removed = (id = 'ins_1', at = t1): InstallEvent => ({
   type: 'install.removed',
   data: {
     install_id: id,
-    listing_id: 'lst_1',
-    application_id: 'app_1',
-    partner_id: 'prt_1',
+    listing_id: 'lst_1x000000000000000000000000',
+    application_id: 'app_1x000000000000000000000000',
+    partner_id: 'prt_1x000000000000000000000000',
     customer_id: 'cus_1',
     installed_at: t0.toISOString(),
     removed_at: at.toISOString(),
-    removed_by: 'key_admin',
+    removed_by: 'key_adm1nx00000000000000000000',
     reason: 'uninstalled',
   },
 });
@@ -94,9 +99,9 @@ describe('install decider', () => {
 
 describe('install key', () => {
   it('is one subject-safe key per (listing, customer) pair', () => {
-    expect(installKey('lst_1', 'cus_1')).toMatch(/^[A-Za-z0-9_-]{32}$/);
-    expect(installKey('lst_1', 'cus_1')).toBe(installKey('lst_1', 'cus_1'));
-    expect(installKey('lst_1', 'cus_2')).not.toBe(installKey('lst_1', 'cus_1'));
-    expect(installKey('lst_1c', 'us_1')).not.toBe(installKey('lst_1', 'cus_1'));
+    expect(installKey('lst_1x000000000000000000000000', 'cus_1')).toMatch(/^[A-Za-z0-9_-]{32}$/);
+    expect(installKey('lst_1x000000000000000000000000', 'cus_1')).toBe(installKey('lst_1x000000000000000000000000', 'cus_1'));
+    expect(installKey('lst_1x000000000000000000000000', 'cus_2')).not.toBe(installKey('lst_1x000000000000000000000000', 'cus_1'));
+    expect(installKey('lst_1cx00000000000000000000000', 'us_1')).not.toBe(installKey('lst_1x000000000000000000000000', 'cus_1'));
   });
 });

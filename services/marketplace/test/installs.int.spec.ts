@@ -32,15 +32,29 @@ const listing = (id: string) =>
 beforeAll(async () => {
   names = testNames('mkti');
   m = await startMarketplace(names, { background: true });
-  await m.partner('prt_a', 'technology');
-  await m.partner('prt_b');
-  alpha = await m.publish('prt_a', 'app_alpha', { name: 'Alpha Leads', description: 'Leads for alpha.' });
-  beta = await m.publish('prt_b', 'app_beta', { name: 'Beta Claims', description: 'Claims for beta.' });
-  old = await m.publish('prt_b', 'app_old', { name: 'Old Thing', description: 'Going away.' });
+  await m.partner('prt_ax000000000000000000000000', 'technology');
+  await m.partner('prt_bx000000000000000000000000');
+  alpha = await m.publish('prt_ax000000000000000000000000', 'app_a7phax00000000000000000000', {
+    name: 'Alpha Leads',
+    description: 'Leads for alpha.',
+  });
+  beta = await m.publish('prt_bx000000000000000000000000', 'app_betax000000000000000000000', {
+    name: 'Beta Claims',
+    description: 'Claims for beta.',
+  });
+  old = await m.publish('prt_bx000000000000000000000000', 'app_07dx0000000000000000000000', {
+    name: 'Old Thing',
+    description: 'Going away.',
+  });
   await m.append(
     'application',
-    'app_old',
-    envelope('application.deprecated', { application_id: 'app_old', partner_id: 'prt_b', status: 'deprecated', reason: 'replaced' }),
+    'app_07dx0000000000000000000000',
+    envelope('application.deprecated', {
+      application_id: 'app_07dx0000000000000000000000',
+      partner_id: 'prt_bx000000000000000000000000',
+      status: 'deprecated',
+      reason: 'replaced',
+    }),
   );
   await m.settle();
 });
@@ -53,7 +67,13 @@ describe('installs', () => {
     const first = await install(alpha, 'cus_1');
     expect(statusOf(first)).toBe(201);
     const body = (first as { body: InstallBody }).body;
-    expect(body).toMatchObject({ status: 'active', listing_id: alpha, customer_id: 'cus_1', partner_id: 'prt_a', removed_at: null });
+    expect(body).toMatchObject({
+      status: 'active',
+      listing_id: alpha,
+      customer_id: 'cus_1',
+      partner_id: 'prt_ax000000000000000000000000',
+      removed_at: null,
+    });
     const again = await install(alpha, 'cus_1');
     expect(statusOf(again)).toBe(200);
     expect((again as { body: InstallBody }).body.id).toBe(body.id);
@@ -90,7 +110,7 @@ describe('installs', () => {
   it('refuses what it cannot do with a 4xx and changes nothing', async () => {
     const before = (await readAll(m.bus, aggregateFilter(names.SUBJECT_PREFIX, 'install'))).length;
     expect(statusOf(await install(old, 'cus_1'))).toBe(409);
-    expect(statusOf(await install('lst_nope', 'cus_1'))).toBe(404);
+    expect(statusOf(await install('lst_n0pex000000000000000000000', 'cus_1'))).toBe(404);
     expect(statusOf(await uninstall(beta, 'cus_never'))).toBe(404);
     const bad = await m.call('installs.create', admin, { params: { id: alpha }, body: { customer_id: 'bad id!' } });
     expect(statusOf(bad)).toBe(422);
@@ -113,21 +133,27 @@ describe('installs', () => {
     );
     expect(events.map((e) => e.type)).toEqual(['integration.connected', 'integration.disconnected']);
     for (const e of events) {
-      expect(e.partnerid).toBe('prt_b');
-      expect(e.subject_name).toBe(`${names.SUBJECT_PREFIX}.ext.prt_b.${e.type}`);
-      expect(e.data).toMatchObject({ application_id: 'app_beta', customer_id: 'cus_biz' });
+      expect(e.partnerid).toBe('prt_bx000000000000000000000000');
+      expect(e.subject_name).toBe(`${names.SUBJECT_PREFIX}.ext.prt_bx000000000000000000000000.${e.type}`);
+      expect(e.data).toMatchObject({ application_id: 'app_betax000000000000000000000', customer_id: 'cus_biz' });
     }
     expect(events[1]?.data).toMatchObject({ reason: 'uninstalled', initiated_by: 'platform' });
   });
 
   it("lets a partner list only its own listings' installs", async () => {
-    const a = await m.ok<{ data: InstallBody[] }>('installs.list', partnerPrincipal('prt_a'), { query: { limit: '100' } });
+    const a = await m.ok<{ data: InstallBody[] }>('installs.list', partnerPrincipal('prt_ax000000000000000000000000'), {
+      query: { limit: '100' },
+    });
     expect(a.data.length).toBeGreaterThan(0);
-    expect(a.data.every((i) => i.partner_id === 'prt_a')).toBe(true);
-    const named = await m.ok<{ data: InstallBody[] }>('installs.list', partnerPrincipal('prt_a'), { query: { partner_id: 'prt_b' } });
-    expect(named.data.every((i) => i.partner_id === 'prt_a')).toBe(true);
+    expect(a.data.every((i) => i.partner_id === 'prt_ax000000000000000000000000')).toBe(true);
+    const named = await m.ok<{ data: InstallBody[] }>('installs.list', partnerPrincipal('prt_ax000000000000000000000000'), {
+      query: { partner_id: 'prt_bx000000000000000000000000' },
+    });
+    expect(named.data.every((i) => i.partner_id === 'prt_ax000000000000000000000000')).toBe(true);
     const all = await m.ok<{ data: InstallBody[] }>('installs.list', admin, { query: { limit: '100', status: 'active' } });
-    expect(new Set(all.data.map((i) => i.partner_id))).toEqual(new Set(['prt_a', 'prt_b']));
+    expect(new Set(all.data.map((i) => i.partner_id))).toEqual(
+      new Set(['prt_ax000000000000000000000000', 'prt_bx000000000000000000000000']),
+    );
   });
 });
 

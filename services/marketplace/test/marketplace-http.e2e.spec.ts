@@ -45,9 +45,9 @@ beforeAll(async () => {
     appendToAggregate(bus.bus, aggregateSubject(names.SUBJECT_PREFIX, kind, id), 0, [e]);
   await append(
     'partner',
-    'prt_http',
+    'prt_httpx000000000000000000000',
     envelope('partner.created', {
-      partner_id: 'prt_http',
+      partner_id: 'prt_httpx000000000000000000000',
       name: 'Acme',
       type: 'technology',
       contact_email: 'a@example.com',
@@ -56,12 +56,12 @@ beforeAll(async () => {
   );
   await append(
     'application',
-    'app_http',
+    'app_httpx000000000000000000000',
     envelope(
       'application.published',
       {
-        application_id: 'app_http',
-        partner_id: 'prt_http',
+        application_id: 'app_httpx000000000000000000000',
+        partner_id: 'prt_httpx000000000000000000000',
         status: 'published',
         name: 'Acme Lead Router',
         description: 'Routes every new lead to the right sales rep.',
@@ -73,7 +73,7 @@ beforeAll(async () => {
         terms_url: null,
         published_at: new Date().toISOString(),
       },
-      'prt_http',
+      'prt_httpx000000000000000000000',
     ),
   );
 });
@@ -107,11 +107,11 @@ describe('marketplace over HTTP', () => {
     expect(r.type).toContain('application/problem+json');
     const paths = (r.body.errors as { path: string }[]).map((e) => e.path);
     expect(paths).toEqual(expect.arrayContaining(['sort', 'limit']));
-    expect((await call('GET', '/v1/marketplace/listings/lst_missing')).status).toBe(404);
+    expect((await call('GET', '/v1/marketplace/listings/lst_m1ss1ngx000000000000000000')).status).toBe(404);
   });
 
   it('installs only with the admin credential, idempotently', async () => {
-    const id = 'lst_http';
+    const id = 'lst_httpx000000000000000000000';
     expect((await call('POST', `/v1/marketplace/listings/${id}/installs`, { body: { customer_id: 'cus_h' } })).status).toBe(401);
     const key = `idem-${randomBytes(4).toString('hex')}`;
     const first = await call('POST', `/v1/marketplace/listings/${id}/installs`, {
@@ -120,7 +120,12 @@ describe('marketplace over HTTP', () => {
       headers: { 'idempotency-key': key },
     });
     expect(first.status).toBe(201);
-    expect(first.body).toMatchObject({ object: 'install', status: 'active', customer_id: 'cus_h', partner_id: 'prt_http' });
+    expect(first.body).toMatchObject({
+      object: 'install',
+      status: 'active',
+      customer_id: 'cus_h',
+      partner_id: 'prt_httpx000000000000000000000',
+    });
     const again = await call('POST', `/v1/marketplace/listings/${id}/installs`, { token: adminKey, body: { customer_id: 'cus_h' } });
     expect(again.status).toBe(200);
     expect(again.body.id).toBe(first.body.id);

@@ -6,11 +6,16 @@ import { BAYES_M, bayesianRating, plainMean } from '../src/domain/review/rating.
 import { evolveReview, initialReview, type ReviewEvent } from '../src/domain/review/review.ts';
 
 const now = new Date('2026-12-01T10:00:00.000Z');
-const ref = { review_id: 'rev_1', listing_id: 'lst_1', partner_id: 'prt_1', customer_id: 'cus_1' };
+const ref = {
+  review_id: 'rev_1',
+  listing_id: 'lst_1x000000000000000000000000',
+  partner_id: 'prt_1x000000000000000000000000',
+  customer_id: 'cus_1',
+};
 const submit = (over: Partial<Extract<ReviewCommand, { type: 'SubmitReview' }>> = {}): ReviewCommand => ({
   type: 'SubmitReview',
   review_id: 'rev_1',
-  listing: { listing_id: 'lst_1', partner_id: 'prt_1' },
+  listing: { listing_id: 'lst_1x000000000000000000000000', partner_id: 'prt_1x000000000000000000000000' },
   customer_id: 'cus_1',
   has_installed: true,
   rating: 4,
@@ -24,7 +29,7 @@ const submitted: ReviewEvent = {
 };
 const responded: ReviewEvent = {
   type: 'review.responded',
-  data: { ...ref, body: 'Thanks!', responded_at: now.toISOString(), responded_by: 'key_p' },
+  data: { ...ref, body: 'Thanks!', responded_at: now.toISOString(), responded_by: 'key_px000000000000000000000000' },
 };
 
 function given(...past: ReviewEvent[]) {
@@ -61,17 +66,32 @@ describe('review decider', () => {
   });
 
   it('given a review, when the partner answers: review.responded; answering again edits the one answer', () => {
-    expect(given(submitted).when({ type: 'RespondToReview', review_id: 'rev_1', by: 'key_p', body: 'Thanks!', now })()).toEqual([
-      responded,
+    expect(
+      given(submitted).when({ type: 'RespondToReview', review_id: 'rev_1', by: 'key_px000000000000000000000000', body: 'Thanks!', now })(),
+    ).toEqual([responded]);
+    expect(
+      given(submitted, responded).when({
+        type: 'RespondToReview',
+        review_id: 'rev_1',
+        by: 'key_px000000000000000000000000',
+        body: 'Thanks again',
+        now,
+      })(),
+    ).toEqual([
+      {
+        type: 'review.response_edited',
+        data: { ...ref, body: 'Thanks again', edited_at: now.toISOString(), edited_by: 'key_px000000000000000000000000' },
+      },
     ]);
     expect(
-      given(submitted, responded).when({ type: 'RespondToReview', review_id: 'rev_1', by: 'key_p', body: 'Thanks again', now })(),
-    ).toEqual([
-      { type: 'review.response_edited', data: { ...ref, body: 'Thanks again', edited_at: now.toISOString(), edited_by: 'key_p' } },
-    ]);
-    expect(given(submitted, responded).when({ type: 'RespondToReview', review_id: 'rev_1', by: 'key_p', body: 'Thanks!', now })()).toEqual(
-      [],
-    );
+      given(submitted, responded).when({
+        type: 'RespondToReview',
+        review_id: 'rev_1',
+        by: 'key_px000000000000000000000000',
+        body: 'Thanks!',
+        now,
+      })(),
+    ).toEqual([]);
   });
 });
 

@@ -25,11 +25,20 @@ const reviewEvents = async () => (await readAll(m.bus, aggregateFilter(names.SUB
 beforeAll(async () => {
   names = testNames('mktr');
   m = await startMarketplace(names);
-  await m.partner('prt_a', 'technology');
-  await m.partner('prt_b');
-  good = await m.publish('prt_a', 'app_good', { name: 'Good Tool', description: 'Consistently good.' });
-  lucky = await m.publish('prt_b', 'app_lucky', { name: 'Lucky Tool', description: 'One fan.' });
-  meh = await m.publish('prt_b', 'app_meh', { name: 'Meh Tool', description: 'Average at best.' });
+  await m.partner('prt_ax000000000000000000000000', 'technology');
+  await m.partner('prt_bx000000000000000000000000');
+  good = await m.publish('prt_ax000000000000000000000000', 'app_g00dx000000000000000000000', {
+    name: 'Good Tool',
+    description: 'Consistently good.',
+  });
+  lucky = await m.publish('prt_bx000000000000000000000000', 'app_7vckyx00000000000000000000', {
+    name: 'Lucky Tool',
+    description: 'One fan.',
+  });
+  meh = await m.publish('prt_bx000000000000000000000000', 'app_mehx0000000000000000000000', {
+    name: 'Meh Tool',
+    description: 'Average at best.',
+  });
   await m.settle();
 });
 afterAll(async () => {
@@ -48,7 +57,10 @@ describe('reviews', () => {
     const id = (first as { body: ReviewBody }).body.id;
     expect(statusOf(await review(good, 'cus_1', 1, 'changed my mind'))).toBe(409);
 
-    const other = await m.call('reviews.respond', partnerPrincipal('prt_b'), { params: { id }, body: { body: 'Not mine' } });
+    const other = await m.call('reviews.respond', partnerPrincipal('prt_bx000000000000000000000000'), {
+      params: { id },
+      body: { body: 'Not mine' },
+    });
     expect(statusOf(other)).toBe(404);
     expect(await reviewEvents()).toBe(before + 1);
     const shown = await m.ok<{ data: ReviewBody[] }>('reviews.list', anonymous, { params: { id: good } });
@@ -62,12 +74,12 @@ describe('reviews', () => {
     expect(r.ok).toBe(true);
     const edited = await m.ok<ReviewBody>('reviews.edit', admin, { params: { id: r.body.id }, body: { rating: 3 } });
     expect(edited).toMatchObject({ rating: 3, body: 'Meh', edits: 1 });
-    const answered = await m.ok<ReviewBody>('reviews.respond', partnerPrincipal('prt_b'), {
+    const answered = await m.ok<ReviewBody>('reviews.respond', partnerPrincipal('prt_bx000000000000000000000000'), {
       params: { id: r.body.id },
       body: { body: 'Sorry!' },
     });
     expect(answered.response?.body).toBe('Sorry!');
-    const again = await m.ok<ReviewBody>('reviews.respond', partnerPrincipal('prt_b'), {
+    const again = await m.ok<ReviewBody>('reviews.respond', partnerPrincipal('prt_bx000000000000000000000000'), {
       params: { id: r.body.id },
       body: { body: 'Fixed now.' },
     });

@@ -23,17 +23,42 @@ let m: Marketplace;
 const ids: Record<string, string> = {};
 
 const apps = [
-  { key: 'leadsync', partner: 'prt_tech', name: 'Lead Sync', description: 'Keeps leads in step between your CRM and the platform.' },
-  { key: 'leadsyncpro', partner: 'prt_tech', name: 'Lead Sync Pro', description: 'Everything in Lead Sync plus scoring.' },
+  {
+    key: 'leadsync',
+    partner: 'prt_techx000000000000000000000',
+    name: 'Lead Sync',
+    description: 'Keeps leads in step between your CRM and the platform.',
+  },
+  {
+    key: 'leadsyncpro',
+    partner: 'prt_techx000000000000000000000',
+    name: 'Lead Sync Pro',
+    description: 'Everything in Lead Sync plus scoring.',
+  },
   {
     key: 'crmbridge',
-    partner: 'prt_other',
+    partner: 'prt_0therx00000000000000000000',
     name: 'CRM Bridge',
     description: 'Lead sync, lead sync and more lead sync: a bridge that syncs every lead to any CRM.',
   },
-  { key: 'salesforce', partner: 'prt_other', name: 'Salesforce Connector', description: 'Push policies and claims into Salesforce.' },
-  { key: 'claimbot', partner: 'prt_third', name: 'Claim Bot', description: 'Files claims from chat messages automatically.' },
-  { key: 'uptime', partner: 'prt_third', name: 'Uptime Watch', description: 'Monitoring for your integrations with alerts.' },
+  {
+    key: 'salesforce',
+    partner: 'prt_0therx00000000000000000000',
+    name: 'Salesforce Connector',
+    description: 'Push policies and claims into Salesforce.',
+  },
+  {
+    key: 'claimbot',
+    partner: 'prt_th1rdx00000000000000000000',
+    name: 'Claim Bot',
+    description: 'Files claims from chat messages automatically.',
+  },
+  {
+    key: 'uptime',
+    partner: 'prt_th1rdx00000000000000000000',
+    name: 'Uptime Watch',
+    description: 'Monitoring for your integrations with alerts.',
+  },
 ];
 
 const search = async (query: Record<string, unknown>) => {
@@ -45,9 +70,9 @@ const names = (b: SearchBody) => b.data.map((l) => l.name);
 
 beforeAll(async () => {
   m = await startMarketplace(testNames('mkts'));
-  await m.partner('prt_tech', 'technology');
-  await m.partner('prt_other', 'strategic');
-  await m.partner('prt_third', 'reseller');
+  await m.partner('prt_techx000000000000000000000', 'technology');
+  await m.partner('prt_0therx00000000000000000000', 'strategic');
+  await m.partner('prt_th1rdx00000000000000000000', 'reseller');
   for (const a of apps) ids[a.key] = await m.publish(a.partner, `app_${a.key}`, a);
   await m.settle();
 });
@@ -58,20 +83,28 @@ afterAll(async () => {
 describe('listings follow applications', () => {
   it('creates a listing from application.published with the official badge of a technology partner', async () => {
     const l = await m.ok<ListingBody & Record<string, unknown>>('listings.get', anonymous, { params: { id: ids.leadsync as string } });
-    expect(l).toMatchObject({ name: 'Lead Sync', official: true, status: 'published', partner_name: 'Partner prt_tech' });
+    expect(l).toMatchObject({
+      name: 'Lead Sync',
+      official: true,
+      status: 'published',
+      partner_name: 'Partner prt_techx000000000000000000000',
+    });
     const other = await m.ok<ListingBody>('listings.get', anonymous, { params: { id: ids.crmbridge as string } });
     expect(other.official).toBe(false);
   });
 
   it('follows deprecated, re-published and retired; a partner turning technology gains the badge', async () => {
-    const id = await m.publish('prt_other', 'app_follow', { name: 'Follow Me', description: 'first words' });
+    const id = await m.publish('prt_0therx00000000000000000000', 'app_f0770wx0000000000000000000', {
+      name: 'Follow Me',
+      description: 'first words',
+    });
     await m.settle();
     await m.append(
       'application',
-      'app_follow',
+      'app_f0770wx0000000000000000000',
       envelope('application.deprecated', {
-        application_id: 'app_follow',
-        partner_id: 'prt_other',
+        application_id: 'app_f0770wx0000000000000000000',
+        partner_id: 'prt_0therx00000000000000000000',
         status: 'deprecated',
         reason: 'use CRM Bridge',
       }),
@@ -82,8 +115,15 @@ describe('listings follow applications', () => {
       status_reason: 'use CRM Bridge',
     });
 
-    await m.publish('prt_other', 'app_follow', { name: 'Follow Me Again', description: 'second words' });
-    await m.append('partner', 'prt_other', envelope('partner.updated', { partner_id: 'prt_other', type: 'technology' }));
+    await m.publish('prt_0therx00000000000000000000', 'app_f0770wx0000000000000000000', {
+      name: 'Follow Me Again',
+      description: 'second words',
+    });
+    await m.append(
+      'partner',
+      'prt_0therx00000000000000000000',
+      envelope('partner.updated', { partner_id: 'prt_0therx00000000000000000000', type: 'technology' }),
+    );
     await m.settle();
     expect(await m.ok('listings.get', anonymous, { params: { id } })).toMatchObject({
       name: 'Follow Me Again',
@@ -92,12 +132,21 @@ describe('listings follow applications', () => {
       status_reason: null,
       official: true,
     });
-    await m.append('partner', 'prt_other', envelope('partner.updated', { partner_id: 'prt_other', type: 'strategic' }));
+    await m.append(
+      'partner',
+      'prt_0therx00000000000000000000',
+      envelope('partner.updated', { partner_id: 'prt_0therx00000000000000000000', type: 'strategic' }),
+    );
 
     await m.append(
       'application',
-      'app_follow',
-      envelope('application.retired', { application_id: 'app_follow', partner_id: 'prt_other', status: 'retired', reason: null }),
+      'app_f0770wx0000000000000000000',
+      envelope('application.retired', {
+        application_id: 'app_f0770wx0000000000000000000',
+        partner_id: 'prt_0therx00000000000000000000',
+        status: 'retired',
+        reason: null,
+      }),
     );
     await m.settle();
     expect(statusOf(await m.call('listings.get', anonymous, { params: { id } }))).toBe(404);
@@ -162,7 +211,7 @@ describe('filters, facets and pages agree with a fold of the data', () => {
     claimbot: { categories: ['claims'], pricing: null },
     uptime: { categories: ['monitoring'], pricing: 'free_trial' },
   };
-  const official = (key: string) => apps.find((a) => a.key === key)?.partner === 'prt_tech';
+  const official = (key: string) => apps.find((a) => a.key === key)?.partner === 'prt_techx000000000000000000000';
 
   beforeAll(async () => {
     for (const [key, c] of Object.entries(content)) {

@@ -18,7 +18,7 @@ import { marketplaceMigrations } from '../../src/db/migrations/index.ts';
 import type { MarketplaceDB } from '../../src/db/schema.ts';
 import { createMarketplaceRuntime, marketplaceProjections, SERVICE_NAME } from '../../src/service.ts';
 
-export const admin: Principal = { kind: 'admin', scopes: ['admin'], credential_id: 'key_admin' };
+export const admin: Principal = { kind: 'admin', scopes: ['admin'], credential_id: 'key_adm1nx00000000000000000000' };
 export const anonymous: Principal = { kind: 'anonymous', scopes: [], credential_id: 'anonymous' };
 export const partnerPrincipal = (partnerId: string): Principal => ({
   kind: 'partner',
