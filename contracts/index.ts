@@ -19,3 +19,4 @@ export * from './incident/index.ts';
 export * from './rollback/index.ts';
 export * from './github/index.ts';
 export * from './billing/index.ts';
+export * from './marketplace/index.ts';

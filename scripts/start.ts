@@ -30,9 +30,15 @@ const config = loadConfig(
 );
 
 /** Start order: owners of aggregates first, the gateway last (it routes to them). */
-const SERVICES = ['partner-registry', 'webhook-dispatcher', 'rollback-orchestrator', 'github-bridge', 'billing', 'gateway'].filter((s) =>
-  existsSync(join(ROOT, 'services', s, 'src', 'main.ts')),
-);
+const SERVICES = [
+  'partner-registry',
+  'webhook-dispatcher',
+  'rollback-orchestrator',
+  'github-bridge',
+  'billing',
+  'marketplace',
+  'gateway',
+].filter((s) => existsSync(join(ROOT, 'services', s, 'src', 'main.ts')));
 
 const COLORS = [36, 35, 33, 32, 34, 91, 96];
 const useColor = process.stdout.isTTY && !process.env.NO_COLOR;

@@ -10,7 +10,7 @@
 import { randomBytes } from 'node:crypto';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import type { StoredEvent } from '@pep/contracts';
+import { routes, type StoredEvent } from '@pep/contracts';
 import { decodeEvent } from '@pep/events';
 import { DeliverPolicy } from '@nats-io/jetstream';
 import { createTestBus, freePort, type ServiceProcess, serviceEnv, spawnService, testNames, waitReady, waitUntil } from '@pep/testing';
@@ -20,7 +20,8 @@ import { startFakeGithub } from '../services/github-bridge/test/fake-github/serv
 import { appKeys } from '../services/github-bridge/test/support/bridge.ts';
 
 const names = testNames('robust');
-const SERVICES = ['partner-registry', 'webhook-dispatcher', 'rollback-orchestrator', 'github-bridge'];
+// Every service a route of the contracts table forwards to: a new service's routes are fuzzed the day they exist.
+const SERVICES = [...new Set(routes.map((r) => r.service))].filter((s) => s !== 'gateway').sort();
 const CONCURRENCY = 8;
 let bus: Awaited<ReturnType<typeof createTestBus>>;
 const procs: ServiceProcess[] = [];

@@ -13,7 +13,7 @@ afterAll(async () => {
   const bus = await connectBus({ url: NATS_URL, name: 'cleanup', stream: names.STREAM_NAME, prefix: names.SUBJECT_PREFIX });
   await bus.jsm.streams.delete(names.STREAM_NAME).catch(() => undefined);
   await closeBus(bus);
-  for (const s of ['gateway', 'partner-registry', 'webhook-dispatcher', 'rollback-orchestrator', 'github-bridge']) {
+  for (const s of ['gateway', 'partner-registry', 'webhook-dispatcher', 'rollback-orchestrator', 'github-bridge', 'marketplace']) {
     await dropDatabase(dbUrl(names, s)).catch(() => undefined);
   }
 });

@@ -13,7 +13,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
 const names = testNames('isolation');
 // github-bridge serves only platform-admin routes, which the gateway refuses to partner credentials itself.
-const SERVICES = ['partner-registry', 'webhook-dispatcher', 'rollback-orchestrator', 'billing'];
+const SERVICES = ['partner-registry', 'webhook-dispatcher', 'rollback-orchestrator', 'billing', 'marketplace'];
 let bus: Awaited<ReturnType<typeof createTestBus>>;
 const procs: ServiceProcess[] = [];
 let gatewayUrl: string;
@@ -61,6 +61,7 @@ interface Fixtures {
   policy: string;
   subscription: string;
   invoice: string;
+  review: string;
 }
 
 const HTTPS = 'https://b.example.com';
@@ -83,6 +84,7 @@ function paramsFor(route: RouteContract, b: Fixtures): Record<string, string> | 
     // Plans are the platform's catalogue (every partner reads them), not B's: an unknown one is the 404 case.
     ['/v1/billing/plans/:code', { code: 'no_such_plan' }],
     ['/v1/billing/invoices/:id', { id: b.invoice }],
+    ['/v1/marketplace/reviews/:id', { id: b.review }],
   ];
   return byPrefix.find(([prefix]) => route.path === prefix || route.path.startsWith(`${prefix}/`))?.[1];
 }
@@ -106,6 +108,7 @@ function bodyFor(route: RouteContract, b: Fixtures): unknown {
     resolveIncident: { reason: 'hijacked' },
     approveRollback: { comment: 'hijacked' },
     replaceRollbackPolicy: { ...policyBody, name: 'Hijacked' },
+    respondToReview: { body: 'hijacked answer' },
     // Collection routes that name a partner: A names B.
     createApplication: { name: 'Hijack', description: 'x', partner_id: b.partner },
     openTicket: { subject: 'x', description: 'x', partner_id: b.partner },
@@ -224,6 +227,17 @@ async function fixturesOf(partner: { id: string; key: string }): Promise<Fixture
   const subscription = await must(k, 'POST', '/v1/billing/subscriptions', { plan_code: 'iso_basic', effective_date: '2026-01-01' });
   await must(adminKey, 'POST', '/v1/billing/invoice-runs', { period: '2026-01' });
   const invoices = await must(k, 'GET', '/v1/billing/invoices');
+  // B's published application is a marketplace listing; a customer installs and reviews it (platform admin calls).
+  const listing = await waitUntil(async () => {
+    const page = await must(k, 'GET', '/v1/marketplace/listings?q=B%20app&limit=100');
+    return page.data.find((l: { application_id: string }) => l.application_id === app.id) as { id: string } | undefined;
+  });
+  await must(adminKey, 'POST', `/v1/marketplace/listings/${listing.id}/installs`, { customer_id: 'cust_b' });
+  const review = await must(adminKey, 'POST', `/v1/marketplace/listings/${listing.id}/reviews`, {
+    customer_id: 'cust_b',
+    rating: 4,
+    body: 'Good',
+  });
   return {
     partner: partner.id,
     key: k,
@@ -240,6 +254,7 @@ async function fixturesOf(partner: { id: string; key: string }): Promise<Fixture
     policy: policy.id,
     subscription: subscription.id,
     invoice: invoices.data[0].id,
+    review: review.id,
   };
 }
 

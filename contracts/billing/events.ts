@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { safeDate, safeDatetime, safeJson, safeText } from '../common/text.ts';
 import { defineEvent } from '../catalog/registry.ts';
 import { MeterSchema } from './meters.ts';
 import { PlanDefinitionSchema, PlanIntervalSchema } from './plans.ts';
@@ -28,14 +29,13 @@ export const ApiUsageRolledUp = defineEvent({
   description: 'Requests a gateway replica answered for one partner in one minute (appended once per partner, minute and replica).',
   data: z
     .object({
-      partner_id: z.string().min(1).max(64),
-      minute: z.iso.datetime({ offset: true }).describe('Start of the minute (seconds are zero)'),
-      reporter: z
-        .string()
+      partner_id: safeText().min(1).max(64),
+      minute: safeDatetime({ offset: true }).describe('Start of the minute (seconds are zero)'),
+      reporter: safeText()
         .regex(/^[A-Za-z0-9_-]{1,64}$/)
         .describe('The gateway replica that counted them'),
       requests: z.number().int().min(1).max(100_000_000),
-      by_status: z.record(z.string().regex(/^[1-5]xx$/), z.number().int().min(0)).optional(),
+      by_status: z.record(safeText().regex(/^[1-5]xx$/), z.number().int().min(0)).optional(),
     })
     .strict(),
 });
@@ -51,13 +51,13 @@ export const BillingPlanVersionPublished = defineEvent({
   data: z.object({ version: z.number().int().min(1), plan: PlanDefinitionSchema }),
 });
 
-const PlanRefSchema = z.object({ plan_code: z.string(), plan_version: z.number().int().min(1) });
-const IsoDateSchema = z.iso.date();
+const PlanRefSchema = z.object({ plan_code: safeText(), plan_version: z.number().int().min(1) });
+const IsoDateSchema = safeDate();
 const ProrationLineSchema = z.object({
   kind: z.enum(['proration_credit', 'proration_charge', 'flat_fee']),
-  description: z.string(),
+  description: safeText(),
   quantity: z.number(),
-  unit_amount_decimal: z.string(),
+  unit_amount_decimal: safeText(),
   amount: z.number().int().describe('Minor units; negative for a credit'),
   period: z.object({ start: IsoDateSchema, end: IsoDateSchema }),
 });
@@ -69,11 +69,11 @@ export const BillingSubscriptionStarted = defineEvent({
   version: 1,
   description: "A partner's subscription to a plan version starts on its effective date (the anchor of its periods).",
   data: PlanRefSchema.extend({
-    partner_id: z.string(),
-    subscription_id: z.string(),
+    partner_id: safeText(),
+    subscription_id: safeText(),
     effective_date: IsoDateSchema,
     interval: PlanIntervalSchema,
-    currency: z.string(),
+    currency: safeText(),
   }),
 });
 
@@ -83,15 +83,15 @@ export const BillingSubscriptionPlanChanged = defineEvent({
   version: 1,
   description: 'The subscription moved to another plan version on its effective date, with the day-proration of the fee.',
   data: z.object({
-    partner_id: z.string(),
-    subscription_id: z.string(),
+    partner_id: safeText(),
+    subscription_id: safeText(),
     from: PlanRefSchema,
     to: PlanRefSchema,
     effective_date: IsoDateSchema,
     timing: z.enum(['immediate', 'period_end']),
     interval: PlanIntervalSchema,
     anchor_date: IsoDateSchema.describe('Start of the period sequence from this change on'),
-    currency: z.string(),
+    currency: safeText(),
     proration: z.array(ProrationLineSchema),
   }),
 });
@@ -102,8 +102,8 @@ export const BillingSubscriptionChangeScheduled = defineEvent({
   version: 1,
   description: 'A downgrade (or a change asked for at the period end) was scheduled for the end of the current period.',
   data: z.object({
-    partner_id: z.string(),
-    subscription_id: z.string(),
+    partner_id: safeText(),
+    subscription_id: safeText(),
     from: PlanRefSchema,
     to: PlanRefSchema,
     effective_date: IsoDateSchema,
@@ -111,14 +111,14 @@ export const BillingSubscriptionChangeScheduled = defineEvent({
 });
 
 const InvoiceLineSchema = z.object({
-  kind: z.string(),
-  description: z.string(),
+  kind: safeText(),
+  description: safeText(),
   quantity: z.number(),
-  unit_amount_decimal: z.string(),
+  unit_amount_decimal: safeText(),
   amount: z.number().int(),
   period: z.object({ start: IsoDateSchema, end: IsoDateSchema }),
-  meter: z.string().optional(),
-  tiers: z.array(z.record(z.string(), z.unknown())).optional(),
+  meter: safeText().optional(),
+  tiers: z.array(z.record(safeText(), safeJson())).optional(),
 });
 
 /** Appended once per partner and month: the invoice id is deterministic and the append expects a new subject. */
@@ -130,11 +130,11 @@ export const BillingInvoiceCreated = defineEvent({
   version: 1,
   description: "A partner's draft invoice for a month (one per partner and period, whatever runs the job).",
   data: z.object({
-    invoice_id: z.string(),
-    partner_id: z.string(),
-    subscription_id: z.string(),
+    invoice_id: safeText(),
+    partner_id: safeText(),
+    subscription_id: safeText(),
     period: z.object({ start: IsoDateSchema, end: IsoDateSchema }),
-    currency: z.string(),
+    currency: safeText(),
     lines: z.array(InvoiceLineSchema),
     total: z.number().int(),
   }),
@@ -149,15 +149,15 @@ export const BillingInvoiceFinalized = defineEvent({
   version: 1,
   description: 'A draft invoice got the next number of its issuer and is open (due after INVOICE_DUE_DAYS).',
   data: z.object({
-    invoice_id: z.string(),
-    partner_id: z.string(),
-    issuer: z.string(),
-    number: z.string(),
+    invoice_id: safeText(),
+    partner_id: safeText(),
+    issuer: safeText(),
+    number: safeText(),
     sequence: z.number().int().min(1),
     finalized_on: IsoDateSchema,
     due_date: IsoDateSchema,
     total: z.number().int(),
-    currency: z.string(),
+    currency: safeText(),
   }),
 });
 
@@ -168,7 +168,7 @@ export const BillingInvoiceVoided = defineEvent({
   type: 'billing.invoice_voided',
   version: 1,
   description: 'The invoice was voided: nothing is owed on it (its number stays used).',
-  data: z.object({ invoice_id: z.string(), partner_id: z.string(), reason: z.string().optional() }),
+  data: z.object({ invoice_id: safeText(), partner_id: safeText(), reason: safeText().optional() }),
 });
 
 export const BillingInvoiceMarkedUncollectible = defineEvent({
@@ -178,7 +178,7 @@ export const BillingInvoiceMarkedUncollectible = defineEvent({
   type: 'billing.invoice_marked_uncollectible',
   version: 1,
   description: 'An open invoice is not expected to be paid.',
-  data: z.object({ invoice_id: z.string(), partner_id: z.string() }),
+  data: z.object({ invoice_id: safeText(), partner_id: safeText() }),
 });
 
 export const billingDomainEvents = [

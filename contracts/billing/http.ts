@@ -1,4 +1,6 @@
 import { z } from 'zod';
+import { safeDate, safeDatetime, safeJson, safeText } from '../common/text.ts';
+import { ExternalId, InvoiceId, PlatformId } from '../common/ids.ts';
 import { pageOf, PageQuerySchema } from '../http/pagination.ts';
 import { defineRoutes } from '../http/routes.ts';
 import { MeterAggregationSchema, MeterSchema } from './meters.ts';
@@ -6,40 +8,39 @@ import { PlanDefinitionSchema } from './plans.ts';
 
 const SERVICE = 'billing';
 const TAG = 'Billing';
-const PartnerIdQuery = z.string().min(1).max(64).optional().describe('Admin credentials name the partner');
+const PartnerIdQuery = PlatformId('prt').optional().describe('Admin credentials name the partner');
 
 export const UsageWindowSchema = z.enum(['hour', 'day', 'month']);
 
 export const UsageQuerySchema = z
   .object({
-    meter: z.string().min(1).max(64).optional().describe('Absent: every meter'),
-    from: z.iso
-      .datetime({ offset: true })
+    meter: safeText().min(1).max(64).optional().describe('Absent: every meter'),
+    from: safeDatetime({ offset: true })
       .optional()
       .describe('Inclusive, rounded down to the hour; default: start of the current UTC month'),
-    to: z.iso.datetime({ offset: true }).optional().describe('Exclusive; default: start of the next UTC month'),
+    to: safeDatetime({ offset: true }).optional().describe('Exclusive; default: start of the next UTC month'),
     window: UsageWindowSchema.default('day'),
     partner_id: PartnerIdQuery,
   })
   .strict();
 
 export const UsageBucketSchema = z.object({
-  meter: z.string(),
-  window_start: z.string(),
-  window_end: z.string(),
+  meter: safeText(),
+  window_start: safeText(),
+  window_end: safeText(),
   value: z.number(),
-  groups: z.record(z.string(), z.string()).optional(),
+  groups: z.record(safeText(), safeText()).optional(),
 });
 
 export const UsageReportSchema = z
   .object({
     object: z.literal('usage'),
-    partner_id: z.string(),
-    meter: z.string().nullable().describe('The meter asked for; null when every meter was'),
+    partner_id: safeText(),
+    meter: safeText().nullable().describe('The meter asked for; null when every meter was'),
     aggregation: MeterAggregationSchema.nullable(),
     window: UsageWindowSchema,
-    from: z.string(),
-    to: z.string(),
+    from: safeText(),
+    to: safeText(),
     data: z.array(UsageBucketSchema).describe('One bucket per window (and group) that has usage, in time order'),
   })
   .meta({ id: 'UsageReport' });
@@ -48,7 +49,7 @@ export const MeterViewSchema = z
   .object({
     object: z.literal('meter'),
     builtin: z.boolean(),
-    created_at: z.string().nullable(),
+    created_at: safeText().nullable(),
   })
   .extend(MeterSchema.shape)
   .meta({ id: 'MeterView' });
@@ -56,23 +57,23 @@ export const MeterViewSchema = z
 export const ReportedUsageSchema = z
   .object({
     object: z.literal('reported_usage'),
-    partner_id: z.string(),
-    customer_id: z.string(),
-    metric: z.string(),
+    partner_id: safeText(),
+    customer_id: safeText(),
+    metric: safeText(),
     quantity: z.number().describe('The total the partner last reported for the period (not a delta)'),
-    unit: z.string().nullable(),
-    subscription_id: z.string().nullable(),
-    application_id: z.string().nullable(),
-    period_start: z.string(),
-    period_end: z.string(),
-    reported_at: z.string(),
-    event_id: z.string(),
+    unit: safeText().nullable(),
+    subscription_id: safeText().nullable(),
+    application_id: safeText().nullable(),
+    period_start: safeText(),
+    period_end: safeText(),
+    reported_at: safeText(),
+    event_id: safeText(),
   })
   .meta({ id: 'ReportedUsage' });
 
 export const ReportedUsageQuerySchema = PageQuerySchema.extend({
-  customer_id: z.string().min(1).max(128).optional(),
-  metric: z.string().min(1).max(64).optional(),
+  customer_id: ExternalId().optional(),
+  metric: safeText().min(1).max(64).optional(),
   partner_id: PartnerIdQuery,
 }).strict();
 
@@ -130,30 +131,26 @@ export const billingUsageRoutes = defineRoutes([
 
 // ---------------------------------------------------------------- plans and subscriptions
 
-const PartnerIdBody = z
-  .string()
-  .regex(/^[A-Za-z0-9_-]{1,64}$/, 'must be a partner id')
-  .optional()
-  .describe('Admin credentials name the partner');
-const PlanCodeParams = z.object({ code: z.string().regex(/^[a-z][a-z0-9_]{0,63}$/, 'must be a plan code') });
+const PartnerIdBody = PlatformId('prt').optional().describe('Admin credentials name the partner');
+const PlanCodeParams = z.object({ code: safeText().regex(/^[a-z][a-z0-9_]{0,63}$/, 'must be a plan code') });
 
 export const PlanVersionViewSchema = z
   .object({
     object: z.literal('plan'),
-    code: z.string(),
+    code: safeText(),
     version: z.number().int(),
-    published_at: z.string(),
+    published_at: safeText(),
     definition: PlanDefinitionSchema,
   })
   .meta({ id: 'PlanVersion' });
 
 export const PlanQuoteBody = z
   .object({
-    version: z.number().int().min(1).optional().describe('Default: the latest version'),
-    period: z.object({ start: z.iso.date(), end: z.iso.date() }).strict().optional(),
-    usage: z.record(z.string().max(64), z.number().min(0).max(1e15)).default({}).describe('Quantity per meter for the period'),
+    version: z.number().int().min(1).max(2_147_483_647).optional().describe('Default: the latest version'),
+    period: z.object({ start: safeDate(), end: safeDate() }).strict().optional(),
+    usage: z.record(safeText().max(64), z.number().min(0).max(1e15)).default({}).describe('Quantity per meter for the period'),
     transactions: z
-      .array(z.object({ id: z.string().min(1).max(128), amount: z.number().int().min(0).max(1e12) }).strict())
+      .array(z.object({ id: safeText().min(1).max(128), amount: z.number().int().min(0).max(1e12) }).strict())
       .max(1000)
       .default([]),
   })
@@ -161,22 +158,22 @@ export const PlanQuoteBody = z
   .meta({ id: 'PlanQuoteRequest' });
 
 const LineItemSchema = z.object({
-  kind: z.string(),
-  description: z.string(),
+  kind: safeText(),
+  description: safeText(),
   quantity: z.number(),
-  unit_amount_decimal: z.string(),
+  unit_amount_decimal: safeText(),
   amount: z.number().int(),
-  period: z.object({ start: z.string(), end: z.string() }),
-  meter: z.string().optional(),
-  transaction_id: z.string().optional(),
-  tiers: z.array(z.record(z.string(), z.unknown())).optional(),
+  period: z.object({ start: safeText(), end: safeText() }),
+  meter: safeText().optional(),
+  transaction_id: safeText().optional(),
+  tiers: z.array(z.record(safeText(), safeJson())).optional(),
 });
 export const QuoteSchema = z
   .object({
     object: z.literal('quote'),
-    plan_code: z.string(),
+    plan_code: safeText(),
     plan_version: z.number().int(),
-    currency: z.string(),
+    currency: safeText(),
     total: z.number().int(),
     lines: z.array(LineItemSchema),
   })
@@ -185,9 +182,9 @@ export const QuoteSchema = z
 export const CreateSubscriptionBody = z
   .object({
     partner_id: PartnerIdBody,
-    plan_code: z.string().min(1).max(64),
-    plan_version: z.number().int().min(1).optional().describe('Default: the latest version'),
-    effective_date: z.iso.date().describe('First day of the subscription and the anchor of its periods'),
+    plan_code: safeText().min(1).max(64),
+    plan_version: z.number().int().min(1).max(2_147_483_647).optional().describe('Default: the latest version'),
+    effective_date: safeDate().describe('First day of the subscription and the anchor of its periods'),
   })
   .strict()
   .meta({ id: 'CreateSubscription' });
@@ -195,9 +192,9 @@ export const CreateSubscriptionBody = z
 export const ChangeSubscriptionBody = z
   .object({
     partner_id: PartnerIdBody,
-    plan_code: z.string().min(1).max(64),
-    plan_version: z.number().int().min(1).optional(),
-    effective_date: z.iso.date().describe('The day the change applies when it is immediate'),
+    plan_code: safeText().min(1).max(64),
+    plan_version: z.number().int().min(1).max(2_147_483_647).optional(),
+    effective_date: safeDate().describe('The day the change applies when it is immediate'),
     timing: z
       .enum(['auto', 'immediate', 'period_end'])
       .default('auto')
@@ -206,18 +203,18 @@ export const ChangeSubscriptionBody = z
   .strict()
   .meta({ id: 'ChangeSubscription' });
 
-const PlanRefView = z.object({ plan_code: z.string(), plan_version: z.number().int() });
+const PlanRefView = z.object({ plan_code: safeText(), plan_version: z.number().int() });
 export const SubscriptionViewSchema = z
   .object({
     object: z.literal('subscription'),
-    id: z.string(),
-    partner_id: z.string(),
-    currency: z.string(),
-    started_on: z.string(),
-    current: PlanRefView.extend({ since: z.string(), interval: z.string(), anchor_date: z.string() }),
-    current_period: z.object({ start: z.string(), end: z.string() }).nullable(),
-    scheduled_change: PlanRefView.extend({ effective_date: z.string() }).nullable(),
-    changes: z.array(z.record(z.string(), z.unknown())).describe('Every plan change with its proration lines'),
+    id: safeText(),
+    partner_id: safeText(),
+    currency: safeText(),
+    started_on: safeText(),
+    current: PlanRefView.extend({ since: safeText(), interval: safeText(), anchor_date: safeText() }),
+    current_period: z.object({ start: safeText(), end: safeText() }).nullable(),
+    scheduled_change: PlanRefView.extend({ effective_date: safeText() }).nullable(),
+    changes: z.array(z.record(safeText(), safeJson())).describe('Every plan change with its proration lines'),
     version: z.number().int(),
   })
   .meta({ id: 'Subscription' });
@@ -269,7 +266,7 @@ export const billingPlanRoutes = defineRoutes([
     pattern: 'plans.get',
     scope: 'read:billing',
     params: PlanCodeParams,
-    query: z.object({ version: z.coerce.number().int().min(1).optional() }).strict(),
+    query: z.object({ version: z.coerce.number().int().min(1).max(2_147_483_647).optional() }).strict(),
     success: { status: 200, schema: PlanVersionViewSchema },
   },
   {
@@ -326,21 +323,21 @@ export const billingPlanRoutes = defineRoutes([
 export const InvoiceViewSchema = z
   .object({
     object: z.literal('invoice'),
-    id: z.string(),
-    partner_id: z.string(),
-    number: z.string().nullable().describe('Assigned at finalization, gap-free per issuer'),
+    id: safeText(),
+    partner_id: safeText(),
+    number: safeText().nullable().describe('Assigned at finalization, gap-free per issuer'),
     status: z.enum(['draft', 'open', 'paid', 'void', 'uncollectible']),
-    currency: z.string(),
+    currency: safeText(),
     total: z.number().int(),
-    period: z.object({ start: z.string(), end: z.string() }),
-    due_date: z.string().nullable(),
+    period: z.object({ start: safeText(), end: safeText() }),
+    due_date: safeText().nullable(),
     lines: z.array(LineItemSchema),
-    created_at: z.string(),
+    created_at: safeText(),
   })
   .meta({ id: 'Invoice' });
 
 export const RunInvoicesBody = z
-  .object({ period: z.string().regex(/^\d{4}-(0[1-9]|1[0-2])$/, 'must be a month like "2026-10"') })
+  .object({ period: safeText().regex(/^\d{4}-(0[1-9]|1[0-2])$/, 'must be a month like "2026-10"') })
   .strict()
   .meta({ id: 'RunInvoices' });
 
@@ -358,7 +355,7 @@ export const billingInvoiceRoutes = defineRoutes([
     body: RunInvoicesBody,
     success: {
       status: 200,
-      schema: z.object({ period: z.string(), created: z.number().int(), finalized: z.number().int(), skipped: z.number().int() }),
+      schema: z.object({ period: safeText(), created: z.number().int(), finalized: z.number().int(), skipped: z.number().int() }),
     },
     timeoutMs: 60_000,
   },
@@ -383,14 +380,14 @@ export const billingInvoiceRoutes = defineRoutes([
     summary: 'An invoice with its line items and tier breakdown',
     pattern: 'invoices.get',
     scope: 'read:billing',
-    params: z.object({ id: z.string().min(1).max(128) }),
+    params: z.object({ id: InvoiceId() }),
     success: { status: 200, schema: InvoiceViewSchema },
   },
 ]);
 
-const InvoiceIdParams = z.object({ id: z.string().min(1).max(128) });
+const InvoiceIdParams = z.object({ id: InvoiceId() });
 export const VoidInvoiceBody = z
-  .object({ reason: z.string().trim().min(1).max(500).optional() })
+  .object({ reason: safeText().trim().min(1).max(500).optional() })
   .strict()
   .meta({ id: 'VoidInvoice' });
 

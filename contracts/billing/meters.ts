@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { safeText } from '../common/text.ts';
 import { code } from '../business/common.ts';
 import { EventTypeFilterSchema } from '../webhook/events.ts';
 
@@ -13,15 +14,14 @@ export const MeterAggregationSchema = z
 export type MeterAggregation = z.output<typeof MeterAggregationSchema>;
 
 /** A JSON path into the event's `data`: `$.quantity`, `$.usage.tokens`. */
-export const ValuePathSchema = z
-  .string()
+export const ValuePathSchema = safeText()
   .max(200)
   .regex(/^\$(\.[A-Za-z_][A-Za-z0-9_]*){1,8}$/, 'must be a JSON path into the event data like "$.quantity"');
 
 export const MeterSchema = z
   .object({
     code: code().describe('The meter\'s name in usage queries and prices, e.g. "api_requests"'),
-    name: z.string().trim().min(1).max(200).optional(),
+    name: safeText().trim().min(1).max(200).optional(),
     event_type: z
       .union([EventTypeFilterSchema, z.array(EventTypeFilterSchema).min(1).max(20)])
       .describe('The event types it counts: one filter or a list of them'),
@@ -32,7 +32,7 @@ export const MeterSchema = z
     aggregation: MeterAggregationSchema,
     value_path: ValuePathSchema.optional().describe('Required unless aggregation is count'),
     group_by: z
-      .record(z.string().regex(/^[a-z][a-z0-9_]{0,63}$/, 'group names are lower-case snake_case'), ValuePathSchema)
+      .record(safeText().regex(/^[a-z][a-z0-9_]{0,63}$/, 'group names are lower-case snake_case'), ValuePathSchema)
       .refine((g) => Object.keys(g).length <= 5, { message: 'at most 5 groups' })
       .optional(),
   })

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { safeText } from '../common/text.ts';
 import { amount, code, currency } from '../business/common.ts';
 
 /**
@@ -6,9 +7,10 @@ import { amount, code, currency } from '../business/common.ts';
  * price may be a fraction of the minor unit and is then a decimal string (`unit_amount_decimal`, as Stripe's),
  * e.g. "0.15" = 0.15 cents per request. Rounding happens once per line item (see docs/billing.md).
  */
-export const DecimalStringSchema = z
-  .string()
-  .regex(/^\d{1,12}(\.\d{1,12})?$/, 'must be a non-negative decimal like "12" or "0.015" (at most 12 decimals)');
+export const DecimalStringSchema = safeText().regex(
+  /^\d{1,12}(\.\d{1,12})?$/,
+  'must be a non-negative decimal like "12" or "0.015" (at most 12 decimals)',
+);
 
 export const TierSchema = z
   .object({
@@ -70,8 +72,8 @@ export const PlanIntervalSchema = z.enum(['month', 'year']);
 
 const planBase = {
   code: code().describe('Stable plan code; versions share it'),
-  name: z.string().trim().min(1).max(200),
-  description: z.string().max(2000).optional(),
+  name: safeText().trim().min(1).max(200),
+  description: safeText().max(2000).optional(),
   currency: currency(),
 };
 const charges = z

@@ -21,8 +21,10 @@ export const ID_PREFIXES = {
   cmt: 'support ticket comment',
   ctc: 'partner contact',
   evt: 'event',
+  ins: 'marketplace install',
   int: 'integration',
   key: 'API key',
+  lst: 'marketplace listing',
   msg: 'webhook delivery (message)',
   prt: 'partner',
   tkt: 'support ticket',
@@ -53,6 +55,23 @@ export const ANY_PLATFORM_ID_PATTERN = new RegExp(`^[a-z]{2,8}_${ULID_LOWER}$`);
 export const ROLLBACK_POLICY_ID_PATTERN = /^rbp_[0-9a-f]{24}$/;
 export function RollbackPolicyId() {
   return safeText().regex(ROLLBACK_POLICY_ID_PATTERN, 'must be a rollback policy id: "rbp_" and 24 hex characters');
+}
+
+/**
+ * An invoice id: derived from (partner, month) so that a second invoice run finds the first, not minted:
+ * `inv_`, the partner id and the month as `YYYYMM` (`inv_prt_01jd…_202612`).
+ */
+export const INVOICE_ID_PATTERN = new RegExp(`^inv_prt_${ULID_LOWER}_[0-9]{6}$`);
+export function InvoiceId() {
+  return safeText().regex(INVOICE_ID_PATTERN, 'must be an invoice id: "inv_", the partner id and the month as YYYYMM');
+}
+
+/**
+ * A marketplace review id: derived from (listing, customer), one review each: `rev_` and 32 base64url characters.
+ */
+export const REVIEW_ID_PATTERN = /^rev_[A-Za-z0-9_-]{32}$/;
+export function ReviewId() {
+  return safeText().regex(REVIEW_ID_PATTERN, 'must be a review id: "rev_" and 32 base64url characters');
 }
 
 /** Ids chosen outside the platform: 1–128 visible ASCII characters. */

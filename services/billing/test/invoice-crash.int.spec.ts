@@ -20,7 +20,7 @@ beforeAll(async () => {
     { subject: aggregateSubject(P, 'billing_plan', 'basic'), event: envelope('billing.plan_version_published', { version: 1, plan }) },
   ]);
   const subs = Array.from({ length: PARTNERS }, (_, i) => {
-    const partner = `prt_crash${String(i).padStart(4, '0')}`;
+    const partner = `prt_crash${String(i).padStart(21, '0')}`;
     return {
       subject: aggregateSubject(P, 'billing_subscription', partner),
       event: envelope(

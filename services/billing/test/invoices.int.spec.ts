@@ -60,22 +60,24 @@ beforeAll(async () => {
   for (const p of PLANS) expect(statusOf(await billing.call('plans.create', admin, { body: p }))).toBe(201);
   const sub = (partner_id: string, plan_code: string, effective_date: string) =>
     billing.ok('subscription.create', admin, { body: { partner_id, plan_code, effective_date } });
-  await sub('prt_inv1', 'basic', '2026-10-01');
-  await sub('prt_inv2', 'growth', '2026-10-01');
-  await sub('prt_inv3', 'metered', '2026-09-15');
-  await sub('prt_inv4', 'basic', '2026-10-01');
-  await sub('prt_inv5', 'basic', '2026-11-05'); // starts after October: no October invoice
-  await billing.ok('subscription.change', admin, { body: { partner_id: 'prt_inv4', plan_code: 'pro', effective_date: '2026-10-16' } });
+  await sub('prt_1nv1x000000000000000000000', 'basic', '2026-10-01');
+  await sub('prt_1nv2x000000000000000000000', 'growth', '2026-10-01');
+  await sub('prt_1nv3x000000000000000000000', 'metered', '2026-09-15');
+  await sub('prt_1nv4x000000000000000000000', 'basic', '2026-10-01');
+  await sub('prt_1nv5x000000000000000000000', 'basic', '2026-11-05'); // starts after October: no October invoice
+  await billing.ok('subscription.change', admin, {
+    body: { partner_id: 'prt_1nv4x000000000000000000000', plan_code: 'pro', effective_date: '2026-10-16' },
+  });
 
-  // prt_inv2: 12,001 API requests in October, and some outside it.
+  // prt_1nv2x000000000000000000000: 12,001 API requests in October, and some outside it.
   const rollup = (minute: string, requests: number) =>
     publishEvent(
       billing.bus,
-      aggregateSubject(P(), 'api_usage', 'prt_inv2'),
+      aggregateSubject(P(), 'api_usage', 'prt_1nv2x000000000000000000000'),
       envelope(
         'api_usage.rolled_up',
-        { partner_id: 'prt_inv2', minute, reporter: 'gw1', requests },
-        { partnerid: 'prt_inv2', time: minute },
+        { partner_id: 'prt_1nv2x000000000000000000000', minute, reporter: 'gw1', requests },
+        { partnerid: 'prt_1nv2x000000000000000000000', time: minute },
       ),
     );
   await rollup('2026-10-01T00:00:00Z', 6000);
@@ -83,14 +85,14 @@ beforeAll(async () => {
   await rollup('2026-10-31T23:59:00Z', 1);
   await rollup('2026-09-30T23:59:00Z', 100);
   await rollup('2026-11-01T00:00:00Z', 500);
-  // prt_inv3: 1,500 business events in October (two packages), ten in September.
+  // prt_1nv3x000000000000000000000: 1,500 business events in October (two packages), ten in September.
   const events = Array.from({ length: 1510 }, (_, i) => ({
-    subject: externalSubject(P(), 'prt_inv3', 'lead.created'),
+    subject: externalSubject(P(), 'prt_1nv3x000000000000000000000', 'lead.created'),
     event: envelope(
       'lead.created',
       { n: i },
       {
-        partnerid: 'prt_inv3',
+        partnerid: 'prt_1nv3x000000000000000000000',
         time: i < 1500 ? new Date(Date.parse('2026-10-01T00:00:00Z') + i * 1_700_000).toISOString() : '2026-09-20T10:00:00Z',
       },
     ),
@@ -117,7 +119,12 @@ describe('monthly invoices', () => {
     expect(await billing.ok('invoices.run', admin, { body: { period: '2026-10' } })).toMatchObject({ created: 0, finalized: 0 });
 
     const list = await billing.ok<{ data: Invoice[] }>('invoices.list', admin, { query: { limit: 100 } });
-    expect(list.data.map((i) => i.partner_id).sort()).toEqual(['prt_inv1', 'prt_inv2', 'prt_inv3', 'prt_inv4']);
+    expect(list.data.map((i) => i.partner_id).sort()).toEqual([
+      'prt_1nv1x000000000000000000000',
+      'prt_1nv2x000000000000000000000',
+      'prt_1nv3x000000000000000000000',
+      'prt_1nv4x000000000000000000000',
+    ]);
     expect(list.data.map((i) => i.number).sort()).toEqual(['PEP-000001', 'PEP-000002', 'PEP-000003', 'PEP-000004']);
     for (const inv of list.data) {
       expect(inv.status).toBe('open');
@@ -126,59 +133,91 @@ describe('monthly invoices', () => {
       expect(inv.due_date).toBe(addDays(inv.created_at.slice(0, 10), 30));
     }
     const byPartner = Object.fromEntries(list.data.map((i) => [i.partner_id, i]));
-    expect(byPartner.prt_inv1?.lines.map((l) => [l.kind, l.amount])).toEqual([['flat_fee', 3000]]);
+    expect(byPartner.prt_1nv1x000000000000000000000?.lines.map((l) => [l.kind, l.amount])).toEqual([['flat_fee', 3000]]);
     // 4900 flat + 11,001 billable requests: 10,000 × 0.5 = 5000, 1,001 × 0.25 = 250.25 → 250
-    expect(byPartner.prt_inv2?.lines.map((l) => [l.kind, l.amount])).toEqual([
+    expect(byPartner.prt_1nv2x000000000000000000000?.lines.map((l) => [l.kind, l.amount])).toEqual([
       ['flat_fee', 4900],
       ['usage', 5250],
     ]);
     // 1,500 events: two packages of 1,000 at 5.00
-    expect(byPartner.prt_inv3?.lines.map((l) => [l.kind, l.amount])).toEqual([['usage', 1000]]);
+    expect(byPartner.prt_1nv3x000000000000000000000?.lines.map((l) => [l.kind, l.amount])).toEqual([['usage', 1000]]);
     // Basic for October, then Pro from Oct 16: 16 of 31 days → -1548 (3000 × 16/31 = 1548.39) and +4645 (9000 × 16/31 = 4645.16)
-    expect(byPartner.prt_inv4?.lines.map((l) => [l.kind, l.amount])).toEqual([
+    expect(byPartner.prt_1nv4x000000000000000000000?.lines.map((l) => [l.kind, l.amount])).toEqual([
       ['flat_fee', 3000],
       ['proration_credit', -1548],
       ['proration_charge', 4645],
     ]);
-    expect(byPartner.prt_inv4?.total).toBe(6097);
+    expect(byPartner.prt_1nv4x000000000000000000000?.total).toBe(6097);
   });
 
   it('voids and marks uncollectible by the status rules, and never renumbers', async () => {
     const voided = await billing.ok<Invoice>('invoices.void', admin, {
-      params: { id: 'inv_prt_inv1_202610' },
+      params: { id: 'inv_prt_1nv1x000000000000000000000_202610' },
       body: { reason: 'duplicate' },
     });
     expect([voided.status, voided.number]).toEqual(['void', expect.stringMatching(/^PEP-00000[1-4]$/)]);
-    expect((await billing.ok<Invoice>('invoices.void', admin, { params: { id: 'inv_prt_inv1_202610' } })).status).toBe('void');
-    expect(statusOf(await billing.call('invoices.mark-uncollectible', admin, { params: { id: 'inv_prt_inv1_202610' } }))).toBe(409);
-    const bad = await billing.ok<Invoice>('invoices.mark-uncollectible', admin, { params: { id: 'inv_prt_inv2_202610' } });
+    expect(
+      (await billing.ok<Invoice>('invoices.void', admin, { params: { id: 'inv_prt_1nv1x000000000000000000000_202610' } })).status,
+    ).toBe('void');
+    expect(
+      statusOf(await billing.call('invoices.mark-uncollectible', admin, { params: { id: 'inv_prt_1nv1x000000000000000000000_202610' } })),
+    ).toBe(409);
+    const bad = await billing.ok<Invoice>('invoices.mark-uncollectible', admin, {
+      params: { id: 'inv_prt_1nv2x000000000000000000000_202610' },
+    });
     expect(bad.status).toBe('uncollectible');
-    expect((await billing.ok<Invoice>('invoices.void', admin, { params: { id: 'inv_prt_inv2_202610' } })).status).toBe('void');
+    expect(
+      (await billing.ok<Invoice>('invoices.void', admin, { params: { id: 'inv_prt_1nv2x000000000000000000000_202610' } })).status,
+    ).toBe('void');
     expect(statusOf(await billing.call('invoices.void', admin, { params: { id: 'inv_nope' } }))).toBe(404);
-    expect(statusOf(await billing.call('invoices.void', partnerPrincipal('prt_inv3'), { params: { id: 'inv_prt_inv3_202610' } }))).toBe(
-      403,
-    );
+    expect(
+      statusOf(
+        await billing.call('invoices.void', partnerPrincipal('prt_1nv3x000000000000000000000'), {
+          params: { id: 'inv_prt_1nv3x000000000000000000000_202610' },
+        }),
+      ),
+    ).toBe(403);
     // A re-run leaves statuses and numbers alone.
     await billing.ok('invoices.run', admin, { body: { period: '2026-10' } });
     const after = await billing.ok<{ data: Invoice[] }>('invoices.list', admin, { query: { limit: 100 } });
     expect(after.data.map((i) => [i.partner_id, i.status]).sort()).toEqual([
-      ['prt_inv1', 'void'],
-      ['prt_inv2', 'void'],
-      ['prt_inv3', 'open'],
-      ['prt_inv4', 'open'],
+      ['prt_1nv1x000000000000000000000', 'void'],
+      ['prt_1nv2x000000000000000000000', 'void'],
+      ['prt_1nv3x000000000000000000000', 'open'],
+      ['prt_1nv4x000000000000000000000', 'open'],
     ]);
     expect(after.data.map((i) => i.number).sort()).toEqual(['PEP-000001', 'PEP-000002', 'PEP-000003', 'PEP-000004']);
   });
 
   it('shows a partner only its own invoices; refuses a month that has not ended and non-admin runs', async () => {
-    const own = await billing.ok<{ data: Invoice[] }>('invoices.list', partnerPrincipal('prt_inv1'));
-    expect(own.data.map((i) => i.id)).toEqual(['inv_prt_inv1_202610']);
-    expect(statusOf(await billing.call('invoices.get', partnerPrincipal('prt_inv1'), { params: { id: 'inv_prt_inv2_202610' } }))).toBe(404);
-    expect(statusOf(await billing.call('invoices.get', partnerPrincipal('prt_inv2'), { params: { id: 'inv_prt_inv2_202610' } }))).toBe(200);
-    expect(statusOf(await billing.call('invoices.list', partnerPrincipal('prt_inv1'), { query: { partner_id: 'prt_inv2' } }))).toBe(404);
+    const own = await billing.ok<{ data: Invoice[] }>('invoices.list', partnerPrincipal('prt_1nv1x000000000000000000000'));
+    expect(own.data.map((i) => i.id)).toEqual(['inv_prt_1nv1x000000000000000000000_202610']);
+    expect(
+      statusOf(
+        await billing.call('invoices.get', partnerPrincipal('prt_1nv1x000000000000000000000'), {
+          params: { id: 'inv_prt_1nv2x000000000000000000000_202610' },
+        }),
+      ),
+    ).toBe(404);
+    expect(
+      statusOf(
+        await billing.call('invoices.get', partnerPrincipal('prt_1nv2x000000000000000000000'), {
+          params: { id: 'inv_prt_1nv2x000000000000000000000_202610' },
+        }),
+      ),
+    ).toBe(200);
+    expect(
+      statusOf(
+        await billing.call('invoices.list', partnerPrincipal('prt_1nv1x000000000000000000000'), {
+          query: { partner_id: 'prt_1nv2x000000000000000000000' },
+        }),
+      ),
+    ).toBe(404);
     const future = await billing.call('invoices.run', admin, { body: { period: '2999-01' } });
     expect(statusOf(future)).toBe(422);
     expect(JSON.stringify(future)).toContain('period');
-    expect(statusOf(await billing.call('invoices.run', partnerPrincipal('prt_inv1'), { body: { period: '2026-10' } }))).toBe(403);
+    expect(
+      statusOf(await billing.call('invoices.run', partnerPrincipal('prt_1nv1x000000000000000000000'), { body: { period: '2026-10' } })),
+    ).toBe(403);
   });
 });

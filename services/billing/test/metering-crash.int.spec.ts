@@ -8,7 +8,13 @@ import { rng } from './support/rng.ts';
 
 const names = testNames('billcrash');
 const EVENTS = 10_000;
-const PARTNERS = ['prt_c0', 'prt_c1', 'prt_c2', 'prt_c3', 'prt_c4'];
+const PARTNERS = [
+  'prt_c0x00000000000000000000000',
+  'prt_c1x00000000000000000000000',
+  'prt_c2x00000000000000000000000',
+  'prt_c3x00000000000000000000000',
+  'prt_c4x00000000000000000000000',
+];
 const BASE = Date.parse('2026-10-01T00:00:00Z');
 let billing: Awaited<ReturnType<typeof startBillingProcess>>;
 

@@ -6,8 +6,8 @@ import { USAGE_PROJECTION } from '../src/projections/usage/index.ts';
 import { admin, envelope, partnerPrincipal, startBillingProcess, statusOf } from './support/billing.ts';
 
 const names = testNames('billmeter');
-const A = 'prt_meter_a';
-const B = 'prt_meter_b';
+const A = 'prt_meterax0000000000000000000';
+const B = 'prt_meterbx0000000000000000000';
 let billing: Awaited<ReturnType<typeof startBillingProcess>>;
 const P = () => names.SUBJECT_PREFIX;
 

@@ -3,8 +3,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { admin, partnerPrincipal, startBillingProcess, statusOf } from './support/billing.ts';
 
 const names = testNames('billplan');
-const A = 'prt_plan_a';
-const B = 'prt_plan_b';
+const A = 'prt_p7anax00000000000000000000';
+const B = 'prt_p7anbx00000000000000000000';
 let billing: Awaited<ReturnType<typeof startBillingProcess>>;
 
 const basic = { code: 'basic', name: 'Basic', currency: 'USD', model: 'flat_fee', interval: 'month', amount: 3000 };

@@ -30,7 +30,7 @@ function given(...commands: SubscriptionCommand[]): SubscriptionState {
 }
 const subscribe = (plan: PlanVersion, effectiveDate = '2030-11-01'): SubscriptionCommand => ({
   type: 'Subscribe',
-  partnerId: 'prt_1',
+  partnerId: 'prt_1x000000000000000000000000',
   subscriptionId: 'sub_1',
   plan,
   effectiveDate,
@@ -56,7 +56,7 @@ describe('subscription decider', () => {
       {
         type: 'billing.subscription_started',
         data: {
-          partner_id: 'prt_1',
+          partner_id: 'prt_1x000000000000000000000000',
           subscription_id: 'sub_1',
           plan_code: 'basic',
           plan_version: 1,
@@ -146,7 +146,7 @@ describe('plan decider', () => {
 describe('invoice status decider', () => {
   const created = invoiceAggregate.evolve(invoiceAggregate.initial(), {
     type: 'billing.invoice_created',
-    data: { invoice_id: 'inv_1', partner_id: 'prt_1' },
+    data: { invoice_id: 'inv_1', partner_id: 'prt_1x000000000000000000000000' },
   } as never);
   const after = (type: string) => invoiceAggregate.evolve(created, { type, data: { invoice_id: 'inv_1' } } as never);
   it('given a draft, when marked uncollectible, then an illegal transition; when voided, then voided', () => {

@@ -8,7 +8,7 @@ import { DeliverPolicy } from '@nats-io/jetstream';
 import type { BillingDB } from '../../src/db/schema.ts';
 import { SERVICE_NAME } from '../../src/service.ts';
 
-export const admin: Principal = { kind: 'admin', scopes: ['admin'], credential_id: 'key_admin' };
+export const admin: Principal = { kind: 'admin', scopes: ['admin'], credential_id: 'key_adm1nx00000000000000000000' };
 export const partnerPrincipal = (partnerId: string): Principal => ({
   kind: 'partner',
   partner_id: partnerId,

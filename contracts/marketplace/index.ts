@@ -1,0 +1,3 @@
+// Contracts of the marketplace context: events, HTTP bodies and routes.
+export * from './events.ts';
+export * from './http.ts';

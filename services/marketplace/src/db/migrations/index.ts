@@ -1,0 +1,8 @@
+import type { NamedMigrations } from '@pep/db';
+import * as createMarketplaceTables from './1796117500000-CreateMarketplaceTables.ts';
+import * as createReviews from './1796117600000-CreateReviews.ts';
+
+export const marketplaceMigrations: NamedMigrations = {
+  '1796117500000-CreateMarketplaceTables': createMarketplaceTables,
+  '1796117600000-CreateReviews': createReviews,
+};

@@ -1,0 +1,74 @@
+import type { PlatformTables } from '@pep/db';
+import type { ColumnType } from 'kysely';
+
+export interface MarketplaceTables {
+  /** What the catalog needs to know of partners (from partner.created / partner.updated). */
+  partners: { partner_id: string; name: string; type: string };
+  /** One row per application that was ever published; retired ones stay with status `retired` (unlisted). */
+  listings: {
+    listing_id: string;
+    application_id: string;
+    partner_id: string;
+    name: string;
+    tagline: string | null;
+    description: string;
+    categories: ColumnType<string[], string[] | undefined, string[]>;
+    pricing: string | null;
+    official: boolean;
+    status: 'published' | 'deprecated' | 'retired';
+    status_reason: string | null;
+    privacy_url: string | null;
+    terms_url: string | null;
+    published_at: ColumnType<Date, string, string>;
+    updated_at: ColumnType<Date, string, string>;
+    /** Stream sequence of the last application event applied. */
+    version: number;
+    /** Generated: weighted tsvector (name A, tagline B, description C). */
+    search_doc: ColumnType<string, never, never>;
+  };
+  installs: {
+    install_id: string;
+    listing_id: string;
+    application_id: string;
+    partner_id: string;
+    customer_id: string;
+    active: boolean;
+    installed_at: ColumnType<Date, string, string>;
+    removed_at: ColumnType<Date | null, string | null, string | null>;
+    seq: number;
+  };
+  /** Per listing: install counts and the trending weight (see domain/listing/trending.ts). */
+  listing_stats: {
+    listing_id: string;
+    active_installs: number;
+    total_installs: number;
+    trend_weight: number;
+    updated_seq: number;
+  };
+  reviews: {
+    review_id: string;
+    listing_id: string;
+    partner_id: string;
+    customer_id: string;
+    rating: number;
+    body: string;
+    edits: number;
+    response_body: string | null;
+    responded_at: ColumnType<Date | null, string | null, string | null>;
+    response_updated_at: ColumnType<Date | null, string | null, string | null>;
+    submitted_at: ColumnType<Date, string, string>;
+    updated_at: ColumnType<Date, string, string>;
+    seq: number;
+  };
+  listing_ratings: {
+    listing_id: string;
+    review_count: number;
+    rating_sum: number;
+    r1: number;
+    r2: number;
+    r3: number;
+    r4: number;
+    r5: number;
+  };
+}
+export type MarketplaceDB = MarketplaceTables & PlatformTables;
