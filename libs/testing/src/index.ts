@@ -157,3 +157,4 @@ export async function waitReady(url: string, proc?: ServiceProcess, timeoutMs = 
   });
 }
 export * from './engines.ts';
+export * from './stream.ts';

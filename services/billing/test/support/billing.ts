@@ -1,10 +1,8 @@
-import type { PlatformEvent, Principal, RpcReply, StoredEvent } from '@pep/contracts';
+import type { PlatformEvent, Principal, RpcReply } from '@pep/contracts';
 import { createDb } from '@pep/db';
-import { decodeEvent, type EventBus } from '@pep/events';
 import { newId } from '@pep/runtime';
 import { rpcCall } from '@pep/service';
 import { createTestBus, dbUrl, freePort, serviceEnv, spawnService, type TestNames, waitReady, waitUntil } from '@pep/testing';
-import { DeliverPolicy } from '@nats-io/jetstream';
 import type { BillingDB } from '../../src/db/schema.ts';
 import { SERVICE_NAME } from '../../src/service.ts';
 
@@ -90,24 +88,5 @@ export async function startBillingProcess(names: TestNames, env: Record<string, 
   };
 }
 
-/** Every event of the stream in order (an ordered read from the first sequence). */
-export async function readAll(bus: EventBus, filter: string): Promise<StoredEvent[]> {
-  const out: StoredEvent[] = [];
-  const consumer = await bus.js.consumers.get(bus.stream, { filter_subjects: filter, deliver_policy: DeliverPolicy.All });
-  try {
-    let remaining = (await consumer.info()).num_pending;
-    while (remaining > 0) {
-      const batch = await consumer.fetch({ max_messages: Math.min(1000, remaining), expires: 5000 });
-      let got = 0;
-      for await (const m of batch) {
-        got++;
-        out.push(decodeEvent(m));
-        remaining = m.info.pending;
-      }
-      if (got === 0) break;
-    }
-  } finally {
-    await consumer.delete().catch(() => undefined);
-  }
-  return out;
-}
+/** The stream oracle every service's tests fold. */
+export { readAll } from '@pep/testing';

@@ -1,18 +1,8 @@
-import type { PlatformEvent, Principal, RpcReply, RpcRequest, StoredEvent } from '@pep/contracts';
+import type { PlatformEvent, Principal, RpcReply, RpcRequest } from '@pep/contracts';
 import { createDb, ensureDatabase, migrateToLatest } from '@pep/db';
-import {
-  aggregateSubject,
-  appendToAggregate,
-  decodeEvent,
-  type EventBus,
-  lastSubjectSeq,
-  pgDeadLetters,
-  type ProjectionRunner,
-  startProjection,
-} from '@pep/events';
+import { aggregateSubject, appendToAggregate, lastSubjectSeq, pgDeadLetters, type ProjectionRunner, startProjection } from '@pep/events';
 import { baseConfigSchema, createLogger, newId } from '@pep/runtime';
 import { createTestBus, dbUrl, type TestNames } from '@pep/testing';
-import { DeliverPolicy } from '@nats-io/jetstream';
 import { type MarketplaceSettings, marketplaceConfigSchema } from '../../src/config.ts';
 import { marketplaceMigrations } from '../../src/db/migrations/index.ts';
 import type { MarketplaceDB } from '../../src/db/schema.ts';
@@ -141,26 +131,5 @@ export type Marketplace = Awaited<ReturnType<typeof startMarketplace>>;
 
 export const statusOf = (r: RpcReply) => (r.ok ? r.status : r.problem.status);
 
-/** Every event on `filter`, in stream order. */
-export async function readAll(bus: EventBus, filter: string): Promise<StoredEvent[]> {
-  const info = await bus.jsm.streams.info(bus.stream);
-  const out: StoredEvent[] = [];
-  if (info.state.last_seq === 0) return out;
-  const consumer = await bus.js.consumers.get(bus.stream, { filter_subjects: filter, deliver_policy: DeliverPolicy.All });
-  try {
-    let remaining = (await consumer.info()).num_pending;
-    while (remaining > 0) {
-      const batch = await consumer.fetch({ max_messages: Math.min(1000, remaining), expires: 5000 });
-      let got = 0;
-      for await (const m of batch) {
-        got++;
-        out.push(decodeEvent(m));
-        remaining = m.info.pending;
-      }
-      if (got === 0) break;
-    }
-  } finally {
-    await consumer.delete().catch(() => undefined);
-  }
-  return out;
-}
+/** The stream oracle every service's tests fold. */
+export { readAll } from '@pep/testing';

@@ -1,6 +1,4 @@
-import type { PlatformEvent, StoredEvent } from '@pep/contracts';
-import { decodeEvent, type EventBus } from '@pep/events';
-import { DeliverPolicy } from '@nats-io/jetstream';
+import type { PlatformEvent } from '@pep/contracts';
 import { newId } from '@pep/runtime';
 
 export const envelope = (type: string, data: unknown, partnerid?: string, id = newId('evt')): PlatformEvent => ({
@@ -15,27 +13,5 @@ export const envelope = (type: string, data: unknown, partnerid?: string, id = n
   ...(partnerid ? { partnerid } : {}),
 });
 
-/** Every event on `filter`, in stream order (an ordered consumer from the first sequence). */
-export async function readAll(bus: EventBus, filter: string): Promise<StoredEvent[]> {
-  const info = await bus.jsm.streams.info(bus.stream);
-  const last = info.state.last_seq;
-  const out: StoredEvent[] = [];
-  if (last === 0) return out;
-  const consumer = await bus.js.consumers.get(bus.stream, { filter_subjects: filter, deliver_policy: DeliverPolicy.All });
-  try {
-    let remaining = (await consumer.info()).num_pending;
-    while (remaining > 0) {
-      const batch = await consumer.fetch({ max_messages: Math.min(1000, remaining), expires: 5000 });
-      let got = 0;
-      for await (const m of batch) {
-        got++;
-        out.push(decodeEvent(m));
-        remaining = m.info.pending;
-      }
-      if (got === 0) break;
-    }
-  } finally {
-    await consumer.delete().catch(() => undefined);
-  }
-  return out;
-}
+/** The stream oracle every service's tests fold. */
+export { readAll } from '@pep/testing';
