@@ -78,51 +78,36 @@ const rowOf = (p: PendingCell) => ({
   last_seq: p.cell.lastSeq,
 });
 
+/** How each aggregation merges a batch's cell into the stored hour (count and sum add; unique counts its value set). */
+const MERGE_VALUE = {
+  count: sql<string>`usage_hourly.value + excluded.value`,
+  sum: sql<string>`usage_hourly.value + excluded.value`,
+  max: sql<string>`greatest(usage_hourly.value, excluded.value)`,
+  latest: sql<string>`excluded.value`,
+  unique_count: sql<string>`(select count(*) from usage_unique_values u where u.partner_id = excluded.partner_id and u.meter = excluded.meter
+            and u.hour = excluded.hour and u.group_key = excluded.group_key)`,
+} satisfies Record<Meter['aggregation'], unknown>;
+
+async function upsertHours(trx: Transaction<BillingDB>, cells: PendingCell[], aggregation: Meter['aggregation']) {
+  for (let i = 0; i < cells.length; i += CHUNK) {
+    await trx
+      .insertInto('usage_hourly')
+      .values(cells.slice(i, i + CHUNK).map(rowOf))
+      .onConflict((oc) =>
+        oc.columns(['partner_id', 'meter', 'hour', 'group_key']).doUpdateSet({
+          value: MERGE_VALUE[aggregation],
+          events: sql`usage_hourly.events + excluded.events`,
+          last_seq: sql`excluded.last_seq`,
+        }),
+      )
+      .execute();
+  }
+}
+
 async function writeCells(trx: Transaction<BillingDB>, cells: PendingCell[]) {
   const by = (agg: Meter['aggregation']) => cells.filter((c) => c.meter.aggregation === agg);
-  const additive = [...by('count'), ...by('sum')];
-  const cols = ['partner_id', 'meter', 'hour', 'group_key'] as const;
-  for (let i = 0; i < additive.length; i += CHUNK) {
-    await trx
-      .insertInto('usage_hourly')
-      .values(additive.slice(i, i + CHUNK).map(rowOf))
-      .onConflict((oc) =>
-        oc.columns(cols).doUpdateSet({
-          value: sql`usage_hourly.value + excluded.value`,
-          events: sql`usage_hourly.events + excluded.events`,
-          last_seq: sql`excluded.last_seq`,
-        }),
-      )
-      .execute();
-  }
-  const max = by('max');
-  for (let i = 0; i < max.length; i += CHUNK) {
-    await trx
-      .insertInto('usage_hourly')
-      .values(max.slice(i, i + CHUNK).map(rowOf))
-      .onConflict((oc) =>
-        oc.columns(cols).doUpdateSet({
-          value: sql`greatest(usage_hourly.value, excluded.value)`,
-          events: sql`usage_hourly.events + excluded.events`,
-          last_seq: sql`excluded.last_seq`,
-        }),
-      )
-      .execute();
-  }
-  const latest = by('latest');
-  for (let i = 0; i < latest.length; i += CHUNK) {
-    await trx
-      .insertInto('usage_hourly')
-      .values(latest.slice(i, i + CHUNK).map(rowOf))
-      .onConflict((oc) =>
-        oc.columns(cols).doUpdateSet({
-          value: sql`excluded.value`,
-          events: sql`usage_hourly.events + excluded.events`,
-          last_seq: sql`excluded.last_seq`,
-        }),
-      )
-      .execute();
-  }
+  for (const agg of ['count', 'sum', 'max', 'latest'] as const) await upsertHours(trx, by(agg), agg);
+  // Distinct values first, so the unique_count upsert counts the batch's own values too.
   const unique = by('unique_count');
   const values = unique.flatMap((p) =>
     [...(p.cell.distinct ?? [])].map((value) => ({
@@ -140,20 +125,7 @@ async function writeCells(trx: Transaction<BillingDB>, cells: PendingCell[]) {
       .onConflict((oc) => oc.doNothing())
       .execute();
   }
-  for (let i = 0; i < unique.length; i += CHUNK) {
-    await trx
-      .insertInto('usage_hourly')
-      .values(unique.slice(i, i + CHUNK).map(rowOf))
-      .onConflict((oc) =>
-        oc.columns(cols).doUpdateSet({
-          value: sql`(select count(*) from usage_unique_values u where u.partner_id = excluded.partner_id and u.meter = excluded.meter
-            and u.hour = excluded.hour and u.group_key = excluded.group_key)`,
-          events: sql`usage_hourly.events + excluded.events`,
-          last_seq: sql`excluded.last_seq`,
-        }),
-      )
-      .execute();
-  }
+  await upsertHours(trx, unique, 'unique_count');
 }
 
 // ---------------------------------------------------------------- queries
