@@ -99,6 +99,7 @@ describe('gateway while its broker is away', () => {
       expect(d.retryAfter).toMatch(/^\d+$/);
     }
     expect(ready.status).toBe(503);
+    expect(ready.headers.get('retry-after')).toMatch(/^\d+$/);
     expect(readiness.checks.nats).not.toBe('ok');
     expect(gw.proc.child.exitCode).toBeNull();
 

@@ -9,7 +9,7 @@ import type { FastifyInstance, RouteHandlerMethod } from 'fastify';
 import { type Kysely, sql } from 'kysely';
 import type { GatewayConfig } from '../config.ts';
 import type { GatewayDB } from '../db/schema.ts';
-import { JSON_TYPE } from '../http/http-result.ts';
+import { DEFAULT_RETRY_AFTER_S, JSON_TYPE } from '../http/http-result.ts';
 import { RouteRegistry } from '../http/route-registry.ts';
 import type { IdentityStore } from '../identity/identity-projection.ts';
 import { IDENTITY_STORE } from '../identity/identity-tokens.ts';
@@ -85,6 +85,8 @@ export class OpsModule implements OnModuleInit {
         },
       });
       const { status, ok } = readiness(checks);
+      // Not ready is a 503 like any other: it says when to look again.
+      if (!ok) reply.header('retry-after', String(DEFAULT_RETRY_AFTER_S));
       return reply
         .code(ok ? 200 : 503)
         .type(JSON_TYPE)
