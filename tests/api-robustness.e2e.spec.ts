@@ -11,9 +11,17 @@ import { randomBytes } from 'node:crypto';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { routes, type StoredEvent } from '@pep/contracts';
-import { decodeEvent } from '@pep/events';
-import { DeliverPolicy } from '@nats-io/jetstream';
-import { createTestBus, freePort, type ServiceProcess, serviceEnv, spawnService, testNames, waitReady, waitUntil } from '@pep/testing';
+import {
+  eventsAfter as eventsAfterIn,
+  createTestBus,
+  freePort,
+  type ServiceProcess,
+  serviceEnv,
+  spawnService,
+  testNames,
+  waitReady,
+  waitUntil,
+} from '@pep/testing';
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startFakeGithub } from '../services/github-bridge/test/fake-github/server.ts';
@@ -101,26 +109,7 @@ async function lastSeq(): Promise<number> {
   return (await bus.bus.jsm.streams.info(names.STREAM_NAME)).state.last_seq;
 }
 
-async function eventsAfter(seq: number): Promise<StoredEvent[]> {
-  if ((await lastSeq()) <= seq) return [];
-  const consumer = await bus.bus.js.consumers.get(names.STREAM_NAME, {
-    deliver_policy: DeliverPolicy.StartSequence,
-    opt_start_seq: seq + 1,
-  });
-  const out: StoredEvent[] = [];
-  for (;;) {
-    const batch = await consumer.fetch({ max_messages: 1000, expires: 1000 });
-    let got = 0;
-    let pending = 0;
-    for await (const m of batch) {
-      got++;
-      out.push(decodeEvent(m));
-      pending = m.info.pending;
-    }
-    if (got === 0 || pending === 0) break;
-  }
-  return out;
-}
+const eventsAfter = (seq: number) => eventsAfterIn(bus.bus, seq);
 
 const traceIdOf = (e: StoredEvent) => e.traceparent?.split('-')[1];
 

@@ -6,9 +6,17 @@ import { randomBytes } from 'node:crypto';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { type RouteContract, routes, type StoredEvent } from '@pep/contracts';
-import { decodeEvent } from '@pep/events';
-import { DeliverPolicy } from '@nats-io/jetstream';
-import { createTestBus, freePort, type ServiceProcess, serviceEnv, spawnService, testNames, waitReady, waitUntil } from '@pep/testing';
+import {
+  eventsAfter as eventsAfterIn,
+  createTestBus,
+  freePort,
+  type ServiceProcess,
+  serviceEnv,
+  spawnService,
+  testNames,
+  waitReady,
+  waitUntil,
+} from '@pep/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
 const names = testNames('isolation');
@@ -131,28 +139,7 @@ function bodyFor(route: RouteContract, b: Fixtures): unknown {
 
 const fill = (path: string, params: Record<string, string>) => path.replace(/:([a-z_]+)/g, (_, k: string) => params[k] ?? `missing_${k}`);
 
-/** Every event stored after `seq` (an ordered consumer to the end of the stream). */
-async function eventsAfter(seq: number): Promise<StoredEvent[]> {
-  const info = await bus.bus.jsm.streams.info(names.STREAM_NAME);
-  if (info.state.last_seq <= seq) return [];
-  const consumer = await bus.bus.js.consumers.get(names.STREAM_NAME, {
-    deliver_policy: DeliverPolicy.StartSequence,
-    opt_start_seq: seq + 1,
-  });
-  const out: StoredEvent[] = [];
-  for (;;) {
-    const batch = await consumer.fetch({ max_messages: 1000, expires: 1000 });
-    let got = 0;
-    let pending = 0;
-    for await (const m of batch) {
-      got++;
-      out.push(decodeEvent(m));
-      pending = m.info.pending;
-    }
-    if (got === 0 || pending === 0) break;
-  }
-  return out;
-}
+const eventsAfter = (seq: number) => eventsAfterIn(bus.bus, seq);
 const lastSeq = async () => (await bus.bus.jsm.streams.info(names.STREAM_NAME)).state.last_seq;
 const touches = (e: StoredEvent, partnerId: string) =>
   e.partnerid === partnerId || (e.data as { partner_id?: string } | undefined)?.partner_id === partnerId;

@@ -25,3 +25,27 @@ export async function readAll(bus: EventBus, filter: string): Promise<StoredEven
   }
   return out;
 }
+
+/** Every event stored after `seq`, to the end of the stream (what a test's requests appended). */
+export async function eventsAfter(bus: EventBus, seq: number): Promise<StoredEvent[]> {
+  const info = await bus.jsm.streams.info(bus.stream);
+  if (info.state.last_seq <= seq) return [];
+  const consumer = await bus.js.consumers.get(bus.stream, { deliver_policy: DeliverPolicy.StartSequence, opt_start_seq: seq + 1 });
+  const out: StoredEvent[] = [];
+  try {
+    for (;;) {
+      const batch = await consumer.fetch({ max_messages: 1000, expires: 1000 });
+      let got = 0;
+      let pending = 0;
+      for await (const m of batch) {
+        got++;
+        out.push(decodeEvent(m));
+        pending = m.info.pending;
+      }
+      if (got === 0 || pending === 0) break;
+    }
+  } finally {
+    await consumer.delete().catch(() => undefined);
+  }
+  return out;
+}

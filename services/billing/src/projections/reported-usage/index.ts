@@ -48,20 +48,8 @@ export function reportedUsageProjection(prefix: string): Projection<BillingDB> {
   };
 }
 
-export interface ReportedUsageRow {
-  partner_id: string;
-  customer_id: string;
-  metric: string;
-  period_start: string;
-  period_end: string;
-  quantity: string;
-  unit: string | null;
-  subscription_id: string | null;
-  application_id: string | null;
-  reported_at: string;
-  event_id: string;
-  seq: number;
-}
+/** A stored report: the table's own row type (no hand-kept copy). */
+export type ReportedUsageRow = BillingDB['reported_usage'];
 
 export function reportedUsageView(r: ReportedUsageRow) {
   return {
