@@ -97,7 +97,8 @@ export function createCommandBus(opts: {
       return loaderFor(agg).load(aggregateSubject(opts.bus.prefix, agg.kind, id));
     },
 
-    async execute<S, E extends { type: string; data: unknown }>(
+    /** `decide` may name an event's own `partnerid` (an aggregate whose tenant is in its state); else the meta's. */
+    async execute<S, E extends { type: string; data: unknown; partnerid?: string | undefined }>(
       agg: AggregateKind<S>,
       id: string,
       meta: CommandMeta,
@@ -124,7 +125,7 @@ export function createCommandBus(opts: {
             source: opts.source,
             time,
             subject: `${agg.kind}/${id}`,
-            partnerid: meta.partnerId,
+            partnerid: d.partnerid ?? meta.partnerId,
             correlationid: meta.correlationId,
             causationid: meta.causationId,
             traceparent: meta.traceparent,

@@ -40,3 +40,15 @@ export class InvalidSubjectTokenError extends NotFoundError {
     super(`${what} ${JSON.stringify(value.length > 80 ? `${value.slice(0, 80)}…` : value)} is not a valid identifier`, options);
   }
 }
+
+/** A durable consumer could not be read or created (not "it did not exist": that one is created). */
+export class ConsumerSetupError extends Error {
+  constructor(
+    readonly durable: string,
+    what: string,
+    options?: { cause?: unknown },
+  ) {
+    super(`consumer ${durable}: ${what}`, options);
+    this.name = 'ConsumerSetupError';
+  }
+}

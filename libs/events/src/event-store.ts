@@ -12,7 +12,8 @@ export interface PublishResult {
   duplicate: boolean;
 }
 
-function headersFor(event: PlatformEvent, dedupeKey: string) {
+/** The NATS headers every published event carries: dedupe id, type, tenant and trace context. */
+export function eventHeaders(event: PlatformEvent, dedupeKey: string) {
   const h = natsHeaders();
   h.set('Nats-Msg-Id', dedupeKey);
   h.set('ce-type', event.type);
@@ -29,7 +30,7 @@ function headersFor(event: PlatformEvent, dedupeKey: string) {
 export async function publishEvent(bus: EventBus, subject: string, event: PlatformEvent, dedupeKey = event.id): Promise<PublishResult> {
   let ack: PubAck;
   try {
-    ack = await bus.js.publish(subject, encodeEvent(event), { msgID: dedupeKey, headers: headersFor(event, dedupeKey) });
+    ack = await bus.js.publish(subject, encodeEvent(event), { msgID: dedupeKey, headers: eventHeaders(event, dedupeKey) });
   } catch (err) {
     throw new PublishError(`publish of ${event.type} ${event.id} failed: ${(err as Error).message}`, { cause: err });
   }
@@ -60,7 +61,7 @@ export async function appendToAggregate(
     try {
       const ack = await bus.js.publish(subject, encodeEvent(event), {
         msgID: event.id,
-        headers: headersFor(event, event.id),
+        headers: eventHeaders(event, event.id),
         expect: { lastSubjectSequence: expected },
       });
       out.push({ id: event.id, seq: ack.seq, duplicate: ack.duplicate });

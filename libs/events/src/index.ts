@@ -6,6 +6,7 @@ export * from './codec.ts';
 export * from './trace.ts';
 export * from './event-store.ts';
 export * from './worker.ts';
+export * from './consumers.ts';
 export * from './projection.ts';
 export * from './dead-letters.ts';
 export * from './command-bus.ts';

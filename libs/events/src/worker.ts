@@ -3,6 +3,7 @@ import type { Logger } from '@pep/runtime';
 import { AckPolicy, type ConsumerInfo, type ConsumerMessages, DeliverPolicy, type JsMsg } from '@nats-io/jetstream';
 import { nanos } from '@nats-io/transport-node';
 import { decodeEvent } from './codec.ts';
+import { upsertConsumer } from './consumers.ts';
 import type { EventBus } from './connection.ts';
 import { PoisonMessageError } from './errors.ts';
 import { resumeOnReconnect } from './stall-watch.ts';
@@ -65,20 +66,7 @@ export async function startWorker(opts: WorkerOptions): Promise<Worker> {
     max_deliver: maxDeliver + 1,
     max_ack_pending: Math.max(concurrency * 64, 1000),
   };
-  try {
-    await bus.jsm.consumers.info(bus.stream, durable);
-    await bus.jsm.consumers.update(bus.stream, durable, {
-      ack_wait: cfg.ack_wait,
-      max_deliver: cfg.max_deliver,
-      max_ack_pending: cfg.max_ack_pending,
-    });
-  } catch {
-    try {
-      await bus.jsm.consumers.add(bus.stream, cfg);
-    } catch (err) {
-      if (!/already (in use|exists)/i.test(String((err as Error).message))) throw err;
-    }
-  }
+  await upsertConsumer(bus, cfg, { ack_wait: cfg.ack_wait, max_deliver: cfg.max_deliver, max_ack_pending: cfg.max_ack_pending }, logger);
   const consumer = await bus.js.consumers.get(bus.stream, durable);
   let inFlight = 0;
   let stopped = false;

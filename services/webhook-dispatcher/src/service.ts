@@ -1,10 +1,15 @@
 import type { BaseConfig } from '@pep/runtime';
 import { parseAllowlist } from '@pep/webhooks';
-import { runService, type ServiceDefinition } from '@pep/service';
-import { createEndpointCommands } from './app/endpoint-commands.ts';
+import { createCommandBus } from '@pep/events';
+import { runService, type ServiceContext, type ServiceDefinition } from '@pep/service';
+import { deliveryLog } from './app/delivery-log.ts';
+import { endpointAdmin } from './app/endpoint-admin.ts';
+import { endpointCommands } from './app/endpoints.ts';
+import { secretKeys } from './app/secret-keys.ts';
 import { type DispatcherConfig, dispatcherConfigSchema, secretKeyring } from './config.ts';
 import { dispatcherMigrations } from './db/migrations/index.ts';
 import type { DispatcherDB } from './db/schema.ts';
+import { systemClock } from './dispatch/clock.ts';
 import { startDispatcher } from './dispatch/dispatcher.ts';
 import { EndpointCache } from './dispatch/endpoint-cache.ts';
 import { SharedRateLimiter } from './dispatch/shared-rate-limiter.ts';
@@ -29,31 +34,37 @@ function policies(cfg: BaseConfig & DispatcherConfig) {
   };
 }
 
-/** Jobs and the dispatcher are started after the handlers; handlers reach them through these hooks. */
-const hooks = { nudgeJobs: () => {}, nudgeDispatcher: () => {} };
+type Ctx = ServiceContext<DispatcherDB, DispatcherConfig>;
 
-export const webhookDispatcher: ServiceDefinition<DispatcherDB, DispatcherConfig> = {
-  name: SERVICE_NAME,
-  configSchema: dispatcherConfigSchema,
-  migrations: dispatcherMigrations,
-  projections: (ctx) => [endpointsProjection(ctx.config.SUBJECT_PREFIX), integrationMappingsProjection(ctx.config.SUBJECT_PREFIX)],
-  handlers: (ctx) => {
-    const { ssrf, key } = policies(ctx.config);
-    return dispatcherHandlers({
+/**
+ * One runtime per service context: the handlers and the background work (dispatcher, jobs) share it, so a
+ * handler reaches the jobs it creates through it (the way every service wires handlers to background work).
+ */
+function createDispatcherRuntime(ctx: Ctx) {
+  const cfg = ctx.config;
+  const { retry, ssrf, key } = policies(cfg);
+  const now = () => new Date(systemClock());
+  const commands = endpointCommands(
+    createCommandBus({ bus: ctx.bus, logger: ctx.logger, projections: ctx.projections, source: SERVICE_NAME, now }),
+  );
+  /** Set once the job runner runs; a job created before that is picked up by its first poll. */
+  let nudgeJobs = () => {};
+  const handlers = dispatcherHandlers({
+    logger: ctx.logger,
+    secretKey: key,
+    endpoints: endpointAdmin({
       db: ctx.db,
-      logger: ctx.logger,
-      commands: createEndpointCommands({ bus: ctx.bus, projection: () => ctx.projections.get(ENDPOINTS_PROJECTION) }),
+      commands,
       secretKey: key,
       ssrf,
-      defaultTimeoutMs: ctx.config.WEBHOOK_DEFAULT_TIMEOUT_MS,
-      secretGraceMs: ctx.config.WEBHOOK_SECRET_GRACE_MS,
-      now: () => new Date(),
-      onJobCreated: () => hooks.nudgeJobs(),
-    });
-  },
-  start: async (ctx) => {
-    const cfg = ctx.config;
-    const { retry, ssrf, key } = policies(cfg);
+      defaultTimeoutMs: cfg.WEBHOOK_DEFAULT_TIMEOUT_MS,
+      secretGraceMs: cfg.WEBHOOK_SECRET_GRACE_MS,
+      now,
+    }),
+    log: deliveryLog({ db: ctx.db, now, onJobCreated: () => nudgeJobs() }),
+    keys: secretKeys({ db: ctx.db, logger: ctx.logger, commands, secretKey: key, now }),
+  });
+  const startBackground = async () => {
     const unreadableSecrets = ctx.metrics.counter(
       'webhook_endpoint_secrets_unreadable_total',
       'Endpoint secrets that could not be decrypted with the configured keys (the endpoint is skipped)',
@@ -79,7 +90,10 @@ export const webhookDispatcher: ServiceDefinition<DispatcherDB, DispatcherConfig
       mappings.refresh().catch((err) => ctx.logger.warn('refreshing integration mappings failed; it runs again', { err }));
     }, cfg.WEBHOOK_MAPPING_REFRESH_MS);
     const sharedRate = cfg.WEBHOOK_REDIS_URL
-      ? new SharedRateLimiter(cfg.WEBHOOK_REDIS_URL, cfg.WEBHOOK_RATE_LIMIT_PREFIX, ctx.logger)
+      ? new SharedRateLimiter(cfg.WEBHOOK_REDIS_URL, cfg.WEBHOOK_RATE_LIMIT_PREFIX, ctx.logger, {
+          clock: systemClock,
+          failures: ctx.metrics.counter('webhook_rate_limit_redis_failures_total', 'Shared rate-limit requests Redis did not answer'),
+        })
       : undefined;
     const dispatcher = await startDispatcher({
       db: ctx.db,
@@ -87,7 +101,8 @@ export const webhookDispatcher: ServiceDefinition<DispatcherDB, DispatcherConfig
       logger: ctx.logger,
       metrics: ctx.metrics,
       cache,
-      commands: createEndpointCommands({ bus: ctx.bus, projection: () => ctx.projections.get(ENDPOINTS_PROJECTION) }),
+      commands,
+      clock: systemClock,
       deadLetters: ctx.deadLetters,
       endpointsProjection: () => ctx.projections.get(ENDPOINTS_PROJECTION),
       ssrf,
@@ -116,15 +131,34 @@ export const webhookDispatcher: ServiceDefinition<DispatcherDB, DispatcherConfig
       attemptBudget: maxAttempts(retry),
       onDeliveriesDue: () => dispatcher.nudge(),
     });
-    hooks.nudgeJobs = () => jobs.nudge();
-    hooks.nudgeDispatcher = () => dispatcher.nudge();
+    nudgeJobs = () => jobs.nudge();
     return async () => {
       clearInterval(mappingRefresh);
       await jobs.stop();
       await dispatcher.stop();
       await sharedRate?.close();
     };
-  },
+  };
+  return { handlers, startBackground };
+}
+
+const runtimes = new WeakMap<object, ReturnType<typeof createDispatcherRuntime>>();
+const runtimeOf = (ctx: Ctx) => {
+  let r = runtimes.get(ctx);
+  if (!r) {
+    r = createDispatcherRuntime(ctx);
+    runtimes.set(ctx, r);
+  }
+  return r;
+};
+
+export const webhookDispatcher: ServiceDefinition<DispatcherDB, DispatcherConfig> = {
+  name: SERVICE_NAME,
+  configSchema: dispatcherConfigSchema,
+  migrations: dispatcherMigrations,
+  projections: (ctx) => [endpointsProjection(ctx.config.SUBJECT_PREFIX), integrationMappingsProjection(ctx.config.SUBJECT_PREFIX)],
+  handlers: (ctx) => runtimeOf(ctx).handlers,
+  start: (ctx) => runtimeOf(ctx).startBackground(),
 };
 
 export function startWebhookDispatcher() {

@@ -1,5 +1,5 @@
 import { PARTNER_TIERS, type PartnerTier, type Principal } from '@pep/contracts';
-import { type Logger, loadConfig } from '@pep/runtime';
+import { type BucketSpec, type Logger, loadConfig, type TakeResult, type TokenBuckets, tokenBuckets } from '@pep/runtime';
 import { Inject, Injectable, type OnModuleDestroy, Optional } from '@nestjs/common';
 import { Redis } from 'ioredis';
 import { z } from 'zod';
@@ -7,7 +7,6 @@ import type { GatewayConfig } from '../config.ts';
 import { IDENTITY_STORE } from '../identity/identity-tokens.ts';
 import type { IdentityStore } from '../identity/identity-projection.ts';
 import { CONFIG, LOGGER } from '../tokens.ts';
-import { type BucketSpec, type TakeResult, type TokenBuckets, tokenBuckets } from './token-buckets.ts';
 
 /** The route a request is for, as the rate limiter sees it. */
 export interface RateLimitedRoute {

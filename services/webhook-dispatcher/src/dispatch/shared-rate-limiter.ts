@@ -1,5 +1,6 @@
-import type { Logger } from '@pep/runtime';
+import { type Logger, perSecondBucket, type TokenBuckets, tokenBuckets } from '@pep/runtime';
 import { Redis } from 'ioredis';
+import type { Clock } from './clock.ts';
 import { TokenBucket } from './rate-limiter.ts';
 
 /** What a lane asks before each attempt: a local or a shared token bucket. */
@@ -9,28 +10,6 @@ export interface RateGate {
   waitMs(now: number): number;
   setRate(ratePerS: number): void;
 }
-
-/**
- * One token bucket per endpoint in Redis, refilled at the endpoint's rate with a burst of one second's worth
- * (Redis' clock, so replicas agree). Takes up to `want` tokens at once; returns [granted, ms to wait].
- */
-const TAKE = `
-local rate = tonumber(ARGV[1])
-local burst = tonumber(ARGV[2])
-local want = tonumber(ARGV[3])
-local t = redis.call('TIME')
-local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
-local b = redis.call('HMGET', KEYS[1], 'tokens', 'ts')
-local tokens = tonumber(b[1]) or burst
-local ts = tonumber(b[2]) or now
-tokens = math.min(burst, tokens + math.max(0, now - ts) * rate / 1000)
-local got = math.min(want, math.floor(tokens))
-tokens = tokens - got
-redis.call('HSET', KEYS[1], 'tokens', tostring(tokens), 'ts', tostring(now))
-redis.call('PEXPIRE', KEYS[1], 60000)
-local wait = 0
-if got == 0 then wait = math.ceil((1 - tokens) * 1000 / rate) end
-return {got, wait}`;
 
 /** Tokens taken from Redis are used within this long or dropped (so an idle replica never hoards them). */
 const LOCAL_TTL_MS = 1000;
@@ -44,14 +23,22 @@ const LOCAL_TTL_MS = 1000;
  */
 export class SharedRateLimiter {
   private readonly redis: Redis;
+  private readonly buckets: TokenBuckets;
+  /** @internal */
+  readonly clock: Clock;
+  private readonly failures: { inc(): void } | undefined;
 
   constructor(
     url: string,
     private readonly prefix: string,
     private readonly logger: Logger,
+    opts: { clock?: Clock; failures?: { inc(): void } } = {},
   ) {
+    this.clock = opts.clock ?? (() => Date.now());
+    this.failures = opts.failures;
     this.redis = new Redis(url, { maxRetriesPerRequest: 1, enableOfflineQueue: true, lazyConnect: false });
     this.redis.on('error', (err) => this.logger.warn('rate-limit redis error', { err: String(err) }));
+    this.buckets = tokenBuckets(this.redis);
   }
 
   /** The gate of one endpoint; `onReady` runs when tokens arrived from Redis (pump the lane again). */
@@ -61,12 +48,23 @@ export class SharedRateLimiter {
 
   /** @internal */
   async take(key: string, ratePerS: number, want: number): Promise<{ got: number; waitMs: number }> {
-    const [got, waitMs] = (await this.redis.eval(TAKE, 1, key, ratePerS, Math.max(1, ratePerS), want)) as [number, number];
-    return { got, waitMs };
+    const r = await this.buckets.take([perSecondBucket(key, ratePerS)], want);
+    return { got: r.granted, waitMs: r.granted > 0 ? 0 : (r.buckets[0]?.msToOne ?? 1000) };
+  }
+
+  /** @internal Redis did not answer: logged and counted; the gate limits on its own meanwhile. */
+  failed(key: string, err: unknown): void {
+    this.failures?.inc();
+    this.logger.warn('rate-limit redis unavailable; limiting this replica on its own for 5 s', { key, err: String(err) });
   }
 
   async close(): Promise<void> {
-    await this.redis.quit().catch(() => this.redis.disconnect());
+    try {
+      await this.redis.quit();
+    } catch (err) {
+      this.logger.debug('rate-limit redis quit failed; disconnecting', { err: String(err) });
+      this.redis.disconnect();
+    }
   }
 }
 
@@ -115,15 +113,17 @@ class SharedGate implements RateGate {
     this.limiter
       .take(this.key, this.rate, want)
       .then(({ got, waitMs }) => {
-        const at = Date.now();
+        const at = this.limiter.clock();
         this.local += got;
         this.localUntil = at + LOCAL_TTL_MS;
         this.retryAt = got > 0 ? 0 : at + waitMs;
       })
-      .catch(() => {
+      .catch((err: unknown) => {
         // Redis unavailable: limit this replica on its own for a while rather than stop delivering.
-        this.fallback ??= new TokenBucket(this.rate, Date.now());
-        this.fallbackUntil = Date.now() + 5000;
+        this.limiter.failed(this.key, err);
+        const at = this.limiter.clock();
+        this.fallback ??= new TokenBucket(this.rate, at);
+        this.fallbackUntil = at + 5000;
       })
       .finally(() => {
         this.fetching = false;

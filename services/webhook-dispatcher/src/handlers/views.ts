@@ -1,28 +1,10 @@
-import type { Attempt, Delivery, Principal, WebhookEndpoint, WebhookJob } from '@pep/contracts';
-import { NotFoundError } from '@pep/runtime';
-import { actingPartner } from '@pep/service';
+import type { Attempt, Delivery, WebhookEndpoint, WebhookJob } from '@pep/contracts';
 import { decryptSecret, type Keyring, SecretBoxError, sealedKeyId } from '@pep/webhooks';
 import type { Selectable } from 'kysely';
 import type { AttemptsTable, DeliveriesTable } from '../db/schema.ts';
 import type { EndpointState } from '../domain/webhook-endpoint/webhook-endpoint.ts';
 import type { JobRow } from '../jobs/job-runner.ts';
 import type { EndpointRow } from '../projections/endpoints/index.ts';
-
-/** The partner a principal may act for: its own for partner credentials, any (undefined) for admins. */
-export function tenantOf(p: Principal): string | undefined {
-  if (p.kind === 'admin') return undefined;
-  if (!p.partner_id) throw new NotFoundError('not found');
-  return p.partner_id;
-}
-
-/** Answers 404 (never 403) when a resource belongs to another partner: existence is not leaked. */
-export function assertOwned<T extends { partner_id: string }>(row: T | undefined, tenant: string | undefined, what: string): T {
-  if (!row || (tenant !== undefined && row.partner_id !== tenant)) throw new NotFoundError(`${what} not found`);
-  return row;
-}
-
-/** The owner of a new endpoint: the partner's own, or the `partner_id` an admin names; naming another partner is 404. */
-export const ownerFor = (p: Principal, bodyPartnerId: string | undefined): string => actingPartner(p, bodyPartnerId);
 
 const iso = (d: Date | string | null) => (d === null ? null : typeof d === 'string' ? d : d.toISOString());
 

@@ -94,8 +94,25 @@ export type EndpointEventDraft =
     }
   | { type: 'webhook_endpoint.deleted'; data: { endpoint_id: string; partner_id: string } };
 
-export function evolve(state: EndpointState, event: Pick<PlatformEvent, 'type' | 'data' | 'time'>): EndpointState {
-  const e = event as EndpointEventDraft & { time: string };
+/** An endpoint event as stored: a draft with its envelope's time. */
+export type EndpointEvent = EndpointEventDraft & { time: string };
+
+export const endpointEventTypes: readonly EndpointEvent['type'][] = [
+  'webhook_endpoint.created',
+  'webhook_endpoint.updated',
+  'webhook_endpoint.enabled',
+  'webhook_endpoint.disabled',
+  'webhook_endpoint.secret_rotated',
+  'webhook_endpoint.secret_resealed',
+  'webhook_endpoint.deleted',
+];
+
+/** Whether a stored event is one of this aggregate's (its data is the aggregate's own, written by its decider). */
+export function isEndpointEvent(e: Pick<PlatformEvent, 'type' | 'data' | 'time'>): e is EndpointEvent {
+  return (endpointEventTypes as readonly string[]).includes(e.type) && typeof e.data === 'object' && e.data !== null;
+}
+
+export function evolve(state: EndpointState, e: EndpointEvent): EndpointState {
   switch (e.type) {
     case 'webhook_endpoint.created':
       return {
@@ -103,25 +120,25 @@ export function evolve(state: EndpointState, event: Pick<PlatformEvent, 'type' |
         ...e.data,
         status: 'active',
         enabled: true,
-        created_at: event.time,
-        updated_at: event.time,
+        created_at: e.time,
+        updated_at: e.time,
       };
     case 'webhook_endpoint.updated': {
       const { endpoint_id: _id, partner_id: _p, ...changes } = e.data;
       const defined = Object.fromEntries(Object.entries(changes).filter(([, v]) => v !== undefined));
-      return { ...state, ...defined, updated_at: event.time };
+      return { ...state, ...defined, updated_at: e.time };
     }
     case 'webhook_endpoint.enabled':
-      return { ...state, enabled: true, disabled_reason: null, updated_at: event.time };
+      return { ...state, enabled: true, disabled_reason: null, updated_at: e.time };
     case 'webhook_endpoint.disabled':
-      return { ...state, enabled: false, disabled_reason: e.data.reason, updated_at: event.time };
+      return { ...state, enabled: false, disabled_reason: e.data.reason, updated_at: e.time };
     case 'webhook_endpoint.secret_rotated':
       return {
         ...state,
         secret_sealed: e.data.secret_sealed,
         previous_secret_sealed: e.data.previous_secret_sealed,
         previous_expires_at: e.data.previous_expires_at,
-        updated_at: event.time,
+        updated_at: e.time,
       };
     case 'webhook_endpoint.secret_resealed':
       // The same secrets under another key: settings and `updated_at` stay as they were.
@@ -132,8 +149,10 @@ export function evolve(state: EndpointState, event: Pick<PlatformEvent, 'type' |
         previous_expires_at: e.data.previous_secret_sealed ? state.previous_expires_at : null,
       };
     case 'webhook_endpoint.deleted':
-      return { ...state, status: 'deleted', enabled: false, updated_at: event.time };
-    default:
-      return state;
+      return { ...state, status: 'deleted', enabled: false, updated_at: e.time };
+    default: {
+      const missing: never = e;
+      return missing;
+    }
   }
 }

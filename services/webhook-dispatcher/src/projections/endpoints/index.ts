@@ -2,18 +2,16 @@ import type { StoredEvent } from '@pep/contracts';
 import { aggregateFilter, type Projection } from '@pep/events';
 import type { Kysely, Selectable, Transaction } from 'kysely';
 import type { DispatcherDB, EndpointsTable } from '../../db/schema.ts';
-import { type EndpointState, evolve, initialEndpointState } from '../../domain/webhook-endpoint/webhook-endpoint.ts';
+import {
+  type EndpointState,
+  endpointEventTypes,
+  evolve,
+  initialEndpointState,
+  isEndpointEvent,
+} from '../../domain/webhook-endpoint/webhook-endpoint.ts';
 
 export const ENDPOINTS_PROJECTION = 'webhook_endpoints';
-export const handledEventTypes = [
-  'webhook_endpoint.created',
-  'webhook_endpoint.updated',
-  'webhook_endpoint.enabled',
-  'webhook_endpoint.disabled',
-  'webhook_endpoint.secret_rotated',
-  'webhook_endpoint.secret_resealed',
-  'webhook_endpoint.deleted',
-] as const;
+export const handledEventTypes = endpointEventTypes;
 
 export type EndpointRow = Selectable<EndpointsTable>;
 
@@ -71,8 +69,8 @@ export function endpointsProjection(prefix: string): Projection<DispatcherDB> {
     filterSubject: aggregateFilter(prefix, 'webhook_endpoint'),
     async apply(trx: Transaction<DispatcherDB>, events: StoredEvent[]) {
       for (const ev of events) {
-        if (!(handledEventTypes as readonly string[]).includes(ev.type)) continue;
-        const id = (ev.data as { endpoint_id?: string }).endpoint_id;
+        if (!isEndpointEvent(ev)) continue;
+        const id = ev.data.endpoint_id;
         if (!id) continue;
         const cur = await trx.selectFrom('webhook_endpoints').selectAll().where('id', '=', id).executeTakeFirst();
         const next = evolve(cur ? rowToState(cur) : initialEndpointState(), ev);
@@ -106,4 +104,9 @@ export function listEndpoints(db: Kysely<DispatcherDB>, opts: { partner_id?: str
   if (opts.partner_id) q = q.where('partner_id', '=', opts.partner_id);
   if (opts.starting_after) q = q.where('id', '>', opts.starting_after);
   return q.execute();
+}
+
+/** Every endpoint not deleted, in id order. */
+export function liveEndpoints(db: Kysely<DispatcherDB>) {
+  return db.selectFrom('webhook_endpoints').selectAll().where('deleted', '=', false).orderBy('id').execute();
 }

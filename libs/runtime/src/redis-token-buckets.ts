@@ -1,7 +1,8 @@
 import type { Redis } from 'ioredis';
 
 /**
- * Token buckets in Redis, shared by every gateway replica. One Lua script takes tokens from several buckets
+ * Token buckets in Redis, shared by every replica of a service (the gateway's per-credential and per-partner
+ * request limits, the dispatcher's per-endpoint delivery rates). One Lua script takes tokens from several buckets
  * at once (a credential's and its partner's), atomically, with Redis' own clock so replicas' clocks do not
  * matter. A bucket holds at most `capacity` tokens and refills at `capacity` per window.
  *
@@ -48,6 +49,12 @@ export interface BucketSpec {
   key: string;
   capacity: number;
   windowMs: number;
+}
+
+/** A bucket that refills at `ratePerS` and holds one second's worth (at least one token). */
+export function perSecondBucket(key: string, ratePerS: number): BucketSpec {
+  const capacity = Math.max(1, ratePerS);
+  return { key, capacity, windowMs: (capacity * 1000) / ratePerS };
 }
 
 export interface BucketState {

@@ -1,0 +1,115 @@
+import type { Kysely } from 'kysely';
+import type { DispatcherDB } from '../db/schema.ts';
+import type { Clock } from './clock.ts';
+import type { HeldLedger } from './held-ledger.ts';
+import { settle } from './held-message.ts';
+import type { DispatchMetrics } from './metrics.ts';
+import { type AttemptResult, type CompletedDelivery, completeAttempts, recordHealth, recordSent, type SentDelivery } from './store.ts';
+import { distinctEvents, type HeldWork } from './work.ts';
+
+/** Attempt records are not on the delivery path: gathered for a few ms so they cost a few commits a second. */
+const WRITER_GATHER_MS = 20;
+const WRITE_BATCH = 500;
+/** An endpoint's health row is rewritten when it flips between failing and succeeding, or this often. */
+const HEALTH_EVERY_MS = 5000;
+
+export type AttemptWriter = ReturnType<typeof createAttemptWriter>;
+
+/**
+ * The writer: records attempts in batches. Every transition of a claimed row is guarded by its lease token;
+ * a held delivery's record settles its message (acked once all its deliveries are recorded, given back when
+ * the record failed). `onRecorded` gets each batch's deliveries in their new state.
+ */
+export function createAttemptWriter(o: {
+  db: Kysely<DispatcherDB>;
+  clock: Clock;
+  metrics: DispatchMetrics;
+  ledger: HeldLedger;
+  onRecorded: (done: CompletedDelivery[]) => void;
+}) {
+  const results: AttemptResult[] = [];
+  const sent: (SentDelivery & { work: HeldWork })[] = [];
+  const reportedHealth = new Map<string, { ok: boolean; at: number }>();
+  let writing: Promise<void> | null = null;
+
+  /** One retry after half a second; then the failure is logged and counted, and `undefined` returned. */
+  const withRetry = async <T>(what: string, fn: () => Promise<T>): Promise<T | undefined> => {
+    try {
+      return await fn();
+    } catch (err) {
+      o.metrics.recovered('writer', `${what} failed, retrying`, { err });
+      await new Promise((r) => setTimeout(r, 500));
+      try {
+        return await fn();
+      } catch (e) {
+        o.metrics.recovered('writer', `${what} failed`, { err: e });
+        return undefined;
+      }
+    }
+  };
+
+  /** Which endpoints' health rows change (a busy endpoint does not cost a write per batch). */
+  const healthChanges = (outcomes: AttemptResult[]) => {
+    const health = new Map<string, boolean>();
+    for (const r of outcomes) health.set(r.endpoint_id, (health.get(r.endpoint_id) ?? false) || r.outcome === 'succeeded');
+    const now = o.clock();
+    for (const [id, okNow] of health) {
+      const last = reportedHealth.get(id);
+      if (last && last.ok === okNow && now - last.at < HEALTH_EVERY_MS) health.delete(id);
+      else reportedHealth.set(id, { ok: okNow, at: now });
+    }
+    return health;
+  };
+
+  const flush = async () => {
+    while (results.length || sent.length) {
+      const batch = results.splice(0, WRITE_BATCH);
+      const sentBatch = sent.splice(0, WRITE_BATCH);
+      const recordSentBatch = async () => {
+        const x = await withRetry('recording sent deliveries', () =>
+          recordSent(o.db, distinctEvents(sentBatch.map((s) => s.work)), sentBatch),
+        );
+        o.ledger.release(sentBatch.map((s) => s.work));
+        for (const s of sentBatch) settle(s.work.msg, x !== undefined);
+        return x ?? [];
+      };
+      const [claimedDone, sentDone] = await Promise.all([
+        // A claimed row that cannot be recorded keeps its lease until it expires; then it is retried.
+        batch.length ? withRetry('recording attempts', () => completeAttempts(o.db, batch)).then((x) => x ?? []) : [],
+        sentBatch.length ? recordSentBatch() : [],
+      ]);
+      try {
+        await recordHealth(o.db, healthChanges([...batch, ...sentBatch.map((x) => x.result)]));
+      } catch (err) {
+        o.metrics.recovered('writer', 'recording endpoint health failed', { err });
+      }
+      o.onRecorded([...claimedDone, ...sentDone]);
+    }
+  };
+
+  const ensure = () => {
+    if (writing) return;
+    writing = new Promise<void>((resolve) => setTimeout(resolve, WRITER_GATHER_MS)).then(flush).finally(() => {
+      writing = null;
+      if (results.length || sent.length) ensure();
+    });
+  };
+
+  return {
+    /** An attempt of a claimed row. */
+    claimed(result: AttemptResult) {
+      results.push(result);
+      ensure();
+    },
+    /** A first attempt sent straight from the stream (its row is created with the record). */
+    sent(work: HeldWork, result: AttemptResult) {
+      sent.push({ delivery: work.delivery, result, work });
+      ensure();
+    },
+    /** Records everything gathered so far (shutdown). */
+    async drain() {
+      if (writing) await writing;
+      await flush();
+    },
+  };
+}

@@ -1,0 +1,45 @@
+import { aggregateSubject, type EventBus, publishEvent } from '@pep/events';
+import type { Kysely } from 'kysely';
+import type { DispatcherDB } from '../db/schema.ts';
+import type { Clock } from './clock.ts';
+import { exhaustedEvent } from './delivery-events.ts';
+import type { DispatchMetrics } from './metrics.ts';
+import { type CompletedDelivery, relayOutbox } from './store.ts';
+
+const RELAY_BATCH = 100;
+
+export type OutboxRelay = ReturnType<typeof createOutboxRelay>;
+
+/**
+ * The outbox relay: `webhook.delivery.exhausted` rows are written with the transition to failed (in the
+ * same statement) and published from here, round after round while full rounds come back. One round at a
+ * time per process; what cannot be published stays in the outbox for the next round.
+ */
+export function createOutboxRelay(o: { db: Kysely<DispatcherDB>; bus: EventBus; clock: Clock; metrics: DispatchMetrics }) {
+  let relaying: Promise<void> | null = null;
+  const publish = async (d: CompletedDelivery) => {
+    await publishEvent(o.bus, aggregateSubject(o.bus.prefix, 'webhook_delivery', d.id), exhaustedEvent(d, new Date(o.clock())));
+  };
+  const run = async () => {
+    for (;;) {
+      const r = await relayOutbox(o.db, publish, RELAY_BATCH);
+      if (r.failed) o.metrics.recovered('outbox', 'exhausted events not published yet; the outbox keeps them', { failed: r.failed });
+      if (r.published < RELAY_BATCH || r.failed) break;
+    }
+  };
+  return {
+    relay(): Promise<void> {
+      if (relaying) return relaying;
+      relaying = run()
+        .catch((err: unknown) => o.metrics.recovered('outbox', 'outbox relay failed; it runs again', { err }))
+        .finally(() => {
+          relaying = null;
+        });
+      return relaying;
+    },
+    /** Waits for a round in progress (shutdown). */
+    async idle() {
+      if (relaying) await relaying;
+    },
+  };
+}
