@@ -4,7 +4,6 @@
  * running until Ctrl-C / SIGTERM, when it stops every service cleanly (SIGTERM, then waits for each).
  */
 import { type ChildProcess, spawn } from 'node:child_process';
-import { createServer, type IncomingHttpHeaders } from 'node:http';
 import { generateKeyPairSync, randomBytes } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { homedir } from 'node:os';
@@ -13,6 +12,7 @@ import { fileURLToPath } from 'node:url';
 import { ensureDatabase } from '@pep/db';
 import { closeBus, connectBus, ensureStream, StreamSettingsSchema } from '@pep/events';
 import { baseConfigSchema, databaseUrl, loadConfig } from '@pep/runtime';
+import { startReceiver, waitUntil } from '@pep/testing';
 import { Webhook } from 'standardwebhooks';
 import { startReferencePartner } from '../tools/conformance/src/reference-partner.ts';
 import { z } from 'zod';
@@ -260,39 +260,6 @@ async function stopAll(signal: string): Promise<void> {
   }
 }
 
-/** A loopback HTTP receiver for the demo's webhook endpoint. */
-async function startReceiver() {
-  const received: { body: string; headers: IncomingHttpHeaders }[] = [];
-  const waiters: (() => void)[] = [];
-  const server = createServer((req, res) => {
-    let body = '';
-    req.on('data', (c: Buffer) => {
-      body += c.toString();
-    });
-    req.on('end', () => {
-      received.push({ body, headers: req.headers });
-      res.writeHead(204).end();
-      for (const w of waiters.splice(0)) w();
-    });
-  });
-  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
-  const addr = server.address();
-  const port = typeof addr === 'object' && addr ? addr.port : 0;
-  return {
-    url: `http://127.0.0.1:${port}/hooks`,
-    async next(timeoutMs: number) {
-      const deadline = Date.now() + timeoutMs;
-      while (received.length === 0 && Date.now() < deadline)
-        await new Promise<void>((r) => {
-          waiters.push(r);
-          setTimeout(r, 200);
-        });
-      return received.shift();
-    },
-    close: () => new Promise<void>((r) => server.close(() => r())),
-  };
-}
-
 async function demo(base: string): Promise<boolean> {
   const auth = { authorization: `Bearer ${adminKey}`, 'content-type': 'application/json' };
   let stepNo = 0;
@@ -350,9 +317,9 @@ async function demo(base: string): Promise<boolean> {
 
     if (receiver) {
       step('the dispatcher delivers it as a signed webhook (Standard Webhooks)');
-      const delivery = await receiver.next(15_000);
-      await receiver.close();
-      if (!delivery) throw new Error('no webhook delivery arrived within 15 s');
+      const delivery = await waitUntil(() => receiver.received[0], { timeoutMs: 15_000, what: 'a webhook delivery' }).finally(() =>
+        receiver.close(),
+      );
       const verified = new Webhook(secret).verify(delivery.body, delivery.headers as Record<string, string>) as {
         id: string;
         type: string;

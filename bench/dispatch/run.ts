@@ -15,8 +15,6 @@
 // recorded every delivery, so one phase's tail does not land in the next one's figures.
 // Ends with one JSON line: baseline_dps, dispatcher_dps, ratio, e2e_p50_ms, e2e_p99_ms, fairness_p99_ratio, ...
 import { randomBytes } from 'node:crypto';
-import { createServer, type ServerResponse } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { readdirSync, readFileSync } from 'node:fs';
 import { loadavg } from 'node:os';
 import type { PlatformEvent } from '@pep/contracts';
@@ -32,7 +30,17 @@ import {
   StreamSettingsSchema,
 } from '@pep/events';
 import { newId } from '@pep/runtime';
-import { dbUrl, freePort, type ServiceProcess, serviceEnv, spawnService, type TestNames, testNames, waitReady } from '@pep/testing';
+import {
+  dbUrl,
+  freePort,
+  type ServiceProcess,
+  serviceEnv,
+  spawnService,
+  startReceiver,
+  type TestNames,
+  testNames,
+  waitReady,
+} from '@pep/testing';
 import { generateSecret, signWebhook } from '@pep/webhooks';
 import { AckPolicy, DeliverPolicy } from '@nats-io/jetstream';
 import { partner, rpcClient } from '../../services/webhook-dispatcher/test/support/harness.ts';
@@ -63,41 +71,38 @@ type Rpc = Awaited<ReturnType<typeof rpcClient>>;
 const load = () => loadavg().map((x) => Math.round(x * 100) / 100);
 
 // ------------------------------------------------------------------ receivers (loopback, count by webhook-id)
-/** A receiver; `hang` never answers (every attempt times out) and counts the connections it holds open. */
-async function startReceiver(opts: { hang?: boolean } = {}) {
+/**
+ * The bench's view of the shared loopback receiver: first arrival per webhook-id (performance.now()), and
+ * `hang`: never answers (every attempt times out), counting the connections it holds open.
+ */
+async function benchReceiver(opts: { hang?: boolean } = {}) {
+  const r = await startReceiver({ keep: false });
   const seen = new Map<string, number>();
   let onReceive: ((eventId: string, at: number) => void) | null = null;
   let open = 0;
   let maxOpen = 0;
   let requests = 0;
   let lastBody = '';
-  const server = createServer((req, res) => {
-    const chunks: Buffer[] = [];
-    req.on('data', (c: Buffer) => chunks.push(c));
-    req.on('end', () => {
-      const at = performance.now();
-      if (opts.hang) {
-        requests++;
-        open++;
-        maxOpen = Math.max(maxOpen, open);
-        (res as ServerResponse).on('close', () => open--);
-        return;
-      }
-      const id = String(req.headers['webhook-id'] ?? '');
-      lastBody = Buffer.concat(chunks).toString('utf8');
-      if (!seen.has(id)) {
-        seen.set(id, at);
-        const m = /"id":"([^"]+)"/.exec(Buffer.concat(chunks).toString('utf8'));
-        if (m && onReceive) onReceive(m[1] as string, at);
-      }
-      res.statusCode = 204;
-      res.end();
-    });
+  r.setRespond((x, res) => {
+    const at = performance.now();
+    if (opts.hang) {
+      requests++;
+      open++;
+      maxOpen = Math.max(maxOpen, open);
+      res.on('close', () => open--);
+      return;
+    }
+    lastBody = x.body;
+    if (!seen.has(x.id)) {
+      seen.set(x.id, at);
+      const m = /"id":"([^"]+)"/.exec(x.body);
+      if (m && onReceive) onReceive(m[1] as string, at);
+    }
+    res.statusCode = 204;
+    res.end();
   });
-  server.keepAliveTimeout = 60_000;
-  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
   return {
-    url: `http://127.0.0.1:${(server.address() as AddressInfo).port}/hook`,
+    url: r.url,
     seen,
     maxOpen: () => maxOpen,
     lastBody: () => lastBody,
@@ -105,14 +110,10 @@ async function startReceiver(opts: { hang?: boolean } = {}) {
     onReceive(fn: ((eventId: string, at: number) => void) | null) {
       onReceive = fn;
     },
-    close: () =>
-      new Promise<void>((r) => {
-        server.closeAllConnections();
-        server.close(() => r());
-      }),
+    close: r.close,
   };
 }
-const receiver = await startReceiver();
+const receiver = await benchReceiver();
 
 function event(i: number, tag: string, partner = PARTNER): PlatformEvent {
   return {
@@ -471,8 +472,8 @@ async function fairness() {
     WEBHOOK_RETRY_DELAYS_MS: '1000,2000',
     WEBHOOK_BREAKER_OPEN_MS: '2000',
   });
-  const healthy = await startReceiver();
-  const bad = await startReceiver({ hang: true });
+  const healthy = await benchReceiver();
+  const bad = await benchReceiver({ hang: true });
   await createEndpoint(w.rpc, 'prt_good', healthy.url);
   const badEp = await createEndpoint(w.rpc, 'prt_bad', bad.url, { timeout_ms: 500 });
   const subject = externalSubject(w.bus.prefix, 'prt_good', 'lead.created');

@@ -1,16 +1,7 @@
 import { aggregateSubject, publishEvent } from '@pep/events';
-import { createTestBus, type TestNames, testNames, waitUntil } from '@pep/testing';
+import { createTestBus, type TestNames, testNames, waitUntil, type Received, startReceiver } from '@pep/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import {
-  admin,
-  businessEvent,
-  partner,
-  publishBusiness,
-  type Received,
-  rpcClient,
-  startDispatcherProcess,
-  startReceiver,
-} from './support/harness.ts';
+import { admin, businessEvent, partner, publishBusiness, rpcClient, startDispatcherProcess } from './support/harness.ts';
 
 // One real dispatcher process (own stream, subjects, database), real loopback receivers verified with the
 // `standardwebhooks` package, and the RPC requests the gateway would send.

@@ -1,7 +1,17 @@
 import { randomBytes } from 'node:crypto';
-import { createTestBus, freePort, serviceEnv, spawnService, type TestNames, testNames, waitReady, waitUntil } from '@pep/testing';
+import {
+  createTestBus,
+  freePort,
+  serviceEnv,
+  spawnService,
+  type TestNames,
+  testNames,
+  waitReady,
+  waitUntil,
+  startReceiver,
+} from '@pep/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { publishBusiness, startDispatcherProcess, startReceiver } from './support/harness.ts';
+import { publishBusiness, startDispatcherProcess } from './support/harness.ts';
 
 // The dispatcher behind the real gateway process: its routes come from the contracts route table.
 let names: TestNames;

@@ -1,11 +1,11 @@
 import { createDb, dropDatabase, ensureDatabase, migrateToLatest } from '@pep/db';
-import { createTestBus, dbUrl, type TestNames, testNames, waitUntil } from '@pep/testing';
+import { createTestBus, dbUrl, type TestNames, testNames, waitUntil, startReceiver } from '@pep/testing';
 import type { Kysely } from 'kysely';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { dispatcherMigrations } from '../src/db/migrations/index.ts';
 import type { DispatcherDB } from '../src/db/schema.ts';
 import { deliveryId, relayOutbox } from '../src/dispatch/store.ts';
-import { partner, publishBusiness, rpcClient, startDispatcherProcess, startReceiver } from './support/harness.ts';
+import { partner, publishBusiness, rpcClient, startDispatcherProcess } from './support/harness.ts';
 
 // Deliveries sent straight from the stream, before any row exists: recorded once afterwards, acked only
 // then, given back on SIGTERM when not started, and exhausted events relayed through the outbox.

@@ -1,10 +1,10 @@
 import type { PlatformEvent } from '@pep/contracts';
 import { aggregateSubject, publishEvent } from '@pep/events';
 import { newId } from '@pep/runtime';
-import { createTestBus, type TestNames, testNames, waitUntil } from '@pep/testing';
+import { createTestBus, type TestNames, testNames, waitUntil, startReceiver } from '@pep/testing';
 import { Webhook } from 'standardwebhooks';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { partner, publishBusiness, rpcClient, startDispatcherProcess, startReceiver } from './support/harness.ts';
+import { partner, publishBusiness, rpcClient, startDispatcherProcess } from './support/harness.ts';
 
 // A real dispatcher process learns integrations' mappings from the stream (as the registry appends them) and
 // delivers mapped, signed bodies to real loopback receivers; a pathological mapping is stopped and reported

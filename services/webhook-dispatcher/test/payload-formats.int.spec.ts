@@ -1,12 +1,12 @@
 import { createDb, dropDatabase, ensureDatabase, migrateDown, migrateToLatest } from '@pep/db';
-import { createTestBus, dbUrl, type TestNames, testNames, waitUntil } from '@pep/testing';
+import { createTestBus, dbUrl, type TestNames, testNames, waitUntil, type Received, startReceiver } from '@pep/testing';
 import { CloudEvent, HTTP } from 'cloudevents';
 import { Webhook } from 'standardwebhooks';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { sql } from 'kysely';
 import { dispatcherMigrations } from '../src/db/migrations/index.ts';
 import { buildPayload, encodeCeHeaderValue } from '../src/dispatch/attempt.ts';
-import { partner, publishBusiness, type Received, rpcClient, startDispatcherProcess, startReceiver } from './support/harness.ts';
+import { partner, publishBusiness, rpcClient, startDispatcherProcess } from './support/harness.ts';
 
 // A real dispatcher process delivering to real loopback receivers: each payload format is read back by the
 // `cloudevents` SDK's own `HTTP.toEvent` and verified by the `standardwebhooks` package.

@@ -1,6 +1,6 @@
-import { createTestBus, type TestNames, testNames, waitUntil } from '@pep/testing';
+import { createTestBus, type TestNames, testNames, waitUntil, startReceiver } from '@pep/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { partner, publishBusiness, rpcClient, startDispatcherProcess, startReceiver } from './support/harness.ts';
+import { partner, publishBusiness, rpcClient, startDispatcherProcess } from './support/harness.ts';
 
 // Resend jobs count what they really did, and leave a queued delivery on its schedule. One real dispatcher
 // process whose retry comes 60 s after a failed first attempt, so a failed delivery stays pending meanwhile.

@@ -1,11 +1,11 @@
 import { createDb } from '@pep/db';
 import { externalSubject, publishMany } from '@pep/events';
-import { createTestBus, dbUrl, type TestNames, testNames, waitUntil } from '@pep/testing';
+import { createTestBus, dbUrl, type TestNames, testNames, waitUntil, startReceiver } from '@pep/testing';
 import { type Kysely, sql } from 'kysely';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { DispatcherDB } from '../src/db/schema.ts';
 import { claimDue } from '../src/dispatch/store.ts';
-import { businessEvent, partner, rpcClient, startDispatcherProcess, startReceiver } from './support/harness.ts';
+import { businessEvent, partner, rpcClient, startDispatcherProcess } from './support/harness.ts';
 
 // The two "Test:" items of issue 3 that need load: fairness (7) and scale-out (9). Each uses its own
 // isolated world; both are bounded (fixed event counts, waits with deadlines).

@@ -1,9 +1,9 @@
 import { randomBytes } from 'node:crypto';
 import { aggregateSubject, appendToAggregate, newEvent } from '@pep/events';
-import { createTestBus, type TestNames, testNames, waitUntil } from '@pep/testing';
+import { createTestBus, type TestNames, testNames, waitUntil, startReceiver } from '@pep/testing';
 import { decryptSecret, encryptSecret, parseKeyring, sealedKeyId } from '@pep/webhooks';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { admin, partner, publishBusiness, rpcClient, startDispatcherProcess, startReceiver } from './support/harness.ts';
+import { admin, partner, publishBusiness, rpcClient, startDispatcherProcess } from './support/harness.ts';
 
 // One record the dispatcher cannot read must not stop it: an endpoint whose secret was sealed under a key that
 // is no longer configured (rotated away, or another checkout's key) is skipped and reported while every other

@@ -22,8 +22,9 @@ export function createOutboxRelay(o: { db: Kysely<DispatcherDB>; bus: EventBus; 
   };
   const run = async () => {
     for (;;) {
-      const r = await relayOutbox(o.db, publish, RELAY_BATCH);
-      if (r.failed) o.metrics.recovered('outbox', 'exhausted events not published yet; the outbox keeps them', { failed: r.failed });
+      const r = await relayOutbox(o.db, publish, RELAY_BATCH, (d, err) =>
+        o.metrics.recovered('outbox', 'exhausted event not published yet; the outbox keeps it', { delivery_id: d.id, err }),
+      );
       if (r.published < RELAY_BATCH || r.failed) break;
     }
   };

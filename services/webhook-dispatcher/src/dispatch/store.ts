@@ -1,5 +1,5 @@
-import { type Kysely, sql } from 'kysely';
-import type { DispatcherDB } from '../db/schema.ts';
+import { type Kysely, type Selectable, sql } from 'kysely';
+import type { DeliveriesTable, DispatcherDB } from '../db/schema.ts';
 
 export { deliveryId } from './delivery-id.ts';
 
@@ -68,8 +68,8 @@ export async function insertDeliveries(db: Kysely<DispatcherDB>, events: IntakeE
 /** Which of these delivery ids already have a row (primary-key lookups). */
 export async function existingDeliveries(db: Kysely<DispatcherDB>, ids: string[]): Promise<Set<string>> {
   if (ids.length === 0) return new Set();
-  const r = await sql<{ id: string }>`select id from webhook_deliveries where id = any(${ids}::text[])`.execute(db);
-  return new Set(r.rows.map((x) => x.id));
+  const rows = await db.selectFrom('webhook_deliveries').select('id').where('id', 'in', ids).execute();
+  return new Set(rows.map((x) => x.id));
 }
 
 /** A first attempt made before its delivery row existed (sent straight from the stream), to be recorded. */
@@ -169,7 +169,7 @@ export async function claimDue(
   token: string,
 ): Promise<ClaimedDelivery[]> {
   if (wants.length === 0) return [];
-  const r = await sql<ClaimedDelivery & { lease_until: Date }>`
+  const r = await sql<Omit<ClaimedDelivery, 'lease_until'> & { lease_until: Date }>`
     with want as (
       select * from unnest(${wants.map((w) => w.endpoint_id)}::text[], ${wants.map((w) => w.cap)}::int[], ${wants.map((w) => w.lease_ms)}::int[])
         as w(endpoint_id, cap, lease_ms)
@@ -197,12 +197,15 @@ export async function claimDue(
 
 /** Extends a lease that is running out before an attempt starts; false when the lease was lost. */
 export async function renewLease(db: Kysely<DispatcherDB>, id: string, token: string, leaseMs: number): Promise<number | null> {
-  const r = await sql<{ locked_until: Date }>`
-    update webhook_deliveries set locked_until = now() + ${leaseMs} * interval '1 millisecond'
-    where id = ${id} and lease_token = ${token} and status = 'pending'
-    returning locked_until`.execute(db);
-  const row = r.rows[0];
-  return row ? new Date(row.locked_until).getTime() : null;
+  const row = await db
+    .updateTable('webhook_deliveries')
+    .set({ locked_until: sql<Date>`now() + ${leaseMs} * interval '1 millisecond'` })
+    .where('id', '=', id)
+    .where('lease_token', '=', token)
+    .where('status', '=', 'pending')
+    .returning('locked_until')
+    .executeTakeFirst();
+  return row?.locked_until ? new Date(row.locked_until).getTime() : null;
 }
 
 /** Gives claimed-but-unsent deliveries back (breaker opened, shutdown); they stay due for any process. */
@@ -233,17 +236,11 @@ export interface AttemptResult {
   mapping_version?: number | null;
 }
 
-export interface CompletedDelivery {
-  id: string;
-  endpoint_id: string;
-  partner_id: string;
-  event_id: string;
-  event_type: string;
-  attempts: number;
-  status: 'pending' | 'succeeded' | 'failed';
-  last_status_code: number | null;
-  last_error: string | null;
-}
+/** A delivery in the state an attempt left it (the columns the outbox and metrics need). */
+export type CompletedDelivery = Pick<
+  Selectable<DeliveriesTable>,
+  'id' | 'endpoint_id' | 'partner_id' | 'event_id' | 'event_type' | 'attempts' | 'status' | 'last_status_code' | 'last_error'
+>;
 
 /**
  * Records a batch of attempts. Each delivery's transition is guarded by its lease token and `pending`
@@ -305,49 +302,70 @@ export async function recordHealth(db: Kysely<DispatcherDB>, outcomes: Map<strin
 }
 
 export async function endpointsFailingSince(db: Kysely<DispatcherDB>, olderThanMs: number): Promise<string[]> {
-  const r = await sql<{ endpoint_id: string }>`
-    select endpoint_id from webhook_endpoint_health
-    where failing_since is not null and failing_since < now() - ${olderThanMs} * interval '1 millisecond'`.execute(db);
-  return r.rows.map((x) => x.endpoint_id);
+  const rows = await db
+    .selectFrom('webhook_endpoint_health')
+    .select('endpoint_id')
+    .where('failing_since', 'is not', null)
+    .where('failing_since', '<', sql<Date>`now() - ${olderThanMs} * interval '1 millisecond'`)
+    .execute();
+  return rows.map((x) => x.endpoint_id);
 }
 
 export async function pendingCount(db: Kysely<DispatcherDB>): Promise<number> {
-  const r = await sql<{ n: number }>`select count(*)::int as n from webhook_deliveries where status = 'pending'`.execute(db);
-  return r.rows[0]?.n ?? 0;
+  const r = await db
+    .selectFrom('webhook_deliveries')
+    .select((eb) => eb.fn.countAll<number>().as('n'))
+    .where('status', '=', 'pending')
+    .executeTakeFirst();
+  return Number(r?.n ?? 0);
 }
 
 /**
- * Publishes what the outbox holds: claims up to `limit` rows (SKIP LOCKED, so replicas share them), calls
- * `publish` for each and deletes the rows in the same transaction. A publish that fails leaves its row for
- * the next round; the event ids are deterministic, so a row published twice (a crash after the publish,
- * before the commit) is stored once by JetStream's duplicate window.
+ * Publishes what the outbox holds: reads up to `limit` rows (oldest first), calls `publish` for each, then
+ * deletes the rows that were published. No transaction is open while publishing: a replica relaying at the
+ * same time may publish a row too, and a crash after a publish leaves its row; the event ids are
+ * deterministic, so JetStream's duplicate window stores such a repeat once. A publish that fails leaves its
+ * row for the next round.
  */
 export async function relayOutbox(
   db: Kysely<DispatcherDB>,
   publish: (d: CompletedDelivery) => Promise<void>,
   limit = 100,
+  /** A publish that failed (its row stays): the caller logs and counts it. */
+  onFailed?: (d: CompletedDelivery, err: unknown) => void,
 ): Promise<{ published: number; failed: number }> {
-  return db.transaction().execute(async (trx) => {
-    const r = await sql<CompletedDelivery>`
-      select d.id, d.endpoint_id, d.partner_id, d.event_id, d.event_type, o.attempts, d.status, d.last_status_code, d.last_error
-      from webhook_outbox o join webhook_deliveries d on d.id = o.delivery_id
-      order by o.created_at
-      limit ${limit}
-      for update of o skip locked`.execute(trx);
-    const done: { id: string; attempts: number }[] = [];
-    let failed = 0;
-    for (const row of r.rows) {
-      try {
-        await publish(row);
-        done.push({ id: row.id, attempts: row.attempts });
-      } catch {
-        failed++;
-      }
+  const rows: CompletedDelivery[] = await db
+    .selectFrom('webhook_outbox as o')
+    .innerJoin('webhook_deliveries as d', 'd.id', 'o.delivery_id')
+    .select([
+      'd.id',
+      'd.endpoint_id',
+      'd.partner_id',
+      'd.event_id',
+      'd.event_type',
+      'o.attempts',
+      'd.status',
+      'd.last_status_code',
+      'd.last_error',
+    ])
+    .orderBy('o.created_at')
+    .limit(limit)
+    .execute();
+  const done: { id: string; attempts: number }[] = [];
+  let failed = 0;
+  for (const row of rows) {
+    try {
+      await publish(row);
+      done.push({ id: row.id, attempts: row.attempts });
+    } catch (err) {
+      failed++;
+      onFailed?.(row, err);
     }
-    if (done.length)
-      await sql`
-        delete from webhook_outbox o using unnest(${done.map((d) => d.id)}::text[], ${done.map((d) => d.attempts)}::int[]) as x(id, attempts)
-        where o.delivery_id = x.id and o.attempts = x.attempts`.execute(trx);
-    return { published: done.length, failed };
-  });
+  }
+  if (done.length)
+    await db
+      .deleteFrom('webhook_outbox')
+      .where((eb) => eb.or(done.map((x) => eb.and([eb('delivery_id', '=', x.id), eb('attempts', '=', x.attempts)]))))
+      .execute();
+  return { published: done.length, failed };
 }

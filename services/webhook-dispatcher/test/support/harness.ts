@@ -1,11 +1,8 @@
 import { randomBytes, randomUUID } from 'node:crypto';
-import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import type { PlatformEvent, Principal, RpcReply } from '@pep/contracts';
 import { type EventBus, externalSubject, publishEvent } from '@pep/events';
 import { freePort, NATS_URL, serviceEnv, spawnService, type TestNames, waitReady } from '@pep/testing';
 import { connect, type NatsConnection } from '@nats-io/transport-node';
-import { Webhook } from 'standardwebhooks';
 
 export const SECRET_KEY = randomBytes(32).toString('hex');
 
@@ -61,74 +58,6 @@ export async function rpcClient(names: TestNames) {
       return r.body as T;
     },
     close: () => nc.drain(),
-  };
-}
-
-export interface Received {
-  id: string;
-  timestamp: string;
-  signature: string;
-  body: string;
-  headers: IncomingMessage['headers'];
-  at: number;
-  verified: boolean;
-}
-
-/**
- * A real HTTP receiver on loopback. Every request is verified with the `standardwebhooks` package against the
- * secrets it is told; `respond` decides the answer (default 204).
- */
-export async function startReceiver() {
-  const received: Received[] = [];
-  const secrets: string[] = [];
-  let respond: (r: Received, res: ServerResponse) => void | Promise<void> = (_r, res) => {
-    res.statusCode = 204;
-    res.end();
-  };
-  const server: Server = createServer((req, res) => {
-    const chunks: Buffer[] = [];
-    req.on('data', (c: Buffer) => chunks.push(c));
-    req.on('end', () => {
-      const body = Buffer.concat(chunks).toString('utf8');
-      const h = req.headers as Record<string, string>;
-      let verified = false;
-      for (const s of secrets) {
-        try {
-          new Webhook(s).verify(body, h);
-          verified = true;
-        } catch {
-          /* try the next secret */
-        }
-      }
-      const r: Received = {
-        id: h['webhook-id'] ?? '',
-        timestamp: h['webhook-timestamp'] ?? '',
-        signature: h['webhook-signature'] ?? '',
-        body,
-        headers: req.headers,
-        at: Date.now(),
-        verified,
-      };
-      received.push(r);
-      void respond(r, res);
-    });
-  });
-  server.keepAliveTimeout = 60_000;
-  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
-  const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}/hook`;
-  return {
-    url,
-    received,
-    secrets,
-    setRespond(fn: typeof respond) {
-      respond = fn;
-    },
-    uniqueIds: () => new Set(received.map((r) => r.id)),
-    close: () =>
-      new Promise<void>((r) => {
-        server.closeAllConnections();
-        server.close(() => r());
-      }),
   };
 }
 
