@@ -22,12 +22,10 @@ export function pgDeadLetters(db: Kysely<any>) {
         .orderBy('id', 'desc')
         .limit(opts.limit ?? 100);
       if (opts.consumer) q = q.where('consumer', '=', opts.consumer);
-      return (await q.execute()) as unknown as Selectable<PlatformTables['dead_letters']>[];
+      return q.execute();
     },
     async get(id: number) {
-      return (await d.selectFrom('dead_letters').selectAll().where('id', '=', id).executeTakeFirst()) as
-        | Selectable<PlatformTables['dead_letters']>
-        | undefined;
+      return d.selectFrom('dead_letters').selectAll().where('id', '=', id).executeTakeFirst();
     },
     async discard(id: number) {
       const r = await d

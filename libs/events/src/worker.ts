@@ -1,4 +1,6 @@
 import type { StoredEvent } from '@pep/contracts';
+import type { PlatformTables } from '@pep/db';
+import type { Insertable } from 'kysely';
 import type { Logger } from '@pep/runtime';
 import { AckPolicy, type ConsumerInfo, type ConsumerMessages, DeliverPolicy, type JsMsg } from '@nats-io/jetstream';
 import { nanos } from '@nats-io/transport-node';
@@ -8,16 +10,8 @@ import type { EventBus } from './connection.ts';
 import { PoisonMessageError } from './errors.ts';
 import { resumeOnReconnect } from './stall-watch.ts';
 
-export interface DeadLetter {
-  consumer: string;
-  stream_seq: number;
-  subject: string;
-  event_id: string | null;
-  event_type: string | null;
-  payload: string;
-  error: string;
-  attempts: number;
-}
+/** A message given up on, as the `dead_letters` table stores it (the row type is the table's own). */
+export type DeadLetter = Omit<Insertable<PlatformTables['dead_letters']>, 'id' | 'created_at' | 'retried_at' | 'discarded_at'>;
 
 export interface DeadLetterSink {
   record(letter: DeadLetter): Promise<void>;

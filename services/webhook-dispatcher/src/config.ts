@@ -51,8 +51,10 @@ export const dispatcherConfigSchema = z.object({
       try {
         parseEncryptionKey(v);
         return true;
-      } catch {
-        return false;
+      } catch (err) {
+        // Not a key: the refinement's message names the variable (a non-Error throw is a bug, rethrown).
+        if (err instanceof Error) return false;
+        throw err;
       }
     }, 'must be 32 bytes as 64 hex chars or base64'),
   /** Comma-separated CIDRs / addresses / host names let through the SSRF policy (tests allow loopback). */

@@ -193,10 +193,8 @@ describe('mapped deliveries', () => {
     const subject = aggregateSubject(world.bus.prefix, 'webhook_delivery', failed.id);
     const reported = await waitUntil(
       async () => {
-        // The first message on the delivery's subject (the server's STREAM.MSG.GET takes next_by_subj; the
-        // client's type for it lists only seq / last_by_subj).
-        const first = { seq: 1, next_by_subj: subject } as unknown as { seq: number };
-        const m = await world.bus.jsm.streams.getMessage(world.bus.stream, first);
+        // The first message on the delivery's subject (a direct get takes next_by_subj).
+        const m = await world.bus.jsm.direct.getMessage(world.bus.stream, { seq: 1, next_by_subj: subject });
         const e = m?.json<PlatformEvent>();
         return e?.type === 'integration.mapping_failed' ? e : undefined;
       },

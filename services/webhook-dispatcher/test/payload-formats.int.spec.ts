@@ -183,7 +183,7 @@ describe('payload_format migration', () => {
   it('gives existing endpoint rows the default, refuses unknown formats, and its down drops the column', async () => {
     const url = dbUrl(names, 'webhook-formats-migration');
     await ensureDatabase(url);
-    const db = createDb<any>(url, { max: 2 });
+    const db = createDb<{ webhook_endpoints: Record<string, unknown> }>(url, { max: 2 });
     try {
       await migrateToLatest(db, dispatcherMigrations);
       // Back to before this migration (undoing any later ones first), with an endpoint row as it was then.

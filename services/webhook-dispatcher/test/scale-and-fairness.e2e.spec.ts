@@ -199,7 +199,7 @@ describe('scale-out: 2 replicas, 10,000 events, kill -9 one mid-load', () => {
     procs[0] = await startDispatcherProcess(names, env);
     await waitUntil(() => receiver.uniqueIds().size >= total || undefined, { timeoutMs: 120_000, what: `${total} unique deliveries` });
 
-    const db = createDb<any>(dbUrl(names, 'webhook-dispatcher'), { max: 1 });
+    const db = createDb<unknown>(dbUrl(names, 'webhook-dispatcher'), { max: 1 });
     try {
       await waitUntil(
         async () => {

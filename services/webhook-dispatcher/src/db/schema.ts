@@ -1,6 +1,6 @@
 import type { WebhookPayloadFormat } from '@pep/contracts';
 import type { PlatformTables } from '@pep/db';
-import type { Generated } from 'kysely';
+import type { Generated, JSONColumnType } from 'kysely';
 
 /** Read model of webhook endpoints (projection of `webhook_endpoint.*`; can be dropped and rebuilt). */
 export interface EndpointsTable {
@@ -13,7 +13,8 @@ export interface EndpointsTable {
   disabled_reason: string | null;
   rate_limit_per_s: number | null;
   timeout_ms: number;
-  headers: Record<string, string>;
+  /** jsonb: read as an object, written as its JSON text. */
+  headers: JSONColumnType<Record<string, string>>;
   payload_format: WebhookPayloadFormat;
   integration_id: string | null;
   secret_sealed: string;
@@ -86,7 +87,8 @@ export interface JobsTable {
   endpoint_id: string;
   partner_id: string;
   status: 'queued' | 'running' | 'completed' | 'failed';
-  params: Record<string, unknown>;
+  /** jsonb: read as an object, written as its JSON text. */
+  params: JSONColumnType<Record<string, unknown>>;
   total: number | null;
   processed: number;
   deliveries_created: number;

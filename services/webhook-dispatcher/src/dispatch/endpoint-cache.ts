@@ -55,7 +55,8 @@ export class EndpointCache {
    */
   async refresh(): Promise<void> {
     if (this.loading) {
-      await this.loading.catch(() => undefined);
+      // Its failure is its own caller's to report; this call loads again below.
+      await this.loading.catch((err: unknown) => this.opts.logger?.debug('a concurrent endpoint load failed; loading again', { err }));
       if (this.loading) return this.loading;
     }
     this.loading = (async () => {

@@ -27,7 +27,7 @@ export async function createJob(
     .values({
       id: newId('whjob', now.getTime()),
       ...job,
-      params: JSON.stringify(job.params) as never,
+      params: JSON.stringify(job.params),
       status: 'queued',
       processed: 0,
       deliveries_created: 0,
@@ -174,7 +174,9 @@ export function startJobRunner(o: {
           let ev: { id: string; type: string; partnerid?: string; time: string; traceparent?: string; data?: unknown };
           try {
             ev = JSON.parse(dec.decode(m.data));
-          } catch {
+          } catch (err) {
+            // Not an event (intake dead-lettered it): nothing to deliver.
+            logger.debug('undecodable stream message skipped by a job', { seq: m.seq, err });
             continue;
           }
           if (ev.partnerid !== ep.row.partner_id || isCredentialEvent(ev.type) || !matchesAnyFilter(filters, ev.type)) continue;
@@ -220,7 +222,7 @@ export function startJobRunner(o: {
         if (created.size) o.onDeliveriesDue();
       }
     } finally {
-      await consumer.delete().catch(() => undefined);
+      await consumer.delete().catch((err: unknown) => logger.warn('deleting a job scan consumer failed (it expires)', { err }));
     }
   };
 
@@ -238,7 +240,9 @@ export function startJobRunner(o: {
       log.info('job completed');
     } catch (err) {
       log.warn('job failed', { err });
-      await finish(job.id, err instanceof Error ? err.message : String(err)).catch(() => undefined);
+      await finish(job.id, err instanceof Error ? err.message : String(err)).catch((e: unknown) =>
+        log.error('recording a failed job failed; its lease expires and it runs again', { err: e }),
+      );
     }
     return true;
   };

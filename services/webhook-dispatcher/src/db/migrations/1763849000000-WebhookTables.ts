@@ -1,6 +1,6 @@
 import { type Kysely, sql } from 'kysely';
 
-export async function up(db: Kysely<any>): Promise<void> {
+export async function up(db: Kysely<unknown>): Promise<void> {
   await db.schema
     .createTable('webhook_endpoints')
     .addColumn('id', 'text', (c) => c.primaryKey())
@@ -111,7 +111,7 @@ export async function up(db: Kysely<any>): Promise<void> {
   await sql`create index webhook_jobs_open_idx on webhook_jobs (created_at) where status in ('queued', 'running')`.execute(db);
 }
 
-export async function down(db: Kysely<any>): Promise<void> {
+export async function down(db: Kysely<unknown>): Promise<void> {
   for (const t of [
     'webhook_jobs',
     'webhook_endpoint_health',

@@ -5,7 +5,7 @@ import { type Kysely, sql } from 'kysely';
  * delivery failed, and a relay publishes and deletes it, so a crash between the commit and the publish no
  * longer loses the event.
  */
-export async function up(db: Kysely<any>): Promise<void> {
+export async function up(db: Kysely<unknown>): Promise<void> {
   await db.schema
     .createTable('webhook_outbox')
     .addColumn('delivery_id', 'text', (c) => c.notNull())
@@ -15,6 +15,6 @@ export async function up(db: Kysely<any>): Promise<void> {
     .execute();
 }
 
-export async function down(db: Kysely<any>): Promise<void> {
+export async function down(db: Kysely<unknown>): Promise<void> {
   await db.schema.dropTable('webhook_outbox').ifExists().execute();
 }

@@ -4,7 +4,7 @@ import { type Kysely, sql } from 'kysely';
  * Each endpoint's payload format (`standard_webhooks`, `cloudevents_structured`, `cloudevents_binary`).
  * Existing rows, folded from events that predate the field, get the default.
  */
-export async function up(db: Kysely<any>): Promise<void> {
+export async function up(db: Kysely<unknown>): Promise<void> {
   await db.schema
     .alterTable('webhook_endpoints')
     .addColumn('payload_format', 'text', (c) =>
@@ -16,6 +16,6 @@ export async function up(db: Kysely<any>): Promise<void> {
     .execute();
 }
 
-export async function down(db: Kysely<any>): Promise<void> {
+export async function down(db: Kysely<unknown>): Promise<void> {
   await db.schema.alterTable('webhook_endpoints').dropColumn('payload_format').execute();
 }

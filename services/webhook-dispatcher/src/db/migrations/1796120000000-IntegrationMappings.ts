@@ -5,7 +5,7 @@ import type { Kysely } from 'kysely';
  * records the mapping version that shaped its body; `integration_mappings` is the dispatcher's own read
  * model of the integrations' mapping events (it never reads the registry's tables).
  */
-export async function up(db: Kysely<any>): Promise<void> {
+export async function up(db: Kysely<unknown>): Promise<void> {
   await db.schema.alterTable('webhook_endpoints').addColumn('integration_id', 'text').execute();
   await db.schema.alterTable('webhook_attempts').addColumn('mapping_version', 'integer').execute();
   await db.schema
@@ -25,7 +25,7 @@ export async function up(db: Kysely<any>): Promise<void> {
     .execute();
 }
 
-export async function down(db: Kysely<any>): Promise<void> {
+export async function down(db: Kysely<unknown>): Promise<void> {
   await db.schema.dropTable('integration_owners').execute();
   await db.schema.dropTable('integration_mappings').execute();
   await db.schema.alterTable('webhook_attempts').dropColumn('mapping_version').execute();

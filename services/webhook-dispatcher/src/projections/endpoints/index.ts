@@ -79,8 +79,8 @@ export function endpointsProjection(prefix: string): Projection<DispatcherDB> {
         const { id: _id, ...rest } = row;
         await trx
           .insertInto('webhook_endpoints')
-          .values({ ...row, headers: JSON.stringify(row.headers) as never })
-          .onConflict((oc) => oc.column('id').doUpdateSet({ ...rest, headers: JSON.stringify(rest.headers) as never }))
+          .values({ ...row, headers: JSON.stringify(row.headers) })
+          .onConflict((oc) => oc.column('id').doUpdateSet({ ...rest, headers: JSON.stringify(rest.headers) }))
           .execute();
       }
     },
