@@ -1,11 +1,8 @@
-import type { Kysely } from 'kysely';
-import type { DispatcherDB } from '../db/schema.ts';
-import type { Clock } from './clock.ts';
 import type { HeldLedger } from './held-ledger.ts';
 import { settle } from './held-message.ts';
-import type { DispatchMetrics } from './metrics.ts';
 import { type AttemptResult, type CompletedDelivery, completeAttempts, recordHealth, recordSent, type SentDelivery } from './store.ts';
 import { distinctEvents, type HeldWork } from './work.ts';
+import type { DispatchCore } from './core.ts';
 
 /** Attempt records are not on the delivery path: gathered for a few ms so they cost a few commits a second. */
 const WRITER_GATHER_MS = 20;
@@ -20,13 +17,7 @@ export type AttemptWriter = ReturnType<typeof createAttemptWriter>;
  * a held delivery's record settles its message (acked once all its deliveries are recorded, given back when
  * the record failed). `onRecorded` gets each batch's deliveries in their new state.
  */
-export function createAttemptWriter(o: {
-  db: Kysely<DispatcherDB>;
-  clock: Clock;
-  metrics: DispatchMetrics;
-  ledger: HeldLedger;
-  onRecorded: (done: CompletedDelivery[]) => void;
-}) {
+export function createAttemptWriter(o: DispatchCore & { ledger: HeldLedger; onRecorded: (done: CompletedDelivery[]) => void }) {
   const results: AttemptResult[] = [];
   const sent: (SentDelivery & { work: HeldWork })[] = [];
   const reportedHealth = new Map<string, { ok: boolean; at: number }>();

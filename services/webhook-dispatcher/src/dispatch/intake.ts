@@ -1,16 +1,13 @@
 import type { ProjectionRunner } from '@pep/events';
 import type { Consumer, ConsumerMessages, JsMsg } from '@nats-io/jetstream';
-import type { Kysely } from 'kysely';
-import type { DispatcherDB } from '../db/schema.ts';
 import { type DecodedMessage, planBatch, stillBehind, watermarkCheck } from './batch-planner.ts';
-import type { Clock } from './clock.ts';
 import type { CachedEndpoint, EndpointCache } from './endpoint-cache.ts';
 import type { HeldLedger } from './held-ledger.ts';
 import { heldMessage, settle } from './held-message.ts';
 import type { Lane, Lanes } from './lanes.ts';
-import type { DispatchMetrics } from './metrics.ts';
 import { existingDeliveries, insertDeliveries, type IntakeEvent, type NewDelivery } from './store.ts';
 import type { HeldWork } from './work.ts';
+import type { DispatchCore } from './core.ts';
 
 /** Intake batches in flight at once, and the most messages in one. */
 const INTAKE_PARALLEL = 3;
@@ -18,14 +15,11 @@ const INTAKE_BATCH = 500;
 /** Received messages not yet batched above which the consume loop waits. */
 const INTAKE_BACKPRESSURE = 4000;
 
-export interface IntakeOptions {
-  db: Kysely<DispatcherDB>;
+export interface IntakeOptions extends DispatchCore {
   consumer: Consumer;
-  clock: Clock;
   cache: EndpointCache;
   lanes: Lanes;
   ledger: HeldLedger;
-  metrics: DispatchMetrics;
   attemptBudget: number;
   decode: (msgs: JsMsg[]) => Promise<DecodedMessage<JsMsg>[]>;
   watermark: () => Promise<number>;

@@ -1,13 +1,11 @@
 import type { Logger } from '@pep/runtime';
-import type { Kysely } from 'kysely';
 import type { EndpointCommands } from '../app/endpoints.ts';
-import type { DispatcherDB } from '../db/schema.ts';
-import type { Clock } from './clock.ts';
 import type { EndpointCache } from './endpoint-cache.ts';
 import type { Lanes } from './lanes.ts';
 import type { DispatchMetrics } from './metrics.ts';
 import { endpointsFailingSince } from './store.ts';
 import type { HeldWork, Work } from './work.ts';
+import type { DispatchCore } from './core.ts';
 
 const heldBefore =
   (before: number) =>
@@ -36,19 +34,18 @@ export function createEndpointDisabler(o: { commands: EndpointCommands; cache: E
  * longer in a slow lane is written down as a pending row (and its message acked). Every `maintenanceMs`: the
  * outbox is relayed and endpoints failing for longer than `disableAfterMs` are disabled.
  */
-export function startMaintenance(o: {
-  db: Kysely<DispatcherDB>;
-  clock: Clock;
-  cache: EndpointCache;
-  lanes: Lanes;
-  metrics: DispatchMetrics;
-  ackWaitMs: number;
-  maintenanceMs: number;
-  disableAfterMs: number;
-  demote: (items: HeldWork[]) => Promise<void>;
-  relay: () => Promise<void>;
-  disable: (endpointId: string, reason: 'failing', detail: string) => void;
-}) {
+export function startMaintenance(
+  o: DispatchCore & {
+    cache: EndpointCache;
+    lanes: Lanes;
+    ackWaitMs: number;
+    maintenanceMs: number;
+    disableAfterMs: number;
+    demote: (items: HeldWork[]) => Promise<void>;
+    relay: () => Promise<void>;
+    disable: (endpointId: string, reason: 'failing', detail: string) => void;
+  },
+) {
   const sweep = setInterval(() => {
     const tooOld = heldBefore(o.clock() - o.ackWaitMs / 3);
     for (const lane of o.lanes.all()) {

@@ -37,14 +37,18 @@ export function createDispatchMetrics(metrics: Metrics, logger: Logger, src: Dis
         circuit.set({ endpoint_id: c.endpointId }, c.state === 'closed' ? 0 : c.state === 'half_open' ? 1 : 2);
     },
   );
-  const pending = metrics.gauge('webhook_pending_deliveries', 'Deliveries waiting for an attempt (all replicas)', [], async () => {
-    try {
-      pending.set(await src.pending());
-    } catch (err) {
-      recovered('metrics', 'counting pending deliveries failed', { err });
-      pending.set(-1);
-    }
-  });
+  /** A gauge read from an engine when scraped: -1 (logged, counted) when the engine does not answer. */
+  const engineGauge = (name: string, help: string, read: () => Promise<number>, what: string) => {
+    const g = metrics.gauge(name, help, [], async () => {
+      try {
+        g.set(await read());
+      } catch (err) {
+        recovered('metrics', `${what} failed`, { err });
+        g.set(-1);
+      }
+    });
+  };
+  engineGauge('webhook_pending_deliveries', 'Deliveries waiting for an attempt (all replicas)', src.pending, 'counting pending deliveries');
   const held = metrics.gauge(
     'webhook_held_deliveries',
     'Deliveries this process took straight from the stream and has not recorded yet (their messages are unacked)',
@@ -53,14 +57,12 @@ export function createDispatchMetrics(metrics: Metrics, logger: Logger, src: Dis
       held.set(src.held());
     },
   );
-  const lag = metrics.gauge('webhook_consumer_lag', 'Events in the stream the dispatcher consumer has not read yet', [], async () => {
-    try {
-      lag.set(await src.consumerLag());
-    } catch (err) {
-      recovered('metrics', 'reading the consumer lag failed', { err });
-      lag.set(-1);
-    }
-  });
+  engineGauge(
+    'webhook_consumer_lag',
+    'Events in the stream the dispatcher consumer has not read yet',
+    src.consumerLag,
+    'reading the consumer lag',
+  );
   const inFlight = metrics.gauge('webhook_attempts_in_flight', 'Attempts in flight in this process', [], () => {
     inFlight.set(src.inFlight());
   });

@@ -1,10 +1,7 @@
 import { aggregateSubject, type EventBus, publishEvent } from '@pep/events';
-import type { Kysely } from 'kysely';
-import type { DispatcherDB } from '../db/schema.ts';
-import type { Clock } from './clock.ts';
 import { exhaustedEvent } from './delivery-events.ts';
-import type { DispatchMetrics } from './metrics.ts';
 import { type CompletedDelivery, relayOutbox } from './store.ts';
+import type { DispatchCore } from './core.ts';
 
 const RELAY_BATCH = 100;
 
@@ -15,7 +12,7 @@ export type OutboxRelay = ReturnType<typeof createOutboxRelay>;
  * same statement) and published from here, round after round while full rounds come back. One round at a
  * time per process; what cannot be published stays in the outbox for the next round.
  */
-export function createOutboxRelay(o: { db: Kysely<DispatcherDB>; bus: EventBus; clock: Clock; metrics: DispatchMetrics }) {
+export function createOutboxRelay(o: DispatchCore & { bus: EventBus }) {
   let relaying: Promise<void> | null = null;
   const publish = async (d: CompletedDelivery) => {
     await publishEvent(o.bus, aggregateSubject(o.bus.prefix, 'webhook_delivery', d.id), exhaustedEvent(d, new Date(o.clock())));

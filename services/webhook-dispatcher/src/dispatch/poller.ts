@@ -1,11 +1,8 @@
 import { randomUUID } from 'node:crypto';
-import type { Kysely } from 'kysely';
-import type { DispatcherDB } from '../db/schema.ts';
-import type { Clock } from './clock.ts';
 import type { EndpointCache } from './endpoint-cache.ts';
 import type { Lanes } from './lanes.ts';
-import type { DispatchMetrics } from './metrics.ts';
 import { claimDue } from './store.ts';
+import type { DispatchCore } from './core.ts';
 
 const CLAIM_MAX = 500;
 
@@ -16,16 +13,15 @@ export type Poller = ReturnType<typeof createPoller>;
  * `FOR UPDATE SKIP LOCKED`, at most what each lane has room for, every `pollMs`, sooner while claims come
  * back full, at once when nudged.
  */
-export function createPoller(o: {
-  db: Kysely<DispatcherDB>;
-  cache: EndpointCache;
-  lanes: Lanes;
-  clock: Clock;
-  metrics: DispatchMetrics;
-  pollMs: number;
-  leaseMsFor: (timeoutMs: number) => number;
-  isStopped: () => boolean;
-}) {
+export function createPoller(
+  o: DispatchCore & {
+    cache: EndpointCache;
+    lanes: Lanes;
+    pollMs: number;
+    leaseMsFor: (timeoutMs: number) => number;
+    isStopped: () => boolean;
+  },
+) {
   let timer: NodeJS.Timeout | null = null;
   let polling = false;
   let pollAgain = false;

@@ -1,33 +1,27 @@
 import { aggregateSubject, childTraceparent, type EventBus, publishEvent } from '@pep/events';
 import { context, isSpanContextValid, SpanKind, SpanStatusCode, trace } from '@opentelemetry/api';
 import { W3CTraceContextPropagator } from '@opentelemetry/core';
-import type { Kysely } from 'kysely';
 import type { Dispatcher } from 'undici';
-import type { DispatcherDB } from '../db/schema.ts';
 import type { MappingCache } from '../projections/integration-mappings/index.ts';
 import type { AttemptWriter } from './attempt-writer.ts';
 import { sendAttempt } from './attempt.ts';
-import type { Clock } from './clock.ts';
 import { mappingFailedEvent } from './delivery-events.ts';
 import type { EndpointCache } from './endpoint-cache.ts';
 import type { HeldLedger } from './held-ledger.ts';
 import type { Lane } from './lanes.ts';
-import type { DispatchMetrics } from './metrics.ts';
 import { nextDelayMs, type RetryPolicy } from './retry-policy.ts';
 import { type AttemptResult, releaseLeases, renewLease } from './store.ts';
 import type { Work } from './work.ts';
+import type { DispatchCore } from './core.ts';
 
 const W3C = new W3CTraceContextPropagator();
 const tracer = trace.getTracer('webhook-dispatcher');
 
-export interface SenderOptions {
-  db: Kysely<DispatcherDB>;
+export interface SenderOptions extends DispatchCore {
   bus: EventBus;
   agent: Dispatcher;
-  clock: Clock;
   cache: EndpointCache;
   mappings?: MappingCache | undefined;
-  metrics: DispatchMetrics;
   ledger: HeldLedger;
   writer: AttemptWriter;
   retry: RetryPolicy;
