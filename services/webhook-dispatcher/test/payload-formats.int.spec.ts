@@ -227,7 +227,7 @@ describe('payload_format migration', () => {
       expect(await columns()).not.toContain('payload_format');
     } finally {
       await db.destroy();
-      await dropDatabase(url).catch(() => undefined);
+      await dropDatabase(url);
     }
   });
 });

@@ -1,8 +1,10 @@
 import { randomBytes, randomUUID } from 'node:crypto';
-import type { PlatformEvent, Principal, RpcReply } from '@pep/contracts';
+import type { Attempt, Delivery, PlatformEvent, Principal, RpcReply, WebhookEndpoint, WebhookJob } from '@pep/contracts';
 import { type EventBus, externalSubject, publishEvent } from '@pep/events';
 import { freePort, NATS_URL, serviceEnv, spawnService, type TestNames, waitReady } from '@pep/testing';
 import { connect, type NatsConnection } from '@nats-io/transport-node';
+import type { EndpointAdmin } from '../../src/app/endpoint-admin.ts';
+import type { secretKeys } from '../../src/app/secret-keys.ts';
 
 export const SECRET_KEY = randomBytes(32).toString('hex');
 
@@ -32,33 +34,55 @@ export const partner = (id: string): Principal => ({
   credential_id: `cred_${id}`,
 });
 
+interface Page<T> {
+  data: T[];
+  has_more: boolean;
+}
+type Secrets = ReturnType<EndpointAdmin['secrets']>;
+type Keys = ReturnType<typeof secretKeys>;
+
+/** What each of the dispatcher's RPC patterns answers (the contracts' types, or the use case's own). */
+export interface DispatcherReplies {
+  'endpoints.create': WebhookEndpoint & { secret: string };
+  'endpoints.list': Page<WebhookEndpoint>;
+  'endpoints.get': WebhookEndpoint;
+  'endpoints.update': WebhookEndpoint;
+  'endpoints.secret': Secrets;
+  'endpoints.rotate-secret': Secrets;
+  'endpoints.recover': WebhookJob;
+  'endpoints.replay': WebhookJob;
+  'deliveries.list': Page<Delivery>;
+  'deliveries.get': Delivery;
+  'deliveries.attempts': Page<Attempt>;
+  'deliveries.resend': WebhookJob;
+  'jobs.get': WebhookJob;
+  'event-types.list': { data: { type: string; deliverable: boolean; schema: Record<string, unknown> }[] };
+  'ops.secrets.status': Awaited<ReturnType<Keys['status']>>;
+  'ops.secrets.reencrypt': Awaited<ReturnType<Keys['reencrypt']>>;
+  'ops.projections': { data: { name: string; state: string; open_dead_letters: number }[] };
+}
+
+type CallRequest = { params?: Record<string, string>; query?: Record<string, unknown>; body?: unknown };
+
 /** Speaks to the dispatcher's handlers the way the gateway does (@nestjs/microservices NATS packets). */
 export async function rpcClient(names: TestNames) {
   const nc: NatsConnection = await connect({ servers: NATS_URL });
-  return {
-    async call(
-      pattern: string,
-      principal: Principal,
-      req: { params?: Record<string, string>; query?: Record<string, unknown>; body?: unknown } = {},
-    ): Promise<RpcReply> {
-      const data = { principal, params: req.params ?? {}, query: req.query ?? {}, body: req.body, request_id: randomUUID() };
-      const msg = await nc.request(
-        `${names.RPC_PREFIX}.webhook-dispatcher.${pattern}`,
-        JSON.stringify({ id: randomUUID(), pattern, data }),
-        {
-          timeout: 15_000,
-        },
-      );
-      return (JSON.parse(new TextDecoder().decode(msg.data)) as { response: RpcReply }).response;
-    },
-    /** Like call, but throws unless the reply is a success, and returns its body. */
-    async ok<T = any>(pattern: string, principal: Principal, req: Parameters<typeof this.call>[2] = {}): Promise<T> {
-      const r = await this.call(pattern, principal, req);
-      if (!r.ok) throw new Error(`${pattern} failed: ${JSON.stringify(r.problem)}`);
-      return r.body as T;
-    },
-    close: () => nc.drain(),
-  };
+  async function call(pattern: string, principal: Principal, req: CallRequest = {}): Promise<RpcReply> {
+    const data = { principal, params: req.params ?? {}, query: req.query ?? {}, body: req.body, request_id: randomUUID() };
+    const msg = await nc.request(`${names.RPC_PREFIX}.webhook-dispatcher.${pattern}`, JSON.stringify({ id: randomUUID(), pattern, data }), {
+      timeout: 15_000,
+    });
+    return (JSON.parse(new TextDecoder().decode(msg.data)) as { response: RpcReply }).response;
+  }
+  /** Like call, but throws unless the reply is a success, and returns its body (typed by pattern, or as asked). */
+  async function ok<P extends keyof DispatcherReplies>(pattern: P, principal: Principal, req?: CallRequest): Promise<DispatcherReplies[P]>;
+  async function ok<T>(pattern: string, principal: Principal, req?: CallRequest): Promise<T>;
+  async function ok(pattern: string, principal: Principal, req: CallRequest = {}): Promise<unknown> {
+    const r = await call(pattern, principal, req);
+    if (!r.ok) throw new Error(`${pattern} failed: ${JSON.stringify(r.problem)}`);
+    return r.body;
+  }
+  return { call, ok, close: () => nc.drain() };
 }
 
 let counter = 0;
