@@ -15,7 +15,8 @@ import type { OrchestratorDB } from './db/schema.ts';
 import { orchestratorHandlers } from './handlers/index.ts';
 import { incidentsProjection } from './projections/incidents/index.ts';
 import { policiesProjection } from './projections/policies/index.ts';
-import { flagChangesProjection, githubMergesProjection } from './projections/recent-changes/index.ts';
+import { flagChangesProjection } from './projections/flag-changes/index.ts';
+import { githubMergesProjection } from './projections/github-merges/index.ts';
 import { runsProjection } from './projections/runs/index.ts';
 import { createOutbound } from './providers/http.ts';
 

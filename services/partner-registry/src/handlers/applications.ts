@@ -10,7 +10,7 @@ import {
   UpdateApplicationBody,
 } from '@pep/contracts';
 import { ForbiddenError, NotFoundError, newId, parseOrThrow } from '@pep/runtime';
-import { handler, ok, type RpcHandler } from '@pep/service';
+import { actingPartner, assertVisible, handler, isAdmin, listScope, ok, type RpcHandler } from '@pep/service';
 import { z } from 'zod';
 import { type Aggregate, metaFrom } from '../app/command-bus.ts';
 import { createUrlSafety } from '../app/url-safety.ts';
@@ -19,7 +19,6 @@ import { type ApplicationCommand, decideApplication } from '../domain/applicatio
 import { APPLICATIONS_PROJECTION, findApplication, listApplications } from '../projections/applications/index.ts';
 import type { HandlerDeps } from './deps.ts';
 import { partnerAggregate } from './partners.ts';
-import { actingPartner, assertVisible, isAdmin, listScope } from './tenant.ts';
 
 export const applicationAggregate: Aggregate<ApplicationState | undefined, ApplicationEvent> = {
   kind: 'application',

@@ -14,7 +14,7 @@ import {
 } from '@pep/contracts';
 import { ForbiddenError, NotFoundError, newId, parseOrThrow } from '@pep/runtime';
 import { aggregateSubject, createAggregateLoader } from '@pep/events';
-import { handler, ok, type RpcHandler } from '@pep/service';
+import { assertVisible, handler, isAdmin, ok, type RpcHandler } from '@pep/service';
 import { z } from 'zod';
 import { type Aggregate, metaFrom } from '../app/command-bus.ts';
 import { type ApiKeyEvent, type ApiKeyState, evolveApiKey, initialApiKey, toApiKey } from '../domain/api-key/api-key.ts';
@@ -31,7 +31,6 @@ import { API_KEYS_PROJECTION, findApiKey, listApiKeys } from '../projections/ide
 import { findOAuthClient, listOAuthClients, OAUTH_CLIENTS_PROJECTION } from '../projections/identity-oauth-clients/index.ts';
 import type { HandlerDeps } from './deps.ts';
 import { partnerAggregate } from './partners.ts';
-import { assertVisible, isAdmin } from './tenant.ts';
 
 export const apiKeyAggregate: Aggregate<ApiKeyState | undefined, ApiKeyEvent> = {
   kind: 'api_key',

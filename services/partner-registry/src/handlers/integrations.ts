@@ -12,7 +12,7 @@ import {
 } from '@pep/contracts';
 import { compileMapping, resolveMapping } from '@pep/mapping';
 import { NotFoundError, newId, parseOrThrow } from '@pep/runtime';
-import { handler, ok, type RpcHandler } from '@pep/service';
+import { assertVisible, handler, listScope, ok, type RpcHandler } from '@pep/service';
 import { z } from 'zod';
 import { type Aggregate, type CommandBus, metaFrom } from '../app/command-bus.ts';
 import type { RegistryConfig } from '../config.ts';
@@ -29,7 +29,6 @@ import {
 import { findIntegration, INTEGRATIONS_PROJECTION, listIntegrations } from '../projections/integrations/index.ts';
 import { applicationAggregate } from './applications.ts';
 import type { HandlerDeps } from './deps.ts';
-import { assertVisible, listScope } from './tenant.ts';
 
 export const integrationAggregate: Aggregate<IntegrationState | undefined, IntegrationEvent> = {
   kind: 'integration',

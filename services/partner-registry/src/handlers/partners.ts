@@ -11,14 +11,13 @@ import {
   UpdatePartnerBody,
 } from '@pep/contracts';
 import { ForbiddenError, NotFoundError, newId, parseOrThrow } from '@pep/runtime';
-import { handler, ok, type RpcHandler } from '@pep/service';
+import { assertVisible, handler, isAdmin, listScope, ok, type RpcHandler } from '@pep/service';
 import { z } from 'zod';
 import { type Aggregate, metaFrom } from '../app/command-bus.ts';
 import { decidePartner, type PartnerCommand } from '../domain/partner/decide.ts';
 import { evolvePartner, initialPartner, type PartnerEvent, type PartnerState, toPartner } from '../domain/partner/partner.ts';
 import { findPartner, listAgreements, listContacts, listPartners, PARTNERS_PROJECTION } from '../projections/partners/index.ts';
 import type { HandlerDeps } from './deps.ts';
-import { assertVisible, isAdmin, listScope } from './tenant.ts';
 
 export const partnerAggregate: Aggregate<PartnerState | undefined, PartnerEvent> = {
   kind: 'partner',

@@ -11,7 +11,7 @@ import {
   TicketStatusSchema,
 } from '@pep/contracts';
 import { ForbiddenError, NotFoundError, newId, parseOrThrow } from '@pep/runtime';
-import { handler, ok, type RpcHandler } from '@pep/service';
+import { actingPartner, assertVisible, handler, isAdmin, listScope, ok, type RpcHandler } from '@pep/service';
 import { z } from 'zod';
 import { type Aggregate, metaFrom } from '../app/command-bus.ts';
 import { decideTicket, type TicketCommand } from '../domain/ticket/decide.ts';
@@ -19,7 +19,6 @@ import { evolveTicket, initialTicket, type TicketEvent, type TicketState, withSl
 import { findTicket, listTickets, TICKETS_PROJECTION } from '../projections/tickets/index.ts';
 import type { HandlerDeps } from './deps.ts';
 import { partnerAggregate } from './partners.ts';
-import { actingPartner, assertVisible, isAdmin, listScope } from './tenant.ts';
 
 export const ticketAggregate: Aggregate<TicketState | undefined, TicketEvent> = {
   kind: 'ticket',

@@ -1,6 +1,6 @@
 import type { StoredEvent } from '@pep/contracts';
 import { aggregateFilter, type Projection } from '@pep/events';
-import type { Kysely, Transaction } from 'kysely';
+import type { Kysely, Selectable, Transaction } from 'kysely';
 import type { OrchestratorDB, OrchestratorTables } from '../../db/schema.ts';
 import type { IncidentOpenedData, IncidentResolvedData } from '../../domain/incident/incident.ts';
 import { incidentKey } from '../../domain/keys.ts';
@@ -79,7 +79,7 @@ export function incidentsProjection(prefix: string): Projection<OrchestratorDB> 
 }
 
 /** A row of the incidents read model. */
-export type IncidentRow = OrchestratorTables['incidents'];
+export type IncidentRow = Selectable<OrchestratorTables['incidents']>;
 
 /** Finds an incident by its id; `partnerId` undefined = any partner (admin). */
 export function findIncident(db: Kysely<OrchestratorDB>, incidentId: string, partnerId: string | undefined) {
