@@ -5,15 +5,18 @@ import type { StoredEvent } from '@pep/contracts';
  * are appended and are upcast to the latest version when read, so an event whose type is one of the union's
  * carries that type's data: an `evolve` can take its own union instead of any event and a cast.
  */
-export function eventsOfTypes<E extends { type: string }>(types: Iterable<E['type']>) {
+export function eventsOfTypes<E extends { type: string }>(types: Iterable<E['type']>): EventGuard<E> {
   const known: ReadonlySet<string> = new Set(types);
   return <X extends { type: string }>(event: X): event is X & E => known.has(event.type);
 }
 
+/** Narrows any event (stored or not) to `E` when its type is one of `E`'s. */
+export type EventGuard<E extends { type: string }> = <X extends { type: string }>(event: X) => event is X & E;
+
 /** How a read model that keeps one folded state per aggregate reads, folds and writes a batch. */
 export interface FoldedReadModel<E extends { type: string }, S> {
   /** The events this read model folds (see `eventsOfTypes`); others are ignored. */
-  handles: (event: StoredEvent) => event is StoredEvent & E;
+  handles: EventGuard<E>;
   /** The aggregate (row) an event belongs to. */
   idOf: (event: StoredEvent & E) => string;
   /** The current states of these ids (missing ids are new). */

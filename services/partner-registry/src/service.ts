@@ -28,8 +28,8 @@ export function registryProjections(prefix: string): Projection<RegistryDB>[] {
     applicationsProjection(prefix),
     integrationsProjection(prefix),
     ticketsProjection(prefix),
-    apiKeysProjection<RegistryDB>(prefix),
-    oauthClientsProjection<RegistryDB>(prefix),
+    apiKeysProjection(prefix),
+    oauthClientsProjection(prefix),
   ];
 }
 

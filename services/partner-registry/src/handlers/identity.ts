@@ -16,35 +16,17 @@ import { ForbiddenError, NotFoundError, newId, parseOrThrow } from '@pep/runtime
 import { aggregateSubject, createAggregateLoader } from '@pep/events';
 import { assertVisible, handler, isAdmin, ok, type RpcHandler } from '@pep/service';
 import { z } from 'zod';
-import { type Aggregate, metaFrom } from '../app/command-bus.ts';
-import { type ApiKeyEvent, type ApiKeyState, evolveApiKey, initialApiKey, toApiKey } from '../domain/api-key/api-key.ts';
+import { metaFrom } from '../app/command-bus.ts';
+import { type ApiKeyState, toApiKey } from '../domain/api-key/api-key.ts';
 import { type ApiKeyCommand, decideApiKey } from '../domain/api-key/decide.ts';
 import { decideOAuthClient, type OAuthClientCommand } from '../domain/oauth-client/decide.ts';
-import {
-  evolveOAuthClient,
-  initialOAuthClient,
-  type OAuthClientEvent,
-  type OAuthClientState,
-  toOAuthClient,
-} from '../domain/oauth-client/oauth-client.ts';
-import { API_KEYS_PROJECTION, findApiKey, listApiKeys } from '../projections/identity-api-keys/index.ts';
-import { findOAuthClient, listOAuthClients, OAUTH_CLIENTS_PROJECTION } from '../projections/identity-oauth-clients/index.ts';
+import { type OAuthClientState, toOAuthClient } from '../domain/oauth-client/oauth-client.ts';
+import { findApiKey, listApiKeys } from '../projections/identity-api-keys/index.ts';
+import { findOAuthClient, listOAuthClients } from '../projections/identity-oauth-clients/index.ts';
 import type { HandlerDeps } from './deps.ts';
-import { partnerAggregate } from './partners.ts';
-
-export const apiKeyAggregate: Aggregate<ApiKeyState | undefined, ApiKeyEvent> = {
-  kind: 'api_key',
-  initial: initialApiKey,
-  evolve: evolveApiKey,
-  projection: API_KEYS_PROJECTION,
-};
-
-export const oauthClientAggregate: Aggregate<OAuthClientState | undefined, OAuthClientEvent> = {
-  kind: 'oauth_client',
-  initial: initialOAuthClient,
-  evolve: evolveOAuthClient,
-  projection: OAUTH_CLIENTS_PROJECTION,
-};
+import { apiKeyAggregate } from '../domain/api-key/aggregate.ts';
+import { oauthClientAggregate } from '../domain/oauth-client/aggregate.ts';
+import { partnerAggregate } from '../domain/partner/aggregate.ts';
 
 /** The owner and status of an application, as the identity area needs them (own fold: no coupling to its state shape). */
 interface ApplicationOwner {

@@ -14,28 +14,15 @@ import { compileMapping, resolveMapping } from '@pep/mapping';
 import { NotFoundError, newId, parseOrThrow } from '@pep/runtime';
 import { assertVisible, handler, listScope, ok, type RpcHandler } from '@pep/service';
 import { z } from 'zod';
-import { type Aggregate, type CommandBus, metaFrom } from '../app/command-bus.ts';
+import { type CommandBus, metaFrom } from '../app/command-bus.ts';
 import type { RegistryConfig } from '../config.ts';
 import type { ProbeResult } from '../domain/integration/health.ts';
 import { type IntegrationCommand, decideIntegration, validateMappingExpression } from '../domain/integration/decide.ts';
-import {
-  evolveIntegration,
-  initialIntegration,
-  type IntegrationEvent,
-  type IntegrationState,
-  currentMappings,
-  toIntegration,
-} from '../domain/integration/integration.ts';
-import { findIntegration, INTEGRATIONS_PROJECTION, listIntegrations } from '../projections/integrations/index.ts';
-import { applicationAggregate } from './applications.ts';
+import { type IntegrationState, currentMappings, toIntegration } from '../domain/integration/integration.ts';
+import { findIntegration, listIntegrations } from '../projections/integrations/index.ts';
 import type { HandlerDeps } from './deps.ts';
-
-export const integrationAggregate: Aggregate<IntegrationState | undefined, IntegrationEvent> = {
-  kind: 'integration',
-  initial: initialIntegration,
-  evolve: evolveIntegration,
-  projection: INTEGRATIONS_PROJECTION,
-};
+import { applicationAggregate } from '../domain/application/aggregate.ts';
+import { integrationAggregate } from '../domain/integration/aggregate.ts';
 
 const IdParams = z.object({ id: z.string().min(1).max(64) });
 const ListQuery = PageQuerySchema.extend({
