@@ -118,8 +118,12 @@ export function createPerformers(deps: PerformerDeps) {
     );
   });
 
+  /** A flag API call: three attempts within the deadline, each at most 5 s. */
+  const flagApi = (call: ActionCall, send: (timeoutMs: number) => Promise<Performed['value']>) =>
+    withRetries(3, call.deadline, () => send(call.remaining(5000)));
+
   const launchDarkly = flag('launchdarkly', (provider, t, call) =>
-    withRetries(3, call.deadline, () =>
+    flagApi(call, (timeoutMs) =>
       toggleLaunchDarkly(
         deps.outbound,
         {
@@ -131,13 +135,13 @@ export function createPerformers(deps: PerformerDeps) {
           on: t.on,
           comment: t.reason,
         },
-        call.remaining(5000),
+        timeoutMs,
       ),
     ),
   );
 
   const unleash = flag('unleash', (provider, t, call) =>
-    withRetries(3, call.deadline, () =>
+    flagApi(call, (timeoutMs) =>
       toggleUnleash(
         deps.outbound,
         {
@@ -148,7 +152,7 @@ export function createPerformers(deps: PerformerDeps) {
           flagKey: t.flagKey,
           on: t.on,
         },
-        call.remaining(5000),
+        timeoutMs,
       ),
     ),
   );
