@@ -38,6 +38,11 @@ type Ctx = ServiceContext<OrchestratorDB, OrchestratorSettings>;
 function wire(ctx: Ctx) {
   const c = ctx.config;
   const now = () => new Date();
+  const limiterUnavailable = ctx.metrics.counter(
+    'rollback_rate_limiter_unavailable_total',
+    'Redis errors of the incident rate limiter, and incidents let through unchecked because of them',
+    ['what'],
+  );
   const aggregates = createAggregates({ bus: ctx.bus, logger: ctx.logger, projections: ctx.projections });
   const outbound = createOutbound({ allowlist: c.OUTBOUND_ALLOWLIST, httpsOnly: c.OUTBOUND_HTTPS_ONLY });
   const executor = createExecutor({
@@ -67,6 +72,7 @@ function wire(ctx: Ctx) {
       limitPerMinute: c.INCIDENT_RATE_LIMIT_PER_MIN,
       logger: ctx.logger,
       prefix: c.SUBJECT_PREFIX,
+      onUnavailable: (what) => limiterUnavailable.inc({ what }),
     }),
     notifier: createNotifier({ db: ctx.db, smtpUrl: c.SMTP_URL, from: c.MAIL_FROM, logger: ctx.logger }),
     now,
