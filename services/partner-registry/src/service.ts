@@ -51,10 +51,19 @@ export function registryHandlers(deps: HandlerDeps): Record<string, RpcHandler> 
 type Ctx = ServiceContext<RegistryDB, RegistryConfig>;
 
 /** What handlers and background work share in one process (built once per service context). */
-export function createRegistryRuntime(ctx: Pick<Ctx, 'bus' | 'db' | 'config' | 'logger' | 'projections' | 'deadLetters'>) {
+export function createRegistryRuntime(
+  ctx: Pick<Ctx, 'bus' | 'db' | 'config' | 'logger' | 'projections' | 'deadLetters'> & { metrics?: Ctx['metrics'] },
+) {
   const now = () => new Date();
   const commands = createCommandBus({ bus: ctx.bus, logger: ctx.logger, projections: ctx.projections });
-  const health = createHealthProbe(createUrlSafety(ctx.config).policy, ctx.config.INTEGRATION_HEALTH_TIMEOUT_MS);
+  const drainErrors = ctx.metrics?.counter(
+    'integration_health_drain_errors_total',
+    'Health-check responses whose body could not be read to the end (the status was recorded)',
+  );
+  const health = createHealthProbe(createUrlSafety(ctx.config).policy, ctx.config.INTEGRATION_HEALTH_TIMEOUT_MS, (err) => {
+    drainErrors?.inc();
+    ctx.logger.warn('health check response body could not be drained', { err });
+  });
   const deps: HandlerDeps = { db: ctx.db, config: ctx.config, logger: ctx.logger, now, bus: ctx.bus, commands, probe: health.probe };
   const checkIntegration = createIntegrationChecker(commands, ctx.config, now);
 
