@@ -26,6 +26,24 @@ export type { Pull, Repo } from './git-model.ts';
  * public key) and installation tokens, and sends rate-limit headers, with switches for exhausted and
  * secondary limits.
  */
+/**
+ * What the handled operations read from a request body. The body was checked against the operation's schema
+ * in GitHub's OpenAPI description before it gets here (a violation is answered 422), so each operation's
+ * fields are present; `tree` is a sha (create-commit) or a list of entries (create-tree).
+ */
+interface RequestBody {
+  head: string;
+  base: string;
+  title: string;
+  body?: string | null;
+  base_tree?: string;
+  tree: unknown;
+  parents: unknown;
+  message: string;
+  ref: string;
+  sha: string;
+}
+
 export interface FakeGithub {
   url: string;
   repos: Map<string, Repo>;
@@ -231,7 +249,7 @@ export async function startFakeGithub(opts: { appId: number; publicKey: KeyObjec
       res.setHeader('x-ratelimit-reset', rl['x-ratelimit-reset'] as string);
     }
     if (p.owner && p.repo && !repo) return { opId, status: send(404, { message: 'Not Found' }) };
-    const b = (body ?? {}) as Record<string, any>;
+    const b = (body ?? {}) as RequestBody;
     switch (op.operationId) {
       case 'apps/get-repo-installation':
         return {
@@ -317,9 +335,9 @@ export async function startFakeGithub(opts: { appId: number; publicKey: KeyObjec
         return { opId, status: send(201, treeJson(sha, entries)) };
       }
       case 'git/create-commit': {
-        if (!repo!.trees.has(b.tree) || !(b.parents as string[]).every((x) => repo!.commits.has(x)))
+        if (!repo!.trees.has(String(b.tree)) || !(b.parents as string[]).every((x) => repo!.commits.has(x)))
           return { opId, status: send(422, { message: 'Tree or parent SHA does not exist' }) };
-        const sha = putCommit(repo!, b.tree, b.parents, b.message);
+        const sha = putCommit(repo!, String(b.tree), b.parents as string[], b.message);
         return { opId, status: send(201, commitJson(repo!.commits.get(sha) as Commit)) };
       }
       case 'git/get-ref': {
