@@ -74,7 +74,7 @@ async function main() {
       });
       return { status: res.status, body: (await res.json()) as Record<string, unknown> };
     };
-    const partnerId = 'prt_bench';
+    const partnerId = 'prt_01jbenchbenchbenchbench000';
     for (let c = 0; c < CUSTOMERS; c++) {
       const r = await post('/v1/rollback/policies', {
         partner_id: partnerId,

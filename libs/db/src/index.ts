@@ -1,2 +1,3 @@
 export * from './database.ts';
 export * from './migrations.ts';
+export * from './jsonb.ts';

@@ -8,3 +8,4 @@ export * from './metrics.ts';
 export * from './health-server.ts';
 export * from './telemetry.ts';
 export * from './redis-token-buckets.ts';
+export * from './early.ts';

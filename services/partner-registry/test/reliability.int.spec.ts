@@ -5,7 +5,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createCommandBus } from '../src/app/command-bus.ts';
 import { decidePartner } from '../src/domain/partner/decide.ts';
 import { findPartner } from '../src/projections/partners/index.ts';
-import { partnerAggregate } from '../src/handlers/partners.ts';
+import { partnerAggregate } from '../src/domain/partner/aggregate.ts';
 import { createLogger, ConflictError } from '@pep/runtime';
 import { admin, type Registry, startRegistry } from './support/registry.ts';
 import { envelope, readAll } from './support/stream.ts';

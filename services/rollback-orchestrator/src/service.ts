@@ -15,7 +15,8 @@ import type { OrchestratorDB } from './db/schema.ts';
 import { orchestratorHandlers } from './handlers/index.ts';
 import { incidentsProjection } from './projections/incidents/index.ts';
 import { policiesProjection } from './projections/policies/index.ts';
-import { flagChangesProjection, githubMergesProjection } from './projections/recent-changes/index.ts';
+import { flagChangesProjection } from './projections/flag-changes/index.ts';
+import { githubMergesProjection } from './projections/github-merges/index.ts';
 import { runsProjection } from './projections/runs/index.ts';
 import { createOutbound } from './providers/http.ts';
 
@@ -37,6 +38,11 @@ type Ctx = ServiceContext<OrchestratorDB, OrchestratorSettings>;
 function wire(ctx: Ctx) {
   const c = ctx.config;
   const now = () => new Date();
+  const limiterUnavailable = ctx.metrics.counter(
+    'rollback_rate_limiter_unavailable_total',
+    'Redis errors of the incident rate limiter, and incidents let through unchecked because of them',
+    ['what'],
+  );
   const aggregates = createAggregates({ bus: ctx.bus, logger: ctx.logger, projections: ctx.projections });
   const outbound = createOutbound({ allowlist: c.OUTBOUND_ALLOWLIST, httpsOnly: c.OUTBOUND_HTTPS_ONLY });
   const executor = createExecutor({
@@ -66,6 +72,7 @@ function wire(ctx: Ctx) {
       limitPerMinute: c.INCIDENT_RATE_LIMIT_PER_MIN,
       logger: ctx.logger,
       prefix: c.SUBJECT_PREFIX,
+      onUnavailable: (what) => limiterUnavailable.inc({ what }),
     }),
     notifier: createNotifier({ db: ctx.db, smtpUrl: c.SMTP_URL, from: c.MAIL_FROM, logger: ctx.logger }),
     now,

@@ -1,39 +1,12 @@
 import { describe, expect, it } from 'vitest';
 import { decideIncident } from '../src/domain/incident/decide.ts';
 import { evolveIncident, initialIncident } from '../src/domain/incident/incident.ts';
-import type { StoredPolicy } from '../src/domain/rollback-policy/rollback-policy.ts';
 import { decideRun } from '../src/domain/rollback-run/decide.ts';
 import { planRollback, type PlanInput } from '../src/domain/rollback-run/plan.ts';
 import { evolveRun, initialRun, type RunState } from '../src/domain/rollback-run/rollback-run.ts';
+import { policy } from './support/policy.ts';
 
 const now = new Date('2026-03-01T12:00:00.000Z');
-const policy = (over: Partial<StoredPolicy> = {}): StoredPolicy => ({
-  policy_id: 'rbp_1',
-  partner_id: 'prt_1',
-  customer_id: 'cus_1',
-  name: null,
-  mode: 'auto',
-  cooldown_minutes: 30,
-  max_actions: 5,
-  candidates: { pull_requests_merged_within_hours: 24, flags_changed_within_hours: 24, include_suspects: true },
-  restore_flags_on_resolve: true,
-  notify_emails: [],
-  providers: [{ id: 'partner', kind: 'partner_webhook', base_url: 'http://127.0.0.1:1', token: 'enc:v1:x' }],
-  journeys: [
-    {
-      funnel: 'checkout',
-      repositories: [{ repository: 'acme/shop', branch: 'main' }],
-      flags: [
-        { provider_id: 'partner', flag_key: 'new-checkout' },
-        { provider_id: 'partner', flag_key: 'fast-pay' },
-        { provider_id: 'partner', flag_key: 'promo-banner' },
-      ],
-      webhooks: [{ url: 'https://hooks.example.com/rollback', secret: 'enc:v1:y' }],
-    },
-    { funnel: 'signup', repositories: [], flags: [{ provider_id: 'partner', flag_key: 'signup-flag' }], webhooks: [] },
-  ],
-  ...over,
-});
 const input = (over: Partial<PlanInput> = {}): PlanInput => ({
   incident: {
     incident_id: 'inc-1',

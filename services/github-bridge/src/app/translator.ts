@@ -1,10 +1,21 @@
-import type { StoredEvent } from '@pep/contracts';
-import { aggregateFilter, aggregateSubject, type EventBus, pgDeadLetters, publishEvent, startWorker, type Worker } from '@pep/events';
+import type { EventOf, GithubWebhookReceived, StoredEvent } from '@pep/contracts';
+import {
+  aggregateFilter,
+  aggregateSubject,
+  type EventBus,
+  eventsOfTypes,
+  pgDeadLetters,
+  publishEvent,
+  startWorker,
+  type Worker,
+} from '@pep/events';
 import type { Logger } from '@pep/runtime';
 import type { Kysely } from 'kysely';
 import type { BridgeDB } from '../db/schema.ts';
 import { translateDelivery } from '../domain/webhook/translate.ts';
-import { envelope } from '../handlers/index.ts';
+import { envelope } from './events.ts';
+
+const isDelivery = eventsOfTypes<EventOf<typeof GithubWebhookReceived>>(['github.webhook.received']);
 
 /**
  * Translates kept webhook deliveries into platform events. Event ids derive from the delivery id and the
@@ -19,7 +30,9 @@ export function startTranslator(deps: { bus: EventBus; db: Kysely<BridgeDB>; log
     deadLetters: pgDeadLetters(deps.db),
     logger: deps.logger,
     handle: async (event: StoredEvent) => {
-      const d = event.data as { delivery_id: string; event: string; payload: Record<string, unknown>; received_at: string };
+      // The subject holds only kept deliveries; anything else there is not ours to translate.
+      if (!isDelivery(event)) return;
+      const d = event.data;
       const out = translateDelivery(d);
       for (const [i, t] of out.entries()) {
         await publishEvent(

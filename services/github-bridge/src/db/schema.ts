@@ -1,5 +1,5 @@
 import type { PlatformTables } from '@pep/db';
-import type { Generated } from 'kysely';
+import type { ColumnType, Generated } from 'kysely';
 
 export interface BridgeTables {
   /** Webhook deliveries seen (X-GitHub-Delivery), the dedupe of the ingress. */
@@ -23,6 +23,13 @@ export interface BridgeTables {
     state: string;
   };
   repo_issues: { repository_id: number; number: number; open: boolean };
-  installations: { installation_id: number; account: string; repositories: unknown; active: boolean; updated_at: string };
+  /** `repositories` is jsonb: written as its JSON text, read back as the list. */
+  installations: {
+    installation_id: number;
+    account: string;
+    repositories: ColumnType<string[], string, string>;
+    active: boolean;
+    updated_at: string;
+  };
 }
 export type BridgeDB = BridgeTables & PlatformTables;

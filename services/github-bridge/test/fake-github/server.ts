@@ -1,8 +1,23 @@
-import { createHash, randomBytes, type KeyObject } from 'node:crypto';
+import { randomBytes, type KeyObject } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { jwtVerify } from 'jose';
+import {
+  type Commit,
+  commitJson,
+  type Pull,
+  pullJson,
+  putBlob,
+  putCommit,
+  putTree,
+  type Repo,
+  type TreeEntry,
+  treeJson,
+  treeOfRef,
+} from './git-model.ts';
 import { createOpenApiValidator, type Violation } from './openapi-validator.ts';
+
+export type { Pull, Repo } from './git-model.ts';
 
 /**
  * A fake api.github.com on loopback for github-bridge's tests. Every request is validated against GitHub's
@@ -11,47 +26,23 @@ import { createOpenApiValidator, type Violation } from './openapi-validator.ts';
  * public key) and installation tokens, and sends rate-limit headers, with switches for exhausted and
  * secondary limits.
  */
-interface TreeEntry {
-  mode: string;
-  type: 'blob';
-  sha: string;
-}
-interface Commit {
-  sha: string;
-  tree: string;
-  parents: string[];
-  message: string;
-  date: string;
-}
-export interface Pull {
-  id: number;
-  number: number;
-  title: string;
-  body: string | null;
+/**
+ * What the handled operations read from a request body. The body was checked against the operation's schema
+ * in GitHub's OpenAPI description before it gets here (a violation is answered 422), so each operation's
+ * fields are present; `tree` is a sha (create-commit) or a list of entries (create-tree).
+ */
+interface RequestBody {
   head: string;
   base: string;
-  state: 'open' | 'closed';
-  user: string;
-  created_at: string;
-  merged_at: string | null;
-  closed_at: string | null;
-  merge_commit_sha: string | null;
+  title: string;
+  body?: string | null;
+  base_tree?: string;
+  tree: unknown;
+  parents: unknown;
+  message: string;
+  ref: string;
+  sha: string;
 }
-export interface Repo {
-  id: number;
-  owner: string;
-  name: string;
-  installationId: number;
-  refs: Map<string, string>;
-  forkPoints: Map<string, string>;
-  commits: Map<string, Commit>;
-  trees: Map<string, Map<string, TreeEntry>>;
-  blobs: Map<string, string>;
-  pulls: Map<number, Pull>;
-  nextNumber: number;
-}
-
-const sha1 = (s: string) => createHash('sha1').update(s).digest('hex');
 
 export interface FakeGithub {
   url: string;
@@ -87,29 +78,6 @@ export async function startFakeGithub(opts: { appId: number; publicKey: KeyObjec
   let primary = { remaining: 5000, reset: Math.floor(Date.now() / 1000) + 3600, limited: false };
   let nextId = 1000;
   let url = '';
-
-  const putTree = (repo: Repo, entries: Map<string, TreeEntry>) => {
-    const sorted = [...entries.entries()].sort(([a], [b]) => a.localeCompare(b));
-    const sha = sha1(`tree ${JSON.stringify(sorted)}`);
-    repo.trees.set(sha, new Map(sorted));
-    return sha;
-  };
-  const putBlob = (repo: Repo, content: string) => {
-    const sha = sha1(`blob ${Buffer.byteLength(content)}\0${content}`);
-    repo.blobs.set(sha, content);
-    return sha;
-  };
-  const putCommit = (repo: Repo, tree: string, parents: string[], message: string) => {
-    const date = new Date().toISOString();
-    const sha = sha1(`commit ${tree} ${parents.join(',')} ${message} ${date} ${randomBytes(4).toString('hex')}`);
-    repo.commits.set(sha, { sha, tree, parents, message, date });
-    return sha;
-  };
-  const treeOfRef = (repo: Repo, branch: string) => {
-    const head = repo.refs.get(`heads/${branch}`);
-    const c = head ? repo.commits.get(head) : undefined;
-    return new Map(c ? repo.trees.get(c.tree) : []);
-  };
 
   const fake = {
     repos,
@@ -216,38 +184,6 @@ export async function startFakeGithub(opts: { appId: number; publicKey: KeyObjec
     },
   };
 
-  const pullJson = (repo: Repo, p: Pull) => ({
-    id: p.id,
-    number: p.number,
-    state: p.state,
-    title: p.title,
-    body: p.body,
-    user: { login: p.user, id: 1, type: 'User' },
-    html_url: `https://github.com/${repo.owner}/${repo.name}/pull/${p.number}`,
-    url: `${url}/repos/${repo.owner}/${repo.name}/pulls/${p.number}`,
-    merged: p.merged_at !== null,
-    merged_at: p.merged_at,
-    closed_at: p.closed_at,
-    created_at: p.created_at,
-    updated_at: p.merged_at ?? p.created_at,
-    merge_commit_sha: p.merge_commit_sha,
-    base: { ref: p.base, sha: repo.refs.get(`heads/${p.base}`) ?? null, repo: { id: repo.id, full_name: `${repo.owner}/${repo.name}` } },
-    head: { ref: p.head, sha: repo.refs.get(`heads/${p.head}`) ?? null, label: `${repo.owner}:${p.head}` },
-  });
-  const commitJson = (c: Commit) => ({
-    sha: c.sha,
-    tree: { sha: c.tree, url: '' },
-    parents: c.parents.map((sha) => ({ sha, url: '', html_url: '' })),
-    message: c.message,
-    author: { name: 'dev', email: 'dev@example.com', date: c.date },
-    committer: { name: 'dev', email: 'dev@example.com', date: c.date },
-  });
-  const treeJson = (sha: string, t: Map<string, TreeEntry>) => ({
-    sha,
-    truncated: false,
-    tree: [...t.entries()].map(([path, e]) => ({ path, mode: e.mode, type: e.type, sha: e.sha })),
-  });
-
   async function handle(req: IncomingMessage, res: ServerResponse, u: URL, body: unknown) {
     const send = (status: number, json: unknown, headers: Record<string, string> = {}) => {
       res
@@ -313,7 +249,7 @@ export async function startFakeGithub(opts: { appId: number; publicKey: KeyObjec
       res.setHeader('x-ratelimit-reset', rl['x-ratelimit-reset'] as string);
     }
     if (p.owner && p.repo && !repo) return { opId, status: send(404, { message: 'Not Found' }) };
-    const b = (body ?? {}) as Record<string, any>;
+    const b = (body ?? {}) as RequestBody;
     switch (op.operationId) {
       case 'apps/get-repo-installation':
         return {
@@ -339,7 +275,7 @@ export async function startFakeGithub(opts: { appId: number; publicKey: KeyObjec
       }
       case 'pulls/get': {
         const pull = repo!.pulls.get(Number(p.pull_number));
-        return { opId, status: pull ? send(200, pullJson(repo!, pull)) : send(404, { message: 'Not Found' }) };
+        return { opId, status: pull ? send(200, pullJson(url, repo!, pull)) : send(404, { message: 'Not Found' }) };
       }
       case 'pulls/list': {
         const head = u.searchParams.get('head');
@@ -351,7 +287,7 @@ export async function startFakeGithub(opts: { appId: number; publicKey: KeyObjec
           opId,
           status: send(
             200,
-            list.map((x) => pullJson(repo!, x)),
+            list.map((x) => pullJson(url, repo!, x)),
           ),
         };
       }
@@ -375,7 +311,7 @@ export async function startFakeGithub(opts: { appId: number; publicKey: KeyObjec
         pull.body = b.body ?? null;
         pull.user = 'pathcanary-rollback[bot]';
         pull.created_at = new Date().toISOString();
-        return { opId, status: send(201, pullJson(repo!, pull)) };
+        return { opId, status: send(201, pullJson(url, repo!, pull)) };
       }
       case 'git/get-commit': {
         const c = repo!.commits.get(p.commit_sha as string);
@@ -399,9 +335,9 @@ export async function startFakeGithub(opts: { appId: number; publicKey: KeyObjec
         return { opId, status: send(201, treeJson(sha, entries)) };
       }
       case 'git/create-commit': {
-        if (!repo!.trees.has(b.tree) || !(b.parents as string[]).every((x) => repo!.commits.has(x)))
+        if (!repo!.trees.has(String(b.tree)) || !(b.parents as string[]).every((x) => repo!.commits.has(x)))
           return { opId, status: send(422, { message: 'Tree or parent SHA does not exist' }) };
-        const sha = putCommit(repo!, b.tree, b.parents, b.message);
+        const sha = putCommit(repo!, String(b.tree), b.parents as string[], b.message);
         return { opId, status: send(201, commitJson(repo!.commits.get(sha) as Commit)) };
       }
       case 'git/get-ref': {

@@ -1,17 +1,8 @@
 import type { RpcRequest } from '@pep/contracts';
-import {
-  type AggregateKind,
-  type CommandMeta,
-  createCommandBus as createSharedCommandBus,
-  type EventBus,
-  type ProjectionRunner,
-} from '@pep/events';
+import { type CommandMeta, createCommandBus as createSharedCommandBus, type EventBus, type ProjectionRunner } from '@pep/events';
 import type { Logger } from '@pep/runtime';
 
 export type { CommandBus, CommandMeta, CommandResult } from '@pep/events';
-
-/** An aggregate of this service; `E` names the events its decider emits (documentation for the handlers). */
-export type Aggregate<S, _E extends { type: string; data: unknown }> = AggregateKind<S>;
 
 /** Where a command came from (the request) and which tenant its events belong to. */
 export function metaFrom(req: RpcRequest<unknown, unknown, unknown>, partnerId: string | undefined): CommandMeta {

@@ -15,6 +15,8 @@ export async function probeHealthUrl(
   url: string,
   dispatcher: ReturnType<typeof createSafeDispatcher>,
   timeoutMs: number,
+  /** The status is in, but the body could not be drained (the connection broke): the probe stands, this reports it. */
+  onDrainError: (err: unknown) => void,
 ): Promise<ProbeResult> {
   const started = performance.now();
   try {
@@ -24,7 +26,7 @@ export async function probeHealthUrl(
       signal: AbortSignal.timeout(timeoutMs),
       headers: { 'user-agent': 'pep-partner-registry/health-check', accept: 'application/json, text/plain, */*' },
     });
-    await res.body.dump().catch(() => undefined);
+    await res.body.dump().catch(onDrainError);
     return { latency_ms: performance.now() - started, http_status: res.statusCode };
   } catch (err) {
     const e = err as Error & { cause?: Error };

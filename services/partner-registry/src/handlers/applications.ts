@@ -10,23 +10,16 @@ import {
   UpdateApplicationBody,
 } from '@pep/contracts';
 import { ForbiddenError, NotFoundError, newId, parseOrThrow } from '@pep/runtime';
-import { handler, ok, type RpcHandler } from '@pep/service';
+import { actingPartner, assertVisible, handler, isAdmin, listScope, ok, type RpcHandler } from '@pep/service';
 import { z } from 'zod';
-import { type Aggregate, metaFrom } from '../app/command-bus.ts';
+import { metaFrom } from '../app/command-bus.ts';
 import { createUrlSafety } from '../app/url-safety.ts';
-import { type ApplicationEvent, type ApplicationState, evolveApplication, initialApplication } from '../domain/application/application.ts';
+import { type ApplicationState } from '../domain/application/application.ts';
 import { type ApplicationCommand, decideApplication } from '../domain/application/decide.ts';
-import { APPLICATIONS_PROJECTION, findApplication, listApplications } from '../projections/applications/index.ts';
+import { findApplication, listApplications } from '../projections/applications/index.ts';
 import type { HandlerDeps } from './deps.ts';
-import { partnerAggregate } from './partners.ts';
-import { actingPartner, assertVisible, isAdmin, listScope } from './tenant.ts';
-
-export const applicationAggregate: Aggregate<ApplicationState | undefined, ApplicationEvent> = {
-  kind: 'application',
-  initial: initialApplication,
-  evolve: evolveApplication,
-  projection: APPLICATIONS_PROJECTION,
-};
+import { applicationAggregate } from '../domain/application/aggregate.ts';
+import { partnerAggregate } from '../domain/partner/aggregate.ts';
 
 const IdParams = z.object({ id: z.string().min(1).max(64) });
 const ListQuery = PageQuerySchema.extend({ status: ApplicationStatusSchema.optional(), partner_id: z.string().max(64).optional() });

@@ -5,7 +5,6 @@ import {
   mintApiKey,
   mintClientSecret,
   PageQuerySchema,
-  type PlatformEvent,
   type Principal,
   RecordKeyUsageBody,
   RevokeBody,
@@ -13,55 +12,20 @@ import {
   type RpcRequest,
 } from '@pep/contracts';
 import { ForbiddenError, NotFoundError, newId, parseOrThrow } from '@pep/runtime';
-import { aggregateSubject, createAggregateLoader } from '@pep/events';
-import { handler, ok, type RpcHandler } from '@pep/service';
+import { assertVisible, handler, isAdmin, ok, type RpcHandler } from '@pep/service';
 import { z } from 'zod';
-import { type Aggregate, metaFrom } from '../app/command-bus.ts';
-import { type ApiKeyEvent, type ApiKeyState, evolveApiKey, initialApiKey, toApiKey } from '../domain/api-key/api-key.ts';
+import { metaFrom } from '../app/command-bus.ts';
+import { type ApiKeyState, toApiKey } from '../domain/api-key/api-key.ts';
 import { type ApiKeyCommand, decideApiKey } from '../domain/api-key/decide.ts';
 import { decideOAuthClient, type OAuthClientCommand } from '../domain/oauth-client/decide.ts';
-import {
-  evolveOAuthClient,
-  initialOAuthClient,
-  type OAuthClientEvent,
-  type OAuthClientState,
-  toOAuthClient,
-} from '../domain/oauth-client/oauth-client.ts';
-import { API_KEYS_PROJECTION, findApiKey, listApiKeys } from '../projections/identity-api-keys/index.ts';
-import { findOAuthClient, listOAuthClients, OAUTH_CLIENTS_PROJECTION } from '../projections/identity-oauth-clients/index.ts';
+import { type OAuthClientState, toOAuthClient } from '../domain/oauth-client/oauth-client.ts';
+import { findApiKey, listApiKeys } from '../projections/identity-api-keys/index.ts';
+import { findOAuthClient, listOAuthClients } from '../projections/identity-oauth-clients/index.ts';
+import { createApplicationOwners } from '../app/application-owners.ts';
 import type { HandlerDeps } from './deps.ts';
-import { partnerAggregate } from './partners.ts';
-import { assertVisible, isAdmin } from './tenant.ts';
-
-export const apiKeyAggregate: Aggregate<ApiKeyState | undefined, ApiKeyEvent> = {
-  kind: 'api_key',
-  initial: initialApiKey,
-  evolve: evolveApiKey,
-  projection: API_KEYS_PROJECTION,
-};
-
-export const oauthClientAggregate: Aggregate<OAuthClientState | undefined, OAuthClientEvent> = {
-  kind: 'oauth_client',
-  initial: initialOAuthClient,
-  evolve: evolveOAuthClient,
-  projection: OAUTH_CLIENTS_PROJECTION,
-};
-
-/** The owner and status of an application, as the identity area needs them (own fold: no coupling to its state shape). */
-interface ApplicationOwner {
-  partner_id: string;
-  status: string;
-}
-const applicationOwnerView = {
-  initial: (): ApplicationOwner | undefined => undefined,
-  evolve: (state: ApplicationOwner | undefined, event: PlatformEvent): ApplicationOwner | undefined => {
-    const data = (event.data ?? {}) as { partner_id?: unknown; status?: unknown };
-    const owner = state?.partner_id ?? (typeof data.partner_id === 'string' ? data.partner_id : undefined);
-    if (!owner) return state;
-    const suffix = event.type.slice(event.type.indexOf('.') + 1);
-    return { partner_id: owner, status: typeof data.status === 'string' ? data.status : suffix };
-  },
-};
+import { apiKeyAggregate } from '../domain/api-key/aggregate.ts';
+import { oauthClientAggregate } from '../domain/oauth-client/aggregate.ts';
+import { partnerAggregate } from '../domain/partner/aggregate.ts';
 
 const IdParams = z.object({ id: z.string().min(1).max(64) });
 const granterScopes = (p: Principal): readonly string[] | 'all' => (isAdmin(p) ? 'all' : p.scopes);
@@ -72,15 +36,7 @@ const granterScopes = (p: Principal): readonly string[] | 'all' => (isAdmin(p) ?
  */
 export function identityHandlers(deps: HandlerDeps): Record<string, RpcHandler> {
   const h = (fn: Parameters<typeof handler>[1]) => handler(deps.logger, fn);
-  // Applications belong to another area: folded here with this area's own small view (owner, status) through
-  // a loader of its own, so the command bus's per-kind cache keeps the applications area's state shape.
-  const applications = deps.bus
-    ? createAggregateLoader(deps.bus, applicationOwnerView.initial, applicationOwnerView.evolve, 1000)
-    : undefined;
-  const loadApplication = async (id: string): Promise<ApplicationOwner | undefined> => {
-    if (!applications || !deps.bus) throw new Error('identity handlers need the event bus (HandlerDeps.bus)');
-    return (await applications.load(aggregateSubject(deps.bus.prefix, 'application', id))).state;
-  };
+  const loadApplication = createApplicationOwners(deps.bus);
 
   const runKey = async (req: RpcRequest<unknown, unknown, unknown>, id: string, partnerId: string, command: ApiKeyCommand) => {
     const r = await deps.commands.execute(apiKeyAggregate, id, metaFrom(req, partnerId), (s) => decideApiKey(command, s));

@@ -12,31 +12,17 @@ import {
 } from '@pep/contracts';
 import { compileMapping, resolveMapping } from '@pep/mapping';
 import { NotFoundError, newId, parseOrThrow } from '@pep/runtime';
-import { handler, ok, type RpcHandler } from '@pep/service';
+import { assertVisible, handler, listScope, ok, type RpcHandler } from '@pep/service';
 import { z } from 'zod';
-import { type Aggregate, type CommandBus, metaFrom } from '../app/command-bus.ts';
-import type { RegistryConfig } from '../config.ts';
+import { metaFrom } from '../app/command-bus.ts';
 import type { ProbeResult } from '../domain/integration/health.ts';
 import { type IntegrationCommand, decideIntegration, validateMappingExpression } from '../domain/integration/decide.ts';
-import {
-  evolveIntegration,
-  initialIntegration,
-  type IntegrationEvent,
-  type IntegrationState,
-  currentMappings,
-  toIntegration,
-} from '../domain/integration/integration.ts';
-import { findIntegration, INTEGRATIONS_PROJECTION, listIntegrations } from '../projections/integrations/index.ts';
-import { applicationAggregate } from './applications.ts';
+import { type IntegrationState, currentMappings, toIntegration } from '../domain/integration/integration.ts';
+import { findIntegration, listIntegrations } from '../projections/integrations/index.ts';
+import { createIntegrationChecker } from '../app/integration-health.ts';
 import type { HandlerDeps } from './deps.ts';
-import { assertVisible, listScope } from './tenant.ts';
-
-export const integrationAggregate: Aggregate<IntegrationState | undefined, IntegrationEvent> = {
-  kind: 'integration',
-  initial: initialIntegration,
-  evolve: evolveIntegration,
-  projection: INTEGRATIONS_PROJECTION,
-};
+import { applicationAggregate } from '../domain/application/aggregate.ts';
+import { integrationAggregate } from '../domain/integration/aggregate.ts';
 
 const IdParams = z.object({ id: z.string().min(1).max(64) });
 const ListQuery = PageQuerySchema.extend({
@@ -45,27 +31,6 @@ const ListQuery = PageQuerySchema.extend({
   partner_id: z.string().max(64).optional(),
 });
 type Req = RpcRequest<unknown, unknown, unknown>;
-
-/**
- * Runs one health check of an integration and records it (the scheduler and the on-demand route share it).
- * An integration whose application has no health URL is left unchecked.
- */
-export function createIntegrationChecker(commands: CommandBus, config: RegistryConfig, now: () => Date) {
-  return async (integrationId: string, probe: (url: string) => Promise<ProbeResult>, req?: Req): Promise<IntegrationState | undefined> => {
-    const integration = (await commands.load(integrationAggregate, integrationId)).state;
-    if (integration?.status !== 'connected') return integration;
-    const app = (await commands.load(applicationAggregate, integration.application_id)).state;
-    if (!app?.health_url) return integration;
-    const result = await probe(app.health_url);
-    const command: IntegrationCommand = {
-      type: 'RecordHealthCheck',
-      data: { integration_id: integrationId, probe: result, checked_at: now() },
-      thresholds: { degradedLatencyMs: config.INTEGRATION_DEGRADED_LATENCY_MS },
-    };
-    const meta = req ? metaFrom(req, integration.partner_id) : { partnerId: integration.partner_id };
-    return (await commands.execute(integrationAggregate, integrationId, meta, (s) => decideIntegration(command, s))).state;
-  };
-}
 
 export function integrationHandlers(deps: HandlerDeps & { probe?: (url: string) => Promise<ProbeResult> }): Record<string, RpcHandler> {
   const h = (fn: Parameters<typeof handler>[1]) => handler(deps.logger, fn);

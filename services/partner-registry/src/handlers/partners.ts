@@ -11,21 +11,14 @@ import {
   UpdatePartnerBody,
 } from '@pep/contracts';
 import { ForbiddenError, NotFoundError, newId, parseOrThrow } from '@pep/runtime';
-import { handler, ok, type RpcHandler } from '@pep/service';
+import { assertVisible, handler, isAdmin, listScope, ok, type RpcHandler } from '@pep/service';
 import { z } from 'zod';
-import { type Aggregate, metaFrom } from '../app/command-bus.ts';
+import { metaFrom } from '../app/command-bus.ts';
 import { decidePartner, type PartnerCommand } from '../domain/partner/decide.ts';
-import { evolvePartner, initialPartner, type PartnerEvent, type PartnerState, toPartner } from '../domain/partner/partner.ts';
-import { findPartner, listAgreements, listContacts, listPartners, PARTNERS_PROJECTION } from '../projections/partners/index.ts';
+import { type PartnerState, toPartner } from '../domain/partner/partner.ts';
+import { findPartner, listAgreements, listContacts, listPartners } from '../projections/partners/index.ts';
 import type { HandlerDeps } from './deps.ts';
-import { assertVisible, isAdmin, listScope } from './tenant.ts';
-
-export const partnerAggregate: Aggregate<PartnerState | undefined, PartnerEvent> = {
-  kind: 'partner',
-  initial: initialPartner,
-  evolve: evolvePartner,
-  projection: PARTNERS_PROJECTION,
-};
+import { partnerAggregate } from '../domain/partner/aggregate.ts';
 
 const IdParams = z.object({ id: z.string().min(1).max(64) });
 const ListQuery = PageQuerySchema.extend({ status: PartnerStatusSchema.optional() });

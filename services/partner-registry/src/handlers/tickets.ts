@@ -11,22 +11,15 @@ import {
   TicketStatusSchema,
 } from '@pep/contracts';
 import { ForbiddenError, NotFoundError, newId, parseOrThrow } from '@pep/runtime';
-import { handler, ok, type RpcHandler } from '@pep/service';
+import { actingPartner, assertVisible, handler, isAdmin, listScope, ok, type RpcHandler } from '@pep/service';
 import { z } from 'zod';
-import { type Aggregate, metaFrom } from '../app/command-bus.ts';
+import { metaFrom } from '../app/command-bus.ts';
 import { decideTicket, type TicketCommand } from '../domain/ticket/decide.ts';
-import { evolveTicket, initialTicket, type TicketEvent, type TicketState, withSla } from '../domain/ticket/ticket.ts';
-import { findTicket, listTickets, TICKETS_PROJECTION } from '../projections/tickets/index.ts';
+import { type TicketState, withSla } from '../domain/ticket/ticket.ts';
+import { findTicket, listTickets } from '../projections/tickets/index.ts';
 import type { HandlerDeps } from './deps.ts';
-import { partnerAggregate } from './partners.ts';
-import { actingPartner, assertVisible, isAdmin, listScope } from './tenant.ts';
-
-export const ticketAggregate: Aggregate<TicketState | undefined, TicketEvent> = {
-  kind: 'ticket',
-  initial: initialTicket,
-  evolve: evolveTicket,
-  projection: TICKETS_PROJECTION,
-};
+import { partnerAggregate } from '../domain/partner/aggregate.ts';
+import { ticketAggregate } from '../domain/ticket/aggregate.ts';
 
 const IdParams = z.object({ id: z.string().min(1).max(64) });
 const ListQuery = PageQuerySchema.extend({

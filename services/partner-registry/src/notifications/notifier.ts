@@ -5,9 +5,9 @@ import type { Logger } from '@pep/runtime';
 import { type Kysely, sql } from 'kysely';
 import type { CommandBus } from '../app/command-bus.ts';
 import type { RegistryDB } from '../db/schema.ts';
-import { applicationAggregate } from '../handlers/applications.ts';
 import { contactEmails } from '../projections/partners/index.ts';
 import { APPLICATION_STATUS_TEXT, applicationStatusEmail, keyExpiryEmail } from './templates.ts';
+import { applicationAggregate } from '../domain/application/aggregate.ts';
 
 /** Application events that change its status, and so are mailed to the partner's contacts. */
 const STATUS_EVENTS = new Set([
@@ -20,16 +20,6 @@ const STATUS_EVENTS = new Set([
   'application.deprecated',
   'application.retired',
 ]);
-
-export interface SentEmailsTable {
-  key: string;
-  recipients: string;
-  subject: string;
-  sent_at: Date;
-}
-export interface NotificationTables {
-  sent_emails: SentEmailsTable;
-}
 
 async function alreadySent(db: Kysely<RegistryDB>, key: string) {
   return (await db.selectFrom('sent_emails').select('key').where('key', '=', key).executeTakeFirst()) !== undefined;

@@ -1,7 +1,5 @@
-import type { PlannedAction, Principal } from '@pep/contracts';
-import type { Logger } from '@pep/runtime';
-import { decryptSecret } from '@pep/webhooks';
-import { rpcCall } from '@pep/service';
+import type { PlannedAction } from '@pep/contracts';
+import { type EarlyResult, earlyValue, type Logger, startEarly } from '@pep/runtime';
 import type { NatsConnection } from '@nats-io/transport-node';
 import type { Kysely } from 'kysely';
 import type { OrchestratorDB } from '../db/schema.ts';
@@ -20,14 +18,10 @@ import {
   type RunState,
   restorableActions,
 } from '../domain/rollback-run/rollback-run.ts';
-import { callCustomWebhook } from '../providers/custom-webhook.ts';
-import { excerpt, type Outbound, ProviderError, withRetries } from '../providers/http.ts';
-import { toggleLaunchDarkly } from '../providers/launchdarkly.ts';
-import { callPartnerFlagWebhook } from '../providers/partner-webhook.ts';
-import { toggleUnleash } from '../providers/unleash.ts';
+import { type Outbound, ProviderError } from '../providers/http.ts';
 import type { ActionClaims } from './action-claims.ts';
 import type { AggregateKind, Aggregates } from './aggregates.ts';
-import { sealAad } from './secrets.ts';
+import { createPerformers } from './performers.ts';
 
 export const runAggregate: AggregateKind<RunState> = { kind: RUN_AGGREGATE, initial: initialRun, evolve: evolveRun };
 
@@ -58,8 +52,6 @@ export class ActionBusyError extends Error {
   }
 }
 
-const SERVICE_PRINCIPAL: Principal = { kind: 'admin', scopes: ['admin'], credential_id: 'svc_rollback-orchestrator' };
-
 /**
  * The saga's execution step: runs a run's pending actions in parallel, each claimed first (exactly-once
  * effect) and bounded by the run's per-action timeout, then records the outcomes, which closes the run.
@@ -67,6 +59,8 @@ const SERVICE_PRINCIPAL: Principal = { kind: 'admin', scopes: ['admin'], credent
 export function createExecutor(deps: ExecutorDeps) {
   const now = deps.now ?? (() => new Date());
   const { settings } = deps;
+
+  const performAction = createPerformers({ ...deps, now });
 
   async function perform(
     key: string,
@@ -81,121 +75,7 @@ export function createExecutor(deps: ExecutorDeps) {
     const idempotencyKey = `${key}:${action.action_id}:${phase}`;
     const base = { action_id: action.action_id, kind: action.kind, phase } as const;
     try {
-      let done: { value: { request: string; response: string; result: Record<string, unknown> }; attempts: number };
-      if (action.kind === 'flag_off' || action.kind === 'flag_on') {
-        const provider = policy?.providers.find((p) => p.id === action.provider_id);
-        if (!policy || !provider)
-          throw new ProviderError(`flag provider "${action.provider_id}" is not in the customer's policy any more`, false);
-        const token = decryptSecret(provider.token, deps.secretsKey, sealAad(policy.policy_id, 'provider', provider.id));
-        const on = action.kind === 'flag_on';
-        const flagKey = action.flag_key as string;
-        const reason = on ? `incident ${plan.incident_id} resolved` : `PathCanary incident ${plan.incident_id} (${action.reason})`;
-        if (provider.kind === 'partner_webhook') {
-          const requestedAt = phase === 'rollback' ? plan.planned_at : now().toISOString();
-          done = await withRetries(settings.FLAG_WEBHOOK_ATTEMPTS, deadline, () =>
-            callPartnerFlagWebhook(
-              deps.outbound,
-              {
-                baseUrl: provider.base_url,
-                token,
-                flagKey,
-                action: on ? 'enable' : 'disable',
-                incidentId: plan.incident_id,
-                reason,
-                requestedAt,
-                idempotencyKey,
-              },
-              remaining(settings.FLAG_WEBHOOK_TIMEOUT_MS),
-            ),
-          );
-        } else if (provider.kind === 'launchdarkly') {
-          done = await withRetries(3, deadline, () =>
-            toggleLaunchDarkly(
-              deps.outbound,
-              {
-                baseUrl: provider.base_url,
-                token,
-                projectKey: provider.project_key,
-                environmentKey: provider.environment_key,
-                flagKey,
-                on,
-                comment: reason,
-              },
-              remaining(5000),
-            ),
-          );
-        } else {
-          done = await withRetries(3, deadline, () =>
-            toggleUnleash(
-              deps.outbound,
-              { baseUrl: provider.base_url, token, project: provider.project, environment: provider.environment, flagKey, on },
-              remaining(5000),
-            ),
-          );
-        }
-      } else if (action.kind === 'revert_pr') {
-        const incident = await deps.db
-          .selectFrom('incidents')
-          .select(['journey', 'severity', 'detected_at', 'evidence'])
-          .where('key', '=', key)
-          .executeTakeFirst();
-        const journey = (incident?.journey ?? {}) as { funnel?: string; step?: string; url?: string };
-        const evidence = (incident?.evidence ?? {}) as { error?: string; screenshot_url?: string };
-        const body = {
-          incident_id: plan.incident_id,
-          repository: action.repository,
-          pull_number: action.pull_number,
-          context: {
-            customer_id: plan.customer_id,
-            journey: `${journey.funnel ?? '?'} / ${journey.step ?? '?'} (${journey.url ?? ''})`,
-            severity: incident?.severity ?? 'unknown',
-            detected_at: incident?.detected_at ?? plan.planned_at,
-            ...(evidence.error ? { error: evidence.error } : {}),
-            ...(evidence.screenshot_url ? { screenshot_url: evidence.screenshot_url } : {}),
-            incident_url: `${settings.PUBLIC_BASE_URL.replace(/\/+$/, '')}/v1/incidents/${plan.incident_id}`,
-          },
-        };
-        done = await withRetries(2, deadline, async () => {
-          let reply: Awaited<ReturnType<typeof rpcCall>>;
-          try {
-            reply = await rpcCall(
-              deps.nc,
-              `${deps.rpcPrefix}.github-bridge.reverts.open`,
-              { principal: SERVICE_PRINCIPAL, body },
-              remaining(settings.GITHUB_RPC_TIMEOUT_MS),
-            );
-          } catch (err) {
-            throw new ProviderError(`github-bridge did not answer: ${(err as Error).message}`, true, '', { cause: err });
-          }
-          if (!reply.ok) {
-            const p = reply.problem;
-            throw new ProviderError(String(p.detail ?? p.title), p.status >= 500, excerpt(p));
-          }
-          const r = reply.body as Record<string, unknown>;
-          return { request: excerpt({ rpc: 'github-bridge.reverts.open', ...body }), response: excerpt(r), result: r };
-        });
-      } else if (action.kind === 'webhook') {
-        const hook = policy?.journeys.flatMap((j) => j.webhooks).find((w) => w.url === action.url);
-        if (!policy || !hook) throw new ProviderError(`webhook ${action.url} is not in the customer's policy any more`, false);
-        const secret = decryptSecret(hook.secret, deps.secretsKey, sealAad(policy.policy_id, 'webhook', hook.url));
-        const payload = {
-          type: 'rollback.action_requested',
-          incident_id: plan.incident_id,
-          customer_id: plan.customer_id,
-          action_id: action.action_id,
-          phase,
-          requested_at: plan.planned_at,
-        };
-        done = await withRetries(3, deadline, () =>
-          callCustomWebhook(
-            deps.outbound,
-            { url: hook.url, secret, webhookId: `${key}_${action.action_id}_${phase}`, payload, now: now() },
-            remaining(5000),
-          ),
-        );
-      } else {
-        throw new ProviderError(`unknown action kind ${action.kind}`, false);
-      }
+      const done = await performAction({ key, plan, action, phase, policy, deadline, remaining, idempotencyKey });
       return {
         ok: true,
         ...base,
@@ -207,6 +87,7 @@ export function createExecutor(deps: ExecutorDeps) {
         at: now().toISOString(),
       };
     } catch (err) {
+      // Not swallowed: a failed action is its outcome (recorded on the run, shown in the audit trail).
       const e = err as Error & { attemptsMade?: number };
       return {
         ok: false,
@@ -227,12 +108,12 @@ export function createExecutor(deps: ExecutorDeps) {
     plan: PlannedData,
     action: PlannedAction,
     phase: Phase,
-    policy: Promise<StoredPolicy | undefined>,
+    policy: EarlyResult<StoredPolicy | undefined>,
   ): Promise<Outcome | null> {
     const claim = await deps.claims.claim(key, action.action_id, phase, plan.action_timeout_ms + settings.CLAIM_GRACE_MS);
     if (claim.kind === 'done') return claim.outcome;
     if (claim.kind === 'busy') return null;
-    const outcome = await perform(key, plan, action, phase, await policy);
+    const outcome = await perform(key, plan, action, phase, await policy.result());
     await deps.claims.complete(key, action.action_id, phase, outcome);
     return outcome;
   }
@@ -241,7 +122,7 @@ export function createExecutor(deps: ExecutorDeps) {
   const inflight = new Map<string, Promise<void>>();
   const metaOf = (plan: PlannedData, key: string) => ({ partnerId: plan.partner_id, correlationId: key });
 
-  async function execute(key: string, plan: PlannedData, pending: PlannedAction[], policy: Promise<StoredPolicy | undefined>) {
+  async function execute(key: string, plan: PlannedData, pending: PlannedAction[], policy: EarlyResult<StoredPolicy | undefined>) {
     const results = await Promise.all(pending.map((a) => runAction(key, plan, a, 'rollback', policy)));
     const outcomes = results.filter((r): r is Outcome => r !== null);
     await deps.aggregates.execute(runAggregate, key, metaOf(plan, key), (s) =>
@@ -257,7 +138,7 @@ export function createExecutor(deps: ExecutorDeps) {
      * the path after a crash or for approved runs.
      */
     startPlanned(key: string, plan: PlannedData, policy: StoredPolicy): void {
-      const run = execute(key, plan, plan.actions, Promise.resolve(policy))
+      const run = execute(key, plan, plan.actions, earlyValue(policy))
         .catch((err) => {
           if (!(err instanceof ActionBusyError))
             deps.logger.warn('fast-path execution failed; the runs worker retries', { incident_id: plan.incident_id, err });
@@ -275,8 +156,7 @@ export function createExecutor(deps: ExecutorDeps) {
       const plan = snap.state.planned as PlannedData;
       const pending = plan.actions.filter((a) => !snap.state.outcomes.has(outcomeKey('rollback', a.action_id)));
       // The policy (provider secrets) is read while the actions are claimed.
-      const policy = plan.policy_id ? policyById(deps.db, plan.policy_id).then((r) => r?.policy) : Promise.resolve(undefined);
-      policy.catch(() => undefined);
+      const policy = startEarly(plan.policy_id ? policyById(deps.db, plan.policy_id).then((r) => r?.policy) : Promise.resolve(undefined));
       await execute(key, plan, pending, policy);
       return true;
     },
@@ -291,7 +171,7 @@ export function createExecutor(deps: ExecutorDeps) {
       const restorable = restorableActions(snap.state);
       if (restorable.length === 0) return 'nothing';
       const results = await Promise.all(
-        restorable.map((a) => runAction(key, plan, { ...a, kind: 'flag_on', reason: 'restore' }, 'restore', Promise.resolve(policy))),
+        restorable.map((a) => runAction(key, plan, { ...a, kind: 'flag_on', reason: 'restore' }, 'restore', earlyValue(policy))),
       );
       const outcomes = results.filter((r): r is Outcome => r !== null);
       await deps.aggregates.execute(runAggregate, key, metaOf(plan, key), (s) =>

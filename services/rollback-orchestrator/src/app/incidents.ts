@@ -1,5 +1,5 @@
 import type { IncidentReport, PlannedAction } from '@pep/contracts';
-import { IllegalTransitionError, NotFoundError } from '@pep/runtime';
+import { IllegalTransitionError, NotFoundError, startEarly } from '@pep/runtime';
 import type { Kysely } from 'kysely';
 import type { OrchestratorDB } from '../db/schema.ts';
 import { decideIncident } from '../domain/incident/decide.ts';
@@ -11,7 +11,8 @@ import type { StoredPolicy } from '../domain/rollback-policy/rollback-policy.ts'
 import type { PlannedData, RunState } from '../domain/rollback-run/rollback-run.ts';
 import { INCIDENTS_PROJECTION } from '../projections/incidents/index.ts';
 import { policyForCustomer } from '../projections/policies/index.ts';
-import { flagChangesSince, mergesSince } from '../projections/recent-changes/index.ts';
+import { flagChangesSince } from '../projections/flag-changes/index.ts';
+import { mergesSince } from '../projections/github-merges/index.ts';
 import { takeCooldown } from './action-claims.ts';
 import type { AggregateKind, Aggregates } from './aggregates.ts';
 import { runAggregate } from './executor.ts';
@@ -118,8 +119,8 @@ export function createIncidentUseCases(deps: {
         ...(input.traceparent ? { traceparent: input.traceparent } : {}),
         ...(input.causationId ? { causationId: input.causationId } : {}),
       };
-      const inputs = planInputs(input.partnerId, input.report.customer_id, input.report.detected_at);
-      inputs.catch(() => undefined);
+      // Read while the incident is appended; used when the plan is made from this report.
+      const inputs = startEarly(planInputs(input.partnerId, input.report.customer_id, input.report.detected_at));
       const opened = await deps.aggregates.execute(
         incidentAggregate,
         key,
@@ -139,7 +140,7 @@ export function createIncidentUseCases(deps: {
             key,
             meta,
             incident.customer_id === input.report.customer_id && incident.detected_at === input.report.detected_at
-              ? await inputs
+              ? await inputs.result()
               : await planInputs(incident.partner_id, incident.customer_id, incident.detected_at),
           );
       return acceptedView(incident.incident_id, run, existing?.state.planned != null);

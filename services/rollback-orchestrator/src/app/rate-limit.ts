@@ -6,9 +6,26 @@ import { Redis } from 'ioredis';
  * round trip), shared by every replica. When Redis is unreachable the intake stays open (an incident must
  * not be lost because the limiter is down) and the failure is logged.
  */
-export function createIntakeLimiter(opts: { url: string; limitPerMinute: number; logger: Logger; prefix: string }) {
+export function createIntakeLimiter(opts: {
+  url: string;
+  limitPerMinute: number;
+  logger: Logger;
+  prefix: string;
+  /** Counts what the limiter could not do because Redis was away (`connection` errors, `check`s let through). */
+  onUnavailable?: (what: 'connection' | 'check') => void;
+}) {
   const redis = new Redis(opts.url, { lazyConnect: false, maxRetriesPerRequest: 1, enableOfflineQueue: false });
-  redis.on('error', () => undefined);
+  // ioredis reconnects by itself and repeats 'error' while it does: counted every time, logged once per outage.
+  let outage = false;
+  redis.on('ready', () => {
+    outage = false;
+  });
+  redis.on('error', (err) => {
+    opts.onUnavailable?.('connection');
+    if (outage) return;
+    outage = true;
+    opts.logger.warn('rate limiter lost Redis; incidents are let through until it is back', { err });
+  });
   return {
     async check(partnerId: string, customerId: string, now: number): Promise<void> {
       const window = Math.floor(now / 60_000);
@@ -18,6 +35,7 @@ export function createIntakeLimiter(opts: { url: string; limitPerMinute: number;
         const res = await redis.multi().incr(key).pexpire(key, 61_000).exec();
         count = Number(res?.[0]?.[1] ?? 0);
       } catch (err) {
+        opts.onUnavailable?.('check');
         opts.logger.warn('rate limiter unavailable, letting the incident through', { err });
         return;
       }

@@ -1,5 +1,9 @@
 import type { PlatformTables } from '@pep/db';
-import type { Generated } from 'kysely';
+import type { ColumnType, Generated } from 'kysely';
+import type { IncidentOpenedData } from '../domain/incident/incident.ts';
+
+/** A jsonb column: written as its JSON text, read back parsed. */
+type Jsonb<T> = ColumnType<T, string, string>;
 
 /** Read models (rebuilt from the stream) and the orchestrator's operational tables (claims, cooldowns, notifications). */
 export interface OrchestratorTables {
@@ -10,9 +14,9 @@ export interface OrchestratorTables {
     customer_id: string;
     status: string;
     severity: string;
-    journey: unknown;
-    evidence: unknown;
-    suspects: unknown;
+    journey: Jsonb<IncidentOpenedData['journey']>;
+    evidence: Jsonb<IncidentOpenedData['evidence']>;
+    suspects: Jsonb<IncidentOpenedData['suspects']>;
     source: string;
     detected_at: string;
     opened_at: string;

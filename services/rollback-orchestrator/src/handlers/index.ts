@@ -8,7 +8,7 @@ import {
   type RpcRequest,
 } from '@pep/contracts';
 import { type Logger, NotFoundError, parseOrThrow } from '@pep/runtime';
-import { handler, ok, type RpcHandler } from '@pep/service';
+import { actingPartner, assertVisible, handler, listScope, ok, type RpcHandler } from '@pep/service';
 import type { Kysely } from 'kysely';
 import { z } from 'zod';
 import type { IncidentUseCases } from '../app/incidents.ts';
@@ -18,7 +18,6 @@ import type { OrchestratorDB } from '../db/schema.ts';
 import { findIncident, type IncidentRow, listIncidents, timelineOf } from '../projections/incidents/index.ts';
 import { listPolicies, policyById } from '../projections/policies/index.ts';
 import { actionsOf, runOf } from '../projections/runs/index.ts';
-import { actingPartner, assertVisible, readScope } from './tenant.ts';
 
 export interface HandlerDeps {
   db: Kysely<OrchestratorDB>;
@@ -71,18 +70,20 @@ export async function incidentView(db: Kysely<OrchestratorDB>, row: IncidentRow)
   };
 }
 
+type Req = RpcRequest<unknown, unknown, unknown>;
+
 export function orchestratorHandlers(deps: HandlerDeps): Record<string, RpcHandler> {
-  const h = (fn: (req: RpcRequest<any, any, any>) => Promise<ReturnType<typeof ok>>) => handler(deps.logger, fn);
+  const h = (fn: RpcHandler) => handler(deps.logger, fn);
 
   /** The incident a request names, visible to the principal (admins may name the partner with ?partner_id). */
-  const visibleIncident = async (req: RpcRequest<any, any, any>) => {
+  const visibleIncident = async (req: Req) => {
     const { id } = parseOrThrow(IdParams, req.params);
-    const scope = readScope(req.principal, (req.query as { partner_id?: string })?.partner_id);
+    const scope = listScope(req.principal, (req.query as { partner_id?: string })?.partner_id);
     const row = await findIncident(deps.db, id, scope);
     if (!row) throw new NotFoundError(`incident ${id} not found`);
     return row;
   };
-  const visiblePolicy = async (req: RpcRequest<any, any, any>) => {
+  const visiblePolicy = async (req: Req) => {
     const { id } = parseOrThrow(IdParams, req.params);
     const row = await policyById(deps.db, id);
     if (!row) throw new NotFoundError(`rollback policy ${id} not found`);
@@ -116,11 +117,11 @@ export function orchestratorHandlers(deps: HandlerDeps): Record<string, RpcHandl
       );
       let startingAfter: number | undefined;
       if (q.starting_after) {
-        const cursor = await findIncident(deps.db, q.starting_after, readScope(req.principal, q.partner_id));
+        const cursor = await findIncident(deps.db, q.starting_after, listScope(req.principal, q.partner_id));
         startingAfter = cursor?.seq;
       }
       const rows = await listIncidents(deps.db, {
-        partnerId: readScope(req.principal, q.partner_id),
+        partnerId: listScope(req.principal, q.partner_id),
         ...(q.customer_id ? { customerId: q.customer_id } : {}),
         ...(q.status ? { status: q.status } : {}),
         limit: q.limit,
@@ -162,7 +163,7 @@ export function orchestratorHandlers(deps: HandlerDeps): Record<string, RpcHandl
         req.query ?? {},
       );
       const rows = await listPolicies(deps.db, {
-        partnerId: readScope(req.principal, q.partner_id),
+        partnerId: listScope(req.principal, q.partner_id),
         ...(q.customer_id ? { customerId: q.customer_id } : {}),
         limit: q.limit,
         ...(q.starting_after ? { startingAfter: q.starting_after } : {}),

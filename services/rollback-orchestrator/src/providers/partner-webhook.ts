@@ -49,8 +49,8 @@ export async function callPartnerFlagWebhook(out: Outbound, t: PartnerToggle, ti
   let parsed: unknown;
   try {
     parsed = JSON.parse(res.text);
-  } catch {
-    throw new ProviderError('partner answered 2xx without a JSON body', false, response);
+  } catch (err) {
+    throw new ProviderError('partner answered 2xx without a JSON body', false, response, { cause: err });
   }
   if ((parsed as { success?: unknown })?.success !== true)
     throw new ProviderError('partner answered 2xx without "success": true', false, response);

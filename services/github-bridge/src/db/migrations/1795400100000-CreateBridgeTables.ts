@@ -1,6 +1,6 @@
 import { type Kysely, sql } from 'kysely';
 
-export async function up(db: Kysely<any>): Promise<void> {
+export async function up(db: Kysely<unknown>): Promise<void> {
   await db.schema
     .createTable('deliveries')
     .addColumn('delivery_id', 'text', (c) => c.primaryKey())
@@ -47,7 +47,7 @@ export async function up(db: Kysely<any>): Promise<void> {
     .execute();
 }
 
-export async function down(db: Kysely<any>): Promise<void> {
+export async function down(db: Kysely<unknown>): Promise<void> {
   for (const t of ['installations', 'repo_issues', 'repo_pulls', 'repo_insights', 'deliveries'])
     await db.schema.dropTable(t).ifExists().execute();
 }

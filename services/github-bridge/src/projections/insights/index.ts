@@ -1,18 +1,44 @@
-import type { StoredEvent } from '@pep/contracts';
-import { aggregateFilter, type Projection } from '@pep/events';
+import {
+  type EventOf,
+  type GithubIssueClosed,
+  type GithubIssueOpened,
+  type GithubPullRequestClosed,
+  type GithubPullRequestMerged,
+  type GithubPullRequestOpened,
+  type GithubPush,
+  type GithubReleasePublished,
+  type StoredEvent,
+} from '@pep/contracts';
+import { aggregateFilter, eventsOfTypes, type Projection } from '@pep/events';
 import { type Kysely, sql, type Transaction } from 'kysely';
 import type { BridgeDB } from '../../db/schema.ts';
 
 export const INSIGHTS_PROJECTION = 'repository-insights';
-export const INSTALLATIONS_PROJECTION = 'installations';
 
-type D = Record<string, any>;
+/** The repository events this read model folds (a repository's subject also carries `github.revert.opened`). */
+export type RepositoryEvent =
+  | EventOf<typeof GithubPullRequestOpened>
+  | EventOf<typeof GithubPullRequestMerged>
+  | EventOf<typeof GithubPullRequestClosed>
+  | EventOf<typeof GithubPush>
+  | EventOf<typeof GithubReleasePublished>
+  | EventOf<typeof GithubIssueOpened>
+  | EventOf<typeof GithubIssueClosed>;
+export const isRepositoryEvent = eventsOfTypes<RepositoryEvent>([
+  'github.pull_request.opened',
+  'github.pull_request.merged',
+  'github.pull_request.closed',
+  'github.push',
+  'github.release.published',
+  'github.issue.opened',
+  'github.issue.closed',
+]);
 
 /** Repository insights: commits, pull requests (opened, merged, open), issues, releases, lead times. */
 export function insightsProjection(prefix: string): Projection<BridgeDB> {
   const touch = async (
     trx: Transaction<BridgeDB>,
-    d: D,
+    d: { repository_id: number; repository: string },
     at: string,
     inc: Partial<Record<'commits' | 'pushes' | 'pull_requests' | 'merged_pull_requests' | 'releases', number>>,
   ) => {
@@ -46,15 +72,15 @@ export function insightsProjection(prefix: string): Projection<BridgeDB> {
     filterSubject: aggregateFilter(prefix, 'github_repo'),
     async apply(trx, events: StoredEvent[]) {
       for (const e of events) {
-        const d = e.data as D;
+        if (!isRepositoryEvent(e)) continue;
         switch (e.type) {
           case 'github.pull_request.opened': {
             const ins = await trx
               .insertInto('repo_pulls')
               .values({
-                repository_id: d.repository_id,
-                number: d.number,
-                opened_at: d.opened_at,
+                repository_id: e.data.repository_id,
+                number: e.data.number,
+                opened_at: e.data.opened_at,
                 merged_at: null,
                 closed_at: null,
                 state: 'open',
@@ -62,58 +88,60 @@ export function insightsProjection(prefix: string): Projection<BridgeDB> {
               .onConflict((oc) => oc.columns(['repository_id', 'number']).doUpdateSet({ state: 'open', closed_at: null }))
               .returning(sql<boolean>`(xmax = 0)`.as('inserted'))
               .executeTakeFirst();
-            await touch(trx, d, d.opened_at, { pull_requests: ins?.inserted ? 1 : 0 });
+            await touch(trx, e.data, e.data.opened_at, { pull_requests: ins?.inserted ? 1 : 0 });
             break;
           }
           case 'github.pull_request.merged': {
             const ins = await trx
               .insertInto('repo_pulls')
               .values({
-                repository_id: d.repository_id,
-                number: d.number,
-                opened_at: d.opened_at,
-                merged_at: d.merged_at,
-                closed_at: d.merged_at,
+                repository_id: e.data.repository_id,
+                number: e.data.number,
+                opened_at: e.data.opened_at,
+                merged_at: e.data.merged_at,
+                closed_at: e.data.merged_at,
                 state: 'merged',
               })
               .onConflict((oc) =>
-                oc.columns(['repository_id', 'number']).doUpdateSet({ state: 'merged', merged_at: d.merged_at, closed_at: d.merged_at }),
+                oc
+                  .columns(['repository_id', 'number'])
+                  .doUpdateSet({ state: 'merged', merged_at: e.data.merged_at, closed_at: e.data.merged_at }),
               )
               .returning(sql<boolean>`(xmax = 0)`.as('inserted'))
               .executeTakeFirst();
-            await touch(trx, d, d.merged_at, { merged_pull_requests: 1, pull_requests: ins?.inserted ? 1 : 0 });
+            await touch(trx, e.data, e.data.merged_at, { merged_pull_requests: 1, pull_requests: ins?.inserted ? 1 : 0 });
             break;
           }
           case 'github.pull_request.closed':
             await trx
               .insertInto('repo_pulls')
               .values({
-                repository_id: d.repository_id,
-                number: d.number,
-                opened_at: d.opened_at,
+                repository_id: e.data.repository_id,
+                number: e.data.number,
+                opened_at: e.data.opened_at,
                 merged_at: null,
-                closed_at: d.closed_at,
+                closed_at: e.data.closed_at,
                 state: 'closed',
               })
-              .onConflict((oc) => oc.columns(['repository_id', 'number']).doUpdateSet({ state: 'closed', closed_at: d.closed_at }))
+              .onConflict((oc) => oc.columns(['repository_id', 'number']).doUpdateSet({ state: 'closed', closed_at: e.data.closed_at }))
               .execute();
-            await touch(trx, d, d.closed_at, {});
+            await touch(trx, e.data, e.data.closed_at, {});
             break;
           case 'github.push':
-            await touch(trx, d, d.pushed_at, { commits: d.distinct_commits, pushes: 1 });
+            await touch(trx, e.data, e.data.pushed_at, { commits: e.data.distinct_commits, pushes: 1 });
             break;
           case 'github.release.published':
-            await touch(trx, d, d.published_at, { releases: 1 });
+            await touch(trx, e.data, e.data.published_at, { releases: 1 });
             break;
           case 'github.issue.opened':
           case 'github.issue.closed': {
             const open = e.type === 'github.issue.opened';
             await trx
               .insertInto('repo_issues')
-              .values({ repository_id: d.repository_id, number: d.number, open })
+              .values({ repository_id: e.data.repository_id, number: e.data.number, open })
               .onConflict((oc) => oc.columns(['repository_id', 'number']).doUpdateSet({ open }))
               .execute();
-            await touch(trx, d, d.at, {});
+            await touch(trx, e.data, e.data.at, {});
             break;
           }
           default:
@@ -125,42 +153,6 @@ export function insightsProjection(prefix: string): Projection<BridgeDB> {
       await trx.deleteFrom('repo_insights').execute();
       await trx.deleteFrom('repo_pulls').execute();
       await trx.deleteFrom('repo_issues').execute();
-    },
-  };
-}
-
-export function installationsProjection(prefix: string): Projection<BridgeDB> {
-  return {
-    name: INSTALLATIONS_PROJECTION,
-    filterSubject: aggregateFilter(prefix, 'github_installation'),
-    async apply(trx, events) {
-      for (const e of events) {
-        const d = e.data as D;
-        if (e.type === 'github.installation.created') {
-          await trx
-            .insertInto('installations')
-            .values({
-              installation_id: d.installation_id,
-              account: d.account,
-              repositories: JSON.stringify(d.repositories),
-              active: true,
-              updated_at: d.at,
-            })
-            .onConflict((oc) =>
-              oc.column('installation_id').doUpdateSet({ active: true, repositories: JSON.stringify(d.repositories), updated_at: d.at }),
-            )
-            .execute();
-        } else if (e.type === 'github.installation.deleted') {
-          await trx
-            .updateTable('installations')
-            .set({ active: false, updated_at: d.at })
-            .where('installation_id', '=', d.installation_id)
-            .execute();
-        }
-      }
-    },
-    async reset(trx) {
-      await trx.deleteFrom('installations').execute();
     },
   };
 }
@@ -212,4 +204,17 @@ export async function repositoryInsights(db: Kysely<BridgeDB>, where: { reposito
     releases: r.releases,
     last_activity_at: r.last_activity_at,
   };
+}
+
+/** A page of every repository's insights, ordered by repository name. */
+export async function listRepositoryInsights(db: Kysely<BridgeDB>, q: { limit: number; starting_after?: string | undefined }, now: Date) {
+  let query = db
+    .selectFrom('repo_insights')
+    .select(['repository_id', 'repository'])
+    .orderBy('repository', 'asc')
+    .limit(q.limit + 1);
+  if (q.starting_after) query = query.where('repository', '>', q.starting_after);
+  const rows = await query.execute();
+  const data = await Promise.all(rows.slice(0, q.limit).map((r) => repositoryInsights(db, { repositoryId: Number(r.repository_id) }, now)));
+  return { data, has_more: rows.length > q.limit };
 }

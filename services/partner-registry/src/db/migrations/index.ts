@@ -1,11 +1,12 @@
 import type { NamedMigrations } from '@pep/db';
 import { CreatePartners } from './1763848800000-CreatePartners.ts';
+import { CreateApiKeys } from './1763852400000-CreateApiKeys.ts';
+import { CreateOAuthClients } from './1763852400001-CreateOAuthClients.ts';
 import { CreatePartnerContactsAndAgreements } from './1763860000000-CreatePartnerContactsAndAgreements.ts';
 import { CreateApplications } from './1763860000100-CreateApplications.ts';
 import { CreateIntegrations } from './1763860000200-CreateIntegrations.ts';
 import { CreateTickets } from './1763860000300-CreateTickets.ts';
 import { CreateSentEmails } from './1763860000400-CreateSentEmails.ts';
-import { identityMigrations } from '../../projections/identity-migrations/index.ts';
 
 /**
  * The registry's migrations, per area. Each area adds its own list here (one line), named
@@ -31,6 +32,12 @@ export const supportMigrations: NamedMigrations = {
 
 export const notificationMigrations: NamedMigrations = {
   '1763860000400-CreateSentEmails': CreateSentEmails,
+};
+
+/** The identity read models (API keys, OAuth clients). */
+export const identityMigrations: NamedMigrations = {
+  '1763852400000-CreateApiKeys': CreateApiKeys,
+  '1763852400001-CreateOAuthClients': CreateOAuthClients,
 };
 
 export const registryMigrations: NamedMigrations = {

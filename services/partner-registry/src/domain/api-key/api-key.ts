@@ -1,4 +1,5 @@
 import type { ApiKey, ApiKeyCreated, ApiKeyRevoked, ApiKeyRotated, ApiKeyUsed, DataOf, PlatformEvent } from '@pep/contracts';
+import { eventsOfTypes } from '@pep/events';
 
 /** The API key aggregate (subject `<prefix>.agg.api_key.<id>`): metadata and secret hashes, never a secret. */
 export interface ApiKeyState {
@@ -26,13 +27,14 @@ export type ApiKeyEvent =
   | { type: 'api_key.revoked'; data: DataOf<typeof ApiKeyRevoked> }
   | { type: 'api_key.used'; data: DataOf<typeof ApiKeyUsed> };
 
-export const API_KEY_EVENT_TYPES: ReadonlySet<string> = new Set(['api_key.created', 'api_key.rotated', 'api_key.revoked', 'api_key.used']);
+/** The events of this aggregate (a type guard: an evolve narrows to its own union instead of casting). */
+export const isApiKeyEvent = eventsOfTypes<ApiKeyEvent>(['api_key.created', 'api_key.rotated', 'api_key.revoked', 'api_key.used']);
 
 export const initialApiKey = (): ApiKeyState | undefined => undefined;
 
 export function evolveApiKey(state: ApiKeyState | undefined, event: PlatformEvent): ApiKeyState | undefined {
-  if (!API_KEY_EVENT_TYPES.has(event.type)) return state;
-  const e = event as unknown as ApiKeyEvent;
+  if (!isApiKeyEvent(event)) return state;
+  const e = event;
   if (e.type === 'api_key.created') {
     if (state) return state;
     const d = e.data;

@@ -13,6 +13,7 @@ import type {
   DataOf,
   PlatformEvent,
 } from '@pep/contracts';
+import { eventsOfTypes } from '@pep/events';
 
 /** The application aggregate is the application as the API shows it (validation results and notes included). */
 export type ApplicationState = Application;
@@ -29,7 +30,8 @@ export type ApplicationEvent =
   | { type: 'application.deprecated'; data: DataOf<typeof ApplicationDeprecated> }
   | { type: 'application.retired'; data: DataOf<typeof ApplicationRetired> };
 
-export const APPLICATION_EVENT_TYPES: ReadonlySet<string> = new Set([
+/** The events of this aggregate (a type guard: an evolve narrows to its own union instead of casting). */
+export const isApplicationEvent = eventsOfTypes<ApplicationEvent>([
   'application.created',
   'application.updated',
   'application.submitted',
@@ -49,8 +51,8 @@ export function evolveApplication(
   state: ApplicationState | undefined,
   event: PlatformEvent & { seq?: number },
 ): ApplicationState | undefined {
-  if (!APPLICATION_EVENT_TYPES.has(event.type)) return state;
-  const e = event as unknown as ApplicationEvent;
+  if (!isApplicationEvent(event)) return state;
+  const e = event;
   const stamp = { version: event.seq ?? state?.version ?? 0, updated_at: event.time };
   if (e.type === 'application.created') {
     if (state) return state;

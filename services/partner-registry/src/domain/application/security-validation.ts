@@ -12,13 +12,7 @@ export interface ValidationInput {
   terms_url: string | null;
 }
 
-const parse = (u: string): URL | undefined => {
-  try {
-    return new URL(u);
-  } catch {
-    return undefined;
-  }
-};
+const parse = (u: string): URL | undefined => URL.parse(u) ?? undefined;
 
 function check(name: ValidationCheck['check'], failures: string[], okMessage: string): ValidationCheck {
   return failures.length === 0

@@ -10,6 +10,7 @@ import type {
   IntegrationMappingSet,
   PlatformEvent,
 } from '@pep/contracts';
+import { eventsOfTypes } from '@pep/events';
 
 /** How many distinct recent errors an integration keeps. */
 export const RECENT_ERRORS = 10;
@@ -38,7 +39,8 @@ export type IntegrationEvent =
   | { type: 'integration.mapping_set'; data: DataOf<typeof IntegrationMappingSet> }
   | { type: 'integration.mapping_removed'; data: DataOf<typeof IntegrationMappingRemoved> };
 
-export const INTEGRATION_EVENT_TYPES: ReadonlySet<string> = new Set([
+/** The events of this aggregate (a type guard: an evolve narrows to its own union instead of casting). */
+export const isIntegrationEvent = eventsOfTypes<IntegrationEvent>([
   'integration.connected',
   'integration.disconnected',
   'integration.failed',
@@ -54,8 +56,8 @@ export function evolveIntegration(
   state: IntegrationState | undefined,
   event: PlatformEvent & { seq?: number },
 ): IntegrationState | undefined {
-  if (!INTEGRATION_EVENT_TYPES.has(event.type)) return state;
-  const e = event as unknown as IntegrationEvent;
+  if (!isIntegrationEvent(event)) return state;
+  const e = event;
   const version = event.seq ?? state?.version ?? 0;
   if (e.type === 'integration.connected') {
     if (state) return state;

@@ -31,10 +31,8 @@ const LOOPBACK_HOSTS = new Set(['127.0.0.1', '[::1]', 'localhost']);
 export function redirectUriProblems(uris: string[]): FieldError[] {
   const out: FieldError[] = [];
   uris.forEach((raw, i) => {
-    let u: URL;
-    try {
-      u = new URL(raw);
-    } catch {
+    const u = URL.parse(raw);
+    if (!u) {
       out.push({ path: `redirect_uris.${i}`, message: 'must be an absolute URI' });
       return;
     }

@@ -1,4 +1,5 @@
 import type { DataOf, OAuthClient, OAuthClientCreated, OAuthClientRevoked, PlatformEvent } from '@pep/contracts';
+import { eventsOfTypes } from '@pep/events';
 
 /** The OAuth client aggregate (subject `<prefix>.agg.oauth_client.<client_id>`); the secret exists only as a hash. */
 export interface OAuthClientState {
@@ -17,13 +18,14 @@ export type OAuthClientEvent =
   | { type: 'oauth_client.created'; data: DataOf<typeof OAuthClientCreated> }
   | { type: 'oauth_client.revoked'; data: DataOf<typeof OAuthClientRevoked> };
 
-export const OAUTH_CLIENT_EVENT_TYPES: ReadonlySet<string> = new Set(['oauth_client.created', 'oauth_client.revoked']);
+/** The events of this aggregate (a type guard: an evolve narrows to its own union instead of casting). */
+export const isOAuthClientEvent = eventsOfTypes<OAuthClientEvent>(['oauth_client.created', 'oauth_client.revoked']);
 
 export const initialOAuthClient = (): OAuthClientState | undefined => undefined;
 
 export function evolveOAuthClient(state: OAuthClientState | undefined, event: PlatformEvent): OAuthClientState | undefined {
-  if (!OAUTH_CLIENT_EVENT_TYPES.has(event.type)) return state;
-  const e = event as unknown as OAuthClientEvent;
+  if (!isOAuthClientEvent(event)) return state;
+  const e = event;
   switch (e.type) {
     case 'oauth_client.created':
       if (state) return state;

@@ -11,6 +11,7 @@ import type {
   PartnerUpdated,
   PlatformEvent,
 } from '@pep/contracts';
+import { eventsOfTypes } from '@pep/events';
 
 /** The partner profile, as the API and the `partners` read model show it. */
 export type PartnerProfile = Partner;
@@ -31,7 +32,8 @@ export type PartnerEvent =
   | { type: 'partner.contact_removed'; data: DataOf<typeof PartnerContactRemoved> }
   | { type: 'partner.agreement_signed'; data: DataOf<typeof PartnerAgreementSigned> };
 
-export const PARTNER_EVENT_TYPES: ReadonlySet<string> = new Set([
+/** The events of this aggregate (a type guard: an evolve narrows to its own union instead of casting). */
+export const isPartnerEvent = eventsOfTypes<PartnerEvent>([
   'partner.created',
   'partner.updated',
   'partner.activated',
@@ -50,7 +52,8 @@ export function evolvePartner(state: PartnerState | undefined, event: PlatformEv
   if (!profile) return undefined;
   let contacts = state?.contacts ?? [];
   let agreements = state?.agreements ?? [];
-  const e = event as unknown as PartnerEvent;
+  if (!isPartnerEvent(event)) return { ...profile, contacts, agreements };
+  const e = event;
   if (e.type === 'partner.contact_added') {
     const { partner_id: _p, ...contact } = e.data;
     contacts = [...contacts.filter((c) => c.contact_id !== contact.contact_id), { ...contact, added_at: event.time }];
@@ -77,8 +80,8 @@ export function evolvePartnerProfile(
   state: PartnerProfile | undefined,
   event: PlatformEvent & { seq?: number },
 ): PartnerProfile | undefined {
-  if (!PARTNER_EVENT_TYPES.has(event.type)) return state;
-  const e = event as unknown as PartnerEvent;
+  if (!isPartnerEvent(event)) return state;
+  const e = event;
   const stamp = { version: event.seq ?? state?.version ?? 0, updated_at: event.time };
   if (e.type === 'partner.created') {
     if (state) return state;

@@ -8,6 +8,7 @@ import type {
   TicketPriorityChanged,
   TicketStatusChanged,
 } from '@pep/contracts';
+import { eventsOfTypes } from '@pep/events';
 
 /** The ticket as stored (sla_breached is derived at read time, see `withSla`). */
 export type TicketState = Omit<Ticket, 'sla_breached'>;
@@ -19,7 +20,8 @@ export type TicketEvent =
   | { type: 'ticket.priority_changed'; data: DataOf<typeof TicketPriorityChanged> }
   | { type: 'ticket.status_changed'; data: DataOf<typeof TicketStatusChanged> };
 
-export const TICKET_EVENT_TYPES: ReadonlySet<string> = new Set([
+/** The events of this aggregate (a type guard: an evolve narrows to its own union instead of casting). */
+export const isTicketEvent = eventsOfTypes<TicketEvent>([
   'ticket.opened',
   'ticket.commented',
   'ticket.assigned',
@@ -30,8 +32,8 @@ export const TICKET_EVENT_TYPES: ReadonlySet<string> = new Set([
 export const initialTicket = (): TicketState | undefined => undefined;
 
 export function evolveTicket(state: TicketState | undefined, event: PlatformEvent & { seq?: number }): TicketState | undefined {
-  if (!TICKET_EVENT_TYPES.has(event.type)) return state;
-  const e = event as unknown as TicketEvent;
+  if (!isTicketEvent(event)) return state;
+  const e = event;
   const stamp = { version: event.seq ?? state?.version ?? 0, updated_at: event.time };
   if (e.type === 'ticket.opened') {
     if (state) return state;

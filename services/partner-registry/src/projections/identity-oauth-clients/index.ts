@@ -1,74 +1,46 @@
 import type { StoredEvent } from '@pep/contracts';
-import { aggregateFilter, type Projection } from '@pep/events';
+import { aggregateFilter, foldBatch, type Projection } from '@pep/events';
 import { type Kysely, sql, type Transaction } from 'kysely';
 import type { RegistryDB } from '../../db/schema.ts';
-import { evolveOAuthClient, OAUTH_CLIENT_EVENT_TYPES, type OAuthClientState } from '../../domain/oauth-client/oauth-client.ts';
-
-/** Row of the `oauth_clients` read model: the folded aggregate (secret hash only). */
-export interface OAuthClientsTable {
-  client_id: string;
-  application_id: string;
-  partner_id: string;
-  state: OAuthClientState;
-}
-export interface OAuthClientsTables {
-  oauth_clients: OAuthClientsTable;
-}
-
-export const OAUTH_CLIENTS_PROJECTION = 'oauth-clients';
-export const handledEventTypes = OAUTH_CLIENT_EVENT_TYPES;
+import { evolveOAuthClient, isOAuthClientEvent, type OAuthClientState } from '../../domain/oauth-client/oauth-client.ts';
+import { OAUTH_CLIENTS_PROJECTION } from './table.ts';
 
 type Db = Kysely<RegistryDB>;
 
-export const oauthClientsMigration = {
-  async up(db: Kysely<unknown>) {
-    await db.schema
-      .createTable('oauth_clients')
-      .addColumn('client_id', 'text', (c) => c.primaryKey())
-      .addColumn('application_id', 'text', (c) => c.notNull())
-      .addColumn('partner_id', 'text', (c) => c.notNull())
-      .addColumn('state', 'jsonb', (c) => c.notNull())
-      .execute();
-    await db.schema.createIndex('oauth_clients_application_idx').on('oauth_clients').columns(['application_id', 'client_id']).execute();
-  },
-  async down(db: Kysely<unknown>) {
-    await db.schema.dropTable('oauth_clients').execute();
-  },
-};
-
-export async function applyOAuthClientEvents(trx: Transaction<OAuthClientsTables>, events: StoredEvent[]): Promise<void> {
-  const relevant = events.filter((e) => OAUTH_CLIENT_EVENT_TYPES.has(e.type));
-  if (relevant.length === 0) return;
-  const ids = [...new Set(relevant.map((e) => (e.data as { client_id: string }).client_id))];
-  const rows = await trx.selectFrom('oauth_clients').select(['client_id', 'state']).where('client_id', 'in', ids).execute();
-  const state = new Map<string, OAuthClientState | undefined>(rows.map((r) => [r.client_id, r.state]));
-  for (const e of relevant) {
-    const id = (e.data as { client_id: string }).client_id;
-    state.set(id, evolveOAuthClient(state.get(id), e));
-  }
-  const out = [...state.values()]
-    .filter((s): s is OAuthClientState => s !== undefined)
-    .map((s) => ({
-      client_id: s.client_id,
-      application_id: s.application_id,
-      partner_id: s.partner_id,
-      state: JSON.stringify(s) as unknown as OAuthClientState,
-    }));
-  if (out.length === 0) return;
-  await trx
-    .insertInto('oauth_clients')
-    .values(out)
-    .onConflict((oc) => oc.column('client_id').doUpdateSet({ state: sql`excluded.state` }))
-    .execute();
+/** Folds a batch with the aggregate's own `evolveOAuthClient` and writes the touched rows back. */
+export async function applyOAuthClientEvents(trx: Transaction<RegistryDB>, events: StoredEvent[]): Promise<void> {
+  await foldBatch(events, {
+    handles: isOAuthClientEvent,
+    idOf: (e) => e.data.client_id,
+    load: async (ids) =>
+      (await trx.selectFrom('oauth_clients').select(['client_id', 'state']).where('client_id', 'in', ids).execute()).map(
+        (r) => [r.client_id, r.state] as const,
+      ),
+    evolve: evolveOAuthClient,
+    save: async (clients) => {
+      await trx
+        .insertInto('oauth_clients')
+        .values(
+          clients.map((s) => ({
+            client_id: s.client_id,
+            application_id: s.application_id,
+            partner_id: s.partner_id,
+            state: JSON.stringify(s),
+          })),
+        )
+        .onConflict((oc) => oc.column('client_id').doUpdateSet({ state: sql`excluded.state` }))
+        .execute();
+    },
+  });
 }
 
-export function oauthClientsProjection<DB extends OAuthClientsTables>(prefix: string): Projection<DB> {
+export function oauthClientsProjection(prefix: string): Projection<RegistryDB> {
   return {
     name: OAUTH_CLIENTS_PROJECTION,
     filterSubject: aggregateFilter(prefix, 'oauth_client'),
-    apply: (trx, events) => applyOAuthClientEvents(trx as unknown as Transaction<OAuthClientsTables>, events),
+    apply: applyOAuthClientEvents,
     async reset(trx) {
-      await (trx as unknown as Transaction<OAuthClientsTables>).deleteFrom('oauth_clients').execute();
+      await trx.deleteFrom('oauth_clients').execute();
     },
   };
 }

@@ -1,61 +1,41 @@
 import type { Integration, IntegrationHealth, StoredEvent } from '@pep/contracts';
-import { aggregateFilter, type Projection } from '@pep/events';
+import { aggregateFilter, foldBatch, type Projection } from '@pep/events';
 import type { Kysely, Transaction } from 'kysely';
 import type { RegistryDB } from '../../db/schema.ts';
-import { evolveIntegration, INTEGRATION_EVENT_TYPES, type IntegrationState, toIntegration } from '../../domain/integration/integration.ts';
+import { evolveIntegration, isIntegrationEvent, toIntegration } from '../../domain/integration/integration.ts';
+import { INTEGRATIONS_PROJECTION } from './table.ts';
 
-export interface IntegrationsTable {
-  id: string;
-  partner_id: string;
-  application_id: string;
-  status: 'connected' | 'disconnected';
-  health: IntegrationHealth;
-  doc: IntegrationState;
-}
-/** Scheduling state of the health checker (operational, not a projection: it is not rebuilt from events). */
-export interface IntegrationHealthScheduleTable {
-  integration_id: string;
-  next_check_at: Date;
-}
-export interface IntegrationsTables {
-  integrations: IntegrationsTable;
-  integration_health_schedule: IntegrationHealthScheduleTable;
-}
-
-export const INTEGRATIONS_PROJECTION = 'integrations';
-
+/** Folds a batch with the aggregate's own `evolveIntegration` and writes the touched rows back. */
 export async function applyIntegrationEvents(trx: Transaction<RegistryDB>, events: StoredEvent[]): Promise<void> {
-  const relevant = events.filter((e) => INTEGRATION_EVENT_TYPES.has(e.type));
-  if (relevant.length === 0) return;
-  const ids = [...new Set(relevant.map((e) => (e.data as { integration_id: string }).integration_id))];
-  const rows = await trx.selectFrom('integrations').select(['id', 'doc']).where('id', 'in', ids).execute();
-  const state = new Map<string, IntegrationState | undefined>(rows.map((r) => [r.id, r.doc]));
-  for (const e of relevant) {
-    const id = (e.data as { integration_id: string }).integration_id;
-    state.set(id, evolveIntegration(state.get(id), e));
-  }
-  const out = [...state.values()]
-    .filter((s): s is IntegrationState => s !== undefined)
-    .map((s) => ({
-      id: s.id,
-      partner_id: s.partner_id,
-      application_id: s.application_id,
-      status: s.status,
-      health: s.health.status,
-      doc: JSON.stringify(s) as unknown as IntegrationState,
-    }));
-  if (out.length === 0) return;
-  await trx
-    .insertInto('integrations')
-    .values(out)
-    .onConflict((oc) =>
-      oc.column('id').doUpdateSet((eb) => ({
-        status: eb.ref('excluded.status'),
-        health: eb.ref('excluded.health'),
-        doc: eb.ref('excluded.doc'),
-      })),
-    )
-    .execute();
+  await foldBatch(events, {
+    handles: isIntegrationEvent,
+    idOf: (e) => e.data.integration_id,
+    load: async (ids) =>
+      (await trx.selectFrom('integrations').select(['id', 'doc']).where('id', 'in', ids).execute()).map((r) => [r.id, r.doc] as const),
+    evolve: evolveIntegration,
+    save: async (integrations) => {
+      await trx
+        .insertInto('integrations')
+        .values(
+          integrations.map((s) => ({
+            id: s.id,
+            partner_id: s.partner_id,
+            application_id: s.application_id,
+            status: s.status,
+            health: s.health.status,
+            doc: JSON.stringify(s),
+          })),
+        )
+        .onConflict((oc) =>
+          oc.column('id').doUpdateSet((eb) => ({
+            status: eb.ref('excluded.status'),
+            health: eb.ref('excluded.health'),
+            doc: eb.ref('excluded.doc'),
+          })),
+        )
+        .execute();
+    },
+  });
 }
 
 export function integrationsProjection(prefix: string): Projection<RegistryDB> {

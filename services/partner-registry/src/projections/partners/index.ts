@@ -1,60 +1,9 @@
 import type { Agreement, Contact, ContactRole, Partner, PartnerStatus, StoredEvent } from '@pep/contracts';
-import { aggregateFilter, type Projection } from '@pep/events';
+import { aggregateFilter, foldBatch, type Projection } from '@pep/events';
 import type { Kysely, Transaction } from 'kysely';
-import {
-  type AgreementState,
-  type ContactState,
-  evolvePartnerProfile,
-  PARTNER_EVENT_TYPES,
-  type PartnerProfile,
-} from '../../domain/partner/partner.ts';
 import type { RegistryDB } from '../../db/schema.ts';
-
-/** Row of the `partners` read model: the partner as the API shows it. */
-export interface PartnersTable {
-  id: string;
-  name: string;
-  type: Partner['type'];
-  tier: Partner['tier'];
-  contact_email: string;
-  status: PartnerStatus;
-  status_reason: string | null;
-  version: number;
-  created_at: string;
-  updated_at: string;
-}
-export interface PartnerContactsTable {
-  id: string;
-  partner_id: string;
-  name: string;
-  email: string;
-  role: ContactRole;
-  phone: string | null;
-  created_at: string;
-}
-export interface PartnerAgreementsTable {
-  id: string;
-  partner_id: string;
-  version: number;
-  title: string;
-  signed_at: string;
-  signed_by: string;
-  effective_at: string;
-  expires_at: string | null;
-  first_year_pct: number;
-  renewal_pct: number;
-  terms_url: string | null;
-  supersedes: string | null;
-  superseded_by: string | null;
-}
-export interface PartnersTables {
-  partners: PartnersTable;
-  partner_contacts: PartnerContactsTable;
-  partner_agreements: PartnerAgreementsTable;
-}
-
-export const PARTNERS_PROJECTION = 'partners';
-export const handledEventTypes = PARTNER_EVENT_TYPES;
+import { evolvePartnerProfile, isPartnerEvent, type PartnerEvent, type PartnerProfile } from '../../domain/partner/partner.ts';
+import { PARTNERS_PROJECTION, type PartnerContactsTable, type PartnersTable } from './table.ts';
 
 export function rowToPartner(row: PartnersTable): Partner {
   return { object: 'partner', ...row };
@@ -67,44 +16,43 @@ function partnerToRow(p: PartnerProfile): PartnersTable {
 
 /**
  * Applies a batch of partner events: the rows they touch are loaded once, folded in memory with the same
- * `evolvePartnerProfile` the aggregate uses, and written back. Runs inside the projection runner's transaction.
+ * `evolvePartnerProfile` the aggregate uses, and written back; then contacts and agreements, in stream order.
+ * Runs inside the projection runner's transaction.
  */
 export async function applyPartnerEvents(trx: Transaction<RegistryDB>, events: StoredEvent[]): Promise<void> {
-  const relevant = events.filter((e) => PARTNER_EVENT_TYPES.has(e.type));
-  if (relevant.length === 0) return;
-  const ids = [...new Set(relevant.map((e) => (e.data as { partner_id: string }).partner_id))];
-  const rows = await trx.selectFrom('partners').selectAll().where('id', 'in', ids).execute();
-  const state = new Map<string, PartnerProfile | undefined>(rows.map((r) => [r.id, rowToPartner(r)]));
-  for (const e of relevant) {
-    const id = (e.data as { partner_id: string }).partner_id;
-    state.set(id, evolvePartnerProfile(state.get(id), e));
-  }
-  const out = [...state.values()].filter((p): p is PartnerProfile => p !== undefined).map(partnerToRow);
-  if (out.length === 0) return;
-  await trx
-    .insertInto('partners')
-    .values(out)
-    .onConflict((oc) =>
-      oc.column('id').doUpdateSet((eb) => ({
-        name: eb.ref('excluded.name'),
-        type: eb.ref('excluded.type'),
-        tier: eb.ref('excluded.tier'),
-        contact_email: eb.ref('excluded.contact_email'),
-        status: eb.ref('excluded.status'),
-        status_reason: eb.ref('excluded.status_reason'),
-        version: eb.ref('excluded.version'),
-        created_at: eb.ref('excluded.created_at'),
-        updated_at: eb.ref('excluded.updated_at'),
-      })),
-    )
-    .execute();
-  for (const e of relevant) await applyRelation(trx, e);
+  await foldBatch(events, {
+    handles: isPartnerEvent,
+    idOf: (e) => e.data.partner_id,
+    load: async (ids) =>
+      (await trx.selectFrom('partners').selectAll().where('id', 'in', ids).execute()).map((r) => [r.id, rowToPartner(r)] as const),
+    evolve: evolvePartnerProfile,
+    save: async (profiles) => {
+      await trx
+        .insertInto('partners')
+        .values(profiles.map(partnerToRow))
+        .onConflict((oc) =>
+          oc.column('id').doUpdateSet((eb) => ({
+            name: eb.ref('excluded.name'),
+            type: eb.ref('excluded.type'),
+            tier: eb.ref('excluded.tier'),
+            contact_email: eb.ref('excluded.contact_email'),
+            status: eb.ref('excluded.status'),
+            status_reason: eb.ref('excluded.status_reason'),
+            version: eb.ref('excluded.version'),
+            created_at: eb.ref('excluded.created_at'),
+            updated_at: eb.ref('excluded.updated_at'),
+          })),
+        )
+        .execute();
+      for (const e of events) if (isPartnerEvent(e)) await applyRelation(trx, e);
+    },
+  });
 }
 
 /** Contacts and agreements: one row each, written in stream order inside the same transaction. */
-async function applyRelation(trx: Transaction<RegistryDB>, e: StoredEvent): Promise<void> {
+async function applyRelation(trx: Transaction<RegistryDB>, e: StoredEvent & PartnerEvent): Promise<void> {
   if (e.type === 'partner.contact_added') {
-    const d = e.data as ContactState & { partner_id: string };
+    const d = e.data;
     await trx
       .insertInto('partner_contacts')
       .values({
@@ -119,12 +67,9 @@ async function applyRelation(trx: Transaction<RegistryDB>, e: StoredEvent): Prom
       .onConflict((oc) => oc.column('id').doNothing())
       .execute();
   } else if (e.type === 'partner.contact_removed') {
-    await trx
-      .deleteFrom('partner_contacts')
-      .where('id', '=', (e.data as { contact_id: string }).contact_id)
-      .execute();
+    await trx.deleteFrom('partner_contacts').where('id', '=', e.data.contact_id).execute();
   } else if (e.type === 'partner.agreement_signed') {
-    const d = e.data as AgreementState & { partner_id: string };
+    const d = e.data;
     await trx
       .insertInto('partner_agreements')
       .values({

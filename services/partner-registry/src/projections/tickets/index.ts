@@ -1,51 +1,34 @@
 import type { StoredEvent, Ticket, TicketPriority, TicketStatus } from '@pep/contracts';
-import { aggregateFilter, type Projection } from '@pep/events';
+import { aggregateFilter, foldBatch, type Projection } from '@pep/events';
 import type { Kysely, Transaction } from 'kysely';
 import type { RegistryDB } from '../../db/schema.ts';
-import { evolveTicket, TICKET_EVENT_TYPES, type TicketState, withSla } from '../../domain/ticket/ticket.ts';
+import { evolveTicket, isTicketEvent, withSla } from '../../domain/ticket/ticket.ts';
+import { TICKETS_PROJECTION } from './table.ts';
 
-export interface TicketsTable {
-  id: string;
-  partner_id: string;
-  status: TicketStatus;
-  priority: TicketPriority;
-  doc: TicketState;
-}
-export interface TicketsTables {
-  tickets: TicketsTable;
-}
-
-export const TICKETS_PROJECTION = 'tickets';
-
+/** Folds a batch with the aggregate's own `evolveTicket` and writes the touched rows back. */
 export async function applyTicketEvents(trx: Transaction<RegistryDB>, events: StoredEvent[]): Promise<void> {
-  const relevant = events.filter((e) => TICKET_EVENT_TYPES.has(e.type));
-  if (relevant.length === 0) return;
-  const ids = [...new Set(relevant.map((e) => (e.data as { ticket_id: string }).ticket_id))];
-  const rows = await trx.selectFrom('tickets').select(['id', 'doc']).where('id', 'in', ids).execute();
-  const state = new Map<string, TicketState | undefined>(rows.map((r) => [r.id, r.doc]));
-  for (const e of relevant) {
-    const id = (e.data as { ticket_id: string }).ticket_id;
-    state.set(id, evolveTicket(state.get(id), e));
-  }
-  const out = [...state.values()]
-    .filter((t): t is TicketState => t !== undefined)
-    .map((t) => ({
-      id: t.id,
-      partner_id: t.partner_id,
-      status: t.status,
-      priority: t.priority,
-      doc: JSON.stringify(t) as unknown as TicketState,
-    }));
-  if (out.length === 0) return;
-  await trx
-    .insertInto('tickets')
-    .values(out)
-    .onConflict((oc) =>
-      oc
-        .column('id')
-        .doUpdateSet((eb) => ({ status: eb.ref('excluded.status'), priority: eb.ref('excluded.priority'), doc: eb.ref('excluded.doc') })),
-    )
-    .execute();
+  await foldBatch(events, {
+    handles: isTicketEvent,
+    idOf: (e) => e.data.ticket_id,
+    load: async (ids) =>
+      (await trx.selectFrom('tickets').select(['id', 'doc']).where('id', 'in', ids).execute()).map((r) => [r.id, r.doc] as const),
+    evolve: evolveTicket,
+    save: async (tickets) => {
+      await trx
+        .insertInto('tickets')
+        .values(
+          tickets.map((t) => ({ id: t.id, partner_id: t.partner_id, status: t.status, priority: t.priority, doc: JSON.stringify(t) })),
+        )
+        .onConflict((oc) =>
+          oc.column('id').doUpdateSet((eb) => ({
+            status: eb.ref('excluded.status'),
+            priority: eb.ref('excluded.priority'),
+            doc: eb.ref('excluded.doc'),
+          })),
+        )
+        .execute();
+    },
+  });
 }
 
 export function ticketsProjection(prefix: string): Projection<RegistryDB> {

@@ -1,4 +1,5 @@
 import type { PlatformEvent } from '@pep/contracts';
+import { eventsOfTypes } from '@pep/events';
 
 /** A flag provider as stored: `token` holds the sealed secret (`enc:v1:...`), never the plain one. */
 export type StoredProvider =
@@ -40,17 +41,22 @@ export interface PolicyState {
   policy: StoredPolicy | null;
 }
 
+export const isPolicyEvent = eventsOfTypes<PolicyEvent>(['rollback.policy_created', 'rollback.policy_updated', 'rollback.policy_deleted']);
+
 export const POLICY_AGGREGATE = 'rollback_policy';
 export const initialPolicy = (): PolicyState => ({ exists: false, policy: null });
 
 export function evolvePolicy(state: PolicyState, event: PlatformEvent): PolicyState {
+  if (!isPolicyEvent(event)) return state;
   switch (event.type) {
     case 'rollback.policy_created':
     case 'rollback.policy_updated':
-      return { exists: true, policy: event.data as StoredPolicy };
+      return { exists: true, policy: event.data };
     case 'rollback.policy_deleted':
       return { exists: false, policy: null };
-    default:
-      return state;
+    default: {
+      const never: never = event;
+      return never;
+    }
   }
 }

@@ -1,4 +1,5 @@
 import type { DataOf, PlannedAction, PlatformEvent, RollbackActionFailed, RollbackActionSucceeded, RollbackPlanned } from '@pep/contracts';
+import { eventsOfTypes } from '@pep/events';
 
 export type PlannedData = DataOf<typeof RollbackPlanned>;
 export type ActionSucceededData = DataOf<typeof RollbackActionSucceeded>;
@@ -43,6 +44,17 @@ export interface RunState {
   restored: boolean;
 }
 
+export const isRunEvent = eventsOfTypes<RunEvent>([
+  'rollback.planned',
+  'rollback.approved',
+  'rollback.action_succeeded',
+  'rollback.action_failed',
+  'rollback.completed',
+  'rollback.partially_failed',
+  'rollback.failed',
+  'rollback.restored',
+]);
+
 export const RUN_AGGREGATE = 'rollback';
 
 export const initialRun = (): RunState => ({ planned: null, approved: false, outcomes: new Map(), terminal: null, restored: false });
@@ -50,18 +62,19 @@ export const initialRun = (): RunState => ({ planned: null, approved: false, out
 export const outcomeKey = (phase: Phase, actionId: string) => `${phase}:${actionId}`;
 
 export function evolveRun(state: RunState, event: PlatformEvent): RunState {
+  if (!isRunEvent(event)) return state;
   switch (event.type) {
     case 'rollback.planned':
-      return { ...state, planned: event.data as PlannedData };
+      return { ...state, planned: event.data };
     case 'rollback.approved':
       return { ...state, approved: true };
-    case 'rollback.action_succeeded':
+    case 'rollback.action_succeeded': {
+      const { incident_id: _i, partner_id: _p, customer_id: _c, ...rest } = event.data;
+      return { ...state, outcomes: new Map(state.outcomes).set(outcomeKey(rest.phase, rest.action_id), { ok: true, ...rest }) };
+    }
     case 'rollback.action_failed': {
-      const d = event.data as ActionSucceededData & ActionFailedData;
-      const outcomes = new Map(state.outcomes);
-      const { incident_id: _i, partner_id: _p, customer_id: _c, ...rest } = d;
-      outcomes.set(outcomeKey(d.phase, d.action_id), { ok: event.type === 'rollback.action_succeeded', ...rest } as Outcome);
-      return { ...state, outcomes };
+      const { incident_id: _i, partner_id: _p, customer_id: _c, ...rest } = event.data;
+      return { ...state, outcomes: new Map(state.outcomes).set(outcomeKey(rest.phase, rest.action_id), { ok: false, ...rest }) };
     }
     case 'rollback.completed':
     case 'rollback.partially_failed':
@@ -69,8 +82,10 @@ export function evolveRun(state: RunState, event: PlatformEvent): RunState {
       return { ...state, terminal: event.type };
     case 'rollback.restored':
       return { ...state, restored: true };
-    default:
-      return state;
+    default: {
+      const never: never = event;
+      return never;
+    }
   }
 }
 

@@ -1,8 +1,8 @@
 import type { StoredEvent } from '@pep/contracts';
 import { aggregateFilter, type Projection } from '@pep/events';
-import type { Kysely, Transaction } from 'kysely';
+import type { Kysely, Selectable, Transaction } from 'kysely';
 import type { OrchestratorDB, OrchestratorTables } from '../../db/schema.ts';
-import type { IncidentOpenedData, IncidentResolvedData } from '../../domain/incident/incident.ts';
+import { isIncidentEvent } from '../../domain/incident/incident.ts';
 import { incidentKey } from '../../domain/keys.ts';
 
 export const INCIDENTS_PROJECTION = 'incidents';
@@ -15,8 +15,9 @@ export function incidentsProjection(prefix: string): Projection<OrchestratorDB> 
     filterSubject: aggregateFilter(prefix, 'incident'),
     async apply(trx: Transaction<OrchestratorDB>, events: StoredEvent[]) {
       for (const e of events) {
+        if (!isIncidentEvent(e)) continue;
         if (e.type === 'incident.opened') {
-          const d = e.data as IncidentOpenedData;
+          const d = e.data;
           const key = incidentKey(d.partner_id, d.incident_id);
           await trx
             .insertInto('incidents')
@@ -52,7 +53,7 @@ export function incidentsProjection(prefix: string): Projection<OrchestratorDB> 
             .onConflict((oc) => oc.column('seq').doNothing())
             .execute();
         } else if (e.type === 'incident.resolved') {
-          const d = e.data as IncidentResolvedData;
+          const d = e.data;
           const key = incidentKey(d.partner_id, d.incident_id);
           await trx.updateTable('incidents').set({ status: 'resolved', resolved_at: d.resolved_at }).where('key', '=', key).execute();
           await trx
@@ -79,7 +80,7 @@ export function incidentsProjection(prefix: string): Projection<OrchestratorDB> 
 }
 
 /** A row of the incidents read model. */
-export type IncidentRow = OrchestratorTables['incidents'];
+export type IncidentRow = Selectable<OrchestratorTables['incidents']>;
 
 /** Finds an incident by its id; `partnerId` undefined = any partner (admin). */
 export function findIncident(db: Kysely<OrchestratorDB>, incidentId: string, partnerId: string | undefined) {

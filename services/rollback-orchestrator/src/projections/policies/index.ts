@@ -2,7 +2,7 @@ import type { StoredEvent } from '@pep/contracts';
 import { aggregateFilter, type Projection } from '@pep/events';
 import type { Kysely, Transaction } from 'kysely';
 import type { OrchestratorDB } from '../../db/schema.ts';
-import type { StoredPolicy } from '../../domain/rollback-policy/rollback-policy.ts';
+import { isPolicyEvent, type StoredPolicy } from '../../domain/rollback-policy/rollback-policy.ts';
 
 export const POLICIES_PROJECTION = 'rollback-policies';
 
@@ -13,8 +13,9 @@ export function policiesProjection(prefix: string): Projection<OrchestratorDB> {
     filterSubject: aggregateFilter(prefix, 'rollback_policy'),
     async apply(trx: Transaction<OrchestratorDB>, events: StoredEvent[]) {
       for (const e of events) {
+        if (!isPolicyEvent(e)) continue;
         if (e.type === 'rollback.policy_created' || e.type === 'rollback.policy_updated') {
-          const p = e.data as StoredPolicy;
+          const p = e.data;
           await trx
             .insertInto('policies')
             .values({
@@ -29,10 +30,7 @@ export function policiesProjection(prefix: string): Projection<OrchestratorDB> {
             .onConflict((oc) => oc.column('policy_id').doUpdateSet({ data: JSON.stringify(p), version: e.seq, updated_at: e.time }))
             .execute();
         } else if (e.type === 'rollback.policy_deleted') {
-          await trx
-            .deleteFrom('policies')
-            .where('policy_id', '=', (e.data as { policy_id: string }).policy_id)
-            .execute();
+          await trx.deleteFrom('policies').where('policy_id', '=', e.data.policy_id).execute();
         }
       }
     },

@@ -3,7 +3,7 @@ import { aggregateFilter, type Projection } from '@pep/events';
 import type { Kysely, Transaction } from 'kysely';
 import type { OrchestratorDB } from '../../db/schema.ts';
 import { incidentKey } from '../../domain/keys.ts';
-import type { ActionFailedData, ActionSucceededData, PlannedData, TerminalData } from '../../domain/rollback-run/rollback-run.ts';
+import { type ActionFailedData, type ActionSucceededData, isRunEvent } from '../../domain/rollback-run/rollback-run.ts';
 
 export const RUNS_PROJECTION = 'rollback-runs';
 
@@ -21,7 +21,8 @@ export function runsProjection(prefix: string): Projection<OrchestratorDB> {
     filterSubject: aggregateFilter(prefix, 'rollback'),
     async apply(trx: Transaction<OrchestratorDB>, events: StoredEvent[]) {
       for (const e of events) {
-        const d = e.data as { partner_id: string; incident_id: string };
+        if (!isRunEvent(e)) continue;
+        const d = e.data;
         const key = incidentKey(d.partner_id, d.incident_id);
         const timeline = (at: string, actor: string, summary: string, details: unknown) =>
           trx
@@ -31,7 +32,7 @@ export function runsProjection(prefix: string): Projection<OrchestratorDB> {
             .execute();
         switch (e.type) {
           case 'rollback.planned': {
-            const p = e.data as PlannedData;
+            const p = e.data;
             await trx
               .insertInto('runs')
               .values({
@@ -89,7 +90,7 @@ export function runsProjection(prefix: string): Projection<OrchestratorDB> {
             break;
           }
           case 'rollback.approved': {
-            const a = e.data as { approved_by: string; approved_at: string };
+            const a = e.data;
             await trx.updateTable('runs').set({ status: 'executing' }).where('key', '=', key).execute();
             await timeline(a.approved_at, a.approved_by, 'rollback approved', {});
             break;
@@ -152,7 +153,7 @@ export function runsProjection(prefix: string): Projection<OrchestratorDB> {
           case 'rollback.completed':
           case 'rollback.partially_failed':
           case 'rollback.failed': {
-            const t = e.data as TerminalData;
+            const t = e.data;
             const status = e.type.slice('rollback.'.length);
             const run = await trx.selectFrom('runs').select('status').where('key', '=', key).executeTakeFirst();
             const keep = run && (run.status === 'dry_run' || run.status === 'skipped');
@@ -173,7 +174,7 @@ export function runsProjection(prefix: string): Projection<OrchestratorDB> {
             break;
           }
           case 'rollback.restored': {
-            const r = e.data as { restored: number; failed: number; finished_at: string };
+            const r = e.data;
             await trx.updateTable('runs').set({ restored_at: r.finished_at }).where('key', '=', key).execute();
             await timeline(r.finished_at, 'rollback-orchestrator', `flags restored: ${r.restored} turned back on, ${r.failed} failed`, r);
             break;

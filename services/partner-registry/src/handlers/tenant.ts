@@ -1,1 +1,0 @@
-export { actingPartner, assertVisible, isAdmin, listScope } from '@pep/service';

@@ -1,1 +1,0 @@
-export { actingPartner, assertVisible, isAdmin, listScope as readScope } from '@pep/service';
