@@ -10,6 +10,7 @@ import { z } from 'zod';
 import { AuthService } from '../auth/auth.service.ts';
 import { JwtStrategy } from '../auth/jwt.strategy.ts';
 import type { GatewayConfig } from '../config.ts';
+import type { GatewayDB } from '../db/schema.ts';
 import { RouteRegistry } from '../http/route-registry.ts';
 import type { IdentityStore } from '../identity/identity-projection.ts';
 import { IDENTITY_STORE } from '../identity/identity-tokens.ts';
@@ -68,7 +69,7 @@ async function readBody(req: IncomingMessage): Promise<Buffer> {
       useFactory: async (
         cfg: GatewayConfig,
         logger: Logger,
-        db: Kysely<any>,
+        db: Kysely<GatewayDB>,
         bus: EventBus,
         identity: IdentityStore,
       ): Promise<OAuthServer> => {
