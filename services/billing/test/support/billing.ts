@@ -44,7 +44,7 @@ export async function startBillingProcess(names: TestNames, env: Record<string, 
     principal: Principal,
     req: { body?: unknown; params?: Record<string, string>; query?: Record<string, unknown> } = {},
   ) => rpcCall(t.bus.nc, `${names.RPC_PREFIX}.${SERVICE_NAME}.${pattern}`, { principal, ...req }, 10_000);
-  const ok = async <T = Record<string, any>>(...args: Parameters<typeof call>): Promise<T> => {
+  const ok = async <T = Record<string, unknown>>(...args: Parameters<typeof call>): Promise<T> => {
     const r = await call(...args);
     if (!r.ok) throw new Error(`${args[0]} failed: ${JSON.stringify(r.problem)}`);
     return r.body as T;
