@@ -55,6 +55,8 @@ export interface ServiceDefinition<DB, C> {
   projections?: (ctx: ServiceContext<DB, C>) => Projection<DB & PlatformTables>[];
   /** RPC handlers by pattern (without prefix). */
   handlers?: (ctx: ServiceContext<DB, C>) => Record<string, RpcHandler>;
+  /** Ends the process after a graceful shutdown (the process entry passes `process.exit`; see `onShutdown`). */
+  exit?: (code: number) => void;
   /** Anything else that runs (workers, timers); returns its stop function. */
   start?: (ctx: ServiceContext<DB, C>) => Promise<() => Promise<void>>;
 }
@@ -71,7 +73,7 @@ export async function runService<DB, C = Record<string, never>>(def: ServiceDefi
   const schema = def.configSchema ? baseConfigSchema.extend(def.configSchema.shape) : baseConfigSchema;
   const config = loadConfig(schema.extend(StreamSettingsSchema.shape)) as BaseConfig & C;
   const logger = createLogger(def.name, config.LOG_LEVEL);
-  const shutdown = onShutdown(logger);
+  const shutdown = onShutdown(logger, def.exit ? { exit: def.exit } : {});
   const telemetry = startTelemetry(def.name);
   const metrics = createMetrics(def.name);
 

@@ -141,6 +141,8 @@ export async function startIdentityStore(opts: {
   bus: EventBus;
   db: Kysely<GatewayDB>;
   logger: Logger;
+  /** Counts a failure the store survives (reading the stream's last identity sequence, stopping the feed). */
+  onFailure?: (what: string) => void;
   /** Counts each recreation of a consumer (memory fold or persisted projection) by reason. */
   onRecreate?: (consumer: string, reason: string) => void;
 }): Promise<IdentityStore> {
@@ -223,7 +225,12 @@ export async function startIdentityStore(opts: {
   });
 
   const lastIdentitySeq = async () => {
-    const m = await bus.jsm.streams.getMessage(bus.stream, { last_by_subj: filter }).catch(() => null);
+    // No identity event yet is `null`; a failure to ask is reported and waits for nothing more than memory has.
+    const m = await bus.jsm.streams.getMessage(bus.stream, { last_by_subj: filter }).catch((err: unknown) => {
+      opts.onFailure?.('identity_last_seq');
+      logger.warn('could not read the last identity event; waiting for what memory has', { err });
+      return null;
+    });
     return m ? m.seq : 0;
   };
 
@@ -248,7 +255,10 @@ export async function startIdentityStore(opts: {
       stopped = true;
       watch.stop();
       messages?.stop();
-      await feed.catch(() => undefined);
+      await feed.catch((err: unknown) => {
+        opts.onFailure?.('identity_feed_stop');
+        logger.warn('identity feed ended with an error', { err });
+      });
       await persisted.stop();
     },
   };

@@ -37,6 +37,7 @@ export const identityConfigSchema = z.object({
           db,
           logger: logger.child({ component: 'identity' }),
           onRecreate: (projection, reason) => metrics.consumerRecreated.inc({ projection, reason }),
+          onFailure: (what) => metrics.backgroundFailures.inc({ what }),
         });
         await store.waitFor(undefined, 60_000);
         return store;

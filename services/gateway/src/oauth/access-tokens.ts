@@ -85,8 +85,10 @@ function peekKid(token: string): string | undefined {
   if (dot < 0) return undefined;
   try {
     return (JSON.parse(Buffer.from(token.slice(0, dot), 'base64url').toString()) as { kid?: string }).kid;
-  } catch {
-    return undefined;
+  } catch (err) {
+    // A header that is not JSON names no key; jwtVerify then refuses the token with its own reason.
+    if (err instanceof SyntaxError) return undefined;
+    throw err;
   }
 }
 
