@@ -22,8 +22,7 @@ function setExitCode(code: number): void {
  * Steps run in the order they were added; a step that hangs is cut off after `timeoutMs`.
  */
 export function onShutdown(logger: Logger, opts: ShutdownOptions | number = {}) {
-  const { timeoutMs = 15_000, exit = (code: number) => void (process.exitCode = code) } =
-    typeof opts === 'number' ? { timeoutMs: opts } : opts;
+  const { timeoutMs = 15_000, exit = setExitCode } = typeof opts === 'number' ? { timeoutMs: opts } : opts;
   const steps: Step[] = [];
   let stopping: Promise<void> | undefined;
   const stop = (signal: string) => {
