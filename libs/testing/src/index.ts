@@ -3,6 +3,7 @@
 // reading the stream back, teardown, principals and factories, given/when/then for deciders.
 export * from './bus.ts';
 export * from './engines.ts';
+export * from './json.ts';
 export * from './names.ts';
 export * from './processes.ts';
 export * from './stream.ts';
