@@ -19,6 +19,9 @@ const DURATION_S = Number(process.env.BENCH_DURATION_S ?? 5);
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 4);
 const WARMUP_S = Number(process.env.BENCH_WARMUP_S ?? 2);
 const TOKEN_CONNECTIONS = Number(process.env.BENCH_TOKEN_CONNECTIONS ?? 16);
+
+/** What the setup reads of a created resource: its id and the string fields it answers (key, client id and secret). */
+type Created = { id: string } & Record<string, string>;
 const NATS_URL = process.env.NATS_URL ?? 'nats://127.0.0.1:4222';
 const ROUTE = '/v1/github/webhooks';
 
@@ -88,7 +91,7 @@ async function main() {
         body: body === undefined ? undefined : JSON.stringify(body),
       });
       if (res.status >= 300) throw new Error(`${method} ${path}: ${res.status} ${await res.text()}`);
-      return (await res.json()) as Record<string, any>;
+      return (await res.json()) as Created;
     };
     const partner = await waitUntil(() =>
       admin('POST', '/v1/partners', { name: 'Bench', type: 'technology', contact_email: 'bench@example.com' }).catch(() => undefined),

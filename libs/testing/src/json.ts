@@ -36,3 +36,19 @@ export function jsonOrUndefined(text: string): unknown {
     throw err;
   }
 }
+
+/** What a test reads of a resource it created through the API: its id and the string fields it answers (keys, secrets). */
+export type Created = { id: string } & Record<string, string>;
+
+/** A response body as the tests keep it: the parsed JSON, or the text where it is not JSON (undefined when empty). */
+export function bodyOf(text: string): unknown {
+  const json = jsonOrUndefined(text);
+  return json === undefined && text ? text : json;
+}
+
+/** A list answer of the API (cursor pagination), as tests read it. */
+export interface Page<T = Created> {
+  data: T[];
+  has_more?: boolean;
+  next_cursor?: string | null;
+}
