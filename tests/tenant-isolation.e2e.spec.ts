@@ -14,6 +14,7 @@ import {
   eventsAfter as eventsAfterIn,
   createTestBus,
   freePort,
+  newPartner,
   type ServiceProcess,
   serviceEnv,
   spawnService,
@@ -143,16 +144,11 @@ const lastSeq = async () => (await bus.bus.jsm.streams.info(names.STREAM_NAME)).
 const touches = (e: StoredEvent, partnerId: string) =>
   e.partnerid === partnerId || (e.data as { partner_id?: string } | undefined)?.partner_id === partnerId;
 
-async function newPartner(name: string): Promise<{ id: string; key: string }> {
-  const p = await must(adminKey, 'POST', '/v1/partners', {
-    name,
-    type: 'technology',
-    contact_email: `ops@${name.toLowerCase()}.example.com`,
-  });
-  await must(adminKey, 'POST', `/v1/partners/${p.id}/activate`, {});
-  const k = await must<{ id: string; key: string }>(adminKey, 'POST', `/v1/partners/${p.id}/api-keys`, { name: 'main', scopes: ['admin'] });
-  await waitUntil(async () => (await call(k.key, 'GET', `/v1/partners/${p.id}`)).status === 200);
-  return { id: p.id, key: k.key };
+async function partnerWithKey(name: string): Promise<{ id: string; key: string }> {
+  const p = await newPartner((method, path, body) => must(adminKey, method, path, body), name);
+  const key = p.key as string;
+  await waitUntil(async () => (await call(key, 'GET', `/v1/partners/${p.id}`)).status === 200);
+  return { id: p.id, key };
 }
 
 async function fixturesOf(partner: { id: string; key: string }): Promise<Fixtures> {
@@ -308,8 +304,8 @@ afterAll(async () => {
 
 describe('tenant isolation matrix', () => {
   it("refuses partner A every read and write on partner B's resources with 404, and changes nothing", async () => {
-    const a = await newPartner('Alpha');
-    const bPartner = await newPartner('Beta');
+    const a = await partnerWithKey('Alpha');
+    const bPartner = await partnerWithKey('Beta');
     const b = await fixturesOf(bPartner);
     // Let asynchronous work on B's resources settle before the baseline (deliveries, jobs, incident runs).
     await new Promise((r) => setTimeout(r, 1500));

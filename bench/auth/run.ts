@@ -11,7 +11,7 @@ import { join } from 'node:path';
 import { aggregateSubject, appendToAggregate, closeBus, connectBus, ensureStream, StreamSettingsSchema } from '@pep/events';
 import { dropDatabase } from '@pep/db';
 import { newId } from '@pep/runtime';
-import { dbUrl, freePort, REPO_ROOT, serviceEnv, spawnService, testNames, waitReady, waitUntil } from '@pep/testing';
+import { bestEffort, dbUrl, freePort, REPO_ROOT, serviceEnv, spawnService, testNames, waitReady, waitUntil } from '@pep/testing';
 import autocannon from 'autocannon';
 
 const CONNECTIONS = Number(process.env.BENCH_CONNECTIONS ?? 64);
@@ -94,7 +94,7 @@ async function main() {
       return (await res.json()) as Created;
     };
     const partner = await waitUntil(() =>
-      admin('POST', '/v1/partners', { name: 'Bench', type: 'technology', contact_email: 'bench@example.com' }).catch(() => undefined),
+      admin('POST', '/v1/partners', { name: 'Bench', type: 'technology', contact_email: 'bench@example.com' }),
     );
     await admin('POST', `/v1/partners/${partner.id}/activate`, {});
     const key = (await admin('POST', `/v1/partners/${partner.id}/api-keys`, { name: 'bench', scopes: ['read:*'] })).key as string;
@@ -178,9 +178,9 @@ async function main() {
     stub.kill('SIGTERM');
     await gateway.stop('SIGTERM');
     await registry.stop('SIGTERM');
-    await bus.jsm.streams.delete(names.STREAM_NAME).catch(() => undefined);
+    await bestEffort('delete the stream', bus.jsm.streams.delete(names.STREAM_NAME));
     await closeBus(bus);
-    for (const s of ['gateway', 'partner-registry']) await dropDatabase(dbUrl(names, s)).catch(() => undefined);
+    for (const s of ['gateway', 'partner-registry']) await bestEffort(`drop database ${s}`, dropDatabase(dbUrl(names, s)));
   }
 }
 

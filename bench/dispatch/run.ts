@@ -32,7 +32,17 @@ import {
   StreamSettingsSchema,
 } from '@pep/events';
 import { newId } from '@pep/runtime';
-import { dbUrl, freePort, type ServiceProcess, serviceEnv, spawnService, type TestNames, testNames, waitReady } from '@pep/testing';
+import {
+  bestEffort,
+  dbUrl,
+  freePort,
+  type ServiceProcess,
+  serviceEnv,
+  spawnService,
+  type TestNames,
+  testNames,
+  waitReady,
+} from '@pep/testing';
 import { generateSecret, signWebhook } from '@pep/webhooks';
 import { AckPolicy, DeliverPolicy } from '@nats-io/jetstream';
 import { partner, rpcClient } from '../../services/webhook-dispatcher/test/support/harness.ts';
@@ -142,10 +152,10 @@ async function world(label: string) {
     rpc,
     async close() {
       await rpc.close();
-      await bus.jsm.streams.delete(names.STREAM_NAME).catch(() => undefined);
+      await bestEffort('delete the stream', bus.jsm.streams.delete(names.STREAM_NAME));
       await closeBus(bus);
-      await dropDatabase(dbUrl(names, 'webhook-dispatcher')).catch(() => undefined);
-      await dropDatabase(dbUrl(names, 'gateway')).catch(() => undefined);
+      await bestEffort(`drop database ${'webhook-dispatcher'}`, dropDatabase(dbUrl(names, 'webhook-dispatcher')));
+      await bestEffort(`drop database ${'gateway'}`, dropDatabase(dbUrl(names, 'gateway')));
     },
   };
 }
@@ -218,7 +228,7 @@ async function baseline(): Promise<number> {
   })();
   const dps = await throughput(w.bus, 'base');
   messages.stop();
-  await loop.catch(() => undefined);
+  await bestEffort('the baseline consume loop', loop);
   await agent.close();
   await w.close();
   return dps;

@@ -2,9 +2,12 @@
 // names and environments of an isolated test world, its bus, waiting, service processes, private engines,
 // reading the stream back, teardown, principals and factories, given/when/then for deciders.
 export * from './bus.ts';
+export * from './decider-spec.ts';
 export * from './engines.ts';
+export * from './factories.ts';
 export * from './json.ts';
 export * from './names.ts';
+export * from './principals.ts';
 export * from './processes.ts';
 export * from './stream.ts';
 export * from './teardown.ts';

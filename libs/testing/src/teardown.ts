@@ -8,7 +8,7 @@ export async function bestEffort(what: string, step: Promise<unknown> | (() => P
     await (typeof step === 'function' ? step() : step);
     return true;
   } catch (err) {
-    process.stderr.write(`teardown: ${what} failed: ${err instanceof Error ? err.message : String(err)}\n`);
+    process.stderr.write(`best effort: ${what} failed: ${err instanceof Error ? err.message : String(err)}\n`);
     return false;
   }
 }
