@@ -19,7 +19,7 @@ import { createServer, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { readdirSync, readFileSync } from 'node:fs';
 import { loadavg } from 'node:os';
-import type { PlatformEvent } from '@pep/contracts';
+import type { PlatformEvent, Principal } from '@pep/contracts';
 import { createDb, dropDatabase } from '@pep/db';
 import {
   aggregateSubject,
@@ -36,8 +36,10 @@ import {
   bestEffort,
   dbUrl,
   freePort,
+  partnerPrincipal,
   type ServiceProcess,
   serviceEnv,
+  serviceRpc,
   spawnService,
   type TestNames,
   testNames,
@@ -45,7 +47,6 @@ import {
 } from '@pep/testing';
 import { generateSecret, signWebhook } from '@pep/webhooks';
 import { AckPolicy, DeliverPolicy } from '@nats-io/jetstream';
-import { partner, rpcClient } from '../../services/webhook-dispatcher/test/support/harness.ts';
 import { sql } from 'kysely';
 import { Agent, request } from 'undici';
 
@@ -69,7 +70,7 @@ const NATS_URL = process.env.NATS_URL ?? 'nats://127.0.0.1:4222';
 const PARTNER = 'prt_bench';
 const SECRET_KEY = randomBytes(32).toString('hex');
 const ADMIN_KEY = `sk_admin_${randomBytes(18).toString('hex')}`;
-type Rpc = Awaited<ReturnType<typeof rpcClient>>;
+type Rpc = ReturnType<typeof serviceRpc>;
 const load = () => loadavg().map((x) => Math.round(x * 100) / 100);
 
 // ------------------------------------------------------------------ receivers (loopback, count by webhook-id)
@@ -145,17 +146,16 @@ async function world(label: string) {
     bus.jsm,
     StreamSettingsSchema.parse({ STREAM_NAME: names.STREAM_NAME, SUBJECT_PREFIX: names.SUBJECT_PREFIX, STREAM_MAX_AGE_HOURS: '1' }),
   );
-  const rpc = await rpcClient(names);
+  const rpc = serviceRpc(bus.nc, names, 'webhook-dispatcher');
   return {
     names,
     bus,
     rpc,
     async close() {
-      await rpc.close();
       await bestEffort('delete the stream', bus.jsm.streams.delete(names.STREAM_NAME));
       await closeBus(bus);
-      await bestEffort(`drop database ${'webhook-dispatcher'}`, dropDatabase(dbUrl(names, 'webhook-dispatcher')));
-      await bestEffort(`drop database ${'gateway'}`, dropDatabase(dbUrl(names, 'gateway')));
+      await bestEffort('drop database webhook-dispatcher', dropDatabase(dbUrl(names, 'webhook-dispatcher')));
+      await bestEffort('drop database gateway', dropDatabase(dbUrl(names, 'gateway')));
     },
   };
 }
@@ -290,6 +290,9 @@ async function createEndpoint(rpc: Rpc, owner: string, url: string, extra: Recor
 async function setEnabled(rpc: Rpc, owner: string, id: string, enabled: boolean) {
   await rpc.ok('endpoints.update', partner(owner), { params: { id }, body: { enabled } });
 }
+
+/** The endpoint owner's key as the gateway forwards it (webhook scopes). */
+const partner = (id: string): Principal => partnerPrincipal(id, ['read:webhooks', 'write:webhooks']);
 
 /** CPU seconds (user + system) a process has used so far, from /proc (Linux). */
 function cpuSeconds(pid: number | undefined): number {

@@ -157,7 +157,7 @@ async function withGateway<T>(
   } finally {
     await proc.stop('SIGTERM');
     await s.drop();
-    await bestEffort(`drop database ${'gateway'}`, dropDatabase(dbUrl(s.names, 'gateway')));
+    await bestEffort('drop database gateway', dropDatabase(dbUrl(s.names, 'gateway')));
   }
 }
 

@@ -9,6 +9,7 @@ export * from './json.ts';
 export * from './names.ts';
 export * from './principals.ts';
 export * from './processes.ts';
+export * from './rpc.ts';
 export * from './stream.ts';
 export * from './teardown.ts';
 export * from './wait.ts';

@@ -1,12 +1,12 @@
 import type { Principal, RpcReply } from '@pep/contracts';
 import { createDb } from '@pep/db';
-import { rpcCall } from '@pep/service';
 import {
   createTestBus,
   dbUrl,
   freePort,
   partnerPrincipal as sharedPartnerPrincipal,
   serviceEnv,
+  serviceRpc,
   spawnService,
   type TestNames,
   waitReady,
@@ -32,16 +32,7 @@ export async function startBillingProcess(names: TestNames, env: Record<string, 
     return proc;
   };
   let proc = await start();
-  const call = (
-    pattern: string,
-    principal: Principal,
-    req: { body?: unknown; params?: Record<string, string>; query?: Record<string, unknown> } = {},
-  ) => rpcCall(t.bus.nc, `${names.RPC_PREFIX}.${SERVICE_NAME}.${pattern}`, { principal, ...req }, 10_000);
-  const ok = async <T = Record<string, unknown>>(...args: Parameters<typeof call>): Promise<T> => {
-    const r = await call(...args);
-    if (!r.ok) throw new Error(`${args[0]} failed: ${JSON.stringify(r.problem)}`);
-    return r.body as T;
-  };
+  const { call, ok } = serviceRpc(t.bus.nc, names, SERVICE_NAME, 10_000);
   const checkpoint = async (name: string) =>
     (
       await db
