@@ -13,7 +13,11 @@ import type { AddressInfo } from 'node:net';
 import { routes, type StoredEvent } from '@pep/contracts';
 import {
   eventsAfter as eventsAfterIn,
+  bodyOf,
+  type Created,
   createTestBus,
+  at,
+  listAt,
   freePort,
   type ServiceProcess,
   serviceEnv,
@@ -54,7 +58,7 @@ interface Sent {
 interface Answer {
   status: number;
   contentType: string;
-  body: any;
+  body: unknown;
   text: string;
 }
 
@@ -74,17 +78,13 @@ async function send(req: Sent, token: string | undefined = adminKey, tp = tracep
   if (headers.authorization === '') delete headers.authorization;
   const res = await fetch(`${gatewayUrl}${req.path}`, { method: req.method, headers, ...(body === undefined ? {} : { body }) });
   const text = await res.text();
-  let parsed: unknown = text;
-  try {
-    parsed = text ? JSON.parse(text) : undefined;
-  } catch {}
-  return { status: res.status, contentType: res.headers.get('content-type') ?? '', body: parsed, text };
+  return { status: res.status, contentType: res.headers.get('content-type') ?? '', body: bodyOf(text), text };
 }
 
-async function must(method: string, path: string, body?: unknown, token = adminKey): Promise<any> {
+async function must<T = Created>(method: string, path: string, body?: unknown, token = adminKey): Promise<T> {
   const r = await send({ label: 'fixture', method, path, body }, token);
   if (r.status >= 300) throw new Error(`${method} ${path} → ${r.status} ${r.text}`);
-  return r.body;
+  return r.body as T;
 }
 
 /** Runs `fn` over `items` with at most `limit` in flight. */
@@ -116,7 +116,36 @@ const traceIdOf = (e: StoredEvent) => e.traceparent?.split('-')[1];
 // ---------------------------------------------------------------------------------------------------------------
 // OpenAPI
 
-type Schema = Record<string, any>;
+/** The parts of a JSON Schema (and of an OpenAPI parameter) the fuzz reads. */
+interface Schema {
+  $ref?: string;
+  type?: string | string[];
+  const?: unknown;
+  enum?: unknown[];
+  default?: unknown;
+  anyOf?: Schema[];
+  oneOf?: Schema[];
+  allOf?: Schema[];
+  required?: string[];
+  properties?: Record<string, Schema>;
+  items?: Schema;
+  minItems?: number;
+  minimum?: number;
+  exclusiveMinimum?: number;
+  minLength?: number;
+  maxLength?: number;
+  format?: string;
+  in?: string;
+  name?: string;
+  schema?: Schema;
+}
+/** The parts of an OpenAPI operation the fuzz reads. */
+interface OpenApiOperation {
+  operationId: string;
+  parameters?: Schema[];
+  requestBody?: { content?: Record<string, { schema?: Schema } | undefined> };
+  security?: unknown[];
+}
 interface Operation {
   id: string;
   method: string;
@@ -126,7 +155,7 @@ interface Operation {
   body: Schema | undefined;
   isPublic: boolean;
 }
-let openapi: { paths: Record<string, Record<string, any>>; components: { schemas: Record<string, Schema> } };
+let openapi: { paths: Record<string, Record<string, OpenApiOperation>>; components: { schemas: Record<string, Schema> } };
 
 function resolve(s: Schema | undefined): Schema {
   let cur = s ?? {};
@@ -143,8 +172,8 @@ function operations(): Operation[] {
         id: op.operationId,
         method: method.toUpperCase(),
         path,
-        pathParams: params.filter((p) => p.in === 'path').map((p) => p.name),
-        query: params.filter((p) => p.in === 'query').map((p) => ({ name: p.name, schema: resolve(p.schema) })),
+        pathParams: params.filter((p) => p.in === 'path').map((p) => p.name ?? ''),
+        query: params.filter((p) => p.in === 'query').map((p) => ({ name: p.name ?? '', schema: resolve(p.schema) })),
         body: op.requestBody ? resolve(op.requestBody.content?.['application/json']?.schema) : undefined,
         isPublic: !op.security || op.security.length === 0,
       });
@@ -202,7 +231,7 @@ let partnerKey: string;
 async function createFixtures(): Promise<void> {
   const p = await must('POST', '/v1/partners', { name: 'Fuzz Co', type: 'technology', contact_email: 'ops@fuzz.example.com' });
   await must('POST', `/v1/partners/${p.id}/activate`, {});
-  const key = await must('POST', `/v1/partners/${p.id}/api-keys`, { name: 'main', scopes: ['admin'] });
+  const key = await must<{ id: string; key: string }>('POST', `/v1/partners/${p.id}/api-keys`, { name: 'main', scopes: ['admin'] });
   partnerKey = key.key;
   await waitUntil(async () => (await send({ label: 'wait', method: 'GET', path: `/v1/partners/${p.id}` }, partnerKey)).status === 200);
   const contact = await must('POST', `/v1/partners/${p.id}/contacts`, { name: 'Bob', email: 'bob@fuzz.example.com', role: 'technical' });
@@ -217,7 +246,10 @@ async function createFixtures(): Promise<void> {
     terms_url: 'https://fuzz.example.com/terms',
     partner_id: p.id,
   });
-  const client = await must('POST', `/v1/applications/${app.id}/oauth-clients`, { type: 'confidential', scopes: ['read:*'] });
+  const client = await must<{ id: string; client_id: string }>('POST', `/v1/applications/${app.id}/oauth-clients`, {
+    type: 'confidential',
+    scopes: ['read:*'],
+  });
   await must('POST', `/v1/applications/${app.id}/submit`, {});
   await must('POST', `/v1/applications/${app.id}/start-review`, {});
   await must('POST', `/v1/applications/${app.id}/approve`, {});
@@ -225,7 +257,7 @@ async function createFixtures(): Promise<void> {
   const integration = await must('POST', '/v1/integrations', { application_id: app.id, customer_id: 'cust_fuzz' });
   const ticket = await must('POST', '/v1/support/tickets', { subject: 'Help', description: 'Please', partner_id: p.id });
   const endpoint = await must('POST', '/v1/webhook-endpoints', { url: `${receiverUrl}/hook`, event_types: ['lead.*'], partner_id: p.id });
-  const incident = await must('POST', '/v1/incidents', {
+  const incident = await must<{ incident_id: string }>('POST', '/v1/incidents', {
     incident_id: `inc_${randomBytes(4).toString('hex')}`,
     customer_id: 'cust_fuzz',
     journey: { funnel: 'checkout', step: 'pay', url: 'https://fuzz.example.com/pay' },
@@ -409,9 +441,9 @@ interface RoundTrip {
   path: () => string;
   base: () => Record<string, unknown>;
   /** Where to read the resource back, given the write's answer. */
-  read: (answer: any) => string;
+  read: (answer: unknown) => string;
   /** The item of a list answer that is the resource. */
-  pick?: (page: any, answer: any) => unknown;
+  pick?: (read: unknown, answer: unknown) => unknown;
 }
 
 function roundTrips(): RoundTrip[] {
@@ -423,7 +455,7 @@ function roundTrips(): RoundTrip[] {
       method: 'POST',
       path: () => '/v1/partners',
       base: () => ({ name: 'RT', type: 'technology', contact_email: 'rt@example.com' }),
-      read: (a) => `/v1/partners/${a.id}`,
+      read: (a) => `/v1/partners/${at(a, 'id')}`,
     },
     {
       op: 'updatePartner',
@@ -438,7 +470,7 @@ function roundTrips(): RoundTrip[] {
       path: () => `/v1/partners/${p()}/contacts`,
       base: () => ({ name: 'RT', email: 'rt@example.com', role: 'support', phone: '+1 555 0100' }),
       read: () => `/v1/partners/${p()}/contacts?limit=100`,
-      pick: (page, a) => page.data.find((c: { id: string }) => c.id === a.id),
+      pick: (page, a) => listAt(page, 'data').find((c) => at(c, 'id') === at(a, 'id')),
     },
     {
       op: 'signPartnerAgreement',
@@ -446,21 +478,21 @@ function roundTrips(): RoundTrip[] {
       path: () => `/v1/partners/${p()}/agreements`,
       base: () => ({ title: 'RT', signed_by: 'RT', effective_at: now(), revenue_share: { first_year_pct: 20, renewal_pct: 10 } }),
       read: () => `/v1/partners/${p()}/agreements?limit=100`,
-      pick: (page, a) => page.data.find((c: { id: string }) => c.id === a.id),
+      pick: (page, a) => listAt(page, 'data').find((c) => at(c, 'id') === at(a, 'id')),
     },
     {
       op: 'createApiKey',
       method: 'POST',
       path: () => `/v1/partners/${p()}/api-keys`,
       base: () => ({ name: 'RT', scopes: ['read:*'] }),
-      read: (a) => `/v1/api-keys/${a.id}`,
+      read: (a) => `/v1/api-keys/${at(a, 'id')}`,
     },
     {
       op: 'createApplication',
       method: 'POST',
       path: () => '/v1/applications',
       base: () => ({ name: 'RT', description: 'RT', partner_id: p() }),
-      read: (a) => `/v1/applications/${a.id}`,
+      read: (a) => `/v1/applications/${at(a, 'id')}`,
     },
     {
       op: 'updateApplication',
@@ -474,14 +506,14 @@ function roundTrips(): RoundTrip[] {
       method: 'POST',
       path: () => '/v1/integrations',
       base: () => ({ application_id: fx.application, customer_id: `c${randomBytes(4).toString('hex')}` }),
-      read: (a) => `/v1/integrations/${a.id}`,
+      read: (a) => `/v1/integrations/${at(a, 'id')}`,
     },
     {
       op: 'openTicket',
       method: 'POST',
       path: () => '/v1/support/tickets',
       base: () => ({ subject: 'RT', description: 'RT', partner_id: p() }),
-      read: (a) => `/v1/support/tickets/${a.id}`,
+      read: (a) => `/v1/support/tickets/${at(a, 'id')}`,
     },
     {
       op: 'commentTicket',
@@ -489,7 +521,7 @@ function roundTrips(): RoundTrip[] {
       path: () => `/v1/support/tickets/${fx.ticket}/comments`,
       base: () => ({ body: 'RT' }),
       read: () => `/v1/support/tickets/${fx.ticket}`,
-      pick: (ticket, a) => ticket.comments.find((c: { id: string }) => c.id === a.comments.at(-1)?.id),
+      pick: (ticket, a) => listAt(ticket, 'comments').find((c) => at(c, 'id') === at(listAt(a, 'comments').at(-1), 'id')),
     },
     {
       op: 'assignTicket',
@@ -503,7 +535,7 @@ function roundTrips(): RoundTrip[] {
       method: 'POST',
       path: () => '/v1/webhook-endpoints',
       base: () => ({ url: `${receiverUrl}/rt`, event_types: ['lead.*'], description: 'RT', partner_id: p() }),
-      read: (a) => `/v1/webhook-endpoints/${a.id}`,
+      read: (a) => `/v1/webhook-endpoints/${at(a, 'id')}`,
     },
     {
       op: 'updateWebhookEndpoint',
@@ -524,14 +556,14 @@ function roundTrips(): RoundTrip[] {
         detected_at: now(),
         partner_id: p(),
       }),
-      read: (a) => `/v1/incidents/${a.incident_id}`,
+      read: (a) => `/v1/incidents/${at(a, 'incident_id')}`,
     },
     {
       op: 'createRollbackPolicy',
       method: 'POST',
       path: () => '/v1/rollback/policies',
       base: () => ({ customer_id: `c${randomBytes(4).toString('hex')}`, name: 'RT', journeys: [{ funnel: 'RT' }], partner_id: p() }),
-      read: (a) => `/v1/rollback/policies/${a.id}`,
+      read: (a) => `/v1/rollback/policies/${at(a, 'id')}`,
     },
     {
       op: 'replaceRollbackPolicy',
@@ -555,9 +587,8 @@ function getAt(value: unknown, path: (string | number)[]): unknown {
 }
 function setAt(value: Record<string, unknown>, path: (string | number)[], v: unknown): Record<string, unknown> {
   const copy = structuredClone(value);
-  let cur: any = copy;
-  for (const k of path.slice(0, -1)) cur = cur[k];
-  cur[path[path.length - 1] as string | number] = v;
+  const parent = getAt(copy, path.slice(0, -1)) as Record<string | number, unknown>;
+  parent[path[path.length - 1] as string | number] = v;
   return copy;
 }
 

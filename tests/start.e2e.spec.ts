@@ -2,7 +2,7 @@ import { spawn } from 'node:child_process';
 import { join } from 'node:path';
 import { dropDatabase } from '@pep/db';
 import { closeBus, connectBus } from '@pep/events';
-import { dbUrl, freePort, NATS_URL, REPO_ROOT, serviceEnv, testNames, waitUntil } from '@pep/testing';
+import { bestEffort, dbUrl, freePort, NATS_URL, REPO_ROOT, serviceEnv, testNames, waitUntil } from '@pep/testing';
 import { afterAll, describe, expect, it } from 'vitest';
 
 // `npm start` as a user runs it (the orchestrator script, every service as its own process, the demo),
@@ -11,10 +11,10 @@ const names = testNames('start');
 
 afterAll(async () => {
   const bus = await connectBus({ url: NATS_URL, name: 'cleanup', stream: names.STREAM_NAME, prefix: names.SUBJECT_PREFIX });
-  await bus.jsm.streams.delete(names.STREAM_NAME).catch(() => undefined);
+  await bestEffort('delete the stream', bus.jsm.streams.delete(names.STREAM_NAME));
   await closeBus(bus);
   for (const s of ['gateway', 'partner-registry', 'webhook-dispatcher', 'rollback-orchestrator', 'github-bridge', 'marketplace']) {
-    await dropDatabase(dbUrl(names, s)).catch(() => undefined);
+    await bestEffort(`drop database ${s}`, dropDatabase(dbUrl(names, s)));
   }
 });
 

@@ -7,9 +7,14 @@ import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { type RouteContract, routes, type StoredEvent } from '@pep/contracts';
 import {
+  at,
+  bodyOf,
+  type Created,
+  type Page,
   eventsAfter as eventsAfterIn,
   createTestBus,
   freePort,
+  newPartner,
   type ServiceProcess,
   serviceEnv,
   spawnService,
@@ -31,7 +36,7 @@ let receiverUrl: string;
 
 interface Reply {
   status: number;
-  body: any;
+  body: unknown;
 }
 async function call(token: string, method: string, path: string, body?: unknown): Promise<Reply> {
   const res = await fetch(`${gatewayUrl}${path}`, {
@@ -39,17 +44,12 @@ async function call(token: string, method: string, path: string, body?: unknown)
     headers: { authorization: `Bearer ${token}`, ...(body === undefined ? {} : { 'content-type': 'application/json' }) },
     ...(body === undefined ? {} : { body: JSON.stringify(body) }),
   });
-  const text = await res.text();
-  let parsed: unknown = text;
-  try {
-    parsed = text ? JSON.parse(text) : undefined;
-  } catch {}
-  return { status: res.status, body: parsed };
+  return { status: res.status, body: bodyOf(await res.text()) };
 }
-async function must(token: string, method: string, path: string, body?: unknown): Promise<any> {
+async function must<T = Created>(token: string, method: string, path: string, body?: unknown): Promise<T> {
   const r = await call(token, method, path, body);
   if (r.status >= 300) throw new Error(`${method} ${path} → ${r.status} ${JSON.stringify(r.body)}`);
-  return r.body;
+  return r.body as T;
 }
 
 /** Everything partner B owns, one of each kind of resource the API has. */
@@ -144,16 +144,11 @@ const lastSeq = async () => (await bus.bus.jsm.streams.info(names.STREAM_NAME)).
 const touches = (e: StoredEvent, partnerId: string) =>
   e.partnerid === partnerId || (e.data as { partner_id?: string } | undefined)?.partner_id === partnerId;
 
-async function newPartner(name: string): Promise<{ id: string; key: string }> {
-  const p = await must(adminKey, 'POST', '/v1/partners', {
-    name,
-    type: 'technology',
-    contact_email: `ops@${name.toLowerCase()}.example.com`,
-  });
-  await must(adminKey, 'POST', `/v1/partners/${p.id}/activate`, {});
-  const k = await must(adminKey, 'POST', `/v1/partners/${p.id}/api-keys`, { name: 'main', scopes: ['admin'] });
-  await waitUntil(async () => (await call(k.key, 'GET', `/v1/partners/${p.id}`)).status === 200);
-  return { id: p.id, key: k.key };
+async function partnerWithKey(name: string): Promise<{ id: string; key: string }> {
+  const p = await newPartner((method, path, body) => must(adminKey, method, path, body), name);
+  const key = p.key as string;
+  await waitUntil(async () => (await call(key, 'GET', `/v1/partners/${p.id}`)).status === 200);
+  return { id: p.id, key };
 }
 
 async function fixturesOf(partner: { id: string; key: string }): Promise<Fixtures> {
@@ -174,7 +169,10 @@ async function fixturesOf(partner: { id: string; key: string }): Promise<Fixture
     privacy_url: `${HTTPS}/privacy`,
     terms_url: `${HTTPS}/terms`,
   });
-  const client = await must(k, 'POST', `/v1/applications/${app.id}/oauth-clients`, { type: 'confidential', scopes: ['read:*'] });
+  const client = await must<{ id: string; client_id: string }>(k, 'POST', `/v1/applications/${app.id}/oauth-clients`, {
+    type: 'confidential',
+    scopes: ['read:*'],
+  });
   await must(k, 'POST', `/v1/applications/${app.id}/submit`, {});
   await must(adminKey, 'POST', `/v1/applications/${app.id}/start-review`, {});
   await must(adminKey, 'POST', `/v1/applications/${app.id}/approve`, {});
@@ -191,11 +189,11 @@ async function fixturesOf(partner: { id: string; key: string }): Promise<Fixture
     data: { lead_id: 'l1', email: 'lead@b.example.com' },
   });
   const delivery = await waitUntil(async () => {
-    const page = await must(k, 'GET', `/v1/webhook-endpoints/${endpoint.id}/deliveries`);
-    return page.data.find((d: { status: string }) => d.status === 'succeeded') as { id: string } | undefined;
+    const page = await must<Page>(k, 'GET', `/v1/webhook-endpoints/${endpoint.id}/deliveries`);
+    return page.data.find((d) => d.status === 'succeeded');
   });
   const job = await must(k, 'POST', `/v1/webhook-endpoints/${endpoint.id}/replay`, { since: new Date(Date.now() - 600_000).toISOString() });
-  const incident = await must(k, 'POST', '/v1/incidents', {
+  const incident = await must<{ incident_id: string }>(k, 'POST', '/v1/incidents', {
     incident_id: `inc_${randomBytes(4).toString('hex')}`,
     customer_id: 'cust_b',
     journey: { funnel: 'checkout', step: 'pay', url: `${HTTPS}/pay` },
@@ -213,11 +211,11 @@ async function fixturesOf(partner: { id: string; key: string }): Promise<Fixture
   });
   const subscription = await must(k, 'POST', '/v1/billing/subscriptions', { plan_code: 'iso_basic', effective_date: '2026-01-01' });
   await must(adminKey, 'POST', '/v1/billing/invoice-runs', { period: '2026-01' });
-  const invoices = await must(k, 'GET', '/v1/billing/invoices');
+  const invoices = await must<Page>(k, 'GET', '/v1/billing/invoices');
   // B's published application is a marketplace listing; a customer installs and reviews it (platform admin calls).
   const listing = await waitUntil(async () => {
-    const page = await must(k, 'GET', '/v1/marketplace/listings?q=B%20app&limit=100');
-    return page.data.find((l: { application_id: string }) => l.application_id === app.id) as { id: string } | undefined;
+    const page = await must<Page>(k, 'GET', '/v1/marketplace/listings?q=B%20app&limit=100');
+    return page.data.find((l) => l.application_id === app.id);
   });
   await must(adminKey, 'POST', `/v1/marketplace/listings/${listing.id}/installs`, { customer_id: 'cust_b' });
   const review = await must(adminKey, 'POST', `/v1/marketplace/listings/${listing.id}/reviews`, {
@@ -240,7 +238,7 @@ async function fixturesOf(partner: { id: string; key: string }): Promise<Fixture
     incident: incident.incident_id,
     policy: policy.id,
     subscription: subscription.id,
-    invoice: invoices.data[0].id,
+    invoice: invoices.data[0]!.id,
     review: review.id,
   };
 }
@@ -306,8 +304,8 @@ afterAll(async () => {
 
 describe('tenant isolation matrix', () => {
   it("refuses partner A every read and write on partner B's resources with 404, and changes nothing", async () => {
-    const a = await newPartner('Alpha');
-    const bPartner = await newPartner('Beta');
+    const a = await partnerWithKey('Alpha');
+    const bPartner = await partnerWithKey('Beta');
     const b = await fixturesOf(bPartner);
     // Let asynchronous work on B's resources settle before the baseline (deliveries, jobs, incident runs).
     await new Promise((r) => setTimeout(r, 1500));
@@ -342,7 +340,7 @@ describe('tenant isolation matrix', () => {
         route: label,
         status: r.status,
         expected: route.adminOnly ? [403] : [404],
-        detail: r.status >= 400 ? r.body?.detail : undefined,
+        detail: r.status >= 400 ? at(r.body, 'detail') : undefined,
       });
     }
 

@@ -11,7 +11,7 @@ import { join } from 'node:path';
 import { aggregateSubject, appendToAggregate, closeBus, connectBus, ensureStream, StreamSettingsSchema } from '@pep/events';
 import { dropDatabase } from '@pep/db';
 import { newId } from '@pep/runtime';
-import { dbUrl, freePort, REPO_ROOT, serviceEnv, spawnService, testNames, waitReady, waitUntil } from '@pep/testing';
+import { bestEffort, dbUrl, freePort, REPO_ROOT, serviceEnv, spawnService, testNames, waitReady, waitUntil } from '@pep/testing';
 import autocannon from 'autocannon';
 
 const CONNECTIONS = Number(process.env.BENCH_CONNECTIONS ?? 64);
@@ -19,6 +19,9 @@ const DURATION_S = Number(process.env.BENCH_DURATION_S ?? 5);
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 4);
 const WARMUP_S = Number(process.env.BENCH_WARMUP_S ?? 2);
 const TOKEN_CONNECTIONS = Number(process.env.BENCH_TOKEN_CONNECTIONS ?? 16);
+
+/** What the setup reads of a created resource: its id and the string fields it answers (key, client id and secret). */
+type Created = { id: string } & Record<string, string>;
 const NATS_URL = process.env.NATS_URL ?? 'nats://127.0.0.1:4222';
 const ROUTE = '/v1/github/webhooks';
 
@@ -88,10 +91,10 @@ async function main() {
         body: body === undefined ? undefined : JSON.stringify(body),
       });
       if (res.status >= 300) throw new Error(`${method} ${path}: ${res.status} ${await res.text()}`);
-      return (await res.json()) as Record<string, any>;
+      return (await res.json()) as Created;
     };
     const partner = await waitUntil(() =>
-      admin('POST', '/v1/partners', { name: 'Bench', type: 'technology', contact_email: 'bench@example.com' }).catch(() => undefined),
+      admin('POST', '/v1/partners', { name: 'Bench', type: 'technology', contact_email: 'bench@example.com' }),
     );
     await admin('POST', `/v1/partners/${partner.id}/activate`, {});
     const key = (await admin('POST', `/v1/partners/${partner.id}/api-keys`, { name: 'bench', scopes: ['read:*'] })).key as string;
@@ -175,9 +178,9 @@ async function main() {
     stub.kill('SIGTERM');
     await gateway.stop('SIGTERM');
     await registry.stop('SIGTERM');
-    await bus.jsm.streams.delete(names.STREAM_NAME).catch(() => undefined);
+    await bestEffort('delete the stream', bus.jsm.streams.delete(names.STREAM_NAME));
     await closeBus(bus);
-    for (const s of ['gateway', 'partner-registry']) await dropDatabase(dbUrl(names, s)).catch(() => undefined);
+    for (const s of ['gateway', 'partner-registry']) await bestEffort(`drop database ${s}`, dropDatabase(dbUrl(names, s)));
   }
 }
 

@@ -17,7 +17,7 @@
 import { randomBytes } from 'node:crypto';
 import { readdirSync, readFileSync } from 'node:fs';
 import { loadavg } from 'node:os';
-import type { PlatformEvent } from '@pep/contracts';
+import type { PlatformEvent, Principal } from '@pep/contracts';
 import { createDb, dropDatabase } from '@pep/db';
 import {
   aggregateSubject,
@@ -31,10 +31,13 @@ import {
 } from '@pep/events';
 import { newId } from '@pep/runtime';
 import {
+  bestEffort,
   dbUrl,
   freePort,
+  partnerPrincipal,
   type ServiceProcess,
   serviceEnv,
+  serviceRpc,
   spawnService,
   startReceiver,
   type TestNames,
@@ -43,7 +46,6 @@ import {
 } from '@pep/testing';
 import { generateSecret, signWebhook } from '@pep/webhooks';
 import { AckPolicy, DeliverPolicy } from '@nats-io/jetstream';
-import { partner, rpcClient } from '../../services/webhook-dispatcher/test/support/harness.ts';
 import { sql } from 'kysely';
 import { Agent, request } from 'undici';
 
@@ -67,7 +69,7 @@ const NATS_URL = process.env.NATS_URL ?? 'nats://127.0.0.1:4222';
 const PARTNER = 'prt_bench';
 const SECRET_KEY = randomBytes(32).toString('hex');
 const ADMIN_KEY = `sk_admin_${randomBytes(18).toString('hex')}`;
-type Rpc = Awaited<ReturnType<typeof rpcClient>>;
+type Rpc = ReturnType<typeof serviceRpc>;
 const load = () => loadavg().map((x) => Math.round(x * 100) / 100);
 
 // ------------------------------------------------------------------ receivers (loopback, count by webhook-id)
@@ -136,17 +138,16 @@ async function world(label: string) {
     bus.jsm,
     StreamSettingsSchema.parse({ STREAM_NAME: names.STREAM_NAME, SUBJECT_PREFIX: names.SUBJECT_PREFIX, STREAM_MAX_AGE_HOURS: '1' }),
   );
-  const rpc = await rpcClient(names);
+  const rpc = serviceRpc(bus.nc, names, 'webhook-dispatcher');
   return {
     names,
     bus,
     rpc,
     async close() {
-      await rpc.close();
-      await bus.jsm.streams.delete(names.STREAM_NAME).catch(() => undefined);
+      await bestEffort('delete the stream', bus.jsm.streams.delete(names.STREAM_NAME));
       await closeBus(bus);
-      await dropDatabase(dbUrl(names, 'webhook-dispatcher')).catch(() => undefined);
-      await dropDatabase(dbUrl(names, 'gateway')).catch(() => undefined);
+      await bestEffort('drop database webhook-dispatcher', dropDatabase(dbUrl(names, 'webhook-dispatcher')));
+      await bestEffort('drop database gateway', dropDatabase(dbUrl(names, 'gateway')));
     },
   };
 }
@@ -219,7 +220,7 @@ async function baseline(): Promise<number> {
   })();
   const dps = await throughput(w.bus, 'base');
   messages.stop();
-  await loop.catch(() => undefined);
+  await bestEffort('the baseline consume loop', loop);
   await agent.close();
   await w.close();
   return dps;
@@ -281,6 +282,9 @@ async function createEndpoint(rpc: Rpc, owner: string, url: string, extra: Recor
 async function setEnabled(rpc: Rpc, owner: string, id: string, enabled: boolean) {
   await rpc.ok('endpoints.update', partner(owner), { params: { id }, body: { enabled } });
 }
+
+/** The endpoint owner's key as the gateway forwards it (webhook scopes). */
+const partner = (id: string): Principal => partnerPrincipal(id, ['read:webhooks', 'write:webhooks']);
 
 /** CPU seconds (user + system) a process has used so far, from /proc (Linux). */
 function cpuSeconds(pid: number | undefined): number {

@@ -9,7 +9,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { dropDatabase } from '@pep/db';
 import { closeBus, connectBus, ensureStream, StreamSettingsSchema } from '@pep/events';
-import { dbUrl, freePort, REPO_ROOT, serviceEnv, spawnService, testNames, waitReady } from '@pep/testing';
+import { bestEffort, dbUrl, freePort, REPO_ROOT, serviceEnv, spawnService, testNames, waitReady } from '@pep/testing';
 import autocannon from 'autocannon';
 
 const CONNECTIONS = Number(process.env.BENCH_CONNECTIONS ?? 64);
@@ -126,7 +126,7 @@ async function freshStream(label: string) {
     bus,
     count: async () => (await bus.jsm.streams.info(names.STREAM_NAME)).state.messages,
     async drop() {
-      await bus.jsm.streams.delete(names.STREAM_NAME).catch(() => undefined);
+      await bestEffort('delete the stream', bus.jsm.streams.delete(names.STREAM_NAME));
       await closeBus(bus);
     },
   };
@@ -157,7 +157,7 @@ async function withGateway<T>(
   } finally {
     await proc.stop('SIGTERM');
     await s.drop();
-    await dropDatabase(dbUrl(s.names, 'gateway')).catch(() => undefined);
+    await bestEffort('drop database gateway', dropDatabase(dbUrl(s.names, 'gateway')));
   }
 }
 

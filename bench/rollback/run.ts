@@ -10,7 +10,7 @@
 import { randomBytes, randomUUID } from 'node:crypto';
 import { closeBus, connectBus, ensureStream, StreamSettingsSchema } from '@pep/events';
 import { dropDatabase } from '@pep/db';
-import { dbUrl, freePort, serviceEnv, spawnService, testNames, waitReady, waitUntil } from '@pep/testing';
+import { bestEffort, dbUrl, freePort, serviceEnv, spawnService, testNames, waitReady, waitUntil } from '@pep/testing';
 import { startReferencePartner, type Toggle } from '../../tools/conformance/src/reference-partner.ts';
 
 const INCIDENTS = Number(process.env.BENCH_INCIDENTS ?? 500);
@@ -145,7 +145,7 @@ async function main() {
       timeoutMs: 60_000,
       intervalMs: 200,
       what: 'every toggle',
-    }).catch(() => undefined);
+    }).catch((err: unknown) => console.warn(`not every toggle arrived (counted as missing below): ${(err as Error).message}`));
     await new Promise((r) => setTimeout(r, 1000));
 
     const toggle: number[] = [];
@@ -197,9 +197,9 @@ async function main() {
   } finally {
     await Promise.all(procs.map((p) => p.stop()));
     await partner.close();
-    await bus.jsm.streams.delete(names.STREAM_NAME).catch(() => undefined);
+    await bestEffort('delete the stream', bus.jsm.streams.delete(names.STREAM_NAME));
     await closeBus(bus);
-    for (const s of ['rollback-orchestrator', 'gateway']) await dropDatabase(dbUrl(names, s)).catch(() => undefined);
+    for (const s of ['rollback-orchestrator', 'gateway']) await bestEffort(`drop database ${s}`, dropDatabase(dbUrl(names, s)));
   }
 }
 

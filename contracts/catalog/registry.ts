@@ -15,7 +15,8 @@ export interface EventDefinition<T extends string = string, S extends z.ZodType 
   /** For domain events, the aggregate kind whose subject the event is appended to. */
   aggregate?: string;
   /** Upcaster from this version's data to the next version's. */
-  upcast?: (data: z.output<S>) => unknown;
+  // A method (bivariant), so a definition widens to EventDefinition: the registry calls it only with this version's data.
+  upcast?(data: z.output<S>): unknown;
   /** Category for docs grouping. */
   category: string;
 }
@@ -29,7 +30,7 @@ export function defineEvent<T extends string, S extends z.ZodType>(def: EventDef
     definitions.set(def.type, versions);
   }
   if (versions.has(def.version)) throw new Error(`event ${def.type} v${def.version} defined twice`);
-  versions.set(def.version, def as unknown as EventDefinition);
+  versions.set(def.version, def);
   return def;
 }
 

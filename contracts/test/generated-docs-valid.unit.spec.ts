@@ -9,7 +9,7 @@ import { generateDocs } from '../../scripts/gen-docs.ts';
 
 // The generated documents checked against the specifications' own JSON Schemas.
 const docs = generateDocs();
-const read = (path: string) => JSON.parse(docs.get(`docs/reference/${path}`) as string) as Record<string, any>;
+const read = (path: string) => JSON.parse(docs.get(`docs/reference/${path}`) as string) as Record<string, unknown>;
 const require = createRequire(import.meta.url);
 
 describe('generated documents are valid', () => {
@@ -42,8 +42,9 @@ describe('generated documents are valid', () => {
     };
     walk(doc);
     const unresolved = [...refs].filter((ref) => {
-      let node: any = doc;
-      for (const part of ref.replace(/^#\//, '').split('/')) node = node?.[part.replace(/~1/g, '/').replace(/~0/g, '~')];
+      let node: unknown = doc;
+      for (const part of ref.replace(/^#\//, '').split('/'))
+        node = (node as Record<string, unknown> | undefined)?.[part.replace(/~1/g, '/').replace(/~0/g, '~')];
       return node === undefined;
     });
     expect(unresolved).toEqual([]);

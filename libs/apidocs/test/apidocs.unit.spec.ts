@@ -1,6 +1,7 @@
 import { defineEvent, type RouteContract } from '@pep/contracts';
 import { Ajv2020 } from 'ajv/dist/2020.js';
 import addFormats from 'ajv-formats';
+import { at, keysAt, listAt } from '@pep/testing';
 import { describe, expect, it } from 'vitest';
 import { z } from 'zod';
 import {
@@ -90,90 +91,91 @@ const testRoutes: RouteContract[] = [
   },
 ];
 
-type J = Record<string, any>;
-
 describe('buildOpenApi', () => {
-  const doc = buildOpenApi(testRoutes, { title: 'T', version: '9.9.9', serverUrl: 'http://example.test' }) as J;
+  const doc = buildOpenApi(testRoutes, { title: 'T', version: '9.9.9', serverUrl: 'http://example.test' });
 
   it('is OpenAPI 3.1 with sorted paths in OpenAPI form', () => {
-    expect(doc.openapi).toBe('3.1.0');
-    expect(doc.info).toMatchObject({ title: 'T', version: '9.9.9' });
-    expect(doc.servers).toEqual([{ url: 'http://example.test' }]);
-    expect(Object.keys(doc.paths)).toEqual(['/v1/hooks/stripe', '/v1/shared', '/v1/widgets', '/v1/widgets/{id}']);
-    expect(doc.tags).toEqual([{ name: 'Misc' }, { name: 'Webhooks' }, { name: 'Widgets' }]);
+    expect(at(doc, 'openapi')).toBe('3.1.0');
+    expect(at(doc, 'info')).toMatchObject({ title: 'T', version: '9.9.9' });
+    expect(at(doc, 'servers')).toEqual([{ url: 'http://example.test' }]);
+    expect(keysAt(doc, 'paths')).toEqual(['/v1/hooks/stripe', '/v1/shared', '/v1/widgets', '/v1/widgets/{id}']);
+    expect(at(doc, 'tags')).toEqual([{ name: 'Misc' }, { name: 'Webhooks' }, { name: 'Widgets' }]);
   });
 
   it('documents path and query parameters with their required flags', () => {
-    const get = doc.paths['/v1/widgets/{id}'].get;
-    expect(get.parameters).toEqual([
+    const get = at(doc, 'paths', '/v1/widgets/{id}', 'get');
+    expect(at(get, 'parameters')).toEqual([
       { name: 'id', in: 'path', required: true, schema: { type: 'string', minLength: 1 }, description: 'The widget id' },
     ]);
-    const list = doc.paths['/v1/widgets'].get;
-    const byName = Object.fromEntries(list.parameters.map((p: J) => [p.name, p]));
+    const list = at(doc, 'paths', '/v1/widgets', 'get');
+    const byName = Object.fromEntries(listAt(list, 'parameters').map((p) => [at(p, 'name'), p]));
     expect(byName.limit).toMatchObject({ in: 'query', required: false, schema: { type: 'integer', default: 20 } });
     expect(byName.q).toMatchObject({ in: 'query', required: true });
     expect(byName.cursor).toMatchObject({ in: 'query', required: false });
   });
 
   it('puts named schemas in components and references them; bodies in input form', () => {
-    const post = doc.paths['/v1/widgets'].post;
-    expect(post.requestBody).toEqual({
+    const post = at(doc, 'paths', '/v1/widgets', 'post');
+    expect(at(post, 'requestBody')).toEqual({
       required: true,
       content: { 'application/json': { schema: { $ref: '#/components/schemas/ApidocsTestCreateWidget' } } },
     });
-    expect(post.responses['201'].content['application/json'].schema).toEqual({ $ref: '#/components/schemas/ApidocsTestWidget' });
-    const create = doc.components.schemas.ApidocsTestCreateWidget;
-    expect(create.required).toEqual(['name']);
-    expect(create.additionalProperties).toBe(false);
-    const list = doc.paths['/v1/widgets'].get.responses['200'].content['application/json'].schema;
-    expect(list.properties.data.items).toEqual({ $ref: '#/components/schemas/ApidocsTestWidget' });
+    expect(at(post, 'responses', '201', 'content', 'application/json', 'schema')).toEqual({
+      $ref: '#/components/schemas/ApidocsTestWidget',
+    });
+    const create = at(doc, 'components', 'schemas', 'ApidocsTestCreateWidget');
+    expect(at(create, 'required')).toEqual(['name']);
+    expect(at(create, 'additionalProperties')).toBe(false);
+    const list = at(doc, 'paths', '/v1/widgets', 'get', 'responses', '200', 'content', 'application/json', 'schema');
+    expect(at(list, 'properties', 'data', 'items')).toEqual({ $ref: '#/components/schemas/ApidocsTestWidget' });
   });
 
   it('keeps both forms of a schema whose input and output differ, and marks optional bodies', () => {
-    const put = doc.paths['/v1/shared'].put;
-    expect(put.requestBody.required).toBe(false);
-    const inRef = put.requestBody.content['application/json'].schema.$ref as string;
-    const outRef = put.responses['200'].content['application/json'].schema.$ref as string;
+    const put = at(doc, 'paths', '/v1/shared', 'put');
+    expect(at(put, 'requestBody', 'required')).toBe(false);
+    const inRef = at(put, 'requestBody', 'content', 'application/json', 'schema', '$ref') as string;
+    const outRef = at(put, 'responses', '200', 'content', 'application/json', 'schema', '$ref') as string;
     expect(inRef).not.toBe(outRef);
     const name = (ref: string) => ref.replace('#/components/schemas/', '');
-    expect(doc.components.schemas[name(outRef)].required).toEqual(['size']);
-    expect(doc.components.schemas[name(inRef)].required).toBeUndefined();
+    expect(at(doc, 'components', 'schemas', name(outRef), 'required')).toEqual(['size']);
+    expect(at(doc, 'components', 'schemas', name(inRef))).toBeDefined();
+    expect(at(doc, 'components', 'schemas', name(inRef), 'required')).toBeUndefined();
   });
 
   it('secures every non-public operation with the bearer scheme and states its scope', () => {
-    const post = doc.paths['/v1/widgets'].post;
-    expect(post.security).toEqual([{ bearerAuth: [] }]);
-    expect(post['x-required-scope']).toBe('write:widgets');
-    expect(post['x-admin-only']).toBe(true);
-    expect(doc.components.securitySchemes.bearerAuth).toMatchObject({ type: 'http', scheme: 'bearer' });
-    const list = doc.paths['/v1/widgets'].get;
-    expect(list.security).toEqual([]);
-    expect(list['x-required-scope']).toBeUndefined();
-    expect(list.responses['401']).toBeUndefined();
+    const post = at(doc, 'paths', '/v1/widgets', 'post');
+    expect(at(post, 'security')).toEqual([{ bearerAuth: [] }]);
+    expect(at(post, 'x-required-scope')).toBe('write:widgets');
+    expect(at(post, 'x-admin-only')).toBe(true);
+    expect(at(doc, 'components', 'securitySchemes', 'bearerAuth')).toMatchObject({ type: 'http', scheme: 'bearer' });
+    const list = at(doc, 'paths', '/v1/widgets', 'get');
+    expect(at(list, 'security')).toEqual([]);
+    expect(at(list, 'x-required-scope')).toBeUndefined();
+    expect(at(list, 'responses', '401')).toBeUndefined();
   });
 
   it('answers errors with problem+json responses, including the route-specific ones', () => {
-    const post = doc.paths['/v1/widgets'].post;
-    expect(Object.keys(post.responses)).toEqual(['201', '400', '401', '403', '404', '409', '413', '422', '429']);
-    expect(post.responses['409']).toEqual({ $ref: '#/components/responses/Conflict' });
-    const conflict = doc.components.responses.Conflict;
-    expect(conflict.content['application/problem+json'].schema).toEqual({ $ref: '#/components/schemas/Problem' });
-    expect(doc.components.schemas.Problem.properties.errors.type).toBe('array');
-    expect(doc.components.responses.Unauthorized.headers['WWW-Authenticate']).toBeDefined();
+    const post = at(doc, 'paths', '/v1/widgets', 'post');
+    expect(keysAt(post, 'responses')).toEqual(['201', '400', '401', '403', '404', '409', '413', '422', '429']);
+    expect(at(post, 'responses', '409')).toEqual({ $ref: '#/components/responses/Conflict' });
+    const conflict = at(doc, 'components', 'responses', 'Conflict');
+    expect(at(conflict, 'content', 'application/problem+json', 'schema')).toEqual({ $ref: '#/components/schemas/Problem' });
+    expect(at(doc, 'components', 'schemas', 'Problem', 'properties', 'errors', 'type')).toBe('array');
+    expect(at(doc, 'components', 'responses', 'Unauthorized', 'headers', 'WWW-Authenticate')).toBeDefined();
   });
 
   it('offers Idempotency-Key on every POST only', () => {
     const ref = { $ref: '#/components/parameters/IdempotencyKey' };
-    expect(doc.paths['/v1/widgets'].post.parameters).toContainEqual(ref);
-    expect(doc.paths['/v1/hooks/stripe'].post.parameters).toContainEqual(ref);
-    expect(doc.paths['/v1/widgets/{id}'].get.parameters).not.toContainEqual(ref);
-    expect(doc.components.parameters.IdempotencyKey).toMatchObject({ name: 'Idempotency-Key', in: 'header' });
+    expect(at(doc, 'paths', '/v1/widgets', 'post', 'parameters')).toContainEqual(ref);
+    expect(at(doc, 'paths', '/v1/hooks/stripe', 'post', 'parameters')).toContainEqual(ref);
+    expect(at(doc, 'paths', '/v1/widgets/{id}', 'get', 'parameters')).not.toContainEqual(ref);
+    expect(at(doc, 'components', 'parameters', 'IdempotencyKey')).toMatchObject({ name: 'Idempotency-Key', in: 'header' });
   });
 
   it('documents raw routes with a body and a 204 without content', () => {
-    const hook = doc.paths['/v1/hooks/stripe'].post;
-    expect(hook.requestBody.content['application/json']).toBeDefined();
-    expect(hook.responses['204']).toEqual({ description: 'No content' });
+    const hook = at(doc, 'paths', '/v1/hooks/stripe', 'post');
+    expect(at(hook, 'requestBody', 'content', 'application/json')).toBeDefined();
+    expect(at(hook, 'responses', '204')).toEqual({ description: 'No content' });
   });
 
   it('merges the paths the gateway serves itself', () => {
@@ -183,10 +185,10 @@ describe('buildOpenApi', () => {
         '/v1/widgets': { head: { summary: 'Probe', responses: { '200': { description: 'OK' } } } },
       },
       extraSchemas: { Extra: { type: 'string' } },
-    }) as J;
-    expect(Object.keys(withExtra.paths)[0]).toBe('/healthz');
-    expect(Object.keys(withExtra.paths['/v1/widgets'])).toEqual(['get', 'post', 'head']);
-    expect(withExtra.components.schemas.Extra).toEqual({ type: 'string' });
+    });
+    expect(keysAt(withExtra, 'paths')[0]).toBe('/healthz');
+    expect(keysAt(withExtra, 'paths', '/v1/widgets')).toEqual(['get', 'post', 'head']);
+    expect(at(withExtra, 'components', 'schemas', 'Extra')).toEqual({ type: 'string' });
   });
 
   it('hoists the $defs of extra schemas into components so their refs resolve', () => {
@@ -199,12 +201,12 @@ describe('buildOpenApi', () => {
           $defs: { ApidocsTestPayload: { type: 'object', properties: { n: { type: 'integer' } } } },
         },
       },
-    }) as J;
-    expect(withDefs.components.schemas.Envelope).toEqual({
+    });
+    expect(at(withDefs, 'components', 'schemas', 'Envelope')).toEqual({
       type: 'object',
       properties: { data: { $ref: '#/components/schemas/ApidocsTestPayload' } },
     });
-    expect(withDefs.components.schemas.ApidocsTestPayload).toEqual({ type: 'object', properties: { n: { type: 'integer' } } });
+    expect(at(withDefs, 'components', 'schemas', 'ApidocsTestPayload')).toEqual({ type: 'object', properties: { n: { type: 'integer' } } });
   });
 
   it('does not depend on the order routes were registered in', () => {
@@ -232,37 +234,39 @@ const TestDomain = defineEvent({
 });
 
 describe('buildAsyncApi', () => {
-  const doc = buildAsyncApi([TestThing, TestDomain], { subjectPrefix: 'pfx' }) as J;
+  const doc = buildAsyncApi([TestThing, TestDomain], { subjectPrefix: 'pfx' });
 
   it('has one channel per type with its NATS subject pattern', () => {
-    expect(doc.asyncapi).toBe('3.0.0');
-    expect(Object.keys(doc.channels)).toEqual(['apidocs_test.thing_happened', 'apidocs_test.widget_created']);
-    expect(doc.channels['apidocs_test.thing_happened'].address).toBe('pfx.ext.{partnerid}.apidocs_test.thing_happened');
-    expect(doc.channels['apidocs_test.thing_happened'].parameters.partnerid).toBeDefined();
-    expect(doc.channels['apidocs_test.widget_created'].address).toBe('pfx.agg.widget.{aggregate_id}');
+    expect(at(doc, 'asyncapi')).toBe('3.0.0');
+    expect(keysAt(doc, 'channels')).toEqual(['apidocs_test.thing_happened', 'apidocs_test.widget_created']);
+    expect(at(doc, 'channels', 'apidocs_test.thing_happened', 'address')).toBe('pfx.ext.{partnerid}.apidocs_test.thing_happened');
+    expect(at(doc, 'channels', 'apidocs_test.thing_happened', 'parameters', 'partnerid')).toBeDefined();
+    expect(at(doc, 'channels', 'apidocs_test.widget_created', 'address')).toBe('pfx.agg.widget.{aggregate_id}');
   });
 
   it('describes each message as the CloudEvents envelope with its data schema', () => {
-    const msg = doc.components.messages['apidocs_test.widget_created'];
-    expect(msg.payload).toEqual({ $ref: '#/components/schemas/apidocs_test.widget_created.v2' });
-    const payload = doc.components.schemas['apidocs_test.widget_created.v2'];
-    expect(payload.properties.type.const).toBe('apidocs_test.widget_created');
-    expect(payload.properties.schemaversion.const).toBe(2);
-    expect(payload.required).toEqual(expect.arrayContaining(['specversion', 'id', 'source', 'type', 'time', 'schemaversion', 'data']));
-    expect(payload.properties.data.properties.widget_id).toEqual({ type: 'string' });
-    expect(doc.operations['receive.apidocs_test.thing_happened'].action).toBe('receive');
-    expect(doc.operations['send.apidocs_test.widget_created'].action).toBe('send');
+    const msg = at(doc, 'components', 'messages', 'apidocs_test.widget_created');
+    expect(at(msg, 'payload')).toEqual({ $ref: '#/components/schemas/apidocs_test.widget_created.v2' });
+    const payload = at(doc, 'components', 'schemas', 'apidocs_test.widget_created.v2');
+    expect(at(payload, 'properties', 'type', 'const')).toBe('apidocs_test.widget_created');
+    expect(at(payload, 'properties', 'schemaversion', 'const')).toBe(2);
+    expect(at(payload, 'required')).toEqual(
+      expect.arrayContaining(['specversion', 'id', 'source', 'type', 'time', 'schemaversion', 'data']),
+    );
+    expect(at(payload, 'properties', 'data', 'properties', 'widget_id')).toEqual({ type: 'string' });
+    expect(at(doc, 'operations', 'receive.apidocs_test.thing_happened', 'action')).toBe('receive');
+    expect(at(doc, 'operations', 'send.apidocs_test.widget_created', 'action')).toBe('send');
   });
 });
 
 describe('eventJsonSchemas', () => {
-  const schemas = eventJsonSchemas([TestThing, TestDomain]) as Record<string, J>;
+  const schemas = eventJsonSchemas([TestThing, TestDomain]);
   const ajv = new Ajv2020({ strict: false, allErrors: true });
   addFormats.default(ajv);
 
   it('gives a JSON Schema 2020-12 per type and version that accepts a good event and rejects a bad one', () => {
     expect(Object.keys(schemas)).toEqual(['apidocs_test.thing_happened.v1', 'apidocs_test.widget_created.v2']);
-    const s = schemas['apidocs_test.thing_happened.v1'] as J;
+    const s = schemas['apidocs_test.thing_happened.v1'] as { $schema: string; $id: string };
     expect(s.$schema).toBe('https://json-schema.org/draft/2020-12/schema');
     expect(s.$id).toBe('apidocs_test.thing_happened.v1.json');
     const validate = ajv.compile(s);

@@ -7,7 +7,7 @@ export type NamedMigrations = Record<string, Migration>;
  * Runs a service's migrations (named `<epoch-ms>-<PascalName>`) plus the platform's own tables. Returns what
  * was applied; a failure throws with the migration's name.
  */
-export async function migrateToLatest(db: Kysely<any>, migrations: NamedMigrations): Promise<string[]> {
+export async function migrateToLatest<DB>(db: Kysely<DB>, migrations: NamedMigrations): Promise<string[]> {
   const migrator = new Migrator({
     db,
     provider: { getMigrations: async () => ({ ...platformMigrations, ...migrations }) },
@@ -23,7 +23,7 @@ export async function migrateToLatest(db: Kysely<any>, migrations: NamedMigratio
 }
 
 /** Undoes the last applied migration (its real `down`). */
-export async function migrateDown(db: Kysely<any>, migrations: NamedMigrations): Promise<string | undefined> {
+export async function migrateDown<DB>(db: Kysely<DB>, migrations: NamedMigrations): Promise<string | undefined> {
   const migrator = new Migrator({
     db,
     provider: { getMigrations: async () => ({ ...platformMigrations, ...migrations }) },

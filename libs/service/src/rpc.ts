@@ -3,7 +3,7 @@ import { isConnectionError } from '@pep/events';
 import { AppError, type Logger, toProblem, UnavailableError } from '@pep/runtime';
 import { ServerNats } from '@nestjs/microservices';
 
-export type RpcHandler = (req: RpcRequest<any, any, any>) => Promise<RpcReply>;
+export type RpcHandler = (req: RpcRequest) => Promise<RpcReply>;
 
 export function rpcSubject(rpcPrefix: string, service: string, pattern: string): string {
   return `${rpcPrefix}.${service}.${pattern}`;
@@ -17,7 +17,7 @@ export function ok(body: unknown, status = 200, headers?: Record<string, string>
  * Wraps a use case: thrown AppErrors become problem replies, the service's database being away a 503 (the
  * gateway adds Retry-After), anything else a logged opaque 500.
  */
-export function handler(logger: Logger, fn: (req: RpcRequest<any, any, any>) => Promise<RpcReply>): RpcHandler {
+export function handler(logger: Logger, fn: (req: RpcRequest) => Promise<RpcReply>): RpcHandler {
   return async (req) => {
     try {
       return await fn(req);

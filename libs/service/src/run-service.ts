@@ -42,7 +42,7 @@ export interface ServiceContext<DB, C> {
   logger: Logger;
   metrics: Metrics;
   bus: EventBus;
-  db: Kysely<DB>;
+  db: Kysely<DB & PlatformTables>;
   projections: Map<string, ProjectionRunner>;
   deadLetters: ReturnType<typeof pgDeadLetters>;
 }
@@ -55,6 +55,8 @@ export interface ServiceDefinition<DB, C> {
   projections?: (ctx: ServiceContext<DB, C>) => Projection<DB & PlatformTables>[];
   /** RPC handlers by pattern (without prefix). */
   handlers?: (ctx: ServiceContext<DB, C>) => Record<string, RpcHandler>;
+  /** Ends the process after a graceful shutdown (the process entry passes `process.exit`; see `onShutdown`). */
+  exit?: (code: number) => void;
   /** Anything else that runs (workers, timers); returns its stop function. */
   start?: (ctx: ServiceContext<DB, C>) => Promise<() => Promise<void>>;
 }
@@ -69,9 +71,9 @@ class RpcHostModule {}
  */
 export async function runService<DB, C = Record<string, never>>(def: ServiceDefinition<DB, C>): Promise<ServiceContext<DB, C>> {
   const schema = def.configSchema ? baseConfigSchema.extend(def.configSchema.shape) : baseConfigSchema;
-  const config = loadConfig(schema.extend(StreamSettingsSchema.shape)) as unknown as BaseConfig & C;
+  const config = loadConfig(schema.extend(StreamSettingsSchema.shape)) as BaseConfig & C;
   const logger = createLogger(def.name, config.LOG_LEVEL);
-  const shutdown = onShutdown(logger);
+  const shutdown = onShutdown(logger, def.exit ? { exit: def.exit } : {});
   const telemetry = startTelemetry(def.name);
   const metrics = createMetrics(def.name);
 
@@ -83,7 +85,7 @@ export async function runService<DB, C = Record<string, never>>(def: ServiceDefi
   const poolErrors = metrics.counter('db_pool_errors_total', 'Postgres connections lost by the pool (the pool reconnects)');
   const url = databaseUrl(config, def.name);
   await untilReady('postgres', () => ensureDatabase(url));
-  const db = createDb<DB>(url, {
+  const db = createDb<DB & PlatformTables>(url, {
     onError: (err) => {
       poolErrors.inc();
       logger.warn('postgres connection lost (the pool reconnects on the next query)', { err: err.message });
@@ -114,7 +116,7 @@ export async function runService<DB, C = Record<string, never>>(def: ServiceDefi
     const runner = await untilReady(`projection ${p.name}`, () =>
       startProjection({
         bus,
-        db: db as unknown as Kysely<DB & PlatformTables>,
+        db,
         projection: p,
         deadLetters,
         logger,
@@ -185,6 +187,16 @@ async function projectionCheck(r: ProjectionRunner): Promise<undefined | { degra
 /** Operator requests every service answers: projection status, rebuild, dead letters. */
 function opsHandlers<DB, C>(ctx: ServiceContext<DB, C>): Record<string, RpcHandler> {
   const h = (fn: Parameters<typeof handler>[1]) => handler(ctx.logger, fn);
+  const lagUnknown = ctx.metrics.counter('projection_lag_unknown_total', 'Times a projection lag could not be read for ops', [
+    'projection',
+  ]);
+  // The lag is the stream's last sequence on the projection's filter: NATS away is reported as -1, never a failed listing.
+  const lagOf = (name: string, r: ProjectionRunner) =>
+    r.lag().catch((err: unknown) => {
+      lagUnknown.inc({ projection: name });
+      ctx.logger.warn('projection lag unavailable', { projection: name, err });
+      return -1;
+    });
   return {
     'ops.projections': h(async () => {
       const out = [];
@@ -193,7 +205,7 @@ function opsHandlers<DB, C>(ctx: ServiceContext<DB, C>): Record<string, RpcHandl
         out.push({
           name,
           checkpoint: await r.checkpoint(),
-          lag: await r.lag().catch(() => -1),
+          lag: await lagOf(name, r),
           state: status.state,
           ...(status.reason ? { reason: status.reason } : {}),
           open_dead_letters: status.openDeadLetters,

@@ -10,7 +10,7 @@ import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { jetstreamManager } from '@nats-io/jetstream';
 import { connect } from '@nats-io/transport-node';
-import { freePort, waitUntil } from './index.ts';
+import { freePort, waitUntil } from './wait.ts';
 
 const run = promisify(execFile);
 
@@ -36,8 +36,9 @@ process.once('exit', () => {
   for (const c of cleanups) {
     try {
       c();
-    } catch {
-      /* best effort */
+    } catch (err) {
+      // The worker is exiting: say what could not be cleaned up, and go on with the other cleanups.
+      process.stderr.write(`engine cleanup at exit failed: ${err instanceof Error ? err.message : String(err)}\n`);
     }
   }
 });
@@ -247,8 +248,10 @@ export async function postgresCluster(): Promise<PostgresCluster> {
     try {
       process.kill(pid, 0);
       return pid;
-    } catch {
-      return undefined;
+    } catch (err) {
+      // ESRCH: no such process (the pid file is stale); anything else (EPERM) means it runs.
+      if ((err as NodeJS.ErrnoException).code === 'ESRCH') return undefined;
+      return pid;
     }
   };
   const cleanup = () => {
@@ -304,7 +307,8 @@ export async function postgresCluster(): Promise<PostgresCluster> {
       await asPgUser(join(PG_BIN_DIR, 'pg_ctl'), ['-D', pgData, '-m', mode, '-w', '-t', '60', 'stop']);
     },
     async destroy() {
-      await pg.stop('immediate').catch(() => {
+      await pg.stop('immediate').catch((err: unknown) => {
+        process.stderr.write(`pg_ctl stop failed (${err instanceof Error ? err.message : String(err)}): killing postgres\n`);
         const pid = pidOf();
         if (pid) process.kill(pid, 'SIGKILL');
       });

@@ -1,6 +1,7 @@
 import type { StoredEvent } from '@pep/contracts';
 import { decodeEvent, type EventBus } from '@pep/events';
 import { DeliverPolicy } from '@nats-io/jetstream';
+import { bestEffort } from './teardown.ts';
 
 /** Every event on `filter`, in stream order: the oracle tests fold (a consumer from the first sequence, deleted after). */
 export async function readAll(bus: EventBus, filter: string): Promise<StoredEvent[]> {
@@ -21,7 +22,7 @@ export async function readAll(bus: EventBus, filter: string): Promise<StoredEven
       if (got === 0) break;
     }
   } finally {
-    await consumer.delete().catch(() => undefined);
+    await bestEffort('delete the read-back consumer', consumer.delete());
   }
   return out;
 }
@@ -45,7 +46,7 @@ export async function eventsAfter(bus: EventBus, seq: number): Promise<StoredEve
       if (got === 0 || pending === 0) break;
     }
   } finally {
-    await consumer.delete().catch(() => undefined);
+    await bestEffort('delete the read-back consumer', consumer.delete());
   }
   return out;
 }

@@ -1,4 +1,4 @@
-import { lookup as dnsLookup, type LookupAddress, type LookupAllOptions } from 'node:dns';
+import { lookup as dnsLookup, type LookupAllOptions } from 'node:dns';
 import type { LookupFunction } from 'node:net';
 import { Agent, buildConnector } from 'undici';
 import { type BlockReason, blockReason, cidrContains, formatIp, type ParsedIp, parseCidr, parseIp } from './ip-ranges.ts';
@@ -129,23 +129,23 @@ export async function assertPublicUrl(
  */
 export function safeLookup(policy: SsrfPolicy): LookupFunction {
   const c = compile(policy);
-  return ((hostname: string, options: LookupAllOptions | Record<string, unknown>, callback: (...args: unknown[]) => void) => {
-    const opts = { ...(options as object), all: true, verbatim: true } as LookupAllOptions;
-    dnsLookup(hostname, opts, (err, addresses: LookupAddress[]) => {
-      if (err) return callback(err);
+  return (hostname, options, callback) => {
+    const opts: LookupAllOptions = { ...options, all: true, verbatim: true };
+    dnsLookup(hostname, opts, (err, addresses) => {
+      if (err) return callback(err, []);
       if (!c.hosts.has(hostname.toLowerCase())) {
         try {
           for (const a of addresses) assertAllowedAddress(a.address, policy);
         } catch (e) {
-          return callback(e);
+          return callback(e as NodeJS.ErrnoException, []);
         }
       }
-      if ((options as { all?: boolean }).all) return callback(null, addresses);
+      if (options.all) return callback(null, addresses);
       const first = addresses[0];
-      if (!first) return callback(new UnsafeUrlError(`host ${hostname} does not resolve`, 'unresolvable'));
+      if (!first) return callback(new UnsafeUrlError(`host ${hostname} does not resolve`, 'unresolvable'), []);
       return callback(null, first.address, first.family);
     });
-  }) as unknown as LookupFunction;
+  };
 }
 
 /**

@@ -73,6 +73,10 @@ export function billingService(): ServiceDefinition<BillingDB, BillingSettings> 
       const w = get(ctx);
       const every = ctx.config.INVOICE_JOB_INTERVAL_MS;
       if (every === 0) return async () => undefined;
+      const failedRuns = ctx.metrics.counter(
+        'invoice_scheduled_runs_failed_total',
+        'Scheduled invoice runs that failed (retried next tick)',
+      );
       let running: Promise<unknown> | undefined;
       // The scheduled job closes the last ended month; it is idempotent, so every replica may run it.
       const tick = () => {
@@ -80,7 +84,10 @@ export function billingService(): ServiceDefinition<BillingDB, BillingSettings> 
         const now = w.now();
         const last = new Date(Date.UTC(now.getUTCFullYear(), now.getUTCMonth() - 1, 1)).toISOString().slice(0, 7);
         running = runInvoices(w.invoices, last, formatDate(now.getTime()))
-          .catch((err) => ctx.logger.warn('scheduled invoice run failed; it runs again', { period: last, err }))
+          .catch((err) => {
+            failedRuns.inc();
+            ctx.logger.warn('scheduled invoice run failed; it runs again', { period: last, err });
+          })
           .finally(() => {
             running = undefined;
           });
@@ -96,5 +103,5 @@ export function billingService(): ServiceDefinition<BillingDB, BillingSettings> 
 }
 
 export function startBilling() {
-  return runService(billingService());
+  return runService({ ...billingService(), exit: (code) => process.exit(code) });
 }

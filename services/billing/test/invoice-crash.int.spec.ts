@@ -1,6 +1,6 @@
 import { aggregateFilter, aggregateSubject, publishMany } from '@pep/events';
 import { rpcCall } from '@pep/service';
-import { testNames, waitUntil } from '@pep/testing';
+import { bestEffort, testNames, waitUntil } from '@pep/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { SUBSCRIPTIONS_PROJECTION } from '../src/projections/subscriptions/index.ts';
 import { admin, envelope, startBillingProcess } from './support/billing.ts';
@@ -55,7 +55,7 @@ describe('invoice run under kill -9', () => {
           .executeTakeFirst()
       )?.n;
     // The killed process never answers this request: it is left to time out on its own.
-    void run(120_000).catch(() => undefined);
+    void run(120_000).catch((err: unknown) => bestEffort('the run the crash interrupts', Promise.reject(err)));
     await waitUntil(async () => Number(await invoices()) >= 10, {
       intervalMs: 5,
       timeoutMs: 30_000,

@@ -87,7 +87,8 @@ function expectedUsage(events: Awaited<ReturnType<typeof readAll>>) {
   };
   for (const e of events) {
     const p = e.partnerid as string;
-    const d = e.data as Record<string, any>;
+    // The test's own events: api_usage carries `requests`, app.session `user`, `region` and `seats`.
+    const d = e.data as { requests: number; user: string; region: string; seats: number };
     if (['lead.created', 'policy.updated', 'claim.filed', 'user.created'].includes(e.type)) {
       add(`${p}|events_ingested|${hour(e.time)}|`, (c) => {
         c.value++;

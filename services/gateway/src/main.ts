@@ -74,7 +74,7 @@ async function main(): Promise<void> {
   process.on('unhandledRejection', (err) => startupLogger.error('unhandled rejection (the gateway keeps running)', { err }));
   const config = withAdminKey(loadGatewayConfig());
   const logger = createLogger('gateway', config.LOG_LEVEL);
-  const shutdown = onShutdown(logger);
+  const shutdown = onShutdown(logger, { exit: (code) => process.exit(code) });
 
   const url = databaseUrl(config, 'gateway');
   await untilReachable('postgres', logger, () => ensureDatabase(url));

@@ -22,14 +22,14 @@ async function startNats(): Promise<ChildProcess> {
   const child = spawn(NATS_BIN, ['-js', '-a', '127.0.0.1', '-p', String(natsPort), '-sd', storeDir], { stdio: 'ignore' });
   await waitUntil(
     async () => {
-      const b = await connectBus({ url: `nats://127.0.0.1:${natsPort}`, name: 'probe', stream: 'x', prefix: 'x' }).catch(() => undefined);
-      if (!b) return undefined;
-      const ok = await b.jsm
-        .getAccountInfo()
-        .then(() => true)
-        .catch(() => false);
-      await closeBus(b);
-      return ok || undefined;
+      // Not up yet: connecting or asking JetStream throws, and waitUntil retries (reporting the last error).
+      const b = await connectBus({ url: `nats://127.0.0.1:${natsPort}`, name: 'probe', stream: 'x', prefix: 'x' });
+      try {
+        await b.jsm.getAccountInfo();
+        return true;
+      } finally {
+        await closeBus(b);
+      }
     },
     { timeoutMs: 15_000, what: 'own nats-server' },
   );

@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { createServer, type Server, type Socket, connect as tcpConnect } from 'node:net';
-import { createTestBus, freePort, PG_TEMPLATE, type TestNames, testNames, waitUntil } from '@pep/testing';
+import { bestEffort, createTestBus, freePort, PG_TEMPLATE, type TestNames, testNames, waitUntil } from '@pep/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startGateway } from './support/gateway.ts';
 
@@ -64,7 +64,7 @@ beforeAll(async () => {
 
 afterAll(async () => {
   await gw?.proc.stop();
-  await cutProxy().catch(() => undefined);
+  await bestEffort('cut the proxy', cutProxy());
   await world?.cleanup();
 });
 

@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { decodeEvent } from '@pep/events';
-import { createTestBus, testNames } from '@pep/testing';
+import { createTestBus, jsonOrUndefined, testNames } from '@pep/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startGateway, startResponder } from './support/gateway.ts';
 
@@ -30,13 +30,17 @@ async function call(method: string, path: string, opts: { body?: unknown; header
   }
   const res = await fetch(gw.url + path, { method, headers, ...(body !== undefined ? { body } : {}) });
   const text = await res.text();
-  let json: any;
-  try {
-    json = text ? JSON.parse(text) : undefined;
-  } catch {
-    json = undefined;
-  }
+  const json = jsonOrUndefined(text) as IngestAnswer;
   return { status: res.status, headers: res.headers, json, text };
+}
+
+/** What this file reads of the gateway's answers: the accepted events, or a problem (fields absent otherwise). */
+interface IngestAnswer {
+  data: { id: string; seq: number; duplicate: boolean }[];
+  errors: { index: number; path: string }[];
+  type: string;
+  status: number;
+  title: string;
 }
 
 const streamCount = async () => (await t.bus.jsm.streams.info(names.STREAM_NAME)).state.messages;
@@ -60,7 +64,7 @@ describe('POST /v1/events', () => {
     const r = await call('POST', '/v1/events', { body: lead(id), headers: { traceparent: TRACEPARENT } });
     expect(r.status).toBe(202);
     expect(r.json.data).toEqual([{ id, seq: expect.any(Number), duplicate: false }]);
-    const msg = await t.bus.jsm.streams.getMessage(names.STREAM_NAME, { seq: r.json.data[0].seq });
+    const msg = await t.bus.jsm.streams.getMessage(names.STREAM_NAME, { seq: r.json.data[0]!.seq });
     expect(msg?.subject).toBe(`${names.SUBJECT_PREFIX}.ext._.lead.created`);
     expect(msg?.header.get('Nats-Msg-Id')).toBe(`_:${id}`);
     expect(msg?.header.get('traceparent')).toContain(TRACE_ID);
@@ -78,7 +82,7 @@ describe('POST /v1/events', () => {
     expect(r.json.data.map((d: { id: string }) => d.id)).toEqual(ids);
     expect(new Set(r.json.data.map((d: { seq: number }) => d.seq)).size).toBe(3);
     expect(await streamCount()).toBe(before + 3);
-    const msg = await t.bus.jsm.streams.getMessage(names.STREAM_NAME, { seq: r.json.data[1].seq });
+    const msg = await t.bus.jsm.streams.getMessage(names.STREAM_NAME, { seq: r.json.data[1]!.seq });
     expect(msg?.subject).toBe(`${names.SUBJECT_PREFIX}.ext.prt_acme.lead.created`);
   });
 
@@ -88,7 +92,7 @@ describe('POST /v1/events', () => {
     const count = await streamCount();
     const again = await call('POST', '/v1/events', { body: lead(id) });
     expect(again.status).toBe(202);
-    expect(again.json.data[0]).toEqual({ id, seq: first.json.data[0].seq, duplicate: true });
+    expect(again.json.data[0]).toEqual({ id, seq: first.json.data[0]!.seq, duplicate: true });
     expect(await streamCount()).toBe(count);
   });
 
@@ -282,7 +286,7 @@ describe('Idempotency-Key', () => {
     const first = await call('POST', '/v1/events', { body: lead(id), headers: { 'idempotency-key': key } });
     const again = await call('POST', '/v1/events', { body: lead(id), headers: { 'idempotency-key': key } });
     expect(again.json).toEqual(first.json);
-    expect(again.json.data[0].duplicate).toBe(false);
+    expect(again.json.data[0]!.duplicate).toBe(false);
     expect(again.headers.get('idempotent-replayed')).toBe('true');
   });
 });

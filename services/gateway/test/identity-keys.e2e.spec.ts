@@ -1,5 +1,6 @@
 import type { ApiKey, Partner } from '@pep/contracts';
 import { createDb } from '@pep/db';
+import type { GatewayDB } from '../src/db/schema.ts';
 import { createTestBus, dbUrl, type ServiceProcess, serviceEnv, spawnService, testNames, waitUntil } from '@pep/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { apiClient, startGateway } from './support/gateway.ts';
@@ -112,7 +113,7 @@ describe('API keys at the gateway', () => {
   });
 
   it('after a restart the gateway authenticates from its persisted projection', async () => {
-    const db = createDb<any>(dbUrl(names, 'gateway'));
+    const db = createDb<GatewayDB>(dbUrl(names, 'gateway'));
     try {
       const rows = await db.selectFrom('gw_identity_api_keys').select('id').execute();
       expect(rows.map((r) => r.id)).toContain(key.id);

@@ -1,7 +1,7 @@
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { routes, SCOPE_PATTERN } from '@pep/contracts';
-import type { Logger } from '@pep/runtime';
+import { createLogger } from '@pep/runtime';
 import { exportJWK, generateKeyPair } from 'jose';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { SIGNING_ALG } from '../src/oauth/oauth-store.ts';
@@ -26,7 +26,7 @@ beforeAll(async () => {
     revocations: {} as never,
     signingKeys: [jwk],
     cookieSecret: 'discovery-test-cookie-secret',
-    logger: { error: () => undefined } as unknown as Logger,
+    logger: createLogger('gateway-test', 'silent'),
   });
   server.on('request', provider.callback());
 });

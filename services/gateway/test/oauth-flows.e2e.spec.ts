@@ -1,5 +1,6 @@
 import type { OAuthClient, Partner } from '@pep/contracts';
 import { createDb } from '@pep/db';
+import type { GatewayDB } from '../src/db/schema.ts';
 import { aggregateSubject, appendToAggregate } from '@pep/events';
 import { newId } from '@pep/runtime';
 import {
@@ -328,7 +329,7 @@ describe('OAuth 2.0 authorization server (driven by oauth4webapi from discovery)
       ).access_token;
     const kid = (t: string) => JSON.parse(Buffer.from(t.split('.')[0] as string, 'base64url').toString()).kid as string;
     const before = await token();
-    const db = createDb<any>(dbUrl(names, 'gateway'));
+    const db = createDb<GatewayDB>(dbUrl(names, 'gateway'));
     try {
       await ensureSigningKeys(db, { rotateAfterDays: 30, keep: 3, force: true });
     } finally {

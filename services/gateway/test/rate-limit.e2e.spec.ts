@@ -21,7 +21,7 @@ const admin = async (method: string, path: string, body?: unknown) => {
     headers: { ...gw.auth, ...(body === undefined ? {} : { 'content-type': 'application/json' }) },
     ...(body === undefined ? {} : { body: JSON.stringify(body) }),
   });
-  return { status: res.status, body: (await res.json()) as Record<string, any> };
+  return { status: res.status, body: (await res.json()) as Record<string, unknown> };
 };
 
 async function partnerWithKey(name: string, keyBody: Record<string, unknown> = {}): Promise<{ partner: Partner; key: string }> {

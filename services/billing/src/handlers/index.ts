@@ -13,7 +13,7 @@ export interface HandlerDeps extends UsageHandlerDeps {
 
 /** Every RPC pattern of the billing service: parse, call one use case or decider, map (no rules here). */
 export function billingHandlers(deps: HandlerDeps): Record<string, RpcHandler> {
-  const all: Record<string, (req: RpcRequest<any, any, any>) => ReturnType<RpcHandler>> = {
+  const all: Record<string, (req: RpcRequest) => ReturnType<RpcHandler>> = {
     ...usageHandlers(deps),
     ...planHandlers(deps),
     ...invoiceHandlers({ ...deps.invoices, now: deps.now }),

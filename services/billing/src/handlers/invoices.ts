@@ -13,12 +13,12 @@ const ListQuery = PageQuerySchema.extend({ partner_id: z.string().min(1).max(64)
 
 export function invoiceHandlers(deps: InvoiceJobDeps & { now: () => Date }) {
   return {
-    'invoices.run': async (req: RpcRequest<any, any, any>) => {
+    'invoices.run': async (req: RpcRequest) => {
       if (!isAdmin(req.principal)) throw new ForbiddenError('only platform administrators run invoices');
       const body = parseOrThrow(RunInvoicesBody, req.body);
       return ok(await runInvoices(deps, body.period, formatDate(deps.now().getTime())));
     },
-    'invoices.void': async (req: RpcRequest<any, any, any>) => {
+    'invoices.void': async (req: RpcRequest) => {
       if (!isAdmin(req.principal)) throw new ForbiddenError('only platform administrators void invoices');
       const { id } = parseOrThrow(IdParams, req.params);
       const body = parseOrThrow(VoidInvoiceBody, req.body ?? {});
@@ -27,7 +27,7 @@ export function invoiceHandlers(deps: InvoiceJobDeps & { now: () => Date }) {
       );
       return ok(invoiceView((await invoiceById(deps.db, id)) as NonNullable<Awaited<ReturnType<typeof invoiceById>>>));
     },
-    'invoices.mark-uncollectible': async (req: RpcRequest<any, any, any>) => {
+    'invoices.mark-uncollectible': async (req: RpcRequest) => {
       if (!isAdmin(req.principal)) throw new ForbiddenError('only platform administrators mark invoices uncollectible');
       const { id } = parseOrThrow(IdParams, req.params);
       const row = await invoiceById(deps.db, id);
@@ -36,14 +36,14 @@ export function invoiceHandlers(deps: InvoiceJobDeps & { now: () => Date }) {
       );
       return ok(invoiceView((await invoiceById(deps.db, id)) as NonNullable<Awaited<ReturnType<typeof invoiceById>>>));
     },
-    'invoices.get': async (req: RpcRequest<any, any, any>) => {
+    'invoices.get': async (req: RpcRequest) => {
       const { id } = parseOrThrow(IdParams, req.params);
       const row = await invoiceById(deps.db, id);
       if (!row) throw new NotFoundError(`invoice ${id} not found`);
       assertVisible(req.principal, row.partner_id, `invoice ${id}`);
       return ok(invoiceView(row));
     },
-    'invoices.list': async (req: RpcRequest<any, any, any>) => {
+    'invoices.list': async (req: RpcRequest) => {
       const q = parseOrThrow(ListQuery, req.query ?? {});
       const partnerId = readScope(req.principal, q.partner_id);
       let startingAfter: { period_start: string; id: string } | undefined;

@@ -66,7 +66,7 @@ export function subscriptionView(state: SubscriptionState, seq: number, today: s
 }
 
 export function planHandlers(deps: PlanHandlerDeps) {
-  const requireAdmin = (req: RpcRequest<any, any, any>) => {
+  const requireAdmin = (req: RpcRequest) => {
     if (!isAdmin(req.principal)) throw new ForbiddenError('only platform administrators manage plans');
   };
   const plan = async (code: string, version: number | undefined, path = 'plan_code'): Promise<PlanVersion> => {
@@ -77,7 +77,7 @@ export function planHandlers(deps: PlanHandlerDeps) {
     }
     return row.plan;
   };
-  const meta = (req: RpcRequest<any, any, any>, partnerId?: string) => ({
+  const meta = (req: RpcRequest, partnerId?: string) => ({
     ...(partnerId ? { partnerId } : {}),
     correlationId: req.request_id,
     traceparent: req.traceparent,
@@ -90,13 +90,13 @@ export function planHandlers(deps: PlanHandlerDeps) {
   };
 
   return {
-    'plans.create': async (req: RpcRequest<any, any, any>) => {
+    'plans.create': async (req: RpcRequest) => {
       requireAdmin(req);
       const def = parseOrThrow(PlanDefinitionSchema, req.body);
       await deps.commands.execute(planAggregate, def.code, meta(req), (s) => decidePlan({ type: 'CreatePlan', plan: def }, s));
       return ok(planView((await planVersion(deps.db, def.code, 1)) as PlanVersionRow), 201);
     },
-    'plans.publish-version': async (req: RpcRequest<any, any, any>) => {
+    'plans.publish-version': async (req: RpcRequest) => {
       requireAdmin(req);
       const { code } = parseOrThrow(CodeParams, req.params);
       const def = parseOrThrow(PlanDefinitionSchema, req.body);
@@ -107,14 +107,14 @@ export function planHandlers(deps: PlanHandlerDeps) {
       return ok(planView((await planVersion(deps.db, code, version)) as PlanVersionRow), 201);
     },
     'plans.list': async () => ok({ data: (await latestPlans(deps.db)).map(planView), has_more: false }),
-    'plans.get': async (req: RpcRequest<any, any, any>) => {
+    'plans.get': async (req: RpcRequest) => {
       const { code } = parseOrThrow(CodeParams, req.params);
       const { version } = parseOrThrow(VersionQuery, req.query ?? {});
       const row = await planVersion(deps.db, code, version);
       if (!row) throw new NotFoundError(`plan ${code}${version ? ` version ${version}` : ''} not found`);
       return ok(planView(row));
     },
-    'plans.quote': async (req: RpcRequest<any, any, any>) => {
+    'plans.quote': async (req: RpcRequest) => {
       const { code } = parseOrThrow(CodeParams, req.params);
       const body = parseOrThrow(PlanQuoteBody, req.body ?? {});
       const p = await plan(code, body.version, 'params');
@@ -124,7 +124,7 @@ export function planHandlers(deps: PlanHandlerDeps) {
       const q = quotePeriod(p, { period, usage: body.usage, transactions: body.transactions });
       return ok({ object: 'quote', plan_code: p.code, plan_version: p.version, currency: q.currency, total: q.total, lines: q.lines });
     },
-    'subscription.create': async (req: RpcRequest<any, any, any>) => {
+    'subscription.create': async (req: RpcRequest) => {
       const body = parseOrThrow(CreateSubscriptionBody, req.body);
       const partnerId = actingPartner(req.principal, body.partner_id);
       const p = await plan(body.plan_code, body.plan_version);
@@ -134,7 +134,7 @@ export function planHandlers(deps: PlanHandlerDeps) {
       );
       return ok(await viewOf(partnerId), 201);
     },
-    'subscription.change': async (req: RpcRequest<any, any, any>) => {
+    'subscription.change': async (req: RpcRequest) => {
       const body = parseOrThrow(ChangeSubscriptionBody, req.body);
       const partnerId = actingPartner(req.principal, body.partner_id);
       const target = await plan(body.plan_code, body.plan_version);
@@ -160,7 +160,7 @@ export function planHandlers(deps: PlanHandlerDeps) {
       });
       return ok(await viewOf(partnerId));
     },
-    'subscriptions.list': async (req: RpcRequest<any, any, any>) => {
+    'subscriptions.list': async (req: RpcRequest) => {
       const q = parseOrThrow(SubscriptionQuery, req.query ?? {});
       const rows = await listSubscriptions(deps.db, readScope(req.principal, q.partner_id));
       return ok({ data: rows.map((r) => subscriptionView(r.state, r.seq, today())), has_more: false });

@@ -30,7 +30,7 @@ const nextMonthStart = (d: Date) => new Date(Date.UTC(d.getUTCFullYear(), d.getU
 
 export function usageHandlers(deps: UsageHandlerDeps) {
   return {
-    'usage.get': async (req: RpcRequest<any, any, any>) => {
+    'usage.get': async (req: RpcRequest) => {
       const q = parseOrThrow(UsageQuerySchema, req.query ?? {});
       const partnerId = actingPartner(req.principal, q.partner_id);
       let meters: Meter[];
@@ -80,7 +80,7 @@ export function usageHandlers(deps: UsageHandlerDeps) {
         has_more: false,
       });
     },
-    'meters.create': async (req: RpcRequest<any, any, any>) => {
+    'meters.create': async (req: RpcRequest) => {
       if (!isAdmin(req.principal)) throw new ForbiddenError('only platform administrators define meters');
       const meter = parseOrThrow(MeterSchema, req.body);
       const res = await deps.commands.execute(
@@ -92,7 +92,7 @@ export function usageHandlers(deps: UsageHandlerDeps) {
       const created = res.events[0];
       return ok(meterView(meter, false, created?.time ?? null), 201);
     },
-    'reported-usage.list': async (req: RpcRequest<any, any, any>) => {
+    'reported-usage.list': async (req: RpcRequest) => {
       const q = parseOrThrow(ReportedUsageQuerySchema, req.query ?? {});
       const partnerId = readScope(req.principal, q.partner_id);
       let startingAfterSeq: number | undefined;

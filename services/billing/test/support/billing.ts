@@ -1,32 +1,25 @@
-import type { PlatformEvent, Principal, RpcReply } from '@pep/contracts';
+import type { Principal, RpcReply } from '@pep/contracts';
 import { createDb } from '@pep/db';
-import { newId } from '@pep/runtime';
-import { rpcCall } from '@pep/service';
-import { createTestBus, dbUrl, freePort, serviceEnv, spawnService, type TestNames, waitReady, waitUntil } from '@pep/testing';
+import {
+  createTestBus,
+  dbUrl,
+  freePort,
+  partnerPrincipal as sharedPartnerPrincipal,
+  serviceEnv,
+  serviceRpc,
+  spawnService,
+  type TestNames,
+  waitReady,
+  waitUntil,
+} from '@pep/testing';
 import type { BillingDB } from '../../src/db/schema.ts';
 import { SERVICE_NAME } from '../../src/service.ts';
 
-export const admin: Principal = { kind: 'admin', scopes: ['admin'], credential_id: 'key_adm1nx00000000000000000000' };
-export const partnerPrincipal = (partnerId: string): Principal => ({
-  kind: 'partner',
-  partner_id: partnerId,
-  scopes: ['read:billing'],
-  credential_id: `key_${partnerId}`,
-});
+export { admin, envelope } from '@pep/testing';
+/** A partner's key that reads its own billing (the scope billing's routes ask for). */
+export const partnerPrincipal = (partnerId: string): Principal => sharedPartnerPrincipal(partnerId, ['read:billing']);
 
 export const statusOf = (r: RpcReply) => (r.ok ? r.status : r.problem.status);
-
-export const envelope = (type: string, data: unknown, opts: { partnerid?: string; time?: string; id?: string } = {}): PlatformEvent => ({
-  specversion: '1.0',
-  id: opts.id ?? newId('evt'),
-  source: 'urn:test',
-  type,
-  time: opts.time ?? new Date().toISOString(),
-  datacontenttype: 'application/json',
-  schemaversion: 1,
-  data,
-  ...(opts.partnerid ? { partnerid: opts.partnerid } : {}),
-});
 
 /** Starts billing as its own process against this test's stream and database, with an RPC caller and its database. */
 export async function startBillingProcess(names: TestNames, env: Record<string, string> = {}) {
@@ -39,16 +32,7 @@ export async function startBillingProcess(names: TestNames, env: Record<string, 
     return proc;
   };
   let proc = await start();
-  const call = (
-    pattern: string,
-    principal: Principal,
-    req: { body?: unknown; params?: Record<string, string>; query?: Record<string, unknown> } = {},
-  ) => rpcCall(t.bus.nc, `${names.RPC_PREFIX}.${SERVICE_NAME}.${pattern}`, { principal, ...req }, 10_000);
-  const ok = async <T = Record<string, any>>(...args: Parameters<typeof call>): Promise<T> => {
-    const r = await call(...args);
-    if (!r.ok) throw new Error(`${args[0]} failed: ${JSON.stringify(r.problem)}`);
-    return r.body as T;
-  };
+  const { call, ok } = serviceRpc(t.bus.nc, names, SERVICE_NAME, 10_000);
   const checkpoint = async (name: string) =>
     (
       await db
@@ -56,7 +40,11 @@ export async function startBillingProcess(names: TestNames, env: Record<string, 
         .select('seq')
         .where('name', '=', name)
         .executeTakeFirst()
-        .catch(() => undefined)
+        // Before the service's first migration there is no checkpoint table: nothing applied yet.
+        .catch((err: unknown) => {
+          if ((err as { code?: string }).code === '42P01') return undefined;
+          throw err;
+        })
     )?.seq ?? 0;
   const streamLastSeq = async () => (await t.bus.jsm.streams.info(t.bus.stream)).state.last_seq;
   return {

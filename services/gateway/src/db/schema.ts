@@ -1,5 +1,7 @@
 import type { PlatformTables } from '@pep/db';
 import type { Generated } from 'kysely';
+import type { IdentityTables } from '../identity/identity-tables.ts';
+import type { OAuthTables } from '../oauth/oauth-tables.ts';
 
 /** One stored `Idempotency-Key`: held while its request runs, then the response it produced. */
 export interface IdempotencyKeysTable {
@@ -19,6 +21,7 @@ export interface IdempotencyKeysTable {
   expires_at: Date;
 }
 
-export interface GatewayDB extends PlatformTables {
+/** Every table of the gateway's database (one interface; feature modules take `Kysely<GatewayDB>`). */
+export interface GatewayDB extends PlatformTables, IdentityTables, OAuthTables {
   idempotency_keys: IdempotencyKeysTable;
 }

@@ -31,8 +31,11 @@ export class IngestBodyError extends AppError {
   readonly status: number;
   readonly problemType: string;
   readonly title: string;
-  constructor(readonly problem: Problem) {
-    super(problem.detail ?? problem.title);
+  constructor(
+    readonly problem: Problem,
+    options?: { cause?: unknown },
+  ) {
+    super(problem.detail ?? problem.title, options);
     this.status = problem.status;
     this.problemType = problem.type.slice(problem.type.lastIndexOf('/') + 1);
     this.title = problem.title;
@@ -86,8 +89,10 @@ export function decodeCeHeaderValue(value: string): string | undefined {
   }
   try {
     return utf8.decode(Uint8Array.from(bytes));
-  } catch {
-    return undefined;
+  } catch (err) {
+    // Not UTF-8 (the decoder is fatal): the caller refuses the header by name.
+    if (err instanceof TypeError) return undefined;
+    throw err;
   }
 }
 
@@ -105,8 +110,13 @@ function parseJsonBody(text: string | undefined, mediaType: string, parseJson: (
   }
   try {
     return parseJson(text);
-  } catch {
-    throw new IngestBodyError(problem(400, 'malformed-json', 'The body is not valid JSON', 'the request body could not be parsed as JSON'));
+  } catch (err) {
+    throw new IngestBodyError(
+      problem(400, 'malformed-json', 'The body is not valid JSON', 'the request body could not be parsed as JSON'),
+      {
+        cause: err,
+      },
+    );
   }
 }
 
@@ -179,12 +189,13 @@ function binaryEvent(
   if (hasBody) {
     try {
       raw.data = parseJson(text);
-    } catch {
+    } catch (err) {
       const message = 'the body is not valid JSON, but Content-Type says application/json';
       throw new IngestBodyError(
         problem(400, 'malformed-json', 'The data is not valid JSON', `CloudEvents binary mode: ${message}`, {
           errors: [{ index: 0, path: 'data', message }],
         }),
+        { cause: err },
       );
     }
   }

@@ -1,5 +1,4 @@
 import type { StoredEvent } from '@pep/contracts';
-import type { NamedMigrations } from '@pep/db';
 import {
   aggregateFilter,
   decodeEvent,
@@ -15,48 +14,21 @@ import {
 import type { Logger } from '@pep/runtime';
 import { type ConsumerMessages, DeliverPolicy } from '@nats-io/jetstream';
 import { type Kysely, sql, type Transaction } from 'kysely';
+import type { GatewayDB } from '../db/schema.ts';
 import { type ClientEntry, IdentityState, type KeyEntry, type PartnerEntry } from './identity-state.ts';
-
-/** Rows of the gateway's persisted identity projection: each entry as the in-memory state holds it. */
-export interface IdentityTables {
-  gw_identity_partners: { id: string; entry: PartnerEntry };
-  gw_identity_api_keys: { id: string; entry: KeyEntry };
-  gw_identity_oauth_clients: { id: string; entry: ClientEntry };
-  projection_checkpoints: { name: string; seq: number };
-}
+import { IDENTITY_TABLES } from './identity-tables.ts';
 
 export const IDENTITY_PROJECTION = 'gateway-identity';
 
-const TABLES = {
-  partner: 'gw_identity_partners',
-  api_key: 'gw_identity_api_keys',
-  oauth_client: 'gw_identity_oauth_clients',
-} as const;
+const TABLES = IDENTITY_TABLES;
 
-export const identityMigrations: NamedMigrations = {
-  '1795385100000-IdentityProjection': {
-    async up(db) {
-      for (const table of Object.values(TABLES)) {
-        await db.schema
-          .createTable(table)
-          .addColumn('id', 'text', (c) => c.primaryKey())
-          .addColumn('entry', 'jsonb', (c) => c.notNull())
-          .execute();
-      }
-    },
-    async down(db) {
-      for (const table of Object.values(TABLES)) await db.schema.dropTable(table).ifExists().execute();
-    },
-  },
-};
-
-type Trx = Transaction<IdentityTables>;
+type Trx = Transaction<GatewayDB>;
 
 /**
  * The persisted copy: each batch of events is folded through the same IdentityState over the rows it
  * touches, inside the projection runner's transaction (exactly once, with the checkpoint).
  */
-export function identityProjection(prefix: string): Projection<IdentityTables> {
+export function identityProjection(prefix: string): Projection<GatewayDB> {
   return {
     name: IDENTITY_PROJECTION,
     filterSubject: aggregateFilter(prefix),
@@ -136,12 +108,12 @@ async function upsert(
 ): Promise<void> {
   const rows = entries
     .filter((e): e is PartnerEntry | KeyEntry | ClientEntry => e !== undefined)
-    .map((e) => ({ id: 'client_id' in e ? e.client_id : e.id, entry: JSON.stringify(e) as never }));
+    .map((e) => ({ id: 'client_id' in e ? e.client_id : e.id, entry: JSON.stringify(e) }));
   if (rows.length === 0) return;
-  await (trx as Transaction<any>)
+  await trx
     .insertInto(table)
     .values(rows)
-    .onConflict((oc: any) => oc.column('id').doUpdateSet({ entry: sql`excluded.entry` }))
+    .onConflict((oc) => oc.column('id').doUpdateSet({ entry: sql`excluded.entry` }))
     .execute();
 }
 
@@ -167,13 +139,14 @@ export interface IdentityStore {
  */
 export async function startIdentityStore(opts: {
   bus: EventBus;
-  db: Kysely<any>;
+  db: Kysely<GatewayDB>;
   logger: Logger;
+  /** Counts a failure the store survives (reading the stream's last identity sequence, stopping the feed). */
+  onFailure?: (what: string) => void;
   /** Counts each recreation of a consumer (memory fold or persisted projection) by reason. */
   onRecreate?: (consumer: string, reason: string) => void;
 }): Promise<IdentityStore> {
-  const { bus, logger } = opts;
-  const db = opts.db as Kysely<IdentityTables>;
+  const { bus, logger, db } = opts;
   const state = new IdentityState();
   const filter = aggregateFilter(bus.prefix);
 
@@ -244,15 +217,20 @@ export async function startIdentityStore(opts: {
 
   const persisted: ProjectionRunner = await startProjection({
     bus,
-    db: db as unknown as Kysely<IdentityTables & import('@pep/db').PlatformTables>,
-    projection: identityProjection(bus.prefix) as never,
+    db,
+    projection: identityProjection(bus.prefix),
     deadLetters: pgDeadLetters(db),
     logger,
     onRecreate: (reason) => opts.onRecreate?.(IDENTITY_PROJECTION, reason),
   });
 
   const lastIdentitySeq = async () => {
-    const m = await bus.jsm.streams.getMessage(bus.stream, { last_by_subj: filter }).catch(() => null);
+    // No identity event yet is `null`; a failure to ask is reported and waits for nothing more than memory has.
+    const m = await bus.jsm.streams.getMessage(bus.stream, { last_by_subj: filter }).catch((err: unknown) => {
+      opts.onFailure?.('identity_last_seq');
+      logger.warn('could not read the last identity event; waiting for what memory has', { err });
+      return null;
+    });
     return m ? m.seq : 0;
   };
 
@@ -277,7 +255,10 @@ export async function startIdentityStore(opts: {
       stopped = true;
       watch.stop();
       messages?.stop();
-      await feed.catch(() => undefined);
+      await feed.catch((err: unknown) => {
+        opts.onFailure?.('identity_feed_stop');
+        logger.warn('identity feed ended with an error', { err });
+      });
       await persisted.stop();
     },
   };

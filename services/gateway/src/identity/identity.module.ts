@@ -7,6 +7,7 @@ import { z } from 'zod';
 import { ApiKeyStrategy } from '../auth/api-key.strategy.ts';
 import { AuthService } from '../auth/auth.service.ts';
 import type { GatewayConfig } from '../config.ts';
+import type { GatewayDB } from '../db/schema.ts';
 import { requestService, rpcSubject } from '../routing/rpc-client.ts';
 import type { GatewayMetrics } from '../ops/gateway-metrics.ts';
 import { BUS, CONFIG, DB, LOGGER, METRICS, RPC_CLIENT } from '../tokens.ts';
@@ -30,12 +31,13 @@ export const identityConfigSchema = z.object({
     {
       provide: IDENTITY_STORE,
       inject: [BUS, DB, LOGGER, METRICS],
-      useFactory: async (bus: EventBus, db: Kysely<any>, logger: Logger, metrics: GatewayMetrics) => {
+      useFactory: async (bus: EventBus, db: Kysely<GatewayDB>, logger: Logger, metrics: GatewayMetrics) => {
         const store = await startIdentityStore({
           bus,
           db,
           logger: logger.child({ component: 'identity' }),
           onRecreate: (projection, reason) => metrics.consumerRecreated.inc({ projection, reason }),
+          onFailure: (what) => metrics.backgroundFailures.inc({ what }),
         });
         await store.waitFor(undefined, 60_000);
         return store;

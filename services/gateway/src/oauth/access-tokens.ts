@@ -3,7 +3,8 @@ import { UnauthorizedError } from '@pep/runtime';
 import { createLocalJWKSet, type JWTPayload, jwtVerify } from 'jose';
 import type { Kysely } from 'kysely';
 import type { IdentityStore } from '../identity/identity-projection.ts';
-import { loadSigningKeys, type OAuthTables, publicJwk, SIGNING_ALG } from './oauth-store.ts';
+import type { GatewayDB } from '../db/schema.ts';
+import { loadSigningKeys, publicJwk, SIGNING_ALG } from './oauth-store.ts';
 import type { Revocations } from './revocations.ts';
 
 /** Claims of the platform's JWT access tokens (RFC 9068) beyond the registered ones. */
@@ -26,13 +27,13 @@ const PROTOCOL_SCOPES = new Set(['openid', 'offline_access']);
  * that the client, its grant, the token and the partner are all still in good standing.
  */
 export function createAccessTokenVerifier(opts: {
-  db: Kysely<any>;
+  db: Kysely<GatewayDB>;
   issuer: string;
   audience: string;
   identity: IdentityStore;
   revocations: Revocations;
 }) {
-  const db = opts.db as Kysely<OAuthTables>;
+  const { db } = opts;
   let jwks: ReturnType<typeof createLocalJWKSet> | undefined;
   let kids = new Set<string>();
   let loadedAt = 0;
@@ -84,8 +85,10 @@ function peekKid(token: string): string | undefined {
   if (dot < 0) return undefined;
   try {
     return (JSON.parse(Buffer.from(token.slice(0, dot), 'base64url').toString()) as { kid?: string }).kid;
-  } catch {
-    return undefined;
+  } catch (err) {
+    // A header that is not JSON names no key; jwtVerify then refuses the token with its own reason.
+    if (err instanceof SyntaxError) return undefined;
+    throw err;
   }
 }
 

@@ -1,7 +1,7 @@
 import { secretMatches } from '@pep/contracts';
 import type { IdentityStore } from '../identity/identity-projection.ts';
 import type { ClientEntry } from '../identity/identity-state.ts';
-import type { AccessTokenVerifier } from './access-tokens.ts';
+import { type AccessTokenVerifier, InvalidAccessTokenError } from './access-tokens.ts';
 import type { Revocations } from './revocations.ts';
 
 export interface EndpointAnswer {
@@ -73,8 +73,9 @@ export function createJwtEndpoints(opts: { identity: IdentityStore; verifier: Ac
             partner_id: claims.partner_id,
           };
         }
-      } catch {
-        // Invalid, expired, revoked: only `{"active": false}` (RFC 7662 §2.2).
+      } catch (err) {
+        // Invalid, expired, revoked: only `{"active": false}` (RFC 7662 §2.2). Anything else is a failure of ours.
+        if (!(err instanceof InvalidAccessTokenError)) throw err;
       }
       return { status: 200, headers: NO_STORE, body: JSON.stringify(body) };
     },
@@ -87,8 +88,9 @@ export function createJwtEndpoints(opts: { identity: IdentityStore; verifier: Ac
         if (mayHandle(caller, claims.client_id) && claims.jti && claims.exp) {
           await opts.revocations.revoke('jti', claims.jti, claims.exp * 1000);
         }
-      } catch {
-        // RFC 7009 §2.2: an invalid token is not an error.
+      } catch (err) {
+        // RFC 7009 §2.2: an invalid token is not an error (a failure to store the revocation is).
+        if (!(err instanceof InvalidAccessTokenError)) throw err;
       }
       return { status: 200, headers: NO_STORE, body: '' };
     },

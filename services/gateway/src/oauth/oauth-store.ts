@@ -1,71 +1,10 @@
 import { randomBytes } from 'node:crypto';
-import type { NamedMigrations } from '@pep/db';
 import { exportJWK, generateKeyPair, type JWK } from 'jose';
-import { type Generated, type Kysely, sql } from 'kysely';
+import { type Kysely, sql } from 'kysely';
 import type { Adapter, AdapterPayload } from 'oidc-provider';
+import type { GatewayDB } from '../db/schema.ts';
 
-/** Tables of the gateway's authorization server (oidc-provider's artifacts, signing keys, revocations). */
-export interface OAuthTables {
-  oauth_payloads: {
-    model: string;
-    id: string;
-    payload: AdapterPayload;
-    grant_id: string | null;
-    uid: string | null;
-    user_code: string | null;
-    expires_at: Date | null;
-    consumed_at: Date | null;
-  };
-  oauth_signing_keys: { kid: string; private_jwk: JWK; created_at: Generated<Date> };
-  oauth_secrets: { name: string; value: string };
-  oauth_revocations: { kind: 'grant' | 'jti'; id: string; expires_at: Date };
-}
-type Db = Kysely<OAuthTables>;
-
-export const oauthMigrations: NamedMigrations = {
-  '1795385200000-OAuthServer': {
-    async up(db) {
-      await db.schema
-        .createTable('oauth_payloads')
-        .addColumn('model', 'text', (c) => c.notNull())
-        .addColumn('id', 'text', (c) => c.notNull())
-        .addColumn('payload', 'jsonb', (c) => c.notNull())
-        .addColumn('grant_id', 'text')
-        .addColumn('uid', 'text')
-        .addColumn('user_code', 'text')
-        .addColumn('expires_at', 'timestamptz')
-        .addColumn('consumed_at', 'timestamptz')
-        .addPrimaryKeyConstraint('oauth_payloads_pk', ['model', 'id'])
-        .execute();
-      await db.schema.createIndex('oauth_payloads_grant_idx').on('oauth_payloads').column('grant_id').execute();
-      await db.schema.createIndex('oauth_payloads_uid_idx').on('oauth_payloads').columns(['model', 'uid']).execute();
-      await db.schema.createIndex('oauth_payloads_expiry_idx').on('oauth_payloads').column('expires_at').execute();
-      await db.schema
-        .createTable('oauth_signing_keys')
-        .addColumn('kid', 'text', (c) => c.primaryKey())
-        .addColumn('private_jwk', 'jsonb', (c) => c.notNull())
-        .addColumn('created_at', 'timestamptz', (c) => c.notNull().defaultTo(sql`now()`))
-        .execute();
-      await db.schema
-        .createTable('oauth_secrets')
-        .addColumn('name', 'text', (c) => c.primaryKey())
-        .addColumn('value', 'text', (c) => c.notNull())
-        .execute();
-      await db.schema
-        .createTable('oauth_revocations')
-        .addColumn('kind', 'text', (c) => c.notNull())
-        .addColumn('id', 'text', (c) => c.notNull())
-        .addColumn('expires_at', 'timestamptz', (c) => c.notNull())
-        .addPrimaryKeyConstraint('oauth_revocations_pk', ['kind', 'id'])
-        .execute();
-    },
-    async down(db) {
-      for (const t of ['oauth_revocations', 'oauth_secrets', 'oauth_signing_keys', 'oauth_payloads']) {
-        await db.schema.dropTable(t).ifExists().execute();
-      }
-    },
-  },
-};
+type Db = Kysely<GatewayDB>;
 
 const GRANTABLE = new Set(['AccessToken', 'AuthorizationCode', 'RefreshToken', 'DeviceCode', 'BackchannelAuthenticationRequest']);
 
@@ -83,7 +22,7 @@ export function pgAdapterClass(db: Db, findClient: (id: string) => AdapterPayloa
       const row = {
         model: this.model,
         id,
-        payload: JSON.stringify(payload) as unknown as AdapterPayload,
+        payload: JSON.stringify(payload),
         grant_id: GRANTABLE.has(this.model) && typeof payload.grantId === 'string' ? payload.grantId : null,
         uid: typeof payload.uid === 'string' ? payload.uid : null,
         user_code: typeof payload.userCode === 'string' ? payload.userCode : null,
@@ -160,13 +99,13 @@ export async function purgeExpired(db: Db): Promise<void> {
 
 export const SIGNING_ALG = 'ES256';
 
-async function newSigningKey(db: Db | Kysely<any>): Promise<void> {
+async function newSigningKey(db: Db): Promise<void> {
   const { privateKey } = await generateKeyPair(SIGNING_ALG, { extractable: true });
   const kid = `k_${Date.now().toString(36)}_${randomBytes(4).toString('hex')}`;
   const jwk = { ...(await exportJWK(privateKey)), kid, alg: SIGNING_ALG, use: 'sig' };
-  await (db as Db)
+  await db
     .insertInto('oauth_signing_keys')
-    .values({ kid, private_jwk: JSON.stringify(jwk) as unknown as JWK })
+    .values({ kid, private_jwk: JSON.stringify(jwk) })
     .execute();
 }
 

@@ -10,10 +10,12 @@ import { z } from 'zod';
 import { AuthService } from '../auth/auth.service.ts';
 import { JwtStrategy } from '../auth/jwt.strategy.ts';
 import type { GatewayConfig } from '../config.ts';
+import type { GatewayDB } from '../db/schema.ts';
 import { RouteRegistry } from '../http/route-registry.ts';
 import type { IdentityStore } from '../identity/identity-projection.ts';
 import { IDENTITY_STORE } from '../identity/identity-tokens.ts';
-import { BUS, CONFIG, DB, LOGGER } from '../tokens.ts';
+import type { GatewayMetrics } from '../ops/gateway-metrics.ts';
+import { BUS, CONFIG, DB, LOGGER, METRICS } from '../tokens.ts';
 import { type AccessTokenVerifier, createAccessTokenVerifier, looksLikeJwt } from './access-tokens.ts';
 import { createInteractions } from './interactions.ts';
 import { createJwtEndpoints } from './jwt-endpoints.ts';
@@ -64,13 +66,14 @@ async function readBody(req: IncomingMessage): Promise<Buffer> {
   providers: [
     {
       provide: OAUTH_SERVER,
-      inject: [CONFIG, LOGGER, DB, BUS, IDENTITY_STORE],
+      inject: [CONFIG, LOGGER, DB, BUS, IDENTITY_STORE, METRICS],
       useFactory: async (
         cfg: GatewayConfig,
         logger: Logger,
-        db: Kysely<any>,
+        db: Kysely<GatewayDB>,
         bus: EventBus,
         identity: IdentityStore,
+        metrics: GatewayMetrics,
       ): Promise<OAuthServer> => {
         const oc = loadConfig(oauthConfigSchema);
         const issuer = (oc.OAUTH_ISSUER ?? cfg.GATEWAY_PUBLIC_URL ?? `http://${cfg.GATEWAY_HOST}:${cfg.GATEWAY_PORT}`).replace(/\/$/, '');
@@ -87,7 +90,11 @@ async function readBody(req: IncomingMessage): Promise<Buffer> {
         const provider = createAuthorizationServer({ issuer, audience, db, identity, revocations, signingKeys, cookieSecret, logger: log });
         const verifier = createAccessTokenVerifier({ db, issuer, audience, identity, revocations });
         await verifier.reload();
-        await purgeExpired(db).catch(() => undefined);
+        // Expired artifacts are only clutter: a failed purge is reported and tried again at the next start.
+        await purgeExpired(db).catch((err: unknown) => {
+          metrics.backgroundFailures.inc({ what: 'oauth_purge' });
+          log.warn('purging expired OAuth artifacts failed', { err });
+        });
         return { provider, verifier, revocations, issuer, audience };
       },
     },

@@ -63,8 +63,8 @@ declare module 'oidc-provider' {
       result: Record<string, unknown>,
       options?: { mergeWithLastSubmission?: boolean },
     ): Promise<void>;
-    on(event: string, listener: (...args: any[]) => void): this;
+    on(event: string, listener: (...args: never[]) => void): this;
     /** Koa middleware around every oidc-provider route (`ctx.oidc.route` names it). */
-    use(fn: (ctx: any, next: () => Promise<void>) => Promise<void>): this;
+    use(fn: (ctx: never, next: () => Promise<void>) => Promise<void>): this;
   }
 }

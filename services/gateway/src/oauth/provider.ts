@@ -2,6 +2,7 @@ import { routes, scopeAllows, secretMatches } from '@pep/contracts';
 import type { Logger } from '@pep/runtime';
 import type { JWK } from 'jose';
 import type { Kysely } from 'kysely';
+import type { GatewayDB } from '../db/schema.ts';
 import Provider, { type AdapterPayload, type ClientLike, errors } from 'oidc-provider';
 import type { IdentityStore } from '../identity/identity-projection.ts';
 import type { ClientEntry } from '../identity/identity-state.ts';
@@ -88,7 +89,7 @@ export function grantableScopes(client: ClientEntry, requested: readonly string[
 export function createAuthorizationServer(opts: {
   issuer: string;
   audience: string;
-  db: Kysely<any>;
+  db: Kysely<GatewayDB>;
   identity: IdentityStore;
   revocations: Revocations;
   signingKeys: JWK[];

@@ -1,7 +1,7 @@
 import type { Logger } from '@pep/runtime';
 import type { NatsConnection, Subscription } from '@nats-io/transport-node';
 import { type Kysely, sql } from 'kysely';
-import type { OAuthTables } from './oauth-store.ts';
+import type { GatewayDB } from '../db/schema.ts';
 
 type Kind = 'grant' | 'jti';
 
@@ -11,8 +11,8 @@ type Kind = 'grant' | 'jti';
  * replicas that start later) and broadcast on a core NATS subject (for the running ones), and checked in
  * memory on every request. Entries live as long as the tokens they can affect.
  */
-export async function startRevocations(opts: { db: Kysely<any>; nc: NatsConnection; subject: string; logger: Logger }) {
-  const db = opts.db as Kysely<OAuthTables>;
+export async function startRevocations(opts: { db: Kysely<GatewayDB>; nc: NatsConnection; subject: string; logger: Logger }) {
+  const { db } = opts;
   const revoked = new Map<string, number>();
   const key = (kind: Kind, id: string) => `${kind}:${id}`;
   const remember = (kind: Kind, id: string, expiresAt: number) => {

@@ -23,6 +23,7 @@ export function createGatewayMetrics() {
       ['projection', 'reason'],
     ),
     dbPoolErrors: m.counter('db_pool_errors_total', 'Postgres connections lost by the pool (the pool reconnects)'),
+    backgroundFailures: m.counter('gateway_background_failures_total', 'Background work that failed and was survived, by what', ['what']),
   };
 }
 export type GatewayMetrics = ReturnType<typeof createGatewayMetrics>;

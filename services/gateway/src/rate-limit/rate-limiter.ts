@@ -101,7 +101,7 @@ export class RateLimiter implements OnModuleDestroy {
   }
 
   async onModuleDestroy(): Promise<void> {
-    await this.redis?.quit().catch(() => undefined);
+    await this.redis?.quit().catch((err: unknown) => this.logger.warn('closing the rate limiter Redis connection failed', { err }));
   }
 
   tierLimit(tier: PartnerTier): number {

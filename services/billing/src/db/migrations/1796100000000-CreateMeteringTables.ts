@@ -1,6 +1,6 @@
 import type { Kysely } from 'kysely';
 
-export async function up(db: Kysely<any>): Promise<void> {
+export async function up(db: Kysely<unknown>): Promise<void> {
   await db.schema
     .createTable('meters')
     .addColumn('code', 'text', (c) => c.primaryKey())
@@ -47,7 +47,7 @@ export async function up(db: Kysely<any>): Promise<void> {
     .execute();
 }
 
-export async function down(db: Kysely<any>): Promise<void> {
+export async function down(db: Kysely<unknown>): Promise<void> {
   await db.schema.dropTable('reported_usage').ifExists().execute();
   await db.schema.dropTable('usage_unique_values').ifExists().execute();
   await db.schema.dropTable('usage_hourly').ifExists().execute();

@@ -1,6 +1,6 @@
 import type { Kysely } from 'kysely';
 
-export async function up(db: Kysely<any>): Promise<void> {
+export async function up(db: Kysely<unknown>): Promise<void> {
   await db.schema
     .createTable('invoices')
     .addColumn('id', 'text', (c) => c.primaryKey())
@@ -23,6 +23,6 @@ export async function up(db: Kysely<any>): Promise<void> {
   await db.schema.createIndex('invoices_number_idx').on('invoices').columns(['issuer', 'sequence']).unique().execute();
 }
 
-export async function down(db: Kysely<any>): Promise<void> {
+export async function down(db: Kysely<unknown>): Promise<void> {
   await db.schema.dropTable('invoices').ifExists().execute();
 }
