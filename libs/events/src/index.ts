@@ -11,3 +11,4 @@ export * from './dead-letters.ts';
 export * from './command-bus.ts';
 export * from './projection-errors.ts';
 export * from './stall-watch.ts';
+export * from './projection-shadow.ts';
