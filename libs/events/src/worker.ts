@@ -6,6 +6,7 @@ import { decodeEvent } from './codec.ts';
 import type { EventBus } from './connection.ts';
 import { PoisonMessageError } from './errors.ts';
 import { resumeOnReconnect } from './stall-watch.ts';
+import { registerWorkerHandler } from './worker-retry.ts';
 
 export interface DeadLetter {
   consumer: string;
@@ -80,6 +81,8 @@ export async function startWorker(opts: WorkerOptions): Promise<Worker> {
     }
   }
   const consumer = await bus.js.consumers.get(bus.stream, durable);
+  // So an operator can retry this worker's dead letters (`ops dead-letters retry`).
+  const unregister = registerWorkerHandler(bus, durable, opts.handle);
   let inFlight = 0;
   let stopped = false;
   const idle: (() => void)[] = [];
@@ -161,6 +164,7 @@ export async function startWorker(opts: WorkerOptions): Promise<Worker> {
     async stop() {
       stopped = true;
       stopResume();
+      unregister();
       messages?.stop();
       await loop.catch(() => undefined);
       if (inFlight > 0) await new Promise<void>((r) => idle.push(r));
