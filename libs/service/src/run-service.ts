@@ -218,6 +218,7 @@ function opsHandlers<DB, C>(ctx: ServiceContext<DB, C>): Record<string, RpcHandl
           name,
           checkpoint: await r.checkpoint(),
           lag: await r.lag().catch(() => -1),
+          behind: status.behind,
           state: status.state,
           ...(status.reason ? { reason: status.reason } : {}),
           open_dead_letters: status.openDeadLetters,
