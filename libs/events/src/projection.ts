@@ -154,6 +154,7 @@ export async function startProjection<DB extends PlatformTables>(opts: {
         await new Promise((r) => setTimeout(r, 20));
       }
       parked = false;
+      if (stopped) break;
       restart = false;
       try {
         const start = (await readCheckpoint()) + 1;
@@ -166,6 +167,8 @@ export async function startProjection<DB extends PlatformTables>(opts: {
           opt_start_seq: start,
         });
         messages = await consumer.consume({ max_messages: batchSize * 2 });
+        // Stopped while the consumer was being created: `stop` could not reach this one.
+        if (stopped) messages.stop();
         failures = 0;
         watch.watch(messages);
         let batch: StoredEvent[] = [];
