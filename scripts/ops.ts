@@ -13,7 +13,7 @@
  *   pnpm ops dead-letters <service> [--limit N]
  *   pnpm ops dead-letters retry <service> <id>     process a projection's or a worker's dead-lettered event again
  *   pnpm ops dead-letters discard <service> <id>   settle it without applying (the projection stops reporting degraded)
- *   pnpm ops secrets status                         endpoint secrets the keyring cannot read / not under the current key
+ *   pnpm ops secrets status [rollback-orchestrator] secrets the keyring cannot read / not under the current key
  *   pnpm ops secrets reencrypt [--dry-run]          re-seal every endpoint secret under the current key (as events)
  */
 import 'reflect-metadata';
@@ -201,15 +201,13 @@ async function main() {
     case 'secrets': {
       const sub = args[0];
       if (sub !== 'status' && sub !== 'reencrypt') {
-        process.stderr.write('usage: pnpm ops secrets status | reencrypt [--dry-run]\n');
+        process.stderr.write('usage: npm run ops -- secrets status [rollback-orchestrator] | reencrypt [--dry-run]\n');
         process.exitCode = 2;
         return;
       }
-      const reply = await rpc(
-        'webhook-dispatcher',
-        `ops.secrets.${sub}`,
-        sub === 'reencrypt' ? { dry_run: args.includes('--dry-run') } : {},
-      );
+      // The webhook dispatcher's endpoint secrets by default; `secrets status rollback-orchestrator` for policy secrets.
+      const service = sub === 'status' && args[1] && !args[1].startsWith('--') ? args[1] : 'webhook-dispatcher';
+      const reply = await rpc(service, `ops.secrets.${sub}`, sub === 'reencrypt' ? { dry_run: args.includes('--dry-run') } : {});
       print(reply);
       const body = (reply as { ok?: boolean; body?: { unreadable?: unknown[]; failed?: unknown[] } }).body;
       // Something could not be read or re-sealed: say so in the exit status too (scripts and CI check it).

@@ -110,7 +110,7 @@ const DEV_SECRETS: Record<string, () => string> = {
 };
 const DEV_KEYRING: Record<string, () => string> = {
   WEBHOOK_SECRET_KEYS: () => `dev-${randomBytes(3).toString('hex')}:${randomBytes(32).toString('base64')}`,
-  ROLLBACK_SECRETS_KEY: () => randomBytes(32).toString('base64'),
+  ROLLBACK_SECRETS_KEYS: () => `dev-${randomBytes(3).toString('hex')}:${randomBytes(32).toString('base64')}`,
 };
 
 function loadOrCreate(file: string, makers: Record<string, () => string>): Record<string, string> {
@@ -141,8 +141,11 @@ function devSecrets(): Record<string, string> {
   out.WEBHOOK_SECRET_KEYS = process.env.WEBHOOK_SECRET_KEYS ?? (machine.WEBHOOK_SECRET_KEYS as string);
   const legacyWebhookKey = process.env.WEBHOOK_SECRET_KEY ?? checkout.WEBHOOK_SECRET_KEY;
   if (legacyWebhookKey) out.WEBHOOK_SECRET_KEY = legacyWebhookKey;
-  // The rollback orchestrator has one key (no keyring yet): a checkout's own older key wins over the machine's.
-  out.ROLLBACK_SECRETS_KEY = process.env.ROLLBACK_SECRETS_KEY ?? checkout.ROLLBACK_SECRETS_KEY ?? (machine.ROLLBACK_SECRETS_KEY as string);
+  // The rollback orchestrator's keyring: the machine's keys seal; a single key from before keyrings (this checkout's
+  // own, or the machine's first one) joins as `default` and still opens what it sealed.
+  out.ROLLBACK_SECRETS_KEYS = process.env.ROLLBACK_SECRETS_KEYS ?? (machine.ROLLBACK_SECRETS_KEYS as string);
+  const legacyRollbackKey = process.env.ROLLBACK_SECRETS_KEY ?? checkout.ROLLBACK_SECRETS_KEY ?? machine.ROLLBACK_SECRETS_KEY;
+  if (legacyRollbackKey) out.ROLLBACK_SECRETS_KEY = legacyRollbackKey;
   return out;
 }
 const secrets = config.NODE_ENV === 'production' ? ({} as Record<string, string>) : devSecrets();

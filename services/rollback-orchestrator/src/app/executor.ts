@@ -1,6 +1,5 @@
 import type { PlannedAction, Principal } from '@pep/contracts';
 import type { Logger } from '@pep/runtime';
-import { decryptSecret } from '@pep/webhooks';
 import { rpcCall } from '@pep/service';
 import type { NatsConnection } from '@nats-io/transport-node';
 import type { Kysely } from 'kysely';
@@ -27,7 +26,7 @@ import { callPartnerFlagWebhook } from '../providers/partner-webhook.ts';
 import { toggleUnleash } from '../providers/unleash.ts';
 import type { ActionClaims } from './action-claims.ts';
 import type { AggregateKind, Aggregates } from './aggregates.ts';
-import { sealAad } from './secrets.ts';
+import { openPolicySecret, type SecretsKey } from './secrets.ts';
 
 export const runAggregate: AggregateKind<RunState> = { kind: RUN_AGGREGATE, initial: initialRun, evolve: evolveRun };
 
@@ -38,8 +37,10 @@ export interface ExecutorDeps {
   outbound: Outbound;
   nc: NatsConnection;
   rpcPrefix: string;
-  secretsKey: string;
+  secretsKey: SecretsKey;
   logger: Logger;
+  /** A policy secret the keyring cannot open (counted by the caller). */
+  onUnreadableSecret?: () => void;
   settings: {
     CLAIM_GRACE_MS: number;
     FLAG_WEBHOOK_TIMEOUT_MS: number;
@@ -67,6 +68,12 @@ const SERVICE_PRINCIPAL: Principal = { kind: 'admin', scopes: ['admin'], credent
 export function createExecutor(deps: ExecutorDeps) {
   const now = deps.now ?? (() => new Date());
   const { settings } = deps;
+  // A secret the keyring cannot open fails its own action only (logged with ids, counted); the others go on.
+  const openSecret = (sealed: string, where: { policyId: string; what: 'provider' | 'webhook'; id: string }) =>
+    openPolicySecret(sealed, deps.secretsKey, where, {
+      logger: deps.logger,
+      ...(deps.onUnreadableSecret ? { onUnreadable: deps.onUnreadableSecret } : {}),
+    });
 
   async function perform(
     key: string,
@@ -86,7 +93,7 @@ export function createExecutor(deps: ExecutorDeps) {
         const provider = policy?.providers.find((p) => p.id === action.provider_id);
         if (!policy || !provider)
           throw new ProviderError(`flag provider "${action.provider_id}" is not in the customer's policy any more`, false);
-        const token = decryptSecret(provider.token, deps.secretsKey, sealAad(policy.policy_id, 'provider', provider.id));
+        const token = openSecret(provider.token, { policyId: policy.policy_id, what: 'provider', id: provider.id });
         const on = action.kind === 'flag_on';
         const flagKey = action.flag_key as string;
         const reason = on ? `incident ${plan.incident_id} resolved` : `PathCanary incident ${plan.incident_id} (${action.reason})`;
@@ -177,7 +184,7 @@ export function createExecutor(deps: ExecutorDeps) {
       } else if (action.kind === 'webhook') {
         const hook = policy?.journeys.flatMap((j) => j.webhooks).find((w) => w.url === action.url);
         if (!policy || !hook) throw new ProviderError(`webhook ${action.url} is not in the customer's policy any more`, false);
-        const secret = decryptSecret(hook.secret, deps.secretsKey, sealAad(policy.policy_id, 'webhook', hook.url));
+        const secret = openSecret(hook.secret, { policyId: policy.policy_id, what: 'webhook', id: hook.url });
         const payload = {
           type: 'rollback.action_requested',
           incident_id: plan.incident_id,
