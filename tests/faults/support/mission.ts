@@ -15,6 +15,7 @@ import {
   setUpRollback,
   startLoad,
   summarize,
+  billingUsageVsFold,
   catchUpAfter,
   waitCaughtUp,
 } from './stack.ts';
@@ -151,6 +152,8 @@ export async function missionUnderFault(
   const afterBack = await caughtUpAfterBack;
 
   const stream = await readStream(stack.bus);
+  // The events that flowed during the fault are metered by billing too: its usage equals a fold of the stream.
+  const billing = opts.backends.includes('billing') ? await billingUsageVsFold(stack, stream, partner.id) : undefined;
   const fold = foldStream(stream, partner.id, load.prefix);
   const bySeq = new Map(stream.map((m) => [m.seq, m.event.id]));
   const lost = [...load.acked].filter(([id, { seq }]) => !fold.leads.has(id) || bySeq.get(seq) !== id).map(([id]) => id);
@@ -221,6 +224,7 @@ export async function missionUnderFault(
     },
     caught_up_ms_after_load: catchUp,
     caught_up_ms_after_back: afterBack,
+    ...(billing ? { billing_events_ingested: billing } : {}),
     load_ended_ms_after_back: loadEndedAt - fault.backAt,
     revoked_key_refused_ms_after_back: revokedAfterMs,
     rollback: { incident: incidentId, accepted: !!incident, status: done.rollback.status, toggles },
@@ -236,6 +240,10 @@ export async function missionUnderFault(
   expect(receipts.doubled, 'events delivered under two webhook-ids').toEqual([]);
   expect(twice, 'deliveries sent again after they were recorded as succeeded').toBe(0);
   expect(rows.rows, "the dispatcher's deliveries of this endpoint").toBe(fold.leads.size);
+  if (billing) {
+    expect(billing.fold, "the partner's metered events in the stream").toBeGreaterThanOrEqual(fold.leads.size);
+    expect(billing.metered, "billing's events_ingested usage of the partner").toBe(billing.fold);
+  }
   if (opts.neverRefused) expect(load.refused, 'requests the gateway refused or reset').toEqual([]);
   if (opts.acceptsDuringFault) expect(report.acknowledged_during_fault, 'events acknowledged while the engine was away').toBeGreaterThan(0);
   expect(report.load.status_503_without_retry_after, '503s without Retry-After (events)').toBe(0);

@@ -17,7 +17,7 @@ import { type ReferencePartner, startReferencePartner } from '../../../tools/con
 export const FLAG_TOKEN = 'fault-flag-token-123456';
 const SECRET_KEY = randomBytes(32).toString('hex');
 
-export type ServiceName = 'gateway' | 'partner-registry' | 'webhook-dispatcher' | 'rollback-orchestrator';
+export type ServiceName = 'gateway' | 'partner-registry' | 'webhook-dispatcher' | 'rollback-orchestrator' | 'billing';
 
 function serviceSettings(name: ServiceName): Record<string, string> {
   switch (name) {
@@ -37,6 +37,9 @@ function serviceSettings(name: ServiceName): Record<string, string> {
       return { ROLLBACK_SECRETS_KEY: SECRET_KEY, OUTBOUND_ALLOWLIST: '127.0.0.1/32' };
     case 'gateway':
       return { RATE_LIMIT_ENABLED: 'false' };
+    case 'billing':
+      // Metering only: the monthly invoice job does not run during a fault test.
+      return { INVOICE_JOB_INTERVAL_MS: '0' };
   }
 }
 
@@ -541,7 +544,7 @@ export async function catchUpAfter(
  * recorded as succeeded more than once (sent again after the dispatcher knew they were delivered).
  */
 export async function deliveryRows(stack: Stack, endpointId: string): Promise<{ rows: number; succeeded: number; twice: number }> {
-  const db = createDb<any>(stack.pgTemplate.replace('{db}', `${stack.names.DB_PREFIX}webhook_dispatcher`), { max: 1 });
+  const db = createDb<Record<string, never>>(stack.pgTemplate.replace('{db}', `${stack.names.DB_PREFIX}webhook_dispatcher`), { max: 1 });
   try {
     const r = await sql<{ rows: number; succeeded: number; twice: number }>`select
         (select count(*)::int from webhook_deliveries where endpoint_id = ${endpointId}) as rows,
@@ -551,6 +554,33 @@ export async function deliveryRows(stack: Stack, endpointId: string): Promise<{ 
       db,
     );
     return r.rows[0] ?? { rows: 0, succeeded: 0, twice: 0 };
+  } finally {
+    await db.destroy();
+  }
+}
+
+/** Business event families billing's built-in `events_ingested` meter counts (contracts/billing/meters.ts). */
+const INGESTED_FAMILIES = new Set(['lead', 'policy', 'claim', 'user', 'integration', 'billing']);
+
+/**
+ * Billing's metered usage of one partner against an independent fold of the stream: the partner's external
+ * business events (`<prefix>.ext.…`, one of the metered families) counted from the stream, and the sum of
+ * billing's `events_ingested` hourly cells for that partner in its own database.
+ */
+export async function billingUsageVsFold(
+  stack: Stack,
+  stream: { subject: string; event: StoredEvent }[],
+  partnerId: string,
+): Promise<{ metered: number; fold: number }> {
+  const prefix = `${stack.names.SUBJECT_PREFIX}.ext.`;
+  const fold = stream.filter(
+    (m) => m.subject.startsWith(prefix) && m.event.partnerid === partnerId && INGESTED_FAMILIES.has(m.event.type.split('.')[0] ?? ''),
+  ).length;
+  const db = createDb<Record<string, never>>(stack.pgTemplate.replace('{db}', `${stack.names.DB_PREFIX}billing`), { max: 1 });
+  try {
+    const r = await sql<{ metered: number }>`select coalesce(sum(events), 0)::int as metered from usage_hourly
+      where partner_id = ${partnerId} and meter = 'events_ingested'`.execute(db);
+    return { metered: r.rows[0]?.metered ?? 0, fold };
   } finally {
     await db.destroy();
   }
