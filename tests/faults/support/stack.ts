@@ -520,10 +520,11 @@ export async function catchUpAfter(
           const key = `${s}/${x.name}`;
           if (done.has(key)) continue;
           if (!targets.has(key)) {
-            if (x.behind === undefined || x.behind < 0) continue;
+            if (x.behind === undefined || x.behind < 0 || x.lag < 0) continue;
             targets.set(key, x.checkpoint + x.behind);
           }
-          if (x.checkpoint >= (targets.get(key) ?? Number.POSITIVE_INFINITY)) done.set(key, Date.now() - backAt);
+          // Caught up: past what the stream held when first asked, or nothing of its filter left (lag 0, asked now).
+          if (x.lag === 0 || x.checkpoint >= (targets.get(key) ?? Number.POSITIVE_INFINITY)) done.set(key, Date.now() - backAt);
         }
       }
       last = [...targets]
