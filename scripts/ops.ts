@@ -1,16 +1,19 @@
 /**
  * Operator CLI (`pnpm ops <command>`): inspect the stream and consumer lag, list projections, rebuild a
  * projection from the start / a sequence / a time, and list dead letters, for any service.
- * Only the answer goes to stdout (JSON, so it pipes into jq); logs and errors go to stderr.
+ * Only the answer goes to stdout (JSON, so it pipes into jq); logs, errors and progress bars go to stderr.
  *
  *   pnpm ops stream
  *   pnpm ops consumers [--all] [--table]   durable consumers; --all adds ephemeral ones (ordered readers)
  *   pnpm ops projections <service>
- *   pnpm ops rebuild <service> <projection> [--from-seq N | --from-time 2026-01-01T00:00:00Z]
+ *   pnpm ops rebuild <service> <projection> [--from-seq N | --from-time 2026-01-01T00:00:00Z] [--no-wait]
+ *   pnpm ops rebuild <service> <projection> --beside   build a shadow copy from seq 1, switch over atomically
+ *   pnpm ops replay <endpoint_id> --since T [--until T] [--event-types a,b] [--no-wait]   re-deliver to an endpoint
+ *   pnpm ops job <job_id>                           follow a webhook job (replay, recover, resend)
  *   pnpm ops dead-letters <service> [--limit N]
- *   pnpm ops dead-letters retry <service> <id>     apply a projection's dead-lettered event again
+ *   pnpm ops dead-letters retry <service> <id>     process a projection's or a worker's dead-lettered event again
  *   pnpm ops dead-letters discard <service> <id>   settle it without applying (the projection stops reporting degraded)
- *   pnpm ops secrets status                         endpoint secrets the keyring cannot read / not under the current key
+ *   pnpm ops secrets status [rollback-orchestrator] secrets the keyring cannot read / not under the current key
  *   pnpm ops secrets reencrypt [--dry-run]          re-seal every endpoint secret under the current key (as events)
  */
 import 'reflect-metadata';
@@ -23,6 +26,7 @@ import { rpcSubject } from '@pep/service';
 import { Logger, type LoggerService } from '@nestjs/common';
 import { ClientNats } from '@nestjs/microservices';
 import { firstValueFrom, timeout } from 'rxjs';
+import { progressReporter } from './ops-progress.ts';
 
 // Nest's ClientNats logs its connection status (`[ClientNats] NatsStatus: ...`) through Nest's logger, which
 // writes to stdout by default: send every Nest log line to stderr so stdout holds only the answer.
@@ -67,7 +71,7 @@ function flag(name: string): string | undefined {
   return i >= 0 ? args[i + 1] : undefined;
 }
 
-async function rpc(service: string, pattern: string, body: unknown = {}, query: unknown = {}) {
+async function rpc(service: string, pattern: string, body: unknown = {}, query: unknown = {}, params: unknown = {}) {
   if (!KNOWN_SERVICES.includes(service)) {
     throw new OpsError(`unknown service "${service}": the services with projections and dead letters are ${KNOWN_SERVICES.join(', ')}`, 2);
   }
@@ -77,7 +81,7 @@ async function rpc(service: string, pattern: string, body: unknown = {}, query: 
   try {
     const req = {
       principal: { kind: 'admin', scopes: ['admin'], credential_id: 'ops-cli' },
-      params: {},
+      params,
       query,
       body,
       request_id: `ops-${Date.now()}`,
@@ -145,15 +149,42 @@ async function main() {
       const projection = need(args[1], 'projection');
       const seq = flag('from-seq');
       const time = flag('from-time');
-      print(
-        await rpc(
-          service,
-          'ops.rebuild',
-          seq ? { projection, from: 'seq', seq: Number(seq) } : time ? { projection, from: 'time', time } : { projection, from: 'start' },
-        ),
-      );
+      const beside = args.includes('--beside');
+      const from = seq ? { from: 'seq', seq: Number(seq) } : time ? { from: 'time', time } : { from: 'start' };
+      const reply = (await rpc(service, 'ops.rebuild', { projection, ...from, beside })) as Reply<{ restartedAt?: number }>;
+      if (!reply.ok || args.includes('--no-wait')) {
+        print(reply);
+        if (!reply.ok) process.exitCode = 1;
+        return;
+      }
+      print(await followRebuild(service, projection, beside, reply.body?.restartedAt ?? 1));
       return;
     }
+    case 'replay': {
+      const endpoint = need(args[0], 'endpoint_id');
+      const types = flag('event-types');
+      const reply = (await rpc(
+        'webhook-dispatcher',
+        'endpoints.replay',
+        {
+          since: need(flag('since'), 'since'),
+          ...(flag('until') ? { until: flag('until') } : {}),
+          ...(types ? { event_types: types.split(',') } : {}),
+        },
+        {},
+        { id: endpoint },
+      )) as Reply<{ id?: string }>;
+      if (!reply.ok || !reply.body?.id || args.includes('--no-wait')) {
+        print(reply);
+        if (!reply.ok) process.exitCode = 1;
+        return;
+      }
+      print(await followJob(reply.body.id));
+      return;
+    }
+    case 'job':
+      print(await followJob(need(args[0], 'job_id')));
+      return;
     case 'dead-letters': {
       const sub = args[0];
       if (sub === 'retry' || sub === 'discard') {
@@ -170,15 +201,13 @@ async function main() {
     case 'secrets': {
       const sub = args[0];
       if (sub !== 'status' && sub !== 'reencrypt') {
-        process.stderr.write('usage: pnpm ops secrets status | reencrypt [--dry-run]\n');
+        process.stderr.write('usage: npm run ops -- secrets status [rollback-orchestrator] | reencrypt [--dry-run]\n');
         process.exitCode = 2;
         return;
       }
-      const reply = await rpc(
-        'webhook-dispatcher',
-        `ops.secrets.${sub}`,
-        sub === 'reencrypt' ? { dry_run: args.includes('--dry-run') } : {},
-      );
+      // The webhook dispatcher's endpoint secrets by default; `secrets status rollback-orchestrator` for policy secrets.
+      const service = sub === 'status' && args[1] && !args[1].startsWith('--') ? args[1] : 'webhook-dispatcher';
+      const reply = await rpc(service, `ops.secrets.${sub}`, sub === 'reencrypt' ? { dry_run: args.includes('--dry-run') } : {});
       print(reply);
       const body = (reply as { ok?: boolean; body?: { unreadable?: unknown[]; failed?: unknown[] } }).body;
       // Something could not be read or re-sealed: say so in the exit status too (scripts and CI check it).
@@ -187,10 +216,73 @@ async function main() {
     }
     default:
       (cmd ? process.stderr : process.stdout).write(
-        `usage: npm run ops -- stream | consumers [--all] [--table] | projections <svc> | rebuild <svc> <projection> [--from-seq N|--from-time T] | dead-letters <svc>\n` +
+        `usage: npm run ops -- stream | consumers [--all] [--table] | projections <svc> | rebuild <svc> <projection> [--from-seq N|--from-time T|--beside] [--no-wait]\n` +
+          `  | dead-letters <svc> | dead-letters retry|discard <svc> <id> | replay <endpoint_id> --since T | job <job_id> | secrets status|reencrypt\n` +
           `${cmd ? `unknown command "${cmd}"; ` : ''}services: ${KNOWN_SERVICES.join(', ')}\n`,
       );
       process.exitCode = cmd ? 2 : 0;
+  }
+}
+
+type Reply<T> = { ok?: boolean; body?: T; problem?: unknown };
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+interface ProjectionLine {
+  name: string;
+  checkpoint: number;
+  behind?: number;
+  state: string;
+  rebuild?: { state: string; applied: number; target: number; events: number; error?: string; startedAt: string; finishedAt?: string };
+}
+
+/** Follows a rebuild until it is caught up (in place) or switched over (beside), with a progress bar on stderr. */
+async function followRebuild(service: string, projection: string, beside: boolean, startSeq: number) {
+  const bar = progressReporter({ label: `rebuild ${service}/${projection}${beside ? ' (beside)' : ''}`, unit: 'seq' });
+  const started = Date.now();
+  for (;;) {
+    const reply = (await rpc(service, 'ops.projections')) as Reply<{ data: ProjectionLine[] }>;
+    const line = reply.body?.data.find((p) => p.name === projection);
+    if (!line) throw new OpsError(`${service} no longer reports projection ${projection}`);
+    if (beside) {
+      const r = line.rebuild;
+      if (r) bar.update(r.applied, Math.max(r.target, r.applied));
+      if (r?.state === 'failed')
+        throw new OpsError(`rebuild of ${projection} failed: ${r.error ?? 'unknown'} (the live read model is unchanged)`);
+      if (r?.state === 'done') {
+        bar.finish(`switched over at checkpoint ${line.checkpoint}: ${r.events} events in ${((Date.now() - started) / 1000).toFixed(1)} s`);
+        return { projection, mode: 'beside', checkpoint: line.checkpoint, events: r.events, state: line.state };
+      }
+    } else {
+      const behind = Math.max(0, line.behind ?? 0);
+      const done = Math.max(0, line.checkpoint - startSeq + 1);
+      bar.update(done, done + behind);
+      if (behind === 0 && Date.now() - started > 500) {
+        bar.finish(`caught up at checkpoint ${line.checkpoint} in ${((Date.now() - started) / 1000).toFixed(1)} s`);
+        return { projection, mode: 'in_place', checkpoint: line.checkpoint, state: line.state };
+      }
+    }
+    await sleep(250);
+  }
+}
+
+/** Follows a webhook job (replay, recover, resend) until it finishes, with a progress bar on stderr. */
+async function followJob(id: string) {
+  const bar = progressReporter({ label: `job ${id}`, unit: 'ev' });
+  for (;;) {
+    const reply = (await rpc('webhook-dispatcher', 'jobs.get', {}, {}, { id })) as Reply<{
+      status: string;
+      total: number | null;
+      processed: number;
+    }>;
+    if (!reply.ok || !reply.body) throw new OpsError(`job ${id}: ${JSON.stringify(reply.problem ?? reply)}`);
+    const j = reply.body;
+    bar.update(j.processed, Math.max(j.total ?? j.processed, j.processed));
+    if (j.status !== 'running' && j.status !== 'queued') {
+      bar.finish(`job ${id} ${j.status}: ${j.processed} processed`);
+      if (j.status !== 'completed') process.exitCode = 1;
+      return j;
+    }
+    await sleep(500);
   }
 }
 

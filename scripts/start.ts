@@ -15,6 +15,7 @@ import { baseConfigSchema, databaseUrl, loadConfig } from '@pep/runtime';
 import { startReceiver, waitUntil } from '@pep/testing';
 import { Webhook } from 'standardwebhooks';
 import { startReferencePartner } from '../tools/conformance/src/reference-partner.ts';
+import { choosePorts, type PortBlock } from './start-ports.ts';
 import { z } from 'zod';
 
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..');
@@ -39,6 +40,9 @@ const SERVICES = [
   'marketplace',
   'gateway',
 ].filter((s) => existsSync(join(ROOT, 'services', s, 'src', 'main.ts')));
+
+/** Chosen in main(): the configured ports, the default ones, or this checkout's own block (see start-ports.ts). */
+let ports: PortBlock = { gateway: config.GATEWAY_PORT, healthBase: config.HEALTH_PORT_BASE, why: 'default' };
 
 const COLORS = [36, 35, 33, 32, 34, 91, 96];
 const useColor = process.stdout.isTTY && !process.env.NO_COLOR;
@@ -106,7 +110,7 @@ const DEV_SECRETS: Record<string, () => string> = {
 };
 const DEV_KEYRING: Record<string, () => string> = {
   WEBHOOK_SECRET_KEYS: () => `dev-${randomBytes(3).toString('hex')}:${randomBytes(32).toString('base64')}`,
-  ROLLBACK_SECRETS_KEY: () => randomBytes(32).toString('base64'),
+  ROLLBACK_SECRETS_KEYS: () => `dev-${randomBytes(3).toString('hex')}:${randomBytes(32).toString('base64')}`,
 };
 
 function loadOrCreate(file: string, makers: Record<string, () => string>): Record<string, string> {
@@ -137,8 +141,11 @@ function devSecrets(): Record<string, string> {
   out.WEBHOOK_SECRET_KEYS = process.env.WEBHOOK_SECRET_KEYS ?? (machine.WEBHOOK_SECRET_KEYS as string);
   const legacyWebhookKey = process.env.WEBHOOK_SECRET_KEY ?? checkout.WEBHOOK_SECRET_KEY;
   if (legacyWebhookKey) out.WEBHOOK_SECRET_KEY = legacyWebhookKey;
-  // The rollback orchestrator has one key (no keyring yet): a checkout's own older key wins over the machine's.
-  out.ROLLBACK_SECRETS_KEY = process.env.ROLLBACK_SECRETS_KEY ?? checkout.ROLLBACK_SECRETS_KEY ?? (machine.ROLLBACK_SECRETS_KEY as string);
+  // The rollback orchestrator's keyring: the machine's keys seal; a single key from before keyrings (this checkout's
+  // own, or the machine's first one) joins as `default` and still opens what it sealed.
+  out.ROLLBACK_SECRETS_KEYS = process.env.ROLLBACK_SECRETS_KEYS ?? (machine.ROLLBACK_SECRETS_KEYS as string);
+  const legacyRollbackKey = process.env.ROLLBACK_SECRETS_KEY ?? checkout.ROLLBACK_SECRETS_KEY ?? machine.ROLLBACK_SECRETS_KEY;
+  if (legacyRollbackKey) out.ROLLBACK_SECRETS_KEY = legacyRollbackKey;
   return out;
 }
 const secrets = config.NODE_ENV === 'production' ? ({} as Record<string, string>) : devSecrets();
@@ -178,13 +185,13 @@ function envFor(name: string, healthPort: number): NodeJS.ProcessEnv {
     HEALTH_PORT: String(healthPort),
     ...devOutbound(name),
     ...(name === 'gateway'
-      ? { GATEWAY_PORT: String(config.GATEWAY_PORT), GATEWAY_HOST: config.GATEWAY_HOST, PLATFORM_ADMIN_API_KEY: adminKey }
+      ? { GATEWAY_PORT: String(ports.gateway), GATEWAY_HOST: config.GATEWAY_HOST, PLATFORM_ADMIN_API_KEY: adminKey }
       : {}),
   };
 }
 
 function startService(name: string, index: number, restarts: number[] = []): Running {
-  const healthPort = config.HEALTH_PORT_BASE + 1 + index;
+  const healthPort = ports.healthBase + 1 + index;
   const child = spawn(process.execPath, ['--import', 'tsx', join(ROOT, 'services', name, 'src', 'main.ts')], {
     cwd: ROOT,
     env: envFor(name, healthPort),
@@ -450,10 +457,18 @@ async function main() {
   process.once('SIGINT', () => void stopAll('SIGINT').then(() => process.exit(0)));
   process.once('SIGTERM', () => void stopAll('SIGTERM').then(() => process.exit(0)));
 
+  ports = await choosePorts({
+    root: ROOT,
+    services: SERVICES.length,
+    host: config.GATEWAY_HOST,
+    env: process.env,
+    defaults: { gateway: config.GATEWAY_PORT, healthBase: config.HEALTH_PORT_BASE },
+  });
+  say(`ports: gateway ${ports.gateway}, services ${ports.healthBase + 1}–${ports.healthBase + SERVICES.length} (${ports.why})`);
   SERVICES.forEach((name, i) => {
     running.set(name, startService(name, i));
   });
-  const base = `http://${config.GATEWAY_HOST}:${config.GATEWAY_PORT}`;
+  const base = `http://${config.GATEWAY_HOST}:${ports.gateway}`;
   const readiness = await Promise.all(
     SERVICES.map(async (name) => {
       const r = running.get(name) as Running;

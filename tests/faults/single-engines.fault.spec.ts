@@ -7,7 +7,7 @@ import { afterAll, beforeAll, describe, it } from 'vitest';
 import { missionUnderFault } from './support/mission.ts';
 import { type ServiceName, type Stack, startStack } from './support/stack.ts';
 
-const BACKENDS: ServiceName[] = ['partner-registry', 'webhook-dispatcher', 'rollback-orchestrator'];
+const BACKENDS: ServiceName[] = ['partner-registry', 'webhook-dispatcher', 'rollback-orchestrator', 'billing'];
 let nats: NatsServer;
 let pg: PostgresCluster;
 let stack: Stack;

@@ -1,6 +1,7 @@
 import type { PlatformTables } from '@pep/db';
 import { type Kysely, type Selectable, sql } from 'kysely';
 import type { DeadLetter, DeadLetterSink } from './worker.ts';
+import type { RetryClaims } from './worker-retry.ts';
 
 /** Dead letters kept in the service's own database, where operators list and retry them. */
 export function pgDeadLetters(db: Kysely<any>) {
@@ -11,7 +12,7 @@ export function pgDeadLetters(db: Kysely<any>) {
     get(id: number): Promise<Selectable<PlatformTables['dead_letters']> | undefined>;
     /** Settles a letter without applying it; false when there is no such open letter. */
     discard(id: number): Promise<boolean>;
-  } = {
+  } & RetryClaims = {
     async record(letter: DeadLetter) {
       await d.insertInto('dead_letters').values(letter).execute();
     },
@@ -36,6 +37,24 @@ export function pgDeadLetters(db: Kysely<any>) {
         .where('discarded_at', 'is', null)
         .executeTakeFirst();
       return Number(r.numUpdatedRows) > 0;
+    },
+    async claim(id: number) {
+      // One statement: of two operators retrying the same letter at once, one gets it.
+      return (await d
+        .updateTable('dead_letters')
+        .set({ retried_at: sql`now()` })
+        .where('id', '=', id)
+        .where('retried_at', 'is', null)
+        .where('discarded_at', 'is', null)
+        .returningAll()
+        .executeTakeFirst()) as Selectable<PlatformTables['dead_letters']> | undefined;
+    },
+    async reopen(id: number, error: string) {
+      await d
+        .updateTable('dead_letters')
+        .set((eb) => ({ retried_at: null, error, attempts: eb('attempts', '+', 1) }))
+        .where('id', '=', id)
+        .execute();
     },
     async markRetried(id: number) {
       await d.updateTable('dead_letters').set({ retried_at: sql`now()` }).where('id', '=', id).execute();

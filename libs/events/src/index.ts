@@ -13,3 +13,5 @@ export * from './command-bus.ts';
 export * from './projection-errors.ts';
 export * from './stall-watch.ts';
 export * from './fold.ts';
+export * from './projection-shadow.ts';
+export * from './worker-retry.ts';

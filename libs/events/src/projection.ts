@@ -6,47 +6,13 @@ import { type Kysely, sql, type Transaction } from 'kysely';
 import { decodeEvent } from './codec.ts';
 import type { EventBus } from './connection.ts';
 import { PoisonMessageError } from './errors.ts';
-import { DeadLetterRetryError, isConnectionError, ProjectionBehindError } from './projection-errors.ts';
+import { isConnectionError, ProjectionBehindError } from './projection-errors.ts';
+import { openProjectionDeadLetters, rebuildStartSeq, resetForRebuild, retryProjectionDeadLetter } from './projection-ops.ts';
+import type { Projection, ProjectionRunner } from './projection-types.ts';
 import { type RecreateReason, type StallState, startStallWatch } from './stall-watch.ts';
 import type { DeadLetterSink } from './worker.ts';
 
-export interface Projection<DB> {
-  /** Checkpoint name; one per read model. */
-  name: string;
-  /** Subject filter (single filter: nats-server 2.9 has no multi-filter consumers). */
-  filterSubject: string;
-  /** Applies events in order inside the caller's transaction. Unknown types must be ignored. */
-  apply(trx: Transaction<DB>, events: StoredEvent[]): Promise<void>;
-  /** Empties the read model's tables (before a rebuild). */
-  reset(trx: Transaction<DB>): Promise<void>;
-}
-
-export type RebuildFrom = { from: 'start' } | { from: 'seq'; seq: number } | { from: 'time'; time: string };
-
-export type ProjectionState = 'ok' | 'lagging' | 'stalled' | 'degraded' | 'unavailable';
-
-export interface ProjectionStatus extends StallState {
-  name: string;
-  state: ProjectionState;
-  /** What is wrong, in words (absent when `ok`). */
-  reason?: string;
-  applied: number;
-  /** Dead letters of this projection that no operator has retried or discarded yet. */
-  openDeadLetters: number;
-}
-
-export interface ProjectionRunner {
-  /** Resolves when the checkpoint has reached `seq` (or the stream's last sequence when omitted). */
-  waitFor(seq?: number, timeoutMs?: number): Promise<number>;
-  checkpoint(): Promise<number>;
-  lag(): Promise<number>;
-  /** Caught up, lagging, stalled (behind with no progress), degraded (open dead letters) or unavailable. */
-  status(): Promise<ProjectionStatus>;
-  /** Applies a dead-lettered event of this projection again (the operator fixed the cause) and marks it retried. */
-  retryDeadLetter(id: number): Promise<void>;
-  rebuild(from: RebuildFrom): Promise<{ restartedAt: number }>;
-  stop(): Promise<void>;
-}
+export type { Projection, ProjectionRunner, ProjectionState, ProjectionStatus, RebuildFrom } from './projection-types.ts';
 
 /**
  * Keeps one read model up to date. It reads the stream with an ordered consumer from the stored checkpoint,
@@ -178,8 +144,17 @@ export async function startProjection<DB extends PlatformTables>(opts: {
   let buffered = 0;
 
   let failures = 0;
+  let paused = false;
+  let parked = false;
   const run = async () => {
     while (!stopped) {
+      // Paused for a switch-over: no batch is open here; wait (every transaction so far is committed).
+      while (paused && !stopped) {
+        parked = true;
+        await new Promise((r) => setTimeout(r, 20));
+      }
+      parked = false;
+      if (stopped) break;
       restart = false;
       try {
         const start = (await readCheckpoint()) + 1;
@@ -192,6 +167,8 @@ export async function startProjection<DB extends PlatformTables>(opts: {
           opt_start_seq: start,
         });
         messages = await consumer.consume({ max_messages: batchSize * 2 });
+        // Stopped while the consumer was being created: `stop` could not reach this one.
+        if (stopped) messages.stop();
         failures = 0;
         watch.watch(messages);
         let batch: StoredEvent[] = [];
@@ -256,7 +233,7 @@ export async function startProjection<DB extends PlatformTables>(opts: {
     logger,
     applied: () => applied,
     target: lastMatchingSeq,
-    paused: () => dbProblem,
+    paused: () => dbProblem ?? (paused ? 'paused for a switch-over' : undefined),
     stallMs: opts.stallMs ?? 5000,
     recreate: () => {
       restart = true;
@@ -266,27 +243,11 @@ export async function startProjection<DB extends PlatformTables>(opts: {
   });
   const loop = run();
   const lagReportMs = opts.lagReportMs ?? 30_000;
-  const openDeadLetters = async () =>
-    Number(
-      (
-        await db
-          .selectFrom('dead_letters')
-          .select((eb) => eb.fn.countAll<number>().as('n'))
-          .where('consumer', '=', `projection:${projection.name}`)
-          .where('retried_at', 'is', null)
-          .where('discarded_at', 'is', null)
-          .executeTakeFirst()
-      )?.n ?? 0,
-    );
+  const openDeadLetters = () => openProjectionDeadLetters(db, projection.name);
   const describe = (w: StallState): string => {
     if (w.unknown) return `stream unavailable: ${w.unknown}`;
     return `${w.behind} events behind for ${Math.round(w.behindForMs / 1000)} s, no progress for ${Math.round(w.stalledForMs / 1000)} s`;
   };
-  const streamLastSeq = async () => {
-    const info = await bus.jsm.streams.info(bus.stream);
-    return info.state.last_seq;
-  };
-
   return {
     async waitFor(seq, timeoutMs = 30_000) {
       const deadline = Date.now() + timeoutMs;
@@ -334,65 +295,27 @@ export async function startProjection<DB extends PlatformTables>(opts: {
         };
       return { ...base, state: 'ok' };
     },
-    async retryDeadLetter(id) {
-      const letter = await db.selectFrom('dead_letters').selectAll().where('id', '=', id).executeTakeFirst();
-      if (!letter || letter.consumer !== `projection:${projection.name}`)
-        throw new DeadLetterRetryError(`dead letter ${id} is not one of projection ${projection.name}`);
-      if (letter.retried_at || letter.discarded_at) throw new DeadLetterRetryError(`dead letter ${id} was already settled`);
-      let ev: StoredEvent;
-      try {
-        ev = JSON.parse(letter.payload) as StoredEvent;
-        if (!ev.id || !ev.type) throw new Error('no event id or type');
-      } catch (err) {
-        throw new DeadLetterRetryError(`dead letter ${id} holds no readable event: discard it`, { cause: err });
-      }
-      // Applied again outside the checkpoint (which moved past it when it was skipped), in one transaction with
-      // marking the letter retried; a failure leaves the letter open with its new error.
-      try {
-        await opts.db.transaction().execute(async (trx) => {
-          await projection.apply(trx, [ev]);
-          await (trx as unknown as Transaction<PlatformTables>)
-            .updateTable('dead_letters')
-            .set({ retried_at: sql`now()` })
-            .where('id', '=', id)
-            .execute();
-        });
-      } catch (err) {
-        const error = err instanceof Error ? `${err.name}: ${err.message}` : String(err);
-        await db
-          .updateTable('dead_letters')
-          .set({ error, attempts: letter.attempts + 1 })
-          .where('id', '=', id)
-          .execute();
-        throw new DeadLetterRetryError(`dead letter ${id} failed again: ${error}`, { cause: err });
-      }
-      logger.info('projection dead letter retried', { projection: projection.name, id, seq: letter.stream_seq });
-    },
+    retryDeadLetter: (id) => retryProjectionDeadLetter(opts.db, projection, logger, id),
     async lag() {
       const lastMatching = await lastMatchingSeq();
       return lastMatching > applied ? Math.max(lastPending + buffered, 1) : 0;
     },
     async rebuild(from) {
-      let startSeq = 1;
-      if (from.from === 'seq') startSeq = Math.max(1, from.seq);
-      if (from.from === 'time') {
-        const m = await bus.jsm.streams.getMessage(bus.stream, { start_time: new Date(from.time).toISOString() } as never);
-        startSeq = m ? m.seq : (await streamLastSeq()) + 1;
-      }
-      await opts.db.transaction().execute(async (trx) => {
-        const t = trx as unknown as Transaction<PlatformTables>;
-        await t.selectFrom('projection_checkpoints').select('seq').where('name', '=', projection.name).forUpdate().execute();
-        await projection.reset(trx);
-        await t
-          .updateTable('projection_checkpoints')
-          .set({ seq: startSeq - 1, updated_at: sql`now()` })
-          .where('name', '=', projection.name)
-          .execute();
-      });
+      const startSeq = await rebuildStartSeq(bus, from);
+      await resetForRebuild(opts.db, projection, startSeq);
       restart = true;
       messages?.stop();
       logger.info('projection rebuild started', { projection: projection.name, from_seq: startSeq });
       return { restartedAt: startSeq };
+    },
+    async pause() {
+      paused = true;
+      restart = true;
+      messages?.stop();
+      while (!parked && !stopped) await new Promise((r) => setTimeout(r, 20));
+    },
+    resume() {
+      paused = false;
     },
     async stop() {
       stopped = true;

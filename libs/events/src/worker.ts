@@ -9,6 +9,7 @@ import { upsertConsumer } from './consumers.ts';
 import type { EventBus } from './connection.ts';
 import { PoisonMessageError } from './errors.ts';
 import { resumeOnReconnect } from './stall-watch.ts';
+import { registerWorkerHandler } from './worker-retry.ts';
 
 /** A message given up on, as the `dead_letters` table stores it (the row type is the table's own). */
 export type DeadLetter = Omit<Insertable<PlatformTables['dead_letters']>, 'id' | 'created_at' | 'retried_at' | 'discarded_at'>;
@@ -62,6 +63,8 @@ export async function startWorker(opts: WorkerOptions): Promise<Worker> {
   };
   await upsertConsumer(bus, cfg, { ack_wait: cfg.ack_wait, max_deliver: cfg.max_deliver, max_ack_pending: cfg.max_ack_pending }, logger);
   const consumer = await bus.js.consumers.get(bus.stream, durable);
+  // So an operator can retry this worker's dead letters (`ops dead-letters retry`).
+  const unregister = registerWorkerHandler(bus, durable, opts.handle);
   let inFlight = 0;
   let stopped = false;
   const idle: (() => void)[] = [];
@@ -143,6 +146,7 @@ export async function startWorker(opts: WorkerOptions): Promise<Worker> {
     async stop() {
       stopped = true;
       stopResume();
+      unregister();
       messages?.stop();
       await loop.catch(() => undefined);
       if (inFlight > 0) await new Promise<void>((r) => idle.push(r));

@@ -1,16 +1,11 @@
-import { type ChildProcess, spawn } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import type { PlatformEvent, StoredEvent } from '@pep/contracts';
 import { createDb, dropDatabase, ensureDatabase, migrateToLatest, type PlatformTables } from '@pep/db';
 import { createLogger, newId } from '@pep/runtime';
-import { dbUrl, freePort, testNames, waitUntil } from '@pep/testing';
+import { dbUrl, type NatsServer, natsServer, testNames, waitJetStream, waitUntil } from '@pep/testing';
 import { type Kysely, sql } from 'kysely';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   aggregateSubject,
-  closeBus,
   connectBus,
   type EventBus,
   ensureStream,
@@ -26,44 +21,18 @@ import {
  * machine's), kills it with SIGKILL mid-stream, starts it again on the same port and store, publishes more, and
  * the projection catches up by itself (nats-server 2.9's ordered consumers otherwise sit ~45 s).
  */
-const NATS_BIN = process.env.NATS_SERVER_BIN ?? '/usr/sbin/nats-server';
 const names = testNames('prr');
 const logger = createLogger('test', 'silent');
-let port: number;
-let storeDir: string;
-let server: ChildProcess | undefined;
+let nats: NatsServer | undefined;
 let bus: EventBus;
 let db: Kysely<PlatformTables & { tally: { id: string; n: number; last_seq: number } }>;
 
-async function startNats(): Promise<ChildProcess> {
-  const child = spawn(NATS_BIN, ['-js', '-a', '127.0.0.1', '-p', String(port), '-sd', storeDir], { stdio: 'ignore' });
-  await waitUntil(
-    async () => {
-      const probe = await connectBus({
-        url: `nats://127.0.0.1:${port}`,
-        name: 'probe',
-        stream: names.STREAM_NAME,
-        prefix: names.SUBJECT_PREFIX,
-      })
-        .then(async (b) => {
-          await b.jsm.getAccountInfo();
-          await closeBus(b);
-          return true;
-        })
-        .catch(() => false);
-      return probe || undefined;
-    },
-    { timeoutMs: 15_000, what: 'own nats-server to accept JetStream requests' },
-  );
-  return child;
-}
-
-function kill(child: ChildProcess | undefined): Promise<void> {
-  if (!child || child.exitCode !== null || child.signalCode !== null) return Promise.resolve();
-  return new Promise((resolve) => {
-    child.once('exit', () => resolve());
-    child.kill('SIGKILL');
-  });
+/** Starts (or restarts, same port and store) the test's own nats-server and waits for JetStream. */
+async function startNats(): Promise<NatsServer> {
+  if (!nats) nats = await natsServer();
+  else await nats.start();
+  await waitJetStream(nats.url, 15_000);
+  return nats;
 }
 
 const ev = (i: number): PlatformEvent => ({
@@ -87,11 +56,9 @@ async function publishMany(from: number, count: number): Promise<number> {
 }
 
 beforeAll(async () => {
-  port = await freePort();
-  storeDir = mkdtempSync(join(tmpdir(), 'pep-nats-'));
-  server = await startNats();
+  const server = await startNats();
   bus = await connectBus({
-    url: `nats://127.0.0.1:${port}`,
+    url: server.url,
     name: 'projection-recovery',
     stream: names.STREAM_NAME,
     prefix: names.SUBJECT_PREFIX,
@@ -120,9 +87,8 @@ beforeAll(async () => {
 afterAll(async () => {
   await bus?.nc.close().catch(() => undefined);
   await db?.destroy();
-  await kill(server);
+  await nats?.destroy();
   await dropDatabase(dbUrl(names, 'recovery')).catch(() => undefined);
-  if (storeDir) rmSync(storeDir, { recursive: true, force: true });
 });
 
 describe('projection after a broker restart', () => {
@@ -156,9 +122,9 @@ describe('projection after a broker restart', () => {
       const before = await publishMany(0, 200);
       await runner.waitFor(before, 20_000);
 
-      await kill(server);
+      await nats?.kill('SIGKILL');
       const killedAt = Date.now();
-      server = await startNats();
+      await startNats();
       const backAt = Date.now();
       // The client reconnects on its own (reconnectTimeWait 500 ms); publish once it has.
       await waitUntil(async () => (await bus.jsm.streams.info(names.STREAM_NAME).then(() => true)) || undefined, {
@@ -206,8 +172,8 @@ describe('projection after a broker restart', () => {
       };
       await publishJobs(0, 50);
       await waitUntil(() => seen.size === 50 || undefined, { timeoutMs: 20_000, what: '50 jobs before the restart' });
-      await kill(server);
-      server = await startNats();
+      await nats?.kill('SIGKILL');
+      await startNats();
       const backAt = Date.now();
       await waitUntil(async () => (await bus.jsm.streams.info(names.STREAM_NAME).then(() => true)) || undefined, {
         timeoutMs: 15_000,

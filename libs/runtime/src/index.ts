@@ -9,3 +9,4 @@ export * from './health-server.ts';
 export * from './telemetry.ts';
 export * from './redis-token-buckets.ts';
 export * from './early.ts';
+export * from './secret-box.ts';

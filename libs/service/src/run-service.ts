@@ -5,7 +5,11 @@ import {
   connectBus,
   DeadLetterRetryError,
   type EventBus,
+  hasWorker,
   isConnectionError,
+  type RebuildProgress,
+  rebuildBeside,
+  retryWorkerDeadLetter,
   ensureStream,
   pgDeadLetters,
   type Projection,
@@ -45,6 +49,10 @@ export interface ServiceContext<DB, C> {
   db: Kysely<DB & PlatformTables>;
   projections: Map<string, ProjectionRunner>;
   deadLetters: ReturnType<typeof pgDeadLetters>;
+  /** Rebuilds beside the live read model, for the projections that declare their tables. */
+  rebuilders?: Map<string, (onProgress: (p: RebuildProgress) => void) => Promise<unknown>>;
+  /** The last rebuild beside the live read model of each projection, as it goes. */
+  rebuilds?: Map<string, RebuildProgress>;
 }
 
 export interface ServiceDefinition<DB, C> {
@@ -104,7 +112,18 @@ export async function runService<DB, C = Record<string, never>>(def: ServiceDefi
   const connection = watchConnection(bus.nc, logger);
   await untilReady('the stream', () => ensureStream(bus.jsm, StreamSettingsSchema.parse(config)));
   const deadLetters = pgDeadLetters(db);
-  const ctx: ServiceContext<DB, C> = { name: def.name, config, logger, metrics, bus, db, projections: new Map(), deadLetters };
+  const ctx: ServiceContext<DB, C> = {
+    name: def.name,
+    config,
+    logger,
+    metrics,
+    bus,
+    db,
+    projections: new Map(),
+    deadLetters,
+    rebuilders: new Map(),
+    rebuilds: new Map(),
+  };
 
   const recreated = metrics.counter(
     'projection_consumer_recreated_total',
@@ -126,6 +145,10 @@ export async function runService<DB, C = Record<string, never>>(def: ServiceDefi
     );
     deadLettered.inc({ projection: p.name }, 0);
     ctx.projections.set(p.name, runner);
+    if (p.tables?.length)
+      ctx.rebuilders?.set(p.name, (onProgress) =>
+        rebuildBeside({ bus, db, projection: p, live: runner, deadLetters, logger, onProgress }),
+      );
   }
   const handlers = { ...opsHandlers(ctx), ...(def.handlers?.(ctx) ?? {}) };
   const rpc = createRpcServer({ natsUrl: config.NATS_URL, service: def.name, rpcPrefix: config.RPC_PREFIX, handlers });
@@ -206,19 +229,22 @@ function opsHandlers<DB, C>(ctx: ServiceContext<DB, C>): Record<string, RpcHandl
           name,
           checkpoint: await r.checkpoint(),
           lag: await lagOf(name, r),
+          behind: status.behind,
           state: status.state,
           ...(status.reason ? { reason: status.reason } : {}),
           open_dead_letters: status.openDeadLetters,
           consumers_recreated: status.recreated,
+          ...(ctx.rebuilds?.get(name) ? { rebuild: ctx.rebuilds.get(name) } : {}),
         });
       }
       return ok({ data: out });
     }),
     'ops.rebuild': h(async (req) => {
-      const body = req.body as { projection: string; from?: 'start' | 'seq' | 'time'; seq?: number; time?: string };
+      const body = req.body as { projection: string; from?: 'start' | 'seq' | 'time'; seq?: number; time?: string; beside?: boolean };
       const r = ctx.projections.get(body.projection);
       if (!r)
         return { ok: false, problem: { type: 'not-found', title: 'Not found', status: 404, detail: `no projection ${body.projection}` } };
+      if (body.beside) return ok(startRebuildBeside(ctx, body.projection), 202);
       const from =
         body.from === 'seq'
           ? { from: 'seq' as const, seq: Number(body.seq) }
@@ -237,10 +263,21 @@ function opsHandlers<DB, C>(ctx: ServiceContext<DB, C>): Record<string, RpcHandl
       if (!letter) throw new NotFoundError(`no dead letter ${id}`);
       const name = letter.consumer.startsWith('projection:') ? letter.consumer.slice('projection:'.length) : undefined;
       const runner = name ? ctx.projections.get(name) : undefined;
+      if (!runner && hasWorker(ctx.bus, letter.consumer)) {
+        try {
+          return ok({
+            ...(await retryWorkerDeadLetter({ bus: ctx.bus, deadLetters: ctx.deadLetters, logger: ctx.logger, id })),
+            retried: true,
+          });
+        } catch (err) {
+          if (err instanceof DeadLetterRetryError) throw new ValidationError([{ path: 'id', message: err.message }], err.message);
+          throw err;
+        }
+      }
       if (!runner)
         throw new ValidationError(
           [{ path: 'id', message: 'not a projection dead letter' }],
-          `dead letter ${id} is not a projection's (consumer ${letter.consumer}); discard it or replay the event`,
+          `dead letter ${id} is neither a projection's nor a worker's of this service (consumer ${letter.consumer}); discard it or replay the event`,
         );
       try {
         await runner.retryDeadLetter(id);
@@ -258,6 +295,36 @@ function opsHandlers<DB, C>(ctx: ServiceContext<DB, C>): Record<string, RpcHandl
       return ok({ id, discarded: true });
     }),
   };
+}
+
+/** Starts a rebuild beside the live read model in the background; its progress is in `ops.projections`. */
+function startRebuildBeside<DB, C>(ctx: ServiceContext<DB, C>, name: string): RebuildProgress {
+  const running = ctx.rebuilds?.get(name);
+  if (running && (running.state === 'building' || running.state === 'switching'))
+    throw new ValidationError(
+      [{ path: 'projection', message: 'a rebuild of it is running' }],
+      `projection ${name} is being rebuilt already`,
+    );
+  const rebuild = ctx.rebuilders?.get(name);
+  if (!rebuild)
+    throw new ValidationError(
+      [{ path: 'projection', message: 'declares no tables' }],
+      `projection ${name} does not declare its tables, so it cannot be rebuilt beside the live one: rebuild it in place`,
+    );
+  const first: RebuildProgress = {
+    projection: name,
+    mode: 'beside',
+    state: 'building',
+    applied: 0,
+    target: 0,
+    startedAt: new Date().toISOString(),
+    events: 0,
+  };
+  ctx.rebuilds?.set(name, first);
+  void rebuild((p) => ctx.rebuilds?.set(name, p)).catch((err: unknown) =>
+    ctx.logger.error('rebuild beside failed (reported in ops projections)', { projection: name, err }),
+  );
+  return first;
 }
 
 function deadLetterId(body: unknown): number {

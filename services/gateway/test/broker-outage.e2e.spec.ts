@@ -1,47 +1,21 @@
-import { type ChildProcess, spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { closeBus, connectBus } from '@pep/events';
-import { freePort, type TestNames, testNames, waitUntil } from '@pep/testing';
+import { type NatsServer, natsServer, type TestNames, testNames, waitJetStream, waitUntil } from '@pep/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startGateway } from './support/gateway.ts';
 
 // The gateway on its OWN nats-server (never the machine's), which the test kills with SIGKILL and starts again:
 // the gateway process stays up, answers 503 with Retry-After at once while the broker is away (no request hangs
 // for a full ack timeout), says why on /readyz, and accepts events again by itself once the broker is back.
-const NATS_BIN = process.env.NATS_SERVER_BIN ?? '/usr/sbin/nats-server';
 let names: TestNames;
-let natsPort: number;
-let storeDir: string;
-let nats: ChildProcess | undefined;
+let nats: NatsServer | undefined;
 let gw: Awaited<ReturnType<typeof startGateway>>;
 
-async function startNats(): Promise<ChildProcess> {
-  const child = spawn(NATS_BIN, ['-js', '-a', '127.0.0.1', '-p', String(natsPort), '-sd', storeDir], { stdio: 'ignore' });
-  await waitUntil(
-    async () => {
-      // Not up yet: connecting or asking JetStream throws, and waitUntil retries (reporting the last error).
-      const b = await connectBus({ url: `nats://127.0.0.1:${natsPort}`, name: 'probe', stream: 'x', prefix: 'x' });
-      try {
-        await b.jsm.getAccountInfo();
-        return true;
-      } finally {
-        await closeBus(b);
-      }
-    },
-    { timeoutMs: 15_000, what: 'own nats-server' },
-  );
-  return child;
-}
-
-function kill(child: ChildProcess | undefined): Promise<void> {
-  if (!child || child.exitCode !== null || child.signalCode !== null) return Promise.resolve();
-  return new Promise((resolve) => {
-    child.once('exit', () => resolve());
-    child.kill('SIGKILL');
-  });
+/** Starts (or restarts, same port and store) the test's own nats-server and waits for JetStream. */
+async function startNats(): Promise<NatsServer> {
+  if (!nats) nats = await natsServer();
+  else await nats.start();
+  await waitJetStream(nats.url, 15_000);
+  return nats;
 }
 
 const lead = () => {
@@ -62,23 +36,20 @@ const publish = async () => {
 
 beforeAll(async () => {
   names = testNames('gwo');
-  natsPort = await freePort();
-  storeDir = mkdtempSync(join(tmpdir(), 'pep-gw-nats-'));
-  nats = await startNats();
-  gw = await startGateway(names, { NATS_URL: `nats://127.0.0.1:${natsPort}`, GATEWAY_PUBLISH_TIMEOUT_MS: '1500' });
+  const server = await startNats();
+  gw = await startGateway(names, { NATS_URL: server.url, GATEWAY_PUBLISH_TIMEOUT_MS: '1500' });
 }, 120_000);
 
 afterAll(async () => {
   await gw?.proc.stop();
-  await kill(nats);
-  if (storeDir) rmSync(storeDir, { recursive: true, force: true });
+  await nats?.destroy();
 });
 
 describe('gateway while its broker is away', () => {
   it('answers 503 with Retry-After at once, reports not ready, and accepts events again by itself', async () => {
     expect((await publish()).status).toBe(202);
 
-    await kill(nats);
+    await nats?.kill('SIGKILL');
     const outage = await waitUntil(
       async () => {
         const r = await publish();
@@ -103,7 +74,7 @@ describe('gateway while its broker is away', () => {
     expect(readiness.checks.nats).not.toBe('ok');
     expect(gw.proc.child.exitCode).toBeNull();
 
-    nats = await startNats();
+    await startNats();
     const backAt = Date.now();
     await waitUntil(async () => ((await publish()).status === 202 ? true : undefined), {
       timeoutMs: 15_000,

@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import type { Projection } from '@pep/events';
-import { type ServiceContext, type ServiceDefinition, runService } from '@pep/service';
+import { handler, ok, type ServiceContext, type ServiceDefinition, runService } from '@pep/service';
 import { createActionClaims } from './app/action-claims.ts';
 import { createAggregates } from './app/aggregates.ts';
 import { createExecutor } from './app/executor.ts';
@@ -8,13 +8,14 @@ import { createIncidentUseCases } from './app/incidents.ts';
 import { createNotifier } from './app/notifier.ts';
 import { createPolicyUseCases } from './app/policies.ts';
 import { createIntakeLimiter } from './app/rate-limit.ts';
+import { policySecretsReport, secretsKeyring } from './app/secrets.ts';
 import { SERVICE, startReactions } from './app/reactions.ts';
 import { orchestratorConfigSchema, type OrchestratorSettings } from './config.ts';
 import { orchestratorMigrations } from './db/migrations/index.ts';
 import type { OrchestratorDB } from './db/schema.ts';
 import { orchestratorHandlers } from './handlers/index.ts';
 import { incidentsProjection } from './projections/incidents/index.ts';
-import { policiesProjection } from './projections/policies/index.ts';
+import { listPolicies, policiesProjection } from './projections/policies/index.ts';
 import { flagChangesProjection } from './projections/flag-changes/index.ts';
 import { githubMergesProjection } from './projections/github-merges/index.ts';
 import { runsProjection } from './projections/runs/index.ts';
@@ -45,6 +46,12 @@ function wire(ctx: Ctx) {
   );
   const aggregates = createAggregates({ bus: ctx.bus, logger: ctx.logger, projections: ctx.projections });
   const outbound = createOutbound({ allowlist: c.OUTBOUND_ALLOWLIST, httpsOnly: c.OUTBOUND_HTTPS_ONLY });
+  const keyring = secretsKeyring(c);
+  const unreadable = ctx.metrics.counter(
+    'rollback_secrets_unreadable_total',
+    'Policy secrets the keyring could not decrypt (their action was skipped)',
+  );
+  unreadable.inc({}, 0);
   const executor = createExecutor({
     db: ctx.db,
     aggregates,
@@ -52,8 +59,9 @@ function wire(ctx: Ctx) {
     outbound,
     nc: ctx.bus.nc,
     rpcPrefix: c.RPC_PREFIX,
-    secretsKey: c.ROLLBACK_SECRETS_KEY,
+    secretsKey: keyring,
     logger: ctx.logger,
+    onUnreadableSecret: () => unreadable.inc(),
     settings: c,
   });
   return {
@@ -66,7 +74,8 @@ function wire(ctx: Ctx) {
       actionTimeoutMs: c.ACTION_TIMEOUT_MS,
       onExecutable: (key, plan, policy) => executor.startPlanned(key, plan, policy),
     }),
-    policies: createPolicyUseCases({ aggregates, secretsKey: c.ROLLBACK_SECRETS_KEY, outbound: outbound.policy }),
+    keyring,
+    policies: createPolicyUseCases({ aggregates, secretsKey: keyring, outbound: outbound.policy }),
     limiter: createIntakeLimiter({
       url: c.REDIS_URL,
       limitPerMinute: c.INCIDENT_RATE_LIMIT_PER_MIN,
@@ -92,14 +101,26 @@ export function orchestratorService(): ServiceDefinition<OrchestratorDB, Orchest
     projections: (ctx) => orchestratorProjections(ctx.config.SUBJECT_PREFIX),
     handlers: (ctx) => {
       const w = get(ctx);
-      return orchestratorHandlers({
-        db: ctx.db,
-        logger: ctx.logger,
-        incidents: w.incidents,
-        policies: w.policies,
-        limiter: w.limiter,
-        now: w.now,
-      });
+      return {
+        ...orchestratorHandlers({
+          db: ctx.db,
+          logger: ctx.logger,
+          incidents: w.incidents,
+          policies: w.policies,
+          limiter: w.limiter,
+          now: w.now,
+        }),
+        /** Operator: which policy secrets the keyring cannot open, and which are not under the current key. */
+        'ops.secrets.status': handler(ctx.logger, async () => {
+          const rows = await listPolicies(ctx.db, { partnerId: undefined, limit: 100_000 });
+          return ok(
+            policySecretsReport(
+              rows.map((r) => r.policy),
+              w.keyring,
+            ),
+          );
+        }),
+      };
     },
     start: async (ctx) => {
       const w = get(ctx);

@@ -15,6 +15,8 @@ import {
   setUpRollback,
   startLoad,
   summarize,
+  billingUsageVsFold,
+  catchUpAfter,
   waitCaughtUp,
 } from './stack.ts';
 
@@ -79,8 +81,6 @@ export async function missionUnderFault(
     ratePerS: number;
     /** Injects the fault once the load is under way and resolves when the engine is back. */
     inject: () => Promise<FaultWindow>;
-    /** How long every projection may take to catch up once the load is over. */
-    catchUpMs?: number;
     /** The engine that went away is not NATS: the gateway must go on acknowledging events meanwhile. */
     acceptsDuringFault?: boolean;
     /** The gateway stays up: no request may find its port closed or have its connection reset. */
@@ -120,6 +120,10 @@ export async function missionUnderFault(
   await waitUntil(() => load.acked.size >= opts.events / 5 || undefined, { timeoutMs: 60_000, what: 'the load to get going' });
   const fault = await opts.inject();
   injectedAt = Date.now();
+  // Measured from the moment the engine is back, beside the rest of the mission (reported, not asserted as speed).
+  const caughtUpAfterBack = catchUpAfter(stack, opts.backends, fault.backAt);
+  // Awaited below; until then a failure is only noted, so it is not an unhandled rejection meanwhile.
+  caughtUpAfterBack.catch((err: unknown) => console.error(`${opts.scenario}: catch-up after the fault: ${(err as Error).message}`));
 
   // Right after the engine is back: revoke a key, make a new one, and roll back an incident.
   await eventually(stack, stack.adminKey, 'DELETE', `/v1/api-keys/${canary.id}`);
@@ -144,9 +148,12 @@ export async function missionUnderFault(
   await load.done;
   await commands.stop();
   const loadEndedAt = Date.now();
-  const catchUp = await waitCaughtUp(stack, opts.backends, opts.catchUpMs ?? 15_000);
+  const catchUp = await waitCaughtUp(stack, opts.backends, 30_000);
+  const afterBack = await caughtUpAfterBack;
 
   const stream = await readStream(stack.bus);
+  // The events that flowed during the fault are metered by billing too: its usage equals a fold of the stream.
+  const billing = opts.backends.includes('billing') ? await billingUsageVsFold(stack, stream, partner.id) : undefined;
   const fold = foldStream(stream, partner.id, load.prefix);
   const bySeq = new Map(stream.map((m) => [m.seq, m.event.id]));
   const lost = [...load.acked].filter(([id, { seq }]) => !fold.leads.has(id) || bySeq.get(seq) !== id).map(([id]) => id);
@@ -216,6 +223,8 @@ export async function missionUnderFault(
       unknown: unknown.length,
     },
     caught_up_ms_after_load: catchUp,
+    caught_up_ms_after_back: afterBack,
+    ...(billing ? { billing_events_ingested: billing } : {}),
     load_ended_ms_after_back: loadEndedAt - fault.backAt,
     revoked_key_refused_ms_after_back: revokedAfterMs,
     rollback: { incident: incidentId, accepted: !!incident, status: done.rollback.status, toggles },
@@ -231,6 +240,10 @@ export async function missionUnderFault(
   expect(receipts.doubled, 'events delivered under two webhook-ids').toEqual([]);
   expect(twice, 'deliveries sent again after they were recorded as succeeded').toBe(0);
   expect(rows.rows, "the dispatcher's deliveries of this endpoint").toBe(fold.leads.size);
+  if (billing) {
+    expect(billing.fold, "the partner's metered events in the stream").toBeGreaterThanOrEqual(fold.leads.size);
+    expect(billing.metered, "billing's events_ingested usage of the partner").toBe(billing.fold);
+  }
   if (opts.neverRefused) expect(load.refused, 'requests the gateway refused or reset').toEqual([]);
   if (opts.acceptsDuringFault) expect(report.acknowledged_during_fault, 'events acknowledged while the engine was away').toBeGreaterThan(0);
   expect(report.load.status_503_without_retry_after, '503s without Retry-After (events)').toBe(0);

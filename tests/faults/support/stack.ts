@@ -17,7 +17,7 @@ import { type ReferencePartner, startReferencePartner } from '../../../tools/con
 export const FLAG_TOKEN = 'fault-flag-token-123456';
 const SECRET_KEY = randomBytes(32).toString('hex');
 
-export type ServiceName = 'gateway' | 'partner-registry' | 'webhook-dispatcher' | 'rollback-orchestrator';
+export type ServiceName = 'gateway' | 'partner-registry' | 'webhook-dispatcher' | 'rollback-orchestrator' | 'billing';
 
 function serviceSettings(name: ServiceName): Record<string, string> {
   switch (name) {
@@ -37,6 +37,9 @@ function serviceSettings(name: ServiceName): Record<string, string> {
       return { ROLLBACK_SECRETS_KEY: SECRET_KEY, OUTBOUND_ALLOWLIST: '127.0.0.1/32' };
     case 'gateway':
       return { RATE_LIMIT_ENABLED: 'false' };
+    case 'billing':
+      // Metering only: the monthly invoice job does not run during a fault test.
+      return { INVOICE_JOB_INTERVAL_MS: '0' };
   }
 }
 
@@ -103,7 +106,7 @@ export interface Stack {
   /** Kills a service with SIGKILL, starts it again and waits until it is ready. */
   killAndRestart(name: ServiceName): Promise<void>;
   /** `ops.projections` of a service: each projection's checkpoint and lag. */
-  projections(name: ServiceName): Promise<{ name: string; checkpoint: number; lag: number }[]>;
+  projections(name: ServiceName): Promise<{ name: string; checkpoint: number; lag: number; behind?: number }[]>;
   /** Waits (bounded) until a service's /readyz answers 503 and returns the reason it gives. */
   notReady(name: ServiceName, timeoutMs?: number): Promise<string>;
   /** Services that exited although the test did not stop them. */
@@ -493,11 +496,56 @@ export async function waitCaughtUp(stack: Stack, services: ServiceName[], timeou
 }
 
 /**
+ * From the moment an engine is back: how long until each projection has applied everything its filter held in the
+ * stream when it was first asked after that moment (its checkpoint + how far behind it said it was). A measurement
+ * for the report, not a speed assertion; the wait is bounded (30 s: a consumer sitting out nats-server 2.9's ~45 s
+ * stall still fails) so "every projection catches up after the fault" is the property.
+ */
+export async function catchUpAfter(
+  stack: Stack,
+  services: ServiceName[],
+  backAt: number,
+  timeoutMs = 30_000,
+): Promise<{ max_ms: number; by_projection: Record<string, number> }> {
+  const targets = new Map<string, number>();
+  const done = new Map<string, number>();
+  let last = '';
+  await waitUntil(
+    async () => {
+      const all = await Promise.all(services.map(async (s) => ({ s, p: await stack.projections(s).catch(() => undefined) })));
+      let total = 0;
+      for (const { s, p } of all) {
+        total += p?.length ?? 0;
+        for (const x of p ?? []) {
+          const key = `${s}/${x.name}`;
+          if (done.has(key)) continue;
+          if (!targets.has(key)) {
+            if (x.behind === undefined || x.behind < 0 || x.lag < 0) continue;
+            targets.set(key, x.checkpoint + x.behind);
+          }
+          // Caught up: past what the stream held when first asked, or nothing of its filter left (lag 0, asked now).
+          if (x.lag === 0 || x.checkpoint >= (targets.get(key) ?? Number.POSITIVE_INFINITY)) done.set(key, Date.now() - backAt);
+        }
+      }
+      last = [...targets]
+        .filter(([k]) => !done.has(k))
+        .map(([k, t]) => `${k} → ${t}`)
+        .join(', ');
+      return (all.every((a) => a.p) && done.size === total) || undefined;
+    },
+    { timeoutMs, intervalMs: 100, what: 'every projection to catch up with the stream as it was when the engine came back' },
+  ).catch((err) => {
+    throw new Error(`${(err as Error).message} (behind: ${last || 'not answering'})`);
+  });
+  return { max_ms: Math.max(0, ...done.values()), by_projection: Object.fromEntries(done) };
+}
+
+/**
  * The dispatcher's read model of one endpoint's deliveries: how many rows, how many succeeded, and how many were
  * recorded as succeeded more than once (sent again after the dispatcher knew they were delivered).
  */
 export async function deliveryRows(stack: Stack, endpointId: string): Promise<{ rows: number; succeeded: number; twice: number }> {
-  const db = createDb<any>(stack.pgTemplate.replace('{db}', `${stack.names.DB_PREFIX}webhook_dispatcher`), { max: 1 });
+  const db = createDb<Record<string, never>>(stack.pgTemplate.replace('{db}', `${stack.names.DB_PREFIX}webhook_dispatcher`), { max: 1 });
   try {
     const r = await sql<{ rows: number; succeeded: number; twice: number }>`select
         (select count(*)::int from webhook_deliveries where endpoint_id = ${endpointId}) as rows,
@@ -507,6 +555,33 @@ export async function deliveryRows(stack: Stack, endpointId: string): Promise<{ 
       db,
     );
     return r.rows[0] ?? { rows: 0, succeeded: 0, twice: 0 };
+  } finally {
+    await db.destroy();
+  }
+}
+
+/** Business event families billing's built-in `events_ingested` meter counts (contracts/billing/meters.ts). */
+const INGESTED_FAMILIES = new Set(['lead', 'policy', 'claim', 'user', 'integration', 'billing']);
+
+/**
+ * Billing's metered usage of one partner against an independent fold of the stream: the partner's external
+ * business events (`<prefix>.ext.…`, one of the metered families) counted from the stream, and the sum of
+ * billing's `events_ingested` hourly cells for that partner in its own database.
+ */
+export async function billingUsageVsFold(
+  stack: Stack,
+  stream: { subject: string; event: StoredEvent }[],
+  partnerId: string,
+): Promise<{ metered: number; fold: number }> {
+  const prefix = `${stack.names.SUBJECT_PREFIX}.ext.`;
+  const fold = stream.filter(
+    (m) => m.subject.startsWith(prefix) && m.event.partnerid === partnerId && INGESTED_FAMILIES.has(m.event.type.split('.')[0] ?? ''),
+  ).length;
+  const db = createDb<Record<string, never>>(stack.pgTemplate.replace('{db}', `${stack.names.DB_PREFIX}billing`), { max: 1 });
+  try {
+    const r = await sql<{ metered: number }>`select coalesce(sum(events), 0)::int as metered from usage_hourly
+      where partner_id = ${partnerId} and meter = 'events_ingested'`.execute(db);
+    return { metered: r.rows[0]?.metered ?? 0, fold };
   } finally {
     await db.destroy();
   }

@@ -22,6 +22,7 @@ import { type Outbound, ProviderError } from '../providers/http.ts';
 import type { ActionClaims } from './action-claims.ts';
 import type { AggregateKind, Aggregates } from './aggregates.ts';
 import { createPerformers } from './performers.ts';
+import type { SecretsKey } from './secrets.ts';
 
 export const runAggregate: AggregateKind<RunState> = { kind: RUN_AGGREGATE, initial: initialRun, evolve: evolveRun };
 
@@ -32,8 +33,10 @@ export interface ExecutorDeps {
   outbound: Outbound;
   nc: NatsConnection;
   rpcPrefix: string;
-  secretsKey: string;
+  secretsKey: SecretsKey;
   logger: Logger;
+  /** A policy secret the keyring cannot open (counted by the caller). */
+  onUnreadableSecret?: () => void;
   settings: {
     CLAIM_GRACE_MS: number;
     FLAG_WEBHOOK_TIMEOUT_MS: number;

@@ -1,5 +1,5 @@
 import type { PlannedAction, Principal } from '@pep/contracts';
-import { decryptSecret } from '@pep/webhooks';
+import type { Logger } from '@pep/runtime';
 import { rpcCall } from '@pep/service';
 import type { NatsConnection } from '@nats-io/transport-node';
 import type { Kysely } from 'kysely';
@@ -11,7 +11,7 @@ import { excerpt, type Outbound, ProviderError, withRetries } from '../providers
 import { toggleLaunchDarkly } from '../providers/launchdarkly.ts';
 import { callPartnerFlagWebhook } from '../providers/partner-webhook.ts';
 import { toggleUnleash } from '../providers/unleash.ts';
-import { sealAad } from './secrets.ts';
+import { openPolicySecret, type SecretsKey } from './secrets.ts';
 
 type ActionKind = PlannedAction['kind'];
 type FlagActionKind = Extract<ActionKind, 'flag_off' | 'flag_on'>;
@@ -51,7 +51,10 @@ export interface PerformerDeps {
   outbound: Outbound;
   nc: NatsConnection;
   rpcPrefix: string;
-  secretsKey: string;
+  secretsKey: SecretsKey;
+  logger: Logger;
+  /** A policy secret the keyring cannot open (counted by the caller). */
+  onUnreadableSecret?: () => void;
   settings: { FLAG_WEBHOOK_TIMEOUT_MS: number; FLAG_WEBHOOK_ATTEMPTS: number; GITHUB_RPC_TIMEOUT_MS: number; PUBLIC_BASE_URL: string };
   now: () => Date;
 }
@@ -81,6 +84,12 @@ export function performerFor(action: PlannedAction, policy: StoredPolicy | undef
 
 export function createPerformers(deps: PerformerDeps) {
   const { settings } = deps;
+  // A secret the keyring cannot open fails its own action only (logged with ids, counted); the others go on.
+  const openSecret = (sealed: string, where: { policyId: string; what: 'provider' | 'webhook'; id: string }) =>
+    openPolicySecret(sealed, deps.secretsKey, where, {
+      logger: deps.logger,
+      ...(deps.onUnreadableSecret ? { onUnreadable: deps.onUnreadableSecret } : {}),
+    });
 
   /** A performer of one provider kind: unseals the provider's token and toggles the flag the action names. */
   const flag =
@@ -93,7 +102,7 @@ export function createPerformers(deps: PerformerDeps) {
       if (!policy || !provider || !isProvider(provider, kind))
         throw new ProviderError(`flag provider "${action.provider_id}" is not a ${kind} provider of the customer's policy`, false);
       const on = action.kind === 'flag_on';
-      const token = decryptSecret(provider.token, deps.secretsKey, sealAad(policy.policy_id, 'provider', provider.id));
+      const token = openSecret(provider.token, { policyId: policy.policy_id, what: 'provider', id: provider.id });
       const reason = on ? `incident ${plan.incident_id} resolved` : `PathCanary incident ${plan.incident_id} (${action.reason})`;
       return toggle(provider, { provider, token, flagKey: action.flag_key as string, on, reason }, call);
     };
@@ -205,7 +214,7 @@ export function createPerformers(deps: PerformerDeps) {
   const customWebhook: Performer = ({ key, plan, action, phase, policy, deadline, remaining }) => {
     const hook = policy?.journeys.flatMap((j) => j.webhooks).find((w) => w.url === action.url);
     if (!policy || !hook) throw new ProviderError(`webhook ${action.url} is not in the customer's policy any more`, false);
-    const secret = decryptSecret(hook.secret, deps.secretsKey, sealAad(policy.policy_id, 'webhook', hook.url));
+    const secret = openSecret(hook.secret, { policyId: policy.policy_id, what: 'webhook', id: hook.url });
     const payload = {
       type: 'rollback.action_requested',
       incident_id: plan.incident_id,

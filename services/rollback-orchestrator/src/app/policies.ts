@@ -14,7 +14,7 @@ import {
 } from '../domain/rollback-policy/rollback-policy.ts';
 import { POLICIES_PROJECTION, type PolicyRow } from '../projections/policies/index.ts';
 import type { AggregateKind, Aggregates } from './aggregates.ts';
-import { seal, sealAad } from './secrets.ts';
+import { type SecretsKey, seal, sealAad } from './secrets.ts';
 
 export const policyAggregate: AggregateKind<PolicyState> = { kind: POLICY_AGGREGATE, initial: initialPolicy, evolve: evolvePolicy };
 
@@ -47,7 +47,7 @@ export function policyView(row: PolicyRow, revealed: Map<string, string> = new M
 }
 
 /** Policy use cases: URLs checked against the outbound policy (SSRF), secrets sealed before they reach the stream. */
-export function createPolicyUseCases(deps: { aggregates: Aggregates; secretsKey: string; outbound: SsrfPolicy; now?: () => Date }) {
+export function createPolicyUseCases(deps: { aggregates: Aggregates; secretsKey: SecretsKey; outbound: SsrfPolicy; now?: () => Date }) {
   const now = deps.now ?? (() => new Date());
 
   async function checkUrls(input: PolicyInput) {

@@ -99,6 +99,8 @@ export function partnersProjection(prefix: string): Projection<RegistryDB> {
   return {
     name: PARTNERS_PROJECTION,
     filterSubject: aggregateFilter(prefix, 'partner'),
+    // Declared, the read model can be rebuilt beside the live one (`npm run ops -- rebuild … --beside`).
+    tables: ['partners', 'partner_contacts', 'partner_agreements'],
     apply: applyPartnerEvents,
     async reset(trx) {
       await trx.deleteFrom('partner_agreements').execute();

@@ -1,5 +1,8 @@
 import { createCipheriv, createDecipheriv, randomBytes } from 'node:crypto';
 
+// The keyring every service sealing secrets at rest shares (the webhook dispatcher's endpoint secrets, the rollback
+// orchestrator's provider tokens and webhook secrets): keys with ids, one current, the older ones still open.
+
 /**
  * Sealed values:
  * - `enc:v2:<key id>:<base64 iv(12) | tag(16) | ciphertext>`: sealed under the keyring key with that id;
