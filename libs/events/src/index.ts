@@ -11,3 +11,5 @@ export * from './dead-letters.ts';
 export * from './command-bus.ts';
 export * from './projection-errors.ts';
 export * from './stall-watch.ts';
+export * from './event-tracing.ts';
+export * from './consumer-lag.ts';

@@ -3,6 +3,8 @@ import type { Logger } from '@pep/runtime';
 import { AckPolicy, type ConsumerInfo, type ConsumerMessages, DeliverPolicy, type JsMsg } from '@nats-io/jetstream';
 import { nanos } from '@nats-io/transport-node';
 import { decodeEvent } from './codec.ts';
+import { trackDurable } from './consumer-lag.ts';
+import { tracedHandle } from './event-tracing.ts';
 import type { EventBus } from './connection.ts';
 import { PoisonMessageError } from './errors.ts';
 import { resumeOnReconnect } from './stall-watch.ts';
@@ -80,6 +82,7 @@ export async function startWorker(opts: WorkerOptions): Promise<Worker> {
     }
   }
   const consumer = await bus.js.consumers.get(bus.stream, durable);
+  trackDurable(bus, durable);
   let inFlight = 0;
   let stopped = false;
   const idle: (() => void)[] = [];
@@ -119,7 +122,7 @@ export async function startWorker(opts: WorkerOptions): Promise<Worker> {
     let event: StoredEvent | undefined;
     try {
       event = decodeEvent(msg);
-      await opts.handle(event, msg);
+      await tracedHandle(durable, event, (e) => opts.handle(e, msg));
       msg.ack();
     } catch (err) {
       try {

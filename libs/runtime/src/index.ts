@@ -7,3 +7,4 @@ export * from './zod-errors.ts';
 export * from './metrics.ts';
 export * from './health-server.ts';
 export * from './telemetry.ts';
+export * from './tracing.ts';

@@ -72,7 +72,7 @@ export async function runService<DB, C = Record<string, never>>(def: ServiceDefi
   const config = loadConfig(schema.extend(StreamSettingsSchema.shape)) as unknown as BaseConfig & C;
   const logger = createLogger(def.name, config.LOG_LEVEL);
   const shutdown = onShutdown(logger);
-  const telemetry = startTelemetry(def.name);
+  const telemetry = await startTelemetry(def.name);
   const metrics = createMetrics(def.name);
 
   // An engine may be away at start-up too (a restart of the host, a database failover): wait for it, saying so,
@@ -126,7 +126,7 @@ export async function runService<DB, C = Record<string, never>>(def: ServiceDefi
     ctx.projections.set(p.name, runner);
   }
   const handlers = { ...opsHandlers(ctx), ...(def.handlers?.(ctx) ?? {}) };
-  const rpc = createRpcServer({ natsUrl: config.NATS_URL, service: def.name, rpcPrefix: config.RPC_PREFIX, handlers });
+  const rpc = createRpcServer({ natsUrl: config.NATS_URL, service: def.name, rpcPrefix: config.RPC_PREFIX, handlers, metrics });
   const app = await NestFactory.createMicroservice(RpcHostModule, { strategy: rpc, logger: ['error', 'warn'] });
   await app.listen();
 

@@ -5,7 +5,7 @@ import { createDb, ensureDatabase, migrateToLatest } from '@pep/db';
 import { closeBus, type EventBus, ensureStream, isConnectionError, StreamSettingsSchema, watchConnection } from '@pep/events';
 import { jetstream, jetstreamManager } from '@nats-io/jetstream';
 import { connect } from '@nats-io/transport-node';
-import { ConfigError, createLogger, databaseUrl, type Logger, onShutdown } from '@pep/runtime';
+import { ConfigError, createLogger, databaseUrl, type Logger, onShutdown, startTelemetry } from '@pep/runtime';
 import { ClientNats } from '@nestjs/microservices';
 import { NestFactory } from '@nestjs/core';
 import { FastifyAdapter, type NestFastifyApplication } from '@nestjs/platform-fastify';
@@ -75,6 +75,7 @@ async function main(): Promise<void> {
   const config = withAdminKey(loadGatewayConfig());
   const logger = createLogger('gateway', config.LOG_LEVEL);
   const shutdown = onShutdown(logger);
+  const telemetry = await startTelemetry('gateway');
 
   const url = databaseUrl(config, 'gateway');
   await untilReachable('postgres', logger, () => ensureDatabase(url));
@@ -153,6 +154,7 @@ async function main(): Promise<void> {
   shutdown.add('nats-rpc', () => rpc.close());
   shutdown.add('nats', () => closeBus(bus));
   shutdown.add('postgres', () => db.destroy());
+  shutdown.add('telemetry', () => telemetry.shutdown());
   line('info', 'gateway listening', { url: listening, stream: config.STREAM_NAME, rpc_prefix: config.RPC_PREFIX });
 }
 

@@ -9,6 +9,7 @@ import {
   type ProjectionRunner,
   publishEvent,
   resumeOnReconnect,
+  trackDurable,
 } from '@pep/events';
 import type { Logger, Metrics } from '@pep/runtime';
 import { createSafeDispatcher, type SsrfPolicy } from '@pep/webhooks';
@@ -21,6 +22,7 @@ import type { EndpointCommands } from '../app/endpoint-commands.ts';
 import type { DispatcherDB } from '../db/schema.ts';
 import type { MappingCache } from '../projections/integration-mappings/index.ts';
 import { sendAttempt } from './attempt.ts';
+import { traceIntake } from './intake-trace.ts';
 import { CircuitBreaker } from './circuit-breaker.ts';
 import type { CachedEndpoint, EndpointCache } from './endpoint-cache.ts';
 import { TokenBucket } from './rate-limiter.ts';
@@ -637,6 +639,7 @@ export async function startDispatcher(o: DispatcherOptions): Promise<RunningDisp
     }
   }
   const consumer = await bus.js.consumers.get(bus.stream, durable);
+  trackDurable(bus, durable);
 
   // Highest stream sequence of any webhook_endpoint event. A batch may be matched against the endpoint cache
   // only when the cache covers every endpoint event stored before the batch's messages; one JetStream direct
@@ -653,7 +656,7 @@ export async function startDispatcher(o: DispatcherOptions): Promise<RunningDisp
     for (const m of msgs) {
       const body = dec.decode(m.data);
       try {
-        decoded.push({ m, ev: parseEnvelope(body), body });
+        decoded.push({ m, ev: traceIntake(durable, m, parseEnvelope(body)), body });
       } catch (err) {
         logger.warn('undecodable event dead-lettered', { seq: m.seq, subject: m.subject, err });
         await o.deadLetters
