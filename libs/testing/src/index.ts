@@ -158,3 +158,4 @@ export async function waitReady(url: string, proc?: ServiceProcess, timeoutMs = 
 }
 export * from './engines.ts';
 export * from './stream.ts';
+export * from './otlp-receiver.ts';
