@@ -13,3 +13,4 @@ export * from './projection-errors.ts';
 export * from './stall-watch.ts';
 export * from './event-tracing.ts';
 export * from './consumer-lag.ts';
+export * from './stream-metrics.ts';

@@ -12,6 +12,8 @@ import {
   type ProjectionRunner,
   StreamSettingsSchema,
   startProjection,
+  registerStreamMetrics,
+  trackProjection,
   watchConnection,
 } from '@pep/events';
 import {
@@ -123,8 +125,9 @@ export async function runService<DB, C = Record<string, never>>(def: ServiceDefi
       }),
     );
     deadLettered.inc({ projection: p.name }, 0);
-    ctx.projections.set(p.name, runner);
+    ctx.projections.set(p.name, trackProjection(p.name, runner));
   }
+  registerStreamMetrics(metrics, { logger, db });
   const handlers = { ...opsHandlers(ctx), ...(def.handlers?.(ctx) ?? {}) };
   const rpc = createRpcServer({ natsUrl: config.NATS_URL, service: def.name, rpcPrefix: config.RPC_PREFIX, handlers, metrics });
   const app = await NestFactory.createMicroservice(RpcHostModule, { strategy: rpc, logger: ['error', 'warn'] });

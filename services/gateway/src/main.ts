@@ -2,7 +2,15 @@ import 'reflect-metadata';
 import { randomBytes } from 'node:crypto';
 import type { IncomingMessage } from 'node:http';
 import { createDb, ensureDatabase, migrateToLatest } from '@pep/db';
-import { closeBus, type EventBus, ensureStream, isConnectionError, StreamSettingsSchema, watchConnection } from '@pep/events';
+import {
+  closeBus,
+  type EventBus,
+  ensureStream,
+  isConnectionError,
+  registerStreamMetrics,
+  StreamSettingsSchema,
+  watchConnection,
+} from '@pep/events';
 import { jetstream, jetstreamManager } from '@nats-io/jetstream';
 import { connect } from '@nats-io/transport-node';
 import { ConfigError, createLogger, databaseUrl, type Logger, onShutdown, startTelemetry } from '@pep/runtime';
@@ -89,6 +97,7 @@ async function main(): Promise<void> {
     },
   });
   const applied = await untilReachable('migrations', logger, () => migrateToLatest(db, migrations));
+  registerStreamMetrics(metrics.base, { logger, db });
   if (applied.length) logger.info('migrations applied', { applied });
 
   const bus = await connectIngestBus(config, logger);

@@ -10,6 +10,7 @@ import {
   pgDeadLetters,
   type StallState,
   startProjection,
+  trackProjection,
   startStallWatch,
 } from '@pep/events';
 import type { Logger } from '@pep/runtime';
@@ -242,14 +243,17 @@ export async function startIdentityStore(opts: {
     }
   })();
 
-  const persisted: ProjectionRunner = await startProjection({
-    bus,
-    db: db as unknown as Kysely<IdentityTables & import('@pep/db').PlatformTables>,
-    projection: identityProjection(bus.prefix) as never,
-    deadLetters: pgDeadLetters(db),
-    logger,
-    onRecreate: (reason) => opts.onRecreate?.(IDENTITY_PROJECTION, reason),
-  });
+  const persisted: ProjectionRunner = trackProjection(
+    IDENTITY_PROJECTION,
+    await startProjection({
+      bus,
+      db: db as unknown as Kysely<IdentityTables & import('@pep/db').PlatformTables>,
+      projection: identityProjection(bus.prefix) as never,
+      deadLetters: pgDeadLetters(db),
+      logger,
+      onRecreate: (reason) => opts.onRecreate?.(IDENTITY_PROJECTION, reason),
+    }),
+  );
 
   const lastIdentitySeq = async () => {
     const m = await bus.jsm.streams.getMessage(bus.stream, { last_by_subj: filter }).catch(() => null);
