@@ -1,6 +1,7 @@
 import type { Projection } from '@pep/events';
 import { type ServiceContext, type ServiceDefinition, runService } from '@pep/service';
 import { Webhooks } from '@octokit/webhooks';
+import { bridgeMetrics } from './app/bridge-metrics.ts';
 import { startTranslator } from './app/translator.ts';
 import { bridgeConfigSchema, type BridgeSettings } from './config.ts';
 import { bridgeMigrations } from './db/migrations/index.ts';
@@ -36,12 +37,18 @@ export function bridgeService(): ServiceDefinition<BridgeDB, BridgeSettings> {
           refreshMarginSec: ctx.config.GITHUB_TOKEN_REFRESH_MARGIN_S,
           maxRateWaitMs: ctx.config.GITHUB_MAX_RATE_WAIT_MS,
           logger: ctx.logger,
+          onRateLimit: bridgeMetrics(ctx.metrics).rateLimit,
         }),
         revertTimeoutMs: ctx.config.GITHUB_REVERT_TIMEOUT_MS,
         now: () => new Date(),
       }),
     start: async (ctx) => {
-      const translator = await startTranslator({ bus: ctx.bus, db: ctx.db, logger: ctx.logger });
+      const translator = await startTranslator({
+        bus: ctx.bus,
+        db: ctx.db,
+        logger: ctx.logger,
+        onProcessed: bridgeMetrics(ctx.metrics).processed,
+      });
       return () => translator.stop();
     },
   };

@@ -36,7 +36,9 @@ export function registryProjections(prefix: string): Projection<RegistryDB>[] {
 type Ctx = ServiceContext<RegistryDB, RegistryConfig>;
 
 /** What handlers and background work share in one process (built once per service context). */
-export function createRegistryRuntime(ctx: Pick<Ctx, 'bus' | 'db' | 'config' | 'logger' | 'projections' | 'deadLetters'>) {
+export function createRegistryRuntime(
+  ctx: Pick<Ctx, 'bus' | 'db' | 'config' | 'logger' | 'projections' | 'deadLetters'> & Partial<Pick<Ctx, 'metrics'>>,
+) {
   const now = () => new Date();
   const commands = createCommandBus({ bus: ctx.bus, logger: ctx.logger, projections: ctx.projections });
   const health = createHealthProbe(createUrlSafety(ctx.config).policy, ctx.config.INTEGRATION_HEALTH_TIMEOUT_MS);
@@ -51,7 +53,7 @@ export function createRegistryRuntime(ctx: Pick<Ctx, 'bus' | 'db' | 'config' | '
         bus: ctx.bus,
         db: ctx.db,
         commands,
-        mailer: createMailer({ SMTP_URL: ctx.config.SMTP_URL, MAIL_FROM: ctx.config.MAIL_FROM }),
+        mailer: createMailer({ SMTP_URL: ctx.config.SMTP_URL, MAIL_FROM: ctx.config.MAIL_FROM }, ctx.metrics),
         logger: ctx.logger,
         deadLetters: ctx.deadLetters,
         keyExpiryWarningDays: ctx.config.KEY_EXPIRY_WARNING_DAYS,

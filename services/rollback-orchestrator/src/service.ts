@@ -4,6 +4,7 @@ import { type ServiceContext, type ServiceDefinition, runService } from '@pep/se
 import { createActionClaims } from './app/action-claims.ts';
 import { createAggregates } from './app/aggregates.ts';
 import { createExecutor } from './app/executor.ts';
+import { rollbackMetrics } from './app/rollback-metrics.ts';
 import { createIncidentUseCases } from './app/incidents.ts';
 import { createNotifier } from './app/notifier.ts';
 import { createPolicyUseCases } from './app/policies.ts';
@@ -48,6 +49,7 @@ function wire(ctx: Ctx) {
     rpcPrefix: c.RPC_PREFIX,
     secretsKey: c.ROLLBACK_SECRETS_KEY,
     logger: ctx.logger,
+    onOutcome: rollbackMetrics(ctx.metrics),
     settings: c,
   });
   return {

@@ -12,6 +12,7 @@ import { maxAttempts, type RetryPolicy } from './dispatch/retry-policy.ts';
 import { dispatcherHandlers } from './handlers/index.ts';
 import { startJobRunner } from './jobs/job-runner.ts';
 import { ENDPOINTS_PROJECTION, endpointsProjection } from './projections/endpoints/index.ts';
+import { registerOutboxMetrics } from './dispatch/outbox-metrics.ts';
 import { integrationMappingsProjection, MappingCache } from './projections/integration-mappings/index.ts';
 
 export const SERVICE_NAME = 'webhook-dispatcher';
@@ -72,6 +73,7 @@ export const webhookDispatcher: ServiceDefinition<DispatcherDB, DispatcherConfig
       },
     );
     await cache.refresh();
+    registerOutboxMetrics(ctx.metrics, ctx.db, ctx.logger);
     const mappings = new MappingCache(ctx.db, ctx.logger);
     await mappings.refresh();
     // Mapping changes reach deliveries within a refresh period (plus the projection's lag).

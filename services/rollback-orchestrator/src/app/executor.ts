@@ -40,6 +40,8 @@ export interface ExecutorDeps {
   rpcPrefix: string;
   secretsKey: string;
   logger: Logger;
+  /** Each performed action: its kind, whether it worked, and seconds since the run was planned (the incident). */
+  onOutcome?: (kind: string, ok: boolean, secondsSincePlanned: number) => void;
   settings: {
     CLAIM_GRACE_MS: number;
     FLAG_WEBHOOK_TIMEOUT_MS: number;
@@ -233,6 +235,7 @@ export function createExecutor(deps: ExecutorDeps) {
     if (claim.kind === 'done') return claim.outcome;
     if (claim.kind === 'busy') return null;
     const outcome = await perform(key, plan, action, phase, await policy);
+    if (phase === 'rollback') deps.onOutcome?.(action.kind, outcome.ok, (Date.parse(outcome.at) - Date.parse(plan.planned_at)) / 1000);
     await deps.claims.complete(key, action.action_id, phase, outcome);
     return outcome;
   }
