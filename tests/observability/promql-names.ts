@@ -35,7 +35,9 @@ export function metricNamesIn(expr: string): string[] {
 export function exposedNames(text: string): Set<string> {
   const out = new Set<string>();
   for (const m of text.matchAll(/^# TYPE (\S+) (\S+)$/gm)) {
-    const [, name, type] = m as unknown as [string, string, string];
+    const name = m[1];
+    const type = m[2];
+    if (!name) continue;
     out.add(name);
     if (type === 'histogram') for (const s of ['_bucket', '_sum', '_count']) out.add(name + s);
     if (type === 'summary') for (const s of ['_sum', '_count']) out.add(name + s);
