@@ -89,6 +89,7 @@ describe('dashboard and alert rules against the services', () => {
       expect(exported.get('projection_checkpoint_lag_events'), service).toContain(service);
     }
     expect(exported.get('gateway_http_requests_total')).toEqual(['gateway']);
+    expect(exported.get('email_messages_total')).toEqual(expect.arrayContaining(['partner-registry', 'rollback-orchestrator']));
     expect(exported.get('jetstream_consumer_pending')).toEqual(expect.arrayContaining(['webhook-dispatcher', 'github-bridge']));
   });
 });

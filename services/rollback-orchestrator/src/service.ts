@@ -69,7 +69,7 @@ function wire(ctx: Ctx) {
       logger: ctx.logger,
       prefix: c.SUBJECT_PREFIX,
     }),
-    notifier: createNotifier({ db: ctx.db, smtpUrl: c.SMTP_URL, from: c.MAIL_FROM, logger: ctx.logger }),
+    notifier: createNotifier({ db: ctx.db, smtpUrl: c.SMTP_URL, from: c.MAIL_FROM, logger: ctx.logger, metrics: ctx.metrics }),
     now,
   };
 }
