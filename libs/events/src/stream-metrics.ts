@@ -5,10 +5,16 @@ import type { ProjectionRunner } from './projection.ts';
 
 const projections = new Map<string, ProjectionRunner>();
 
-/** Makes a projection's checkpoint lag visible in this process's metrics. */
+/** Makes a projection's checkpoint lag visible in this process's metrics until the projection is stopped. */
 export function trackProjection(name: string, runner: ProjectionRunner): ProjectionRunner {
   projections.set(name, runner);
-  return runner;
+  return {
+    ...runner,
+    stop: async () => {
+      if (projections.get(name) === runner) projections.delete(name);
+      await runner.stop();
+    },
+  };
 }
 
 /**
@@ -24,38 +30,60 @@ export function trackProjection(name: string, runner: ProjectionRunner): Project
 export function registerStreamMetrics(metrics: Metrics, opts: { logger: Logger; db?: QueryExecutorProvider | undefined }) {
   const { logger } = opts;
   const failed = (what: string) => (err: unknown) => logger.warn(`metrics: ${what} could not be read at scrape time`, { err });
-  const pending = metrics.gauge('jetstream_consumer_pending', 'Events not yet delivered to a durable consumer (num_pending)', ['consumer']);
+  // prom-client collects every metric of a scrape concurrently: gauges read from one source share one read.
+  const lags = shared(() => durableLags((durable, err) => failed(`consumer ${durable}`)(err)));
+  const pending = metrics.gauge(
+    'jetstream_consumer_pending',
+    'Events not yet delivered to a durable consumer (num_pending)',
+    ['consumer'],
+    async () => {
+      const now = await lags();
+      pending.reset();
+      for (const l of now) pending.set({ consumer: l.durable }, l.pending);
+    },
+  );
   const ackPending = metrics.gauge(
     'jetstream_consumer_ack_pending',
     'Events delivered to a durable consumer and not yet acknowledged (num_ack_pending)',
     ['consumer'],
     async () => {
-      const lags = await durableLags((durable, err) => failed(`consumer ${durable}`)(err));
-      pending.reset();
+      const now = await lags();
       ackPending.reset();
-      for (const l of lags) {
-        pending.set({ consumer: l.durable }, l.pending);
-        ackPending.set({ consumer: l.durable }, l.ackPending);
-      }
+      for (const l of now) ackPending.set({ consumer: l.durable }, l.ackPending);
     },
   );
-  const checkpoint = metrics.gauge('projection_checkpoint_seq', 'Stream sequence a projection has applied (its checkpoint)', [
-    'projection',
-  ]);
+  const positions = shared(async () => {
+    const out: { name: string; lag: number; checkpoint: number }[] = [];
+    await Promise.all(
+      [...projections].map(async ([name, r]) => {
+        try {
+          const [l, c] = await Promise.all([r.lag(), r.checkpoint()]);
+          out.push({ name, lag: l, checkpoint: c });
+        } catch (err) {
+          failed(`projection ${name}`)(err);
+        }
+      }),
+    );
+    return out;
+  });
   const lag = metrics.gauge(
     'projection_checkpoint_lag_events',
     'Events matching a projection that it has not applied yet',
     ['projection'],
     async () => {
+      const now = await positions();
       lag.reset();
+      for (const p of now) lag.set({ projection: p.name }, p.lag);
+    },
+  );
+  const checkpoint = metrics.gauge(
+    'projection_checkpoint_seq',
+    'Stream sequence a projection has applied (its checkpoint)',
+    ['projection'],
+    async () => {
+      const now = await positions();
       checkpoint.reset();
-      await Promise.all(
-        [...projections].map(async ([name, r]) => {
-          const [l, c] = await Promise.all([r.lag(), r.checkpoint()]);
-          lag.set({ projection: name }, l);
-          checkpoint.set({ projection: name }, c);
-        }),
-      ).catch(failed('projection lag'));
+      for (const p of now) checkpoint.set({ projection: p.name }, p.checkpoint);
     },
   );
   const db = opts.db;
@@ -78,4 +106,15 @@ export function registerStreamMetrics(metrics: Metrics, opts: { logger: Logger; 
       for (const r of rows.rows) open.set({ consumer: r.consumer }, r.n);
     },
   );
+}
+
+/** One read shared by every caller while it is in flight (the gauges of one scrape). */
+function shared<T>(read: () => Promise<T>): () => Promise<T> {
+  let inflight: Promise<T> | undefined;
+  return () => {
+    inflight ??= read().finally(() => {
+      inflight = undefined;
+    });
+    return inflight;
+  };
 }

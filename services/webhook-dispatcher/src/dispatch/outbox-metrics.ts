@@ -4,21 +4,31 @@ import type { DispatcherDB } from '../db/schema.ts';
 
 /**
  * The outbox of exhausted deliveries whose `webhook.delivery_exhausted` event is not published yet:
- * `webhook_outbox_backlog` (rows) and `webhook_outbox_oldest_seconds` (age of the oldest), read at scrape time.
+ * `webhook_outbox_backlog` (rows) and `webhook_outbox_oldest_seconds` (age of the oldest, 0 when empty), read
+ * at scrape time with one query shared by both gauges; left out of a scrape when the database cannot answer.
  */
 export function registerOutboxMetrics(metrics: Metrics, db: Kysely<DispatcherDB>, logger: Logger): void {
-  const oldest = metrics.gauge('webhook_outbox_oldest_seconds', 'Age of the oldest unpublished outbox row (0 when empty)');
-  const backlog = metrics.gauge('webhook_outbox_backlog', 'Outbox rows whose event is not published yet', [], async () => {
-    const r = await sql<{ n: number; age: number }>`
+  let inflight: Promise<{ n: number; age: number } | undefined> | undefined;
+  const read = () => {
+    inflight ??= sql<{ n: number; age: number }>`
       select count(*)::int as n, coalesce(extract(epoch from now() - min(created_at)), 0)::float8 as age from webhook_outbox`
       .execute(db)
+      .then((r) => r.rows[0])
       .catch((err: unknown) => {
         logger.warn('metrics: the outbox could not be read at scrape time', { err });
         return undefined;
+      })
+      .finally(() => {
+        inflight = undefined;
       });
-    const row = r?.rows[0];
-    if (!row) return;
-    backlog.set(row.n);
-    oldest.set(row.age);
+    return inflight;
+  };
+  const backlog = metrics.gauge('webhook_outbox_backlog', 'Outbox rows whose event is not published yet', [], async () => {
+    const row = await read();
+    if (row) backlog.set(row.n);
+  });
+  const oldest = metrics.gauge('webhook_outbox_oldest_seconds', 'Age of the oldest unpublished outbox row (0 when empty)', [], async () => {
+    const row = await read();
+    if (row) oldest.set(row.age);
   });
 }
