@@ -25,7 +25,8 @@ export function trackProjection(name: string, runner: ProjectionRunner): Project
  *   `projection_checkpoint_seq` (the stream sequence the projection has applied),
  * - `dead_letters_open` per consumer (neither retried nor discarded by an operator, from the service's own
  *   `dead_letters` table).
- * A source that cannot be read at scrape time is left out of that scrape (and logged), never reported as 0.
+ * A source that cannot be read at scrape time is logged and never reported as 0: a consumer or projection that
+ * cannot be read is left out of that scrape; the dead-letter counts keep their last values while Postgres is away.
  */
 export function registerStreamMetrics(metrics: Metrics, opts: { logger: Logger; db?: QueryExecutorProvider | undefined }) {
   const { logger } = opts;

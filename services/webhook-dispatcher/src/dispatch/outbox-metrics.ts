@@ -5,7 +5,7 @@ import type { DispatcherDB } from '../db/schema.ts';
 /**
  * The outbox of exhausted deliveries whose `webhook.delivery_exhausted` event is not published yet:
  * `webhook_outbox_backlog` (rows) and `webhook_outbox_oldest_seconds` (age of the oldest, 0 when empty), read
- * at scrape time with one query shared by both gauges; left out of a scrape when the database cannot answer.
+ * at scrape time with one query shared by both gauges; they keep their last values while the database cannot answer.
  */
 export function registerOutboxMetrics(metrics: Metrics, db: Kysely<DispatcherDB>, logger: Logger): void {
   let inflight: Promise<{ n: number; age: number } | undefined> | undefined;
