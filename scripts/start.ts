@@ -16,6 +16,7 @@ import { startReceiver, waitUntil } from '@pep/testing';
 import { Webhook } from 'standardwebhooks';
 import { startReferencePartner } from '../tools/conformance/src/reference-partner.ts';
 import { choosePorts, type PortBlock } from './start-ports.ts';
+import { tracingHint } from './trace-hint.ts';
 import { z } from 'zod';
 
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..');
@@ -489,6 +490,7 @@ async function main() {
   say(`metrics        ${base}/metrics`);
   if (!config.PLATFORM_ADMIN_API_KEY) say(`admin API key  ${adminKey}  (.tools/dev-secrets.json)`);
   for (const r of running.values()) if (r.name !== 'gateway') say(`${r.name.padEnd(14)} http://127.0.0.1:${r.healthPort}/readyz  /metrics`);
+  for (const l of tracingHint(process.env)) say(l);
   say(demoOk ? 'running; Ctrl-C stops everything' : 'running (demo failed, see above); Ctrl-C stops everything');
 }
 

@@ -1,6 +1,7 @@
 import { type PlatformEvent, type StoredEvent, upcast } from '@pep/contracts';
 import type { JsMsg, StoredMsg } from '@nats-io/jetstream';
 import { PoisonMessageError } from './errors.ts';
+import { headerTraceparent } from './event-tracing.ts';
 
 const enc = new TextEncoder();
 const dec = new TextDecoder();
@@ -21,5 +22,6 @@ export function decodeEvent(msg: Pick<JsMsg, 'data' | 'subject' | 'seq'> | Store
     throw new PoisonMessageError(`message ${msg.seq} on ${msg.subject} is not an event envelope`);
   }
   const ev = upcast(raw);
-  return Object.assign(ev, { seq: msg.seq, subject_name: msg.subject });
+  const traced = headerTraceparent(msg);
+  return Object.assign(ev, { seq: msg.seq, subject_name: msg.subject }, traced ? { traceparent: traced } : {});
 }

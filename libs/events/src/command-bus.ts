@@ -2,6 +2,7 @@ import { latestVersion, type PlatformEvent } from '@pep/contracts';
 import { ConflictError, type Logger, newId } from '@pep/runtime';
 import type { EventBus } from './connection.ts';
 import { ConcurrencyConflictError } from './errors.ts';
+import { tracedCommand } from './event-tracing.ts';
 import { type AggregateSnapshot, appendToAggregate, createAggregateLoader } from './event-store.ts';
 import type { ProjectionRunner } from './projection.ts';
 import { aggregateSubject } from './subjects.ts';
@@ -54,6 +55,13 @@ export interface CommandMeta {
   traceparent?: string | undefined;
 }
 
+interface ExecuteOptions {
+  /** Read model to wait for; defaults to the kind's own. */
+  waitProjection?: string | undefined;
+  /** Skip the load on the first attempt and expect a new aggregate (the append fails if it exists). */
+  assumeNew?: boolean;
+}
+
 export interface CommandResult<S> {
   state: S;
   /** Stream sequence of the aggregate's last event (unchanged when the command decided nothing). */
@@ -98,64 +106,69 @@ export function createCommandBus(opts: {
     },
 
     /** `decide` may name an event's own `partnerid` (an aggregate whose tenant is in its state); else the meta's. */
-    async execute<S, E extends { type: string; data: unknown; partnerid?: string | undefined }>(
+    execute<S, E extends { type: string; data: unknown; partnerid?: string | undefined }>(
       agg: AggregateKind<S>,
       id: string,
       meta: CommandMeta,
       decide: (state: S) => E[],
-      options: {
-        /** Read model to wait for; defaults to the kind's own. */
-        waitProjection?: string | undefined;
-        /** Skip the load on the first attempt and expect a new aggregate (the append fails if it exists). */
-        assumeNew?: boolean;
-      } = {},
+      options: ExecuteOptions = {},
     ): Promise<CommandResult<S>> {
-      const subject = aggregateSubject(opts.bus.prefix, agg.kind, id);
-      const loader = loaderFor(agg);
-      const waitProjection = options.waitProjection ?? agg.projection;
-      for (let attempt = 1; ; attempt++) {
-        const snap = options.assumeNew && attempt === 1 ? { state: agg.initial(), version: 0 } : await loader.load(subject);
-        const decided = decide(snap.state);
-        if (decided.length === 0) return { state: snap.state, version: snap.version, events: [] };
-        const time = now().toISOString();
-        const events = decided.map((d) =>
-          newEvent({
-            type: d.type,
-            data: d.data,
-            source: opts.source,
-            time,
-            subject: `${agg.kind}/${id}`,
-            partnerid: d.partnerid ?? meta.partnerId,
-            correlationid: meta.correlationId,
-            causationid: meta.causationId,
-            traceparent: meta.traceparent,
-          }),
-        );
-        try {
-          const acks = await appendToAggregate(opts.bus, subject, snap.version, events);
-          let state = snap.state;
-          events.forEach((e, i) => {
-            state = agg.evolve(state, { ...e, seq: (acks[i] as { seq: number }).seq });
-          });
-          const version = acks[acks.length - 1]?.seq ?? snap.version;
-          loader.remember(subject, { state, version });
-          if (waitProjection) {
-            await opts.projections
-              .get(waitProjection)
-              ?.waitFor(version, 5_000)
-              .catch((err) => opts.logger.warn('read model lags behind a command', { projection: waitProjection, err }));
-          }
-          return { state, version, events };
-        } catch (err) {
-          if (!(err instanceof ConcurrencyConflictError)) throw err;
-          if (attempt >= maxAttempts) {
-            throw new ConflictError(`${agg.kind} ${id} was changed concurrently; retry the request`, { cause: err });
-          }
-          opts.logger.debug('concurrent append, deciding again on fresh state', { subject, attempt });
-          await new Promise((r) => setTimeout(r, Math.random() * 20 * attempt));
-        }
-      }
+      return tracedCommand(agg.kind, id, meta.traceparent, (traceparent) => execute(agg, id, { ...meta, traceparent }, decide, options));
     },
   };
+
+  async function execute<S, E extends { type: string; data: unknown; partnerid?: string | undefined }>(
+    agg: AggregateKind<S>,
+    id: string,
+    meta: CommandMeta,
+    decide: (state: S) => E[],
+    options: ExecuteOptions,
+  ): Promise<CommandResult<S>> {
+    const subject = aggregateSubject(opts.bus.prefix, agg.kind, id);
+    const loader = loaderFor(agg);
+    const waitProjection = options.waitProjection ?? agg.projection;
+    for (let attempt = 1; ; attempt++) {
+      const snap = options.assumeNew && attempt === 1 ? { state: agg.initial(), version: 0 } : await loader.load(subject);
+      const decided = decide(snap.state);
+      if (decided.length === 0) return { state: snap.state, version: snap.version, events: [] };
+      const time = now().toISOString();
+      const events = decided.map((d) =>
+        newEvent({
+          type: d.type,
+          data: d.data,
+          source: opts.source,
+          time,
+          subject: `${agg.kind}/${id}`,
+          partnerid: d.partnerid ?? meta.partnerId,
+          correlationid: meta.correlationId,
+          causationid: meta.causationId,
+          traceparent: meta.traceparent,
+        }),
+      );
+      try {
+        const acks = await appendToAggregate(opts.bus, subject, snap.version, events);
+        let state = snap.state;
+        events.forEach((e, i) => {
+          state = agg.evolve(state, { ...e, seq: (acks[i] as { seq: number }).seq });
+        });
+        const version = acks[acks.length - 1]?.seq ?? snap.version;
+        loader.remember(subject, { state, version });
+        if (waitProjection) {
+          await opts.projections
+            .get(waitProjection)
+            ?.waitFor(version, 5_000)
+            .catch((err) => opts.logger.warn('read model lags behind a command', { projection: waitProjection, err }));
+        }
+        return { state, version, events };
+      } catch (err) {
+        if (!(err instanceof ConcurrencyConflictError)) throw err;
+        if (attempt >= maxAttempts) {
+          throw new ConflictError(`${agg.kind} ${id} was changed concurrently; retry the request`, { cause: err });
+        }
+        opts.logger.debug('concurrent append, deciding again on fresh state', { subject, attempt });
+        await new Promise((r) => setTimeout(r, Math.random() * 20 * attempt));
+      }
+    }
+  }
 }
 export type CommandBus = ReturnType<typeof createCommandBus>;

@@ -4,6 +4,7 @@ import { headers as natsHeaders } from '@nats-io/transport-node';
 import { decodeEvent, encodeEvent } from './codec.ts';
 import type { EventBus } from './connection.ts';
 import { ConcurrencyConflictError, PublishError } from './errors.ts';
+import { tracedPublish } from './event-tracing.ts';
 import { isTraceparent } from './trace.ts';
 
 export interface PublishResult {
@@ -13,12 +14,12 @@ export interface PublishResult {
 }
 
 /** The NATS headers every published event carries: dedupe id, type, tenant and trace context. */
-export function eventHeaders(event: PlatformEvent, dedupeKey: string) {
+export function eventHeaders(event: PlatformEvent, dedupeKey: string, traceparent = event.traceparent) {
   const h = natsHeaders();
   h.set('Nats-Msg-Id', dedupeKey);
   h.set('ce-type', event.type);
   if (event.partnerid) h.set('ce-partnerid', event.partnerid);
-  if (isTraceparent(event.traceparent)) h.set('traceparent', event.traceparent);
+  if (isTraceparent(traceparent)) h.set('traceparent', traceparent);
   if (event.tracestate) h.set('tracestate', event.tracestate);
   return h;
 }
@@ -30,7 +31,9 @@ export function eventHeaders(event: PlatformEvent, dedupeKey: string) {
 export async function publishEvent(bus: EventBus, subject: string, event: PlatformEvent, dedupeKey = event.id): Promise<PublishResult> {
   let ack: PubAck;
   try {
-    ack = await bus.js.publish(subject, encodeEvent(event), { msgID: dedupeKey, headers: eventHeaders(event, dedupeKey) });
+    ack = await tracedPublish(subject, event, (tp) =>
+      bus.js.publish(subject, encodeEvent(event), { msgID: dedupeKey, headers: eventHeaders(event, dedupeKey, tp) }),
+    );
   } catch (err) {
     throw new PublishError(`publish of ${event.type} ${event.id} failed: ${(err as Error).message}`, { cause: err });
   }
@@ -59,11 +62,13 @@ export async function appendToAggregate(
   let expected = expectedSeq;
   for (const event of events) {
     try {
-      const ack = await bus.js.publish(subject, encodeEvent(event), {
-        msgID: event.id,
-        headers: eventHeaders(event, event.id),
-        expect: { lastSubjectSequence: expected },
-      });
+      const ack = await tracedPublish(subject, event, (tp) =>
+        bus.js.publish(subject, encodeEvent(event), {
+          msgID: event.id,
+          headers: eventHeaders(event, event.id, tp),
+          expect: { lastSubjectSequence: expected },
+        }),
+      );
       out.push({ id: event.id, seq: ack.seq, duplicate: ack.duplicate });
       expected = ack.seq;
     } catch (err) {

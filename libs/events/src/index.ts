@@ -15,3 +15,6 @@ export * from './stall-watch.ts';
 export * from './fold.ts';
 export * from './projection-shadow.ts';
 export * from './worker-retry.ts';
+export * from './event-tracing.ts';
+export * from './consumer-lag.ts';
+export * from './stream-metrics.ts';

@@ -4,6 +4,7 @@ import type { Logger } from '@pep/runtime';
 import { type ConsumerMessages, DeliverPolicy } from '@nats-io/jetstream';
 import { type Kysely, sql, type Transaction } from 'kysely';
 import { decodeEvent } from './codec.ts';
+import { tracedApply } from './event-tracing.ts';
 import type { EventBus } from './connection.ts';
 import { PoisonMessageError } from './errors.ts';
 import { isConnectionError, ProjectionBehindError } from './projection-errors.ts';
@@ -71,7 +72,7 @@ export async function startProjection<DB extends PlatformTables>(opts: {
         .executeTakeFirstOrThrow();
       const fresh = events.filter((e) => e.seq > row.seq);
       if (fresh.length === 0) return row.seq;
-      await projection.apply(trx, fresh);
+      await tracedApply(projection.name, fresh, () => projection.apply(trx, fresh));
       const last = (fresh[fresh.length - 1] as StoredEvent).seq;
       await t
         .updateTable('projection_checkpoints')

@@ -6,6 +6,8 @@ import { AckPolicy, type ConsumerInfo, type ConsumerMessages, DeliverPolicy, typ
 import { nanos } from '@nats-io/transport-node';
 import { decodeEvent } from './codec.ts';
 import { upsertConsumer } from './consumers.ts';
+import { trackDurable } from './consumer-lag.ts';
+import { tracedHandle } from './event-tracing.ts';
 import type { EventBus } from './connection.ts';
 import { PoisonMessageError } from './errors.ts';
 import { resumeOnReconnect } from './stall-watch.ts';
@@ -65,6 +67,7 @@ export async function startWorker(opts: WorkerOptions): Promise<Worker> {
   const consumer = await bus.js.consumers.get(bus.stream, durable);
   // So an operator can retry this worker's dead letters (`ops dead-letters retry`).
   const unregister = registerWorkerHandler(bus, durable, opts.handle);
+  trackDurable(bus, durable);
   let inFlight = 0;
   let stopped = false;
   const idle: (() => void)[] = [];
@@ -104,7 +107,7 @@ export async function startWorker(opts: WorkerOptions): Promise<Worker> {
     let event: StoredEvent | undefined;
     try {
       event = decodeEvent(msg);
-      await opts.handle(event, msg);
+      await tracedHandle(durable, event, (e) => opts.handle(e, msg));
       msg.ack();
     } catch (err) {
       try {

@@ -1,3 +1,4 @@
+import type { Metrics } from '@pep/runtime';
 import nodemailer from 'nodemailer';
 import { z } from 'zod';
 
@@ -37,9 +38,22 @@ export class MailSendError extends Error {
   }
 }
 
+/**
+ * `email_messages_total` by outcome: delivered (the SMTP server accepted every recipient), bounced (it
+ * refused a recipient) or failed (the send failed: server away, connection refused, message refused).
+ */
+function mailOutcomes(metrics: Metrics | undefined) {
+  const c = metrics?.counter('email_messages_total', 'Emails sent by outcome: delivered, bounced (a recipient refused), failed', [
+    'outcome',
+  ]);
+  for (const outcome of ['delivered', 'bounced', 'failed']) c?.inc({ outcome }, 0);
+  return c;
+}
+
 /** An SMTP mailer (nodemailer) for one sender address. */
-export function createMailer(config: MailerConfig): Mailer {
+export function createMailer(config: MailerConfig, metrics?: Metrics): Mailer {
   const transport = nodemailer.createTransport(config.SMTP_URL);
+  const outcomes = mailOutcomes(metrics);
   return {
     async sendMail(m) {
       try {
@@ -52,12 +66,15 @@ export function createMailer(config: MailerConfig): Mailer {
           ...(m.headers ? { headers: m.headers } : {}),
         });
         const addr = (a: unknown) => (typeof a === 'string' ? a : ((a as { address?: string }).address ?? String(a)));
-        return {
+        const sent = {
           messageId: String(info.messageId),
           accepted: (info.accepted as unknown[]).map(addr),
           rejected: (info.rejected as unknown[]).map(addr),
         };
+        outcomes?.inc({ outcome: sent.rejected.length > 0 ? 'bounced' : 'delivered' });
+        return sent;
       } catch (err) {
+        outcomes?.inc({ outcome: 'failed' });
         throw new MailSendError(`sending "${m.subject}" failed: ${(err as Error).message}`, { cause: err });
       }
     },

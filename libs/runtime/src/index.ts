@@ -10,3 +10,4 @@ export * from './telemetry.ts';
 export * from './redis-token-buckets.ts';
 export * from './early.ts';
 export * from './secret-box.ts';
+export * from './tracing.ts';

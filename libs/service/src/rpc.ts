@@ -1,7 +1,8 @@
 import type { RpcReply, RpcRequest } from '@pep/contracts';
 import { isConnectionError } from '@pep/events';
-import { AppError, type Logger, toProblem, UnavailableError } from '@pep/runtime';
+import { AppError, type Logger, type Metrics, toProblem, UnavailableError } from '@pep/runtime';
 import { ServerNats } from '@nestjs/microservices';
+import { rpcObserver } from './rpc-observe.ts';
 
 export type RpcHandler = (req: RpcRequest) => Promise<RpcReply>;
 
@@ -45,7 +46,9 @@ export function createRpcServer(opts: {
   rpcPrefix: string;
   handlers: Record<string, RpcHandler>;
   gracePeriodMs?: number;
+  metrics?: Metrics;
 }) {
+  const observe = rpcObserver(opts.service, opts.metrics);
   const server = new ServerNats({
     servers: opts.natsUrl.split(','),
     queue: opts.service,
@@ -54,7 +57,7 @@ export function createRpcServer(opts: {
     maxReconnectAttempts: -1,
   } as never);
   for (const [pattern, fn] of Object.entries(opts.handlers)) {
-    server.addHandler(rpcSubject(opts.rpcPrefix, opts.service, pattern), async (data: unknown) => fn(data as RpcRequest));
+    server.addHandler(rpcSubject(opts.rpcPrefix, opts.service, pattern), observe(pattern, fn));
   }
   return server;
 }

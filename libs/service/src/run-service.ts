@@ -16,6 +16,8 @@ import {
   type ProjectionRunner,
   StreamSettingsSchema,
   startProjection,
+  registerStreamMetrics,
+  trackProjection,
   watchConnection,
 } from '@pep/events';
 import {
@@ -82,7 +84,7 @@ export async function runService<DB, C = Record<string, never>>(def: ServiceDefi
   const config = loadConfig(schema.extend(StreamSettingsSchema.shape)) as BaseConfig & C;
   const logger = createLogger(def.name, config.LOG_LEVEL);
   const shutdown = onShutdown(logger, def.exit ? { exit: def.exit } : {});
-  const telemetry = startTelemetry(def.name);
+  const telemetry = await startTelemetry(def.name);
   const metrics = createMetrics(def.name);
 
   // An engine may be away at start-up too (a restart of the host, a database failover): wait for it, saying so,
@@ -144,14 +146,13 @@ export async function runService<DB, C = Record<string, never>>(def: ServiceDefi
       }),
     );
     deadLettered.inc({ projection: p.name }, 0);
-    ctx.projections.set(p.name, runner);
+    ctx.projections.set(p.name, trackProjection(p.name, runner));
     if (p.tables?.length)
-      ctx.rebuilders?.set(p.name, (onProgress) =>
-        rebuildBeside({ bus, db, projection: p, live: runner, deadLetters, logger, onProgress }),
-      );
+      ctx.rebuilders?.set(p.name, (onProgress) => rebuildBeside({ bus, db, projection: p, live: runner, deadLetters, logger, onProgress }));
   }
+  registerStreamMetrics(metrics, { logger, db });
   const handlers = { ...opsHandlers(ctx), ...(def.handlers?.(ctx) ?? {}) };
-  const rpc = createRpcServer({ natsUrl: config.NATS_URL, service: def.name, rpcPrefix: config.RPC_PREFIX, handlers });
+  const rpc = createRpcServer({ natsUrl: config.NATS_URL, service: def.name, rpcPrefix: config.RPC_PREFIX, handlers, metrics });
   const app = await NestFactory.createMicroservice(RpcHostModule, { strategy: rpc, logger: ['error', 'warn'] });
   await app.listen();
 

@@ -14,3 +14,4 @@ export * from './rpc.ts';
 export * from './stream.ts';
 export * from './teardown.ts';
 export * from './wait.ts';
+export * from './otlp-receiver.ts';

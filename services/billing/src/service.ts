@@ -73,19 +73,18 @@ export function billingService(): ServiceDefinition<BillingDB, BillingSettings> 
       const w = get(ctx);
       const every = ctx.config.INVOICE_JOB_INTERVAL_MS;
       if (every === 0) return async () => undefined;
-      const failedRuns = ctx.metrics.counter(
-        'invoice_scheduled_runs_failed_total',
-        'Scheduled invoice runs that failed (retried next tick)',
-      );
       let running: Promise<unknown> | undefined;
+      const runs = ctx.metrics.counter('billing_invoice_job_runs_total', 'Scheduled invoice runs by outcome', ['outcome']);
+      runs.inc({ outcome: 'failed' }, 0);
       // The scheduled job closes the last ended month; it is idempotent, so every replica may run it.
       const tick = () => {
         if (running) return;
         const now = w.now();
         const last = new Date(Date.UTC(now.getUTCFullYear(), now.getUTCMonth() - 1, 1)).toISOString().slice(0, 7);
         running = runInvoices(w.invoices, last, formatDate(now.getTime()))
+          .then(() => runs.inc({ outcome: 'succeeded' }))
           .catch((err) => {
-            failedRuns.inc();
+            runs.inc({ outcome: 'failed' });
             ctx.logger.warn('scheduled invoice run failed; it runs again', { period: last, err });
           })
           .finally(() => {

@@ -2,10 +2,18 @@ import 'reflect-metadata';
 import { randomBytes } from 'node:crypto';
 import type { IncomingMessage } from 'node:http';
 import { createDb, ensureDatabase, migrateToLatest } from '@pep/db';
-import { closeBus, type EventBus, ensureStream, isConnectionError, StreamSettingsSchema, watchConnection } from '@pep/events';
+import {
+  closeBus,
+  type EventBus,
+  ensureStream,
+  isConnectionError,
+  registerStreamMetrics,
+  StreamSettingsSchema,
+  watchConnection,
+} from '@pep/events';
 import { jetstream, jetstreamManager } from '@nats-io/jetstream';
 import { connect } from '@nats-io/transport-node';
-import { ConfigError, createLogger, databaseUrl, type Logger, onShutdown } from '@pep/runtime';
+import { ConfigError, createLogger, databaseUrl, type Logger, onShutdown, startTelemetry } from '@pep/runtime';
 import { ClientNats } from '@nestjs/microservices';
 import { NestFactory } from '@nestjs/core';
 import { FastifyAdapter, type NestFastifyApplication } from '@nestjs/platform-fastify';
@@ -75,6 +83,7 @@ async function main(): Promise<void> {
   const config = withAdminKey(loadGatewayConfig());
   const logger = createLogger('gateway', config.LOG_LEVEL);
   const shutdown = onShutdown(logger, { exit: (code) => process.exit(code) });
+  const telemetry = await startTelemetry('gateway');
 
   const url = databaseUrl(config, 'gateway');
   await untilReachable('postgres', logger, () => ensureDatabase(url));
@@ -88,6 +97,7 @@ async function main(): Promise<void> {
     },
   });
   const applied = await untilReachable('migrations', logger, () => migrateToLatest(db, migrations));
+  registerStreamMetrics(metrics.base, { logger, db });
   if (applied.length) logger.info('migrations applied', { applied });
 
   const bus = await connectIngestBus(config, logger);
@@ -153,6 +163,7 @@ async function main(): Promise<void> {
   shutdown.add('nats-rpc', () => rpc.close());
   shutdown.add('nats', () => closeBus(bus));
   shutdown.add('postgres', () => db.destroy());
+  shutdown.add('telemetry', () => telemetry.shutdown());
   line('info', 'gateway listening', { url: listening, stream: config.STREAM_NAME, rpc_prefix: config.RPC_PREFIX });
 }
 

@@ -3,6 +3,7 @@ import { type ServiceContext, type ServiceDefinition, runService } from '@pep/se
 import { Webhooks } from '@octokit/webhooks';
 import { createWebhookIngress } from './app/ingress.ts';
 import { createReverts } from './app/reverts.ts';
+import { bridgeMetrics } from './app/bridge-metrics.ts';
 import { startTranslator } from './app/translator.ts';
 import { bridgeConfigSchema, type BridgeSettings } from './config.ts';
 import { bridgeMigrations } from './db/migrations/index.ts';
@@ -39,6 +40,7 @@ export function bridgeService(): ServiceDefinition<BridgeDB, BridgeSettings> {
         refreshMarginSec: ctx.config.GITHUB_TOKEN_REFRESH_MARGIN_S,
         maxRateWaitMs: ctx.config.GITHUB_MAX_RATE_WAIT_MS,
         logger: ctx.logger,
+        onRateLimit: bridgeMetrics(ctx.metrics).rateLimit,
       });
       return bridgeHandlers({
         db: ctx.db,
@@ -56,7 +58,12 @@ export function bridgeService(): ServiceDefinition<BridgeDB, BridgeSettings> {
       });
     },
     start: async (ctx) => {
-      const translator = await startTranslator({ bus: ctx.bus, db: ctx.db, logger: ctx.logger });
+      const translator = await startTranslator({
+        bus: ctx.bus,
+        db: ctx.db,
+        logger: ctx.logger,
+        onProcessed: bridgeMetrics(ctx.metrics).processed,
+      });
       return () => translator.stop();
     },
   };

@@ -75,7 +75,7 @@ export function createRegistryRuntime(
         bus: ctx.bus,
         db: ctx.db,
         commands,
-        mailer: createMailer({ SMTP_URL: ctx.config.SMTP_URL, MAIL_FROM: ctx.config.MAIL_FROM }),
+        mailer: createMailer({ SMTP_URL: ctx.config.SMTP_URL, MAIL_FROM: ctx.config.MAIL_FROM }, ctx.metrics),
         logger: ctx.logger,
         deadLetters: ctx.deadLetters,
         keyExpiryWarningDays: ctx.config.KEY_EXPIRY_WARNING_DAYS,

@@ -4,6 +4,7 @@ import { handler, ok, type ServiceContext, type ServiceDefinition, runService } 
 import { createActionClaims } from './app/action-claims.ts';
 import { createAggregates } from './app/aggregates.ts';
 import { createExecutor } from './app/executor.ts';
+import { rollbackMetrics } from './app/rollback-metrics.ts';
 import { createIncidentUseCases } from './app/incidents.ts';
 import { createNotifier } from './app/notifier.ts';
 import { createPolicyUseCases } from './app/policies.ts';
@@ -62,6 +63,7 @@ function wire(ctx: Ctx) {
     secretsKey: keyring,
     logger: ctx.logger,
     onUnreadableSecret: () => unreadable.inc(),
+    onOutcome: rollbackMetrics(ctx.metrics),
     settings: c,
   });
   return {
@@ -83,7 +85,7 @@ function wire(ctx: Ctx) {
       prefix: c.SUBJECT_PREFIX,
       onUnavailable: (what) => limiterUnavailable.inc({ what }),
     }),
-    notifier: createNotifier({ db: ctx.db, smtpUrl: c.SMTP_URL, from: c.MAIL_FROM, logger: ctx.logger }),
+    notifier: createNotifier({ db: ctx.db, smtpUrl: c.SMTP_URL, from: c.MAIL_FROM, logger: ctx.logger, metrics: ctx.metrics }),
     now,
   };
 }

@@ -17,6 +17,7 @@ import { maxAttempts, type RetryPolicy } from './dispatch/retry-policy.ts';
 import { dispatcherHandlers } from './handlers/index.ts';
 import { startJobRunner } from './jobs/job-runner.ts';
 import { ENDPOINTS_PROJECTION, endpointsProjection } from './projections/endpoints/index.ts';
+import { registerOutboxMetrics } from './dispatch/outbox-metrics.ts';
 import { integrationMappingsProjection, MappingCache } from './projections/integration-mappings/index.ts';
 
 export const SERVICE_NAME = 'webhook-dispatcher';
@@ -83,6 +84,7 @@ function createDispatcherRuntime(ctx: Ctx) {
       },
     );
     await cache.refresh();
+    registerOutboxMetrics(ctx.metrics, ctx.db, ctx.logger);
     const mappings = new MappingCache(ctx.db, ctx.logger);
     await mappings.refresh();
     // Mapping changes reach deliveries within a refresh period (plus the projection's lag).

@@ -1,5 +1,13 @@
 import type { PlatformEvent } from '@pep/contracts';
-import { type ConnectionWatch, encodeEvent, isTraceparent, PublishError, type PublishResult, watchConnection } from '@pep/events';
+import {
+  type ConnectionWatch,
+  encodeEvent,
+  isTraceparent,
+  PublishError,
+  type PublishResult,
+  tracedPublish,
+  watchConnection,
+} from '@pep/events';
 import {
   createInbox,
   type Msg,
@@ -76,6 +84,10 @@ export class JetStreamPublisher {
 
   /** Publishes one event with dedupe (`Nats-Msg-Id` = dedupeKey) and resolves with its stream sequence. */
   publish(subject: string, event: PlatformEvent, dedupeKey: string): Promise<PublishResult> {
+    return tracedPublish(subject, event, (traceparent) => this.send(subject, event, dedupeKey, traceparent));
+  }
+
+  private send(subject: string, event: PlatformEvent, dedupeKey: string, traceparent: string | undefined): Promise<PublishResult> {
     // While the broker is away nothing would acknowledge the publish: answer at once instead of holding the client.
     const away = this.connection.problem();
     if (away) return Promise.reject(new PublishError(`publish of ${event.id} failed: the event store is unreachable (${away})`));
@@ -83,7 +95,7 @@ export class JetStreamPublisher {
     h.set('Nats-Msg-Id', dedupeKey);
     h.set('ce-type', event.type);
     if (event.partnerid) h.set('ce-partnerid', event.partnerid);
-    if (isTraceparent(event.traceparent)) h.set('traceparent', event.traceparent);
+    if (isTraceparent(traceparent)) h.set('traceparent', traceparent);
     if (event.tracestate) h.set('tracestate', event.tracestate);
     const n = ++this.next;
     const data = encodeEvent(event);

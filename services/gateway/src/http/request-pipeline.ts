@@ -10,7 +10,7 @@ import { IdempotencyService } from '../idempotency/idempotency.service.ts';
 import { RateLimiter } from '../rate-limit/rate-limiter.ts';
 import { LOGGER } from '../tokens.ts';
 import { type HttpResult, problem, problemResult, sendResult } from './http-result.ts';
-import { nextTraceparent } from './trace-context.ts';
+import { httpServerSpan } from './http-span.ts';
 
 /** What the pipeline needs to know about a route. */
 export interface PipelineRoute {
@@ -53,8 +53,8 @@ export class RequestPipeline {
     bodyForHash: () => string | Uint8Array | undefined = () => jsonBodyForHash(req.body),
   ): Promise<FastifyReply> {
     const requestId = String(req.id);
-    const incoming = req.headers.traceparent;
-    const traceparent = nextTraceparent(incoming);
+    const span = httpServerSpan(req, route);
+    const traceparent = span.traceparent;
     let headers: Record<string, string> | undefined;
     let result: HttpResult;
     try {
@@ -96,7 +96,9 @@ export class RequestPipeline {
     }
     reply.header('x-request-id', requestId);
     if (headers !== undefined) reply.headers(headers);
-    return sendResult(reply, result);
+    const sent = sendResult(reply, result);
+    span.end(reply.statusCode);
+    return sent;
   }
 
   private async authorize(req: FastifyRequest, route: PipelineRoute): Promise<Principal | undefined> {

@@ -9,6 +9,7 @@ import {
   pgDeadLetters,
   type StallState,
   startProjection,
+  trackProjection,
   startStallWatch,
 } from '@pep/events';
 import type { Logger } from '@pep/runtime';
@@ -215,14 +216,17 @@ export async function startIdentityStore(opts: {
     }
   })();
 
-  const persisted: ProjectionRunner = await startProjection({
-    bus,
-    db,
-    projection: identityProjection(bus.prefix),
-    deadLetters: pgDeadLetters(db),
-    logger,
-    onRecreate: (reason) => opts.onRecreate?.(IDENTITY_PROJECTION, reason),
-  });
+  const persisted: ProjectionRunner = trackProjection(
+    IDENTITY_PROJECTION,
+    await startProjection({
+      bus,
+      db,
+      projection: identityProjection(bus.prefix),
+      deadLetters: pgDeadLetters(db),
+      logger,
+      onRecreate: (reason) => opts.onRecreate?.(IDENTITY_PROJECTION, reason),
+    }),
+  );
 
   const lastIdentitySeq = async () => {
     // No identity event yet is `null`; a failure to ask is reported and waits for nothing more than memory has.

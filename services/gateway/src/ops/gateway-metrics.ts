@@ -5,6 +5,8 @@ export function createGatewayMetrics() {
   const m = createMetrics('gateway');
   return {
     registry: m.registry,
+    /** For metrics registered from shared code (stream and projection lag, dead letters). */
+    base: m,
     requests: m.counter('gateway_http_requests_total', 'HTTP requests by method, route and status', ['method', 'route', 'status']),
     latency: m.histogram(
       'gateway_http_request_duration_seconds',

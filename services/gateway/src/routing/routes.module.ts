@@ -11,6 +11,7 @@ import type { GatewayMetrics } from '../ops/gateway-metrics.ts';
 import { CONFIG, METRICS, RPC_CLIENT } from '../tokens.ts';
 import { replyToHttp, validateInput } from './forward.ts';
 import { requestService, rpcSubject, UpstreamError } from './rpc-client.ts';
+import { tracedRequest } from './rpc-span.ts';
 
 /** The principal sent to a service for a public route called without credentials. */
 export const ANONYMOUS: Principal = Object.freeze({ kind: 'anonymous', scopes: [], credential_id: 'anonymous' });
@@ -87,7 +88,9 @@ export class RoutesModule implements OnModuleInit {
     };
     try {
       const waitForResponderMs = this.startupUntil - Date.now();
-      const answer = await requestService(this.client, { subject, service: route.service, request, timeoutMs, waitForResponderMs });
+      const answer = await tracedRequest(subject, route.service, request, (r) =>
+        requestService(this.client, { subject, service: route.service, request: r, timeoutMs, waitForResponderMs }),
+      );
       this.metrics.rpcRequests.inc({ service: route.service, outcome: answer.ok ? 'ok' : 'problem' });
       return replyToHttp(answer);
     } catch (err) {

@@ -21,7 +21,13 @@ const isDelivery = eventsOfTypes<EventOf<typeof GithubWebhookReceived>>(['github
  * Translates kept webhook deliveries into platform events. Event ids derive from the delivery id and the
  * position, so a redelivered message publishes the same ids (deduped by the stream).
  */
-export function startTranslator(deps: { bus: EventBus; db: Kysely<BridgeDB>; logger: Logger }): Promise<Worker> {
+export function startTranslator(deps: {
+  bus: EventBus;
+  db: Kysely<BridgeDB>;
+  logger: Logger;
+  /** Seconds from a webhook delivery's receipt to its platform events published. */
+  onProcessed?: (seconds: number) => void;
+}): Promise<Worker> {
   return startWorker({
     bus: deps.bus,
     durable: 'github-bridge-translator',
@@ -44,6 +50,7 @@ export function startTranslator(deps: { bus: EventBus; db: Kysely<BridgeDB>; log
           }),
         );
       }
+      deps.onProcessed?.((Date.now() - Date.parse(d.received_at)) / 1000);
     },
   });
 }

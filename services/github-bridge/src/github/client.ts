@@ -24,6 +24,8 @@ export interface GithubClientOptions {
   maxRateWaitMs: number;
   logger: Logger;
   now?: () => number;
+  /** What GitHub reported of a rate-limit bucket after each call (`x-ratelimit-remaining` of `x-ratelimit-limit`). */
+  onRateLimit?: (bucket: 'app' | 'installation', remaining: number, limit: number) => void;
 }
 
 interface RateState {
@@ -109,6 +111,8 @@ export function createGithubClient(o: GithubClientOptions) {
       const remaining = h('x-ratelimit-remaining');
       const reset = h('x-ratelimit-reset');
       if (remaining !== undefined && reset !== undefined) rate.set(bucket, { remaining: Number(remaining), resetAt: Number(reset) * 1000 });
+      const limit = h('x-ratelimit-limit');
+      if (remaining !== undefined && limit !== undefined) o.onRateLimit?.(opts.auth.kind, Number(remaining), Number(limit));
       const data = (text ? JSON.parse(text) : null) as T & { message?: string };
       if ((res.statusCode === 403 || res.statusCode === 429) && attempt <= 3) {
         const retryAfter = h('retry-after');

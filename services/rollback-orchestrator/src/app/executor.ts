@@ -37,6 +37,8 @@ export interface ExecutorDeps {
   logger: Logger;
   /** A policy secret the keyring cannot open (counted by the caller). */
   onUnreadableSecret?: () => void;
+  /** Each performed action: its kind, whether it worked, and seconds since the run was planned (the incident). */
+  onOutcome?: (kind: string, ok: boolean, secondsSincePlanned: number) => void;
   settings: {
     CLAIM_GRACE_MS: number;
     FLAG_WEBHOOK_TIMEOUT_MS: number;
@@ -117,6 +119,7 @@ export function createExecutor(deps: ExecutorDeps) {
     if (claim.kind === 'done') return claim.outcome;
     if (claim.kind === 'busy') return null;
     const outcome = await perform(key, plan, action, phase, await policy.result());
+    if (phase === 'rollback') deps.onOutcome?.(action.kind, outcome.ok, (Date.parse(outcome.at) - Date.parse(plan.planned_at)) / 1000);
     await deps.claims.complete(key, action.action_id, phase, outcome);
     return outcome;
   }

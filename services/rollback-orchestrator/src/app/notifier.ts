@@ -1,5 +1,5 @@
 import { createMailer, type Mailer } from '@pep/mailer';
-import type { Logger } from '@pep/runtime';
+import type { Logger, Metrics } from '@pep/runtime';
 import type { Kysely } from 'kysely';
 import type { OrchestratorDB } from '../db/schema.ts';
 
@@ -7,8 +7,14 @@ import type { OrchestratorDB } from '../db/schema.ts';
  * Emails incident and rollback notifications over SMTP (@pep/mailer), once per event: the event id is
  * recorded before sending and released when the send fails, so a redelivered event is not mailed twice.
  */
-export function createNotifier(opts: { db: Kysely<OrchestratorDB>; smtpUrl: string | undefined; from: string; logger: Logger }) {
-  const mailer: Mailer | null = opts.smtpUrl ? createMailer({ SMTP_URL: opts.smtpUrl, MAIL_FROM: opts.from }) : null;
+export function createNotifier(opts: {
+  db: Kysely<OrchestratorDB>;
+  smtpUrl: string | undefined;
+  from: string;
+  logger: Logger;
+  metrics?: Metrics;
+}) {
+  const mailer: Mailer | null = opts.smtpUrl ? createMailer({ SMTP_URL: opts.smtpUrl, MAIL_FROM: opts.from }, opts.metrics) : null;
   return {
     enabled: mailer !== null,
     async send(eventId: string, kind: string, to: string[], subject: string, text: string): Promise<boolean> {

@@ -1,8 +1,9 @@
-import { aggregateFilter, allFilter, type DeadLetterSink, type EventBus, upsertConsumer } from '@pep/events';
+import { aggregateFilter, allFilter, type DeadLetterSink, type EventBus, trackDurable, upsertConsumer } from '@pep/events';
 import type { Logger } from '@pep/runtime';
 import { AckPolicy, DeliverPolicy, type JsMsg } from '@nats-io/jetstream';
 import { nanos } from '@nats-io/transport-node';
 import { type DecodedMessage, parseEnvelope } from './batch-planner.ts';
+import { traceIntake } from './intake-trace.ts';
 import type { DispatchMetrics } from './metrics.ts';
 
 export interface IntakeConsumerOptions {
@@ -25,7 +26,9 @@ export async function intakeConsumer(bus: EventBus, c: IntakeConsumerOptions, lo
     max_ack_pending: 50_000,
   };
   await upsertConsumer(bus, cfg, { ack_wait: cfg.ack_wait, max_ack_pending: cfg.max_ack_pending }, logger);
-  return bus.js.consumers.get(bus.stream, c.durable);
+  const consumer = await bus.js.consumers.get(bus.stream, c.durable);
+  trackDurable(bus, c.durable);
+  return consumer;
 }
 
 /** Events the consumer has not read or acked yet. */
@@ -55,7 +58,13 @@ export function createDecoder(o: { durable: string; deadLetters: DeadLetterSink;
     for (const m of msgs) {
       const body = dec.decode(m.data);
       try {
-        decoded.push({ msg: m, seq: m.seq, storedAtMs: m.info.timestampNanos / 1e6, envelope: parseEnvelope(body), body });
+        decoded.push({
+          msg: m,
+          seq: m.seq,
+          storedAtMs: m.info.timestampNanos / 1e6,
+          envelope: traceIntake(o.durable, m, parseEnvelope(body)),
+          body,
+        });
       } catch (err) {
         o.metrics.recovered('intake', 'undecodable event dead-lettered', { seq: m.seq, subject: m.subject, err });
         try {
