@@ -54,6 +54,17 @@ export function serviceNames(): string[] {
     .sort();
 }
 
+/**
+ * Node flags every compiled service runs with (`npm start`, the image's NODE_OPTIONS, the Kubernetes manifests).
+ * V8 grows the young generation's semi-spaces up to 16 MiB each (48 MiB of new space committed) on a short burst
+ * of start-up allocation and keeps them: most of a small service's idle memory beyond its live heap. 2 MiB
+ * semi-spaces scavenge more often and hold the idle RSS near the live heap; the gateway, which allocates per
+ * request at a far higher rate, keeps more room (see `pnpm bench:footprint` and docs/operations/kubernetes.md).
+ */
+export function runtimeFlags(service: string): string[] {
+  return [`--max-semi-space-size=${service === 'gateway' ? 8 : 2}`];
+}
+
 /** Where `services/<name>/src/main.ts` lands after a build into `outDir`. */
 export function compiledEntry(name: string, outDir = join(ROOT, 'dist')): string {
   return join(outDir, 'services', name, 'src', 'main.js');

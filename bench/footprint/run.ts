@@ -19,7 +19,7 @@ import { dropDatabase } from '@pep/db';
 import { closeBus, connectBus, ensureStream, StreamSettingsSchema } from '@pep/events';
 import { dbUrl, freePort, NATS_URL, REPO_ROOT, serviceEnv, testNames, waitUntil } from '@pep/testing';
 import autocannon from 'autocannon';
-import { buildDist, compiledEntry, serviceNames } from '../../scripts/build.ts';
+import { buildDist, compiledEntry, runtimeFlags, serviceNames } from '../../scripts/build.ts';
 
 const RUNTIME = process.env.FOOTPRINT_RUNTIME === 'tsx' ? 'tsx' : 'compiled';
 const SETTLE_S = Number(process.env.FOOTPRINT_SETTLE_S ?? 15);
@@ -151,7 +151,9 @@ async function main() {
   const services = ORDER.filter((s) => serviceNames().includes(s));
   if (RUNTIME === 'compiled') buildDist({ log: (l) => console.log(l) });
   const entry = (name: string) =>
-    RUNTIME === 'compiled' ? [compiledEntry(name)] : ['--import', 'tsx', join(REPO_ROOT, 'services', name, 'src', 'main.ts')];
+    RUNTIME === 'compiled'
+      ? [...runtimeFlags(name), compiledEntry(name)]
+      : ['--import', 'tsx', join(REPO_ROOT, 'services', name, 'src', 'main.ts')];
   console.log(
     `bench/footprint: ${RUNTIME} services (${services.length}), settle ${SETTLE_S} s, load ${LOAD_S} s at ${CONNECTIONS} connections; node ${process.version}`,
   );

@@ -1,4 +1,5 @@
-import nodemailer from 'nodemailer';
+import type { Transporter } from 'nodemailer';
+import type SMTPTransport from 'nodemailer/lib/smtp-transport';
 import { z } from 'zod';
 
 /** Mail settings from the environment (parse with `loadConfig` or `mailerConfigSchema.parse(process.env)`). */
@@ -37,13 +38,25 @@ export class MailSendError extends Error {
   }
 }
 
-/** An SMTP mailer (nodemailer) for one sender address. */
+/**
+ * An SMTP mailer (nodemailer) for one sender address. nodemailer is loaded on the first send, not at start-up:
+ * a service whose mail is off, or that has not sent yet, does not carry its code (see `pnpm bench:footprint`).
+ */
 export function createMailer(config: MailerConfig): Mailer {
-  const transport = nodemailer.createTransport(config.SMTP_URL);
+  let transport: Transporter<SMTPTransport.SentMessageInfo> | undefined;
+  let opening: Promise<Transporter<SMTPTransport.SentMessageInfo>> | undefined;
+  let closed = false;
+  const open = () =>
+    (opening ??= import('nodemailer').then(({ default: nodemailer }) => {
+      const t = nodemailer.createTransport(config.SMTP_URL);
+      if (closed) t.close();
+      transport = t;
+      return t;
+    }));
   return {
     async sendMail(m) {
       try {
-        const info = await transport.sendMail({
+        const info = await (await open()).sendMail({
           from: config.MAIL_FROM,
           to: m.to,
           subject: m.subject,
@@ -61,7 +74,10 @@ export function createMailer(config: MailerConfig): Mailer {
         throw new MailSendError(`sending "${m.subject}" failed: ${(err as Error).message}`, { cause: err });
       }
     },
-    close: () => transport.close(),
+    close: () => {
+      closed = true;
+      transport?.close();
+    },
   };
 }
 

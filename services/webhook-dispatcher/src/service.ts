@@ -7,7 +7,6 @@ import { dispatcherMigrations } from './db/migrations/index.ts';
 import type { DispatcherDB } from './db/schema.ts';
 import { startDispatcher } from './dispatch/dispatcher.ts';
 import { EndpointCache } from './dispatch/endpoint-cache.ts';
-import { SharedRateLimiter } from './dispatch/shared-rate-limiter.ts';
 import { maxAttempts, type RetryPolicy } from './dispatch/retry-policy.ts';
 import { dispatcherHandlers } from './handlers/index.ts';
 import { startJobRunner } from './jobs/job-runner.ts';
@@ -78,8 +77,13 @@ export const webhookDispatcher: ServiceDefinition<DispatcherDB, DispatcherConfig
     const mappingRefresh = setInterval(() => {
       mappings.refresh().catch((err) => ctx.logger.warn('refreshing integration mappings failed; it runs again', { err }));
     }, cfg.WEBHOOK_MAPPING_REFRESH_MS);
+    // Loaded only when shared limits are on: ioredis is not carried by a dispatcher that does not use it.
     const sharedRate = cfg.WEBHOOK_REDIS_URL
-      ? new SharedRateLimiter(cfg.WEBHOOK_REDIS_URL, cfg.WEBHOOK_RATE_LIMIT_PREFIX, ctx.logger)
+      ? new (await import('./dispatch/shared-rate-limiter.ts')).SharedRateLimiter(
+          cfg.WEBHOOK_REDIS_URL,
+          cfg.WEBHOOK_RATE_LIMIT_PREFIX,
+          ctx.logger,
+        )
       : undefined;
     const dispatcher = await startDispatcher({
       db: ctx.db,
