@@ -111,7 +111,11 @@ export function buildDist(opts: { outDir?: string; log?: (line: string) => void 
     packages.push(manifest.name);
   }
   const services = serviceNames();
-  for (const s of services) if (!existsSync(compiledEntry(s, outDir))) throw new BuildError(`no compiled entry for ${s}`);
+  for (const s of services) {
+    if (!existsSync(compiledEntry(s, outDir))) throw new BuildError(`no compiled entry for ${s}`);
+    // The image's CMD reads them (deploy/docker/Dockerfile): one source for the flags, here.
+    writeFileSync(join(outDir, 'services', s, 'node-flags'), `${runtimeFlags(s).join(' ')}\n`);
+  }
   const ms = Date.now() - started;
   log(`built ${services.length} services and ${packages.length} packages into ${relative(ROOT, outDir) || outDir} in ${ms} ms`);
   return { outDir, services, packages, ms };
