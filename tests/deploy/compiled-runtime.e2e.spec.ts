@@ -125,7 +125,8 @@ describe('compiled runtime', () => {
     expect(text).toMatch(/^HEALTHCHECK .*CMD .*\/healthz/m);
     expect(text).toMatch(/^ARG SERVICE$/m);
     const cmd = /^CMD (.*)$/m.exec(text)?.[1] ?? '';
-    expect(cmd).toContain('exec node $(cat dist/services/${SERVICE}/node-flags) dist/services/${SERVICE}/src/main.js');
+    const svc = '$' + '{SERVICE}'; // the shell's variable, spelled out
+    expect(cmd).toContain(`exec node $(cat dist/services/${svc}/node-flags) dist/services/${svc}/src/main.js`);
     // What the runtime stage reads from the build exists after a build, for every service.
     for (const s of built.services) {
       for (const rel of [`services/${s}/node-flags`, `services/${s}/src/main.js`, `services/${s}/package.json`])
