@@ -15,7 +15,7 @@ import { closeBus, connectBus, ensureStream, StreamSettingsSchema } from '@pep/e
 import { baseConfigSchema, databaseUrl, loadConfig } from '@pep/runtime';
 import { Webhook } from 'standardwebhooks';
 import { startReferencePartner } from '../tools/conformance/src/reference-partner.ts';
-import { buildDist, compiledEntry, runtimeFlags } from './build.ts';
+import { buildDist, compiledEntry, RUNTIME_ENV, runtimeFlags } from './build.ts';
 import { z } from 'zod';
 
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..');
@@ -189,7 +189,7 @@ function startService(name: string, index: number, restarts: number[] = []): Run
   // Compiled ahead of time (main() builds dist/ once): plain JavaScript on Node, no runtime transform.
   const child = spawn(process.execPath, [...runtimeFlags(name), compiledEntry(name)], {
     cwd: ROOT,
-    env: envFor(name, healthPort),
+    env: { ...RUNTIME_ENV, ...envFor(name, healthPort) },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   const tag = paint(COLORS[index % COLORS.length] as number, `[${name}]`.padEnd(24));

@@ -19,7 +19,7 @@ import { dropDatabase } from '@pep/db';
 import { closeBus, connectBus, ensureStream, StreamSettingsSchema } from '@pep/events';
 import { dbUrl, freePort, NATS_URL, REPO_ROOT, serviceEnv, testNames, waitUntil } from '@pep/testing';
 import autocannon from 'autocannon';
-import { buildDist, compiledEntry, runtimeFlags, serviceNames } from '../../scripts/build.ts';
+import { buildDist, compiledEntry, RUNTIME_ENV, runtimeFlags, serviceNames } from '../../scripts/build.ts';
 
 const RUNTIME = process.env.FOOTPRINT_RUNTIME === 'tsx' ? 'tsx' : 'compiled';
 const SETTLE_S = Number(process.env.FOOTPRINT_SETTLE_S ?? 15);
@@ -195,6 +195,7 @@ async function main() {
     for (const name of services) {
       const port = await freePort();
       const env = {
+        ...(RUNTIME === 'compiled' ? RUNTIME_ENV : {}),
         ...process.env,
         ...serviceEnv(names, { NODE_ENV: 'production', LOG_LEVEL: 'warn', ...serviceSettings(name, adminKey, port) }),
       };

@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { createRequire } from 'node:module';
 import { createTestBus, freePort, REPO_ROOT, serviceEnv, testNames, waitUntil } from '@pep/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type BuildResult, buildDist, compiledEntry, runtimeFlags, serviceNames } from '../../scripts/build.ts';
+import { type BuildResult, buildDist, compiledEntry, RUNTIME_ENV, runtimeFlags, serviceNames } from '../../scripts/build.ts';
 
 // The production runtime: every service compiled ahead of time (`pnpm build`), started with plain `node` (no
 // --import, no NODE_OPTIONS, no transform) from the tree the image copies, and healthy. Built into a folder of
@@ -64,7 +64,7 @@ describe('compiled runtime', () => {
     const { NODE_OPTIONS: _dropped, ...env } = process.env;
     const child = spawn(process.execPath, [...runtimeFlags('partner-registry'), compiledEntry('partner-registry', outDir)], {
       cwd: outDir,
-      env: { ...env, ...serviceEnv(names, { HEALTH_PORT: String(port), NODE_ENV: 'production' }) },
+      env: { ...env, ...RUNTIME_ENV, ...serviceEnv(names, { HEALTH_PORT: String(port), NODE_ENV: 'production' }) },
       stdio: ['ignore', 'pipe', 'pipe'],
     });
     let out = '';
@@ -124,6 +124,8 @@ describe('compiled runtime', () => {
     expect(user).toMatch(/^\d+:\d+$/); // numeric, so Kubernetes' runAsNonRoot can verify it
     expect(text).toMatch(/^HEALTHCHECK .*CMD .*\/healthz/m);
     expect(text).toMatch(/^ARG SERVICE$/m);
+    const envLine = /^ENV (.*)$/m.exec(text)?.[1] ?? '';
+    for (const [k, v] of Object.entries(RUNTIME_ENV)) expect(envLine.split(/\s+/)).toContain(`${k}=${v}`);
     const cmd = /^CMD (.*)$/m.exec(text)?.[1] ?? '';
     const svc = '$' + '{SERVICE}'; // the shell's variable, spelled out
     expect(cmd).toContain(`exec node $(cat dist/services/${svc}/node-flags) dist/services/${svc}/src/main.js`);
