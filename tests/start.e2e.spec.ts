@@ -45,6 +45,8 @@ describe('npm start', () => {
         what: 'the demo',
       });
       expect(out, out.slice(-5000)).toContain('demo succeeded');
+      // The services ran compiled ahead of time (node dist/...), not through a runtime transform.
+      expect(out).toMatch(/compiled \d+ services and \d+ packages to dist\//);
       expect(out).toMatch(/stream #\d+ on .*lead\.created/);
       // The PathCanary path: a policy pointing at the loopback reference partner (allowed in the dev stack, where
       // production would refuse it), an incident through the gateway, the flag turned off once, the timeline.

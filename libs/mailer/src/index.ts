@@ -1,5 +1,6 @@
 import type { Metrics } from '@pep/runtime';
-import nodemailer from 'nodemailer';
+import type { Transporter } from 'nodemailer';
+import type SMTPTransport from 'nodemailer/lib/smtp-transport';
 import { z } from 'zod';
 
 /** Mail settings from the environment (parse with `loadConfig` or `mailerConfigSchema.parse(process.env)`). */
@@ -50,14 +51,26 @@ function mailOutcomes(metrics: Metrics | undefined) {
   return c;
 }
 
-/** An SMTP mailer (nodemailer) for one sender address. */
+/**
+ * An SMTP mailer (nodemailer) for one sender address. nodemailer is loaded on the first send, not at start-up:
+ * a service whose mail is off, or that has not sent yet, does not carry its code (see `pnpm bench:footprint`).
+ */
 export function createMailer(config: MailerConfig, metrics?: Metrics): Mailer {
-  const transport = nodemailer.createTransport(config.SMTP_URL);
   const outcomes = mailOutcomes(metrics);
+  let transport: Transporter<SMTPTransport.SentMessageInfo> | undefined;
+  let opening: Promise<Transporter<SMTPTransport.SentMessageInfo>> | undefined;
+  let closed = false;
+  const open = () =>
+    (opening ??= import('nodemailer').then(({ default: nodemailer }) => {
+      const t = nodemailer.createTransport(config.SMTP_URL);
+      if (closed) t.close();
+      transport = t;
+      return t;
+    }));
   return {
     async sendMail(m) {
       try {
-        const info = await transport.sendMail({
+        const info = await (await open()).sendMail({
           from: config.MAIL_FROM,
           to: m.to,
           subject: m.subject,
@@ -78,7 +91,10 @@ export function createMailer(config: MailerConfig, metrics?: Metrics): Mailer {
         throw new MailSendError(`sending "${m.subject}" failed: ${(err as Error).message}`, { cause: err });
       }
     },
-    close: () => transport.close(),
+    close: () => {
+      closed = true;
+      transport?.close();
+    },
   };
 }
 

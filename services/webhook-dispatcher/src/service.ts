@@ -12,7 +12,6 @@ import type { DispatcherDB } from './db/schema.ts';
 import { systemClock } from './dispatch/clock.ts';
 import { startDispatcher } from './dispatch/dispatcher.ts';
 import { EndpointCache } from './dispatch/endpoint-cache.ts';
-import { SharedRateLimiter } from './dispatch/shared-rate-limiter.ts';
 import { maxAttempts, type RetryPolicy } from './dispatch/retry-policy.ts';
 import { dispatcherHandlers } from './handlers/index.ts';
 import { startJobRunner } from './jobs/job-runner.ts';
@@ -91,11 +90,17 @@ function createDispatcherRuntime(ctx: Ctx) {
     const mappingRefresh = setInterval(() => {
       mappings.refresh().catch((err) => ctx.logger.warn('refreshing integration mappings failed; it runs again', { err }));
     }, cfg.WEBHOOK_MAPPING_REFRESH_MS);
+    // Loaded only when shared limits are on: ioredis is not carried by a dispatcher that does not use it.
     const sharedRate = cfg.WEBHOOK_REDIS_URL
-      ? new SharedRateLimiter(cfg.WEBHOOK_REDIS_URL, cfg.WEBHOOK_RATE_LIMIT_PREFIX, ctx.logger, {
-          clock: systemClock,
-          failures: ctx.metrics.counter('webhook_rate_limit_redis_failures_total', 'Shared rate-limit requests Redis did not answer'),
-        })
+      ? new (await import('./dispatch/shared-rate-limiter.ts')).SharedRateLimiter(
+          cfg.WEBHOOK_REDIS_URL,
+          cfg.WEBHOOK_RATE_LIMIT_PREFIX,
+          ctx.logger,
+          {
+            clock: systemClock,
+            failures: ctx.metrics.counter('webhook_rate_limit_redis_failures_total', 'Shared rate-limit requests Redis did not answer'),
+          },
+        )
       : undefined;
     const dispatcher = await startDispatcher({
       db: ctx.db,
