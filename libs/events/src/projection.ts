@@ -84,6 +84,8 @@ export async function startProjection<DB extends PlatformTables>(opts: {
     (await db.selectFrom('projection_checkpoints').select('seq').where('name', '=', projection.name).executeTakeFirstOrThrow()).seq;
 
   let applied = await readCheckpoint();
+  /** Bumped by rebuild(): a batch read before it must neither be applied nor move `applied` (it is stale). */
+  let generation = 0;
   const waiters = new Set<{ seq: number; resolve: (n: number) => void }>();
   const notify = () => {
     for (const w of waiters)
@@ -94,7 +96,7 @@ export async function startProjection<DB extends PlatformTables>(opts: {
   };
 
   /** One transaction: lock checkpoint, drop covered events, apply, advance. Returns the new checkpoint. */
-  const applyBatch = async (events: StoredEvent[]): Promise<number> =>
+  const applyBatch = async (events: StoredEvent[], gen: number): Promise<number> =>
     opts.db.transaction().execute(async (trx) => {
       const t = trx as unknown as Transaction<PlatformTables>;
       const row = await t
@@ -103,6 +105,8 @@ export async function startProjection<DB extends PlatformTables>(opts: {
         .where('name', '=', projection.name)
         .forUpdate()
         .executeTakeFirstOrThrow();
+      // A rebuild reset the checkpoint after this batch was read: applying it would skip what came before it.
+      if (gen !== generation) return row.seq;
       const fresh = events.filter((e) => e.seq > row.seq);
       if (fresh.length === 0) return row.seq;
       await projection.apply(trx, fresh);
@@ -126,11 +130,13 @@ export async function startProjection<DB extends PlatformTables>(opts: {
       .then(() => true)
       .catch(() => false);
 
-  const applyOneByOne = async (events: StoredEvent[]) => {
+  const applyOneByOne = async (events: StoredEvent[], gen: number) => {
     for (const ev of events) {
       for (let attempt = 1; ; attempt++) {
         try {
-          applied = Math.max(applied, await applyBatch([ev]));
+          const reached = await applyBatch([ev], gen);
+          if (gen !== generation) return;
+          applied = Math.max(applied, reached);
           dbProblem = undefined;
           break;
         } catch (err) {
@@ -182,6 +188,7 @@ export async function startProjection<DB extends PlatformTables>(opts: {
     while (!stopped) {
       restart = false;
       try {
+        const gen = generation;
         const start = (await readCheckpoint()) + 1;
         dbProblem = undefined;
         applied = start - 1;
@@ -201,7 +208,9 @@ export async function startProjection<DB extends PlatformTables>(opts: {
           batch = [];
           buffered = 0;
           try {
-            applied = Math.max(applied, await applyBatch(b));
+            const reached = await applyBatch(b, gen);
+            if (gen !== generation) return;
+            applied = Math.max(applied, reached);
             dbProblem = undefined;
           } catch (err) {
             if (isConnectionError(err)) {
@@ -209,7 +218,7 @@ export async function startProjection<DB extends PlatformTables>(opts: {
               throw err;
             }
             logger.warn('projection batch failed, applying one by one', { projection: projection.name, err });
-            await applyOneByOne(b);
+            await applyOneByOne(b, gen);
           }
           notify();
         };
@@ -379,6 +388,7 @@ export async function startProjection<DB extends PlatformTables>(opts: {
         const m = await bus.jsm.streams.getMessage(bus.stream, { start_time: new Date(from.time).toISOString() } as never);
         startSeq = m ? m.seq : (await streamLastSeq()) + 1;
       }
+      generation++;
       await opts.db.transaction().execute(async (trx) => {
         const t = trx as unknown as Transaction<PlatformTables>;
         await t.selectFrom('projection_checkpoints').select('seq').where('name', '=', projection.name).forUpdate().execute();
@@ -389,6 +399,8 @@ export async function startProjection<DB extends PlatformTables>(opts: {
           .where('name', '=', projection.name)
           .execute();
       });
+      // waitFor() right after rebuild() waits for the rebuilt read model, not the checkpoint before the reset.
+      applied = startSeq - 1;
       restart = true;
       messages?.stop();
       logger.info('projection rebuild started', { projection: projection.name, from_seq: startSeq });
