@@ -16,6 +16,7 @@ import { baseConfigSchema, databaseUrl, loadConfig } from '@pep/runtime';
 import { Webhook } from 'standardwebhooks';
 import { startReferencePartner } from '../tools/conformance/src/reference-partner.ts';
 import { z } from 'zod';
+import { demoMarketplace } from './demo-marketplace.ts';
 
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..');
 
@@ -376,10 +377,12 @@ async function demo(base: string): Promise<boolean> {
     }
     const withRollback = SERVICES.includes('rollback-orchestrator');
     if (withRollback) await demoRollback(base, auth, partner.id, step);
+    const withMarketplace = SERVICES.includes('marketplace') && SERVICES.includes('partner-registry');
+    if (withMarketplace) await demoMarketplace(base, auth, partner.id, step, say);
     say(
       paint(
         32,
-        `demo succeeded: partner created and activated, lead.created published${withWebhooks ? ', delivered as a verified webhook' : ''} and read back${withRollback ? '; a PathCanary incident turned its flag off once (rollback completed)' : ''}`,
+        `demo succeeded: partner created and activated, lead.created published${withWebhooks ? ', delivered as a verified webhook' : ''} and read back${withRollback ? '; a PathCanary incident turned its flag off once (rollback completed)' : ''}${withMarketplace ? '; its application listed, found by a misspelled search, installed, reviewed and answered' : ''}`,
       ),
     );
     return true;
