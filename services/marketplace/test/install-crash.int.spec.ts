@@ -59,8 +59,12 @@ async function runAll<T>(jobs: T[], fn: (job: T) => Promise<RpcReply>): Promise<
     Array.from({ length: CONCURRENCY }, async () => {
       while (next < jobs.length) {
         const job = jobs[next++] as T;
-        const r = await fn(job).catch(() => undefined);
-        if (!r?.ok) failed.push(job);
+        // No answer (the process was killed: the request times out) or a refusal: this job is sent again.
+        const r = await fn(job).then(
+          (reply) => reply,
+          (err: unknown) => ({ ok: false as const, err }),
+        );
+        if (!r.ok) failed.push(job);
       }
     }),
   );
