@@ -20,7 +20,13 @@ async function appEndpoints() {
 
 export async function demoMarketplace(base: string, auth: Record<string, string>, partnerId: string, step: Step, say: Say): Promise<void> {
   const call = async (method: string, path: string, body?: unknown, expect = [200, 201]) => {
-    const res = await fetch(`${base}${path}`, { method, headers: auth, ...(body === undefined ? {} : { body: JSON.stringify(body) }) });
+    // No body, no Content-Type (an empty JSON body is a 400).
+    const { 'content-type': _json, ...bare } = auth;
+    const res = await fetch(`${base}${path}`, {
+      method,
+      headers: body === undefined ? bare : auth,
+      ...(body === undefined ? {} : { body: JSON.stringify(body) }),
+    });
     const text = await res.text();
     const json = (text ? JSON.parse(text) : {}) as Record<string, unknown>;
     if (!expect.includes(res.status)) throw new Error(`${method} ${path} answered ${res.status}: ${text.slice(0, 500)}`);
