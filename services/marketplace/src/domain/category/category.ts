@@ -28,7 +28,7 @@ export type CategoryEvent =
     }
   | { type: 'marketplace.category_removed'; data: { slug: string; removed_by: string; removed_at: string } };
 
-export function isCategoryEvent(e: { type: string; data: unknown }): e is { type: string; data: unknown } & CategoryEvent {
+export function isCategoryEvent<E extends { type: string; data: unknown }>(e: E): e is E & CategoryEvent {
   return e.type === 'marketplace.category_defined' || e.type === 'marketplace.category_removed';
 }
 

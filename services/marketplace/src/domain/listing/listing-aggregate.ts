@@ -39,7 +39,7 @@ const LISTING_EVENT_TYPES: ReadonlySet<string> = new Set([
 ]);
 
 /** Narrows a stored event to a listing event by its type (the envelope was validated against the catalog). */
-export function isListingEvent(e: { type: string; data: unknown }): e is { type: string; data: unknown } & ListingEvent {
+export function isListingEvent<E extends { type: string; data: unknown }>(e: E): e is E & ListingEvent {
   return LISTING_EVENT_TYPES.has(e.type);
 }
 

@@ -49,7 +49,7 @@ const REVIEW_EVENT_TYPES: ReadonlySet<string> = new Set([
 ]);
 
 /** Narrows a stored event to a review event by its type (the envelope was validated against the catalog). */
-export function isReviewEvent(e: { type: string; data: unknown }): e is { type: string; data: unknown } & ReviewEvent {
+export function isReviewEvent<E extends { type: string; data: unknown }>(e: E): e is E & ReviewEvent {
   return REVIEW_EVENT_TYPES.has(e.type);
 }
 
