@@ -25,6 +25,7 @@ export const ListingDraftSchema = z
     ready: z.boolean(),
     saved_at: safeText().nullable(),
     published_at: safeText().nullable().describe('When content last went live (null: never)'),
+    unlisted: z.boolean().describe('Taken off the marketplace by its partner or an admin (POST …/relist shows it again)'),
   })
   .meta({ id: 'ListingDraft' });
 export type ListingDraft = z.output<typeof ListingDraftSchema>;
@@ -92,6 +93,28 @@ export const marketplaceCurationRoutes = defineRoutes([
     params: ListingParams,
     success: { status: 200, schema: ListingSchema },
     errors: [409],
+  },
+  {
+    ...common,
+    operationId: 'unlistListing',
+    method: 'POST',
+    path: '/v1/marketplace/listings/:id/unlist',
+    summary: 'Take the listing off the marketplace (its partner or an admin; idempotent): hidden and not installable, installs stay',
+    pattern: 'listings.unlist',
+    scope: 'write:marketplace',
+    params: ListingParams,
+    success: { status: 200, schema: ListingDraftSchema },
+  },
+  {
+    ...common,
+    operationId: 'relistListing',
+    method: 'POST',
+    path: '/v1/marketplace/listings/:id/relist',
+    summary: 'Show an unlisted listing again (its partner or an admin; idempotent)',
+    pattern: 'listings.relist',
+    scope: 'write:marketplace',
+    params: ListingParams,
+    success: { status: 200, schema: ListingSchema },
   },
   {
     ...common,

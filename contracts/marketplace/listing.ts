@@ -98,6 +98,23 @@ export const ListingUnfeatured = defineEvent({
   data: z.object({ ...listingRef, unfeatured_by: safeText(), unfeatured_at: safeText() }),
 });
 
+export const ListingUnlisted = defineEvent({
+  ...listingCommon,
+  type: 'listing.unlisted',
+  version: 1,
+  description:
+    "The listing's partner (or an admin) took the listing off the marketplace: not shown or installable until relisted; installs stay.",
+  data: z.object({ ...listingRef, unlisted_by: safeText(), unlisted_at: safeText() }),
+});
+
+export const ListingRelisted = defineEvent({
+  ...listingCommon,
+  type: 'listing.relisted',
+  version: 1,
+  description: 'The listing is shown in the marketplace again.',
+  data: z.object({ ...listingRef, relisted_by: safeText(), relisted_at: safeText() }),
+});
+
 const categoryCommon = { origin: 'domain', aggregate: 'marketplace_category', category: 'marketplace' } as const;
 
 export const CategoryDefined = defineEvent({
@@ -133,5 +150,13 @@ export const DefineCategoryBody = z
   .strict()
   .meta({ id: 'DefineCategory' });
 
-export const listingEvents = [ListingDraftSaved, ListingPublished, ListingUpdated, ListingFeatured, ListingUnfeatured] as const;
+export const listingEvents = [
+  ListingDraftSaved,
+  ListingPublished,
+  ListingUpdated,
+  ListingFeatured,
+  ListingUnfeatured,
+  ListingUnlisted,
+  ListingRelisted,
+] as const;
 export const categoryEvents = [CategoryDefined, CategoryRemoved] as const;

@@ -132,6 +132,24 @@ describe('drafts and the pre-submission checklist', () => {
   });
 });
 
+describe('unlisting', () => {
+  it('hides an unlisted listing from everyone but its partner, refuses installs, and shows it again when relisted', async () => {
+    expect(statusOf(await m.call('listings.unlist', partnerPrincipal(B), { params: { id: mine } }))).toBe(404);
+    const draft = await m.ok<{ unlisted: boolean }>('listings.unlist', partnerPrincipal(A), { params: { id: mine } });
+    expect(draft.unlisted).toBe(true);
+    expect(statusOf(await m.call('listings.get', anonymous, { params: { id: mine } }))).toBe(404);
+    expect((await search({ q: 'Zephyrquote' })).total).toBe(0);
+    expect(statusOf(await m.call('installs.create', admin, { params: { id: mine }, body: { customer_id: 'cus_unlisted' } }))).toBe(409);
+    expect(statusOf(await m.call('listings.draft.get', partnerPrincipal(A), { params: { id: mine } }))).toBe(200);
+    // Unlisting again changes nothing; relisting shows it again.
+    const before = await listingEvents();
+    await m.ok('listings.unlist', partnerPrincipal(A), { params: { id: mine } });
+    expect(await listingEvents()).toBe(before);
+    expect((await m.ok<ListingBody>('listings.relist', partnerPrincipal(A), { params: { id: mine } })).id).toBe(mine);
+    expect((await search({ q: 'Zephyrquote' })).data.map((l) => l.id)).toEqual([mine]);
+  });
+});
+
 describe('featured listings', () => {
   it("lists an admin's open window, and not once it is ended; a partner cannot feature", async () => {
     const window = { from: new Date(Date.now() - 60_000).toISOString(), until: new Date(Date.now() + 86_400_000).toISOString() };

@@ -108,6 +108,19 @@ describe('listing decider', () => {
   });
 });
 
+describe('unlisting', () => {
+  it('unlists and relists once each', () => {
+    const unlist: ListingCommand = { type: 'UnlistListing', listing, by: 'key_p', now };
+    const relist: ListingCommand = { type: 'RelistListing', listing, by: 'key_p', now };
+    expect(when(relist, given())).toEqual([]);
+    const [off] = when(unlist, given());
+    expect(off).toMatchObject({ type: 'listing.unlisted', data: { ...listing, unlisted_by: 'key_p' } });
+    expect(given(off as ListingEvent).unlisted).toBe(true);
+    expect(when(unlist, given(off as ListingEvent))).toEqual([]);
+    expect(when(relist, given(off as ListingEvent))[0]?.type).toBe('listing.relisted');
+  });
+});
+
 describe('category decider', () => {
   const define = (slug: string, parent: string | null) =>
     decideCategory({ type: 'DefineCategory', slug, name: 'Leads', parent, known, by: 'key_admin', now }, categoryAggregate.initial());

@@ -24,7 +24,7 @@ export function createListingUseCases(opts: {
 
   /** The listed listing a request names; a partner sees only its own (another partner's is 404). */
   const listingFor = async (listingId: string, principal: Principal) => {
-    const listing = await findListing(opts.db, listingId);
+    const listing = await findListing(opts.db, listingId, { includeUnlisted: true });
     if (!listing) throw new NotFoundError(`listing ${listingId} not found`);
     assertVisible(principal, listing.partner_id, `listing ${listingId}`);
     return listing;
@@ -71,6 +71,17 @@ export function createListingUseCases(opts: {
         now,
       };
       await commands.execute(listingAggregate, listingId, meta(listing.partner_id, m), (state) => decideListing(command, state));
+    },
+
+    /** Takes the listing off the marketplace (`unlist: true`) or shows it again. */
+    async setListed(listingId: string, principal: Principal, listed: boolean, m: CallMeta): Promise<ListingAggregateState> {
+      const listing = await listingFor(listingId, principal);
+      const now = opts.now();
+      const type = listed ? ('RelistListing' as const) : ('UnlistListing' as const);
+      const res = await commands.execute(listingAggregate, listingId, meta(listing.partner_id, m), (state) =>
+        decideListing({ type, listing: refOf(listing), by: m.by, now }, state),
+      );
+      return res.state;
     },
 
     async unfeature(listingId: string, principal: Principal, m: CallMeta): Promise<void> {

@@ -34,6 +34,8 @@ export interface MarketplaceTables {
     content_published_at: ColumnType<Date | null, string | null | undefined, string | null>;
     featured_from: ColumnType<Date | null, string | null | undefined, string | null>;
     featured_until: ColumnType<Date | null, string | null | undefined, string | null>;
+    /** Taken off the marketplace by its partner or an admin (listing.unlisted): hidden like a retired one. */
+    unlisted: ColumnType<boolean, boolean | undefined, boolean>;
     /** Generated: weighted tsvector (name A, tagline B, description C). */
     search_doc: ColumnType<string, never, never>;
   };

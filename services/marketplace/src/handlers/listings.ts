@@ -34,6 +34,15 @@ export function listingHandlers(deps: HandlerDeps): Record<string, RpcHandler> {
       await deps.listings.publish(id, req.principal, metaOf(req));
       return shown(id);
     }),
+    'listings.unlist': route(deps, async (req) => {
+      const { id } = parseOrThrow(ListingParams, req.params);
+      return ok(draftView(id, await deps.listings.setListed(id, req.principal, false, metaOf(req))));
+    }),
+    'listings.relist': route(deps, async (req) => {
+      const { id } = parseOrThrow(ListingParams, req.params);
+      await deps.listings.setListed(id, req.principal, true, metaOf(req));
+      return shown(id);
+    }),
     'listings.feature': route(deps, async (req) => {
       const { id } = parseOrThrow(ListingParams, req.params);
       const body = parseOrThrow(FeatureListingBody, req.body);

@@ -40,6 +40,7 @@ export function draftView(listingId: string, s: ListingAggregateState): ListingD
     ready: items.every((i) => i.ok),
     saved_at: s.saved_at,
     published_at: s.published_at,
+    unlisted: s.unlisted,
   };
 }
 

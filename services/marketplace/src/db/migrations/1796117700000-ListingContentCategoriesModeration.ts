@@ -15,6 +15,7 @@ export async function up(db: Kysely<unknown>): Promise<void> {
     .addColumn('content_published_at', 'timestamptz')
     .addColumn('featured_from', 'timestamptz')
     .addColumn('featured_until', 'timestamptz')
+    .addColumn('unlisted', 'boolean', (c) => c.notNull().defaultTo(false))
     .execute();
   await db.schema.createIndex('listings_featured_idx').on('listings').columns(['featured_until', 'featured_from']).execute();
   await db.schema
@@ -46,5 +47,6 @@ export async function down(db: Kysely<unknown>): Promise<void> {
     .dropColumn('content_published_at')
     .dropColumn('featured_from')
     .dropColumn('featured_until')
+    .dropColumn('unlisted')
     .execute();
 }

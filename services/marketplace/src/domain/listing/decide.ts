@@ -8,7 +8,8 @@ export type ListingCommand =
   | { type: 'SaveDraft'; listing: ListingRef; draft: ListingContent; knownCategories: ReadonlySet<string>; by: string; now: Date }
   | { type: 'PublishDraft'; listing: ListingRef; by: string; now: Date }
   | { type: 'FeatureListing'; listing: ListingRef & { status: ListingStatus }; from: string; until: string; by: string; now: Date }
-  | { type: 'UnfeatureListing'; listing: ListingRef; by: string; now: Date };
+  | { type: 'UnfeatureListing'; listing: ListingRef; by: string; now: Date }
+  | { type: 'UnlistListing' | 'RelistListing'; listing: ListingRef; by: string; now: Date };
 
 const same = (a: unknown, b: unknown) => JSON.stringify(a) === JSON.stringify(b);
 
@@ -58,6 +59,14 @@ export function decideListing(command: ListingCommand, state: ListingAggregateSt
       return [
         { type: 'listing.unfeatured', data: { ...command.listing, unfeatured_by: command.by, unfeatured_at: command.now.toISOString() } },
       ];
+    }
+    case 'UnlistListing': {
+      if (state.unlisted) return [];
+      return [{ type: 'listing.unlisted', data: { ...command.listing, unlisted_by: command.by, unlisted_at: command.now.toISOString() } }];
+    }
+    case 'RelistListing': {
+      if (!state.unlisted) return [];
+      return [{ type: 'listing.relisted', data: { ...command.listing, relisted_by: command.by, relisted_at: command.now.toISOString() } }];
     }
     default: {
       const never: never = command;

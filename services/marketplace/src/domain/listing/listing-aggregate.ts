@@ -19,6 +19,7 @@ export interface ListingAggregateState {
   live: ListingContent | null;
   published_at: string | null;
   featured: { from: string; until: string } | null;
+  unlisted: boolean;
 }
 
 export type ListingEvent =
@@ -28,7 +29,9 @@ export type ListingEvent =
       data: ListingRef & { content: ListingContent; published_by: string; published_at: string };
     }
   | { type: 'listing.featured'; data: ListingRef & { from: string; until: string; featured_by: string } }
-  | { type: 'listing.unfeatured'; data: ListingRef & { unfeatured_by: string; unfeatured_at: string } };
+  | { type: 'listing.unfeatured'; data: ListingRef & { unfeatured_by: string; unfeatured_at: string } }
+  | { type: 'listing.unlisted'; data: ListingRef & { unlisted_by: string; unlisted_at: string } }
+  | { type: 'listing.relisted'; data: ListingRef & { relisted_by: string; relisted_at: string } };
 
 const LISTING_EVENT_TYPES: ReadonlySet<string> = new Set([
   'listing.draft_saved',
@@ -36,6 +39,8 @@ const LISTING_EVENT_TYPES: ReadonlySet<string> = new Set([
   'listing.updated',
   'listing.featured',
   'listing.unfeatured',
+  'listing.unlisted',
+  'listing.relisted',
 ]);
 
 /** Narrows a stored event to a listing event by its type (the envelope was validated against the catalog). */
@@ -49,6 +54,7 @@ export const initialListing = (): ListingAggregateState => ({
   live: null,
   published_at: null,
   featured: null,
+  unlisted: false,
 });
 
 export function evolveListing(state: ListingAggregateState, event: PlatformEvent): ListingAggregateState {
@@ -63,6 +69,9 @@ export function evolveListing(state: ListingAggregateState, event: PlatformEvent
       return { ...state, featured: { from: event.data.from, until: event.data.until } };
     case 'listing.unfeatured':
       return { ...state, featured: null };
+    case 'listing.unlisted':
+    case 'listing.relisted':
+      return { ...state, unlisted: event.type === 'listing.unlisted' };
     default:
       return state;
   }

@@ -19,6 +19,8 @@ export const CATALOG_EVENT_TYPES = [
   'listing.updated',
   'listing.featured',
   'listing.unfeatured',
+  'listing.unlisted',
+  'listing.relisted',
 ] as const;
 
 /**
@@ -72,6 +74,10 @@ async function applyListingEvent(trx: Transaction<MarketplaceDB>, e: ListingEven
       return;
     case 'listing.unfeatured':
       await row.set({ featured_from: null, featured_until: null, version: seq }).execute();
+      return;
+    case 'listing.unlisted':
+    case 'listing.relisted':
+      await row.set({ unlisted: e.type === 'listing.unlisted', updated_at: time, version: seq }).execute();
       return;
     case 'listing.draft_saved':
       return;

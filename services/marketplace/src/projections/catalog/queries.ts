@@ -26,6 +26,7 @@ export interface ListingRow {
   pricing_plans: PricingPlan[];
   featured_from: Date | string | null;
   featured_until: Date | string | null;
+  unlisted: boolean;
   published_at: Date | string;
   updated_at: Date | string;
   active_installs: number;
@@ -69,6 +70,7 @@ function listingsWithStats(db: Kysely<MarketplaceDB>) {
       'l.pricing_plans',
       'l.featured_from',
       'l.featured_until',
+      'l.unlisted',
       'l.published_at',
       'l.updated_at',
       sql<number>`coalesce(s.active_installs, 0)`.as('active_installs'),
@@ -78,14 +80,18 @@ function listingsWithStats(db: Kysely<MarketplaceDB>) {
     ]);
 }
 
-/** A listing with its partner's name and its stats; retired ones only when asked for. */
+/**
+ * A listing with its partner's name and its stats. Shown (public) means neither retired nor unlisted; its partner
+ * still reaches its unlisted listing (`includeUnlisted`), installs and reviews also a retired one (`includeRetired`).
+ */
 export async function findListing(
   db: Kysely<MarketplaceDB>,
   listingId: string,
-  opts: { includeRetired?: boolean } = {},
+  opts: { includeRetired?: boolean; includeUnlisted?: boolean } = {},
 ): Promise<ListingRow | undefined> {
   let q = listingsWithStats(db).where('l.listing_id', '=', listingId);
   if (!opts.includeRetired) q = q.where('l.status', '<>', 'retired');
+  if (!opts.includeRetired && !opts.includeUnlisted) q = q.where('l.unlisted', '=', false);
   return q.executeTakeFirst();
 }
 
@@ -103,6 +109,7 @@ export async function featuredListings(
 ): Promise<{ reason: 'curated' | 'criteria'; row: ListingRow }[]> {
   const curated = await listingsWithStats(db)
     .where('l.status', '=', 'published')
+    .where('l.unlisted', '=', false)
     .where('l.featured_from', '<=', f.now)
     .where('l.featured_until', '>', f.now)
     .orderBy('l.featured_from', 'desc')
@@ -116,6 +123,7 @@ export async function featuredListings(
       ? []
       : await listingsWithStats(db)
           .where('l.status', '=', 'published')
+          .where('l.unlisted', '=', false)
           .where((eb) =>
             eb.or([eb('l.featured_until', 'is', null), eb('l.featured_until', '<=', f.now), eb('l.featured_from', '>', f.now)]),
           )

@@ -85,7 +85,7 @@ export async function searchListings(db: Kysely<MarketplaceDB>, input: SearchInp
   const text = words.length > 0 ? input.q : undefined;
   const sort: SortKey = input.sort ?? (text ? 'relevance' : 'installs');
 
-  const where: RawBuilder<unknown>[] = [sql`l.status <> 'retired'`];
+  const where: RawBuilder<unknown>[] = [sql`l.status <> 'retired'`, sql`not l.unlisted`];
   let rank: RawBuilder<unknown> = sql`0::float8`;
   if (text) {
     const lower = words.join(' ');
@@ -131,7 +131,7 @@ export async function searchListings(db: Kysely<MarketplaceDB>, input: SearchInp
     with matched as (
       select l.listing_id, l.application_id, l.partner_id, p.name as partner_name, l.name, l.tagline, l.description,
              l.categories, l.pricing, l.official, l.status, l.status_reason, l.privacy_url, l.terms_url,
-             l.logo_url, l.screenshots, l.support_email, l.documentation_url, l.pricing_plans, l.featured_from, l.featured_until,
+             l.logo_url, l.screenshots, l.support_email, l.documentation_url, l.pricing_plans, l.featured_from, l.featured_until, l.unlisted,
              l.published_at, l.updated_at,
              coalesce(s.active_installs, 0) as active_installs,
              coalesce(s.total_installs, 0) as total_installs,

@@ -47,7 +47,9 @@ export async function listCategories(db: Kysely<MarketplaceDB>): Promise<Categor
       'c.slug',
       'c.name',
       'c.parent',
-      sql<number>`(select count(*)::int from listings l where l.status <> 'retired' and l.categories @> array[c.slug])`.as('listings'),
+      sql<number>`(select count(*)::int from listings l where l.status <> 'retired' and not l.unlisted and l.categories @> array[c.slug])`.as(
+        'listings',
+      ),
     ])
     .orderBy(sql`coalesce(c.parent, c.slug)`)
     .orderBy(sql`c.parent is not null`)
