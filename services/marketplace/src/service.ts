@@ -33,8 +33,11 @@ export function createMarketplaceRuntime(ctx: Pick<Ctx, 'bus' | 'db' | 'config' 
   const categories = createCategoryUseCases(deps);
   const startBackground = async () => {
     if (ctx.config.MARKETPLACE_SEED_CATEGORIES) {
-      const defined = await categories.seed();
-      if (defined > 0) ctx.logger.info('seed categories defined', { defined });
+      // The seed is a convenience: a failure is logged and retried at the next start, the service still serves.
+      await categories.seed().then(
+        (defined) => defined > 0 && ctx.logger.info('seed categories defined', { defined }),
+        (err: unknown) => ctx.logger.warn('seed categories could not be defined; retried at the next start', { err }),
+      );
     }
     const worker = await startIntegrationEvents({
       bus: ctx.bus,
