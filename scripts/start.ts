@@ -19,6 +19,7 @@ import { choosePorts, type PortBlock } from './start-ports.ts';
 import { tracingHint } from './trace-hint.ts';
 import { buildDist, compiledEntry, RUNTIME_ENV, runtimeFlags } from './build.ts';
 import { z } from 'zod';
+import { demoMarketplace } from './demo-marketplace.ts';
 
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..');
 
@@ -353,10 +354,12 @@ async function demo(base: string): Promise<boolean> {
     }
     const withRollback = SERVICES.includes('rollback-orchestrator');
     if (withRollback) await demoRollback(base, auth, partner.id, step);
+    const withMarketplace = SERVICES.includes('marketplace') && SERVICES.includes('partner-registry');
+    if (withMarketplace) await demoMarketplace(base, auth, partner.id, step, say);
     say(
       paint(
         32,
-        `demo succeeded: partner created and activated, lead.created published${withWebhooks ? ', delivered as a verified webhook' : ''} and read back${withRollback ? '; a PathCanary incident turned its flag off once (rollback completed)' : ''}`,
+        `demo succeeded: partner created and activated, lead.created published${withWebhooks ? ', delivered as a verified webhook' : ''} and read back${withRollback ? '; a PathCanary incident turned its flag off once (rollback completed)' : ''}${withMarketplace ? '; its application listed, found by a misspelled search, installed, reviewed and answered' : ''}`,
       ),
     );
     return true;

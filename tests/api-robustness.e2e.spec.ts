@@ -302,6 +302,10 @@ function goodParams(op: Operation): Record<string, string> {
     ['/v1/incidents/{id}', { id: fx.incident as string }],
     ['/v1/rollback/policies/{id}', { id: fx.policy as string }],
     ['/v1/github/repositories/{owner}', { owner: 'fuzz-org', repo: 'fuzz-repo' }],
+    // Well-formed marketplace ids nothing carries (and a category slug): the route reaches the marketplace.
+    ['/v1/marketplace/listings/{id}', { id: 'lst_01jzzzzzzzzzzzzzzzzzzzzzzz', customer_id: 'cust_fuzz' }],
+    ['/v1/marketplace/reviews/{id}', { id: `rev_${'z'.repeat(32)}` }],
+    ['/v1/marketplace/categories/{slug}', { slug: 'fuzz-category' }],
   ];
   return byPrefix.find(([prefix]) => op.path === prefix || op.path.startsWith(`${prefix}/`))?.[1] ?? {};
 }

@@ -70,6 +70,7 @@ interface Fixtures {
   subscription: string;
   invoice: string;
   review: string;
+  listing: string;
 }
 
 const HTTPS = 'https://b.example.com';
@@ -93,6 +94,8 @@ function paramsFor(route: RouteContract, b: Fixtures): Record<string, string> | 
     ['/v1/billing/plans/:code', { code: 'no_such_plan' }],
     ['/v1/billing/invoices/:id', { id: b.invoice }],
     ['/v1/marketplace/reviews/:id', { id: b.review }],
+    ['/v1/marketplace/listings/:id', { id: b.listing, customer_id: 'cust_b' }],
+    ['/v1/marketplace/categories/:slug', { slug: 'leads' }],
   ];
   return byPrefix.find(([prefix]) => route.path === prefix || route.path.startsWith(`${prefix}/`))?.[1];
 }
@@ -117,6 +120,8 @@ function bodyFor(route: RouteContract, b: Fixtures): unknown {
     approveRollback: { comment: 'hijacked' },
     replaceRollbackPolicy: { ...policyBody, name: 'Hijacked' },
     respondToReview: { body: 'hijacked answer' },
+    reportReview: { reason: 'spam', note: 'hijacked report' },
+    saveListingDraft: { tagline: 'Hijacked' },
     // Collection routes that name a partner: A names B.
     createApplication: { name: 'Hijack', description: 'x', partner_id: b.partner },
     openTicket: { subject: 'x', description: 'x', partner_id: b.partner },
@@ -240,6 +245,7 @@ async function fixturesOf(partner: { id: string; key: string }): Promise<Fixture
     subscription: subscription.id,
     invoice: invoices.data[0]!.id,
     review: review.id,
+    listing: listing.id,
   };
 }
 

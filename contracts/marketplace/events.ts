@@ -85,6 +85,38 @@ export const ReviewResponseEdited = defineEvent({
   data: z.object({ ...reviewRef, body: safeText(), edited_at: safeText(), edited_by: safeText() }),
 });
 
+export const ReviewReportReasonSchema = z.enum(['spam', 'offensive', 'off_topic', 'conflict_of_interest', 'other']);
+
+export const ReviewReported = defineEvent({
+  ...reviewCommon,
+  type: 'review.reported',
+  version: 1,
+  description: "The listing's partner or an admin reported the review for moderation; it stays visible until an admin hides it.",
+  data: z.object({
+    ...reviewRef,
+    reason: ReviewReportReasonSchema,
+    note: safeText().nullable(),
+    reported_by: safeText().describe('Credential id of the caller'),
+    reported_at: safeText(),
+  }),
+});
+
+export const ReviewHidden = defineEvent({
+  ...reviewCommon,
+  type: 'review.hidden',
+  version: 1,
+  description: 'An admin hid the review: kept (not deleted) but no longer shown or counted in the ratings.',
+  data: z.object({ ...reviewRef, rating: RatingSchema, reason: safeText(), hidden_by: safeText(), hidden_at: safeText() }),
+});
+
+export const ReviewUnhidden = defineEvent({
+  ...reviewCommon,
+  type: 'review.unhidden',
+  version: 1,
+  description: 'An admin showed a hidden review again; it counts in the ratings again.',
+  data: z.object({ ...reviewRef, rating: RatingSchema, unhidden_by: safeText(), unhidden_at: safeText() }),
+});
+
 export const marketplaceEvents = [
   InstallCreated,
   InstallRemoved,
@@ -92,4 +124,7 @@ export const marketplaceEvents = [
   ReviewEdited,
   ReviewResponded,
   ReviewResponseEdited,
+  ReviewReported,
+  ReviewHidden,
+  ReviewUnhidden,
 ] as const;

@@ -4,6 +4,7 @@ import { safeText } from '../common/text.ts';
 import { PageQuerySchema, pageOf } from '../http/pagination.ts';
 import { defineRoutes } from '../http/routes.ts';
 import { MarketplaceCustomerIdSchema, RatingSchema } from './events.ts';
+import { PricingPlanSchema } from './listing.ts';
 
 export const ListingStatusSchema = z
   .enum(['published', 'deprecated'])
@@ -20,7 +21,7 @@ export const ListingSchema = z
     partner_id: safeText(),
     partner_name: safeText().nullable(),
     name: safeText(),
-    tagline: safeText().nullable().describe('Not carried by application.published yet: null until listing content exists'),
+    tagline: safeText().nullable().describe("From the listing's published content (null until the partner publishes a draft)"),
     description: safeText(),
     categories: z.array(safeText()),
     pricing: PricingModelSchema.nullable().describe('null: the listing states no pricing yet'),
@@ -29,6 +30,15 @@ export const ListingSchema = z
     status_reason: safeText().nullable().describe('Why it was deprecated, when it was'),
     privacy_url: safeText().nullable(),
     terms_url: safeText().nullable(),
+    logo_url: safeText().nullable(),
+    screenshots: z.array(safeText()),
+    support_email: safeText().nullable(),
+    documentation_url: safeText().nullable(),
+    pricing_plans: z.array(PricingPlanSchema).describe('As the listing states them (billing prices them once it exists)'),
+    featured: z
+      .object({ from: safeText(), until: safeText() })
+      .nullable()
+      .describe("The admin's featured window, while it is open (GET /v1/marketplace/featured)"),
     active_installs: z.number().int(),
     total_installs: z.number().int().describe('Installs ever made, uninstalled ones included'),
     trending_score: z
@@ -60,6 +70,12 @@ export const SearchListingsQuery = z
     q: safeText().trim().max(200).optional().describe('Full text over name, tagline and description; typos and prefixes match too'),
     category: safeText().trim().min(1).max(64).optional(),
     pricing: PricingModelSchema.optional(),
+    min_rating: z.coerce
+      .number()
+      .min(1)
+      .max(5)
+      .optional()
+      .describe('Only listings whose mean rating (of visible reviews) is at least this; unrated listings are left out'),
     official: z
       .union([z.boolean(), z.enum(['true', 'false'])])
       .optional()
@@ -86,6 +102,9 @@ export const ListingSearchResultSchema = z
         category: z.array(FacetCountSchema),
         pricing: z.array(FacetCountSchema).describe('"unspecified" counts listings that state no pricing'),
         official: z.array(FacetCountSchema),
+        rating: z
+          .array(FacetCountSchema)
+          .describe('Mean-rating bands: "4" is 4.0–5.0, "3" is 3.0–3.99, …; "unrated" has no visible review'),
       })
       .describe('Counts over the listings matching the query and every filter'),
   })
@@ -115,6 +134,8 @@ export const ReviewSchema = z
     rating: RatingSchema,
     body: safeText(),
     edits: z.number().int().describe('How often the customer edited it (the history is in the review events)'),
+    hidden: z.boolean().describe('Hidden by an admin: kept, not shown publicly and not counted in the ratings'),
+    reports: z.number().int().describe('Times it was reported for moderation'),
     response: z.object({ body: safeText(), responded_at: safeText(), updated_at: safeText() }).nullable().describe("The partner's answer"),
     submitted_at: safeText(),
     updated_at: safeText(),

@@ -51,6 +51,8 @@ export async function startProjection<DB extends PlatformTables>(opts: {
     (await db.selectFrom('projection_checkpoints').select('seq').where('name', '=', projection.name).executeTakeFirstOrThrow()).seq;
 
   let applied = await readCheckpoint();
+  /** Bumped by rebuild(): a batch read before it must neither be applied nor move `applied` (it is stale). */
+  let generation = 0;
   const waiters = new Set<{ seq: number; resolve: (n: number) => void }>();
   const notify = () => {
     for (const w of waiters)
@@ -61,7 +63,7 @@ export async function startProjection<DB extends PlatformTables>(opts: {
   };
 
   /** One transaction: lock checkpoint, drop covered events, apply, advance. Returns the new checkpoint. */
-  const applyBatch = async (events: StoredEvent[]): Promise<number> =>
+  const applyBatch = async (events: StoredEvent[], gen: number): Promise<number> =>
     opts.db.transaction().execute(async (trx) => {
       const t = trx as unknown as Transaction<PlatformTables>;
       const row = await t
@@ -70,6 +72,8 @@ export async function startProjection<DB extends PlatformTables>(opts: {
         .where('name', '=', projection.name)
         .forUpdate()
         .executeTakeFirstOrThrow();
+      // A rebuild reset the checkpoint after this batch was read: applying it would skip what came before it.
+      if (gen !== generation) return row.seq;
       const fresh = events.filter((e) => e.seq > row.seq);
       if (fresh.length === 0) return row.seq;
       await tracedApply(projection.name, fresh, () => projection.apply(trx, fresh));
@@ -93,11 +97,13 @@ export async function startProjection<DB extends PlatformTables>(opts: {
       .then(() => true)
       .catch(() => false);
 
-  const applyOneByOne = async (events: StoredEvent[]) => {
+  const applyOneByOne = async (events: StoredEvent[], gen: number) => {
     for (const ev of events) {
       for (let attempt = 1; ; attempt++) {
         try {
-          applied = Math.max(applied, await applyBatch([ev]));
+          const reached = await applyBatch([ev], gen);
+          if (gen !== generation) return;
+          applied = Math.max(applied, reached);
           dbProblem = undefined;
           break;
         } catch (err) {
@@ -158,6 +164,7 @@ export async function startProjection<DB extends PlatformTables>(opts: {
       if (stopped) break;
       restart = false;
       try {
+        const gen = generation;
         const start = (await readCheckpoint()) + 1;
         dbProblem = undefined;
         applied = start - 1;
@@ -179,7 +186,9 @@ export async function startProjection<DB extends PlatformTables>(opts: {
           batch = [];
           buffered = 0;
           try {
-            applied = Math.max(applied, await applyBatch(b));
+            const reached = await applyBatch(b, gen);
+            if (gen !== generation) return;
+            applied = Math.max(applied, reached);
             dbProblem = undefined;
           } catch (err) {
             if (isConnectionError(err)) {
@@ -187,7 +196,7 @@ export async function startProjection<DB extends PlatformTables>(opts: {
               throw err;
             }
             logger.warn('projection batch failed, applying one by one', { projection: projection.name, err });
-            await applyOneByOne(b);
+            await applyOneByOne(b, gen);
           }
           notify();
         };
@@ -303,7 +312,10 @@ export async function startProjection<DB extends PlatformTables>(opts: {
     },
     async rebuild(from) {
       const startSeq = await rebuildStartSeq(bus, from);
+      generation++;
       await resetForRebuild(opts.db, projection, startSeq);
+      // waitFor() right after rebuild() waits for the rebuilt read model, not the checkpoint before the reset.
+      applied = startSeq - 1;
       restart = true;
       messages?.stop();
       logger.info('projection rebuild started', { projection: projection.name, from_seq: startSeq });

@@ -1,12 +1,15 @@
 import type { Projection } from '@pep/events';
 import { runService, type ServiceContext, type ServiceDefinition } from '@pep/service';
+import { createCategoryUseCases } from './app/categories.ts';
 import { createInstallUseCases } from './app/installs.ts';
+import { createListingUseCases } from './app/listings.ts';
 import { createReviewUseCases } from './app/reviews.ts';
 import { startIntegrationEvents } from './app/integration-events.ts';
 import { marketplaceConfigSchema, type MarketplaceSettings } from './config.ts';
 import { marketplaceMigrations } from './db/migrations/index.ts';
 import type { MarketplaceDB } from './db/schema.ts';
 import { marketplaceHandlers } from './handlers/index.ts';
+import { categoriesProjection } from './projections/categories/index.ts';
 import { catalogProjection } from './projections/catalog/index.ts';
 import { installsProjection } from './projections/installs/index.ts';
 import { reviewsProjection } from './projections/reviews/index.ts';
@@ -15,7 +18,7 @@ export const SERVICE_NAME = 'marketplace';
 
 /** Read models of the marketplace (each rebuildable from the stream: `pnpm ops rebuild`). */
 export function marketplaceProjections(prefix: string): Projection<MarketplaceDB>[] {
-  return [catalogProjection(prefix), installsProjection(prefix), reviewsProjection(prefix)];
+  return [catalogProjection(prefix), installsProjection(prefix), reviewsProjection(prefix), categoriesProjection(prefix)];
 }
 
 type Ctx = ServiceContext<MarketplaceDB, MarketplaceSettings>;
@@ -26,7 +29,16 @@ export function createMarketplaceRuntime(ctx: Pick<Ctx, 'bus' | 'db' | 'config' 
   const deps = { bus: ctx.bus, db: ctx.db, logger: ctx.logger, projections: ctx.projections, now };
   const installs = createInstallUseCases(deps);
   const reviews = createReviewUseCases(deps);
+  const listings = createListingUseCases(deps);
+  const categories = createCategoryUseCases(deps);
   const startBackground = async () => {
+    if (ctx.config.MARKETPLACE_SEED_CATEGORIES) {
+      // The seed is a convenience: a failure is logged and retried at the next start, the service still serves.
+      await categories.seed().then(
+        (defined) => defined > 0 && ctx.logger.info('seed categories defined', { defined }),
+        (err: unknown) => ctx.logger.warn('seed categories could not be defined; retried at the next start', { err }),
+      );
+    }
     const worker = await startIntegrationEvents({
       bus: ctx.bus,
       logger: ctx.logger,
@@ -35,7 +47,8 @@ export function createMarketplaceRuntime(ctx: Pick<Ctx, 'bus' | 'db' | 'config' 
     });
     return () => worker.stop();
   };
-  return { installs, handlers: marketplaceHandlers({ db: ctx.db, logger: ctx.logger, installs, reviews, now }), startBackground };
+  const handlers = marketplaceHandlers({ db: ctx.db, logger: ctx.logger, installs, reviews, listings, categories, now });
+  return { installs, categories, handlers, startBackground };
 }
 
 const runtimes = new WeakMap<object, ReturnType<typeof createMarketplaceRuntime>>();

@@ -1,6 +1,6 @@
-import type { PlatformEvent } from '@pep/contracts';
 import { IllegalTransitionError, NotFoundError } from '@pep/runtime';
 import { describe, expect, it } from 'vitest';
+import { envelope } from './support/marketplace.ts';
 import { decideInstall, type InstallCommand, type ListingForInstall } from '../src/domain/install/decide.ts';
 import { evolveInstall, initialInstall, type InstallEvent, installKey } from '../src/domain/install/install.ts';
 
@@ -32,7 +32,7 @@ const uninstall = (now = t1): InstallCommand => ({
 
 /** given past events, when a command: the events it decides (or the error it throws). */
 function given(...past: InstallEvent[]) {
-  const state = past.reduce((s, e) => evolveInstall(s, e as unknown as PlatformEvent), initialInstall());
+  const state = past.reduce((s, e) => evolveInstall(s, envelope(e.type, e.data)), initialInstall());
   return { when: (command: InstallCommand) => () => decideInstall(command, state) };
 }
 const created = (id = 'ins_1', at = t0): InstallEvent => ({

@@ -1,6 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { aggregateSubject, appendToAggregate } from '@pep/events';
 import { createTestBus, freePort, type ServiceProcess, serviceEnv, spawnService, testNames, waitReady, waitUntil } from '@pep/testing';
+import { Agent, fetch as fetchVia } from 'undici';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { envelope } from './support/marketplace.ts';
 
@@ -10,6 +11,7 @@ const names = testNames('mkthttp');
 let bus: Awaited<ReturnType<typeof createTestBus>>;
 const procs: ServiceProcess[] = [];
 let url: string;
+let limitedUrl: string;
 let adminKey: string;
 
 async function call(method: string, path: string, opts: { token?: string; body?: unknown; headers?: Record<string, string> } = {}) {
@@ -37,9 +39,20 @@ beforeAll(async () => {
     'gateway',
     serviceEnv(names, { ...common, GATEWAY_PORT: String(port), PLATFORM_ADMIN_API_KEY: adminKey, RATE_LIMIT_ENABLED: 'false' }),
   );
-  procs.push(mk, gw);
+  // A second gateway with rate limits on: anonymous public reads are limited per client address.
+  const limitedPort = await freePort();
+  const limited = spawnService(
+    'gateway',
+    serviceEnv(names, { ...common, GATEWAY_PORT: String(limitedPort), PLATFORM_ADMIN_API_KEY: adminKey, RATE_LIMIT_PUBLIC_PER_MIN: '10' }),
+  );
+  procs.push(mk, gw, limited);
   url = `http://127.0.0.1:${port}`;
-  await Promise.all([waitReady(`http://127.0.0.1:${health}/readyz`, mk), waitReady(`${url}/readyz`, gw)]);
+  limitedUrl = `http://127.0.0.1:${limitedPort}`;
+  await Promise.all([
+    waitReady(`http://127.0.0.1:${health}/readyz`, mk),
+    waitReady(`${url}/readyz`, gw),
+    waitReady(`${limitedUrl}/readyz`, limited),
+  ]);
 
   const append = (kind: string, id: string, e: ReturnType<typeof envelope>) =>
     appendToAggregate(bus.bus, aggregateSubject(names.SUBJECT_PREFIX, kind, id), 0, [e]);
@@ -108,6 +121,37 @@ describe('marketplace over HTTP', () => {
     const paths = (r.body.errors as { path: string }[]).map((e) => e.path);
     expect(paths).toEqual(expect.arrayContaining(['sort', 'limit']));
     expect((await call('GET', '/v1/marketplace/listings/lst_m1ss1ngx000000000000000000')).status).toBe(404);
+  });
+
+  it('limits anonymous public reads per client address (429 with Retry-After), not other addresses or credentials', async () => {
+    const fromAddress = (address: string) => new Agent({ localAddress: address });
+    const a = fromAddress('127.0.0.1');
+    const b = fromAddress('127.0.0.2');
+    const get = async (agent: Agent, token?: string) => {
+      const res = await fetchVia(`${limitedUrl}/v1/marketplace/listings?q=acme`, {
+        dispatcher: agent,
+        ...(token ? { headers: { authorization: `Bearer ${token}` } } : {}),
+      });
+      return {
+        status: res.status,
+        retryAfter: res.headers.get('retry-after'),
+        policy: res.headers.get('ratelimit-policy'),
+        type: res.headers.get('content-type'),
+        body: await res.text(),
+      };
+    };
+    const first = await get(a);
+    expect(first.status).toBe(200);
+    expect(first.policy).toBe('"address";q=10;w=60');
+    const answers = [];
+    for (let i = 0; i < 15; i++) answers.push(await get(a));
+    const refused = answers.find((r) => r.status === 429);
+    expect(refused).toBeDefined();
+    expect(Number(refused?.retryAfter)).toBeGreaterThanOrEqual(1);
+    expect(refused?.type).toContain('application/problem+json');
+    expect((await get(b)).status).toBe(200);
+    expect((await get(a, adminKey)).status).toBe(200);
+    await Promise.all([a.close(), b.close()]);
   });
 
   it('installs only with the admin credential, idempotently', async () => {

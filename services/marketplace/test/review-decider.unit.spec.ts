@@ -1,6 +1,6 @@
-import type { PlatformEvent } from '@pep/contracts';
 import { ConflictError, IllegalTransitionError, NotFoundError } from '@pep/runtime';
 import { describe, expect, it } from 'vitest';
+import { envelope } from './support/marketplace.ts';
 import { decideReview, type ReviewCommand } from '../src/domain/review/decide.ts';
 import { BAYES_M, bayesianRating, plainMean } from '../src/domain/review/rating.ts';
 import { evolveReview, initialReview, type ReviewEvent } from '../src/domain/review/review.ts';
@@ -33,7 +33,7 @@ const responded: ReviewEvent = {
 };
 
 function given(...past: ReviewEvent[]) {
-  const state = past.reduce((s, e) => evolveReview(s, e as unknown as PlatformEvent), initialReview());
+  const state = past.reduce((s, e) => evolveReview(s, envelope(e.type, e.data)), initialReview());
   return { when: (c: ReviewCommand) => () => decideReview(c, state) };
 }
 

@@ -59,7 +59,7 @@ export class RequestPipeline {
     let result: HttpResult;
     try {
       const principal = await this.authorize(req, route);
-      const limit = this.rateLimiter.check(principal, route);
+      const limit = this.rateLimiter.check(principal, route, req.ip);
       const decision = limit instanceof Promise ? await limit : limit;
       if (decision.headers !== undefined) headers = { ...decision.headers };
       if (!decision.allowed) {

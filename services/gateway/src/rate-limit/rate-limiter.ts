@@ -33,6 +33,8 @@ export const rateLimitConfigSchema = z.object({
   RATE_LIMIT_STANDARD_PER_MIN: z.coerce.number().int().min(1).optional(),
   RATE_LIMIT_PREMIUM_PER_MIN: z.coerce.number().int().min(1).optional(),
   RATE_LIMIT_ENTERPRISE_PER_MIN: z.coerce.number().int().min(1).optional(),
+  /** Per-minute limit of each client address on public reads called without a credential (marketplace browsing). */
+  RATE_LIMIT_PUBLIC_PER_MIN: z.coerce.number().int().min(1).default(600),
   /** Most tokens one replica takes from Redis at once (local leasing keeps Redis off the hot path). */
   RATE_LIMIT_LEASE_MAX: z.coerce.number().int().min(1).default(50),
   /** How long leased tokens may be used before they lapse. */
@@ -113,10 +115,31 @@ export class RateLimiter implements OnModuleDestroy {
     return override ?? PARTNER_TIERS[tier].rate_limit_per_minute;
   }
 
-  check(principal: Principal | undefined, _route: RateLimitedRoute): RateLimitDecision | Promise<RateLimitDecision> {
-    if (!this.buckets || !principal || principal.kind === 'admin' || !principal.partner_id) return ALLOW;
+  /**
+   * `clientAddress`: the caller's address, which limits public reads (GET) called without a credential; webhook
+   * ingress (public POSTs from providers) is not limited by address.
+   */
+  check(principal: Principal | undefined, route: RateLimitedRoute, clientAddress?: string): RateLimitDecision | Promise<RateLimitDecision> {
+    if (!this.buckets) return ALLOW;
+    if (!principal) return route.method === 'GET' && clientAddress ? this.take(this.publicLimits(clientAddress)) : ALLOW;
+    if (principal.kind === 'admin' || !principal.partner_id) return ALLOW;
     const limits = this.limitsFor(principal);
     if (!limits) return ALLOW;
+    return this.take(limits);
+  }
+
+  private publicLimits(address: string): Limits {
+    const cap = this.cfg.RATE_LIMIT_PUBLIC_PER_MIN;
+    return {
+      leaseKey: `address|${address}|${cap}`,
+      buckets: [{ key: `${this.prefix}:{address:${address}}:public`, capacity: cap, windowMs: WINDOW_MS }],
+      policy: `"address";q=${cap};w=60`,
+      name: 'address',
+      capacity: cap,
+    };
+  }
+
+  private take(limits: Limits): RateLimitDecision | Promise<RateLimitDecision> {
     const now = Date.now();
     const lease = this.leases.get(limits.leaseKey);
     if (lease) {

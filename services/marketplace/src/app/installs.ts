@@ -39,6 +39,7 @@ export function createInstallUseCases(opts: {
               application_id: listing.application_id,
               partner_id: listing.partner_id,
               status: listing.status,
+              unlisted: listing.unlisted,
             },
             customer_id: customerId,
             install_id: newId('ins', now.getTime()),

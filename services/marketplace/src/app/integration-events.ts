@@ -1,7 +1,7 @@
 import type { StoredEvent } from '@pep/contracts';
 import { aggregateFilter, type DeadLetterSink, type EventBus, externalSubject, newEvent, publishEvent, startWorker } from '@pep/events';
 import type { Logger } from '@pep/runtime';
-import { INSTALL_AGGREGATE, type InstallEvent } from '../domain/install/install.ts';
+import { INSTALL_AGGREGATE, isInstallEvent } from '../domain/install/install.ts';
 
 export const SOURCE = 'urn:pep:marketplace';
 export const INTEGRATION_WORKER = 'marketplace-integration-events';
@@ -14,10 +14,10 @@ export const INTEGRATION_WORKER = 'marketplace-integration-events';
  * publishing twice (within the stream's duplicate window).
  */
 export function integrationEventFor(prefix: string, e: StoredEvent) {
-  const d = e.data as InstallEvent['data'];
+  if (!isInstallEvent(e)) return undefined;
+  const d = e.data;
   const common = { source: SOURCE, time: e.time, partnerid: d.partner_id, causationid: e.id, correlationid: e.correlationid };
   if (e.type === 'install.created') {
-    const c = d as InstallEvent['data'] & { installed_by: string };
     return {
       subject: externalSubject(prefix, d.partner_id, 'integration.connected'),
       dedupeKey: `${e.id}:integration.connected`,
@@ -28,32 +28,28 @@ export function integrationEventFor(prefix: string, e: StoredEvent) {
           integration_id: d.install_id,
           application_id: d.application_id,
           customer_id: d.customer_id,
-          connected_by: c.installed_by,
+          connected_by: e.data.installed_by,
           connected_at: d.installed_at,
         },
       }),
     };
   }
-  if (e.type === 'install.removed') {
-    const r = d as InstallEvent['data'] & { removed_at: string };
-    return {
-      subject: externalSubject(prefix, d.partner_id, 'integration.disconnected'),
-      dedupeKey: `${e.id}:integration.disconnected`,
-      event: newEvent({
-        ...common,
-        type: 'integration.disconnected',
-        data: {
-          integration_id: d.install_id,
-          application_id: d.application_id,
-          customer_id: d.customer_id,
-          reason: 'uninstalled',
-          initiated_by: 'platform',
-          disconnected_at: r.removed_at,
-        },
-      }),
-    };
-  }
-  return undefined;
+  return {
+    subject: externalSubject(prefix, d.partner_id, 'integration.disconnected'),
+    dedupeKey: `${e.id}:integration.disconnected`,
+    event: newEvent({
+      ...common,
+      type: 'integration.disconnected',
+      data: {
+        integration_id: d.install_id,
+        application_id: d.application_id,
+        customer_id: d.customer_id,
+        reason: 'uninstalled',
+        initiated_by: 'platform',
+        disconnected_at: e.data.removed_at,
+      },
+    }),
+  };
 }
 
 export function startIntegrationEvents(opts: { bus: EventBus; logger: Logger; deadLetters: DeadLetterSink; concurrency: number }) {

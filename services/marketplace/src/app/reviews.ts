@@ -6,7 +6,7 @@ import type { Kysely } from 'kysely';
 import type { MarketplaceDB } from '../db/schema.ts';
 import { installAggregate, installKey } from '../domain/install/install.ts';
 import { decideReview } from '../domain/review/decide.ts';
-import { type ReviewState, reviewAggregate, reviewIdFor, reviewKeyOf } from '../domain/review/review.ts';
+import { type ReviewReportReason, type ReviewState, reviewAggregate, reviewIdFor, reviewKeyOf } from '../domain/review/review.ts';
 import { findListing } from '../projections/catalog/index.ts';
 import type { CallMeta } from './installs.ts';
 import { SOURCE } from './integration-events.ts';
@@ -66,6 +66,29 @@ export function createReviewUseCases(opts: {
       const now = opts.now();
       await commands.execute(reviewAggregate, keyOf(reviewId), meta(review.partner_id, m), (state) =>
         decideReview({ type: 'EditReview', review_id: reviewId, rating: input.rating, body: input.body, now }, state),
+      );
+    },
+
+    /** The listing's partner (another partner's review is 404) or an admin reports a review for moderation. */
+    async report(reviewId: string, principal: Principal, input: { reason: ReviewReportReason; note?: string | undefined }, m: CallMeta) {
+      const review = await existing(reviewId, principal);
+      const now = opts.now();
+      await commands.execute(reviewAggregate, keyOf(reviewId), meta(review.partner_id, m), (state) =>
+        decideReview({ type: 'ReportReview', review_id: reviewId, reason: input.reason, note: input.note ?? null, by: m.by, now }, state),
+      );
+    },
+
+    /** Admin moderation: hide (kept, not shown or counted) or show again. */
+    async setHidden(reviewId: string, hidden: { reason: string } | false, m: CallMeta): Promise<void> {
+      const review = await existing(reviewId);
+      const now = opts.now();
+      await commands.execute(reviewAggregate, keyOf(reviewId), meta(review.partner_id, m), (state) =>
+        decideReview(
+          hidden
+            ? { type: 'HideReview', review_id: reviewId, reason: hidden.reason, by: m.by, now }
+            : { type: 'UnhideReview', review_id: reviewId, by: m.by, now },
+          state,
+        ),
       );
     },
 

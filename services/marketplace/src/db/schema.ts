@@ -1,4 +1,5 @@
 import type { PlatformTables } from '@pep/db';
+import type { PricingPlan } from '@pep/contracts';
 import type { ColumnType } from 'kysely';
 
 export interface MarketplaceTables {
@@ -23,6 +24,18 @@ export interface MarketplaceTables {
     updated_at: ColumnType<Date, string, string>;
     /** Stream sequence of the last application event applied. */
     version: number;
+    logo_url: string | null;
+    screenshots: ColumnType<string[], string[] | undefined, string[]>;
+    support_email: string | null;
+    documentation_url: string | null;
+    /** The listing's pricing plans as its content states them (JSON array of PricingPlan). */
+    pricing_plans: ColumnType<PricingPlan[], string | undefined, string>;
+    /** When the listing's own content last went live (null: only the application's snapshot so far). */
+    content_published_at: ColumnType<Date | null, string | null | undefined, string | null>;
+    featured_from: ColumnType<Date | null, string | null | undefined, string | null>;
+    featured_until: ColumnType<Date | null, string | null | undefined, string | null>;
+    /** Taken off the marketplace by its partner or an admin (listing.unlisted): hidden like a retired one. */
+    unlisted: ColumnType<boolean, boolean | undefined, boolean>;
     /** Generated: weighted tsvector (name A, tagline B, description C). */
     search_doc: ColumnType<string, never, never>;
   };
@@ -59,7 +72,12 @@ export interface MarketplaceTables {
     submitted_at: ColumnType<Date, string, string>;
     updated_at: ColumnType<Date, string, string>;
     seq: number;
+    hidden: ColumnType<boolean, boolean | undefined, boolean>;
+    hidden_reason: ColumnType<string | null, string | null | undefined, string | null>;
+    reports: ColumnType<number, number | undefined, number>;
   };
+  /** The admin-managed category list (from marketplace.category_* events). */
+  categories: { slug: string; name: string; parent: string | null; seq: number };
   listing_ratings: {
     listing_id: string;
     review_count: number;

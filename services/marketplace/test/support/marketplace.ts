@@ -62,7 +62,7 @@ export async function startMarketplace(names: TestNames, opts: { background?: bo
     const r: RpcRequest = { principal, params: req.params ?? {}, query: req.query ?? {}, body: req.body, request_id: `req_${++n}` };
     return fn(r);
   };
-  const ok = async <T = Record<string, any>>(...args: Parameters<typeof call>): Promise<T> => {
+  const ok = async <T = Record<string, unknown>>(...args: Parameters<typeof call>): Promise<T> => {
     const r = await call(...args);
     if (!r.ok) throw new Error(`${args[0]} failed: ${JSON.stringify(r.problem)}`);
     return r.body as T;

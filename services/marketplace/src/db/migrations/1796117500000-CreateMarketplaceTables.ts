@@ -5,7 +5,7 @@ import { type Kysely, sql } from 'kysely';
  * PostgreSQL full text (a weighted, generated tsvector with a GIN index) and pg_trgm for typo tolerance;
  * pg_trgm ships with PostgreSQL (contrib) and is created in this service's own database.
  */
-export async function up(db: Kysely<any>): Promise<void> {
+export async function up(db: Kysely<unknown>): Promise<void> {
   await sql`create extension if not exists pg_trgm`.execute(db);
   await db.schema
     .createTable('partners')
@@ -74,7 +74,7 @@ export async function up(db: Kysely<any>): Promise<void> {
   await db.schema.createIndex('listing_stats_trend_idx').on('listing_stats').columns(['trend_weight desc', 'listing_id']).execute();
 }
 
-export async function down(db: Kysely<any>): Promise<void> {
+export async function down(db: Kysely<unknown>): Promise<void> {
   for (const t of ['listing_stats', 'installs', 'listings', 'partners']) await db.schema.dropTable(t).ifExists().execute();
   await sql`drop extension if exists pg_trgm`.execute(db);
 }

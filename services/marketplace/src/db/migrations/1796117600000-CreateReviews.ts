@@ -1,7 +1,7 @@
 import type { Kysely } from 'kysely';
 
 /** Reviews with the partner's answer, and per-listing rating counts (sum and histogram). */
-export async function up(db: Kysely<any>): Promise<void> {
+export async function up(db: Kysely<unknown>): Promise<void> {
   await db.schema
     .createTable('reviews')
     .addColumn('review_id', 'text', (c) => c.primaryKey())
@@ -32,7 +32,7 @@ export async function up(db: Kysely<any>): Promise<void> {
     .execute();
 }
 
-export async function down(db: Kysely<any>): Promise<void> {
+export async function down(db: Kysely<unknown>): Promise<void> {
   await db.schema.dropTable('listing_ratings').ifExists().execute();
   await db.schema.dropTable('reviews').ifExists().execute();
 }

@@ -7,6 +7,8 @@ export interface ListingForInstall {
   application_id: string;
   partner_id: string;
   status: 'published' | 'deprecated' | 'retired';
+  /** Taken off the marketplace by its partner (listing.unlisted). */
+  unlisted?: boolean;
 }
 
 export type InstallCommand =
@@ -31,8 +33,8 @@ export function decideInstall(command: InstallCommand, state: InstallState): Ins
     case 'InstallListing': {
       if (state.active) return [];
       const l = command.listing;
-      if (l.status !== 'published') {
-        throw new IllegalTransitionError(`listing ${l.listing_id} is ${l.status} and takes no new installs`);
+      if (l.status !== 'published' || l.unlisted) {
+        throw new IllegalTransitionError(`listing ${l.listing_id} is ${l.unlisted ? 'unlisted' : l.status} and takes no new installs`);
       }
       return [
         {

@@ -37,31 +37,30 @@ export type InstallEvent =
       data: Omit<InstallRecord, 'removed_at'> & { removed_at: string; removed_by: string; reason: 'uninstalled' };
     };
 
+/** Narrows a stored event to an install event by its type (the envelope was validated against the catalog). */
+export function isInstallEvent<E extends { type: string; data: unknown }>(e: E): e is E & InstallEvent {
+  return e.type === 'install.created' || e.type === 'install.removed';
+}
+
 export const initialInstall = (): InstallState => ({ active: null, last: null, installs: 0 });
 
 export function evolveInstall(state: InstallState, event: PlatformEvent): InstallState {
-  switch (event.type) {
-    case 'install.created': {
-      const d = event.data as InstallEvent['data'];
-      const rec: InstallRecord = {
-        install_id: d.install_id,
-        listing_id: d.listing_id,
-        application_id: d.application_id,
-        partner_id: d.partner_id,
-        customer_id: d.customer_id,
-        installed_at: d.installed_at,
-        removed_at: null,
-      };
-      return { active: rec, last: rec, installs: state.installs + 1 };
-    }
-    case 'install.removed': {
-      const d = event.data as { removed_at: string };
-      const last = state.active ? { ...state.active, removed_at: d.removed_at } : state.last;
-      return { ...state, active: null, last };
-    }
-    default:
-      return state;
+  if (!isInstallEvent(event)) return state;
+  if (event.type === 'install.created') {
+    const d = event.data;
+    const rec: InstallRecord = {
+      install_id: d.install_id,
+      listing_id: d.listing_id,
+      application_id: d.application_id,
+      partner_id: d.partner_id,
+      customer_id: d.customer_id,
+      installed_at: d.installed_at,
+      removed_at: null,
+    };
+    return { active: rec, last: rec, installs: state.installs + 1 };
   }
+  const last = state.active ? { ...state.active, removed_at: event.data.removed_at } : state.last;
+  return { ...state, active: null, last };
 }
 
 export const installAggregate = {

@@ -1,3 +1,5 @@
+import { isInstallEvent } from '../install/install.ts';
+
 /**
  * Trending: install velocity with exponential decay. Every install adds 1 and every uninstall -1, and each
  * contribution halves every HALF_LIFE (7 days), so an old burst fades and a steady stream of new installs
@@ -37,17 +39,17 @@ export const emptyStats = (): ListingStats => ({ active_installs: 0, total_insta
 
 /** Folds one install event into a listing's stats (the projection and the tests' fold use this one function). */
 export function evolveStats(s: ListingStats, e: { type: string; data: unknown }): ListingStats {
+  if (!isInstallEvent(e)) return s;
   if (e.type === 'install.created') {
-    const at = Date.parse((e.data as { installed_at: string }).installed_at);
     return {
       active_installs: s.active_installs + 1,
       total_installs: s.total_installs + 1,
-      trend_weight: s.trend_weight + trendContribution(1, at),
+      trend_weight: s.trend_weight + trendContribution(1, Date.parse(e.data.installed_at)),
     };
   }
-  if (e.type === 'install.removed') {
-    const at = Date.parse((e.data as { removed_at: string }).removed_at);
-    return { ...s, active_installs: s.active_installs - 1, trend_weight: s.trend_weight + trendContribution(-1, at) };
-  }
-  return s;
+  return {
+    ...s,
+    active_installs: s.active_installs - 1,
+    trend_weight: s.trend_weight + trendContribution(-1, Date.parse(e.data.removed_at)),
+  };
 }

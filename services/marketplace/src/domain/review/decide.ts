@@ -1,5 +1,5 @@
 import { ConflictError, IllegalTransitionError, NotFoundError } from '@pep/runtime';
-import type { ReviewEvent, ReviewState } from './review.ts';
+import type { ReviewEvent, ReviewReportReason, ReviewState } from './review.ts';
 
 export type ReviewCommand =
   | {
@@ -14,7 +14,18 @@ export type ReviewCommand =
       now: Date;
     }
   | { type: 'EditReview'; review_id: string; rating?: number | undefined; body?: string | undefined; now: Date }
-  | { type: 'RespondToReview'; review_id: string; by: string; body: string; now: Date };
+  | { type: 'RespondToReview'; review_id: string; by: string; body: string; now: Date }
+  | { type: 'ReportReview'; review_id: string; reason: ReviewReportReason; note: string | null; by: string; now: Date }
+  | { type: 'HideReview'; review_id: string; reason: string; by: string; now: Date }
+  | { type: 'UnhideReview'; review_id: string; by: string; now: Date };
+
+/** The fields every review event repeats, from the state. */
+const refOf = (r: NonNullable<ReviewState['review']>) => ({
+  review_id: r.review_id,
+  listing_id: r.listing_id,
+  partner_id: r.partner_id,
+  customer_id: r.customer_id,
+});
 
 /**
  * Pure: only a customer with an install (active or past) reviews, once; an edit keeps the earlier versions in
@@ -49,13 +60,13 @@ export function decideReview(command: ReviewCommand, state: ReviewState): Review
       const rating = command.rating ?? r.rating;
       const body = command.body ?? r.body;
       if (rating === r.rating && body === r.body) return [];
-      const { edits: _e, rating: previous_rating, body: _b, ...ref } = r;
-      return [{ type: 'review.edited', data: { ...ref, rating, body, previous_rating, edited_at: command.now.toISOString() } }];
+      const data = { ...refOf(r), rating, body, previous_rating: r.rating, edited_at: command.now.toISOString() };
+      return [{ type: 'review.edited', data }];
     }
     case 'RespondToReview': {
       const r = state.review;
       if (!r) throw new NotFoundError(`review ${command.review_id} not found`);
-      const { edits: _e, rating: _r, body: _b, ...ref } = r;
+      const ref = refOf(r);
       if (!state.response) {
         return [
           {
@@ -71,6 +82,32 @@ export function decideReview(command: ReviewCommand, state: ReviewState): Review
           data: { ...ref, body: command.body, edited_at: command.now.toISOString(), edited_by: command.by },
         },
       ];
+    }
+    case 'ReportReview': {
+      const r = state.review;
+      if (!r) throw new NotFoundError(`review ${command.review_id} not found`);
+      const data = {
+        ...refOf(r),
+        reason: command.reason,
+        note: command.note,
+        reported_by: command.by,
+        reported_at: command.now.toISOString(),
+      };
+      return [{ type: 'review.reported', data }];
+    }
+    case 'HideReview':
+    case 'UnhideReview': {
+      const r = state.review;
+      if (!r) throw new NotFoundError(`review ${command.review_id} not found`);
+      const at = command.now.toISOString();
+      if (command.type === 'HideReview') {
+        if (r.hidden) return [];
+        return [
+          { type: 'review.hidden', data: { ...refOf(r), rating: r.rating, reason: command.reason, hidden_by: command.by, hidden_at: at } },
+        ];
+      }
+      if (!r.hidden) return [];
+      return [{ type: 'review.unhidden', data: { ...refOf(r), rating: r.rating, unhidden_by: command.by, unhidden_at: at } }];
     }
     default: {
       const never: never = command;

@@ -1,8 +1,10 @@
 import type { StoredEvent } from '@pep/contracts';
 import { aggregateFilter, type Projection } from '@pep/events';
-import { type Kysely, sql, type Transaction } from 'kysely';
+import { sql, type Transaction } from 'kysely';
 import type { MarketplaceDB } from '../../db/schema.ts';
+import { pricingModelOf } from '../../domain/listing/checklist.ts';
 import { isOfficialPartnerType, listingChangeOf } from '../../domain/listing/listing.ts';
+import { isListingEvent, type ListingEvent } from '../../domain/listing/listing-aggregate.ts';
 
 export const CATALOG_PROJECTION = 'marketplace-catalog';
 
@@ -13,6 +15,12 @@ export const CATALOG_EVENT_TYPES = [
   'application.published',
   'application.deprecated',
   'application.retired',
+  'listing.published',
+  'listing.updated',
+  'listing.featured',
+  'listing.unfeatured',
+  'listing.unlisted',
+  'listing.relisted',
 ] as const;
 
 /**
@@ -34,7 +42,54 @@ export function catalogProjection(prefix: string): Projection<MarketplaceDB> {
   };
 }
 
+/** The listing's own events: its published content and its featured window (a draft changes nothing here). */
+async function applyListingEvent(trx: Transaction<MarketplaceDB>, e: ListingEvent, time: string, seq: number): Promise<void> {
+  const row = trx.updateTable('listings').where('listing_id', '=', e.data.listing_id);
+  switch (e.type) {
+    case 'listing.published':
+    case 'listing.updated': {
+      const c = e.data.content;
+      await row
+        .set({
+          tagline: c.tagline,
+          ...(c.description ? { description: c.description } : {}),
+          categories: c.categories,
+          pricing: pricingModelOf(c),
+          pricing_plans: JSON.stringify(c.pricing_plans),
+          logo_url: c.logo_url,
+          screenshots: c.screenshots,
+          support_email: c.support_email,
+          documentation_url: c.documentation_url,
+          privacy_url: c.privacy_url,
+          terms_url: c.terms_url,
+          content_published_at: e.data.published_at,
+          updated_at: time,
+          version: seq,
+        })
+        .execute();
+      return;
+    }
+    case 'listing.featured':
+      await row.set({ featured_from: e.data.from, featured_until: e.data.until, version: seq }).execute();
+      return;
+    case 'listing.unfeatured':
+      await row.set({ featured_from: null, featured_until: null, version: seq }).execute();
+      return;
+    case 'listing.unlisted':
+    case 'listing.relisted':
+      await row.set({ unlisted: e.type === 'listing.unlisted', updated_at: time, version: seq }).execute();
+      return;
+    case 'listing.draft_saved':
+      return;
+    default: {
+      const never: never = e;
+      return never;
+    }
+  }
+}
+
 async function applyOne(trx: Transaction<MarketplaceDB>, e: StoredEvent): Promise<void> {
+  if (isListingEvent(e)) return applyListingEvent(trx, e, e.time, e.seq);
   if (e.type === 'partner.created' || e.type === 'partner.updated') {
     const d = e.data as { partner_id: string; name?: string; type?: string };
     if (e.type === 'partner.created') {
@@ -65,6 +120,11 @@ async function applyOne(trx: Transaction<MarketplaceDB>, e: StoredEvent): Promis
       description: change.description,
       privacy_url: change.privacy_url,
       terms_url: change.terms_url,
+    };
+    // Once the listing's own content is live, its description and URLs win over the application's snapshot.
+    const keepContent = (c: 'description' | 'privacy_url' | 'terms_url') =>
+      sql<string>`case when listings.content_published_at is null then excluded.${sql.ref(c)} else listings.${sql.ref(c)} end`;
+    const status = {
       status: 'published' as const,
       status_reason: null,
       updated_at: e.time,
@@ -74,6 +134,7 @@ async function applyOne(trx: Transaction<MarketplaceDB>, e: StoredEvent): Promis
       .insertInto('listings')
       .values({
         ...fields,
+        ...status,
         listing_id: change.listing_id,
         application_id: change.application_id,
         partner_id: change.partner_id,
@@ -81,7 +142,15 @@ async function applyOne(trx: Transaction<MarketplaceDB>, e: StoredEvent): Promis
         // The first publish date stays: "new" means new to the marketplace, not re-published.
         published_at: change.published_at,
       })
-      .onConflict((oc) => oc.column('listing_id').doUpdateSet(fields))
+      .onConflict((oc) =>
+        oc.column('listing_id').doUpdateSet({
+          ...status,
+          name: change.name,
+          description: keepContent('description'),
+          privacy_url: keepContent('privacy_url'),
+          terms_url: keepContent('terms_url'),
+        }),
+      )
       .execute();
     return;
   }
@@ -92,71 +161,4 @@ async function applyOne(trx: Transaction<MarketplaceDB>, e: StoredEvent): Promis
     .execute();
 }
 
-export const RATING_COLUMNS = ['review_count', 'rating_sum', 'r1', 'r2', 'r3', 'r4', 'r5'] as const;
-
-export interface ListingRow {
-  listing_id: string;
-  application_id: string;
-  partner_id: string;
-  partner_name: string | null;
-  name: string;
-  tagline: string | null;
-  description: string;
-  categories: string[];
-  pricing: string | null;
-  official: boolean;
-  status: 'published' | 'deprecated' | 'retired';
-  status_reason: string | null;
-  privacy_url: string | null;
-  terms_url: string | null;
-  published_at: Date | string;
-  updated_at: Date | string;
-  active_installs: number;
-  total_installs: number;
-  trend_weight: number;
-  review_count: number;
-  rating_sum: number;
-  r1: number;
-  r2: number;
-  r3: number;
-  r4: number;
-  r5: number;
-}
-
-/** A listing with its partner's name and its stats; retired ones only when asked for. */
-export async function findListing(
-  db: Kysely<MarketplaceDB>,
-  listingId: string,
-  opts: { includeRetired?: boolean } = {},
-): Promise<ListingRow | undefined> {
-  let q = db
-    .selectFrom('listings as l')
-    .leftJoin('partners as p', 'p.partner_id', 'l.partner_id')
-    .leftJoin('listing_stats as s', 's.listing_id', 'l.listing_id')
-    .leftJoin('listing_ratings as r', 'r.listing_id', 'l.listing_id')
-    .select([
-      'l.listing_id',
-      'l.application_id',
-      'l.partner_id',
-      'p.name as partner_name',
-      'l.name',
-      'l.tagline',
-      'l.description',
-      'l.categories',
-      'l.pricing',
-      'l.official',
-      'l.status',
-      'l.status_reason',
-      'l.privacy_url',
-      'l.terms_url',
-      'l.published_at',
-      'l.updated_at',
-      sql<number>`coalesce(s.active_installs, 0)`.as('active_installs'),
-      sql<number>`coalesce(s.total_installs, 0)`.as('total_installs'),
-      sql<number>`coalesce(s.trend_weight, 0)`.as('trend_weight'),
-      ...RATING_COLUMNS.map((c) => sql<number>`coalesce(r.${sql.ref(c)}, 0)`.as(c)),
-    ])
-    .where('l.listing_id', '=', listingId);
-  if (!opts.includeRetired) q = q.where('l.status', '<>', 'retired');
-  return (await q.executeTakeFirst()) as ListingRow | undefined;
-}
+export { FEATURED_MIN_RATING, FEATURED_MIN_REVIEWS, featuredListings, findListing, type ListingRow, RATING_COLUMNS } from './queries.ts';

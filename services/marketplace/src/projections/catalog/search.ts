@@ -26,6 +26,7 @@ export interface SearchInput {
   category?: string | undefined;
   pricing?: string | undefined;
   official?: boolean | undefined;
+  min_rating?: number | undefined;
   sort?: SortKey | undefined;
   limit: number;
   cursor?: string | undefined;
@@ -36,7 +37,7 @@ export interface SearchOutput {
   has_more: boolean;
   next_cursor: string | null;
   total: number;
-  facets: { category: FacetCount[]; pricing: FacetCount[]; official: FacetCount[] };
+  facets: { category: FacetCount[]; pricing: FacetCount[]; official: FacetCount[]; rating: FacetCount[] };
 }
 export interface FacetCount {
   value: string;
@@ -65,23 +66,26 @@ export function encodeCursor(c: Cursor): string {
 }
 
 export function decodeCursor(s: string): Cursor {
+  const refused = new ValidationError([{ path: 'cursor', message: 'not a cursor this search returned' }]);
+  let v: unknown;
   try {
-    const v = JSON.parse(Buffer.from(s, 'base64url').toString('utf8')) as unknown;
-    if (Array.isArray(v) && v.length === 2 && typeof v[0] === 'number' && Number.isFinite(v[0]) && typeof v[1] === 'string') {
-      return [v[0], v[1]];
-    }
-  } catch {
-    // falls through to the validation error
+    v = JSON.parse(Buffer.from(s, 'base64url').toString('utf8'));
+  } catch (err) {
+    refused.cause = err;
+    throw refused;
   }
-  throw new ValidationError([{ path: 'cursor', message: 'not a cursor this search returned' }]);
+  if (Array.isArray(v) && v.length === 2 && typeof v[0] === 'number' && Number.isFinite(v[0]) && typeof v[1] === 'string') {
+    return [v[0], v[1]];
+  }
+  throw refused;
 }
 
 export async function searchListings(db: Kysely<MarketplaceDB>, input: SearchInput): Promise<SearchOutput> {
   const words = input.q ? queryWords(input.q) : [];
-  const text = words.length > 0 ? (input.q as string) : undefined;
+  const text = words.length > 0 ? input.q : undefined;
   const sort: SortKey = input.sort ?? (text ? 'relevance' : 'installs');
 
-  const where: RawBuilder<unknown>[] = [sql`l.status <> 'retired'`];
+  const where: RawBuilder<unknown>[] = [sql`l.status <> 'retired'`, sql`not l.unlisted`];
   let rank: RawBuilder<unknown> = sql`0::float8`;
   if (text) {
     const lower = words.join(' ');
@@ -97,6 +101,9 @@ export async function searchListings(db: Kysely<MarketplaceDB>, input: SearchInp
   if (input.category) where.push(sql`l.categories @> array[${input.category}]::text[]`);
   if (input.pricing) where.push(sql`l.pricing = ${input.pricing}`);
   if (input.official !== undefined) where.push(sql`l.official = ${input.official}`);
+  if (input.min_rating !== undefined) {
+    where.push(sql`coalesce(r.review_count, 0) > 0 and r.rating_sum::float8 / r.review_count >= ${input.min_rating}`);
+  }
 
   const key: RawBuilder<unknown> =
     sort === 'relevance'
@@ -119,10 +126,12 @@ export async function searchListings(db: Kysely<MarketplaceDB>, input: SearchInp
     categories: FacetCount[] | null;
     pricing: FacetCount[] | null;
     official: FacetCount[] | null;
+    rating: FacetCount[] | null;
   }>`
     with matched as (
       select l.listing_id, l.application_id, l.partner_id, p.name as partner_name, l.name, l.tagline, l.description,
              l.categories, l.pricing, l.official, l.status, l.status_reason, l.privacy_url, l.terms_url,
+             l.logo_url, l.screenshots, l.support_email, l.documentation_url, l.pricing_plans, l.featured_from, l.featured_until, l.unlisted,
              l.published_at, l.updated_at,
              coalesce(s.active_installs, 0) as active_installs,
              coalesce(s.total_installs, 0) as total_installs,
@@ -146,7 +155,11 @@ export async function searchListings(db: Kysely<MarketplaceDB>, input: SearchInp
       (select json_agg(json_build_object('value', value, 'count', n) order by n desc, value)
          from (select coalesce(pricing, 'unspecified') as value, count(*)::int as n from matched group by 1) x) as pricing,
       (select json_agg(json_build_object('value', value, 'count', n) order by n desc, value)
-         from (select official::text as value, count(*)::int as n from matched group by 1) x) as official
+         from (select official::text as value, count(*)::int as n from matched group by 1) x) as official,
+      (select json_agg(json_build_object('value', value, 'count', n) order by value desc)
+         from (select case when review_count = 0 then 'unrated' else least(floor(rating_sum::float8 / review_count), 4)::int::text end as value,
+                      count(*)::int as n
+                 from matched group by 1) x) as rating
   `.execute(db);
   const r = result.rows[0];
   const rows = r?.page ?? [];
@@ -158,6 +171,6 @@ export async function searchListings(db: Kysely<MarketplaceDB>, input: SearchInp
     has_more,
     next_cursor: has_more && last ? encodeCursor([last.k, last.listing_id]) : null,
     total: r?.total ?? 0,
-    facets: { category: r?.categories ?? [], pricing: r?.pricing ?? [], official: r?.official ?? [] },
+    facets: { category: r?.categories ?? [], pricing: r?.pricing ?? [], official: r?.official ?? [], rating: r?.rating ?? [] },
   };
 }

@@ -2,7 +2,7 @@ import type { StoredEvent } from '@pep/contracts';
 import { aggregateFilter, type Projection } from '@pep/events';
 import type { Kysely, Transaction } from 'kysely';
 import type { MarketplaceDB } from '../../db/schema.ts';
-import { INSTALL_AGGREGATE, type InstallEvent } from '../../domain/install/install.ts';
+import { INSTALL_AGGREGATE, isInstallEvent } from '../../domain/install/install.ts';
 import { emptyStats, evolveStats, type ListingStats } from '../../domain/listing/trending.ts';
 
 export const INSTALLS_PROJECTION = 'marketplace-installs';
@@ -17,10 +17,10 @@ export function installsProjection(prefix: string): Projection<MarketplaceDB> {
     name: INSTALLS_PROJECTION,
     filterSubject: aggregateFilter(prefix, INSTALL_AGGREGATE),
     async apply(trx: Transaction<MarketplaceDB>, events: StoredEvent[]) {
-      const installEvents = events.filter((e) => e.type === 'install.created' || e.type === 'install.removed');
+      const installEvents = events.filter(isInstallEvent);
       if (installEvents.length === 0) return;
       for (const e of installEvents) {
-        const d = e.data as InstallEvent['data'];
+        const d = e.data;
         if (e.type === 'install.created') {
           await trx
             .insertInto('installs')
@@ -39,17 +39,17 @@ export function installsProjection(prefix: string): Projection<MarketplaceDB> {
         } else {
           await trx
             .updateTable('installs')
-            .set({ active: false, removed_at: (d as { removed_at: string }).removed_at, seq: e.seq })
+            .set({ active: false, removed_at: e.data.removed_at, seq: e.seq })
             .where('install_id', '=', d.install_id)
             .execute();
         }
       }
-      const listingIds = [...new Set(installEvents.map((e) => (e.data as { listing_id: string }).listing_id))];
+      const listingIds = [...new Set(installEvents.map((e) => e.data.listing_id))];
       const stored = await trx.selectFrom('listing_stats').selectAll().where('listing_id', 'in', listingIds).execute();
       const stats = new Map<string, ListingStats & { seq: number }>();
       for (const s of stored) stats.set(s.listing_id, { ...s, seq: s.updated_seq });
       for (const e of installEvents) {
-        const id = (e.data as { listing_id: string }).listing_id;
+        const id = e.data.listing_id;
         const before = stats.get(id) ?? { ...emptyStats(), seq: 0 };
         stats.set(id, { ...evolveStats(before, e), seq: e.seq });
       }
@@ -99,5 +99,5 @@ export async function listInstalls(
   if (f.customerId) q = q.where('customer_id', '=', f.customerId);
   if (f.active !== undefined) q = q.where('active', '=', f.active);
   if (f.startingAfter) q = q.where('install_id', '>', f.startingAfter);
-  return (await q.execute()) as InstallRow[];
+  return q.execute();
 }

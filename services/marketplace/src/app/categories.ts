@@ -1,0 +1,51 @@
+import { createCommandBus, type EventBus, type ProjectionRunner } from '@pep/events';
+import type { Logger } from '@pep/runtime';
+import type { Kysely } from 'kysely';
+import type { MarketplaceDB } from '../db/schema.ts';
+import { categoryAggregate, decideCategory, SEED_CATEGORIES } from '../domain/category/category.ts';
+import { childCategories, knownCategories } from '../projections/categories/index.ts';
+import type { CallMeta } from './installs.ts';
+import { SOURCE } from './integration-events.ts';
+
+/** The admin-managed category list: define (add, rename, move), remove, and the seed defined at start. */
+export function createCategoryUseCases(opts: {
+  bus: EventBus;
+  db: Kysely<MarketplaceDB>;
+  logger: Logger;
+  projections: Map<string, ProjectionRunner>;
+  now: () => Date;
+}) {
+  const commands = createCommandBus({ bus: opts.bus, logger: opts.logger, projections: opts.projections, source: SOURCE, now: opts.now });
+  const meta = (m: CallMeta) => ({ traceparent: m.traceparent, correlationId: m.requestId });
+
+  const define = async (slug: string, input: { name: string; parent: string | null }, m: CallMeta) => {
+    const known = await knownCategories(opts.db);
+    const now = opts.now();
+    const res = await commands.execute(categoryAggregate, slug, meta(m), (state) =>
+      decideCategory({ type: 'DefineCategory', slug, name: input.name, parent: input.parent, known, by: m.by, now }, state),
+    );
+    return { created: res.events.length > 0 };
+  };
+
+  return {
+    define,
+    async remove(slug: string, m: CallMeta): Promise<void> {
+      const children = await childCategories(opts.db, slug);
+      const now = opts.now();
+      await commands.execute(categoryAggregate, slug, meta(m), (state) =>
+        decideCategory({ type: 'RemoveCategory', slug, children, by: m.by, now }, state),
+      );
+    },
+    /** Defines the seed categories an admin has never defined (an admin's rename or removal is kept). */
+    async seed(): Promise<number> {
+      let defined = 0;
+      for (const c of SEED_CATEGORIES) {
+        const snap = await commands.load(categoryAggregate, c.slug);
+        if (snap.version > 0) continue;
+        if ((await define(c.slug, { name: c.name, parent: null }, { by: 'system:seed' })).created) defined++;
+      }
+      return defined;
+    },
+  };
+}
+export type CategoryUseCases = ReturnType<typeof createCategoryUseCases>;

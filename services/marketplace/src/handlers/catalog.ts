@@ -1,0 +1,50 @@
+import { FeaturedListingsQuery, ListCategoriesQuery, SearchListingsQuery } from '@pep/contracts';
+import { NotFoundError, parseOrThrow } from '@pep/runtime';
+import { ok, type RpcHandler } from '@pep/service';
+import { z } from 'zod';
+import { BAYES_M } from '../domain/review/rating.ts';
+import { listCategories } from '../projections/categories/index.ts';
+import { featuredListings, findListing } from '../projections/catalog/index.ts';
+import { searchListings } from '../projections/catalog/search.ts';
+import { marketplaceMeanRating } from '../projections/reviews/index.ts';
+import { type HandlerDeps, route } from './context.ts';
+import { listingView } from './views.ts';
+
+export const ListingParams = z.object({ id: z.string().min(1).max(64) });
+
+/** The public reads: search, one listing, featured listings and the category list. */
+export function catalogHandlers(deps: HandlerDeps): Record<string, RpcHandler> {
+  return {
+    'listings.search': route(deps, async (req) => {
+      const q = parseOrThrow(SearchListingsQuery, req.query);
+      const [res, prior] = await Promise.all([searchListings(deps.db, q), marketplaceMeanRating(deps.db)]);
+      const nowMs = deps.now().getTime();
+      return ok({
+        object: 'list',
+        data: res.rows.map((r) => listingView(r, nowMs, prior)),
+        has_more: res.has_more,
+        next_cursor: res.next_cursor,
+        total: res.total,
+        facets: res.facets,
+      });
+    }),
+    'listings.get': route(deps, async (req) => {
+      const { id } = parseOrThrow(ListingParams, req.params);
+      const [row, prior] = await Promise.all([findListing(deps.db, id), marketplaceMeanRating(deps.db)]);
+      if (!row) throw new NotFoundError(`listing ${id} not found`);
+      return ok(listingView(row, deps.now().getTime(), prior));
+    }),
+    'listings.featured': route(deps, async (req) => {
+      const q = parseOrThrow(FeaturedListingsQuery, req.query);
+      const now = deps.now();
+      const prior = await marketplaceMeanRating(deps.db);
+      const rows = await featuredListings(deps.db, { now, limit: q.limit, prior, m: BAYES_M });
+      return ok({ object: 'list', data: rows.map((r) => ({ reason: r.reason, listing: listingView(r.row, now.getTime(), prior) })) });
+    }),
+    'categories.list': route(deps, async (req) => {
+      parseOrThrow(ListCategoriesQuery, req.query);
+      const rows = await listCategories(deps.db);
+      return ok({ object: 'list', data: rows.map((c) => ({ object: 'category', ...c })) });
+    }),
+  };
+}
