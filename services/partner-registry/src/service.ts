@@ -18,6 +18,8 @@ import { integrationsProjection } from './projections/integrations/index.ts';
 import { startNotifications } from './notifications/notifier.ts';
 import { partnersProjection } from './projections/partners/index.ts';
 import { ticketsProjection } from './projections/tickets/index.ts';
+import { partnerUsersProjection } from './projections/partner-users/index.ts';
+import { seedPortalUsers } from './app/seed-users.ts';
 
 export const SERVICE_NAME = 'partner-registry';
 
@@ -30,6 +32,7 @@ export function registryProjections(prefix: string): Projection<RegistryDB>[] {
     ticketsProjection(prefix),
     apiKeysProjection<RegistryDB>(prefix),
     oauthClientsProjection<RegistryDB>(prefix),
+    partnerUsersProjection(prefix),
   ];
 }
 
@@ -40,12 +43,23 @@ export function createRegistryRuntime(ctx: Pick<Ctx, 'bus' | 'db' | 'config' | '
   const now = () => new Date();
   const commands = createCommandBus({ bus: ctx.bus, logger: ctx.logger, projections: ctx.projections });
   const health = createHealthProbe(createUrlSafety(ctx.config).policy, ctx.config.INTEGRATION_HEALTH_TIMEOUT_MS);
-  const deps: HandlerDeps = { db: ctx.db, config: ctx.config, logger: ctx.logger, now, bus: ctx.bus, commands, probe: health.probe };
+  const mailer = ctx.config.SMTP_URL ? createMailer({ SMTP_URL: ctx.config.SMTP_URL, MAIL_FROM: ctx.config.MAIL_FROM }) : undefined;
+  const deps: HandlerDeps = {
+    db: ctx.db,
+    config: ctx.config,
+    logger: ctx.logger,
+    now,
+    bus: ctx.bus,
+    commands,
+    probe: health.probe,
+    mailer,
+  };
   const checkIntegration = createIntegrationChecker(commands, ctx.config, now);
 
   let notifications: Awaited<ReturnType<typeof startNotifications>> | undefined;
   /** Background work: scheduled integration health checks, partner emails. Returns the stop function. */
   const startBackground = async () => {
+    await seedPortalUsers(deps);
     if (ctx.config.SMTP_URL) {
       notifications = await startNotifications({
         bus: ctx.bus,
@@ -71,6 +85,7 @@ export function createRegistryRuntime(ctx: Pick<Ctx, 'bus' | 'db' | 'config' | '
       await checker.stop();
       await notifications?.stop();
       await health.close();
+      mailer?.close();
     };
   };
   return { deps, commands, handlers: registryHandlers(deps), startBackground, notifications: () => notifications };

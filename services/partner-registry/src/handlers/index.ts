@@ -5,6 +5,7 @@ import { integrationHandlers } from './integrations.ts';
 import { partnerHandlers } from './partners.ts';
 import { ticketHandlers } from './tickets.ts';
 import { identityHandlers } from './identity.ts';
+import { accountHandlers } from './accounts.ts';
 
 /** Every RPC handler of the registry, composed per area (each area adds one line). */
 export function registryHandlers(deps: HandlerDeps): Record<string, RpcHandler> {
@@ -14,5 +15,6 @@ export function registryHandlers(deps: HandlerDeps): Record<string, RpcHandler> 
     ...integrationHandlers(deps),
     ...ticketHandlers(deps),
     ...identityHandlers(deps),
+    ...accountHandlers(deps),
   };
 }

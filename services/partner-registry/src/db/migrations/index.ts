@@ -6,6 +6,8 @@ import { CreateIntegrations } from './1763860000200-CreateIntegrations.ts';
 import { CreateTickets } from './1763860000300-CreateTickets.ts';
 import { CreateSentEmails } from './1763860000400-CreateSentEmails.ts';
 import { identityMigrations } from '../../projections/identity-migrations/index.ts';
+import { partnerUsersMigration } from '../../projections/partner-users/index.ts';
+import { CreateSignInFailures } from './1796126526195-CreateSignInFailures.ts';
 
 /**
  * The registry's migrations, per area. Each area adds its own list here (one line), named
@@ -33,6 +35,12 @@ export const notificationMigrations: NamedMigrations = {
   '1763860000400-CreateSentEmails': CreateSentEmails,
 };
 
+/** Portal accounts: the partner users read model and the sign-in throttle. */
+export const accountMigrations: NamedMigrations = {
+  '1796126526194-CreatePartnerUsers': partnerUsersMigration,
+  '1796126526195-CreateSignInFailures': CreateSignInFailures,
+};
+
 export const registryMigrations: NamedMigrations = {
   ...partnerMigrations,
   ...applicationMigrations,
@@ -40,4 +48,5 @@ export const registryMigrations: NamedMigrations = {
   ...supportMigrations,
   ...notificationMigrations,
   ...identityMigrations,
+  ...accountMigrations,
 };
