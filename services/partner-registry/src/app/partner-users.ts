@@ -1,7 +1,7 @@
 import { type PartnerRole, type Principal, scopesForRole, type SignedIn } from '@pep/contracts';
 import type { CommandMeta } from '@pep/events';
 import type { Mailer } from '@pep/mailer';
-import { type Logger, NotFoundError, newId, UnauthorizedError, UnavailableError } from '@pep/runtime';
+import { ForbiddenError, type Logger, NotFoundError, newId, UnauthorizedError, UnavailableError } from '@pep/runtime';
 import type { Kysely } from 'kysely';
 import type { RegistryDB } from '../db/schema.ts';
 import { type Actor, decidePartnerUser, INVALID_SIGN_IN, type NewSession, type PartnerUserCommand } from '../domain/partner-user/decide.ts';
@@ -50,7 +50,7 @@ export interface AccountsDeps {
   config: AccountsConfig;
   logger: Logger;
   now: () => Date;
-  /** Absent when SMTP is off: links cannot be sent (invitations fail with 503, the rest is logged). */
+  /** Absent when SMTP is off (development): links are not sent, a warning is logged. */
   mailer?: Mailer | undefined;
 }
 
@@ -81,18 +81,22 @@ export function createAccounts(deps: AccountsDeps) {
     commands.execute(partnerUserAggregate, userId, meta, (s) => decidePartnerUser(command, s));
   const load = async (userId: string) => (await commands.load(partnerUserAggregate, userId)).state;
 
-  async function send(to: string, mail: { subject: string; text: string; html: string }, required: boolean): Promise<void> {
+  /**
+   * Sends an account email. With SMTP off (development) nothing is sent and a warning says so: the token is
+   * recorded and a later request issues a new one. A send that fails is the operator's to see; `rethrow` (the
+   * inviter is waiting for it) answers 503 so the inviter retries, which issues a fresh link; anonymous requests
+   * answer the same either way (no account enumeration).
+   */
+  async function send(to: string, mail: { subject: string; text: string; html: string }, rethrow: boolean): Promise<void> {
     if (!deps.mailer) {
-      if (required) throw new UnavailableError('email is not configured (SMTP_URL), so no link can be sent');
       logger.warn('account email not sent: SMTP_URL is not set', { subject: mail.subject });
       return;
     }
     try {
       await deps.mailer.sendMail({ to, ...mail });
     } catch (err) {
-      if (required) throw new UnavailableError('the email could not be sent; retry', { cause: err });
-      // Anonymous requests answer the same either way (no enumeration); the failure is the operator's to see.
       logger.error('account email failed', { subject: mail.subject, err });
+      if (rethrow) throw new UnavailableError('the email could not be sent; retry (a new link is issued)', { cause: err });
     }
   }
 
@@ -130,10 +134,11 @@ export function createAccounts(deps: AccountsDeps) {
     return { role: me?.role ?? 'developer', id: principal.user_id };
   }
 
-  /** The signed-in user of a session principal (404 for other credentials: these routes are for people). */
+  /** The signed-in user of a session principal (403 for other credentials: these routes are for people). */
   async function me(principal: Principal): Promise<PartnerUserState> {
-    const state = principal.user_id ? await load(principal.user_id) : undefined;
-    if (!state || state.status !== 'active') throw new NotFoundError('no signed-in user: these routes need a portal session');
+    if (!principal.user_id) throw new ForbiddenError('this route needs a portal session (sign in), not an API key or token');
+    const state = await load(principal.user_id);
+    if (!state || state.status !== 'active') throw new UnauthorizedError('the session has ended; sign in again');
     return state;
   }
 
@@ -343,6 +348,8 @@ export function createAccounts(deps: AccountsDeps) {
     },
 
     async signOut(principal: Principal, which: string[] | 'all', reason: 'sign_out' | 'everywhere' | 'revoked', meta: CommandMeta) {
+      // Naming a session without being signed in: no session of yours has that id.
+      if (reason === 'revoked' && !principal.user_id) throw new NotFoundError('session not found');
       const user = await me(principal);
       if (which !== 'all' && which.some((id) => !user.sessions[id])) throw new NotFoundError('session not found');
       const r = await run(user.id, meta, { type: 'SignOut', session_ids: which, reason });
