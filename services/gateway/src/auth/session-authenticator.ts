@@ -33,6 +33,7 @@ const AnswerSchema = z.object({
     credential_id: z.string(),
     user_id: z.string(),
   }),
+  user: z.object({ email: z.string() }),
 });
 
 /** A cookie-authenticated state-changing request without its CSRF token, or from another origin. */
@@ -70,7 +71,15 @@ export class SessionAuthenticator {
   }
 
   async authenticate(req: FastifyRequest, secret: string): Promise<Principal> {
-    if (!SAFE_METHODS.has(req.method)) {
+    return (await this.session(req, secret)).principal;
+  }
+
+  /**
+   * The session's principal and its user's email, CSRF-checked first when the request is state-changing (a caller
+   * that checks a CSRF token of its own, such as the consent form's hidden field, passes `checkCsrf = false`).
+   */
+  async session(req: FastifyRequest, secret: string, checkCsrf = true): Promise<{ principal: Principal; email: string }> {
+    if (checkCsrf && !SAFE_METHODS.has(req.method)) {
       this.checkOrigin(req, true);
       if (!csrfTokenValid(secret, req.headers[CSRF_HEADER])) {
         throw new CsrfError(`a state-changing request made with the session cookie needs its CSRF token in ${CSRF_HEADER}`);
@@ -92,7 +101,8 @@ export class SessionAuthenticator {
       if (answer.problem.status === 401) throw new UnauthorizedError(answer.problem.detail ?? 'the session has ended; sign in again');
       throw new UnauthorizedError('the session could not be checked; sign in again');
     }
-    return AnswerSchema.parse(answer.body).principal;
+    const parsed = AnswerSchema.parse(answer.body);
+    return { principal: parsed.principal, email: parsed.user.email };
   }
 
   /**

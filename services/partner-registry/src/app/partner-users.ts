@@ -126,10 +126,13 @@ export function createAccounts(deps: AccountsDeps) {
     };
   }
 
-  /** The team actor a principal is: a user's role, a platform admin, or an API key acting as a partner admin. */
+  /**
+   * The team actor a principal is: a user's role, a platform admin, or an API key (with the tenant's `admin` scope it
+   * acts as an owner — that is how a partner's first owner is invited — otherwise as an admin).
+   */
   async function actorOf(principal: Principal): Promise<Actor> {
     if (principal.kind === 'admin') return { role: 'platform', id: principal.user_id ?? principal.credential_id };
-    if (!principal.user_id) return { role: 'admin', id: principal.credential_id };
+    if (!principal.user_id) return { role: principal.scopes.includes('admin') ? 'owner' : 'admin', id: principal.credential_id };
     const me = await load(principal.user_id);
     return { role: me?.role ?? 'developer', id: principal.user_id };
   }
