@@ -90,6 +90,7 @@ export const ChangeRoleBody = z.object({ role: PartnerRoleSchema }).strict().met
 export const AcceptedSchema = z
   .object({ accepted: z.literal(true), detail: safeText() })
   .meta({ id: 'Accepted', description: 'Answered whether or not the address has an account (no account enumeration)' });
+export type Accepted = z.output<typeof AcceptedSchema>;
 export const EndedSessionsSchema = z.object({ ended: z.number().int().min(0) }).meta({ id: 'EndedSessions' });
 
 const common = { tag: 'Accounts', service: 'partner-registry' } as const;
@@ -296,4 +297,6 @@ export const SessionIdSchema = PlatformId('ses');
 export const ACCOUNTS_RPC = {
   /** `{ session_hash }` → `{ principal, session_id, user_id, touch }` or 401. */
   authenticateSession: 'auth.authenticate-session',
+  /** Development and demo only (refused in production, admin principals only): `{ users: [{ email, password, role, partner_id }] }`. */
+  seedUsers: 'auth.seed-users',
 } as const;

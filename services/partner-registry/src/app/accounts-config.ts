@@ -1,7 +1,7 @@
 import { z } from 'zod';
 
 /** A user the registry makes at start-up if missing (development and demo only; refused in production). */
-const SeedUser = z.object({
+export const SeedUserSchema = z.object({
   email: z.email(),
   password: z.string().min(12),
   role: z.enum(['owner', 'admin', 'developer', 'billing', 'platform_admin']),
@@ -39,7 +39,7 @@ export const accountsConfigSchema = z.object({
     .default('[]')
     .transform((s, ctx) => {
       try {
-        return z.array(SeedUser).parse(JSON.parse(s));
+        return z.array(SeedUserSchema).parse(JSON.parse(s));
       } catch (err) {
         ctx.addIssue({
           code: 'custom',
@@ -50,4 +50,4 @@ export const accountsConfigSchema = z.object({
     }),
 });
 export type AccountsConfig = z.output<typeof accountsConfigSchema>;
-export type SeedUserConfig = z.output<typeof SeedUser>;
+export type SeedUserConfig = z.output<typeof SeedUserSchema>;

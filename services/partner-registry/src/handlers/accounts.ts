@@ -13,6 +13,7 @@ import {
 import { ForbiddenError, NotFoundError, parseOrThrow } from '@pep/runtime';
 import { handler, ok, type RpcHandler } from '@pep/service';
 import { z } from 'zod';
+import { SeedUserSchema } from '../app/accounts-config.ts';
 import { metaFrom } from '../app/command-bus.ts';
 import { type Client, createAccounts } from '../app/partner-users.ts';
 import { toPartnerUser } from '../domain/partner-user/partner-user.ts';
@@ -85,6 +86,13 @@ export function accountHandlers(deps: HandlerDeps): Record<string, RpcHandler> {
       const { session_hash } = parseOrThrow(SessionHashBody, req.body);
       const { principal, user } = await accounts.authenticateSession(session_hash, metaFrom(req, undefined));
       return ok({ principal, user: toPartnerUser(user) });
+    }),
+
+    [ACCOUNTS_RPC.seedUsers]: h(async (req) => {
+      if (!isAdmin(req.principal) || deps.config.NODE_ENV === 'production') throw new ForbiddenError('seeding users is for development');
+      const { users } = parseOrThrow(z.object({ users: z.array(SeedUserSchema).max(20) }), req.body);
+      await accounts.seedUsers(users);
+      return ok({ seeded: users.length });
     }),
 
     'users.invite': h(async (req) => {
