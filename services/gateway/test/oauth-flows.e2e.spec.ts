@@ -270,6 +270,45 @@ describe('OAuth 2.0 authorization server (driven by oauth4webapi from discovery)
     });
   });
 
+  it('the consent page refuses a form post without the session CSRF token or from another origin, and a wrong password', async () => {
+    const url = new URL(as.authorization_endpoint as string);
+    url.search = new URLSearchParams({
+      client_id: publicClient.client_id,
+      redirect_uri: redirectUri,
+      response_type: 'code',
+      scope: 'read:partners',
+      code_challenge: await oauth.calculatePKCECodeChallenge(oauth.generateRandomCodeVerifier()),
+      code_challenge_method: 'S256',
+    }).toString();
+    const browser = new Browser();
+    const first = await browser.follow(url.toString());
+    const form = { 'content-type': 'application/x-www-form-urlencoded', origin: gw.url };
+    const wrong = await browser.request(first.url, {
+      method: 'POST',
+      headers: form,
+      body: new URLSearchParams({ decision: 'sign-in', email: resourceOwnerUser.email, password: 'not the password' }).toString(),
+    });
+    expect(wrong.status).toBe(401);
+    expect(await wrong.text()).toContain('The email or password is not correct.');
+    const signedIn = await browser.follow(first.url, {
+      method: 'POST',
+      headers: form,
+      body: new URLSearchParams({ decision: 'sign-in', email: resourceOwnerUser.email, password: resourceOwnerUser.password }).toString(),
+    });
+    const html = await signedIn.res.text();
+    expect(html).toContain('See your partner profile, contacts and agreements');
+    expect(signedIn.res.headers.get('content-security-policy')).toContain("default-src 'none'");
+    const noToken = await browser.request(signedIn.url, { method: 'POST', headers: form, body: 'decision=approve' });
+    expect(noToken.status).toBe(403);
+    const csrf = /name="csrf_token" value="([^"]+)"/.exec(html)?.[1] ?? '';
+    const crossSite = await browser.request(signedIn.url, {
+      method: 'POST',
+      headers: { ...form, origin: 'https://evil.example' },
+      body: new URLSearchParams({ csrf_token: csrf, decision: 'approve' }).toString(),
+    });
+    expect(crossSite.status).toBe(403);
+  });
+
   it('requires PKCE, matches redirect URIs exactly, and reports a denial to the client', async () => {
     const client: oauth.Client = { client_id: publicClient.client_id };
     const noPkce = await authorize(client, { scope: 'read:partners', member: resourceOwnerUser, verifier: null });

@@ -1,4 +1,4 @@
-import type { Partner } from '@pep/contracts';
+import type { Partner, SignedIn } from '@pep/contracts';
 import { startTestSmtpServer, type TestSmtpServer } from '@pep/mailer/testing';
 import { createTestBus, type ServiceProcess, serviceEnv, spawnService, testNames } from '@pep/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -30,7 +30,11 @@ async function portal(b: Browser | undefined, method: string, path: string, body
 const tokenIn = (text: string) => decodeURIComponent(/#token=([^\s"<]+)/.exec(text)?.[1] ?? '');
 
 /** Invites `email` with `role` (admin key), reads the email, accepts it: a signed-in browser. */
-async function member(partner: Partner, email: string, role: string): Promise<Browser & { setCookie: string; body: any }> {
+async function member(
+  partner: Partner,
+  email: string,
+  role: string,
+): Promise<Browser & { setCookie: string; body: SignedIn & { session_secret?: string } }> {
   expect((await admin('POST', `/v1/partners/${partner.id}/users`, { email, role })).status).toBe(201);
   const mail = await smtp.waitFor((m) => m.to.includes(email));
   const r = await portal(undefined, 'POST', '/v1/auth/invitations/accept', {
