@@ -1,7 +1,7 @@
 // The partner portal in a real browser (Debian Chromium via playwright-core) against the running stack: gateway,
 // partner-registry and webhook-dispatcher as processes, a real SMTP server for the emails, a loopback receiver for
 // the webhooks. Set PORTAL_SCREENSHOTS=1 to refresh the screenshots of docs/portal.md.
-import { randomBytes } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
 import { mkdirSync } from 'node:fs';
 import { createServer, type IncomingMessage, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -278,6 +278,66 @@ describe('partner portal in Chromium', () => {
     await page.getByRole('button', { name: 'Approve Acme Sync' }).click();
     await waitUntil(async () => (await api('GET', `/v1/applications/${app.body.id}`)).body.status === 'approved', { what: 'the approval' });
     await context.close();
+  });
+
+  it('OAuth authorization code + PKCE through the consent page, signed in by the portal session', async () => {
+    const app = await api('POST', '/v1/applications', {
+      name: 'Lead Mirror',
+      description: 'Mirrors leads',
+      redirect_uris: [`${receiverUrl}/callback`],
+      scopes: ['read:partners'],
+      partner_id: acme.id,
+    });
+    expect(app.status).toBe(201);
+    const client = await api('POST', `/v1/applications/${app.body.id}/oauth-clients`, {
+      type: 'public',
+      redirect_uris: [`${receiverUrl}/callback`],
+      scopes: ['read:partners'],
+    });
+    expect(client.status).toBe(201);
+    const verifier = randomBytes(32).toString('base64url');
+    const challenge = createHash('sha256').update(verifier).digest('base64url');
+    const authorize = new URL(`${gw}/oauth/authorize`);
+    authorize.search = new URLSearchParams({
+      client_id: client.body.client_id,
+      redirect_uri: `${receiverUrl}/callback`,
+      response_type: 'code',
+      scope: 'read:partners',
+      state: 'xyz',
+      code_challenge: challenge,
+      code_challenge_method: 'S256',
+    }).toString();
+    const { page } = owner;
+    // The gateway sees the new client within moments (its own projection of the registry's events).
+    await expect
+      .poll(async () => {
+        await page.goto(authorize.toString());
+        return page.getByRole('heading', { name: 'Lead Mirror wants access to your partner account' }).count();
+      })
+      .toBe(1);
+    await page.getByText('See your partner profile, contacts and agreements').waitFor();
+    expect(await page.getByText('Published by').textContent()).toContain('Acme Portal');
+    for (const v of await seriousViolations(page)) axeFindings.push(`/oauth consent: ${v}`);
+    if (SHOTS) await page.screenshot({ path: `${SHOTS}/oauth-consent.png` });
+    await page.getByRole('button', { name: 'Approve' }).click();
+    await page.waitForURL((u) => u.toString().startsWith(`${receiverUrl}/callback`));
+    const callback = new URL(page.url());
+    expect(callback.searchParams.get('state')).toBe('xyz');
+    const token = await fetch(`${gw}/oauth/token`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/x-www-form-urlencoded' },
+      body: new URLSearchParams({
+        grant_type: 'authorization_code',
+        code: callback.searchParams.get('code') ?? '',
+        redirect_uri: `${receiverUrl}/callback`,
+        client_id: client.body.client_id,
+        code_verifier: verifier,
+      }).toString(),
+    });
+    expect(token.status).toBe(200);
+    const tokens = (await token.json()) as { access_token: string; scope: string };
+    expect(tokens.scope).toBe('read:partners');
+    expect((await api('GET', `/v1/partners/${acme.id}`, undefined, tokens.access_token)).status).toBe(200);
   });
 
   it('finds no serious or critical accessibility violation on any page, also at phone width', async () => {
