@@ -79,7 +79,6 @@ export function consentPage(opts: {
 <form method="post" action="/oauth/interaction/${escapeHtml(opts.uid)}">
 <input type="hidden" name="csrf_token" value="${escapeHtml(opts.csrfToken)}">
 <div class="actions"><button class="primary" type="submit" name="decision" value="approve">Approve</button>
-<button class="secondary" type="submit" name="decision" value="deny">Deny</button></div></form>
-<p class="muted">You can revoke this access at any time in the portal.</p>`,
+<button class="secondary" type="submit" name="decision" value="deny">Deny</button></div></form>`,
   );
 }
