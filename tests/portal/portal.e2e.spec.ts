@@ -347,7 +347,7 @@ describe('partner portal in Chromium', () => {
       await visit(page, path, path === '/' ? 'phone-overview' : undefined);
     const anon = await browser.newContext();
     const p = await anon.newPage();
-    for (const path of ['/sign-in', '/reset-password', '/accept-invitation']) await visit(p, path);
+    for (const path of ['/sign-in', '/reset-password', '/accept-invitation', '/sign-in-link', '/verify-email']) await visit(p, path);
     await anon.close();
     expect(axeFindings).toEqual([]);
   });

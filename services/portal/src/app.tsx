@@ -2,7 +2,7 @@ import { useMutation, useQueryClient } from '@tanstack/react-query';
 import { useEffect } from 'react';
 import { api, type SignedIn } from './api.ts';
 import { ReviewQueuePage } from './pages/admin.tsx';
-import { AcceptInvitationPage, ResetPasswordPage, SignInLinkPage, SignInPage } from './pages/auth.tsx';
+import { AcceptInvitationPage, ResetPasswordPage, SignInLinkPage, SignInPage, VerifyEmailPage } from './pages/auth.tsx';
 import { DeliveriesPage, EndpointsPage } from './pages/endpoints.tsx';
 import { InvoicesPage } from './pages/invoices.tsx';
 import { KeysPage } from './pages/keys.tsx';
@@ -17,6 +17,7 @@ const OPEN_PAGES: Record<string, () => React.ReactElement> = {
   '/accept-invitation': AcceptInvitationPage,
   '/sign-in-link': SignInLinkPage,
   '/reset-password': ResetPasswordPage,
+  '/verify-email': VerifyEmailPage,
 };
 
 interface NavItem {

@@ -161,3 +161,21 @@ export function ResetPasswordPage() {
     </AuthFrame>
   );
 }
+
+export function VerifyEmailPage() {
+  const confirm = useMutation({ mutationFn: () => api('POST', '/v1/auth/email-verifications/confirm', { token: linkToken() }) });
+  return (
+    <AuthFrame title="Confirm your email address">
+      {confirm.isSuccess ? (
+        <p role="status">
+          Your address is confirmed. <Link to="/">Go to the portal</Link>
+        </p>
+      ) : (
+        <button type="button" className="primary" onClick={() => confirm.mutate()} disabled={confirm.isPending}>
+          Confirm my address
+        </button>
+      )}
+      <ErrorNote error={confirm.error} />
+    </AuthFrame>
+  );
+}
