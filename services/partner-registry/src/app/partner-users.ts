@@ -141,7 +141,7 @@ export function createAccounts(deps: AccountsDeps) {
   async function me(principal: Principal): Promise<PartnerUserState> {
     if (!principal.user_id) throw new ForbiddenError('this route needs a portal session (sign in), not an API key or token');
     const state = await load(principal.user_id);
-    if (!state || state.status !== 'active') throw new UnauthorizedError('the session has ended; sign in again');
+    if (state?.status !== 'active') throw new UnauthorizedError('the session has ended; sign in again');
     return state;
   }
 

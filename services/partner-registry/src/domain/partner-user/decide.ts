@@ -42,7 +42,7 @@ export const INVALID_SIGN_IN = 'the email or password is not correct';
 const INVALID_LINK = 'the link is not valid or has expired; ask for a new one';
 
 function active(state: PartnerUserState | undefined, message = INVALID_SIGN_IN): PartnerUserState {
-  if (!state || state.status !== 'active') throw new UnauthorizedError(message);
+  if (state?.status !== 'active') throw new UnauthorizedError(message);
   return state;
 }
 
@@ -86,7 +86,7 @@ export function decidePartnerUser(command: PartnerUserCommand, state: PartnerUse
       return [{ type: 'partner_user.activated', data: { ...command.data, name: null, email_verified: true } }];
     }
     case 'AcceptInvitation': {
-      if (!state || state.status !== 'invited') throw new UnauthorizedError(INVALID_LINK);
+      if (state?.status !== 'invited') throw new UnauthorizedError(INVALID_LINK);
       checkToken(state, 'invitation', command.token_hash, command.now);
       const activated: PartnerUserEvent = {
         type: 'partner_user.activated',
@@ -110,7 +110,7 @@ export function decidePartnerUser(command: PartnerUserCommand, state: PartnerUse
     }
     case 'IssueToken': {
       // Nobody to send it to: nothing happens, and the caller answers the same as when something did.
-      if (!state || state.status !== 'active') return [];
+      if (state?.status !== 'active') return [];
       if (command.purpose === 'email_verification' && state.email_verified) return [];
       return [
         {
