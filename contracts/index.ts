@@ -11,6 +11,7 @@ export * from './partner/events.ts';
 export * from './partner/http.ts';
 export * from './business/index.ts';
 export * from './identity/index.ts';
+export * from './accounts/index.ts';
 export * from './application/index.ts';
 export * from './integration/index.ts';
 export * from './support/index.ts';

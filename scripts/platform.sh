@@ -43,6 +43,13 @@ ensure_deps() {
   cp "$ROOT/pnpm-lock.yaml" "$stamp"
 }
 
+# The partner portal (services/portal, React + Vite): typechecked and built into services/portal/dist, which the
+# gateway serves under /portal. A few seconds; done before `start` and `test` so the served files match the sources.
+build_portal() {
+  log "building the partner portal (services/portal)"
+  pnpm --filter @pep/portal run build >&2 || { log "the portal build failed"; exit 1; }
+}
+
 port_open() { (exec 3<>"/dev/tcp/127.0.0.1/$1") >/dev/null 2>&1; }
 
 wait_port() {
@@ -93,9 +100,11 @@ ensure_deps
 case "$cmd" in
   start)
     ensure_backing_services
+    build_portal
     exec node --import tsx scripts/start.ts "$@" ;;
   test)
     ensure_backing_services
+    build_portal
     exec node scripts/test.mjs "$@" ;;
   env)
     # `bash scripts/platform.sh env <command...>`: run any command with the toolchain on PATH.

@@ -110,7 +110,11 @@ const DEV_SECRETS: Record<string, () => string> = {
   GITHUB_PRIVATE_KEY: () =>
     generateKeyPairSync('rsa', { modulusLength: 2048 }).privateKey.export({ type: 'pkcs8', format: 'pem' }).toString(),
   GITHUB_WEBHOOK_SECRET: () => randomBytes(24).toString('base64url'),
+  // The demo's portal users (the platform admin and the demo partner's owner) sign in with this password.
+  PORTAL_DEMO_PASSWORD: () => randomBytes(12).toString('base64url'),
 };
+const PORTAL_ADMIN_EMAIL = 'admin@partner-platform.dev';
+const PORTAL_OWNER_EMAIL = 'owner@acme.example';
 const DEV_KEYRING: Record<string, () => string> = {
   WEBHOOK_SECRET_KEYS: () => `dev-${randomBytes(3).toString('hex')}:${randomBytes(32).toString('base64')}`,
   ROLLBACK_SECRETS_KEYS: () => `dev-${randomBytes(3).toString('hex')}:${randomBytes(32).toString('base64')}`,
@@ -174,6 +178,39 @@ function devOutbound(name: string): Record<string, string> {
   return out;
 }
 
+/** The registry's portal settings for development: links to this gateway's /portal, and the seeded platform admin. */
+function portalEnv(): Record<string, string> {
+  if (config.NODE_ENV === 'production') return {};
+  const password = secrets.PORTAL_DEMO_PASSWORD ?? '';
+  return {
+    PORTAL_URL: process.env.PORTAL_URL ?? `http://${config.GATEWAY_HOST}:${config.GATEWAY_PORT}/portal`,
+    PORTAL_SEED_USERS:
+      process.env.PORTAL_SEED_USERS ?? JSON.stringify([{ email: PORTAL_ADMIN_EMAIL, password, role: 'platform_admin', partner_id: null }]),
+  };
+}
+
+/** Gives the demo partner an owner who signs in with the demo password (registry RPC, development only). */
+async function seedDemoOwner(partnerId: string): Promise<void> {
+  const bus = await connectBus({ url: config.NATS_URL, name: 'demo-seed', stream: config.STREAM_NAME, prefix: config.SUBJECT_PREFIX });
+  try {
+    const subject = `${config.RPC_PREFIX}.partner-registry.auth.seed-users`;
+    const data = {
+      principal: { kind: 'admin', scopes: ['admin'], credential_id: 'demo' },
+      params: {},
+      query: {},
+      body: { users: [{ email: PORTAL_OWNER_EMAIL, password: secrets.PORTAL_DEMO_PASSWORD, role: 'owner', partner_id: partnerId }] },
+      request_id: `demo_${randomBytes(4).toString('hex')}`,
+    };
+    const msg = await bus.nc.request(subject, JSON.stringify({ id: randomBytes(8).toString('hex'), pattern: subject, data }), {
+      timeout: 15_000,
+    });
+    const reply = JSON.parse(new TextDecoder().decode(msg.data)) as { response?: { ok?: boolean; problem?: unknown } };
+    if (!reply.response?.ok) throw new Error(`seeding the demo owner failed: ${JSON.stringify(reply.response?.problem ?? reply)}`);
+  } finally {
+    await closeBus(bus);
+  }
+}
+
 function envFor(name: string, healthPort: number): NodeJS.ProcessEnv {
   return {
     ...secrets,
@@ -187,6 +224,7 @@ function envFor(name: string, healthPort: number): NodeJS.ProcessEnv {
     LOG_LEVEL: config.LOG_LEVEL,
     HEALTH_PORT: String(healthPort),
     ...devOutbound(name),
+    ...(name === 'partner-registry' ? portalEnv() : {}),
     ...(name === 'gateway'
       ? { GATEWAY_PORT: String(ports.gateway), GATEWAY_HOST: config.GATEWAY_HOST, PLATFORM_ADMIN_API_KEY: adminKey }
       : {}),
@@ -271,6 +309,8 @@ async function stopAll(signal: string): Promise<void> {
   }
 }
 
+let demoOwner = false;
+
 async function demo(base: string): Promise<boolean> {
   const auth = { authorization: `Bearer ${adminKey}`, 'content-type': 'application/json' };
   let stepNo = 0;
@@ -289,6 +329,10 @@ async function demo(base: string): Promise<boolean> {
     step('activate it: POST /v1/partners/{id}/activate');
     const act = await fetch(`${base}/v1/partners/${partner.id}/activate`, { method: 'POST', headers: auth, body: '{}' });
     say(`   → ${act.status} ${((await act.json()) as { status?: string }).status ?? ''}`);
+
+    step(`give it a portal owner (${PORTAL_OWNER_EMAIL}) who signs in at ${base}/portal`);
+    await seedDemoOwner(partner.id);
+    demoOwner = true;
 
     const withWebhooks = SERVICES.includes('webhook-dispatcher');
     const receiver = withWebhooks ? await startReceiver() : undefined;
@@ -495,6 +539,12 @@ async function main() {
   let demoOk = true;
   if (config.PLATFORM_DEMO === '1') demoOk = await demo(base);
   say(`gateway        ${base}`);
+  say(`portal         ${base}/portal`);
+  if (config.NODE_ENV !== 'production') {
+    say(`  admin sign-in ${PORTAL_ADMIN_EMAIL} / ${secrets.PORTAL_DEMO_PASSWORD}  (.tools/dev-secrets.json)`);
+    if (demoOwner)
+      say(`  owner sign-in ${PORTAL_OWNER_EMAIL} / ${secrets.PORTAL_DEMO_PASSWORD}  (the demo partner Acme Insurance Brokers)`);
+  }
   say(`API reference  ${base}/docs  (OpenAPI: ${base}/openapi.json)`);
   say(`metrics        ${base}/metrics`);
   if (!config.PLATFORM_ADMIN_API_KEY) say(`admin API key  ${adminKey}  (.tools/dev-secrets.json)`);

@@ -271,8 +271,13 @@ async function createFixtures(): Promise<void> {
     journeys: [{ funnel: 'checkout' }],
     partner_id: p.id,
   });
+  // A portal user of the partner (invited: the registry runs without SMTP here, so no email goes out).
+  const user = await must('POST', `/v1/partners/${p.id}/users`, { email: 'dev@fuzz.example.com', role: 'developer' });
   fx = {
     partner: p.id,
+    user: user.id,
+    // Well-formed, nobody's: the route reaches the registry, which answers 404.
+    session: 'ses_01jzzzzzzzzzzzzzzzzzzzzzzz',
     contact: contact.id,
     key: key.id,
     application: app.id,
@@ -306,6 +311,8 @@ function goodParams(op: Operation): Record<string, string> {
     ['/v1/marketplace/listings/{id}', { id: 'lst_01jzzzzzzzzzzzzzzzzzzzzzzz', customer_id: 'cust_fuzz' }],
     ['/v1/marketplace/reviews/{id}', { id: `rev_${'z'.repeat(32)}` }],
     ['/v1/marketplace/categories/{slug}', { slug: 'fuzz-category' }],
+    ['/v1/partner-users/{id}', { id: fx.user as string }],
+    ['/v1/auth/sessions/{id}', { id: fx.session as string }],
   ];
   return byPrefix.find(([prefix]) => op.path === prefix || op.path.startsWith(`${prefix}/`))?.[1] ?? {};
 }

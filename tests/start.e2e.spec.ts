@@ -66,6 +66,20 @@ describe('npm start', () => {
       expect(out).toContain(`http://127.0.0.1:${gatewayPort}/docs`);
       const ready = await fetch(`http://127.0.0.1:${gatewayPort}/readyz`);
       expect(ready.status).toBe(200);
+      // The portal and the printed sign-ins of the demo partner's owner and of a platform admin, which work.
+      const base = `http://127.0.0.1:${gatewayPort}`;
+      expect(out).toContain(`portal         ${base}/portal`);
+      expect((await fetch(`${base}/portal`)).status).toBe(200);
+      for (const who of ['owner', 'admin']) {
+        const m = new RegExp(`${who} sign-in (\\S+) / (\\S+)`).exec(out);
+        expect(m, `${who} sign-in printed`).not.toBeNull();
+        const signIn = await fetch(`${base}/v1/auth/sign-in`, {
+          method: 'POST',
+          headers: { 'content-type': 'application/json', origin: base },
+          body: JSON.stringify({ email: m?.[1], password: m?.[2] }),
+        });
+        expect(signIn.status, `${who} signs in`).toBe(200);
+      }
     } finally {
       child.kill('SIGTERM');
     }

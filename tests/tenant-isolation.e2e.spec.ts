@@ -6,6 +6,7 @@ import { randomBytes } from 'node:crypto';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { type RouteContract, routes, type StoredEvent } from '@pep/contracts';
+import { startTestSmtpServer, type TestSmtpServer } from '@pep/mailer/testing';
 import {
   at,
   bodyOf,
@@ -33,15 +34,20 @@ let gatewayUrl: string;
 let adminKey: string;
 let receiver: Server;
 let receiverUrl: string;
+let smtp: TestSmtpServer;
 
 interface Reply {
   status: number;
   body: unknown;
 }
-async function call(token: string, method: string, path: string, body?: unknown): Promise<Reply> {
+/** An API key, or a portal session (its cookie, CSRF token and this site's Origin, as the portal sends them). */
+type Credential = string | { cookie: string; csrf: string };
+const credentialHeaders = (c: Credential): Record<string, string> =>
+  typeof c === 'string' ? { authorization: `Bearer ${c}` } : { cookie: c.cookie, 'x-csrf-token': c.csrf, origin: gatewayUrl };
+async function call(token: Credential, method: string, path: string, body?: unknown): Promise<Reply> {
   const res = await fetch(`${gatewayUrl}${path}`, {
     method,
-    headers: { authorization: `Bearer ${token}`, ...(body === undefined ? {} : { 'content-type': 'application/json' }) },
+    headers: { ...credentialHeaders(token), ...(body === undefined ? {} : { 'content-type': 'application/json' }) },
     ...(body === undefined ? {} : { body: JSON.stringify(body) }),
   });
   return { status: res.status, body: bodyOf(await res.text()) };
@@ -71,6 +77,8 @@ interface Fixtures {
   invoice: string;
   review: string;
   listing: string;
+  user: string;
+  session: string;
 }
 
 const HTTPS = 'https://b.example.com';
@@ -95,6 +103,8 @@ function paramsFor(route: RouteContract, b: Fixtures): Record<string, string> | 
     ['/v1/billing/invoices/:id', { id: b.invoice }],
     ['/v1/marketplace/reviews/:id', { id: b.review }],
     ['/v1/marketplace/listings/:id', { id: b.listing, customer_id: 'cust_b' }],
+    ['/v1/partner-users/:id', { id: b.user }],
+    ['/v1/auth/sessions/:id', { id: b.session }],
     ['/v1/marketplace/categories/:slug', { slug: 'leads' }],
   ];
   return byPrefix.find(([prefix]) => route.path === prefix || route.path.startsWith(`${prefix}/`))?.[1];
@@ -120,6 +130,8 @@ function bodyFor(route: RouteContract, b: Fixtures): unknown {
     approveRollback: { comment: 'hijacked' },
     replaceRollbackPolicy: { ...policyBody, name: 'Hijacked' },
     respondToReview: { body: 'hijacked answer' },
+    inviteUser: { email: 'mallory@example.com', role: 'owner' },
+    changeUserRole: { role: 'owner' },
     reportReview: { reason: 'spam', note: 'hijacked report' },
     saveListingDraft: { tagline: 'Hijacked' },
     // Collection routes that name a partner: A names B.
@@ -148,6 +160,22 @@ const eventsAfter = (seq: number) => eventsAfterIn(bus.bus, seq);
 const lastSeq = async () => (await bus.bus.jsm.streams.info(names.STREAM_NAME)).state.last_seq;
 const touches = (e: StoredEvent, partnerId: string) =>
   e.partnerid === partnerId || (e.data as { partner_id?: string } | undefined)?.partner_id === partnerId;
+
+/** A portal user of the partner, invited by its key and signed in through the emailed invitation. */
+async function signedInMember(partner: { id: string; key: string }, email: string) {
+  const user = await must(partner.key, 'POST', `/v1/partners/${partner.id}/users`, { email, role: 'owner' });
+  const mail = await smtp.waitFor((m) => m.to.includes(email));
+  const token = decodeURIComponent(/#token=([^\s"<]+)/.exec(mail.text)?.[1] ?? '');
+  const res = await fetch(`${gatewayUrl}/v1/auth/invitations/accept`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json', origin: gatewayUrl },
+    body: JSON.stringify({ token, password: 'a long enough password' }),
+  });
+  const body = (await res.json()) as { session: { id: string }; csrf_token: string };
+  if (res.status !== 200) throw new Error(`accept invitation → ${res.status} ${JSON.stringify(body)}`);
+  const cookie = (res.headers.get('set-cookie') ?? '').split(';')[0] ?? '';
+  return { user: user.id, session: body.session.id, credential: { cookie, csrf: body.csrf_token } };
+}
 
 async function partnerWithKey(name: string): Promise<{ id: string; key: string }> {
   const p = await newPartner((method, path, body) => must(adminKey, method, path, body), name);
@@ -228,7 +256,10 @@ async function fixturesOf(partner: { id: string; key: string }): Promise<Fixture
     rating: 4,
     body: 'Good',
   });
+  const portalUser = await signedInMember(partner, `owner-${partner.id.slice(-8)}@b.example.com`);
   return {
+    user: portalUser.user,
+    session: portalUser.session,
     partner: partner.id,
     key: k,
     contact: contact.id,
@@ -271,6 +302,7 @@ async function snapshot(b: Fixtures): Promise<Record<string, unknown>> {
 }
 
 beforeAll(async () => {
+  smtp = await startTestSmtpServer();
   bus = await createTestBus(names, ['gateway', ...SERVICES]);
   receiver = createServer((req, res) => {
     req.resume();
@@ -281,7 +313,7 @@ beforeAll(async () => {
   const secret = randomBytes(32).toString('hex');
   const common = { STREAM_MAX_AGE_HOURS: '2' };
   const env: Record<string, Record<string, string>> = {
-    'partner-registry': { SSRF_ALLOW: '127.0.0.1/32', ALLOW_HTTP_URLS: 'true' },
+    'partner-registry': { SSRF_ALLOW: '127.0.0.1/32', ALLOW_HTTP_URLS: 'true', SMTP_URL: smtp.url },
     'webhook-dispatcher': { WEBHOOK_SECRET_KEY: secret, WEBHOOK_SSRF_ALLOWLIST: '127.0.0.0/8', WEBHOOK_POLL_MS: '50' },
     'rollback-orchestrator': { ROLLBACK_SECRETS_KEY: secret, OUTBOUND_ALLOWLIST: '127.0.0.1' },
   };
@@ -306,11 +338,13 @@ afterAll(async () => {
   await Promise.all(procs.map((p) => p.stop()));
   receiver?.close();
   await bus?.cleanup();
+  await smtp?.close();
 });
 
 describe('tenant isolation matrix', () => {
-  it("refuses partner A every read and write on partner B's resources with 404, and changes nothing", async () => {
+  it("refuses partner A (its API key and its portal user's session) every read and write on partner B's resources with 404, and changes nothing", async () => {
     const a = await partnerWithKey('Alpha');
+    const aMember = await signedInMember(a, 'owner@alpha.example.com');
     const bPartner = await partnerWithKey('Beta');
     const b = await fixturesOf(bPartner);
     // Let asynchronous work on B's resources settle before the baseline (deliveries, jobs, incident runs).
@@ -320,40 +354,45 @@ describe('tenant isolation matrix', () => {
 
     const results: { route: string; status: number; expected: number[]; detail?: unknown }[] = [];
     const uncovered: string[] = [];
-    for (const route of routes) {
-      const label = `${route.method} ${route.path} (${route.operationId})`;
-      if (route.public) continue; // unauthenticated by design (webhook ingress): no tenant resource behind it
-      // Platform-admin routes are refused by the gateway before any resource is looked up (403).
-      const params = paramsFor(route, b) ?? (route.adminOnly ? { owner: 'b-org', repo: 'b-repo' } : undefined);
-      const hasParams = route.path.includes(':');
-      if (hasParams && !params) {
-        uncovered.push(label);
-        continue;
+    const credentials: [string, Credential][] = [
+      ['API key', a.key],
+      ['portal session', aMember.credential],
+    ];
+    for (const [credential, token] of credentials)
+      for (const route of routes) {
+        const label = `${credential}: ${route.method} ${route.path} (${route.operationId})`;
+        if (route.public) continue; // unauthenticated by design (webhook ingress): no tenant resource behind it
+        // Platform-admin routes are refused by the gateway before any resource is looked up (403).
+        const params = paramsFor(route, b) ?? (route.adminOnly ? { owner: 'b-org', repo: 'b-repo' } : undefined);
+        const hasParams = route.path.includes(':');
+        if (hasParams && !params) {
+          uncovered.push(label);
+          continue;
+        }
+        const body = bodyFor(route, b);
+        if (!hasParams && route.method === 'POST' && !(body as { partner_id?: string } | undefined)?.partner_id && !route.adminOnly) {
+          continue; // creating a resource of one's own is not an isolation question
+        }
+        const r = await call(token, route.method, fill(route.path, params ?? {}), body);
+        if (!hasParams && route.method === 'GET') {
+          // Lists: A's answer must not mention anything of B's.
+          const text = JSON.stringify(r.body);
+          const leaked = Object.values(b).filter((id) => id !== b.key && text.includes(id));
+          results.push({ route: label, status: leaked.length ? 999 : r.status, expected: [200, 403] });
+          continue;
+        }
+        results.push({
+          route: label,
+          status: r.status,
+          expected: route.adminOnly ? [403] : [404],
+          detail: r.status >= 400 ? at(r.body, 'detail') : undefined,
+        });
       }
-      const body = bodyFor(route, b);
-      if (!hasParams && route.method === 'POST' && !(body as { partner_id?: string } | undefined)?.partner_id && !route.adminOnly) {
-        continue; // creating a resource of one's own is not an isolation question
-      }
-      const r = await call(a.key, route.method, fill(route.path, params ?? {}), body);
-      if (!hasParams && route.method === 'GET') {
-        // Lists: A's answer must not mention anything of B's.
-        const text = JSON.stringify(r.body);
-        const leaked = Object.values(b).filter((id) => id !== b.key && text.includes(id));
-        results.push({ route: label, status: leaked.length ? 999 : r.status, expected: [200, 403] });
-        continue;
-      }
-      results.push({
-        route: label,
-        status: r.status,
-        expected: route.adminOnly ? [403] : [404],
-        detail: r.status >= 400 ? at(r.body, 'detail') : undefined,
-      });
-    }
 
     expect(uncovered, 'routes without a fixture in this matrix').toEqual([]);
     const wrong = results.filter((x) => !x.expected.includes(x.status));
     expect(wrong, 'routes that did not refuse partner A as expected').toEqual([]);
-    expect(results.length).toBeGreaterThan(50);
+    expect(results.length).toBeGreaterThan(100);
 
     // Nothing of B's changed: no event about B since the matrix started, and B's resources read the same.
     await new Promise((r) => setTimeout(r, 500));

@@ -27,7 +27,9 @@ export const ID_PREFIXES = {
   lst: 'marketplace listing',
   msg: 'webhook delivery (message)',
   prt: 'partner',
+  ses: 'portal session',
   tkt: 'support ticket',
+  usr: 'partner user',
   wep: 'webhook endpoint',
   whjob: 'webhook replay/recover job',
 } as const;

@@ -38,6 +38,12 @@ export interface RouteContract {
   raw?: boolean;
   /** Reply timeout for the NATS request (default 5 s). */
   timeoutMs?: number;
+  /**
+   * Portal sessions (contracts/accounts): `start` — the service's reply carries `session_secret`, which the gateway
+   * removes from the body and sets as the session cookie (adding `csrf_token`); `current` — the gateway adds the
+   * cookie session's `csrf_token` to the reply; `end` — the gateway clears the session cookie.
+   */
+  session?: 'start' | 'current' | 'end';
 }
 
 export const routes: RouteContract[] = [];
@@ -61,6 +67,8 @@ export interface RpcRequest<B = unknown, P = Record<string, string>, Q = Record<
   request_id: string;
   /** Lower-cased request headers; only sent for `raw` routes. */
   headers?: Record<string, string>;
+  /** The client's IP address as the gateway saw it (sign-in throttling per address). */
+  client_address?: string;
 }
 
 /** What the owning service answers. */
@@ -75,4 +83,6 @@ export interface Principal {
   partner_id?: string;
   scopes: string[];
   credential_id: string;
+  /** A portal session's user (`usr_...`); `credential_id` is then the session id (`ses_...`). */
+  user_id?: string;
 }

@@ -32,6 +32,7 @@ export type ApiKey = z.output<typeof ApiKeySchema>;
 export const ApiKeyWithSecretSchema = ApiKeySchema.extend({
   key: safeText().describe('The secret key. It is shown this once and cannot be retrieved again.'),
 }).meta({ id: 'ApiKeyWithSecret' });
+export type ApiKeyWithSecret = z.output<typeof ApiKeyWithSecretSchema>;
 
 export const CreateApiKeyBody = z
   .object({

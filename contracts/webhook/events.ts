@@ -166,10 +166,10 @@ export const webhookEndpointEvents = [
 
 /**
  * Event families that carry credentials or their ciphertext/hashes (endpoint signing secrets, API keys,
- * OAuth clients). They are never delivered to partner endpoints, whatever the filter (`*` included);
+ * OAuth clients, partner users' password and session hashes). They are never delivered to partner endpoints, whatever the filter (`*` included);
  * partners see these resources through the API instead.
  */
-export const CREDENTIAL_EVENT_PREFIXES = ['webhook_endpoint.', 'api_key.', 'oauth_client.'] as const;
+export const CREDENTIAL_EVENT_PREFIXES = ['webhook_endpoint.', 'api_key.', 'oauth_client.', 'partner_user.'] as const;
 
 /** Whether an event type belongs to a credential family (never delivered by webhook). */
 export function isCredentialEvent(type: string): boolean {

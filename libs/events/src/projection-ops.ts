@@ -3,7 +3,7 @@ import type { PlatformTables } from '@pep/db';
 import type { Logger } from '@pep/runtime';
 import { type Kysely, sql, type Transaction } from 'kysely';
 import type { EventBus } from './connection.ts';
-import type { Projection, RebuildFrom } from './projection.ts';
+import type { Projection, RebuildFrom } from './projection-types.ts';
 import { DeadLetterRetryError } from './projection-errors.ts';
 
 /** What an operator does to one projection beside its loop: retry a dead letter, count open ones, rebuild in place. */

@@ -7,6 +7,7 @@ import { IdempotencyModule } from './idempotency/idempotency.module.ts';
 import { IdentityModule } from './identity/identity.module.ts';
 import { OAuthModule } from './oauth/oauth.module.ts';
 import { OpsModule } from './ops/ops.module.ts';
+import { PortalModule } from './portal/portal.module.ts';
 import { RateLimitModule } from './rate-limit/rate-limit.module.ts';
 import { RoutesModule } from './routing/routes.module.ts';
 
@@ -26,6 +27,7 @@ const modules = [
   OpsModule,
   EventsModule,
   RoutesModule,
+  PortalModule,
 ];
 
 @Module({})

@@ -16,6 +16,7 @@ import {
 } from '@pep/testing';
 import * as oauth from 'oauth4webapi';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { startTestSmtpServer, type TestSmtpServer } from '@pep/mailer/testing';
 import { ensureSigningKeys } from '../src/oauth/oauth-store.ts';
 import { apiClient, startGateway } from './support/gateway.ts';
 
@@ -84,7 +85,7 @@ class Browser {
 /** Runs authorize → sign-in/consent → callback; returns the callback URL the client receives. */
 async function authorize(
   client: oauth.Client,
-  opts: { scope: string; apiKey: string; verifier?: string | null; redirect?: string; decision?: 'approve' | 'deny' },
+  opts: { scope: string; member: Member; verifier?: string | null; redirect?: string; decision?: 'approve' | 'deny' },
 ): Promise<{ callback: URL; state: string; verifier: string }> {
   const verifier = opts.verifier ?? oauth.generateRandomCodeVerifier();
   const state = oauth.generateRandomState();
@@ -102,12 +103,25 @@ async function authorize(
   const first = await browser.follow(url.toString());
   if (!first.url.startsWith(`${gw.url}/oauth/interaction/`)) return { callback: new URL(first.url), state, verifier };
   expect(first.res.status).toBe(200);
-  const html = await first.res.text();
-  expect(html).toContain(client.client_id);
-  const done = await browser.follow(first.url, {
+  // Not signed in yet: the page signs the portal user in (no API key), then shows the consent form.
+  const signInHtml = await first.res.text();
+  expect(signInHtml).toContain(client.client_id);
+  expect(signInHtml).toContain('Published by <strong>App Maker</strong>');
+  const form = { 'content-type': 'application/x-www-form-urlencoded', origin: gw.url };
+  const signedIn = await browser.follow(first.url, {
     method: 'POST',
-    headers: { 'content-type': 'application/x-www-form-urlencoded' },
-    body: new URLSearchParams({ api_key: opts.apiKey, decision: opts.decision ?? 'approve' }).toString(),
+    headers: form,
+    body: new URLSearchParams({ decision: 'sign-in', email: opts.member.email, password: opts.member.password }).toString(),
+  });
+  expect(signedIn.res.status).toBe(200);
+  const html = await signedIn.res.text();
+  expect(html).toContain('wants access to your partner account');
+  expect(html).toContain(`Signed in as <strong>${opts.member.email}</strong>`);
+  const csrf = /name="csrf_token" value="([^"]+)"/.exec(html)?.[1] ?? '';
+  const done = await browser.follow(signedIn.url, {
+    method: 'POST',
+    headers: form,
+    body: new URLSearchParams({ csrf_token: csrf, decision: opts.decision ?? 'approve' }).toString(),
   });
   return { callback: new URL(done.url), state, verifier };
 }
@@ -115,12 +129,19 @@ async function authorize(
 let appOwner: Partner;
 let resourceOwner: Partner;
 let resourceOwnerKey: string;
+let smtp: TestSmtpServer;
+interface Member {
+  email: string;
+  password: string;
+}
+let resourceOwnerUser: Member;
 let confidential: OAuthClient & { client_secret: string };
 let publicClient: OAuthClient;
 
 beforeAll(async () => {
   bus = await createTestBus(names, ['gateway', 'partner-registry']);
-  registry = spawnService('partner-registry', serviceEnv(names, { HEALTH_PORT: '0' }));
+  smtp = await startTestSmtpServer();
+  registry = spawnService('partner-registry', serviceEnv(names, { HEALTH_PORT: '0', SMTP_URL: smtp.url }));
   const port = await freePort();
   redirectUri = `http://127.0.0.1:${port}/callback`;
   gw = await startGateway(names, { RATE_LIMIT_ENABLED: 'false' });
@@ -129,6 +150,21 @@ beforeAll(async () => {
   resourceOwnerKey = (
     await admin('POST', `/v1/partners/${resourceOwner.id}/api-keys`, { name: 'owner', scopes: ['read:*', 'write:partners'] })
   ).body.key;
+  // The resource owner's portal user: invited by email, password set through the emailed link.
+  resourceOwnerUser = { email: 'owner@data-owner.test', password: 'data owner password' };
+  expect((await admin('POST', `/v1/partners/${resourceOwner.id}/users`, { email: resourceOwnerUser.email, role: 'owner' })).status).toBe(
+    201,
+  );
+  const mail = await smtp.waitFor((m) => m.to.includes(resourceOwnerUser.email));
+  const accepted = await fetch(`${gw.url}/v1/auth/invitations/accept`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json', origin: gw.url },
+    body: JSON.stringify({
+      token: decodeURIComponent(/#token=([^\s"<]+)/.exec(mail.text)?.[1] ?? ''),
+      password: resourceOwnerUser.password,
+    }),
+  });
+  expect(accepted.status).toBe(200);
   const appId = await application(appOwner.id);
   const c1 = await admin('POST', `/v1/applications/${appId}/oauth-clients`, {
     type: 'confidential',
@@ -153,6 +189,7 @@ afterAll(async () => {
   await gw?.proc.stop();
   await registry?.stop();
   await bus?.cleanup();
+  await smtp?.close();
 });
 
 describe('OAuth 2.0 authorization server (driven by oauth4webapi from discovery)', () => {
@@ -217,7 +254,7 @@ describe('OAuth 2.0 authorization server (driven by oauth4webapi from discovery)
 
   it('authorization code + PKCE (public client): consent, single-use code, the token acts for the resource owner', async () => {
     const client: oauth.Client = { client_id: publicClient.client_id };
-    const { callback, state, verifier } = await authorize(client, { scope: 'read:partners', apiKey: resourceOwnerKey });
+    const { callback, state, verifier } = await authorize(client, { scope: 'read:partners', member: resourceOwnerUser });
     const params = oauth.validateAuthResponse(as, client, callback, state);
     const res = await oauth.authorizationCodeGrantRequest(as, client, oauth.None(), params, redirectUri, verifier, insecure);
     const tokens = await oauth.processAuthorizationCodeResponse(as, client, res);
@@ -234,9 +271,48 @@ describe('OAuth 2.0 authorization server (driven by oauth4webapi from discovery)
     });
   });
 
+  it('the consent page refuses a form post without the session CSRF token or from another origin, and a wrong password', async () => {
+    const url = new URL(as.authorization_endpoint as string);
+    url.search = new URLSearchParams({
+      client_id: publicClient.client_id,
+      redirect_uri: redirectUri,
+      response_type: 'code',
+      scope: 'read:partners',
+      code_challenge: await oauth.calculatePKCECodeChallenge(oauth.generateRandomCodeVerifier()),
+      code_challenge_method: 'S256',
+    }).toString();
+    const browser = new Browser();
+    const first = await browser.follow(url.toString());
+    const form = { 'content-type': 'application/x-www-form-urlencoded', origin: gw.url };
+    const wrong = await browser.request(first.url, {
+      method: 'POST',
+      headers: form,
+      body: new URLSearchParams({ decision: 'sign-in', email: resourceOwnerUser.email, password: 'not the password' }).toString(),
+    });
+    expect(wrong.status).toBe(401);
+    expect(await wrong.text()).toContain('The email or password is not correct.');
+    const signedIn = await browser.follow(first.url, {
+      method: 'POST',
+      headers: form,
+      body: new URLSearchParams({ decision: 'sign-in', email: resourceOwnerUser.email, password: resourceOwnerUser.password }).toString(),
+    });
+    const html = await signedIn.res.text();
+    expect(html).toContain('See your partner profile, contacts and agreements');
+    expect(signedIn.res.headers.get('content-security-policy')).toContain("default-src 'none'");
+    const noToken = await browser.request(signedIn.url, { method: 'POST', headers: form, body: 'decision=approve' });
+    expect(noToken.status).toBe(403);
+    const csrf = /name="csrf_token" value="([^"]+)"/.exec(html)?.[1] ?? '';
+    const crossSite = await browser.request(signedIn.url, {
+      method: 'POST',
+      headers: { ...form, origin: 'https://evil.example' },
+      body: new URLSearchParams({ csrf_token: csrf, decision: 'approve' }).toString(),
+    });
+    expect(crossSite.status).toBe(403);
+  });
+
   it('requires PKCE, matches redirect URIs exactly, and reports a denial to the client', async () => {
     const client: oauth.Client = { client_id: publicClient.client_id };
-    const noPkce = await authorize(client, { scope: 'read:partners', apiKey: resourceOwnerKey, verifier: null });
+    const noPkce = await authorize(client, { scope: 'read:partners', member: resourceOwnerUser, verifier: null });
     expect(noPkce.callback.searchParams.get('error')).toBe('invalid_request');
     const browser = new Browser();
     const bad = new URL(as.authorization_endpoint as string);
@@ -251,14 +327,14 @@ describe('OAuth 2.0 authorization server (driven by oauth4webapi from discovery)
     const res = await browser.request(bad.toString());
     expect(res.status).toBe(400);
     expect(res.headers.get('location')).toBeNull();
-    const denied = await authorize(client, { scope: 'read:partners', apiKey: resourceOwnerKey, decision: 'deny' });
+    const denied = await authorize(client, { scope: 'read:partners', member: resourceOwnerUser, decision: 'deny' });
     expect(denied.callback.searchParams.get('error')).toBe('access_denied');
   });
 
   it('rotates refresh tokens and detects reuse: the reused token revokes the whole grant', async () => {
     const client: oauth.Client = { client_id: confidential.client_id };
     const auth = oauth.ClientSecretBasic(confidential.client_secret);
-    const { callback, state, verifier } = await authorize(client, { scope: 'read:partners write:partners', apiKey: resourceOwnerKey });
+    const { callback, state, verifier } = await authorize(client, { scope: 'read:partners write:partners', member: resourceOwnerUser });
     const params = oauth.validateAuthResponse(as, client, callback, state);
     const first = await oauth.processAuthorizationCodeResponse(
       as,
@@ -288,7 +364,7 @@ describe('OAuth 2.0 authorization server (driven by oauth4webapi from discovery)
   it('introspects (RFC 7662: the caller authenticates, an inactive token is only {active:false}) and revokes (RFC 7009)', async () => {
     const client: oauth.Client = { client_id: confidential.client_id };
     const auth = oauth.ClientSecretBasic(confidential.client_secret);
-    const { callback, state, verifier } = await authorize(client, { scope: 'read:partners', apiKey: resourceOwnerKey });
+    const { callback, state, verifier } = await authorize(client, { scope: 'read:partners', member: resourceOwnerUser });
     const params = oauth.validateAuthResponse(as, client, callback, state);
     const tokens = await oauth.processAuthorizationCodeResponse(
       as,

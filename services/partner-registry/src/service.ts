@@ -15,6 +15,7 @@ import { identityHandlers } from './handlers/identity.ts';
 import { integrationHandlers } from './handlers/integrations.ts';
 import { partnerHandlers } from './handlers/partners.ts';
 import { ticketHandlers } from './handlers/tickets.ts';
+import { accountHandlers } from './handlers/accounts.ts';
 import { applicationsProjection } from './projections/applications/index.ts';
 import { apiKeysProjection } from './projections/identity-api-keys/index.ts';
 import { oauthClientsProjection } from './projections/identity-oauth-clients/index.ts';
@@ -22,6 +23,8 @@ import { integrationsProjection } from './projections/integrations/index.ts';
 import { startNotifications } from './notifications/notifier.ts';
 import { partnersProjection } from './projections/partners/index.ts';
 import { ticketsProjection } from './projections/tickets/index.ts';
+import { partnerUsersProjection } from './projections/partner-users/index.ts';
+import { seedPortalUsers } from './app/seed-users.ts';
 
 export const SERVICE_NAME = 'partner-registry';
 
@@ -34,6 +37,7 @@ export function registryProjections(prefix: string): Projection<RegistryDB>[] {
     ticketsProjection(prefix),
     apiKeysProjection(prefix),
     oauthClientsProjection(prefix),
+    partnerUsersProjection(prefix),
   ];
 }
 
@@ -45,6 +49,7 @@ export function registryHandlers(deps: HandlerDeps): Record<string, RpcHandler> 
     ...integrationHandlers(deps),
     ...ticketHandlers(deps),
     ...identityHandlers(deps),
+    ...accountHandlers(deps),
   };
 }
 
@@ -64,12 +69,25 @@ export function createRegistryRuntime(
     drainErrors?.inc();
     ctx.logger.warn('health check response body could not be drained', { err });
   });
-  const deps: HandlerDeps = { db: ctx.db, config: ctx.config, logger: ctx.logger, now, bus: ctx.bus, commands, probe: health.probe };
+  const mailer = ctx.config.SMTP_URL
+    ? createMailer({ SMTP_URL: ctx.config.SMTP_URL, MAIL_FROM: ctx.config.MAIL_FROM }, ctx.metrics)
+    : undefined;
+  const deps: HandlerDeps = {
+    db: ctx.db,
+    config: ctx.config,
+    logger: ctx.logger,
+    now,
+    bus: ctx.bus,
+    commands,
+    probe: health.probe,
+    mailer,
+  };
   const checkIntegration = createIntegrationChecker(commands, ctx.config, now);
 
   let notifications: Awaited<ReturnType<typeof startNotifications>> | undefined;
   /** Background work: scheduled integration health checks, partner emails. Returns the stop function. */
   const startBackground = async () => {
+    await seedPortalUsers(deps);
     if (ctx.config.SMTP_URL) {
       notifications = await startNotifications({
         bus: ctx.bus,
@@ -95,6 +113,7 @@ export function createRegistryRuntime(
       await checker.stop();
       await notifications?.stop();
       await health.close();
+      mailer?.close();
     };
   };
   return { deps, commands, handlers: registryHandlers(deps), startBackground, notifications: () => notifications };

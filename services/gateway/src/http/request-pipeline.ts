@@ -4,6 +4,7 @@ import { AppError, ForbiddenError, type Logger, RateLimitedError, toProblem, Una
 import { Inject, Injectable } from '@nestjs/common';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { AuthService, wwwAuthenticateFor } from '../auth/auth.service.ts';
+import { SessionAuthenticator } from '../auth/session-authenticator.ts';
 import { scopeAllows } from '../auth/scopes.ts';
 import { IDEMPOTENCY_KEY_PATTERN, requestHash } from '../idempotency/idempotency-decision.ts';
 import { IdempotencyService } from '../idempotency/idempotency.service.ts';
@@ -43,6 +44,7 @@ export class RequestPipeline {
     @Inject(RateLimiter) private readonly rateLimiter: RateLimiter,
     @Inject(IdempotencyService) private readonly idempotency: IdempotencyService,
     @Inject(LOGGER) private readonly logger: Logger,
+    @Inject(SessionAuthenticator) private readonly sessions: SessionAuthenticator,
   ) {}
 
   async handle(
@@ -103,10 +105,16 @@ export class RequestPipeline {
 
   private async authorize(req: FastifyRequest, route: PipelineRoute): Promise<Principal | undefined> {
     if (route.public) {
+      // Sign-in and the other open account routes refuse a cross-site form post (login CSRF).
+      if (route.path.startsWith('/v1/auth/')) this.sessions.checkOrigin(req, false);
       // A public route needs no credential, but one that is sent must be valid (the service may use it).
       return req.headers.authorization ? this.auth.authenticate(req.headers.authorization) : undefined;
     }
-    const principal = await this.auth.authenticate(req.headers.authorization);
+    // No Authorization header but a portal session cookie: the session's principal (CSRF-checked when unsafe).
+    const sessionSecret = this.sessions.secretOf(req);
+    const principal = sessionSecret
+      ? await this.sessions.authenticate(req, sessionSecret)
+      : await this.auth.authenticate(req.headers.authorization);
     if (route.adminOnly && principal.kind !== 'admin') {
       throw new ForbiddenError('this operation needs an admin credential');
     }

@@ -1,6 +1,6 @@
 import type { IncomingMessage } from 'node:http';
 import type { EventBus } from '@pep/events';
-import { type Logger, loadConfig } from '@pep/runtime';
+import { AppError, type Logger, loadConfig } from '@pep/runtime';
 import { Inject, Module, type OnModuleDestroy, type OnModuleInit } from '@nestjs/common';
 import { HttpAdapterHost } from '@nestjs/core';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
@@ -8,6 +8,7 @@ import type { Kysely } from 'kysely';
 import type Provider from 'oidc-provider';
 import { z } from 'zod';
 import { AuthService } from '../auth/auth.service.ts';
+import { SessionAuthenticator } from '../auth/session-authenticator.ts';
 import { JwtStrategy } from '../auth/jwt.strategy.ts';
 import type { GatewayConfig } from '../config.ts';
 import type { GatewayDB } from '../db/schema.ts';
@@ -15,12 +16,13 @@ import { RouteRegistry } from '../http/route-registry.ts';
 import type { IdentityStore } from '../identity/identity-projection.ts';
 import { IDENTITY_STORE } from '../identity/identity-tokens.ts';
 import type { GatewayMetrics } from '../ops/gateway-metrics.ts';
-import { BUS, CONFIG, DB, LOGGER, METRICS } from '../tokens.ts';
+import type { ClientNats } from '@nestjs/microservices';
+import { BUS, CONFIG, DB, LOGGER, METRICS, RPC_CLIENT } from '../tokens.ts';
 import { type AccessTokenVerifier, createAccessTokenVerifier, looksLikeJwt } from './access-tokens.ts';
 import { createInteractions } from './interactions.ts';
 import { createJwtEndpoints } from './jwt-endpoints.ts';
 import { ensureSigningKeys, purgeExpired, sharedSecret } from './oauth-store.ts';
-import { createAuthorizationServer, OAUTH_ROUTES } from './provider.ts';
+import { createAuthorizationServer, escapeHtml, OAUTH_ROUTES } from './provider.ts';
 import { type Revocations, startRevocations } from './revocations.ts';
 
 export const oauthConfigSchema = z.object({
@@ -107,13 +109,23 @@ export class OAuthModule implements OnModuleInit, OnModuleDestroy {
     @Inject(RouteRegistry) private readonly registry: RouteRegistry,
     @Inject(IDENTITY_STORE) private readonly identity: IdentityStore,
     @Inject(OAUTH_SERVER) private readonly server: OAuthServer,
+    @Inject(SessionAuthenticator) private readonly sessions: SessionAuthenticator,
+    @Inject(RPC_CLIENT) private readonly client: ClientNats,
+    @Inject(CONFIG) private readonly cfg: GatewayConfig,
   ) {}
 
   onModuleInit(): void {
     this.auth.register(new JwtStrategy(this.server.verifier));
     const { provider } = this.server;
     const callback = provider.callback();
-    const interactions = createInteractions({ provider, identity: this.identity, audience: this.server.audience });
+    const interactions = createInteractions({
+      provider,
+      identity: this.identity,
+      audience: this.server.audience,
+      sessions: this.sessions,
+      client: this.client,
+      rpcPrefix: this.cfg.RPC_PREFIX,
+    });
     const jwtEndpoints = createJwtEndpoints({
       identity: this.identity,
       verifier: this.server.verifier,
@@ -155,13 +167,13 @@ export class OAuthModule implements OnModuleInit, OnModuleDestroy {
       scope.get('/.well-known/openid-configuration', (req, reply) => toProvider(req, reply));
       scope.get('/oauth/interaction/:uid', async (req, reply) => {
         reply.hijack();
-        await interactions.show(req.raw, reply.raw).catch((err) => this.interactionFailed(reply, err));
+        await interactions.show(req, reply.raw).catch((err) => this.interactionFailed(reply, err));
       });
       scope.post('/oauth/interaction/:uid', async (req, reply) => {
         reply.hijack();
         try {
           const body = new URLSearchParams((await readBody(req.raw)).toString());
-          await interactions.submit(req.raw, reply.raw, body);
+          await interactions.submit(req, reply.raw, body);
         } catch (err) {
           this.interactionFailed(reply, err);
         }
@@ -178,11 +190,13 @@ export class OAuthModule implements OnModuleInit, OnModuleDestroy {
       res.end();
       return;
     }
-    const expired = err instanceof Error && /interaction|session/i.test(err.message);
-    res.writeHead(expired ? 400 : 500, { 'content-type': 'text/html; charset=utf-8', 'cache-control': 'no-store' });
-    res.end(
-      `<!doctype html><meta charset="utf-8"><p>${expired ? 'This authorization request has expired; start again.' : 'Something went wrong.'}</p>`,
-    );
+    // A refused request (cross-origin form post, an engine away) says why; an expired interaction says to start again.
+    const refused = err instanceof AppError && err.status < 500 ? err : undefined;
+    const expired = !refused && err instanceof Error && /interaction|session/i.test(err.message);
+    const status = refused ? refused.status : expired ? 400 : err instanceof AppError ? err.status : 500;
+    const text = refused ? refused.message : expired ? 'This authorization request has expired; start again.' : 'Something went wrong.';
+    res.writeHead(status, { 'content-type': 'text/html; charset=utf-8', 'cache-control': 'no-store' });
+    res.end(`<!doctype html><meta charset="utf-8"><p>${escapeHtml(text)}</p>`);
   }
 
   onModuleDestroy(): void {

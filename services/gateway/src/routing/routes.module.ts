@@ -3,6 +3,7 @@ import { Inject, Module, type OnModuleInit } from '@nestjs/common';
 import { HttpAdapterHost } from '@nestjs/core';
 import type { ClientNats } from '@nestjs/microservices';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
+import { SessionAuthenticator } from '../auth/session-authenticator.ts';
 import type { GatewayConfig } from '../config.ts';
 import type { HttpResult } from '../http/http-result.ts';
 import { type RequestContext, RequestPipeline } from '../http/request-pipeline.ts';
@@ -32,6 +33,7 @@ export class RoutesModule implements OnModuleInit {
     @Inject(RPC_CLIENT) private readonly client: ClientNats,
     @Inject(CONFIG) private readonly cfg: GatewayConfig,
     @Inject(METRICS) private readonly metrics: GatewayMetrics,
+    @Inject(SessionAuthenticator) private readonly sessions: SessionAuthenticator,
   ) {
     this.startupUntil = Date.now() + cfg.GATEWAY_STARTUP_WAIT_MS;
   }
@@ -84,6 +86,7 @@ export class RoutesModule implements OnModuleInit {
       body: input.body,
       traceparent: ctx.traceparent,
       request_id: ctx.requestId,
+      client_address: req.ip,
       ...(route.raw ? { headers: forwardedHeaders(req, !route.public) } : {}),
     };
     try {
@@ -92,7 +95,8 @@ export class RoutesModule implements OnModuleInit {
         requestService(this.client, { subject, service: route.service, request: r, timeoutMs, waitForResponderMs }),
       );
       this.metrics.rpcRequests.inc({ service: route.service, outcome: answer.ok ? 'ok' : 'problem' });
-      return replyToHttp(answer);
+      const result = replyToHttp(answer);
+      return route.session ? this.sessions.shapeReply(route.session, req, result) : result;
     } catch (err) {
       this.metrics.rpcRequests.inc({ service: route.service, outcome: err instanceof UpstreamError ? 'error' : 'unavailable' });
       if (err instanceof UpstreamError) return upstreamFailure(err);

@@ -6,6 +6,8 @@ import type { PartnersTables } from '../projections/partners/table.ts';
 import type { TicketsTables } from '../projections/tickets/table.ts';
 import type { ApiKeysTables } from '../projections/identity-api-keys/table.ts';
 import type { OAuthClientsTables } from '../projections/identity-oauth-clients/table.ts';
+import type { PartnerUsersTables } from '../projections/partner-users/table.ts';
+import type { SignInFailuresTables } from '../app/sign-in-failures-table.ts';
 
 /** Every table of the registry's database; each read model contributes its own tables (one line each). */
 export interface RegistryDB
@@ -16,4 +18,6 @@ export interface RegistryDB
     TicketsTables,
     NotificationTables,
     ApiKeysTables,
-    OAuthClientsTables {}
+    OAuthClientsTables,
+    PartnerUsersTables,
+    SignInFailuresTables {}

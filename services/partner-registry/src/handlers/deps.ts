@@ -1,4 +1,5 @@
 import type { EventBus } from '@pep/events';
+import type { Mailer } from '@pep/mailer';
 import type { Logger } from '@pep/runtime';
 import type { Kysely } from 'kysely';
 import type { CommandBus } from '../app/command-bus.ts';
@@ -17,4 +18,6 @@ export interface HandlerDeps {
   bus?: EventBus;
   /** Calls an integration's health URL (SSRF-safe); absent where health checks are off. */
   probe?: (url: string) => Promise<ProbeResult>;
+  /** Sends account emails (invitations, sign-in and reset links); absent when SMTP_URL is unset. */
+  mailer?: Mailer | undefined;
 }

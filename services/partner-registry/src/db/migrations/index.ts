@@ -7,6 +7,8 @@ import { CreateApplications } from './1763860000100-CreateApplications.ts';
 import { CreateIntegrations } from './1763860000200-CreateIntegrations.ts';
 import { CreateTickets } from './1763860000300-CreateTickets.ts';
 import { CreateSentEmails } from './1763860000400-CreateSentEmails.ts';
+import { CreatePartnerUsers } from './1796126526194-CreatePartnerUsers.ts';
+import { CreateSignInFailures } from './1796126526195-CreateSignInFailures.ts';
 
 /**
  * The registry's migrations, per area. Each area adds its own list here (one line), named
@@ -40,6 +42,12 @@ export const identityMigrations: NamedMigrations = {
   '1763852400001-CreateOAuthClients': CreateOAuthClients,
 };
 
+/** Portal accounts: the partner users read model and the sign-in throttle. */
+export const accountMigrations: NamedMigrations = {
+  '1796126526194-CreatePartnerUsers': CreatePartnerUsers,
+  '1796126526195-CreateSignInFailures': CreateSignInFailures,
+};
+
 export const registryMigrations: NamedMigrations = {
   ...partnerMigrations,
   ...applicationMigrations,
@@ -47,4 +55,5 @@ export const registryMigrations: NamedMigrations = {
   ...supportMigrations,
   ...notificationMigrations,
   ...identityMigrations,
+  ...accountMigrations,
 };

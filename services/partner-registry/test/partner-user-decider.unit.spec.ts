@@ -1,0 +1,278 @@
+import { ROLE_SCOPES, scopeAllows, scopesForRole } from '@pep/contracts';
+import { describe, expect, it } from 'vitest';
+import { decidePartnerUser, type NewSession, type PartnerUserCommand } from '../src/domain/partner-user/decide.ts';
+import {
+  evolvePartnerUser,
+  isSessionLive,
+  type PartnerUserEvent,
+  type PartnerUserState,
+  userIdFor,
+} from '../src/domain/partner-user/partner-user.ts';
+
+const T0 = '2026-12-01T10:00:00.000Z';
+const USER = userIdFor('Dev@Example.test');
+const PARTNER = 'prt_01jd8x6q3c9v2f5n7w0y4z1mbk';
+const HASH = (c: string) => c.repeat(64);
+
+/** given: these past events (all at T0) → the state the decider sees. */
+const given = (...events: PartnerUserEvent[]) =>
+  events.reduce<PartnerUserState | undefined>(
+    (s, e, i) =>
+      evolvePartnerUser(s, {
+        specversion: '1.0',
+        id: `evt_${i}`,
+        source: 't',
+        type: e.type,
+        time: T0,
+        datacontenttype: 'application/json',
+        schemaversion: 1,
+        data: e.data,
+      }),
+    undefined,
+  );
+const when = (state: PartnerUserState | undefined, command: PartnerUserCommand) => () => decidePartnerUser(command, state);
+
+const invited: PartnerUserEvent = {
+  type: 'partner_user.invited',
+  data: {
+    user_id: USER,
+    partner_id: PARTNER,
+    email: 'dev@example.test',
+    role: 'developer',
+    invited_by: 'usr_owner',
+    token_hash: HASH('a'),
+    token_expires_at: '2026-12-08T10:00:00.000Z',
+  },
+};
+const activated: PartnerUserEvent = {
+  type: 'partner_user.activated',
+  data: {
+    user_id: USER,
+    partner_id: PARTNER,
+    email: 'dev@example.test',
+    role: 'developer',
+    name: null,
+    password_hash: '$scrypt$ln=14,r=8,p=5$x$y',
+    email_verified: true,
+  },
+};
+const session = (id: string, hash = HASH('c')): NewSession => ({
+  session_id: id,
+  session_hash: hash,
+  expires_at: '2026-12-01T18:00:00.000Z',
+  client_address: '127.0.0.1',
+  user_agent: null,
+});
+const signedIn = (id: string): PartnerUserEvent => ({
+  type: 'partner_user.signed_in',
+  data: { user_id: USER, partner_id: PARTNER, method: 'password', ...session(id) },
+});
+const now = new Date('2026-12-01T10:05:00.000Z');
+
+describe('partner user decider', () => {
+  it('derives one id per address, whatever its case', () => {
+    expect(userIdFor(' DEV@example.TEST ')).toBe(USER);
+    expect(USER).toMatch(/^usr_[0-9a-hjkmnp-tv-z]{26}$/);
+    expect(userIdFor('other@example.test')).not.toBe(USER);
+  });
+
+  it('accepts an invitation with its token: activated (email verified) and signed in', () => {
+    const events = when(given(invited), {
+      type: 'AcceptInvitation',
+      token_hash: HASH('a'),
+      password_hash: '$scrypt$new',
+      name: 'Dev',
+      session: session('ses_1'),
+      now,
+    })();
+    expect(events.map((e) => e.type)).toEqual(['partner_user.activated', 'partner_user.signed_in']);
+    const state = given(invited, ...events);
+    expect(state).toMatchObject({ status: 'active', email_verified: true, name: 'Dev', tokens: {} });
+    expect(Object.keys(state?.sessions ?? {})).toEqual(['ses_1']);
+  });
+
+  it('refuses a wrong or expired invitation token, and a second use', () => {
+    const accept = (hash: string, at: Date): PartnerUserCommand => ({
+      type: 'AcceptInvitation',
+      token_hash: hash,
+      password_hash: '$scrypt$x',
+      name: null,
+      session: session('ses_1'),
+      now: at,
+    });
+    expect(when(given(invited), accept(HASH('b'), now))).toThrow(/not valid or has expired/);
+    expect(when(given(invited), accept(HASH('a'), new Date('2026-12-09T00:00:00Z')))).toThrow(/not valid or has expired/);
+    expect(when(given(invited, activated), accept(HASH('a'), now))).toThrow(/not valid or has expired/);
+  });
+
+  it('signs in only an active user whose password matched, with one message for every failure', () => {
+    expect(when(undefined, { type: 'SignInWithPassword', password_ok: true, session: session('ses_1') })).toThrow(
+      'the email or password is not correct',
+    );
+    expect(when(given(invited), { type: 'SignInWithPassword', password_ok: true, session: session('ses_1') })).toThrow(
+      'the email or password is not correct',
+    );
+    expect(when(given(invited, activated), { type: 'SignInWithPassword', password_ok: false, session: session('ses_1') })).toThrow(
+      'the email or password is not correct',
+    );
+    expect(when(given(invited, activated), { type: 'SignInWithPassword', password_ok: true, session: session('ses_1') })()).toHaveLength(1);
+  });
+
+  it('issues no token for an unknown or invited address (the caller answers the same)', () => {
+    const issue: PartnerUserCommand = { type: 'IssueToken', purpose: 'password_reset', token_hash: HASH('d'), expires_at: T0 };
+    expect(when(undefined, issue)()).toEqual([]);
+    expect(when(given(invited), issue)()).toEqual([]);
+    expect(when(given(invited, activated), issue)()).toHaveLength(1);
+  });
+
+  it('a password reset replaces the hash and ends every session; the link works once', () => {
+    const state = given(invited, activated, signedIn('ses_1'), signedIn('ses_2'), {
+      type: 'partner_user.token_issued',
+      data: {
+        user_id: USER,
+        partner_id: PARTNER,
+        purpose: 'password_reset',
+        token_hash: HASH('e'),
+        expires_at: '2026-12-01T10:30:00.000Z',
+      },
+    });
+    const reset: PartnerUserCommand = { type: 'CompletePasswordReset', token_hash: HASH('e'), password_hash: '$scrypt$reset', now };
+    const events = when(state, reset)();
+    expect(events.map((e) => e.type)).toEqual(['partner_user.password_changed', 'partner_user.signed_out']);
+    expect(events[1]?.data).toMatchObject({ session_ids: ['ses_1', 'ses_2'], reason: 'password_reset' });
+    const after = given(invited, activated, signedIn('ses_1'), signedIn('ses_2'), ...events);
+    expect(after?.sessions).toEqual({});
+    expect(when(after, reset)).toThrow(/not valid or has expired/);
+  });
+
+  it('a sign-in link signs in once and verifies the address', () => {
+    const state = given(
+      invited,
+      { ...activated, data: { ...activated.data, email_verified: false } },
+      {
+        type: 'partner_user.token_issued',
+        data: {
+          user_id: USER,
+          partner_id: PARTNER,
+          purpose: 'sign_in_link',
+          token_hash: HASH('f'),
+          expires_at: '2026-12-01T10:15:00.000Z',
+        },
+      },
+    );
+    const redeem: PartnerUserCommand = { type: 'RedeemSignInLink', token_hash: HASH('f'), session: session('ses_9'), now };
+    const events = when(state, redeem)();
+    expect(events[0]?.data).toMatchObject({ method: 'link', session_id: 'ses_9' });
+    const after = given(
+      invited,
+      activated,
+      {
+        type: 'partner_user.token_issued',
+        data: {
+          user_id: USER,
+          partner_id: PARTNER,
+          purpose: 'sign_in_link',
+          token_hash: HASH('f'),
+          expires_at: '2026-12-01T10:15:00.000Z',
+        },
+      },
+      ...events,
+    );
+    expect(when(after, redeem)).toThrow(/not valid or has expired/);
+    expect(when(state, { ...redeem, now: new Date('2026-12-01T10:16:00Z') })).toThrow(/not valid or has expired/);
+  });
+
+  it('keeps owners safe: only owners touch owners, and the last owner stays', () => {
+    const owner = given(
+      { ...invited, data: { ...invited.data, role: 'owner' } },
+      { ...activated, data: { ...activated.data, role: 'owner' } },
+    );
+    expect(when(owner, { type: 'ChangeRole', role: 'developer', actor: { role: 'admin', id: 'usr_a' }, other_owners: 1 })).toThrow(
+      /only an owner/,
+    );
+    expect(when(owner, { type: 'ChangeRole', role: 'developer', actor: { role: 'owner', id: 'usr_o' }, other_owners: 0 })).toThrow(
+      /at least one owner/,
+    );
+    expect(when(owner, { type: 'ChangeRole', role: 'developer', actor: { role: 'owner', id: 'usr_o' }, other_owners: 1 })()).toHaveLength(
+      1,
+    );
+    expect(when(given(invited, activated), { type: 'RemoveUser', actor: { role: 'admin', id: USER }, other_owners: 0 })).toThrow(
+      /cannot remove yourself/,
+    );
+    const removed = when(given(invited, activated, signedIn('ses_1')), {
+      type: 'RemoveUser',
+      actor: { role: 'admin', id: 'usr_a' },
+      other_owners: 0,
+    })();
+    expect(given(invited, activated, signedIn('ses_1'), ...removed)).toMatchObject({
+      status: 'removed',
+      sessions: {},
+      password_hash: null,
+    });
+  });
+
+  it('an address already with another partner cannot be invited; a removed one can be invited again', () => {
+    const inviteTo = (partner: string): PartnerUserCommand => ({
+      type: 'InviteUser',
+      data: {
+        user_id: USER,
+        partner_id: partner,
+        email: 'dev@example.test',
+        role: 'developer',
+        token_hash: HASH('1'),
+        token_expires_at: T0,
+      },
+      actor: { role: 'owner', id: 'usr_o' },
+    });
+    expect(when(given(invited), inviteTo('prt_01jd8x6q3c9v2f5n7w0y4z1mbm'))).toThrow(/another partner/);
+    expect(when(given(invited, activated), inviteTo(PARTNER))).toThrow(/already a member/);
+    const removed: PartnerUserEvent = { type: 'partner_user.removed', data: { user_id: USER, partner_id: PARTNER, removed_by: 'x' } };
+    expect(when(given(invited, activated, removed), inviteTo('prt_01jd8x6q3c9v2f5n7w0y4z1mbm'))()).toHaveLength(1);
+  });
+
+  it('touches a session at most once a minute; idle and absolute expiry both end it', () => {
+    const state = given(invited, activated, signedIn('ses_1'));
+    const touch = (at: string): PartnerUserCommand => ({
+      type: 'TouchSession',
+      session_id: 'ses_1',
+      at: new Date(at),
+      granularity_ms: 60_000,
+    });
+    expect(when(state, touch('2026-12-01T10:00:30.000Z'))()).toEqual([]);
+    expect(when(state, touch('2026-12-01T10:01:30.000Z'))()).toHaveLength(1);
+    const s = state?.sessions.ses_1;
+    if (!s) throw new Error('no session');
+    const idle = 30 * 60_000;
+    expect(isSessionLive(s, new Date('2026-12-01T10:29:00Z'), idle)).toBe(true);
+    expect(isSessionLive(s, new Date('2026-12-01T10:31:00Z'), idle)).toBe(false);
+    expect(isSessionLive({ ...s, last_seen_at: '2026-12-01T17:59:00.000Z' }, new Date('2026-12-01T18:00:01Z'), idle)).toBe(false);
+  });
+
+  it('signs out one session or all of them', () => {
+    const state = given(invited, activated, signedIn('ses_1'), signedIn('ses_2'));
+    expect(when(state, { type: 'SignOut', session_ids: ['ses_1'], reason: 'sign_out' })()[0]?.data).toMatchObject({
+      session_ids: ['ses_1'],
+    });
+    expect(when(state, { type: 'SignOut', session_ids: 'all', reason: 'everywhere' })()[0]?.data).toMatchObject({
+      session_ids: ['ses_1', 'ses_2'],
+    });
+    expect(when(state, { type: 'SignOut', session_ids: ['ses_3'], reason: 'sign_out' })()).toEqual([]);
+  });
+});
+
+describe('role → scope table', () => {
+  it('a developer cannot read billing; billing cannot manage keys or endpoints; owners can do both', () => {
+    expect(scopeAllows(scopesForRole('developer'), 'read:billing')).toBe(false);
+    expect(scopeAllows(scopesForRole('developer'), 'manage:api_keys')).toBe(true);
+    expect(scopeAllows(scopesForRole('developer'), 'write:webhooks')).toBe(true);
+    expect(scopeAllows(scopesForRole('billing'), 'read:billing')).toBe(true);
+    expect(scopeAllows(scopesForRole('billing'), 'manage:api_keys')).toBe(false);
+    expect(scopeAllows(scopesForRole('billing'), 'write:webhooks')).toBe(false);
+    expect(scopeAllows(scopesForRole('owner'), 'read:billing')).toBe(true);
+    expect(scopeAllows(scopesForRole('owner'), 'manage:team')).toBe(true);
+    expect(scopeAllows(scopesForRole('developer'), 'manage:team')).toBe(false);
+    for (const role of Object.keys(ROLE_SCOPES) as (keyof typeof ROLE_SCOPES)[]) {
+      expect(scopeAllows(scopesForRole(role), 'manage:account')).toBe(true);
+    }
+  });
+});

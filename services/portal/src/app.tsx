@@ -1,0 +1,98 @@
+import { useMutation, useQueryClient } from '@tanstack/react-query';
+import { useEffect } from 'react';
+import { api, type SignedIn } from './api.ts';
+import { ReviewQueuePage } from './pages/admin.tsx';
+import { AcceptInvitationPage, ResetPasswordPage, SignInLinkPage, SignInPage, VerifyEmailPage } from './pages/auth.tsx';
+import { DeliveriesPage, EndpointsPage } from './pages/endpoints.tsx';
+import { InvoicesPage } from './pages/invoices.tsx';
+import { KeysPage } from './pages/keys.tsx';
+import { OverviewPage } from './pages/overview.tsx';
+import { TeamPage } from './pages/team.tsx';
+import { navigate, usePath } from './router.ts';
+import { allows, useSession } from './session.ts';
+import { Link } from './ui.tsx';
+
+const OPEN_PAGES: Record<string, () => React.ReactElement> = {
+  '/sign-in': SignInPage,
+  '/accept-invitation': AcceptInvitationPage,
+  '/sign-in-link': SignInLinkPage,
+  '/reset-password': ResetPasswordPage,
+  '/verify-email': VerifyEmailPage,
+};
+
+interface NavItem {
+  path: string;
+  label: string;
+  scope: string;
+  partnerOnly?: boolean;
+  adminOnly?: boolean;
+}
+/** Each page appears only when the session's scopes allow what it shows (the API refuses the rest anyway). */
+const NAV: NavItem[] = [
+  { path: '/', label: 'Overview', scope: 'manage:account' },
+  { path: '/keys', label: 'API keys', scope: 'read:api_keys', partnerOnly: true },
+  { path: '/endpoints', label: 'Webhook endpoints', scope: 'read:webhooks', partnerOnly: true },
+  { path: '/deliveries', label: 'Deliveries', scope: 'read:webhooks', partnerOnly: true },
+  { path: '/invoices', label: 'Invoices', scope: 'read:billing', partnerOnly: true },
+  { path: '/team', label: 'Team', scope: 'read:team', partnerOnly: true },
+  { path: '/admin/reviews', label: 'Review queue', scope: 'admin', adminOnly: true },
+];
+
+export function App() {
+  const path = usePath();
+  const session = useSession();
+  const Open = OPEN_PAGES[path];
+  useEffect(() => {
+    if (!Open && session.isSuccess && session.data === null) navigate('/sign-in');
+  }, [Open, session.isSuccess, session.data]);
+  if (Open) return <Open />;
+  if (!session.data) return <p role="status">Loading…</p>;
+  return <Shell session={session.data} path={path} />;
+}
+
+function Shell({ session, path }: { session: SignedIn; path: string }) {
+  const qc = useQueryClient();
+  const platformAdmin = session.user.role === 'platform_admin';
+  const partnerId = session.user.partner_id ?? '';
+  const items = NAV.filter((n) => allows(session.scopes, n.scope) && (!n.partnerOnly || !platformAdmin) && (!n.adminOnly || platformAdmin));
+  const signOut = useMutation({
+    mutationFn: () => api('POST', '/v1/auth/sign-out'),
+    onSettled: () => {
+      qc.setQueryData(['session'], null);
+      navigate('/sign-in');
+    },
+  });
+  const visible = items.some((n) => n.path === path);
+  return (
+    <>
+      <a className="skip" href="#main">
+        Skip to content
+      </a>
+      <header>
+        <span className="brand">Partner portal</span>
+        <nav aria-label="Main">
+          <ul>
+            {items.map((n) => (
+              <li key={n.path}>
+                <Link to={n.path}>{n.path === path ? <span aria-current="page">{n.label}</span> : n.label}</Link>
+              </li>
+            ))}
+          </ul>
+        </nav>
+        <button type="button" onClick={() => signOut.mutate()}>
+          Sign out
+        </button>
+      </header>
+      <main id="main">
+        {!visible && <p>This page is not available to your role.</p>}
+        {visible && path === '/' && <OverviewPage session={session} />}
+        {visible && path === '/keys' && <KeysPage partnerId={partnerId} />}
+        {visible && path === '/endpoints' && <EndpointsPage />}
+        {visible && path === '/deliveries' && <DeliveriesPage />}
+        {visible && path === '/invoices' && <InvoicesPage />}
+        {visible && path === '/team' && <TeamPage partnerId={partnerId} canManage={allows(session.scopes, 'manage:team')} />}
+        {visible && path === '/admin/reviews' && <ReviewQueuePage />}
+      </main>
+    </>
+  );
+}
