@@ -107,11 +107,12 @@ export function watchConnection(nc: NatsConnection, logger?: ConnectionLogger): 
       for (const l of listeners) {
         try {
           l(s);
-        } catch {
-          // a listener's failure is its own
+        } catch (err) {
+          // A listener's failure is its own: reported, and the other listeners still hear the status.
+          logger?.warn('nats status listener failed', { status: s.type, err });
         }
       }
     }
-  })().catch(() => undefined);
+  })().catch((err: unknown) => logger?.warn('nats status watch ended with an error', { err }));
   return watch;
 }

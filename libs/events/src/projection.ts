@@ -334,7 +334,7 @@ export async function startProjection<DB extends PlatformTables>(opts: {
       stopped = true;
       watch.stop();
       messages?.stop();
-      await loop.catch(() => undefined);
+      await loop.catch((err: unknown) => logger.warn('projection loop ended with an error', { projection: projection.name, err }));
     },
   };
 }

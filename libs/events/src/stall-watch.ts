@@ -131,7 +131,7 @@ export function startStallWatch(opts: {
             return;
           }
         }
-      })().catch(() => undefined);
+      })().catch((err: unknown) => opts.logger.warn('consumer status watch ended with an error', { projection: opts.name, err }));
     },
     stop() {
       stopped = true;

@@ -151,7 +151,7 @@ export async function startWorker(opts: WorkerOptions): Promise<Worker> {
       stopResume();
       unregister();
       messages?.stop();
-      await loop.catch(() => undefined);
+      await loop.catch((err: unknown) => logger.warn('consume loop ended with an error', { consumer: durable, err }));
       if (inFlight > 0) await new Promise<void>((r) => idle.push(r));
     },
     info: () => consumer.info(),
