@@ -1,3 +1,4 @@
+export * from './per-context.ts';
 export * from './rpc.ts';
 export * from './rpc-client.ts';
 export * from './run-service.ts';

@@ -1,6 +1,6 @@
 import type { Projection } from '@pep/events';
 import { createCommandBus } from '@pep/events';
-import { type ServiceContext, type ServiceDefinition, runService } from '@pep/service';
+import { type ServiceContext, type ServiceDefinition, runService, perContext } from '@pep/service';
 import { type BillingSettings, billingConfigSchema } from './config.ts';
 import { type InvoiceJobDeps, runInvoices } from './app/invoice-job.ts';
 import { billingMigrations } from './db/migrations/index.ts';
@@ -48,11 +48,7 @@ function wire(ctx: Ctx) {
 }
 
 export function billingService(): ServiceDefinition<BillingDB, BillingSettings> {
-  let wired: ReturnType<typeof wire> | undefined;
-  const get = (ctx: Ctx) => {
-    wired ??= wire(ctx);
-    return wired;
-  };
+  const get = perContext(wire);
   return {
     name: SERVICE_NAME,
     configSchema: billingConfigSchema,

@@ -1,5 +1,5 @@
 import type { Projection } from '@pep/events';
-import { runService, type ServiceContext, type ServiceDefinition } from '@pep/service';
+import { runService, type ServiceContext, type ServiceDefinition, perContext } from '@pep/service';
 import { createCategoryUseCases } from './app/categories.ts';
 import { createInstallUseCases } from './app/installs.ts';
 import { createListingUseCases } from './app/listings.ts';
@@ -51,15 +51,7 @@ export function createMarketplaceRuntime(ctx: Pick<Ctx, 'bus' | 'db' | 'config' 
   return { installs, categories, handlers, startBackground };
 }
 
-const runtimes = new WeakMap<object, ReturnType<typeof createMarketplaceRuntime>>();
-const runtimeOf = (ctx: Ctx) => {
-  let r = runtimes.get(ctx);
-  if (!r) {
-    r = createMarketplaceRuntime(ctx);
-    runtimes.set(ctx, r);
-  }
-  return r;
-};
+const runtimeOf = perContext(createMarketplaceRuntime);
 
 export const marketplace: ServiceDefinition<MarketplaceDB, MarketplaceSettings> = {
   name: SERVICE_NAME,

@@ -1,5 +1,5 @@
 import type { Projection } from '@pep/events';
-import { type RpcHandler, runService, type ServiceContext, type ServiceDefinition } from '@pep/service';
+import { type RpcHandler, runService, type ServiceContext, type ServiceDefinition, perContext } from '@pep/service';
 import { createMailer } from '@pep/mailer';
 import { createCommandBus } from './app/command-bus.ts';
 import { startHealthChecker } from './app/health-checker.ts';
@@ -119,15 +119,7 @@ export function createRegistryRuntime(
   return { deps, commands, handlers: registryHandlers(deps), startBackground, notifications: () => notifications };
 }
 
-const runtimes = new WeakMap<object, ReturnType<typeof createRegistryRuntime>>();
-const runtimeOf = (ctx: Ctx) => {
-  let r = runtimes.get(ctx);
-  if (!r) {
-    r = createRegistryRuntime(ctx);
-    runtimes.set(ctx, r);
-  }
-  return r;
-};
+const runtimeOf = perContext(createRegistryRuntime);
 
 export const partnerRegistry: ServiceDefinition<RegistryDB, RegistryConfig> = {
   name: SERVICE_NAME,

@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import type { Projection } from '@pep/events';
-import { handler, ok, type ServiceContext, type ServiceDefinition, runService } from '@pep/service';
+import { handler, ok, type ServiceContext, type ServiceDefinition, runService, perContext } from '@pep/service';
 import { createActionClaims } from './app/action-claims.ts';
 import { createAggregates } from './app/aggregates.ts';
 import { createExecutor } from './app/executor.ts';
@@ -91,11 +91,7 @@ function wire(ctx: Ctx) {
 }
 
 export function orchestratorService(): ServiceDefinition<OrchestratorDB, OrchestratorSettings> {
-  let wired: ReturnType<typeof wire> | undefined;
-  const get = (ctx: Ctx) => {
-    wired ??= wire(ctx);
-    return wired;
-  };
+  const get = perContext(wire);
   return {
     name: SERVICE_NAME,
     configSchema: orchestratorConfigSchema,

@@ -1,7 +1,7 @@
 import type { BaseConfig } from '@pep/runtime';
 import { parseAllowlist } from '@pep/webhooks';
 import { createCommandBus } from '@pep/events';
-import { runService, type ServiceContext, type ServiceDefinition } from '@pep/service';
+import { runService, type ServiceContext, type ServiceDefinition, perContext } from '@pep/service';
 import { deliveryLog } from './app/delivery-log.ts';
 import { endpointAdmin } from './app/endpoint-admin.ts';
 import { endpointCommands } from './app/endpoints.ts';
@@ -149,15 +149,7 @@ function createDispatcherRuntime(ctx: Ctx) {
   return { handlers, startBackground };
 }
 
-const runtimes = new WeakMap<object, ReturnType<typeof createDispatcherRuntime>>();
-const runtimeOf = (ctx: Ctx) => {
-  let r = runtimes.get(ctx);
-  if (!r) {
-    r = createDispatcherRuntime(ctx);
-    runtimes.set(ctx, r);
-  }
-  return r;
-};
+const runtimeOf = perContext(createDispatcherRuntime);
 
 export const webhookDispatcher: ServiceDefinition<DispatcherDB, DispatcherConfig> = {
   name: SERVICE_NAME,

@@ -1,6 +1,5 @@
 import type { Metrics } from '@pep/runtime';
-
-const made = new WeakMap<Metrics, ReturnType<typeof make>>();
+import { perContext } from '@pep/service';
 
 function make(metrics: Metrics) {
   const remaining = metrics.gauge('github_api_rate_limit_remaining', 'Calls left in the GitHub rate-limit window, by bucket', ['bucket']);
@@ -21,11 +20,4 @@ function make(metrics: Metrics) {
 }
 
 /** The GitHub bridge's integration health: API rate-limit headroom and webhook processing time (one set per registry). */
-export function bridgeMetrics(metrics: Metrics) {
-  let m = made.get(metrics);
-  if (!m) {
-    m = make(metrics);
-    made.set(metrics, m);
-  }
-  return m;
-}
+export const bridgeMetrics = perContext(make);
