@@ -1,5 +1,6 @@
 import type { ListingContent, PlatformEvent } from '@pep/contracts';
 import { ConflictError, IllegalTransitionError, NotFoundError, ValidationError } from '@pep/runtime';
+import { deciderSpec } from '@pep/testing';
 import { describe, expect, it } from 'vitest';
 import { categoryAggregate, decideCategory } from '../src/domain/category/category.ts';
 import { checklist } from '../src/domain/listing/checklist.ts';
@@ -37,8 +38,11 @@ const envelope = (e: ListingEvent | ReviewEvent): PlatformEvent => ({
   schemaversion: 1,
   data: e.data,
 });
-const given = (...events: ListingEvent[]): ListingAggregateState => events.map(envelope).reduce(evolveListing, initialListing());
-const when = (c: ListingCommand, s: ListingAggregateState) => decideListing(c, s);
+const listingSpec = deciderSpec<ListingAggregateState, ListingCommand, ListingEvent>({
+  decide: decideListing,
+  evolve: (state, event) => evolveListing(state, envelope(event)),
+  initialState: initialListing,
+});
 const save = (draft: ListingContent): ListingCommand => ({ type: 'SaveDraft', listing, draft, knownCategories: known, by: 'key_p', now });
 const publish: ListingCommand = { type: 'PublishDraft', listing, by: 'key_p', now };
 const fieldsOf = (fn: () => unknown) => {
@@ -53,17 +57,24 @@ const fieldsOf = (fn: () => unknown) => {
 
 describe('listing decider', () => {
   it('saves a draft that names known categories; names each unknown one', () => {
-    const [saved] = when(save(complete), given());
+    const [saved] = listingSpec.given().when(save(complete)).events();
     expect(saved).toMatchObject({ type: 'listing.draft_saved', data: { ...listing, draft: complete, saved_by: 'key_p' } });
-    expect(fieldsOf(() => when(save({ ...complete, categories: ['leads', 'nope', 'gone'] }), given()))).toEqual([
-      'categories.1',
-      'categories.2',
-    ]);
-    expect(when(save(complete), given(saved as ListingEvent))).toEqual([]);
+    expect(
+      fieldsOf(() =>
+        listingSpec
+          .given()
+          .when(save({ ...complete, categories: ['leads', 'nope', 'gone'] }))
+          .events(),
+      ),
+    ).toEqual(['categories.1', 'categories.2']);
+    listingSpec
+      .given([saved as ListingEvent])
+      .when(save(complete))
+      .thenEvents([]);
   });
 
   it('refuses to publish naming every missing checklist item, and publishes a complete draft', () => {
-    expect(fieldsOf(() => when(publish, given()))).toEqual([
+    expect(fieldsOf(() => listingSpec.given().when(publish).events())).toEqual([
       'logo_url',
       'description',
       'screenshots',
@@ -73,18 +84,29 @@ describe('listing decider', () => {
       'terms_url',
     ]);
     const partial = { ...complete, logo_url: null, screenshots: complete.screenshots.slice(0, 2) };
-    const draft = when(save(partial), given())[0] as ListingEvent;
-    expect(fieldsOf(() => when(publish, given(draft)))).toEqual(['logo_url', 'screenshots']);
-    const ready = when(save(complete), given())[0] as ListingEvent;
-    const [published] = when(publish, given(ready));
+    const draft = listingSpec.given().when(save(partial)).events()[0] as ListingEvent;
+    expect(fieldsOf(() => listingSpec.given([draft]).when(publish).events())).toEqual(['logo_url', 'screenshots']);
+    const ready = listingSpec.given().when(save(complete)).events()[0] as ListingEvent;
+    const [published] = listingSpec.given([ready]).when(publish).events();
     expect(published).toMatchObject({
       type: 'listing.published',
       data: { ...listing, content: complete, published_at: now.toISOString() },
     });
     // Published and unchanged: nothing to publish; changed: listing.updated.
-    expect(when(publish, given(ready, published as ListingEvent))).toEqual([]);
-    const edit = when(save({ ...complete, tagline: 'New tagline' }), given(ready, published as ListingEvent))[0] as ListingEvent;
-    expect(when(publish, given(ready, published as ListingEvent, edit))[0]?.type).toBe('listing.updated');
+    listingSpec
+      .given([ready, published as ListingEvent])
+      .when(publish)
+      .thenEvents([]);
+    const edit = listingSpec
+      .given([ready, published as ListingEvent])
+      .when(save({ ...complete, tagline: 'New tagline' }))
+      .events()[0] as ListingEvent;
+    expect(
+      listingSpec
+        .given([ready, published as ListingEvent, edit])
+        .when(publish)
+        .events()[0]?.type,
+    ).toBe('listing.updated');
     expect(checklist(complete).every((c) => c.ok)).toBe(true);
   });
 
@@ -97,14 +119,23 @@ describe('listing decider', () => {
       by: 'key_admin',
       now,
     });
-    const [featured] = when(feature('published'), given());
+    const [featured] = listingSpec.given().when(feature('published')).events();
     expect(featured?.type).toBe('listing.featured');
-    expect(() => when(feature('deprecated'), given())).toThrow(IllegalTransitionError);
-    expect(when(feature('published'), given(featured as ListingEvent))).toEqual([]);
+    listingSpec.given().when(feature('deprecated')).thenThrows(IllegalTransitionError);
+    listingSpec
+      .given([featured as ListingEvent])
+      .when(feature('published'))
+      .thenEvents([]);
     const unfeature: ListingCommand = { type: 'UnfeatureListing', listing, by: 'key_admin', now };
-    const [ended] = when(unfeature, given(featured as ListingEvent));
+    const [ended] = listingSpec
+      .given([featured as ListingEvent])
+      .when(unfeature)
+      .events();
     expect(ended?.type).toBe('listing.unfeatured');
-    expect(when(unfeature, given(featured as ListingEvent, ended as ListingEvent))).toEqual([]);
+    listingSpec
+      .given([featured as ListingEvent, ended as ListingEvent])
+      .when(unfeature)
+      .thenEvents([]);
   });
 });
 
@@ -112,12 +143,20 @@ describe('unlisting', () => {
   it('unlists and relists once each', () => {
     const unlist: ListingCommand = { type: 'UnlistListing', listing, by: 'key_p', now };
     const relist: ListingCommand = { type: 'RelistListing', listing, by: 'key_p', now };
-    expect(when(relist, given())).toEqual([]);
-    const [off] = when(unlist, given());
+    listingSpec.given().when(relist).thenEvents([]);
+    const [off] = listingSpec.given().when(unlist).events();
     expect(off).toMatchObject({ type: 'listing.unlisted', data: { ...listing, unlisted_by: 'key_p' } });
-    expect(given(off as ListingEvent).unlisted).toBe(true);
-    expect(when(unlist, given(off as ListingEvent))).toEqual([]);
-    expect(when(relist, given(off as ListingEvent))[0]?.type).toBe('listing.relisted');
+    expect(listingSpec.given([off as ListingEvent]).state.unlisted).toBe(true);
+    listingSpec
+      .given([off as ListingEvent])
+      .when(unlist)
+      .thenEvents([]);
+    expect(
+      listingSpec
+        .given([off as ListingEvent])
+        .when(relist)
+        .events()[0]?.type,
+    ).toBe('listing.relisted');
   });
 });
 
