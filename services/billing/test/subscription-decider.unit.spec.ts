@@ -1,5 +1,6 @@
 import { type PlanDefinition, PlanDefinitionSchema, type PlanVersion } from '@pep/contracts';
 import { ConflictError, IllegalTransitionError, ValidationError } from '@pep/runtime';
+import { deciderSpec } from '@pep/testing';
 import { describe, expect, it } from 'vitest';
 import { decideInvoiceStatus, invoiceAggregate } from '../src/domain/invoice/invoice.ts';
 import { decidePlan } from '../src/domain/plan/decide.ts';
@@ -22,12 +23,12 @@ const usageOnly = version({
 const basic = monthly('basic', 3000);
 const pro = monthly('pro', 9000);
 
-/** given past events → state; when a command → the decided events (and the state they lead to). */
-function given(...commands: SubscriptionCommand[]): SubscriptionState {
-  let s = initialSubscription();
-  for (const c of commands) for (const e of decideSubscription(c, s)) s = evolveSubscription(s, e);
-  return s;
-}
+type SubscriptionEvent = ReturnType<typeof decideSubscription>[number];
+const subscriptionSpec = deciderSpec<SubscriptionState, SubscriptionCommand, SubscriptionEvent>({
+  decide: decideSubscription,
+  evolve: evolveSubscription,
+  initialState: initialSubscription,
+});
 const subscribe = (plan: PlanVersion, effectiveDate = '2030-11-01'): SubscriptionCommand => ({
   type: 'Subscribe',
   partnerId: 'prt_1x000000000000000000000000',
@@ -35,6 +36,8 @@ const subscribe = (plan: PlanVersion, effectiveDate = '2030-11-01'): Subscriptio
   plan,
   effectiveDate,
 });
+/** The events of a subscription started on this plan: the past most cases are given. */
+const started = (plan: PlanVersion) => subscriptionSpec.given().when(subscribe(plan)).events();
 const change = (
   current: PlanVersion,
   plan: PlanVersion,
@@ -52,76 +55,103 @@ const change = (
 
 describe('subscription decider', () => {
   it('given nothing, when Subscribe, then subscription_started anchored on its effective date', () => {
-    expect(decideSubscription(subscribe(basic), initialSubscription())).toEqual([
-      {
-        type: 'billing.subscription_started',
-        data: {
-          partner_id: 'prt_1x000000000000000000000000',
-          subscription_id: 'sub_1',
-          plan_code: 'basic',
-          plan_version: 1,
-          effective_date: '2030-11-01',
-          interval: 'month',
-          currency: 'USD',
+    subscriptionSpec
+      .given()
+      .when(subscribe(basic))
+      .thenEvents([
+        {
+          type: 'billing.subscription_started',
+          data: {
+            partner_id: 'prt_1x000000000000000000000000',
+            subscription_id: 'sub_1',
+            plan_code: 'basic',
+            plan_version: 1,
+            effective_date: '2030-11-01',
+            interval: 'month',
+            currency: 'USD',
+          },
         },
-      },
-    ]);
+      ]);
   });
 
   it('given a subscription, when Subscribe again, then a conflict', () => {
-    expect(() => decideSubscription(subscribe(pro), given(subscribe(basic)))).toThrow(ConflictError);
+    subscriptionSpec.given(started(basic)).when(subscribe(pro)).thenThrows(ConflictError);
   });
 
   it('given nothing, when ChangePlan, then an illegal transition', () => {
-    expect(() => decideSubscription(change(basic, pro, '2030-11-02'), initialSubscription())).toThrow(IllegalTransitionError);
+    subscriptionSpec
+      .given()
+      .when(change(basic, pro, '2030-11-02'))
+      .thenThrows(IllegalTransitionError);
   });
 
   it('given Basic, when changing to the same plan version, then nothing', () => {
-    expect(decideSubscription(change(basic, basic, '2030-11-10'), given(subscribe(basic)))).toEqual([]);
+    subscriptionSpec
+      .given(started(basic))
+      .when(change(basic, basic, '2030-11-10'))
+      .thenEvents([]);
   });
 
   it('given Pro, when a downgrade with timing auto, then it is scheduled for the period end', () => {
-    const events = decideSubscription(change(pro, basic, '2030-11-20'), given(subscribe(pro)));
+    const events = subscriptionSpec
+      .given(started(pro))
+      .when(change(pro, basic, '2030-11-20'))
+      .events();
     expect(events.map((e) => [e.type, e.data.effective_date])).toEqual([['billing.subscription_change_scheduled', '2030-12-01']]);
   });
 
   it('given Pro, when a downgrade asked immediate, then it applies at once with a net credit', () => {
-    const [e] = decideSubscription(change(pro, basic, '2030-11-16', 'immediate'), given(subscribe(pro)));
+    const [e] = subscriptionSpec
+      .given(started(pro))
+      .when(change(pro, basic, '2030-11-16', 'immediate'))
+      .events();
     expect(e?.type).toBe('billing.subscription_plan_changed');
     expect(((e?.data.proration ?? []) as { amount: number }[]).map((l) => l.amount)).toEqual([-4500, 1500]);
   });
 
   it('given Basic, when an upgrade is asked for the period end, then it waits', () => {
-    const events = decideSubscription(change(basic, pro, '2030-11-16', 'period_end'), given(subscribe(basic)));
+    const events = subscriptionSpec
+      .given(started(basic))
+      .when(change(basic, pro, '2030-11-16', 'period_end'))
+      .events();
     expect(events.map((e) => e.type)).toEqual(['billing.subscription_change_scheduled']);
   });
 
   it('given monthly Basic, when moving to a yearly plan, then the year starts on the change date', () => {
     // 400.00 a year is 33.33 a month: more than Basic's 30.00, so an upgrade, applied at once.
-    const [e] = decideSubscription(change(basic, yearly('annual', 40_000), '2030-11-16'), given(subscribe(basic)));
+    const [e] = subscriptionSpec
+      .given(started(basic))
+      .when(change(basic, yearly('annual', 40_000), '2030-11-16'))
+      .events();
     expect(e?.data).toMatchObject({ interval: 'year', anchor_date: '2030-11-16' });
     expect(((e?.data.proration ?? []) as { kind: string; amount: number }[]).map((l) => [l.kind, l.amount])).toEqual([
       ['proration_credit', -1500],
       ['flat_fee', 40_000],
     ]);
     // 300.00 a year is 25.00 a month: a downgrade, which waits for the period end.
-    const later = decideSubscription(change(basic, yearly('cheap_annual', 30_000), '2030-11-16'), given(subscribe(basic)));
+    const later = subscriptionSpec
+      .given(started(basic))
+      .when(change(basic, yearly('cheap_annual', 30_000), '2030-11-16'))
+      .events();
     expect(later.map((x) => x.type)).toEqual(['billing.subscription_change_scheduled']);
   });
 
   it('given a usage-only plan, when moving to a flat plan, then nothing to credit and the new fee for the remaining days', () => {
-    const [e] = decideSubscription(change(usageOnly, basic, '2030-11-16'), given(subscribe(usageOnly)));
+    const [e] = subscriptionSpec
+      .given(started(usageOnly))
+      .when(change(usageOnly, basic, '2030-11-16'))
+      .events();
     expect(((e?.data.proration ?? []) as { kind: string; amount: number }[]).map((l) => [l.kind, l.amount])).toEqual([
       ['proration_charge', 1500],
     ]);
   });
 
   it('refuses a change dated before the current plan, or in another currency, naming the field', () => {
-    const s = given(subscribe(basic));
-    expect(() => decideSubscription(change(basic, pro, '2030-10-31'), s)).toThrow(ValidationError);
+    const s = subscriptionSpec.given(started(basic));
+    s.when(change(basic, pro, '2030-10-31')).thenThrows(ValidationError);
     const eur = version({ code: 'eur', name: 'EUR', currency: 'EUR', model: 'flat_fee', interval: 'month', amount: 1 });
     try {
-      decideSubscription(change(basic, eur, '2030-11-05'), s);
+      s.when(change(basic, eur, '2030-11-05')).events();
       expect.unreachable();
     } catch (err) {
       expect((err as ValidationError).errors[0]?.path).toBe('plan_code');
