@@ -1,4 +1,5 @@
 import { ROLE_SCOPES, scopeAllows, scopesForRole } from '@pep/contracts';
+import { deciderSpec } from '@pep/testing';
 import { describe, expect, it } from 'vitest';
 import { decidePartnerUser, type NewSession, type PartnerUserCommand } from '../src/domain/partner-user/decide.ts';
 import {
@@ -15,22 +16,21 @@ const PARTNER = 'prt_01jd8x6q3c9v2f5n7w0y4z1mbk';
 const HASH = (c: string) => c.repeat(64);
 
 /** given: these past events (all at T0) → the state the decider sees. */
-const given = (...events: PartnerUserEvent[]) =>
-  events.reduce<PartnerUserState | undefined>(
-    (s, e, i) =>
-      evolvePartnerUser(s, {
-        specversion: '1.0',
-        id: `evt_${i}`,
-        source: 't',
-        type: e.type,
-        time: T0,
-        datacontenttype: 'application/json',
-        schemaversion: 1,
-        data: e.data,
-      }),
-    undefined,
-  );
-const when = (state: PartnerUserState | undefined, command: PartnerUserCommand) => () => decidePartnerUser(command, state);
+const users = deciderSpec<PartnerUserState | undefined, PartnerUserCommand, PartnerUserEvent>({
+  decide: decidePartnerUser,
+  evolve: (s, e) =>
+    evolvePartnerUser(s, {
+      specversion: '1.0',
+      id: `evt_${e.type}`,
+      source: 't',
+      type: e.type,
+      time: T0,
+      datacontenttype: 'application/json',
+      schemaversion: 1,
+      data: e.data,
+    }),
+  initialState: () => undefined,
+});
 
 const invited: PartnerUserEvent = {
   type: 'partner_user.invited',
@@ -77,18 +77,21 @@ describe('partner user decider', () => {
   });
 
   it('accepts an invitation with its token: activated (email verified) and signed in', () => {
-    const events = when(given(invited), {
-      type: 'AcceptInvitation',
-      token_hash: HASH('a'),
-      password_hash: '$scrypt$new',
-      name: 'Dev',
-      session: session('ses_1'),
-      now,
-    })();
+    const events = users
+      .given([invited])
+      .when({
+        type: 'AcceptInvitation',
+        token_hash: HASH('a'),
+        password_hash: '$scrypt$new',
+        name: 'Dev',
+        session: session('ses_1'),
+        now,
+      })
+      .events();
     expect(events.map((e) => e.type)).toEqual(['partner_user.activated', 'partner_user.signed_in']);
-    const state = given(invited, ...events);
-    expect(state).toMatchObject({ status: 'active', email_verified: true, name: 'Dev', tokens: {} });
-    expect(Object.keys(state?.sessions ?? {})).toEqual(['ses_1']);
+    const state = users.given([invited, ...events]);
+    expect(state.state).toMatchObject({ status: 'active', email_verified: true, name: 'Dev', tokens: {} });
+    expect(Object.keys(state.state?.sessions ?? {})).toEqual(['ses_1']);
   });
 
   it('refuses a wrong or expired invitation token, and a second use', () => {
@@ -100,53 +103,64 @@ describe('partner user decider', () => {
       session: session('ses_1'),
       now: at,
     });
-    expect(when(given(invited), accept(HASH('b'), now))).toThrow(/not valid or has expired/);
-    expect(when(given(invited), accept(HASH('a'), new Date('2026-12-09T00:00:00Z')))).toThrow(/not valid or has expired/);
-    expect(when(given(invited, activated), accept(HASH('a'), now))).toThrow(/not valid or has expired/);
+    expect(users.given([invited]).when(accept(HASH('b'), now)).events).toThrow(/not valid or has expired/);
+    expect(users.given([invited]).when(accept(HASH('a'), new Date('2026-12-09T00:00:00Z'))).events).toThrow(/not valid or has expired/);
+    expect(users.given([invited, activated]).when(accept(HASH('a'), now)).events).toThrow(/not valid or has expired/);
   });
 
   it('signs in only an active user whose password matched, with one message for every failure', () => {
-    expect(when(undefined, { type: 'SignInWithPassword', password_ok: true, session: session('ses_1') })).toThrow(
+    expect(users.given().when({ type: 'SignInWithPassword', password_ok: true, session: session('ses_1') }).events).toThrow(
       'the email or password is not correct',
     );
-    expect(when(given(invited), { type: 'SignInWithPassword', password_ok: true, session: session('ses_1') })).toThrow(
+    expect(users.given([invited]).when({ type: 'SignInWithPassword', password_ok: true, session: session('ses_1') }).events).toThrow(
       'the email or password is not correct',
     );
-    expect(when(given(invited, activated), { type: 'SignInWithPassword', password_ok: false, session: session('ses_1') })).toThrow(
-      'the email or password is not correct',
-    );
-    expect(when(given(invited, activated), { type: 'SignInWithPassword', password_ok: true, session: session('ses_1') })()).toHaveLength(1);
+    expect(
+      users.given([invited, activated]).when({ type: 'SignInWithPassword', password_ok: false, session: session('ses_1') }).events,
+    ).toThrow('the email or password is not correct');
+    expect(
+      users
+        .given([invited, activated])
+        .when({ type: 'SignInWithPassword', password_ok: true, session: session('ses_1') })
+        .events(),
+    ).toHaveLength(1);
   });
 
   it('issues no token for an unknown or invited address (the caller answers the same)', () => {
     const issue: PartnerUserCommand = { type: 'IssueToken', purpose: 'password_reset', token_hash: HASH('d'), expires_at: T0 };
-    expect(when(undefined, issue)()).toEqual([]);
-    expect(when(given(invited), issue)()).toEqual([]);
-    expect(when(given(invited, activated), issue)()).toHaveLength(1);
+    users.given().when(issue).thenEvents([]);
+    users.given([invited]).when(issue).thenEvents([]);
+    expect(users.given([invited, activated]).when(issue).events()).toHaveLength(1);
   });
 
   it('a password reset replaces the hash and ends every session; the link works once', () => {
-    const state = given(invited, activated, signedIn('ses_1'), signedIn('ses_2'), {
-      type: 'partner_user.token_issued',
-      data: {
-        user_id: USER,
-        partner_id: PARTNER,
-        purpose: 'password_reset',
-        token_hash: HASH('e'),
-        expires_at: '2026-12-01T10:30:00.000Z',
+    const state = users.given([
+      invited,
+      activated,
+      signedIn('ses_1'),
+      signedIn('ses_2'),
+      {
+        type: 'partner_user.token_issued',
+        data: {
+          user_id: USER,
+          partner_id: PARTNER,
+          purpose: 'password_reset',
+          token_hash: HASH('e'),
+          expires_at: '2026-12-01T10:30:00.000Z',
+        },
       },
-    });
+    ]);
     const reset: PartnerUserCommand = { type: 'CompletePasswordReset', token_hash: HASH('e'), password_hash: '$scrypt$reset', now };
-    const events = when(state, reset)();
+    const events = state.when(reset).events();
     expect(events.map((e) => e.type)).toEqual(['partner_user.password_changed', 'partner_user.signed_out']);
     expect(events[1]?.data).toMatchObject({ session_ids: ['ses_1', 'ses_2'], reason: 'password_reset' });
-    const after = given(invited, activated, signedIn('ses_1'), signedIn('ses_2'), ...events);
-    expect(after?.sessions).toEqual({});
-    expect(when(after, reset)).toThrow(/not valid or has expired/);
+    const after = users.given([invited, activated, signedIn('ses_1'), signedIn('ses_2'), ...events]);
+    expect(after.state?.sessions).toEqual({});
+    expect(after.when(reset).events).toThrow(/not valid or has expired/);
   });
 
   it('a sign-in link signs in once and verifies the address', () => {
-    const state = given(
+    const state = users.given([
       invited,
       { ...activated, data: { ...activated.data, email_verified: false } },
       {
@@ -159,11 +173,11 @@ describe('partner user decider', () => {
           expires_at: '2026-12-01T10:15:00.000Z',
         },
       },
-    );
+    ]);
     const redeem: PartnerUserCommand = { type: 'RedeemSignInLink', token_hash: HASH('f'), session: session('ses_9'), now };
-    const events = when(state, redeem)();
+    const events = state.when(redeem).events();
     expect(events[0]?.data).toMatchObject({ method: 'link', session_id: 'ses_9' });
-    const after = given(
+    const after = users.given([
       invited,
       activated,
       {
@@ -177,34 +191,37 @@ describe('partner user decider', () => {
         },
       },
       ...events,
-    );
-    expect(when(after, redeem)).toThrow(/not valid or has expired/);
-    expect(when(state, { ...redeem, now: new Date('2026-12-01T10:16:00Z') })).toThrow(/not valid or has expired/);
+    ]);
+    expect(after.when(redeem).events).toThrow(/not valid or has expired/);
+    expect(state.when({ ...redeem, now: new Date('2026-12-01T10:16:00Z') }).events).toThrow(/not valid or has expired/);
   });
 
   it('keeps owners safe: only owners touch owners, and the last owner stays', () => {
-    const owner = given(
+    const owner = users.given([
       { ...invited, data: { ...invited.data, role: 'owner' } },
       { ...activated, data: { ...activated.data, role: 'owner' } },
-    );
-    expect(when(owner, { type: 'ChangeRole', role: 'developer', actor: { role: 'admin', id: 'usr_a' }, other_owners: 1 })).toThrow(
+    ]);
+    expect(owner.when({ type: 'ChangeRole', role: 'developer', actor: { role: 'admin', id: 'usr_a' }, other_owners: 1 }).events).toThrow(
       /only an owner/,
     );
-    expect(when(owner, { type: 'ChangeRole', role: 'developer', actor: { role: 'owner', id: 'usr_o' }, other_owners: 0 })).toThrow(
+    expect(owner.when({ type: 'ChangeRole', role: 'developer', actor: { role: 'owner', id: 'usr_o' }, other_owners: 0 }).events).toThrow(
       /at least one owner/,
     );
-    expect(when(owner, { type: 'ChangeRole', role: 'developer', actor: { role: 'owner', id: 'usr_o' }, other_owners: 1 })()).toHaveLength(
-      1,
-    );
-    expect(when(given(invited, activated), { type: 'RemoveUser', actor: { role: 'admin', id: USER }, other_owners: 0 })).toThrow(
-      /cannot remove yourself/,
-    );
-    const removed = when(given(invited, activated, signedIn('ses_1')), {
-      type: 'RemoveUser',
-      actor: { role: 'admin', id: 'usr_a' },
-      other_owners: 0,
-    })();
-    expect(given(invited, activated, signedIn('ses_1'), ...removed)).toMatchObject({
+    expect(
+      owner.when({ type: 'ChangeRole', role: 'developer', actor: { role: 'owner', id: 'usr_o' }, other_owners: 1 }).events(),
+    ).toHaveLength(1);
+    expect(
+      users.given([invited, activated]).when({ type: 'RemoveUser', actor: { role: 'admin', id: USER }, other_owners: 0 }).events,
+    ).toThrow(/cannot remove yourself/);
+    const removed = users
+      .given([invited, activated, signedIn('ses_1')])
+      .when({
+        type: 'RemoveUser',
+        actor: { role: 'admin', id: 'usr_a' },
+        other_owners: 0,
+      })
+      .events();
+    expect(users.given([invited, activated, signedIn('ses_1'), ...removed]).state).toMatchObject({
       status: 'removed',
       sessions: {},
       password_hash: null,
@@ -224,23 +241,23 @@ describe('partner user decider', () => {
       },
       actor: { role: 'owner', id: 'usr_o' },
     });
-    expect(when(given(invited), inviteTo('prt_01jd8x6q3c9v2f5n7w0y4z1mbm'))).toThrow(/another partner/);
-    expect(when(given(invited, activated), inviteTo(PARTNER))).toThrow(/already a member/);
+    expect(users.given([invited]).when(inviteTo('prt_01jd8x6q3c9v2f5n7w0y4z1mbm')).events).toThrow(/another partner/);
+    expect(users.given([invited, activated]).when(inviteTo(PARTNER)).events).toThrow(/already a member/);
     const removed: PartnerUserEvent = { type: 'partner_user.removed', data: { user_id: USER, partner_id: PARTNER, removed_by: 'x' } };
-    expect(when(given(invited, activated, removed), inviteTo('prt_01jd8x6q3c9v2f5n7w0y4z1mbm'))()).toHaveLength(1);
+    expect(users.given([invited, activated, removed]).when(inviteTo('prt_01jd8x6q3c9v2f5n7w0y4z1mbm')).events()).toHaveLength(1);
   });
 
   it('touches a session at most once a minute; idle and absolute expiry both end it', () => {
-    const state = given(invited, activated, signedIn('ses_1'));
+    const state = users.given([invited, activated, signedIn('ses_1')]);
     const touch = (at: string): PartnerUserCommand => ({
       type: 'TouchSession',
       session_id: 'ses_1',
       at: new Date(at),
       granularity_ms: 60_000,
     });
-    expect(when(state, touch('2026-12-01T10:00:30.000Z'))()).toEqual([]);
-    expect(when(state, touch('2026-12-01T10:01:30.000Z'))()).toHaveLength(1);
-    const s = state?.sessions.ses_1;
+    state.when(touch('2026-12-01T10:00:30.000Z')).thenEvents([]);
+    expect(state.when(touch('2026-12-01T10:01:30.000Z')).events()).toHaveLength(1);
+    const s = state.state?.sessions.ses_1;
     if (!s) throw new Error('no session');
     const idle = 30 * 60_000;
     expect(isSessionLive(s, new Date('2026-12-01T10:29:00Z'), idle)).toBe(true);
@@ -249,14 +266,14 @@ describe('partner user decider', () => {
   });
 
   it('signs out one session or all of them', () => {
-    const state = given(invited, activated, signedIn('ses_1'), signedIn('ses_2'));
-    expect(when(state, { type: 'SignOut', session_ids: ['ses_1'], reason: 'sign_out' })()[0]?.data).toMatchObject({
+    const state = users.given([invited, activated, signedIn('ses_1'), signedIn('ses_2')]);
+    expect(state.when({ type: 'SignOut', session_ids: ['ses_1'], reason: 'sign_out' }).events()[0]?.data).toMatchObject({
       session_ids: ['ses_1'],
     });
-    expect(when(state, { type: 'SignOut', session_ids: 'all', reason: 'everywhere' })()[0]?.data).toMatchObject({
+    expect(state.when({ type: 'SignOut', session_ids: 'all', reason: 'everywhere' }).events()[0]?.data).toMatchObject({
       session_ids: ['ses_1', 'ses_2'],
     });
-    expect(when(state, { type: 'SignOut', session_ids: ['ses_3'], reason: 'sign_out' })()).toEqual([]);
+    state.when({ type: 'SignOut', session_ids: ['ses_3'], reason: 'sign_out' }).thenEvents([]);
   });
 });
 
