@@ -1,3 +1,4 @@
+export * from './health-errors.ts';
 export * from './per-context.ts';
 export * from './rpc.ts';
 export * from './rpc-client.ts';

@@ -39,6 +39,7 @@ import { Logger as NestLogger } from '@nestjs/common';
 import type { Kysely } from 'kysely';
 import { sql } from 'kysely';
 import type { z } from 'zod';
+import { HealthCheckError } from './health-errors.ts';
 import { createRpcServer, handler, ok, type RpcHandler } from './rpc.ts';
 
 export interface ServiceContext<DB, C> {
@@ -164,13 +165,17 @@ export async function runService<DB, C = Record<string, never>>(def: ServiceDefi
     checks: {
       nats: async () => {
         const problem = connection.problem();
-        if (problem) throw new Error(problem);
-        await bus.nc.flush();
+        if (problem) throw new HealthCheckError('nats', problem);
+        await bus.nc.flush().catch((err: unknown) => {
+          throw new HealthCheckError('nats', err instanceof Error ? err.message : String(err), { cause: err });
+        });
       },
       postgres: async () => {
-        await sql`select 1`.execute(db);
+        await sql`select 1`.execute(db).catch((err: unknown) => {
+          throw new HealthCheckError('postgres', err instanceof Error ? err.message : String(err), { cause: err });
+        });
       },
-      ...Object.fromEntries([...ctx.projections].map(([name, r]) => [`projection:${name}`, () => projectionCheck(r)])),
+      ...Object.fromEntries([...ctx.projections].map(([name, r]) => [`projection:${name}`, () => projectionCheck(name, r)])),
     },
   });
   logger.info('service started', { health_port: health.port, rpc_prefix: config.RPC_PREFIX, stream: config.STREAM_NAME });
@@ -201,11 +206,11 @@ async function retryUntilReady<T>(what: string, fn: () => Promise<T>, logger: Lo
 }
 
 /** One projection's line in /readyz: ok, degraded (open dead letters) or a failure naming what is wrong. */
-async function projectionCheck(r: ProjectionRunner): Promise<undefined | { degraded: string }> {
+async function projectionCheck(name: string, r: ProjectionRunner): Promise<undefined | { degraded: string }> {
   const s = await r.status();
   if (s.state === 'ok') return;
   if (s.state === 'degraded') return { degraded: s.reason ?? 'degraded' };
-  throw new Error(`${s.state}: ${s.reason ?? ''}`.trim());
+  throw new HealthCheckError(`projection:${name}`, `${s.state}: ${s.reason ?? ''}`.trim());
 }
 
 /** Operator requests every service answers: projection status, rebuild, dead letters. */
