@@ -1,7 +1,7 @@
 import type { StoredEvent } from '@pep/contracts';
-import type { PlatformTables } from '@pep/db';
+import { type PlatformTables, platformView } from '@pep/db';
 import type { Logger } from '@pep/runtime';
-import { type Kysely, sql, type Transaction } from 'kysely';
+import { type Kysely, sql } from 'kysely';
 import type { EventBus } from './connection.ts';
 import type { Projection, RebuildFrom } from './projection-types.ts';
 import { DeadLetterRetryError } from './projection-errors.ts';
@@ -25,8 +25,13 @@ export async function openProjectionDeadLetters(db: Kysely<PlatformTables>, name
  * (which moved past it when it was skipped), in one transaction with marking the letter retried; a failure leaves
  * the letter open with its new error.
  */
-export async function retryProjectionDeadLetter<DB>(db: Kysely<DB>, projection: Projection<DB>, logger: Logger, id: number): Promise<void> {
-  const d = db as unknown as Kysely<PlatformTables>;
+export async function retryProjectionDeadLetter<DB extends PlatformTables>(
+  db: Kysely<DB>,
+  projection: Projection<DB>,
+  logger: Logger,
+  id: number,
+): Promise<void> {
+  const d = platformView(db);
   const letter = await d.selectFrom('dead_letters').selectAll().where('id', '=', id).executeTakeFirst();
   if (!letter || letter.consumer !== `projection:${projection.name}`)
     throw new DeadLetterRetryError(`dead letter ${id} is not one of projection ${projection.name}`);
@@ -41,11 +46,7 @@ export async function retryProjectionDeadLetter<DB>(db: Kysely<DB>, projection: 
   try {
     await db.transaction().execute(async (trx) => {
       await projection.apply(trx, [ev]);
-      await (trx as unknown as Transaction<PlatformTables>)
-        .updateTable('dead_letters')
-        .set({ retried_at: sql`now()` })
-        .where('id', '=', id)
-        .execute();
+      await platformView(trx).updateTable('dead_letters').set({ retried_at: sql`now()` }).where('id', '=', id).execute();
     });
   } catch (err) {
     const error = err instanceof Error ? `${err.name}: ${err.message}` : String(err);
@@ -70,9 +71,13 @@ export async function rebuildStartSeq(bus: EventBus, from: RebuildFrom): Promise
 }
 
 /** In place: empties the read model and moves the checkpoint back, under the checkpoint's row lock. */
-export async function resetForRebuild<DB>(db: Kysely<DB>, projection: Projection<DB>, startSeq: number): Promise<void> {
+export async function resetForRebuild<DB extends PlatformTables>(
+  db: Kysely<DB>,
+  projection: Projection<DB>,
+  startSeq: number,
+): Promise<void> {
   await db.transaction().execute(async (trx) => {
-    const t = trx as unknown as Transaction<PlatformTables>;
+    const t = platformView(trx);
     await t.selectFrom('projection_checkpoints').select('seq').where('name', '=', projection.name).forUpdate().execute();
     await projection.reset(trx);
     await t

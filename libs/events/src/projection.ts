@@ -1,8 +1,8 @@
 import type { StoredEvent } from '@pep/contracts';
-import type { PlatformTables } from '@pep/db';
+import { type PlatformTables, platformView } from '@pep/db';
 import type { Logger } from '@pep/runtime';
 import { type ConsumerMessages, DeliverPolicy } from '@nats-io/jetstream';
-import { type Kysely, sql, type Transaction } from 'kysely';
+import { type Kysely, sql } from 'kysely';
 import { decodeEvent } from './codec.ts';
 import { tracedApply } from './event-tracing.ts';
 import type { EventBus } from './connection.ts';
@@ -38,7 +38,7 @@ export async function startProjection<DB extends PlatformTables>(opts: {
   onDeadLetter?: () => void;
 }): Promise<ProjectionRunner> {
   const { bus, projection, logger } = opts;
-  const db = opts.db as unknown as Kysely<PlatformTables>;
+  const db = platformView(opts.db);
   const batchSize = opts.batchSize ?? 500;
   const maxAttempts = opts.maxAttempts ?? 5;
   await db
@@ -65,7 +65,7 @@ export async function startProjection<DB extends PlatformTables>(opts: {
   /** One transaction: lock checkpoint, drop covered events, apply, advance. Returns the new checkpoint. */
   const applyBatch = async (events: StoredEvent[], gen: number): Promise<number> =>
     opts.db.transaction().execute(async (trx) => {
-      const t = trx as unknown as Transaction<PlatformTables>;
+      const t = platformView(trx);
       const row = await t
         .selectFrom('projection_checkpoints')
         .select('seq')
@@ -122,7 +122,8 @@ export async function startProjection<DB extends PlatformTables>(opts: {
     }
   };
 
-  const deadLetterAndSkip = async (ev: StoredEvent, err: unknown, attempts: number) => {
+  /** `ev` is the event, or for one that could not be decoded, what the message says of it (seq and subject). */
+  const deadLetterAndSkip = async (ev: Pick<StoredEvent, 'id' | 'type' | 'seq' | 'subject_name'>, err: unknown, attempts: number) => {
     logger.error('projection event dead-lettered', { projection: projection.name, seq: ev.seq, type: ev.type, err });
     await opts.deadLetters.record({
       consumer: `projection:${projection.name}`,
@@ -210,11 +211,7 @@ export async function startProjection<DB extends PlatformTables>(opts: {
           } catch (err) {
             if (!(err instanceof PoisonMessageError)) throw err;
             await flush();
-            await deadLetterAndSkip(
-              Object.assign({ id: '', type: '', seq: m.seq, subject_name: m.subject } as unknown as StoredEvent, {}),
-              err,
-              1,
-            );
+            await deadLetterAndSkip({ id: '', type: '', seq: m.seq, subject_name: m.subject }, err, 1);
             continue;
           }
           if (batch.length >= batchSize || m.info.pending === 0) await flush();
