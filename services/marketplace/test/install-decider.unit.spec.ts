@@ -1,8 +1,9 @@
 import { IllegalTransitionError, NotFoundError } from '@pep/runtime';
+import { deciderSpec } from '@pep/testing';
 import { describe, expect, it } from 'vitest';
 import { envelope } from './support/marketplace.ts';
 import { decideInstall, type InstallCommand, type ListingForInstall } from '../src/domain/install/decide.ts';
-import { evolveInstall, initialInstall, type InstallEvent, installKey } from '../src/domain/install/install.ts';
+import { evolveInstall, initialInstall, type InstallEvent, type InstallState, installKey } from '../src/domain/install/install.ts';
 
 const listing: ListingForInstall = {
   listing_id: 'lst_1x000000000000000000000000',
@@ -31,10 +32,11 @@ const uninstall = (now = t1): InstallCommand => ({
 });
 
 /** given past events, when a command: the events it decides (or the error it throws). */
-function given(...past: InstallEvent[]) {
-  const state = past.reduce((s, e) => evolveInstall(s, envelope(e.type, e.data)), initialInstall());
-  return { when: (command: InstallCommand) => () => decideInstall(command, state) };
-}
+const installs = deciderSpec<InstallState, InstallCommand, InstallEvent>({
+  decide: decideInstall,
+  evolve: (s, e) => evolveInstall(s, envelope(e.type, e.data)),
+  initialState: initialInstall,
+});
 const created = (id = 'ins_1', at = t0): InstallEvent => ({
   type: 'install.created',
   data: {
@@ -64,36 +66,49 @@ const removed = (id = 'ins_1', at = t1): InstallEvent => ({
 
 describe('install decider', () => {
   it('given nothing, when installing: install.created attributed to the listing partner', () => {
-    expect(given().when(install())()).toEqual([created()]);
+    expect(installs.given().when(install()).events()).toEqual([created()]);
   });
 
   it('given an active install, when installing again: nothing (idempotent)', () => {
-    expect(given(created()).when(install({ install_id: 'ins_2' }))()).toEqual([]);
+    expect(
+      installs
+        .given([created()])
+        .when(install({ install_id: 'ins_2' }))
+        .events(),
+    ).toEqual([]);
   });
 
   it('given an active install, when uninstalling: install.removed of that install', () => {
-    expect(given(created()).when(uninstall())()).toEqual([removed()]);
+    expect(installs.given([created()]).when(uninstall()).events()).toEqual([removed()]);
   });
 
   it('given a removed install, when uninstalling again: nothing (idempotent)', () => {
-    expect(given(created(), removed()).when(uninstall())()).toEqual([]);
+    expect(installs.given([created(), removed()]).when(uninstall()).events()).toEqual([]);
   });
 
   it('given a removed install, when installing again: a new install with the new id', () => {
-    const [e] = given(created(), removed()).when(install({ install_id: 'ins_2', now: t1 }))();
+    const [e] = installs
+      .given([created(), removed()])
+      .when(install({ install_id: 'ins_2', now: t1 }))
+      .events();
     expect(e).toMatchObject({ type: 'install.created', data: { install_id: 'ins_2', installed_at: t1.toISOString() } });
   });
 
   it('given nothing, when uninstalling: not found', () => {
-    expect(given().when(uninstall())).toThrow(NotFoundError);
+    expect(installs.given().when(uninstall()).events).toThrow(NotFoundError);
   });
 
   it.each(['deprecated', 'retired'] as const)('given nothing, when installing a %s listing: refused', (status) => {
-    expect(given().when(install({ listing: { ...listing, status } }))).toThrow(IllegalTransitionError);
+    expect(installs.given().when(install({ listing: { ...listing, status } })).events).toThrow(IllegalTransitionError);
   });
 
   it('given an active install of a listing deprecated since, when installing: nothing (it stays installed)', () => {
-    expect(given(created()).when(install({ listing: { ...listing, status: 'deprecated' } }))()).toEqual([]);
+    expect(
+      installs
+        .given([created()])
+        .when(install({ listing: { ...listing, status: 'deprecated' } }))
+        .events(),
+    ).toEqual([]);
   });
 });
 

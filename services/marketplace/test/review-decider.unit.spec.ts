@@ -1,9 +1,10 @@
 import { ConflictError, IllegalTransitionError, NotFoundError } from '@pep/runtime';
+import { deciderSpec } from '@pep/testing';
 import { describe, expect, it } from 'vitest';
 import { envelope } from './support/marketplace.ts';
 import { decideReview, type ReviewCommand } from '../src/domain/review/decide.ts';
 import { BAYES_M, bayesianRating, plainMean } from '../src/domain/review/rating.ts';
-import { evolveReview, initialReview, type ReviewEvent } from '../src/domain/review/review.ts';
+import { evolveReview, initialReview, type ReviewEvent, type ReviewState } from '../src/domain/review/review.ts';
 
 const now = new Date('2026-12-01T10:00:00.000Z');
 const ref = {
@@ -32,51 +33,60 @@ const responded: ReviewEvent = {
   data: { ...ref, body: 'Thanks!', responded_at: now.toISOString(), responded_by: 'key_px000000000000000000000000' },
 };
 
-function given(...past: ReviewEvent[]) {
-  const state = past.reduce((s, e) => evolveReview(s, envelope(e.type, e.data)), initialReview());
-  return { when: (c: ReviewCommand) => () => decideReview(c, state) };
-}
+const reviews = deciderSpec<ReviewState, ReviewCommand, ReviewEvent>({
+  decide: decideReview,
+  evolve: (s, e) => evolveReview(s, envelope(e.type, e.data)),
+  initialState: initialReview,
+});
 
 describe('review decider', () => {
   it('given an install, when the customer reviews: review.submitted', () => {
-    expect(given().when(submit())()).toEqual([submitted]);
+    expect(reviews.given().when(submit()).events()).toEqual([submitted]);
   });
 
   it('given no install ever, when the customer reviews: refused', () => {
-    expect(given().when(submit({ has_installed: false }))).toThrow(IllegalTransitionError);
+    expect(reviews.given().when(submit({ has_installed: false })).events).toThrow(IllegalTransitionError);
   });
 
   it('given a review, when the customer reviews again: 409, edit instead', () => {
-    expect(given(submitted).when(submit({ rating: 1 }))).toThrow(ConflictError);
+    expect(reviews.given([submitted]).when(submit({ rating: 1 })).events).toThrow(ConflictError);
   });
 
   it('given a review, when it is edited: review.edited carrying the previous rating (history)', () => {
-    expect(given(submitted).when({ type: 'EditReview', review_id: 'rev_1', rating: 2, now })()).toEqual([
+    expect(reviews.given([submitted]).when({ type: 'EditReview', review_id: 'rev_1', rating: 2, now }).events()).toEqual([
       { type: 'review.edited', data: { ...ref, rating: 2, body: 'Works well', previous_rating: 4, edited_at: now.toISOString() } },
     ]);
   });
 
   it('given a review, when an edit changes nothing: nothing', () => {
-    expect(given(submitted).when({ type: 'EditReview', review_id: 'rev_1', rating: 4, body: 'Works well', now })()).toEqual([]);
+    expect(
+      reviews.given([submitted]).when({ type: 'EditReview', review_id: 'rev_1', rating: 4, body: 'Works well', now }).events(),
+    ).toEqual([]);
   });
 
   it('given no review, when it is edited or answered: not found', () => {
-    expect(given().when({ type: 'EditReview', review_id: 'rev_1', rating: 2, now })).toThrow(NotFoundError);
-    expect(given().when({ type: 'RespondToReview', review_id: 'rev_1', by: 'k', body: 'x', now })).toThrow(NotFoundError);
+    expect(reviews.given().when({ type: 'EditReview', review_id: 'rev_1', rating: 2, now }).events).toThrow(NotFoundError);
+    expect(reviews.given().when({ type: 'RespondToReview', review_id: 'rev_1', by: 'k', body: 'x', now }).events).toThrow(NotFoundError);
   });
 
   it('given a review, when the partner answers: review.responded; answering again edits the one answer', () => {
     expect(
-      given(submitted).when({ type: 'RespondToReview', review_id: 'rev_1', by: 'key_px000000000000000000000000', body: 'Thanks!', now })(),
+      reviews
+        .given([submitted])
+        .when({ type: 'RespondToReview', review_id: 'rev_1', by: 'key_px000000000000000000000000', body: 'Thanks!', now })
+        .events(),
     ).toEqual([responded]);
     expect(
-      given(submitted, responded).when({
-        type: 'RespondToReview',
-        review_id: 'rev_1',
-        by: 'key_px000000000000000000000000',
-        body: 'Thanks again',
-        now,
-      })(),
+      reviews
+        .given([submitted, responded])
+        .when({
+          type: 'RespondToReview',
+          review_id: 'rev_1',
+          by: 'key_px000000000000000000000000',
+          body: 'Thanks again',
+          now,
+        })
+        .events(),
     ).toEqual([
       {
         type: 'review.response_edited',
@@ -84,13 +94,16 @@ describe('review decider', () => {
       },
     ]);
     expect(
-      given(submitted, responded).when({
-        type: 'RespondToReview',
-        review_id: 'rev_1',
-        by: 'key_px000000000000000000000000',
-        body: 'Thanks!',
-        now,
-      })(),
+      reviews
+        .given([submitted, responded])
+        .when({
+          type: 'RespondToReview',
+          review_id: 'rev_1',
+          by: 'key_px000000000000000000000000',
+          body: 'Thanks!',
+          now,
+        })
+        .events(),
     ).toEqual([]);
   });
 });
