@@ -1,5 +1,6 @@
 import type { PlatformEvent } from '@pep/contracts';
 import { ConflictError, IllegalTransitionError, NotFoundError, ValidationError } from '@pep/runtime';
+import { deciderSpec } from '@pep/testing';
 import { describe, expect, it } from 'vitest';
 import { decidePartner, type PartnerCommand } from '../src/domain/partner/decide.ts';
 import { evolvePartner, type PartnerEvent, type PartnerState } from '../src/domain/partner/partner.ts';
@@ -17,8 +18,11 @@ const stored = (e: PartnerEvent): PlatformEvent & { seq: number } => ({
   data: e.data,
   seq,
 });
-const given = (...events: PartnerEvent[]): PartnerState | undefined =>
-  events.map(stored).reduce<PartnerState | undefined>(evolvePartner, undefined);
+const partners = deciderSpec<PartnerState | undefined, PartnerCommand, PartnerEvent>({
+  decide: decidePartner,
+  evolve: (s, e) => evolvePartner(s, stored(e)),
+  initialState: () => undefined,
+});
 
 const created: PartnerEvent = {
   type: 'partner.created',
@@ -31,50 +35,77 @@ const terminated: PartnerEvent = { type: 'partner.terminated', data: { partner_i
 describe('partner decider', () => {
   it('creates a pending partner', () => {
     const cmd: PartnerCommand = { type: 'CreatePartner', data: created.data as Extract<PartnerCommand, { type: 'CreatePartner' }>['data'] };
-    const events = decidePartner(cmd, given());
+    const events = partners.given().when(cmd).events();
     expect(events).toEqual([created]);
-    expect(given(...events)).toMatchObject({ id, status: 'pending', status_reason: null, version: expect.any(Number) });
-    expect(() => decidePartner(cmd, given(created))).toThrow(ConflictError);
+    expect(partners.given([...events]).state).toMatchObject({ id, status: 'pending', status_reason: null, version: expect.any(Number) });
+    expect(() => partners.given([created]).when(cmd).events()).toThrow(ConflictError);
   });
 
   it('emits only the fields that change, and nothing when nothing changes', () => {
-    expect(decidePartner({ type: 'UpdatePartner', data: { partner_id: id, name: 'Acme', tier: 'premium' } }, given(created))).toEqual([
-      { type: 'partner.updated', data: { partner_id: id, tier: 'premium' } },
-    ]);
-    expect(decidePartner({ type: 'UpdatePartner', data: { partner_id: id, name: 'Acme' } }, given(created))).toEqual([]);
-    expect(() => decidePartner({ type: 'UpdatePartner', data: { partner_id: id, name: 'X' } }, given())).toThrow(NotFoundError);
+    expect(
+      partners
+        .given([created])
+        .when({ type: 'UpdatePartner', data: { partner_id: id, name: 'Acme', tier: 'premium' } })
+        .events(),
+    ).toEqual([{ type: 'partner.updated', data: { partner_id: id, tier: 'premium' } }]);
+    expect(
+      partners
+        .given([created])
+        .when({ type: 'UpdatePartner', data: { partner_id: id, name: 'Acme' } })
+        .events(),
+    ).toEqual([]);
+    expect(() =>
+      partners
+        .given()
+        .when({ type: 'UpdatePartner', data: { partner_id: id, name: 'X' } })
+        .events(),
+    ).toThrow(NotFoundError);
   });
 
   it('walks the lifecycle pending → active → suspended → active → terminated', () => {
-    expect(decidePartner({ type: 'ActivatePartner', data: { partner_id: id } }, given(created))).toEqual([activated]);
-    expect(decidePartner({ type: 'SuspendPartner', data: { partner_id: id, reason: 'unpaid' } }, given(created, activated))).toEqual([
-      suspended,
-    ]);
-    const s = given(created, activated, suspended);
-    expect(s).toMatchObject({ status: 'suspended', status_reason: 'unpaid' });
-    expect(decidePartner({ type: 'ActivatePartner', data: { partner_id: id } }, s)).toEqual([activated]);
-    expect(decidePartner({ type: 'TerminatePartner', data: { partner_id: id, reason: 'ended' } }, s)).toEqual([terminated]);
+    expect(
+      partners
+        .given([created])
+        .when({ type: 'ActivatePartner', data: { partner_id: id } })
+        .events(),
+    ).toEqual([activated]);
+    expect(
+      partners
+        .given([created, activated])
+        .when({ type: 'SuspendPartner', data: { partner_id: id, reason: 'unpaid' } })
+        .events(),
+    ).toEqual([suspended]);
+    const s = partners.given([created, activated, suspended]);
+    expect(s.state).toMatchObject({ status: 'suspended', status_reason: 'unpaid' });
+    expect(s.when({ type: 'ActivatePartner', data: { partner_id: id } }).events()).toEqual([activated]);
+    expect(s.when({ type: 'TerminatePartner', data: { partner_id: id, reason: 'ended' } }).events()).toEqual([terminated]);
   });
 
   it('refuses illegal transitions with IllegalTransitionError', () => {
-    const dead = given(created, activated, terminated);
-    expect(() => decidePartner({ type: 'SuspendPartner', data: { partner_id: id, reason: 'x' } }, dead)).toThrow(IllegalTransitionError);
-    expect(() => decidePartner({ type: 'ActivatePartner', data: { partner_id: id } }, dead)).toThrow(IllegalTransitionError);
-    expect(() => decidePartner({ type: 'UpdatePartner', data: { partner_id: id, name: 'Y' } }, dead)).toThrow(IllegalTransitionError);
-    expect(() => decidePartner({ type: 'TerminatePartner', data: { partner_id: id, reason: 'x' } }, dead)).toThrow(IllegalTransitionError);
-    expect(() => decidePartner({ type: 'SuspendPartner', data: { partner_id: id, reason: 'x' } }, given(created))).toThrow(
-      IllegalTransitionError,
-    );
-    expect(() => decidePartner({ type: 'ActivatePartner', data: { partner_id: id } }, given(created, activated))).toThrow(
-      IllegalTransitionError,
-    );
+    const dead = partners.given([created, activated, terminated]);
+    expect(() => dead.when({ type: 'SuspendPartner', data: { partner_id: id, reason: 'x' } }).events()).toThrow(IllegalTransitionError);
+    expect(() => dead.when({ type: 'ActivatePartner', data: { partner_id: id } }).events()).toThrow(IllegalTransitionError);
+    expect(() => dead.when({ type: 'UpdatePartner', data: { partner_id: id, name: 'Y' } }).events()).toThrow(IllegalTransitionError);
+    expect(() => dead.when({ type: 'TerminatePartner', data: { partner_id: id, reason: 'x' } }).events()).toThrow(IllegalTransitionError);
+    expect(() =>
+      partners
+        .given([created])
+        .when({ type: 'SuspendPartner', data: { partner_id: id, reason: 'x' } })
+        .events(),
+    ).toThrow(IllegalTransitionError);
+    expect(() =>
+      partners
+        .given([created, activated])
+        .when({ type: 'ActivatePartner', data: { partner_id: id } })
+        .events(),
+    ).toThrow(IllegalTransitionError);
   });
 
   it('folds version and updated_at from the stored events', () => {
-    const s = given(created, { type: 'partner.updated', data: { partner_id: id, contact_email: 'b@acme.test' } });
-    expect(s?.contact_email).toBe('b@acme.test');
-    expect(s?.version).toBe(seq);
-    expect((s?.updated_at ?? '') > (s?.created_at ?? '')).toBe(true);
+    const s = partners.given([created, { type: 'partner.updated', data: { partner_id: id, contact_email: 'b@acme.test' } }]);
+    expect(s.state?.contact_email).toBe('b@acme.test');
+    expect(s.state?.version).toBe(seq);
+    expect((s.state?.updated_at ?? '') > (s.state?.created_at ?? '')).toBe(true);
   });
 });
 
@@ -95,28 +126,33 @@ describe('partner contacts and agreements', () => {
   });
 
   it('versions agreements: each new one supersedes the previous', () => {
-    const [v1] = decidePartner(sign(), given(created));
+    const [v1] = partners.given([created]).when(sign()).events();
     expect(v1).toMatchObject({
       type: 'partner.agreement_signed',
       data: { version: 1, supersedes: null, revenue_share: { first_year_pct: 20 } },
     });
-    const [v2] = decidePartner(
-      sign({ agreement_id: 'agr_2', effective_at: '2027-02-01T00:00:00.000Z', expires_at: null }),
-      given(created, v1 as PartnerEvent),
-    );
+    const [v2] = partners
+      .given([created, v1 as PartnerEvent])
+      .when(sign({ agreement_id: 'agr_2', effective_at: '2027-02-01T00:00:00.000Z', expires_at: null }))
+      .events();
     expect(v2).toMatchObject({ data: { version: 2, supersedes: 'agr_1', expires_at: null } });
   });
 
   it('refuses an agreement that expires before it takes effect, or takes effect before the current version', () => {
-    expect(() => decidePartner(sign({ expires_at: '2026-01-15T00:00:00.000Z' }), given(created))).toThrow(ValidationError);
-    const [v1] = decidePartner(sign(), given(created));
     expect(() =>
-      decidePartner(
-        sign({ agreement_id: 'agr_2', effective_at: '2026-01-15T00:00:00.000Z', expires_at: null }),
-        given(created, v1 as PartnerEvent),
-      ),
+      partners
+        .given([created])
+        .when(sign({ expires_at: '2026-01-15T00:00:00.000Z' }))
+        .events(),
     ).toThrow(ValidationError);
-    expect(() => decidePartner(sign(), given(created, terminated))).toThrow(IllegalTransitionError);
+    const [v1] = partners.given([created]).when(sign()).events();
+    expect(() =>
+      partners
+        .given([created, v1 as PartnerEvent])
+        .when(sign({ agreement_id: 'agr_2', effective_at: '2026-01-15T00:00:00.000Z', expires_at: null }))
+        .events(),
+    ).toThrow(ValidationError);
+    expect(() => partners.given([created, terminated]).when(sign()).events()).toThrow(IllegalTransitionError);
   });
 
   it('adds contacts with roles once per role, and removes only existing ones', () => {
@@ -124,13 +160,13 @@ describe('partner contacts and agreements', () => {
       type: 'AddContact',
       data: { partner_id: id, contact_id: 'ctc_1', name: 'Ann', email: 'ann@acme.test', role: 'technical' },
     };
-    const [added] = decidePartner(add, given(created));
-    const s = given(created, added as PartnerEvent);
-    expect(s?.contacts).toMatchObject([{ contact_id: 'ctc_1', role: 'technical' }]);
-    expect(() => decidePartner({ ...add, data: { ...add.data, contact_id: 'ctc_2', email: 'ANN@acme.test' } }, s)).toThrow(ConflictError);
-    expect(decidePartner({ ...add, data: { ...add.data, contact_id: 'ctc_2', role: 'billing' } }, s)).toHaveLength(1);
-    expect(() => decidePartner({ type: 'RemoveContact', data: { partner_id: id, contact_id: 'ctc_x' } }, s)).toThrow(NotFoundError);
-    const [removed] = decidePartner({ type: 'RemoveContact', data: { partner_id: id, contact_id: 'ctc_1' } }, s);
-    expect(given(created, added as PartnerEvent, removed as PartnerEvent)?.contacts).toEqual([]);
+    const [added] = partners.given([created]).when(add).events();
+    const s = partners.given([created, added as PartnerEvent]);
+    expect(s.state?.contacts).toMatchObject([{ contact_id: 'ctc_1', role: 'technical' }]);
+    expect(() => s.when({ ...add, data: { ...add.data, contact_id: 'ctc_2', email: 'ANN@acme.test' } }).events()).toThrow(ConflictError);
+    expect(s.when({ ...add, data: { ...add.data, contact_id: 'ctc_2', role: 'billing' } }).events()).toHaveLength(1);
+    expect(() => s.when({ type: 'RemoveContact', data: { partner_id: id, contact_id: 'ctc_x' } }).events()).toThrow(NotFoundError);
+    const [removed] = s.when({ type: 'RemoveContact', data: { partner_id: id, contact_id: 'ctc_1' } }).events();
+    expect(partners.given([created, added as PartnerEvent, removed as PartnerEvent]).state?.contacts).toEqual([]);
   });
 });
