@@ -46,7 +46,13 @@ interface Reply {
   status: number;
   body: unknown;
 }
-async function call(token: string | null, method: string, path: string, body?: unknown, headers: Record<string, string> = {}): Promise<Reply> {
+async function call(
+  token: string | null,
+  method: string,
+  path: string,
+  body?: unknown,
+  headers: Record<string, string> = {},
+): Promise<Reply> {
   const res = await fetch(`${gatewayUrl}${path}`, {
     method,
     headers: {
