@@ -2,11 +2,14 @@ import type { Kysely, Transaction } from 'kysely';
 import type { PlatformTables } from './migrations.ts';
 
 /**
- * A service's database (or open transaction) seen as the platform's own tables only — checkpoints, dead letters,
- * outbox — for the libraries that keep them. Only a database whose type has those tables is accepted (every
- * service DB extends `PlatformTables`, see `platformMigrations`); the value is the same connection, unchanged.
- * kysely's `Kysely<DB>` is invariant in DB, so a wider DB does not narrow by assignment: this is the one place
- * that says the narrowing is sound.
+ * The platform's own tables (checkpoints, dead letters, …) as seen through a service's database, or through an
+ * open transaction on it.
+ *
+ * Every service database is `Kysely<XDB>` with `XDB extends PlatformTables`, but kysely's types are
+ * invariant in the database type, so a `Kysely<XDB>` is not a `Kysely<PlatformTables>` to the compiler.
+ * At run time it is the same instance and the platform tables are all there (the platform migration
+ * creates them in every service database), so this is only a narrower view, checked at the call site:
+ * a database type that lacks a platform table does not compile.
  */
 export function platformView<DB extends PlatformTables>(db: Transaction<DB>): Transaction<PlatformTables>;
 export function platformView<DB extends PlatformTables>(db: Kysely<DB>): Kysely<PlatformTables>;
