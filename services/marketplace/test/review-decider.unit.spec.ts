@@ -33,6 +33,13 @@ const responded: ReviewEvent = {
   data: { ...ref, body: 'Thanks!', responded_at: now.toISOString(), responded_by: 'key_px000000000000000000000000' },
 };
 
+const respond = (body: string): ReviewCommand => ({
+  type: 'RespondToReview',
+  review_id: 'rev_1',
+  by: 'key_px000000000000000000000000',
+  body,
+  now,
+});
 const reviews = deciderSpec<ReviewState, ReviewCommand, ReviewEvent>({
   decide: decideReview,
   evolve: (s, e) => evolveReview(s, envelope(e.type, e.data)),
@@ -70,41 +77,14 @@ describe('review decider', () => {
   });
 
   it('given a review, when the partner answers: review.responded; answering again edits the one answer', () => {
-    expect(
-      reviews
-        .given([submitted])
-        .when({ type: 'RespondToReview', review_id: 'rev_1', by: 'key_px000000000000000000000000', body: 'Thanks!', now })
-        .events(),
-    ).toEqual([responded]);
-    expect(
-      reviews
-        .given([submitted, responded])
-        .when({
-          type: 'RespondToReview',
-          review_id: 'rev_1',
-          by: 'key_px000000000000000000000000',
-          body: 'Thanks again',
-          now,
-        })
-        .events(),
-    ).toEqual([
+    expect(reviews.given([submitted]).when(respond('Thanks!')).events()).toEqual([responded]);
+    expect(reviews.given([submitted, responded]).when(respond('Thanks again')).events()).toEqual([
       {
         type: 'review.response_edited',
         data: { ...ref, body: 'Thanks again', edited_at: now.toISOString(), edited_by: 'key_px000000000000000000000000' },
       },
     ]);
-    expect(
-      reviews
-        .given([submitted, responded])
-        .when({
-          type: 'RespondToReview',
-          review_id: 'rev_1',
-          by: 'key_px000000000000000000000000',
-          body: 'Thanks!',
-          now,
-        })
-        .events(),
-    ).toEqual([]);
+    expect(reviews.given([submitted, responded]).when(respond('Thanks!')).events()).toEqual([]);
   });
 });
 
