@@ -71,7 +71,7 @@ describe('engines and services go away mid-load; nothing is lost or doubled', ()
     });
   });
 
-  it('every service killed with SIGKILL in turn, twice each, during one continuous load: nothing lost, nothing doubled', async () => {
+  it('every service killed with SIGKILL in turn, twice each, during one continuous load: nothing lost, nothing doubled, one invoice per partner and period', async () => {
     const order: ServiceName[] = [...BACKENDS, 'gateway', ...BACKENDS, 'gateway'];
     await missionUnderFault(stack, {
       scenario: 'svc-kill',
@@ -80,6 +80,7 @@ describe('engines and services go away mid-load; nothing is lost or doubled', ()
       ratePerS: 15,
       acceptsDuringFault: true,
       gatewayRestarts: true,
+      invoices: true,
       inject: async () => {
         const downAt = Date.now();
         const killed: string[] = [];

@@ -19,6 +19,7 @@ import {
   catchUpAfter,
   waitCaughtUp,
 } from './stack.ts';
+import { invoicesAroundBillingKill, lastMonth, subscribeMetered } from './invoices.ts';
 
 export interface FaultWindow {
   /** What was done, for the report. */
@@ -87,6 +88,11 @@ export async function missionUnderFault(
     neverRefused?: boolean;
     /** The fault restarts the gateway itself (its port is closed for a moment). */
     gatewayRestarts?: boolean;
+    /**
+     * The partner subscribes to a metered plan and its events are stamped in last month; after recovery that
+     * month's invoices are run several times around a SIGKILL of billing (support/invoices.ts).
+     */
+    invoices?: boolean;
   },
 ) {
   // A scenario starts on a healthy stack (the one before it on the same stack may have left it otherwise).
@@ -100,6 +106,8 @@ export async function missionUnderFault(
   );
   await waitCaughtUp(stack, opts.backends, 30_000);
   const partner = await setUpPartner(stack);
+  const month = opts.invoices ? lastMonth() : undefined;
+  if (month) await subscribeMetered(stack, partner.id, month.start);
   const customerId = `shop-${opts.scenario}`;
   await setUpRollback(stack, partner, customerId);
   const canary = await stack.must(stack.adminKey, 'POST', `/v1/partners/${partner.id}/api-keys`, { name: 'canary', scopes: ['admin'] });
@@ -115,6 +123,7 @@ export async function missionUnderFault(
     total: opts.events,
     until: () => Date.now() < injectedAt + 2000,
     label: opts.scenario,
+    ...(month ? { eventTime: month.eventTime } : {}),
   });
   const commands = startCommands(stack, partner, 400);
   await waitUntil(() => load.acked.size >= opts.events / 5 || undefined, { timeoutMs: 60_000, what: 'the load to get going' });
@@ -155,6 +164,7 @@ export async function missionUnderFault(
   // The events that flowed during the fault are metered by billing too: its usage equals a fold of the stream.
   const billing = opts.backends.includes('billing') ? await billingUsageVsFold(stack, stream, partner.id) : undefined;
   const fold = foldStream(stream, partner.id, load.prefix);
+  const invoices = month ? await invoicesAroundBillingKill(stack, stream, partner.id, month.period) : undefined;
   const bySeq = new Map(stream.map((m) => [m.seq, m.event.id]));
   const lost = [...load.acked].filter(([id, { seq }]) => !fold.leads.has(id) || bySeq.get(seq) !== id).map(([id]) => id);
   const storedTwice = [...fold.leads].filter(([, seqs]) => seqs.length > 1).map(([id]) => id);
@@ -225,6 +235,7 @@ export async function missionUnderFault(
     caught_up_ms_after_load: catchUp,
     caught_up_ms_after_back: afterBack,
     ...(billing ? { billing_events_ingested: billing } : {}),
+    ...(invoices ? { invoices: { period: month?.period, ...invoices } } : {}),
     load_ended_ms_after_back: loadEndedAt - fault.backAt,
     revoked_key_refused_ms_after_back: revokedAfterMs,
     rollback: { incident: incidentId, accepted: !!incident, status: done.rollback.status, toggles },
@@ -243,6 +254,15 @@ export async function missionUnderFault(
   if (billing) {
     expect(billing.fold, "the partner's metered events in the stream").toBeGreaterThanOrEqual(fold.leads.size);
     expect(billing.metered, "billing's events_ingested usage of the partner").toBe(billing.fold);
+  }
+  if (invoices) {
+    expect(invoices.last_run, 'the last invoice run').toMatch(/^200 /);
+    expect(invoices.invoices_of_partner_and_period, "the partner's invoices of the period").toBe(1);
+    expect(invoices.sequences, 'invoice numbers, gap-free from 1').toEqual(invoices.sequences.map((_, i) => i + 1));
+    expect(new Set(invoices.numbers).size, 'distinct invoice numbers').toBe(invoices.numbers.length);
+    expect(invoices.fold, "the partner's metered events of the period in the stream").toBeGreaterThanOrEqual(fold.leads.size);
+    expect(invoices.usage_line_quantity, "the invoice's events_ingested usage line").toEqual([invoices.fold]);
+    expect(invoices.usage_line_amount, 'the usage line at 1 minor unit per event').toEqual([invoices.fold]);
   }
   if (opts.neverRefused) expect(load.refused, 'requests the gateway refused or reset').toEqual([]);
   if (opts.acceptsDuringFault) expect(report.acknowledged_during_fault, 'events acknowledged while the engine was away').toBeGreaterThan(0);

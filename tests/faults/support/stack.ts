@@ -304,6 +304,8 @@ export function startLoad(
     /** Stamped on each event (admin credentials name the tenant). */
     partnerId?: string;
     retryBudgetMs?: number;
+    /** The `time` of event i (default: now). */
+    eventTime?: (i: number) => string;
   },
 ) {
   const run = opts.label ?? randomBytes(3).toString('hex');
@@ -324,7 +326,7 @@ export function startLoad(
       id: eventId,
       source: 'crm',
       type: 'lead.created',
-      time: new Date().toISOString(),
+      time: opts.eventTime?.(i) ?? new Date().toISOString(),
       data: { lead_id: `l${i}`, email: `lead${i}@acme.example.com` },
     };
     const deadline = Date.now() + (opts.retryBudgetMs ?? 60_000);
