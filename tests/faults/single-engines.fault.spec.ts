@@ -37,11 +37,13 @@ describe('engines and services go away mid-load; nothing is lost or doubled', ()
         const reason = await stack.notReady('partner-registry');
         await new Promise((r) => setTimeout(r, Math.max(0, downAt + 3000 - Date.now())));
         await nats.start();
+        // From here on NATS accepts connections: catch-up is measured from this moment.
+        const backAt = Date.now();
         await waitJetStream(nats.url);
         return {
           injected: `SIGKILL nats-server pid ${pid}; restarted on port ${nats.port}, same store, 3 s later; meanwhile ${reason}`,
           downAt,
-          backAt: Date.now(),
+          backAt,
         };
       },
     });

@@ -8,7 +8,7 @@ import { createDb } from '@pep/db';
 import { sql } from 'kysely';
 import type { Stack } from './stack.ts';
 
-const PLAN = 'fault-metered';
+const PLAN = 'fault_metered';
 /** Business event families billing's built-in `events_ingested` meter counts (contracts/billing/meters.ts). */
 const INGESTED_FAMILIES = new Set(['lead', 'policy', 'claim', 'user', 'integration', 'billing']);
 
@@ -77,7 +77,7 @@ export async function invoicesAroundBillingKill(
   await new Promise((r) => setTimeout(r, 50));
   const pid = stack.procs.get('billing')?.child.pid;
   await stack.killAndRestart('billing');
-  const killed = `billing SIGKILLed (pid ${pid} → ${stack.procs.get('billing')?.child.pid}) while 3 invoice runs were under way`;
+  const killed = `billing SIGKILLed (pid ${pid} → ${stack.procs.get('billing')?.child.pid}) 50 ms after 3 concurrent invoice runs were started`;
   answers.push(...(await Promise.all(first)));
   answers.push(...(await Promise.all(Array.from({ length: 3 }, () => runOnce(stack, period)))));
   const last = await runOnce(stack, period);
