@@ -70,6 +70,9 @@ export function watchCheckpoints(stack: Stack, filters: Map<string, string>, tim
       await poll;
       await Promise.all(dbs.map(({ db }) => db.destroy()));
       const byProjection: Record<string, { target: number; ms: number | null }> = {};
+      // The first event on each filter stored after the engine was back: how long until the projection applied it
+      // (from `backAt`, and from when it was stored). It shows how soon the consumer resumed.
+      const resumed: Record<string, { after_back_ms: number | null; after_stored_ms: number | null }> = {};
       for (const [key, filter] of filters) {
         let target = 0;
         for (const m of stream) if (m.storedAt < backAt && m.seq > target && subjectMatches(filter, m.subject)) target = m.seq;
@@ -78,12 +81,18 @@ export function watchCheckpoints(stack: Stack, filters: Map<string, string>, tim
         const reached = list.find((x) => x.at > backAt && x.seq >= target);
         const ms = atBack && atBack.seq >= target ? 0 : reached ? reached.at - backAt : null;
         byProjection[key] = { target, ms: ms !== null && ms > timeoutMs ? null : ms };
+        const next = stream.find((m) => m.storedAt >= backAt && subjectMatches(filter, m.subject));
+        if (next) {
+          const got = list.find((x) => x.seq >= next.seq);
+          resumed[key] = { after_back_ms: got ? got.at - backAt : null, after_stored_ms: got ? got.at - next.storedAt : null };
+        }
       }
       const times = Object.values(byProjection).map((x) => x.ms);
       return {
         max_ms: times.includes(null) ? null : Math.max(0, ...(times as number[])),
         by_projection: Object.fromEntries(Object.entries(byProjection).map(([k, v]) => [k, v.ms])),
         never_within_ms: timeoutMs,
+        first_new_event_applied: resumed,
         poll_errors: pollErrors,
       };
     },

@@ -245,6 +245,11 @@ export async function missionUnderFault(
     Object.entries(afterBack.by_projection).filter(([, ms]) => ms === null),
     'projections that did not reach, within 30 s of the engine being back, what the stream held then',
   ).toEqual([]);
+  // Issue 10: every projection is caught up within 5 s of the engine accepting connections again.
+  expect(
+    Object.entries(afterBack.by_projection).filter(([, ms]) => ms !== null && ms > 5000),
+    'projections caught up later than 5 s after the engine was back',
+  ).toEqual([]);
   expect(load.abandoned, 'events never acknowledged within their retry budget').toEqual([]);
   expect(lost, 'acknowledged events missing from the stream').toEqual([]);
   expect(storedTwice, 'events stored twice').toEqual([]);
