@@ -1,11 +1,11 @@
-import type { PlatformTables } from '@pep/db';
+import { type PlatformTables, platformView } from '@pep/db';
 import { type Kysely, type Selectable, sql } from 'kysely';
 import type { DeadLetter, DeadLetterSink } from './worker.ts';
 import type { RetryClaims } from './worker-retry.ts';
 
 /** Dead letters kept in the service's own database, where operators list and retry them. */
-export function pgDeadLetters(db: Kysely<any>) {
-  const d = db as Kysely<PlatformTables>;
+export function pgDeadLetters<DB extends PlatformTables>(db: Kysely<DB>) {
+  const d = platformView(db);
   const sink: DeadLetterSink & {
     list(opts?: { consumer?: string; limit?: number }): Promise<Selectable<PlatformTables['dead_letters']>[]>;
     markRetried(id: number): Promise<void>;

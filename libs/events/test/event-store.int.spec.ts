@@ -2,7 +2,7 @@ import { type PlatformEvent, type StoredEvent } from '@pep/contracts';
 import { createDb, ensureDatabase, migrateToLatest, type PlatformTables } from '@pep/db';
 import { createLogger, newId } from '@pep/runtime';
 import { createTestBus, dbUrl, testNames, waitUntil } from '@pep/testing';
-import { sql, type Kysely } from 'kysely';
+import { type Kysely, sql, type Transaction } from 'kysely';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   aggregateSubject,
@@ -17,7 +17,12 @@ import {
 
 const names = testNames('ev');
 let t: Awaited<ReturnType<typeof createTestBus>>;
-let db: Kysely<PlatformTables & { counts: { id: string; n: number } }>;
+/** The test's own read model, beside the platform tables. */
+interface CountsTables {
+  counts: { id: string; n: number };
+}
+type TestDB = PlatformTables & CountsTables;
+let db: Kysely<TestDB>;
 const logger = createLogger('test', 'silent');
 
 const ev = (type: string, data: unknown, id = newId('evt')): PlatformEvent => ({
@@ -91,17 +96,17 @@ describe('event store', () => {
     const projection = {
       name: 'tally',
       filterSubject: filter,
-      async apply(trx: any, events: StoredEvent[]) {
+      async apply(trx: Transaction<TestDB>, events: StoredEvent[]) {
         for (const e of events) {
           await trx
             .insertInto('counts')
             .values({ id: 'total', n: 1 })
-            .onConflict((oc: any) => oc.column('id').doUpdateSet({ n: sql`counts.n + 1` }))
+            .onConflict((oc) => oc.column('id').doUpdateSet({ n: sql`counts.n + 1` }))
             .execute();
           void e;
         }
       },
-      async reset(trx: any) {
+      async reset(trx: Transaction<TestDB>) {
         await trx.deleteFrom('counts').execute();
       },
     };

@@ -6,7 +6,19 @@
 import { randomBytes, randomUUID } from 'node:crypto';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { createTestBus, freePort, type ServiceProcess, serviceEnv, spawnService, testNames, waitReady, waitUntil } from '@pep/testing';
+import {
+  at,
+  type Created,
+  createTestBus,
+  freePort,
+  listAt,
+  type ServiceProcess,
+  serviceEnv,
+  spawnService,
+  testNames,
+  waitReady,
+  waitUntil,
+} from '@pep/testing';
 import { verifyWebhook } from '@pep/webhooks';
 import { Webhooks } from '@octokit/webhooks';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -30,7 +42,17 @@ let receiver: Server;
 let receiverUrl = '';
 const received: { headers: Record<string, string | string[] | undefined>; body: string }[] = [];
 
-async function call(token: string | null, method: string, path: string, body?: unknown, headers: Record<string, string> = {}) {
+interface Reply {
+  status: number;
+  body: unknown;
+}
+async function call(
+  token: string | null,
+  method: string,
+  path: string,
+  body?: unknown,
+  headers: Record<string, string> = {},
+): Promise<Reply> {
   const res = await fetch(`${gatewayUrl}${path}`, {
     method,
     headers: {
@@ -41,13 +63,16 @@ async function call(token: string | null, method: string, path: string, body?: u
     ...(body === undefined ? {} : { body: typeof body === 'string' ? body : JSON.stringify(body) }),
   });
   const text = await res.text();
-  return { status: res.status, body: text ? (JSON.parse(text) as any) : undefined };
+  const parsed: unknown = text ? JSON.parse(text) : undefined;
+  return { status: res.status, body: parsed };
 }
-async function must(token: string, method: string, path: string, body?: unknown) {
+async function must<T = Created>(token: string, method: string, path: string, body?: unknown): Promise<T> {
   const r = await call(token, method, path, body);
   if (r.status >= 300) throw new Error(`${method} ${path} → ${r.status} ${JSON.stringify(r.body)}`);
-  return r.body;
+  return r.body as T;
 }
+/** The `type` of a webhook delivery's body (a CloudEvent). */
+const typeOf = (body: string) => at(JSON.parse(body), 'type');
 
 beforeAll(async () => {
   bus = await createTestBus(names, ['gateway', ...SERVICES]);
@@ -122,7 +147,7 @@ describe('the mission: a PathCanary incident is rolled back, once, and its outco
       url: `${receiverUrl}/hook`,
       event_types: ['rollback.*', 'incident.*'],
     });
-    const policy = await must(key, 'POST', '/v1/rollback/policies', {
+    const policy = await must<unknown>(key, 'POST', '/v1/rollback/policies', {
       customer_id: 'shop-eu',
       mode: 'auto',
       providers: [{ id: 'acme', kind: 'partner_webhook', base_url: partner.url, token: PARTNER_TOKEN }],
@@ -130,7 +155,7 @@ describe('the mission: a PathCanary incident is rolled back, once, and its outco
         { funnel: 'checkout', repositories: [{ repository: REPO, branch: 'main' }], flags: [{ provider_id: 'acme', flag_key: 'new-pay' }] },
       ],
     });
-    expect(policy.providers[0].token_set).toBe(true);
+    expect(at(policy, 'providers', 0, 'token_set')).toBe(true);
 
     // GitHub tells the platform about the merge through the App webhook (raw route, signature verified).
     const raw = JSON.stringify({
@@ -158,7 +183,7 @@ describe('the mission: a PathCanary incident is rolled back, once, and its outco
     expect(hook.status).toBe(202);
     expect((await call(null, 'POST', '/v1/github/webhooks', raw, { ...ghHeaders, 'x-hub-signature-256': 'sha256=00' })).status).toBe(401);
     await waitUntil(
-      async () => (await call(adminKey, 'GET', `/v1/github/repositories/acme/shop/insights`)).body?.merged_pull_requests === 1,
+      async () => at((await call(adminKey, 'GET', `/v1/github/repositories/acme/shop/insights`)).body, 'merged_pull_requests') === 1,
     );
 
     const accepted = await call(key, 'POST', '/v1/incidents', {
@@ -171,7 +196,7 @@ describe('the mission: a PathCanary incident is rolled back, once, and its outco
       suspects: { pull_requests: [`https://github.com/${REPO}/pull/1`], flags: ['new-pay'] },
     });
     expect(accepted.status).toBe(202);
-    expect(accepted.body.actions.map((a: { kind: string }) => a.kind)).toEqual(['flag_off', 'revert_pr']);
+    expect(listAt(accepted.body, 'actions').map((a) => at(a, 'kind'))).toEqual(['flag_off', 'revert_pr']);
 
     await waitUntil(() => partner.toggles.find((t) => t.incident_id === 'pc-checkout-1'), { what: 'the flag toggle' });
     expect(partner.flags.get('new-pay')).toBe(false);
@@ -179,34 +204,34 @@ describe('the mission: a PathCanary incident is rolled back, once, and its outco
     const done = await waitUntil(
       async () => {
         const r = await call(key, 'GET', '/v1/incidents/pc-checkout-1');
-        return r.body?.rollback?.status === 'completed' ? r.body : undefined;
+        return at(r.body, 'rollback', 'status') === 'completed' ? r.body : undefined;
       },
       { what: 'the rollback to complete', timeoutMs: 30_000 },
     );
-    const revertAction = done.rollback.actions.find((a: { kind: string }) => a.kind === 'revert_pr');
-    expect(revertAction.result).toMatchObject({ branch: 'revert-1-pc-checkout-1', created: true });
-    const revertPr = github.repos.get(REPO)?.pulls.get(revertAction.result.revert_number);
+    const revertAction = listAt(done, 'rollback', 'actions').find((a) => at(a, 'kind') === 'revert_pr');
+    expect(at(revertAction, 'result')).toMatchObject({ branch: 'revert-1-pc-checkout-1', created: true });
+    const revertPr = github.repos.get(REPO)?.pulls.get(Number(at(revertAction, 'result', 'revert_number')));
     expect(revertPr).toMatchObject({ head: 'revert-1-pc-checkout-1', base: 'main', state: 'open' });
     expect(revertPr?.body).toContain('pc-checkout-1');
     expect(github.fileAt(REPO, 'revert-1-pc-checkout-1', 'src/pay.ts')).toBe('export const pay = () => "ok";\n');
     expect(github.violations).toEqual([]);
-    expect(done.timeline.map((t: { type: string }) => t.type)).toEqual(
+    expect(listAt(done, 'timeline').map((t) => at(t, 'type'))).toEqual(
       expect.arrayContaining(['incident.opened', 'rollback.planned', 'rollback.action_succeeded', 'rollback.completed']),
     );
 
     const secret = (await must(key, 'GET', `/v1/webhook-endpoints/${endpoint.id}/secret`)).secret as string;
-    const outcome = await waitUntil(() => received.find((r) => JSON.parse(r.body).type === 'rollback.completed'), {
+    const outcome = await waitUntil(() => received.find((r) => typeOf(r.body) === 'rollback.completed'), {
       what: 'rollback.completed at the subscribed endpoint',
       timeoutMs: 30_000,
     });
     expect(() => verifyWebhook({ headers: outcome.headers, body: outcome.body, secrets: [secret] })).not.toThrow();
-    const ev = JSON.parse(outcome.body);
+    const ev: unknown = JSON.parse(outcome.body);
     expect(ev).toMatchObject({
       type: 'rollback.completed',
       partnerid: p.id,
       data: { incident_id: 'pc-checkout-1', succeeded: 2, failed: 0 },
     });
-    expect(received.some((r) => JSON.parse(r.body).type === 'incident.opened')).toBe(true);
+    expect(received.some((r) => typeOf(r.body) === 'incident.opened')).toBe(true);
 
     // Exactly once: the monitor retries the same incident; nothing runs again.
     const again = await call(key, 'POST', '/v1/incidents', {
@@ -217,7 +242,7 @@ describe('the mission: a PathCanary incident is rolled back, once, and its outco
       detected_at: new Date().toISOString(),
     });
     expect(again.status).toBe(202);
-    expect(again.body.duplicate).toBe(true);
+    expect(at(again.body, 'duplicate')).toBe(true);
     await new Promise((r) => setTimeout(r, 500));
     expect(partner.toggles.filter((t) => t.incident_id === 'pc-checkout-1')).toHaveLength(1);
     expect([...(github.repos.get(REPO)?.pulls.values() ?? [])].filter((x) => x.head.startsWith('revert-1-'))).toHaveLength(1);

@@ -1,9 +1,10 @@
-import type { PlatformEvent } from '@pep/contracts';
+import type { IncidentAcceptedSchema, IncidentSchema, PlatformEvent, RollbackPolicySchema } from '@pep/contracts';
 import { startTestSmtpServer, type TestSmtpServer } from '@pep/mailer/testing';
 import { externalSubject, publishEvent } from '@pep/events';
 import { newId } from '@pep/runtime';
-import { testNames, waitUntil } from '@pep/testing';
+import { type Page, testNames, waitUntil } from '@pep/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { z } from 'zod';
 import { type ReferencePartner, startReferencePartner } from '../../../tools/conformance/src/reference-partner.ts';
 import { admin, incidentBody, partnerPrincipal, startOrchestrator, statusOf } from './support/orchestrator.ts';
 
@@ -17,8 +18,13 @@ let o: Awaited<ReturnType<typeof startOrchestrator>>;
 
 const me = partnerPrincipal(PARTNER);
 
+/** What the orchestrator answers, as its contracts describe it. */
+type Policy = z.output<typeof RollbackPolicySchema>;
+type Accepted = z.output<typeof IncidentAcceptedSchema>;
+type Incident = z.output<typeof IncidentSchema>;
+
 async function createPolicy(customerId: string, over: Record<string, unknown> = {}) {
-  return o.ok('policies.create', me, {
+  return o.ok<Policy>('policies.create', me, {
     body: {
       customer_id: customerId,
       mode: 'auto',
@@ -40,7 +46,7 @@ async function createPolicy(customerId: string, over: Record<string, unknown> = 
   });
 }
 const togglesOf = (incidentId: string) => partner.toggles.filter((t) => t.incident_id === incidentId);
-const incident = (id: string) => o.ok('incidents.get', me, { params: { id } });
+const incident = (id: string) => o.ok<Incident>('incidents.get', me, { params: { id } });
 const settled = (id: string, status = 'completed') =>
   waitUntil(
     async () => {
@@ -71,7 +77,7 @@ describe('rollback orchestrator (real NATS, Postgres, Redis, SMTP and the refere
   it('turns the suspected flag off once, records the run in the timeline and emails opening and outcome', async () => {
     const policy = await createPolicy('cus_a');
     expect(policy.providers[0]).toEqual({ id: 'acme', kind: 'partner_webhook', base_url: partner.url, token_set: true });
-    const accepted = await o.ok('incidents.create', me, {
+    const accepted = await o.ok<Accepted>('incidents.create', me, {
       body: incidentBody('inc-a1', 'cus_a', { suspects: { flags: ['cus_a-new-pay'] } }),
     });
     expect(accepted).toMatchObject({ incident_id: 'inc-a1', duplicate: false, status: 'executing', mode: 'auto' });
@@ -82,7 +88,7 @@ describe('rollback orchestrator (real NATS, Postgres, Redis, SMTP and the refere
     const done = await settled('inc-a1');
     expect(togglesOf('inc-a1')).toEqual([expect.objectContaining({ flag_key: 'cus_a-new-pay', action: 'disable' })]);
     expect(partner.flags.get('cus_a-new-pay')).toBe(false);
-    expect(done.rollback.actions[0]).toMatchObject({ status: 'succeeded', attempts: 1, phase: 'rollback' });
+    expect(done.rollback?.actions[0]).toMatchObject({ status: 'succeeded', attempts: 1, phase: 'rollback' });
     expect(done.timeline.map((t: { type: string }) => t.type)).toEqual([
       'incident.opened',
       'rollback.planned',
@@ -90,9 +96,9 @@ describe('rollback orchestrator (real NATS, Postgres, Redis, SMTP and the refere
       'rollback.completed',
     ]);
     const audit = done.timeline[2];
-    expect(audit.details.request).toContain('Idempotency-Key');
-    expect(audit.details.response).toMatch(/^200 /);
-    expect(audit.details.request).not.toContain(TOKEN);
+    expect(audit?.details.request).toContain('Idempotency-Key');
+    expect(audit?.details.response).toMatch(/^200 /);
+    expect(audit?.details.request).not.toContain(TOKEN);
 
     const opened = await smtp.waitFor((m) => m.subject.includes('inc-a1') && m.subject.includes('critical'));
     expect(opened.to).toEqual(['oncall@acme.example']);
@@ -103,8 +109,8 @@ describe('rollback orchestrator (real NATS, Postgres, Redis, SMTP and the refere
   it('is idempotent on the incident id, through the API and through the stream', async () => {
     await createPolicy('cus_b');
     const body = incidentBody('inc-b1', 'cus_b', { suspects: { flags: ['cus_b-promo'] } });
-    const first = await o.ok('incidents.create', me, { body });
-    const again = await o.ok('incidents.create', me, { body });
+    const first = await o.ok<Accepted>('incidents.create', me, { body });
+    const again = await o.ok<Accepted>('incidents.create', me, { body });
     expect(again.duplicate).toBe(true);
     expect(again.actions).toEqual(first.actions);
     const ev: PlatformEvent = {
@@ -146,28 +152,28 @@ describe('rollback orchestrator (real NATS, Postgres, Redis, SMTP and the refere
     await publish('pathcanary.incident.resolved', { incident_id: 'inc-c1', reason: 'journey green again' });
     const restored = await waitUntil(async () => {
       const i = await incident('inc-c1');
-      return i.rollback.restored_at ? i : undefined;
+      return i.rollback?.restored_at ? i : undefined;
     });
     expect(restored.status).toBe('resolved');
     expect(partner.flags.get('cus_c-new-pay')).toBe(true);
     expect(togglesOf('inc-c1').map((t) => t.action)).toEqual(['disable', 'enable']);
-    expect(restored.rollback.actions.map((a: { phase: string; kind: string; status: string }) => [a.phase, a.kind, a.status])).toEqual([
+    expect(restored.rollback?.actions.map((a: { phase: string; kind: string; status: string }) => [a.phase, a.kind, a.status])).toEqual([
       ['restore', 'flag_on', 'succeeded'],
       ['rollback', 'flag_off', 'succeeded'],
     ]);
-    expect(restored.timeline.at(-1).type).toBe('rollback.restored');
+    expect(restored.timeline.at(-1)?.type).toBe('rollback.restored');
     await smtp.waitFor((m) => m.subject.includes('Incident inc-c1 resolved') && m.text.includes('turned back on'));
   });
 
   it('waits for approval in approval mode, and reports failed actions with their reason', async () => {
     await createPolicy('cus_d', { mode: 'approval' });
-    const accepted = await o.ok('incidents.create', me, {
+    const accepted = await o.ok<Accepted>('incidents.create', me, {
       body: incidentBody('inc-d1', 'cus_d', { suspects: { flags: ['cus_d-new-pay'] } }),
     });
     expect(accepted.status).toBe('awaiting_approval');
     await new Promise((r) => setTimeout(r, 300));
     expect(togglesOf('inc-d1')).toHaveLength(0);
-    const approved = await o.ok('incidents.approve', me, { params: { id: 'inc-d1' } });
+    const approved = await o.ok<Accepted>('incidents.approve', me, { params: { id: 'inc-d1' } });
     expect(approved.status).toBe('executing');
     await settled('inc-d1');
     expect(togglesOf('inc-d1')).toHaveLength(1);
@@ -175,25 +181,25 @@ describe('rollback orchestrator (real NATS, Postgres, Redis, SMTP and the refere
 
     // A provider with a wrong token: the partner answers 401, the action fails without retries.
     await createPolicy('cus_e', { providers: [{ id: 'acme', kind: 'partner_webhook', base_url: partner.url, token: 'wrong-token-123' }] });
-    await o.ok('incidents.create', me, {
+    await o.ok<Accepted>('incidents.create', me, {
       body: incidentBody('inc-e1', 'cus_e', { suspects: { flags: ['cus_e-new-pay', 'cus_e-promo'] } }),
     });
     const failed = await settled('inc-e1', 'failed');
-    expect(failed.rollback.actions.map((a: { status: string; attempts: number }) => [a.status, a.attempts])).toEqual([
+    expect(failed.rollback?.actions.map((a: { status: string; attempts: number }) => [a.status, a.attempts])).toEqual([
       ['failed', 1],
       ['failed', 1],
     ]);
-    expect(failed.rollback.actions[0].detail).toContain('partner answered 401');
+    expect(failed.rollback?.actions[0]?.detail).toContain('partner answered 401');
     await smtp.waitFor((m) => m.subject.includes('Rollback failed for incident inc-e1'));
   });
 
   it('keeps tenants apart, validates policies, and limits intake per customer', async () => {
     expect(statusOf(await o.call('incidents.get', partnerPrincipal(OTHER), { params: { id: 'inc-a1' } }))).toBe(404);
     expect(statusOf(await o.call('incidents.get', admin, { params: { id: 'inc-a1' } }))).toBe(200);
-    const others = await o.ok('policies.list', partnerPrincipal(OTHER));
+    const others = await o.ok<Page<Policy>>('policies.list', partnerPrincipal(OTHER));
     expect(others.data).toEqual([]);
     // The same incident id from another partner is another incident.
-    const theirs = await o.ok('incidents.create', partnerPrincipal(OTHER), { body: incidentBody('inc-a1', 'cus_a') });
+    const theirs = await o.ok<Accepted>('incidents.create', partnerPrincipal(OTHER), { body: incidentBody('inc-a1', 'cus_a') });
     expect(theirs).toMatchObject({ duplicate: false, status: 'skipped', skipped_reason: 'no_policy' });
 
     const bad = await o.call('policies.create', me, {
@@ -247,7 +253,7 @@ describe('rollback orchestrator (real NATS, Postgres, Redis, SMTP and the refere
     const slow = await startReferencePartner({ token: TOKEN, replyDelayMs: 1500 });
     try {
       await createPolicy('cus_k', { providers: [{ id: 'acme', kind: 'partner_webhook', base_url: slow.url, token: TOKEN }] });
-      await o.ok('incidents.create', me, { body: incidentBody('inc-k1', 'cus_k', { suspects: { flags: ['cus_k-new-pay'] } }) });
+      await o.ok<Accepted>('incidents.create', me, { body: incidentBody('inc-k1', 'cus_k', { suspects: { flags: ['cus_k-new-pay'] } }) });
       await waitUntil(() => slow.toggles.length === 1 || undefined, { what: 'the partner to apply the toggle' });
       await o.restart(async () => undefined, 'SIGKILL');
       const done = await settled('inc-k1');
@@ -256,7 +262,7 @@ describe('rollback orchestrator (real NATS, Postgres, Redis, SMTP and the refere
       const keys = slow.requests.filter((r) => r.path === '/webhook/pathcanary').map((r) => r.idempotency_key);
       expect(keys.length).toBeGreaterThanOrEqual(2);
       expect(new Set(keys).size).toBe(1);
-      expect(done.rollback.actions[0]).toMatchObject({ status: 'succeeded' });
+      expect(done.rollback?.actions[0]).toMatchObject({ status: 'succeeded' });
     } finally {
       await slow.close();
     }

@@ -1,10 +1,11 @@
 // One run of the mission flow under a fault: partner events at a steady rate through the gateway, commands
 // (partner renames) beside them, the fault injected once the load is under way, then a key revocation, a new
 // key and a rollback right after the engine is back; afterwards everything is compared with a fold of the stream.
-import { waitUntil } from '@pep/testing';
+import { at, type Page, waitUntil } from '@pep/testing';
 import { expect } from 'vitest';
 import {
   countReceipts,
+  type CreatedKey,
   foldStream,
   incidentBody,
   readStream,
@@ -43,7 +44,7 @@ function startCommands(stack: Stack, partner: { id: string; key: string }, every
           status: r.status,
           retryAfter: r.headers.get('retry-after'),
           name,
-          ...(r.status === 200 ? {} : { detail: String(r.body?.detail ?? r.body) }),
+          ...(r.status === 200 ? {} : { detail: String(at(r.body, 'detail') ?? r.body) }),
         });
       } catch (err) {
         answers.push({ status: 0, retryAfter: null, name: `${name} (${(err as Error).name})` });
@@ -110,7 +111,10 @@ export async function missionUnderFault(
   if (month) await subscribeMetered(stack, partner.id, month.start);
   const customerId = `shop-${opts.scenario}`;
   await setUpRollback(stack, partner, customerId);
-  const canary = await stack.must(stack.adminKey, 'POST', `/v1/partners/${partner.id}/api-keys`, { name: 'canary', scopes: ['admin'] });
+  const canary = await stack.must<CreatedKey>(stack.adminKey, 'POST', `/v1/partners/${partner.id}/api-keys`, {
+    name: 'canary',
+    scopes: ['admin'],
+  });
   await waitUntil(async () => (await stack.call(canary.key, 'GET', `/v1/partners/${partner.id}`)).status === 200 || undefined, {
     what: 'the canary key to work',
   });
@@ -146,10 +150,13 @@ export async function missionUnderFault(
     what: 'the revoked canary key to be refused',
   });
   const revokedAfterMs = Date.now() - fault.backAt;
-  await waitUntil(async () => (await stack.call(fresh.key, 'GET', `/v1/partners/${partner.id}`)).status === 200 || undefined, {
-    timeoutMs: 15_000,
-    what: 'the new key to work',
-  });
+  await waitUntil(
+    async () => (await stack.call(String(at(fresh, 'key')), 'GET', `/v1/partners/${partner.id}`)).status === 200 || undefined,
+    {
+      timeoutMs: 15_000,
+      what: 'the new key to work',
+    },
+  );
 
   await load.done;
   await commands.stop();
@@ -187,16 +194,18 @@ export async function missionUnderFault(
 
   // Read models equal the fold: the partner's name, its keys, the endpoint's deliveries, the rollback.
   const readPartner = await stack.must(stack.adminKey, 'GET', `/v1/partners/${partner.id}`);
-  const readKeys = (await stack.must(stack.adminKey, 'GET', `/v1/partners/${partner.id}/api-keys?limit=100`)).data as {
-    id: string;
-    status: string;
-  }[];
+  const keysPage = await stack.must<Page<{ id: string; status: string }>>(
+    stack.adminKey,
+    'GET',
+    `/v1/partners/${partner.id}/api-keys?limit=100`,
+  );
+  const readKeys = keysPage.data;
   let lastIncident: unknown;
   const done = await waitUntil(
     async () => {
       const r = await stack.call(partner.key, 'GET', `/v1/incidents/${incidentId}`);
       lastIncident = r.body;
-      return r.body?.rollback?.status === 'completed' ? r.body : undefined;
+      return at(r.body, 'rollback', 'status') === 'completed' ? r.body : undefined;
     },
     { timeoutMs: 30_000, what: 'the rollback to complete' },
   ).catch((err) => {
@@ -236,7 +245,7 @@ export async function missionUnderFault(
     ...(invoices ? { invoices: { period: month?.period, ...invoices } } : {}),
     load_ended_ms_after_back: loadEndedAt - fault.backAt,
     revoked_key_refused_ms_after_back: revokedAfterMs,
-    rollback: { incident: incidentId, accepted: !!incident, status: done.rollback.status, toggles },
+    rollback: { incident: incidentId, accepted: !!incident, status: at(done, 'rollback', 'status'), toggles },
     services_exited: stack.exitedUnasked().length,
   };
   console.log(JSON.stringify({ fault: report }, null, 1));

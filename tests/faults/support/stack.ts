@@ -8,7 +8,18 @@ import type { AddressInfo } from 'node:net';
 import type { StoredEvent } from '@pep/contracts';
 import { createDb } from '@pep/db';
 import { closeBus, connectBus, decodeEvent, type EventBus } from '@pep/events';
-import { freePort, type ServiceProcess, serviceEnv, spawnService, type TestNames, testNames, waitReady, waitUntil } from '@pep/testing';
+import {
+  bodyOf,
+  type Created,
+  freePort,
+  type ServiceProcess,
+  serviceEnv,
+  spawnService,
+  type TestNames,
+  testNames,
+  waitReady,
+  waitUntil,
+} from '@pep/testing';
 import { DeliverPolicy } from '@nats-io/jetstream';
 import { connect, type NatsConnection } from '@nats-io/transport-node';
 import { sql } from 'kysely';
@@ -85,7 +96,24 @@ async function startWebhookReceiver() {
 export interface HttpReply {
   status: number;
   headers: Headers;
-  body: any;
+  /** The parsed JSON, or the text where it is not JSON (undefined when empty): read it with `at`. */
+  body: unknown;
+}
+
+/** A new API key as the API answers its creation: the key is shown once. */
+export interface CreatedKey {
+  id: string;
+  key: string;
+}
+
+/** One projection of a service as `ops.projections` reports it. */
+export interface ProjectionLag {
+  name: string;
+  /** The subject filter it reads. */
+  filter?: string;
+  checkpoint: number;
+  lag: number;
+  behind?: number;
 }
 
 export interface Stack {
@@ -102,11 +130,12 @@ export interface Stack {
   /** The test's own connection to the stream (it reconnects by itself). */
   bus: EventBus;
   call(token: string, method: string, path: string, body?: unknown, headers?: Record<string, string>): Promise<HttpReply>;
-  must(token: string, method: string, path: string, body?: unknown): Promise<any>;
+  /** `call`, for a request that must succeed: its body, as the caller reads it (by default a created resource). */
+  must<T = Created>(token: string, method: string, path: string, body?: unknown): Promise<T>;
   /** Kills a service with SIGKILL, starts it again and waits until it is ready. */
   killAndRestart(name: ServiceName): Promise<void>;
   /** `ops.projections` of a service: each projection's checkpoint and lag. */
-  projections(name: ServiceName): Promise<{ name: string; filter?: string; checkpoint: number; lag: number; behind?: number }[]>;
+  projections(name: ServiceName): Promise<ProjectionLag[]>;
   /** Waits (bounded) until a service's /readyz answers 503 and returns the reason it gives. */
   notReady(name: ServiceName, timeoutMs?: number): Promise<string>;
   /** Services that exited although the test did not stop them. */
@@ -164,14 +193,7 @@ export async function startStack(opts: {
       ...(body === undefined ? {} : { body: JSON.stringify(body) }),
       signal: AbortSignal.timeout(20_000),
     });
-    const text = await res.text();
-    let parsed: unknown = text;
-    try {
-      parsed = text ? JSON.parse(text) : undefined;
-    } catch {
-      /* not JSON */
-    }
-    return { status: res.status, headers: res.headers, body: parsed as any };
+    return { status: res.status, headers: res.headers, body: bodyOf(await res.text()) };
   };
   const stack: Stack = {
     names,
@@ -185,10 +207,10 @@ export async function startStack(opts: {
     flagPartner,
     bus,
     call,
-    async must(token, method, path, body) {
+    async must<T = Created>(token: string, method: string, path: string, body?: unknown): Promise<T> {
       const r = await call(token, method, path, body);
       if (r.status >= 300) throw new Error(`${method} ${path} → ${r.status} ${JSON.stringify(r.body)}`);
-      return r.body;
+      return r.body as T;
     },
     async killAndRestart(s) {
       const p = procs.get(s);
@@ -209,9 +231,9 @@ export async function startStack(opts: {
       const msg = await rpcNc.request(`${names.RPC_PREFIX}.${s}.${pattern}`, JSON.stringify({ id: randomUUID(), pattern, data }), {
         timeout: 5000,
       });
-      const reply = (JSON.parse(new TextDecoder().decode(msg.data)) as { response: { ok: boolean; body?: any; problem?: unknown } })
-        .response;
-      if (!reply.ok) throw new Error(`ops.projections of ${s}: ${JSON.stringify(reply.problem)}`);
+      type Reply = { response: { ok: boolean; body?: { data: ProjectionLag[] }; problem?: unknown } };
+      const reply = (JSON.parse(new TextDecoder().decode(msg.data)) as Reply).response;
+      if (!reply.ok || !reply.body) throw new Error(`ops.projections of ${s}: ${JSON.stringify(reply.problem)}`);
       return reply.body.data;
     },
     async notReady(s, timeoutMs = 10_000) {
@@ -248,12 +270,12 @@ export async function setUpPartner(stack: Stack) {
   const { must, call, adminKey } = stack;
   const p = await must(adminKey, 'POST', '/v1/partners', { name: 'Acme', type: 'technology', contact_email: 'ops@acme.example.com' });
   await must(adminKey, 'POST', `/v1/partners/${p.id}/activate`, {});
-  const k = await must(adminKey, 'POST', `/v1/partners/${p.id}/api-keys`, { name: 'main', scopes: ['admin'] });
+  const k = await must<CreatedKey>(adminKey, 'POST', `/v1/partners/${p.id}/api-keys`, { name: 'main', scopes: ['admin'] });
   await waitUntil(async () => (await call(k.key, 'GET', `/v1/partners/${p.id}`)).status === 200 || undefined, {
     what: "the gateway's identity fold to know the new key",
   });
   const endpoint = await must(k.key, 'POST', '/v1/webhook-endpoints', { url: stack.receiver.url, event_types: ['lead.*'] });
-  return { id: p.id as string, key: k.key as string, keyId: k.id as string, endpointId: endpoint.id as string };
+  return { id: p.id, key: k.key, keyId: k.id, endpointId: endpoint.id };
 }
 
 /** A rollback policy with one flag at the reference partner, for `fireIncident`. */

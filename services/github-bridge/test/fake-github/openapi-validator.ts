@@ -1,6 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
-import { Ajv, type ValidateFunction } from 'ajv';
+import { at, keysAt, listAt } from '@pep/testing';
+import { type AnySchema, Ajv, type ValidateFunction } from 'ajv';
 import addFormatsModule from 'ajv-formats';
 
 /**
@@ -8,7 +9,13 @@ import addFormatsModule from 'ajv-formats';
  * api.github.com.json): the operation must exist, and its path and query parameters and JSON body must match
  * the description's schemas. Schemas are compiled on first use per operation.
  */
-type Json = Record<string, any>;
+/** A JSON object of the description (a path item, an operation, a parameter, a schema): read with `at`. */
+type JsonObject = Record<string, unknown>;
+
+const isObject = (v: unknown): v is JsonObject => v !== null && typeof v === 'object' && !Array.isArray(v);
+
+/** A node of the description as an ajv schema: a JSON object (or a boolean schema); anything else accepts nothing more than `{}`. */
+const schemaOf = (v: unknown): AnySchema => (typeof v === 'boolean' || isObject(v) ? v : {});
 
 export interface Violation {
   method: string;
@@ -25,12 +32,13 @@ export interface MatchedOperation {
 
 const addFormats = addFormatsModule as unknown as (ajv: Ajv) => Ajv;
 
-let shared: { doc: Json; ajv: Ajv } | undefined;
+let shared: { doc: JsonObject; ajv: Ajv } | undefined;
 function load() {
   if (shared) return shared;
   const require = createRequire(import.meta.url);
   const file = require.resolve('@octokit/openapi/generated/api.github.com.json');
-  const doc = JSON.parse(readFileSync(file, 'utf8')) as Json;
+  const doc: unknown = JSON.parse(readFileSync(file, 'utf8'));
+  if (!isObject(doc)) throw new TypeError(`${file} is not an OpenAPI description (not a JSON object)`);
   const ajv = new Ajv({
     strict: false,
     logger: false,
@@ -49,16 +57,16 @@ const MULTI_SEGMENT = new Set(['{ref}', '{path}', '{basehead}']);
 
 const pointer = (parts: string[]) => parts.map((p) => p.replace(/~/g, '~0').replace(/\//g, '~1')).join('/');
 
-function resolveRef(doc: Json, node: Json): Json {
-  if (!node?.$ref) return node;
-  const parts = String(node.$ref).replace(/^#\//, '').split('/');
-  let cur: Json = doc;
-  for (const p of parts) cur = cur[p.replace(/~1/g, '/').replace(/~0/g, '~')];
-  return cur;
+/** The node a `$ref` points at (a local JSON pointer into the description), or the node itself when it is no reference. */
+function resolveRef(doc: JsonObject, node: unknown): unknown {
+  const ref = at(node, '$ref');
+  if (!ref) return node;
+  const parts = String(ref).replace(/^#\//, '').split('/');
+  return at(doc, ...parts.map((p) => p.replace(/~1/g, '/').replace(/~0/g, '~')));
 }
 
-function coerce(value: string, schema: Json): unknown {
-  const type = schema?.type;
+function coerce(value: string, schema: unknown): unknown {
+  const type = at(schema, 'type');
   if ((type === 'integer' || type === 'number') && /^-?\d+(\.\d+)?$/.test(value)) return Number(value);
   if (type === 'boolean' && (value === 'true' || value === 'false')) return value === 'true';
   return value;
@@ -66,12 +74,12 @@ function coerce(value: string, schema: Json): unknown {
 
 export function createOpenApiValidator() {
   const { doc, ajv } = load();
-  const templates = Object.keys(doc.paths as Json).map((t) => ({ t, segs: t.split('/').slice(1) }));
+  const templates = keysAt(doc, 'paths').map((t) => ({ t, segs: t.split('/').slice(1) }));
   const compiled = new Map<string, ValidateFunction>();
-  const compile = (key: string, schema: Json) => {
+  const compile = (key: string, schema: unknown) => {
     let v = compiled.get(key);
     if (!v) {
-      v = ajv.compile(schema);
+      v = ajv.compile(schemaOf(schema));
       compiled.set(key, v);
     }
     return v;
@@ -114,10 +122,15 @@ export function createOpenApiValidator() {
     /** Validates one request; returns the matched operation and the violations (empty when it follows the description). */
     validate(method: string, url: URL, body: unknown): { operation: MatchedOperation | null; errors: string[] } {
       const m = match(url.pathname);
-      const op = m ? (doc.paths[m.template] as Json)[method.toLowerCase()] : undefined;
-      if (!m || !op) return { operation: null, errors: [`${method} ${url.pathname} is not an operation of api.github.com`] };
+      const item = m ? at(doc, 'paths', m.template) : undefined;
+      const op = at(item, method.toLowerCase());
+      if (!m || !isObject(op)) return { operation: null, errors: [`${method} ${url.pathname} is not an operation of api.github.com`] };
+      const operationId = String(at(op, 'operationId'));
       const errors: string[] = [];
-      const params = [...((doc.paths[m.template] as Json).parameters ?? []), ...(op.parameters ?? [])].map((p: Json) => resolveRef(doc, p));
+      const params = [...listAt(item, 'parameters'), ...listAt(op, 'parameters')].map((p) => {
+        const r = resolveRef(doc, p);
+        return { in: at(r, 'in'), name: String(at(r, 'name')), required: at(r, 'required'), schema: at(r, 'schema') };
+      });
       for (const p of params) {
         const raw = p.in === 'path' ? m.params[p.name] : p.in === 'query' ? url.searchParams.get(p.name) : undefined;
         if (p.in !== 'path' && p.in !== 'query') continue;
@@ -126,27 +139,27 @@ export function createOpenApiValidator() {
           continue;
         }
         const schema = resolveRef(doc, p.schema ?? {});
-        const v = compile(`${op.operationId}:${p.in}:${p.name}`, schema);
+        const v = compile(`${operationId}:${p.in}:${p.name}`, schema);
         if (!v(coerce(raw, schema))) errors.push(`${p.in} parameter ${p.name}: ${ajv.errorsText(v.errors)}`);
       }
       const known = new Set(params.filter((p) => p.in === 'query').map((p) => p.name));
       for (const k of url.searchParams.keys()) if (!known.has(k)) errors.push(`query parameter ${k} is not described`);
-      const rb = resolveRef(doc, op.requestBody ?? {});
-      const json = rb?.content?.['application/json'];
-      if (json?.schema) {
+      const rb = resolveRef(doc, at(op, 'requestBody') ?? {});
+      if (at(rb, 'content', 'application/json', 'schema')) {
         if (body === undefined) {
-          if (rb.required) errors.push('a JSON body is required');
+          if (at(rb, 'required')) errors.push('a JSON body is required');
         } else {
           const ref = `gh.json#/${pointer(['paths', m.template, method.toLowerCase(), 'requestBody', 'content', 'application/json', 'schema'])}`;
-          const v = compile(`${op.operationId}:body`, {
-            $ref: op.requestBody.$ref ? `gh.json${String(op.requestBody.$ref).slice(1)}/content/application~1json/schema` : ref,
+          const bodyRef = at(op, 'requestBody', '$ref');
+          const v = compile(`${operationId}:body`, {
+            $ref: bodyRef ? `gh.json${String(bodyRef).slice(1)}/content/application~1json/schema` : ref,
           });
           if (!v(body)) errors.push(`body: ${ajv.errorsText(v.errors, { dataVar: 'body' })}`);
         }
       } else if (body !== undefined && method !== 'GET') {
         errors.push('this operation takes no JSON body');
       }
-      return { operation: { operationId: op.operationId as string, template: m.template, params: m.params }, errors };
+      return { operation: { operationId, template: m.template, params: m.params }, errors };
     },
   };
 }

@@ -41,7 +41,7 @@ export async function startOrchestrator(
     principal: Principal,
     req: { body?: unknown; params?: Record<string, string>; query?: Record<string, unknown> } = {},
   ) => rpcCall(t.bus.nc, `${names.RPC_PREFIX}.rollback-orchestrator.${pattern}`, { principal, ...req }, 5000);
-  const ok = async <T = Record<string, any>>(...args: Parameters<typeof call>): Promise<T> => {
+  const ok = async <T = unknown>(...args: Parameters<typeof call>): Promise<T> => {
     const r = await call(...args);
     if (!r.ok) throw new Error(`${args[0]} failed: ${JSON.stringify(r.problem)}`);
     return r.body as T;
