@@ -29,6 +29,7 @@ describe('engines and services go away mid-load; nothing is lost or doubled', ()
       backends: BACKENDS,
       events: 240,
       ratePerS: 40,
+      catchUpWithinMs: 5000,
       inject: async () => {
         const pid = nats.pid();
         const downAt = Date.now();
