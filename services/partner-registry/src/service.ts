@@ -88,12 +88,13 @@ export function createRegistryRuntime(
   /** Background work: scheduled integration health checks, partner emails. Returns the stop function. */
   const startBackground = async () => {
     await seedPortalUsers(deps);
-    if (ctx.config.SMTP_URL) {
+    if (mailer) {
+      // One mailer per process: partner emails and account emails share it (and its email_messages_total).
       notifications = await startNotifications({
         bus: ctx.bus,
         db: ctx.db,
         commands,
-        mailer: createMailer({ SMTP_URL: ctx.config.SMTP_URL, MAIL_FROM: ctx.config.MAIL_FROM }, ctx.metrics),
+        mailer,
         logger: ctx.logger,
         deadLetters: ctx.deadLetters,
         keyExpiryWarningDays: ctx.config.KEY_EXPIRY_WARNING_DAYS,

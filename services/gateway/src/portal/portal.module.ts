@@ -11,9 +11,18 @@ import { problem, problemResult, sendResult } from '../http/http-result.ts';
 import { RouteRegistry } from '../http/route-registry.ts';
 import { LOGGER } from '../tokens.ts';
 
+/**
+ * Where the built portal is: services/portal/dist, seen from this module run from its sources
+ * (services/gateway/src/portal) or compiled ahead of time (dist/services/gateway/src/portal).
+ */
+function defaultPortalDist(): string {
+  const candidates = ['../../../portal/dist', '../../../../../services/portal/dist'].map((p) => fileURLToPath(new URL(p, import.meta.url)));
+  return candidates.find((dir) => statSync(dir, { throwIfNoEntry: false })?.isDirectory()) ?? (candidates[0] as string);
+}
+
 export const portalConfigSchema = z.object({
   /** The built portal (services/portal: `pnpm --filter @pep/portal build`). */
-  PORTAL_DIST: z.string().default(fileURLToPath(new URL('../../../portal/dist', import.meta.url))),
+  PORTAL_DIST: z.string().default(defaultPortalDist()),
 });
 
 const TYPES: Record<string, string> = {
