@@ -24,6 +24,8 @@ export type ProjectionState = 'ok' | 'lagging' | 'stalled' | 'degraded' | 'unava
 
 export interface ProjectionStatus extends StallState {
   name: string;
+  /** The subject filter it reads (what its checkpoint is compared with). */
+  filterSubject?: string;
   state: ProjectionState;
   /** What is wrong, in words (absent when `ok`). */
   reason?: string;

@@ -288,7 +288,7 @@ export async function startProjection<DB extends PlatformTables>(opts: {
     async status() {
       const w = watch.state();
       const open = await openDeadLetters().catch(() => -1);
-      const base = { name: projection.name, applied, openDeadLetters: open, ...w };
+      const base = { name: projection.name, filterSubject: projection.filterSubject, applied, openDeadLetters: open, ...w };
       if (dbProblem) return { ...base, state: 'unavailable', reason: dbProblem };
       if (w.unknown) return { ...base, state: 'unavailable', reason: describe(w) };
       if (w.behind > 0 && w.stalledForMs >= (opts.stallMs ?? 5000)) return { ...base, state: 'stalled', reason: describe(w) };

@@ -233,6 +233,7 @@ function opsHandlers<DB, C>(ctx: ServiceContext<DB, C>): Record<string, RpcHandl
         const status = await r.status();
         out.push({
           name,
+          ...(status.filterSubject ? { filter: status.filterSubject } : {}),
           checkpoint: await r.checkpoint(),
           lag: await lagOf(name, r),
           behind: status.behind,

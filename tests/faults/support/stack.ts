@@ -109,6 +109,8 @@ export interface CreatedKey {
 /** One projection of a service as `ops.projections` reports it. */
 export interface ProjectionLag {
   name: string;
+  /** The subject filter it reads. */
+  filter?: string;
   checkpoint: number;
   lag: number;
   behind?: number;
@@ -324,6 +326,8 @@ export function startLoad(
     /** Stamped on each event (admin credentials name the tenant). */
     partnerId?: string;
     retryBudgetMs?: number;
+    /** The `time` of event i (default: now). */
+    eventTime?: (i: number) => string;
   },
 ) {
   const run = opts.label ?? randomBytes(3).toString('hex');
@@ -344,7 +348,7 @@ export function startLoad(
       id: eventId,
       source: 'crm',
       type: 'lead.created',
-      time: new Date().toISOString(),
+      time: opts.eventTime?.(i) ?? new Date().toISOString(),
       data: { lead_id: `l${i}`, email: `lead${i}@acme.example.com` },
     };
     const deadline = Date.now() + (opts.retryBudgetMs ?? 60_000);
@@ -416,15 +420,23 @@ export function startLoad(
 }
 export type Load = ReturnType<typeof startLoad>;
 
+/** One stored message: its sequence, subject, when the server stored it (ms since epoch) and the event. */
+export interface StreamEntry {
+  seq: number;
+  subject: string;
+  storedAt: number;
+  event: StoredEvent;
+}
+
 /**
  * Every event in the stream, decoded (the oracle). The whole read is retried (bounded) until it reaches the
  * stream's last sequence: just after a fault (a cluster electing leaders) a consumer create may time out.
  */
-export async function readStream(bus: EventBus): Promise<{ seq: number; subject: string; event: StoredEvent }[]> {
+export async function readStream(bus: EventBus): Promise<StreamEntry[]> {
   return waitUntil(
     async () => {
       const last = (await bus.jsm.streams.info(bus.stream)).state.last_seq;
-      const out: { seq: number; subject: string; event: StoredEvent }[] = [];
+      const out: StreamEntry[] = [];
       if (last === 0) return out;
       const consumer = await bus.js.consumers.get(bus.stream, { deliver_policy: DeliverPolicy.All });
       while ((out.at(-1)?.seq ?? 0) < last) {
@@ -432,7 +444,7 @@ export async function readStream(bus: EventBus): Promise<{ seq: number; subject:
         let got = 0;
         for await (const m of batch) {
           got++;
-          out.push({ seq: m.seq, subject: m.subject, event: decodeEvent(m) });
+          out.push({ seq: m.seq, subject: m.subject, storedAt: Math.floor(m.info.timestampNanos / 1e6), event: decodeEvent(m) });
         }
         if (got === 0) throw new Error(`the stream read stopped at ${out.at(-1)?.seq ?? 0} of ${last}`);
       }
@@ -513,51 +525,6 @@ export async function waitCaughtUp(stack: Stack, services: ServiceName[], timeou
     throw new Error(`${(err as Error).message} (behind: ${last})`);
   });
   return Date.now() - t0;
-}
-
-/**
- * From the moment an engine is back: how long until each projection has applied everything its filter held in the
- * stream when it was first asked after that moment (its checkpoint + how far behind it said it was). A measurement
- * for the report, not a speed assertion; the wait is bounded (30 s: a consumer sitting out nats-server 2.9's ~45 s
- * stall still fails) so "every projection catches up after the fault" is the property.
- */
-export async function catchUpAfter(
-  stack: Stack,
-  services: ServiceName[],
-  backAt: number,
-  timeoutMs = 30_000,
-): Promise<{ max_ms: number; by_projection: Record<string, number> }> {
-  const targets = new Map<string, number>();
-  const done = new Map<string, number>();
-  let last = '';
-  await waitUntil(
-    async () => {
-      const all = await Promise.all(services.map(async (s) => ({ s, p: await stack.projections(s).catch(() => undefined) })));
-      let total = 0;
-      for (const { s, p } of all) {
-        total += p?.length ?? 0;
-        for (const x of p ?? []) {
-          const key = `${s}/${x.name}`;
-          if (done.has(key)) continue;
-          if (!targets.has(key)) {
-            if (x.behind === undefined || x.behind < 0 || x.lag < 0) continue;
-            targets.set(key, x.checkpoint + x.behind);
-          }
-          // Caught up: past what the stream held when first asked, or nothing of its filter left (lag 0, asked now).
-          if (x.lag === 0 || x.checkpoint >= (targets.get(key) ?? Number.POSITIVE_INFINITY)) done.set(key, Date.now() - backAt);
-        }
-      }
-      last = [...targets]
-        .filter(([k]) => !done.has(k))
-        .map(([k, t]) => `${k} → ${t}`)
-        .join(', ');
-      return (all.every((a) => a.p) && done.size === total) || undefined;
-    },
-    { timeoutMs, intervalMs: 100, what: 'every projection to catch up with the stream as it was when the engine came back' },
-  ).catch((err) => {
-    throw new Error(`${(err as Error).message} (behind: ${last || 'not answering'})`);
-  });
-  return { max_ms: Math.max(0, ...done.values()), by_projection: Object.fromEntries(done) };
 }
 
 /**
