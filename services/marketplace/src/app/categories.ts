@@ -1,22 +1,11 @@
-import { createCommandBus, type EventBus, type ProjectionRunner } from '@pep/events';
-import type { Logger } from '@pep/runtime';
-import type { Kysely } from 'kysely';
-import type { MarketplaceDB } from '../db/schema.ts';
+import { type CallMeta, marketplaceCommands, type UseCaseDeps } from './use-case-deps.ts';
 import { categoryAggregate, decideCategory, SEED_CATEGORIES } from '../domain/category/category.ts';
 import { childCategories, knownCategories } from '../projections/categories/index.ts';
-import type { CallMeta } from './installs.ts';
-import { SOURCE } from './integration-events.ts';
 
 /** The admin-managed category list: define (add, rename, move), remove, and the seed defined at start. */
-export function createCategoryUseCases(opts: {
-  bus: EventBus;
-  db: Kysely<MarketplaceDB>;
-  logger: Logger;
-  projections: Map<string, ProjectionRunner>;
-  now: () => Date;
-}) {
-  const commands = createCommandBus({ bus: opts.bus, logger: opts.logger, projections: opts.projections, source: SOURCE, now: opts.now });
-  const meta = (m: CallMeta) => ({ traceparent: m.traceparent, correlationId: m.requestId });
+export function createCategoryUseCases(opts: UseCaseDeps) {
+  const { commands, meta: metaOf } = marketplaceCommands(opts);
+  const meta = (m: CallMeta) => metaOf(undefined, m);
 
   const define = async (slug: string, input: { name: string; parent: string | null }, m: CallMeta) => {
     const known = await knownCategories(opts.db);

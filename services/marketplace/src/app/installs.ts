@@ -1,28 +1,14 @@
-import { createCommandBus, type EventBus, type ProjectionRunner } from '@pep/events';
-import { type Logger, NotFoundError, newId } from '@pep/runtime';
-import type { Kysely } from 'kysely';
-import type { MarketplaceDB } from '../db/schema.ts';
+import { NotFoundError, newId } from '@pep/runtime';
+import { type CallMeta, marketplaceCommands, type UseCaseDeps } from './use-case-deps.ts';
 import { decideInstall } from '../domain/install/decide.ts';
 import { type InstallRecord, installAggregate, installKey } from '../domain/install/install.ts';
 import { findListing } from '../projections/catalog/index.ts';
-import { SOURCE } from './integration-events.ts';
 
-export interface CallMeta {
-  by: string;
-  traceparent?: string | undefined;
-  requestId?: string | undefined;
-}
+export type { CallMeta } from './use-case-deps.ts';
 
 /** Install and uninstall: load the pair's aggregate → pure decide → append (the shared command bus). */
-export function createInstallUseCases(opts: {
-  bus: EventBus;
-  db: Kysely<MarketplaceDB>;
-  logger: Logger;
-  projections: Map<string, ProjectionRunner>;
-  now: () => Date;
-}) {
-  const commands = createCommandBus({ bus: opts.bus, logger: opts.logger, projections: opts.projections, source: SOURCE, now: opts.now });
-  const meta = (partnerId: string, m: CallMeta) => ({ partnerId, traceparent: m.traceparent, correlationId: m.requestId });
+export function createInstallUseCases(opts: UseCaseDeps) {
+  const { commands, meta } = marketplaceCommands(opts);
 
   return {
     /** Returns the active install and whether this call created it. */

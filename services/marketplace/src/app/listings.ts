@@ -1,26 +1,15 @@
 import type { ListingContent, Principal } from '@pep/contracts';
-import { createCommandBus, type EventBus, type ProjectionRunner } from '@pep/events';
-import { type Logger, NotFoundError } from '@pep/runtime';
+import { NotFoundError } from '@pep/runtime';
 import { assertVisible } from '@pep/service';
-import type { Kysely } from 'kysely';
-import type { MarketplaceDB } from '../db/schema.ts';
+import { type CallMeta, marketplaceCommands, type UseCaseDeps } from './use-case-deps.ts';
 import { decideListing } from '../domain/listing/decide.ts';
 import { type ListingAggregateState, listingAggregate } from '../domain/listing/listing-aggregate.ts';
 import { knownCategories } from '../projections/categories/index.ts';
 import { findListing } from '../projections/catalog/index.ts';
-import type { CallMeta } from './installs.ts';
-import { SOURCE } from './integration-events.ts';
 
 /** Drafts, publishing and featuring: the listing (from the catalog) → its aggregate → pure decide → append. */
-export function createListingUseCases(opts: {
-  bus: EventBus;
-  db: Kysely<MarketplaceDB>;
-  logger: Logger;
-  projections: Map<string, ProjectionRunner>;
-  now: () => Date;
-}) {
-  const commands = createCommandBus({ bus: opts.bus, logger: opts.logger, projections: opts.projections, source: SOURCE, now: opts.now });
-  const meta = (partnerId: string, m: CallMeta) => ({ partnerId, traceparent: m.traceparent, correlationId: m.requestId });
+export function createListingUseCases(opts: UseCaseDeps) {
+  const { commands, meta } = marketplaceCommands(opts);
 
   /** The listed listing a request names; a partner sees only its own (another partner's is 404). */
   const listingFor = async (listingId: string, principal: Principal) => {

@@ -1,26 +1,15 @@
-import { createCommandBus, type EventBus, type ProjectionRunner } from '@pep/events';
-import { type Logger, NotFoundError } from '@pep/runtime';
+import { NotFoundError } from '@pep/runtime';
 import type { Principal } from '@pep/contracts';
 import { assertVisible } from '@pep/service';
-import type { Kysely } from 'kysely';
-import type { MarketplaceDB } from '../db/schema.ts';
+import { type CallMeta, marketplaceCommands, type UseCaseDeps } from './use-case-deps.ts';
 import { installAggregate, installKey } from '../domain/install/install.ts';
 import { decideReview } from '../domain/review/decide.ts';
 import { type ReviewReportReason, type ReviewState, reviewAggregate, reviewIdFor, reviewKeyOf } from '../domain/review/review.ts';
 import { findListing } from '../projections/catalog/index.ts';
-import type { CallMeta } from './installs.ts';
-import { SOURCE } from './integration-events.ts';
 
 /** Reviews and answers: load the (listing, customer) review aggregate → pure decide → append. */
-export function createReviewUseCases(opts: {
-  bus: EventBus;
-  db: Kysely<MarketplaceDB>;
-  logger: Logger;
-  projections: Map<string, ProjectionRunner>;
-  now: () => Date;
-}) {
-  const commands = createCommandBus({ bus: opts.bus, logger: opts.logger, projections: opts.projections, source: SOURCE, now: opts.now });
-  const meta = (partnerId: string, m: CallMeta) => ({ partnerId, traceparent: m.traceparent, correlationId: m.requestId });
+export function createReviewUseCases(opts: UseCaseDeps) {
+  const { commands, meta } = marketplaceCommands(opts);
   const keyOf = (reviewId: string) => {
     const key = reviewKeyOf(reviewId);
     if (!key) throw new NotFoundError(`review ${reviewId} not found`);
