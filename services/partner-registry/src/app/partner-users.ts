@@ -85,6 +85,24 @@ export function createAccounts(deps: AccountsDeps) {
     }
   }
 
+  /**
+   * Issues a one-time token of `purpose` to the account of `email` and mails its link. The answer is the same
+   * whether or not the address has an account (no account enumeration); a failed send is logged, not answered.
+   */
+  async function emailToken(
+    email: string,
+    meta: CommandMeta,
+    purpose: 'sign_in_link' | 'password_reset',
+    minutes: number,
+    render: (token: string) => { subject: string; text: string; html: string },
+  ) {
+    const userId = userIdFor(email);
+    const token = mintOneTimeToken(userId);
+    const r = await run(userId, meta, { type: 'IssueToken', purpose, token_hash: token.hash, expires_at: later(minutes * 60_000) });
+    if (r.events.length > 0 && r.state) await send(r.state.email, render(token.token), false);
+    return ACCEPTED;
+  }
+
   function newSession(client: Client): { secret: string; session: NewSession } {
     const minted = mintSessionSecret();
     const id = newId('ses', now().getTime());
@@ -209,22 +227,9 @@ export function createAccounts(deps: AccountsDeps) {
     },
 
     async requestSignInLink(email: string, meta: CommandMeta) {
-      const userId = userIdFor(email);
-      const token = mintOneTimeToken(userId);
-      const r = await run(userId, meta, {
-        type: 'IssueToken',
-        purpose: 'sign_in_link',
-        token_hash: token.hash,
-        expires_at: later(SIGN_IN_LINK_MINUTES * 60_000),
-      });
-      if (r.events.length > 0 && r.state) {
-        await send(
-          r.state.email,
-          signInLinkEmail.render({ link: link('sign-in-link', token.token), minutes: SIGN_IN_LINK_MINUTES }),
-          false,
-        );
-      }
-      return ACCEPTED;
+      return emailToken(email, meta, 'sign_in_link', SIGN_IN_LINK_MINUTES, (token) =>
+        signInLinkEmail.render({ link: link('sign-in-link', token), minutes: SIGN_IN_LINK_MINUTES }),
+      );
     },
 
     async redeemSignInLink(tokenText: string, client: Client, meta: CommandMeta) {
@@ -235,22 +240,9 @@ export function createAccounts(deps: AccountsDeps) {
     },
 
     async requestPasswordReset(email: string, meta: CommandMeta) {
-      const userId = userIdFor(email);
-      const token = mintOneTimeToken(userId);
-      const r = await run(userId, meta, {
-        type: 'IssueToken',
-        purpose: 'password_reset',
-        token_hash: token.hash,
-        expires_at: later(PASSWORD_RESET_MINUTES * 60_000),
-      });
-      if (r.events.length > 0 && r.state) {
-        await send(
-          r.state.email,
-          passwordResetEmail.render({ link: link('reset-password', token.token), minutes: PASSWORD_RESET_MINUTES }),
-          false,
-        );
-      }
-      return ACCEPTED;
+      return emailToken(email, meta, 'password_reset', PASSWORD_RESET_MINUTES, (token) =>
+        passwordResetEmail.render({ link: link('reset-password', token), minutes: PASSWORD_RESET_MINUTES }),
+      );
     },
 
     async completePasswordReset(body: { token: string; password: string }, meta: CommandMeta) {
