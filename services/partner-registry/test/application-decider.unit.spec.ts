@@ -1,5 +1,6 @@
 import type { PlatformEvent } from '@pep/contracts';
 import { IllegalTransitionError } from '@pep/runtime';
+import { deciderSpec } from '@pep/testing';
 import { describe, expect, it } from 'vitest';
 import { type ApplicationEvent, type ApplicationState, evolveApplication } from '../src/domain/application/application.ts';
 import { type ApplicationCommand, decideApplication } from '../src/domain/application/decide.ts';
@@ -7,37 +8,22 @@ import { securityValidation } from '../src/domain/application/security-validatio
 
 const now = new Date('2026-03-01T00:00:00Z');
 let seq = 0;
-const given = (...events: ApplicationEvent[]) =>
-  events.reduce<ApplicationState | undefined>(
-    (s, e) =>
-      evolveApplication(s, {
-        specversion: '1.0',
-        id: `e${++seq}`,
-        source: 't',
-        type: e.type,
-        time: now.toISOString(),
-        datacontenttype: 'application/json',
-        schemaversion: 1,
-        data: e.data,
-        seq,
-      } as PlatformEvent & { seq: number }),
-    undefined,
-  );
-/** Applies a command to the state, returning the new state (when/then in one step). */
-const when = (state: ApplicationState | undefined, cmd: ApplicationCommand) => {
-  const events = decideApplication(cmd, state);
-  return { events, state: events.reduce<ApplicationState | undefined>((s, e) => evolveApplication(s, envelope(e)), state) };
-};
-const envelope = (e: ApplicationEvent): PlatformEvent & { seq: number } => ({
-  specversion: '1.0',
-  id: `e${++seq}`,
-  source: 't',
-  type: e.type,
-  time: now.toISOString(),
-  datacontenttype: 'application/json',
-  schemaversion: 1,
-  data: e.data,
-  seq,
+/** given: these past events (all at `now`, numbered in order) → the state the decider sees. */
+const applications = deciderSpec<ApplicationState | undefined, ApplicationCommand, ApplicationEvent>({
+  decide: decideApplication,
+  evolve: (s, e) =>
+    evolveApplication(s, {
+      specversion: '1.0',
+      id: `e${++seq}`,
+      source: 't',
+      type: e.type,
+      time: now.toISOString(),
+      datacontenttype: 'application/json',
+      schemaversion: 1,
+      data: e.data,
+      seq,
+    } as PlatformEvent & { seq: number }),
+  initialState: () => undefined,
 });
 
 const good = {
@@ -108,7 +94,7 @@ describe('application security validation', () => {
 
 describe('application decider', () => {
   it('walks draft → submitted → in_review → approved → published → deprecated → retired, keeping reviewer notes', () => {
-    let s = given(created);
+    let history: ApplicationEvent[] = [created];
     for (const cmd of [
       submit(),
       { type: 'StartReview', data: { application_id: 'app_1', reviewer: 'rev', note: 'looking' } },
@@ -117,8 +103,9 @@ describe('application decider', () => {
       { type: 'DeprecateApplication', data: { application_id: 'app_1', reason: 'v2 out' } },
       { type: 'RetireApplication', data: { application_id: 'app_1', reason: null } },
     ] satisfies ApplicationCommand[]) {
-      s = when(s, cmd).state;
+      history = [...history, ...applications.given(history).when(cmd).events()];
     }
+    const s = applications.given(history).state;
     expect(s?.status).toBe('retired');
     expect(s?.published_at).toBe(now.toISOString());
     expect(s?.review_notes.map((n) => [n.action, n.note])).toEqual([
@@ -128,37 +115,69 @@ describe('application decider', () => {
   });
 
   it('publishing emits the full listing snapshot the marketplace consumes', () => {
-    const s = given(created, ...(decideApplication(submit(), given(created)) as ApplicationEvent[]));
-    const inReview = when(when(s, { type: 'StartReview', data: { application_id: 'app_1', reviewer: 'r', note: null } }).state, {
-      type: 'ApproveApplication',
-      data: { application_id: 'app_1', reviewer: 'r', note: null },
-    }).state;
-    const [published] = decideApplication(
-      { type: 'PublishApplication', data: { application_id: 'app_1' }, partner_status: 'active', now },
-      inReview,
-    );
+    let history = [created, ...applications.given([created]).when(submit()).events()];
+    history = [
+      ...history,
+      ...applications
+        .given(history)
+        .when({ type: 'StartReview', data: { application_id: 'app_1', reviewer: 'r', note: null } })
+        .events(),
+    ];
+    history = [
+      ...history,
+      ...applications
+        .given(history)
+        .when({ type: 'ApproveApplication', data: { application_id: 'app_1', reviewer: 'r', note: null } })
+        .events(),
+    ];
+    const [published] = applications
+      .given(history)
+      .when({ type: 'PublishApplication', data: { application_id: 'app_1' }, partner_status: 'active', now })
+      .events();
     expect(published).toMatchObject({ type: 'application.published', data: { ...good, partner_id: 'prt_1', status: 'published' } });
   });
 
   it('refuses approval when the validation failed, and out-of-order transitions', () => {
-    const failed = when(given(created), submit({ [good.webhook_url]: { ok: false, reason: 'loopback' } })).state;
-    expect(failed?.validation?.passed).toBe(false);
-    const reviewing = when(failed, { type: 'StartReview', data: { application_id: 'app_1', reviewer: 'r', note: null } }).state;
-    expect(() =>
-      decideApplication({ type: 'ApproveApplication', data: { application_id: 'app_1', reviewer: 'r', note: null } }, reviewing),
+    const failed = [
+      created,
+      ...applications
+        .given([created])
+        .when(submit({ [good.webhook_url]: { ok: false, reason: 'loopback' } }))
+        .events(),
+    ];
+    expect(applications.given(failed).state?.validation?.passed).toBe(false);
+    const reviewing = [
+      ...failed,
+      ...applications
+        .given(failed)
+        .when({ type: 'StartReview', data: { application_id: 'app_1', reviewer: 'r', note: null } })
+        .events(),
+    ];
+    expect(
+      applications.given(reviewing).when({ type: 'ApproveApplication', data: { application_id: 'app_1', reviewer: 'r', note: null } })
+        .events,
     ).toThrow(/security validation failed \(webhook_url_public\)/);
-    const changes = when(reviewing, {
-      type: 'RequestChanges',
-      data: { application_id: 'app_1', reviewer: 'r', note: 'fix the webhook' },
-    }).state;
-    expect(changes?.status).toBe('changes_requested');
-    expect(decideApplication({ type: 'UpdateApplication', data: { application_id: 'app_1', webhook_url: null } }, changes)).toHaveLength(1);
-    expect(() =>
-      decideApplication({ type: 'PublishApplication', data: { application_id: 'app_1' }, partner_status: 'active', now }, changes),
+    const changes = [
+      ...reviewing,
+      ...applications
+        .given(reviewing)
+        .when({ type: 'RequestChanges', data: { application_id: 'app_1', reviewer: 'r', note: 'fix the webhook' } })
+        .events(),
+    ];
+    expect(applications.given(changes).state?.status).toBe('changes_requested');
+    expect(
+      applications
+        .given(changes)
+        .when({ type: 'UpdateApplication', data: { application_id: 'app_1', webhook_url: null } })
+        .events(),
+    ).toHaveLength(1);
+    expect(
+      applications.given(changes).when({ type: 'PublishApplication', data: { application_id: 'app_1' }, partner_status: 'active', now })
+        .events,
     ).toThrow(IllegalTransitionError);
-    expect(() => decideApplication({ type: 'UpdateApplication', data: { application_id: 'app_1', name: 'x' } }, reviewing)).toThrow(
+    expect(applications.given(reviewing).when({ type: 'UpdateApplication', data: { application_id: 'app_1', name: 'x' } }).events).toThrow(
       IllegalTransitionError,
     );
-    expect(() => decideApplication({ ...submit(), partner_status: 'suspended' }, given(created))).toThrow(/partner is suspended/);
+    expect(applications.given([created]).when({ ...submit(), partner_status: 'suspended' }).events).toThrow(/partner is suspended/);
   });
 });

@@ -1,5 +1,6 @@
 import { eventTypeMatches, matchesAnyFilter } from '@pep/contracts';
 import { ConflictError, NotFoundError } from '@pep/runtime';
+import { deciderSpec } from '@pep/testing';
 import { describe, expect, it } from 'vitest';
 import { decide, type EndpointCommand } from '../src/domain/webhook-endpoint/decide.ts';
 import {
@@ -24,11 +25,12 @@ const created: EndpointEventDraft = {
   data: { endpoint_id: 'wep_1', partner_id: 'prt_1', ...settings, secret_sealed: 'enc:v1:a' },
 };
 
-/** given past events, when a command, then events (or an error). */
-function given(...events: EndpointEventDraft[]) {
-  const state = events.reduce<EndpointState>((s, e) => evolve(s, { ...e, time: T }), initialEndpointState());
-  return { when: (c: EndpointCommand) => () => decide(c, state), state };
-}
+/** given past events (all at T), when a command, then events (or an error). */
+const endpoints = deciderSpec<EndpointState, EndpointCommand, EndpointEventDraft>({
+  decide,
+  evolve: (s, e) => evolve(s, { ...e, time: T }),
+  initialState: initialEndpointState,
+});
 
 describe('webhook endpoint decider', () => {
   it('creates once', () => {
@@ -39,18 +41,21 @@ describe('webhook endpoint decider', () => {
       settings,
       secret_sealed: 'enc:v1:a',
     };
-    expect(given().when(create)()).toEqual([created]);
-    expect(given(created).when(create)).toThrow(ConflictError);
+    expect(endpoints.given().when(create).events()).toEqual([created]);
+    expect(endpoints.given([created]).when(create).events).toThrow(ConflictError);
   });
 
   it('updates only what changed, and toggles enabled with its own events', () => {
-    expect(given(created).when({ kind: 'UpdateEndpoint', changes: { url: settings.url, description: 'crm' } })()).toEqual([
-      { type: 'webhook_endpoint.updated', data: { endpoint_id: 'wep_1', partner_id: 'prt_1', description: 'crm' } },
-    ]);
-    expect(given(created).when({ kind: 'UpdateEndpoint', changes: {}, enabled: false })()).toEqual([
+    expect(
+      endpoints
+        .given([created])
+        .when({ kind: 'UpdateEndpoint', changes: { url: settings.url, description: 'crm' } })
+        .events(),
+    ).toEqual([{ type: 'webhook_endpoint.updated', data: { endpoint_id: 'wep_1', partner_id: 'prt_1', description: 'crm' } }]);
+    expect(endpoints.given([created]).when({ kind: 'UpdateEndpoint', changes: {}, enabled: false }).events()).toEqual([
       { type: 'webhook_endpoint.disabled', data: { endpoint_id: 'wep_1', partner_id: 'prt_1', reason: 'manual' } },
     ]);
-    expect(given(created).when({ kind: 'UpdateEndpoint', changes: {}, enabled: true })()).toEqual([]);
+    expect(endpoints.given([created]).when({ kind: 'UpdateEndpoint', changes: {}, enabled: true }).events()).toEqual([]);
   });
 
   it('reads a created event written before payload formats as the default, and changes the format by update', () => {
@@ -59,14 +64,19 @@ describe('webhook endpoint decider', () => {
       type: 'webhook_endpoint.created',
       data: { endpoint_id: 'wep_1', partner_id: 'prt_1', ...legacySettings, secret_sealed: 'enc:v1:a' },
     };
-    const g = given(legacy);
+    const g = endpoints.given([legacy]);
     expect(g.state.payload_format).toBe('standard_webhooks');
-    const changed = g.when({ kind: 'UpdateEndpoint', changes: { payload_format: 'cloudevents_binary' } })();
+    const changed = g.when({ kind: 'UpdateEndpoint', changes: { payload_format: 'cloudevents_binary' } }).events();
     expect(changed).toEqual([
       { type: 'webhook_endpoint.updated', data: { endpoint_id: 'wep_1', partner_id: 'prt_1', payload_format: 'cloudevents_binary' } },
     ]);
-    expect(given(legacy, changed[0]!).state.payload_format).toBe('cloudevents_binary');
-    expect(given(legacy, changed[0]!).when({ kind: 'UpdateEndpoint', changes: { payload_format: 'cloudevents_binary' } })()).toEqual([]);
+    expect(endpoints.given([legacy, changed[0]!]).state.payload_format).toBe('cloudevents_binary');
+    expect(
+      endpoints
+        .given([legacy, changed[0]!])
+        .when({ kind: 'UpdateEndpoint', changes: { payload_format: 'cloudevents_binary' } })
+        .events(),
+    ).toEqual([]);
   });
 
   it('disables idempotently (410, failing) and re-enables', () => {
@@ -74,17 +84,20 @@ describe('webhook endpoint decider', () => {
       type: 'webhook_endpoint.disabled',
       data: { endpoint_id: 'wep_1', partner_id: 'prt_1', reason: 'gone' },
     };
-    expect(given(created).when({ kind: 'DisableEndpoint', reason: 'gone' })()).toEqual([disabled]);
-    expect(given(created, disabled).when({ kind: 'DisableEndpoint', reason: 'failing' })()).toEqual([]);
-    const g = given(created, disabled);
+    expect(endpoints.given([created]).when({ kind: 'DisableEndpoint', reason: 'gone' }).events()).toEqual([disabled]);
+    expect(endpoints.given([created, disabled]).when({ kind: 'DisableEndpoint', reason: 'failing' }).events()).toEqual([]);
+    const g = endpoints.given([created, disabled]);
     expect(g.state).toMatchObject({ enabled: false, disabled_reason: 'gone' });
-    expect(g.when({ kind: 'UpdateEndpoint', changes: {}, enabled: true })()).toEqual([
+    expect(g.when({ kind: 'UpdateEndpoint', changes: {}, enabled: true }).events()).toEqual([
       { type: 'webhook_endpoint.enabled', data: { endpoint_id: 'wep_1', partner_id: 'prt_1' } },
     ]);
   });
 
   it('rotates keeping the previous secret for the grace period', () => {
-    const [e] = given(created).when({ kind: 'RotateSecret', secret_sealed: 'enc:v1:b', now: new Date(T), grace_ms: 86_400_000 })();
+    const [e] = endpoints
+      .given([created])
+      .when({ kind: 'RotateSecret', secret_sealed: 'enc:v1:b', now: new Date(T), grace_ms: 86_400_000 })
+      .events();
     expect(e).toEqual({
       type: 'webhook_endpoint.secret_rotated',
       data: {
@@ -98,9 +111,11 @@ describe('webhook endpoint decider', () => {
   });
 
   it('refuses commands on a missing or deleted endpoint', () => {
-    expect(given().when({ kind: 'DeleteEndpoint' })).toThrow(NotFoundError);
+    expect(endpoints.given().when({ kind: 'DeleteEndpoint' }).events).toThrow(NotFoundError);
     const deleted: EndpointEventDraft = { type: 'webhook_endpoint.deleted', data: { endpoint_id: 'wep_1', partner_id: 'prt_1' } };
-    expect(given(created, deleted).when({ kind: 'UpdateEndpoint', changes: { description: 'x' } })).toThrow(NotFoundError);
+    expect(endpoints.given([created, deleted]).when({ kind: 'UpdateEndpoint', changes: { description: 'x' } }).events).toThrow(
+      NotFoundError,
+    );
   });
 });
 
