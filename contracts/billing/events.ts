@@ -36,6 +36,20 @@ export const ApiUsageRolledUp = defineEvent({
         .describe('The gateway replica that counted them'),
       requests: z.number().int().min(1).max(100_000_000),
       by_status: z.record(safeText().regex(/^[1-5]xx$/), z.number().int().min(0)).optional(),
+      by_credential: z
+        .record(
+          safeText().regex(/^[A-Za-z0-9_-]{1,64}$/),
+          z
+            .object({
+              requests: z.number().int().min(0),
+              errors: z.number().int().min(0),
+              latency_ms_p95: z.number().int().min(0).optional(),
+            })
+            .strict(),
+        )
+        .refine((r) => Object.keys(r).length <= 1000, { message: 'at most 1000 credentials' })
+        .optional()
+        .describe('The same requests split by the API key or OAuth client that made them (errors: 4xx and 5xx answers)'),
     })
     .strict(),
 });
