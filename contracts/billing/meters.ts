@@ -71,8 +71,9 @@ export const BUILTIN_METERS: readonly Meter[] = Object.freeze([
   {
     code: 'webhook_deliveries_succeeded',
     name: 'Webhook deliveries succeeded',
-    event_type: 'webhook.delivery.succeeded',
+    event_type: 'webhook.deliveries.rolled_up',
     origin: 'domain',
-    aggregation: 'count',
+    aggregation: 'sum',
+    value_path: '$.succeeded',
   },
 ]);

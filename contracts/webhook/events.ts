@@ -154,6 +154,51 @@ export const WebhookDeliveryExhausted = defineEvent({
   }),
 });
 
+/** The fixed upper bounds (ms) of the latency histogram in `webhook.deliveries.rolled_up`; the last bucket is `+Inf`. */
+export const DELIVERY_LATENCY_BUCKETS_MS = [25, 50, 100, 250, 500, 1000, 2500, 5000, 10000] as const;
+
+const AttemptCountsSchema = z
+  .object({
+    attempts: z.number().int().min(0),
+    succeeded: z.number().int().min(0).describe('Deliveries that succeeded with one of these attempts'),
+    exhausted: z.number().int().min(0).describe('Deliveries that failed for good with one of these attempts'),
+  })
+  .strict();
+
+/**
+ * The dispatcher's traffic rollup: every attempt one dispatcher replica made to one endpoint in one minute. Its id is
+ * deterministic (`whru_<endpoint>_<minute>_<reporter>`), so a re-sent rollup is dropped by the stream's dedupe;
+ * integration metrics, partner statistics and billing's `webhook_deliveries_succeeded` meter fold it.
+ */
+export const WebhookDeliveriesRolledUp = defineEvent({
+  origin: 'domain',
+  aggregate: 'webhook_traffic',
+  category: 'webhook',
+  type: 'webhook.deliveries.rolled_up',
+  version: 1,
+  description: 'Attempts one dispatcher replica made to one endpoint in one minute, by outcome, error class, event type and latency.',
+  data: AttemptCountsSchema.extend({
+    endpoint_id: safeText(),
+    partner_id: safeText(),
+    integration_id: safeText().optional().describe('The integration that owns the endpoint, if any'),
+    minute: safeDatetime({ offset: true }).describe('Start of the minute (seconds are zero)'),
+    reporter: safeText()
+      .regex(/^[A-Za-z0-9_-]{1,64}$/)
+      .describe('The dispatcher replica that made them'),
+    by_class: z
+      .record(z.enum(['success', 'timeout', 'tls', 'network', 'http_4xx', 'http_5xx', 'rate_limited', 'mapping']), z.number().int().min(0))
+      .describe('Attempts by outcome class'),
+    by_event_type: z
+      .record(safeText().max(128), AttemptCountsSchema)
+      .refine((r) => Object.keys(r).length <= 200, { message: 'at most 200 event types' }),
+    latency_ms_buckets: z
+      .array(z.number().int().min(0))
+      .length(DELIVERY_LATENCY_BUCKETS_MS.length + 1)
+      .describe('Attempt counts per DELIVERY_LATENCY_BUCKETS_MS bucket (non-cumulative), the last one above the largest bound'),
+    latency_ms_sum: z.number().int().min(0),
+  }).strict(),
+});
+
 export const webhookEndpointEvents = [
   WebhookEndpointCreated,
   WebhookEndpointUpdated,

@@ -62,11 +62,31 @@ beforeAll(async () => {
   await rollup('2026-10-05T10:02:00Z', 'gw1', 5);
   await rollup('2026-10-05T10:01:00Z', 'gw1', 40);
 
-  for (const d of ['del_1', 'del_2']) {
+  for (const [reporter, succeeded] of [
+    ['wd1', 1],
+    ['wd2', 1],
+  ] as const) {
+    const minute = '2026-10-05T10:30:00Z';
     await publishEvent(
       billing.bus,
-      aggregateSubject(P(), 'webhook_delivery', d),
-      envelope('webhook.delivery.succeeded', { delivery_id: d, endpoint_id: 'we_1' }, { partnerid: A, time: '2026-10-05T10:30:00Z' }),
+      aggregateSubject(P(), 'webhook_traffic', `we_1_${reporter}`),
+      envelope(
+        'webhook.deliveries.rolled_up',
+        {
+          endpoint_id: 'we_1',
+          partner_id: A,
+          minute,
+          reporter,
+          attempts: succeeded,
+          succeeded,
+          exhausted: 0,
+          by_class: { success: succeeded },
+          by_event_type: { 'lead.created': { attempts: succeeded, succeeded, exhausted: 0 } },
+          latency_ms_buckets: [succeeded, 0, 0, 0, 0, 0, 0, 0, 0, 0],
+          latency_ms_sum: 12,
+        },
+        { partnerid: A, time: minute, id: `whru_we_1_202610051030_${reporter}` },
+      ),
     );
   }
 
