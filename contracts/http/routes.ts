@@ -71,9 +71,19 @@ export interface RpcRequest<B = unknown, P = Record<string, string>, Q = Record<
   client_address?: string;
 }
 
+/**
+ * A non-JSON answer (an invoice PDF, a CSV report): the gateway sends the bytes with this content type instead of
+ * `body` (and, with a filename, as an attachment). File answers are never kept for idempotent replay.
+ */
+export interface RpcFile {
+  content_type: string;
+  base64: string;
+  filename?: string;
+}
+
 /** What the owning service answers. */
 export type RpcReply =
-  | { ok: true; status: number; body: unknown; headers?: Record<string, string> }
+  | { ok: true; status: number; body: unknown; headers?: Record<string, string>; file?: RpcFile }
   | { ok: false; problem: { type: string; title: string; status: number; detail?: string; [k: string]: unknown } };
 
 export interface Principal {

@@ -17,6 +17,18 @@ export function ok(body: unknown, status = 200, headers?: Record<string, string>
   return headers ? { ok: true, status, body, headers } : { ok: true, status, body };
 }
 
+/** A file answer (PDF, CSV): the gateway sends these bytes with `contentType`; a `filename` makes it an attachment. */
+export function okFile(bytes: Buffer | string, contentType: string, filename?: string, headers?: Record<string, string>): RpcReply {
+  const base64 = (typeof bytes === 'string' ? Buffer.from(bytes, 'utf8') : bytes).toString('base64');
+  return {
+    ok: true,
+    status: 200,
+    body: null,
+    file: { content_type: contentType, base64, ...(filename === undefined ? {} : { filename }) },
+    ...(headers ? { headers } : {}),
+  };
+}
+
 /**
  * Wraps a use case: thrown AppErrors become problem replies, the service's database being away a 503 (the
  * gateway adds Retry-After), anything else a logged opaque 500.

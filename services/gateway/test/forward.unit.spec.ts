@@ -1,5 +1,6 @@
 import { CreatePartnerBody, PageQuerySchema } from '@pep/contracts';
 import { NotFoundError, ValidationError } from '@pep/runtime';
+import { okFile } from '@pep/service';
 import { describe, expect, it } from 'vitest';
 import { z } from 'zod';
 import { replyToHttp, validateInput } from '../src/routing/forward.ts';
@@ -74,11 +75,27 @@ describe('replyToHttp', () => {
     expect(replyToHttp({ ok: true, status: 204, body: undefined }).body).toBeUndefined();
   });
 
+  it('sends a file reply as its bytes with its content type, as an attachment when it has a filename', () => {
+    const r = replyToHttp(okFile(Buffer.from('%PDF-1.7 x'), 'application/pdf', 'Rechnung März.pdf'));
+    expect(r.status).toBe(200);
+    expect(r.headers['content-type']).toBe('application/pdf');
+    expect(r.headers['x-content-type-options']).toBe('nosniff');
+    expect(r.headers['content-disposition']).toBe(`attachment; filename="Rechnung_M_rz.pdf"; filename*=UTF-8''Rechnung%20M%C3%A4rz.pdf`);
+    expect(Buffer.isBuffer(r.body) && r.body.toString()).toBe('%PDF-1.7 x');
+    expect(replyToHttp(okFile('a,b\n1,2\n', 'text/csv; charset=utf-8')).headers['content-disposition']).toBeUndefined();
+  });
+
   it('maps a problem reply to problem+json with an absolute type URI', () => {
     const r = replyToHttp({ ok: false, problem: { type: 'illegal-transition', title: 'No', status: 409 } });
     expect(r.status).toBe(409);
     expect(r.headers['content-type']).toMatch(/^application\/problem\+json/);
     expect(JSON.parse(r.body as string).type).toBe('https://docs.partner-platform.dev/problems/illegal-transition');
+  });
+
+  it('refuses a file reply without its bytes or content type', () => {
+    expect(isRpcReply({ ok: true, status: 200, body: null, file: { content_type: 'text/csv', base64: 'YQ==' } })).toBe(true);
+    expect(isRpcReply({ ok: true, status: 200, body: null, file: { content_type: 'text/csv' } })).toBe(false);
+    expect(isRpcReply({ ok: true, status: 200, body: null, file: 'x' })).toBe(false);
   });
 
   it('recognizes RpcReply shapes and refuses others', () => {

@@ -56,6 +56,7 @@ describe('Idempotency-Key decision', () => {
     expect(isStorable({ status: 422, headers: {}, body: '' })).toBe(true);
     expect(isStorable({ status: 503, headers: {}, body: '' })).toBe(false);
     expect(isStorable({ status: 500, headers: {}, body: '' })).toBe(false);
+    expect(isStorable({ status: 200, headers: {}, body: Buffer.from('%PDF') })).toBe(false);
   });
 
   it('scopes keys per partner, and per credential for admins', () => {

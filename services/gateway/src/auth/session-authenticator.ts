@@ -112,7 +112,7 @@ export class SessionAuthenticator {
   shapeReply(kind: NonNullable<RouteContract['session']>, req: FastifyRequest, result: HttpResult): HttpResult {
     const secure = this.secure(req);
     if (kind === 'end') return { ...result, headers: { ...result.headers, 'set-cookie': clearedSessionCookie(secure) } };
-    if (result.status >= 300 || result.body === undefined) return result;
+    if (result.status >= 300 || typeof result.body !== 'string') return result;
     const body = JSON.parse(result.body) as Record<string, unknown> & { session?: { expires_at?: string } };
     const headers = { ...result.headers, 'cache-control': 'no-store' };
     if (kind === 'current') {

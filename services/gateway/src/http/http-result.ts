@@ -8,7 +8,8 @@ import type { FastifyReply } from 'fastify';
 export interface HttpResult {
   status: number;
   headers: Record<string, string>;
-  body: string | undefined;
+  /** Bytes only for file answers (PDF, CSV), which are never stored for idempotent replay. */
+  body: string | Buffer | undefined;
 }
 
 export const JSON_TYPE = 'application/json; charset=utf-8';
@@ -17,6 +18,20 @@ export const PROBLEM_TYPE = 'application/problem+json; charset=utf-8';
 export function jsonResult(status: number, body: unknown, headers: Record<string, string> = {}): HttpResult {
   if (body === undefined || status === 204 || status === 304) return { status, headers, body: undefined };
   return { status, headers: { 'content-type': JSON_TYPE, ...headers }, body: JSON.stringify(body) };
+}
+
+/** A service's file answer: its bytes with its content type; a filename makes it an attachment (RFC 6266). */
+export function fileResult(
+  status: number,
+  file: { content_type: string; base64: string; filename?: string | undefined },
+  headers: Record<string, string> = {},
+): HttpResult {
+  const out: Record<string, string> = { ...headers, 'content-type': file.content_type, 'x-content-type-options': 'nosniff' };
+  if (file.filename !== undefined) {
+    const ascii = file.filename.replace(/[^A-Za-z0-9._-]/g, '_');
+    out['content-disposition'] = `attachment; filename="${ascii}"; filename*=UTF-8''${encodeURIComponent(file.filename)}`;
+  }
+  return { status, headers: out, body: Buffer.from(file.base64, 'base64') };
 }
 
 /** Seconds a 503 asks the client to wait when whoever produced it gave no better figure (engines recover in seconds). */

@@ -44,9 +44,12 @@ export function decideIdempotency(
   };
 }
 
-/** Only answers the client may rely on are kept: a 5xx (the gateway or a service was down) may be retried. */
+/**
+ * Only answers the client may rely on are kept: a 5xx (the gateway or a service was down) may be retried. File
+ * answers (bytes) are not kept: they come from reads, which are safe to run again.
+ */
 export function isStorable(result: HttpResult): boolean {
-  return result.status < 500;
+  return result.status < 500 && typeof result.body !== 'object';
 }
 
 /** Keys are scoped per partner (every credential of one partner shares them) and, for admins, per credential. */

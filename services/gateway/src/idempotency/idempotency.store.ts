@@ -60,7 +60,12 @@ export class IdempotencyStore {
   async complete(ref: KeyRef, result: HttpResult): Promise<void> {
     await this.db
       .updateTable('idempotency_keys')
-      .set({ state: 'done', status: result.status, headers: sql`${JSON.stringify(result.headers)}::jsonb`, body: result.body ?? null })
+      .set({
+        state: 'done',
+        status: result.status,
+        headers: sql`${JSON.stringify(result.headers)}::jsonb`,
+        body: typeof result.body === 'string' ? result.body : null,
+      })
       .where('scope', '=', ref.scope)
       .where('key', '=', ref.key)
       .execute();

@@ -1,7 +1,7 @@
 import { isStorableText, type RouteContract, type RpcReply, STORABLE_TEXT_MESSAGE } from '@pep/contracts';
 import { type FieldError, NotFoundError, PROBLEM_BASE, ValidationError } from '@pep/runtime';
 import type { z } from 'zod';
-import { type HttpResult, jsonResult, problemResult } from '../http/http-result.ts';
+import { fileResult, type HttpResult, jsonResult, problemResult } from '../http/http-result.ts';
 
 export interface ValidatedInput {
   params: Record<string, unknown>;
@@ -75,6 +75,7 @@ export function replyToHttp(reply: RpcReply): HttpResult {
   if (reply.ok) {
     const headers: Record<string, string> = {};
     if (reply.headers) for (const [k, v] of Object.entries(reply.headers)) headers[k.toLowerCase()] = String(v);
+    if (reply.file) return fileResult(reply.status, reply.file, headers);
     return jsonResult(reply.status, reply.body, headers);
   }
   const p = reply.problem;

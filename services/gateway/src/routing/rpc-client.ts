@@ -102,7 +102,12 @@ function describe(err: unknown): string {
 export function isRpcReply(v: unknown): v is RpcReply {
   if (typeof v !== 'object' || v === null) return false;
   const r = v as Record<string, unknown>;
-  if (r.ok === true) return typeof r.status === 'number' && r.status >= 100 && r.status < 600;
+  if (r.ok === true) {
+    const f = r.file as Record<string, unknown> | undefined;
+    const fileOk =
+      f === undefined || (typeof f === 'object' && f !== null && typeof f.content_type === 'string' && typeof f.base64 === 'string');
+    return typeof r.status === 'number' && r.status >= 100 && r.status < 600 && fileOk;
+  }
   if (r.ok === false) {
     const p = r.problem as Record<string, unknown> | undefined;
     return typeof p === 'object' && p !== null && typeof p.status === 'number' && p.status >= 400 && p.status < 600;
