@@ -19,6 +19,7 @@ import type { ProbeResult } from '../domain/integration/health.ts';
 import { type IntegrationCommand, decideIntegration, validateMappingExpression } from '../domain/integration/decide.ts';
 import { type IntegrationState, currentMappings, toIntegration } from '../domain/integration/integration.ts';
 import { findIntegration, listIntegrations } from '../projections/integrations/index.ts';
+import { recentTraffic } from '../projections/integration-traffic/queries.ts';
 import { createIntegrationChecker } from '../app/integration-health.ts';
 import type { HandlerDeps } from './deps.ts';
 import { applicationAggregate } from '../domain/application/aggregate.ts';
@@ -34,7 +35,7 @@ type Req = RpcRequest<unknown, unknown, unknown>;
 
 export function integrationHandlers(deps: HandlerDeps & { probe?: (url: string) => Promise<ProbeResult> }): Record<string, RpcHandler> {
   const h = (fn: Parameters<typeof handler>[1]) => handler(deps.logger, fn);
-  const check = createIntegrationChecker(deps.commands, deps.config, deps.now);
+  const check = createIntegrationChecker(deps.commands, deps.config, deps.now, (id, since) => recentTraffic(deps.db, id, since));
 
   const visible = async (req: Req, id: string): Promise<IntegrationState> => {
     const s = (await deps.commands.load(integrationAggregate, id)).state;
