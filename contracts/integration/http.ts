@@ -147,8 +147,11 @@ export const IntegrationTrafficSchema = z
 export const IntegrationMetricsHourSchema = z
   .object({
     hour: safeText().describe('Start of the hour (UTC)'),
-    calls: z.number().int().describe("webhook_attempts + api_requests"),
-    webhook_attempts: z.number().int().describe("Webhook attempts to the integration's endpoints (mapping failures included: nothing was sent)"),
+    calls: z.number().int().describe('webhook_attempts + api_requests'),
+    webhook_attempts: z
+      .number()
+      .int()
+      .describe("Webhook attempts to the integration's endpoints (mapping failures included: nothing was sent)"),
     api_requests: z.number().int().describe("API requests made with the credentials of the integration's application (its OAuth clients)"),
     succeeded: z.number().int().describe('Successful webhook attempts (2xx) plus API requests answered below 400'),
     success_rate: z.number().describe('succeeded / calls (0 when no calls)'),
@@ -159,7 +162,9 @@ export const IntegrationMetricsHourSchema = z
       ),
     errors: z
       .record(safeText(), z.number().int())
-      .describe('Failed calls by class: timeout, tls, network, http_4xx, http_5xx, rate_limited, mapping (webhook attempts), api_error (API answers of 400 and above)'),
+      .describe(
+        'Failed calls by class: timeout, tls, network, http_4xx, http_5xx, rate_limited, mapping (webhook attempts), api_error (API answers of 400 and above)',
+      ),
   })
   .meta({ id: 'IntegrationMetricsHour' });
 

@@ -30,7 +30,10 @@ export function createIntegrationChecker(
     const app = (await commands.load(applicationAggregate, integration.application_id)).state;
     const at = now();
     const traffic = recent
-      ? { ...(await recent(integrationId, new Date(at.getTime() - config.INTEGRATION_TRAFFIC_WINDOW_MS))), window_ms: config.INTEGRATION_TRAFFIC_WINDOW_MS }
+      ? {
+          ...(await recent(integrationId, new Date(at.getTime() - config.INTEGRATION_TRAFFIC_WINDOW_MS))),
+          window_ms: config.INTEGRATION_TRAFFIC_WINDOW_MS,
+        }
       : null;
     if (!app?.health_url && !traffic) return integration;
     const result = app?.health_url ? await probe(app.health_url) : null;

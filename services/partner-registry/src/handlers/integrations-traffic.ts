@@ -36,7 +36,8 @@ export function integrationTrafficHandlers(deps: HandlerDeps): Record<string, Rp
     'integrations.errors': h(async (req) => {
       const i = await visible(req);
       const q = parseOrThrow(IntegrationErrorsQuery, req.query ?? {});
-      if (q.from && q.to && Date.parse(q.from) >= Date.parse(q.to)) throw new ValidationError([{ path: 'from', message: 'must be before to' }]);
+      if (q.from && q.to && Date.parse(q.from) >= Date.parse(q.to))
+        throw new ValidationError([{ path: 'from', message: 'must be before to' }]);
       return ok(await listIntegrationErrors(deps.db, i.id, q));
     }),
   };

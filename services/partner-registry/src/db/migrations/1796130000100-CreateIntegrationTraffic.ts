@@ -61,7 +61,13 @@ export const CreateIntegrationTraffic = {
       .execute();
   },
   async down(db: Kysely<unknown>) {
-    for (const t of ['integration_traffic_clients', 'integration_traffic_apps', 'integration_errors', 'integration_traffic_minutes', 'integration_metrics_hourly'])
+    for (const t of [
+      'integration_traffic_clients',
+      'integration_traffic_apps',
+      'integration_errors',
+      'integration_traffic_minutes',
+      'integration_metrics_hourly',
+    ])
       await db.schema.dropTable(t).ifExists().execute();
   },
 };

@@ -123,12 +123,12 @@ export function decideIntegration(command: IntegrationCommand, state: Integratio
             customer_id: s.customer_id,
             error_code:
               combined.source === 'traffic'
-              ? 'deliveries_failing'
-              : probe && 'error' in probe
-                ? /timeout|abort/i.test(probe.error)
-                  ? 'timeout'
-                  : 'unreachable'
-                : 'health_check_failed',
+                ? 'deliveries_failing'
+                : probe && 'error' in probe
+                  ? /timeout|abort/i.test(probe.error)
+                    ? 'timeout'
+                    : 'unreachable'
+                  : 'health_check_failed',
             error_message: (error ?? '').slice(0, 2000),
             retryable: true,
             attempt: s.health.consecutive_failures + 1,

@@ -134,7 +134,11 @@ export async function applyTrafficEvents(trx: Transaction<RegistryDB>, events: S
           .execute();
         break;
       case 'integration.disconnected':
-        await trx.updateTable('integration_traffic_apps').set({ connected: false }).where('integration_id', '=', e.data.integration_id).execute();
+        await trx
+          .updateTable('integration_traffic_apps')
+          .set({ connected: false })
+          .where('integration_id', '=', e.data.integration_id)
+          .execute();
         break;
       case 'webhook.deliveries.rolled_up': {
         const id = e.data.integration_id;
@@ -226,13 +230,20 @@ export async function applyTrafficEvents(trx: Transaction<RegistryDB>, events: S
     }
     await trx
       .insertInto('integration_traffic_minutes')
-      .values(rows.map((r) => ({ integration_id: r.integration_id, minute: new Date(r.minute), attempts: r.attempts, succeeded: r.succeeded })))
+      .values(
+        rows.map((r) => ({ integration_id: r.integration_id, minute: new Date(r.minute), attempts: r.attempts, succeeded: r.succeeded })),
+      )
       .onConflict((oc) =>
-        oc.columns(['integration_id', 'minute']).doUpdateSet((eb) => ({ attempts: eb.ref('excluded.attempts'), succeeded: eb.ref('excluded.succeeded') })),
+        oc
+          .columns(['integration_id', 'minute'])
+          .doUpdateSet((eb) => ({ attempts: eb.ref('excluded.attempts'), succeeded: eb.ref('excluded.succeeded') })),
       )
       .execute();
     const newest = Math.max(...rows.map((r) => r.minute));
-    await trx.deleteFrom('integration_traffic_minutes').where('minute', '<', new Date(newest - MINUTES_KEPT_MS)).execute();
+    await trx
+      .deleteFrom('integration_traffic_minutes')
+      .where('minute', '<', new Date(newest - MINUTES_KEPT_MS))
+      .execute();
   }
 }
 
@@ -251,7 +262,11 @@ async function integrationOfCredential(trx: Transaction<RegistryDB>, partnerId: 
 }
 
 async function insertError(trx: Transaction<RegistryDB>, row: Insertable<IntegrationErrorsTable>) {
-  await trx.insertInto('integration_errors').values(row).onConflict((oc) => oc.column('id').doNothing()).execute();
+  await trx
+    .insertInto('integration_errors')
+    .values(row)
+    .onConflict((oc) => oc.column('id').doNothing())
+    .execute();
 }
 
 async function saveHours(trx: Transaction<RegistryDB>, deltas: HourDelta[]): Promise<void> {

@@ -72,7 +72,11 @@ export async function integrationMetrics(db: Kysely<RegistryDB>, integrationId: 
 }
 
 /** Webhook attempts to the integration's endpoints (and how many succeeded) in the minutes since `since`. */
-export async function recentTraffic(db: Kysely<RegistryDB>, integrationId: string, since: Date): Promise<{ attempts: number; succeeded: number }> {
+export async function recentTraffic(
+  db: Kysely<RegistryDB>,
+  integrationId: string,
+  since: Date,
+): Promise<{ attempts: number; succeeded: number }> {
   const r = await db
     .selectFrom('integration_traffic_minutes')
     .select([sql<string>`coalesce(sum(attempts), 0)`.as('attempts'), sql<string>`coalesce(sum(succeeded), 0)`.as('succeeded')])
