@@ -86,7 +86,12 @@ export const MappingSampleEventSchema = z
 
 export const PreviewIntegrationMappingBody = z
   .object({
-    event: MappingSampleEventSchema,
+    event: MappingSampleEventSchema.optional().describe('A sample event (or give event_id)'),
+    event_id: safeText()
+      .max(128)
+      .regex(/^[A-Za-z0-9_.:-]{1,128}$/, 'must be an event id')
+      .optional()
+      .describe("A stored event of the partner's (one the platform delivered by webhook) to preview instead of a sample"),
     expression: safeText()
       .min(1)
       .max(10_000)
@@ -94,6 +99,10 @@ export const PreviewIntegrationMappingBody = z
       .describe("An unsaved expression to try; without it, the integration's saved mapping for the event's type"),
   })
   .strict()
+  .refine((b) => (b.event === undefined) !== (b.event_id === undefined), {
+    message: 'give either event (a sample) or event_id (a stored event), not both',
+    path: ['event'],
+  })
   .meta({ id: 'PreviewIntegrationMapping' });
 
 export const MappingPreviewSchema = z

@@ -8,6 +8,13 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { bucketPercentile } from '../src/projections/integration-traffic/queries.ts';
 import { admin, partnerPrincipal, type Registry, startRegistry, statusOf } from './support/registry.ts';
 import { envelope } from './support/stream.ts';
+import {
+  partner as dispatcherPartner,
+  publishBusiness,
+  rpcClient,
+  startDispatcherProcess,
+} from '../../webhook-dispatcher/test/support/harness.ts';
+import { startReceiver } from '@pep/testing';
 
 // Integration metrics, errors and health from traffic: the dispatcher's rollups, the gateway's API usage and the
 // dispatcher's integration errors are appended to a real stream (as those services do); the registry folds them.
@@ -367,4 +374,35 @@ describe('integration metrics from real traffic', () => {
     ]);
     await waitUntil(async () => (await reg.ok<Integration>('integrations.get', me, { params: { id: integ.id } })).health.status === 'up');
   });
+
+  it('previews a mapping on a stored event of the partner (read from the dispatcher), 404 for an unknown or foreign one', async () => {
+    const integ = await install();
+    const dispatcher = await startDispatcherProcess(names);
+    const rpc = await rpcClient(names);
+    const receiver = await startReceiver();
+    try {
+      await rpc.ok('endpoints.create', dispatcherPartner(owner.id), { body: { url: receiver.url, event_types: ['lead.*'] } });
+      const ev = await publishBusiness(reg.bus, owner.id, 'lead.created', { email: 'ada@example.com', first_name: 'Ada' });
+      await waitUntil(() => receiver.received.find((r) => r.body.includes(ev.id)), { what: 'the delivery' });
+      const me = partnerPrincipal(owner.id);
+      const preview = await reg.ok<{ ok: boolean; payload: unknown; event_type: string }>('integrations.mappings.preview', me, {
+        params: { id: integ.id },
+        body: { event_id: ev.id, expression: '{ "who": first_name, "id": $event.id }' },
+      });
+      expect(preview).toMatchObject({ ok: true, event_type: 'lead.created', payload: { who: 'Ada', id: ev.id } });
+      const unknown = await reg.call('integrations.mappings.preview', me, { params: { id: integ.id }, body: { event_id: 'evt_nope' } });
+      expect(statusOf(unknown)).toBe(404);
+      // The dispatcher answers for the caller's own partner only.
+      expect(statusOf(await rpc.call('events.get', dispatcherPartner(other.id), { params: { id: ev.id } }))).toBe(404);
+      const both = await reg.call('integrations.mappings.preview', me, {
+        params: { id: integ.id },
+        body: { event_id: ev.id, event: { type: 'lead.created', data: {} } },
+      });
+      expect(statusOf(both)).toBe(422);
+    } finally {
+      await rpc.close();
+      await receiver.close();
+      await dispatcher.proc.stop();
+    }
+  }, 120_000);
 });

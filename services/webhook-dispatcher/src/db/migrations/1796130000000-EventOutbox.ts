@@ -18,8 +18,11 @@ export async function up(db: Kysely<unknown>): Promise<void> {
     .addColumn('created_at', 'timestamptz', (c) => c.notNull().defaultTo(sql`now()`))
     .execute();
   await db.schema.createIndex('webhook_event_outbox_due').on('webhook_event_outbox').columns(['not_before', 'created_at']).execute();
+  // Stored events by id (a mapping preview of a delivered event).
+  await db.schema.createIndex('webhook_events_id').on('webhook_events').column('id').execute();
 }
 
 export async function down(db: Kysely<unknown>): Promise<void> {
+  await db.schema.dropIndex('webhook_events_id').ifExists().execute();
   await db.schema.dropTable('webhook_event_outbox').ifExists().execute();
 }
