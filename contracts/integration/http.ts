@@ -139,7 +139,9 @@ export const IntegrationTrafficHourSchema = z
       .describe('Of attempts that were sent'),
     errors: z
       .record(safeText(), z.number().int())
-      .describe('Failed attempts by class: timeout, tls_error, connect_error, http_4xx, http_5xx, mapping_error, ssrf_refused, network_error, ...'),
+      .describe(
+        'Failed attempts by class: timeout, tls_error, connect_error, http_4xx, http_5xx, mapping_error, ssrf_refused, network_error, ...',
+      ),
   })
   .meta({ id: 'IntegrationTrafficHour' });
 
