@@ -385,10 +385,17 @@ describe('integration metrics from real traffic', () => {
       const ev = await publishBusiness(reg.bus, owner.id, 'lead.created', { email: 'ada@example.com', first_name: 'Ada' });
       await waitUntil(() => receiver.received.find((r) => r.body.includes(ev.id)), { what: 'the delivery' });
       const me = partnerPrincipal(owner.id);
-      const preview = await reg.ok<{ ok: boolean; payload: unknown; event_type: string }>('integrations.mappings.preview', me, {
-        params: { id: integ.id },
-        body: { event_id: ev.id, expression: '{ "who": first_name, "id": $event.id }' },
-      });
+      // The dispatcher stores the event with the delivery's record, a moment after the request went out.
+      const preview = await waitUntil(
+        async () => {
+          const r = await reg.call('integrations.mappings.preview', me, {
+            params: { id: integ.id },
+            body: { event_id: ev.id, expression: '{ "who": first_name, "id": $event.id }' },
+          });
+          return r.ok ? (r.body as { ok: boolean; payload: unknown; event_type: string }) : undefined;
+        },
+        { what: 'the preview of the stored event' },
+      );
       expect(preview).toMatchObject({ ok: true, event_type: 'lead.created', payload: { who: 'Ada', id: ev.id } });
       const unknown = await reg.call('integrations.mappings.preview', me, { params: { id: integ.id }, body: { event_id: 'evt_nope' } });
       expect(statusOf(unknown)).toBe(404);
