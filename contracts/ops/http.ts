@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { safeDatetime, safeJson, safeText } from '../common/text.ts';
 import { defineRoutes, type RouteContract } from '../http/routes.ts';
+import { OPS_SERVICES, type OpsService } from './services.ts';
 
 /**
  * Operator routes of the admin console (platform admins only): what `pnpm ops` does over NATS, over HTTP. Every
@@ -8,15 +9,6 @@ import { defineRoutes, type RouteContract } from '../http/routes.ts';
  * each gets the same routes under `/v1/admin/services/<service>/`. The service is part of the literal path (a
  * route forwards to one service), so a new service is one line in OPS_SERVICES.
  */
-export const OPS_SERVICES = [
-  'billing',
-  'github-bridge',
-  'marketplace',
-  'partner-registry',
-  'rollback-orchestrator',
-  'webhook-dispatcher',
-] as const;
-export type OpsService = (typeof OPS_SERVICES)[number];
 
 export const RebuildProgressSchema = z.object({
   projection: safeText(),
