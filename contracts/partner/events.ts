@@ -84,7 +84,14 @@ export const PartnerTerminated = defineEvent({
   data: z.object({ partner_id: safeText(), reason: safeText() }),
 });
 
-export const partnerEvents = [PartnerCreated, PartnerUpdated, PartnerActivated, PartnerChangesRequested, PartnerSuspended, PartnerTerminated] as const;
+export const partnerEvents = [
+  PartnerCreated,
+  PartnerUpdated,
+  PartnerActivated,
+  PartnerChangesRequested,
+  PartnerSuspended,
+  PartnerTerminated,
+] as const;
 
 export const ContactRoleSchema = z.enum(['primary', 'technical', 'billing', 'legal', 'security', 'support']);
 export type ContactRole = z.output<typeof ContactRoleSchema>;

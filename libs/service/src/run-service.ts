@@ -246,8 +246,8 @@ function opsHandlers<DB, C>(ctx: ServiceContext<DB, C>): Record<string, RpcHandl
         });
       }
       // The service's durable consumers (work queues): their pending count is the lag an operator watches.
-      const consumers = (await durableLags((durable, err) => ctx.logger.warn('consumer lag unavailable', { durable, err }))).sort(
-        (a, b) => a.durable.localeCompare(b.durable),
+      const consumers = (await durableLags((durable, err) => ctx.logger.warn('consumer lag unavailable', { durable, err }))).sort((a, b) =>
+        a.durable.localeCompare(b.durable),
       );
       return ok({ data: out, consumers });
     }),

@@ -203,7 +203,12 @@ export function createAccounts(deps: AccountsDeps) {
       if (!r.state) throw new NotFoundError(`user ${userId} not found`);
       await send(
         r.state.email,
-        invitationEmail.render({ role: 'platform admin', partner: 'Partner Platform', link: link('accept-invitation', token.token), expires: expiresAt }),
+        invitationEmail.render({
+          role: 'platform admin',
+          partner: 'Partner Platform',
+          link: link('accept-invitation', token.token),
+          expires: expiresAt,
+        }),
         true,
       );
       return toPartnerUser(r.state);

@@ -127,12 +127,7 @@ export function RollbackPoliciesPage({ canWrite, platformAdmin }: { canWrite: bo
               <Field label="Cooldown (minutes)" type="number" value={form.cooldown_minutes} onChange={set('cooldown_minutes')} />
               <Field label="Most actions per incident" type="number" value={form.max_actions} onChange={set('max_actions')} />
             </div>
-            <Field
-              label="Notify (emails, comma-separated)"
-              value={form.notify_emails}
-              onChange={set('notify_emails')}
-              required={false}
-            />
+            <Field label="Notify (emails, comma-separated)" value={form.notify_emails} onChange={set('notify_emails')} required={false} />
             <TextArea
               label="Journeys"
               value={form.journeys}
@@ -163,7 +158,11 @@ export function RollbackPoliciesPage({ canWrite, platformAdmin }: { canWrite: bo
               )}
             </div>
           </form>
-          {save.isSuccess && <p role="status">Policy {save.data.name ?? save.data.id} saved (version {save.data.version}).</p>}
+          {save.isSuccess && (
+            <p role="status">
+              Policy {save.data.name ?? save.data.id} saved (version {save.data.version}).
+            </p>
+          )}
         </Card>
       )}
       <Card title="Policies">
