@@ -130,7 +130,11 @@ beforeAll(async () => {
   await waitReady(`${gw}/readyz`, gateway);
   // Every service answers its ops routes before the browser starts (the registry also seeds the admin).
   for (const s of ['partner-registry', 'webhook-dispatcher', 'rollback-orchestrator'])
-    await waitUntil(async () => (await api('GET', `/v1/admin/services/${s}/projections`)).status === 200, { what: `${s} to answer` });
+    await waitUntil(async () => (await api('GET', `/v1/admin/services/${s}/projections`)).status === 200, { what: `${s} to answer` }).catch(
+      (err: unknown) => {
+        throw new Error(`${String(err)}\n${procs.map((p) => `--- ${p.name}\n${p.output().slice(-3000)}`).join('\n')}`);
+      },
+    );
   browser = await launchChromium();
 });
 afterAll(async () => {
@@ -150,7 +154,7 @@ describe('admin console and incidents in Chromium', () => {
     expect((await api('POST', `/v1/partners/${acme.id}/users`, { email: 'owner@acme-admin.test', role: 'owner' })).status).toBe(201);
     owner = await acceptInvitation(await linkIn('owner@acme-admin.test'), 'owner password for tests');
     const nav = owner.page.getByRole('navigation', { name: 'Main' });
-    await expect.poll(() => nav.getByRole('link', { name: 'Incidents' }).count()).toBe(1);
+    await expect.poll(() => nav.getByRole('link', { name: 'Incidents' }).count(), { timeout: 10_000 }).toBe(1);
     for (const label of ['Partner review', 'Application review', 'Operations', 'Platform admins'])
       expect(await nav.getByRole('link', { name: label }).count()).toBe(0);
     await owner.page.goto(`${gw}/portal/admin/operations`);
@@ -255,7 +259,7 @@ describe('admin console and incidents in Chromium', () => {
 
     await page.getByRole('button', { name: `Retry dead letter ${letter.id}` }).click();
     await page.getByText(`Dead letter ${letter.id} retried.`).waitFor();
-    await expect.poll(() => page.getByTestId(`dead-letter-state-${letter.id}`).textContent()).toMatch(/^retried/);
+    await expect.poll(() => page.getByTestId(`dead-letter-state-${letter.id}`).textContent(), { timeout: 10_000 }).toMatch(/^retried/);
     const letters = await api('GET', '/v1/admin/services/partner-registry/dead-letters');
     expect(letters.body.data.find((d: { id: number }) => d.id === letter.id).retried_at).not.toBeNull();
   });
@@ -278,7 +282,7 @@ describe('admin console and incidents in Chromium', () => {
     await page.getByRole('cell', { name: 'second@platform.test' }).waitFor();
     const second = await acceptInvitation(await linkIn('second@platform.test'), 'second admin password');
     const nav = second.page.getByRole('navigation', { name: 'Main' });
-    await expect.poll(() => nav.getByRole('link', { name: 'Operations' }).count()).toBe(1);
+    await expect.poll(() => nav.getByRole('link', { name: 'Operations' }).count(), { timeout: 10_000 }).toBe(1);
     const users = await api('GET', '/v1/admin/users');
     expect(users.body.data.map((u: { email: string; role: string }) => [u.email, u.role])).toContainEqual([
       'second@platform.test',
@@ -294,13 +298,17 @@ describe('admin console and incidents in Chromium', () => {
     await page.getByLabel('Policy name').fill('Checkout guard');
     await page.getByLabel('Mode').selectOption('approval');
     await page.getByRole('button', { name: 'Create policy' }).click();
-    await page.getByRole('cell', { name: /Checkout guard/ }).waitFor();
+    await page.getByRole('cell', { name: /^Checkout guard rbp_/ }).waitFor();
+    const created = (await api('GET', `/v1/rollback/policies?partner_id=${acme.id}`)).body.data[0];
+    expect(created).toMatchObject({ name: 'Checkout guard', mode: 'approval', max_actions: 5 });
     await page.getByRole('button', { name: 'Edit Checkout guard' }).click();
     await page.getByLabel('Most actions per incident').fill('3');
     await page.getByRole('button', { name: 'Save policy' }).click();
-    await page.getByText(/Policy Checkout guard saved \(version 2\)/).waitFor();
-    const policies = await api('GET', `/v1/rollback/policies?partner_id=${acme.id}`);
-    expect(policies.body.data[0]).toMatchObject({ name: 'Checkout guard', mode: 'approval', max_actions: 3 });
+    await page.getByText(/Policy Checkout guard saved \(version \d+\)/).waitFor();
+    await waitUntil(async () => (await api('GET', `/v1/rollback/policies/${created.id}`)).body.max_actions === 3, { what: 'the edit' });
+    const edited = (await api('GET', `/v1/rollback/policies/${created.id}`)).body;
+    expect(edited).toMatchObject({ name: 'Checkout guard', mode: 'approval', customer_id: 'cust_acme' });
+    expect(edited.version).toBeGreaterThan(created.version);
 
     // The monitor (PathCanary) reports an incident through the gateway with the partner's key.
     const key = await api('POST', `/v1/partners/${acme.id}/api-keys`, { name: 'pathcanary', scopes: ['admin'] });
@@ -324,7 +332,7 @@ describe('admin console and incidents in Chromium', () => {
     await visit(page, '/incidents');
     await page.getByRole('button', { name: incidentId }).click();
     const timeline = page.getByTestId('timeline');
-    await expect.poll(() => timeline.locator('li').count()).toBeGreaterThan(0);
+    await expect.poll(() => timeline.locator('li').count(), { timeout: 10_000 }).toBeGreaterThan(0);
     const incident = await api('GET', `/v1/incidents/${incidentId}`);
     for (const entry of incident.body.timeline as { summary: string }[]) await timeline.getByText(entry.summary).first().waitFor();
     await page.getByRole('heading', { name: 'Actions taken' }).waitFor();

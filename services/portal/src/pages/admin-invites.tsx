@@ -38,7 +38,7 @@ export function AdminInvitesPage() {
       </Card>
       <Card title="Admins">
         <ErrorNote error={admins.error} />
-        <table>
+        <table className="fit">
           <thead>
             <tr>
               <th scope="col">Email</th>

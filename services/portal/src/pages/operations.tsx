@@ -33,7 +33,7 @@ function ConsumerLagCard() {
   });
   return (
     <Card title="Consumer lag per service">
-      <table data-testid="consumer-lag">
+      <table className="fit" data-testid="consumer-lag">
         <thead>
           <tr>
             <th scope="col">Service</th>
