@@ -127,7 +127,7 @@ beforeAll(async () => {
     }),
   );
   procs.push(gateway);
-  await waitReady(`${gw}/readyz`, gateway);
+  await waitReady(`${gw}/readyz`, gateway, 150_000);
   // Every service answers its ops routes before the browser starts (the registry also seeds the admin).
   for (const s of ['partner-registry', 'webhook-dispatcher', 'rollback-orchestrator'])
     await waitUntil(async () => (await api('GET', `/v1/admin/services/${s}/projections`)).status === 200, { what: `${s} to answer` }).catch(
