@@ -75,7 +75,8 @@ export function decidePartnerUser(command: PartnerUserCommand, state: PartnerUse
         throw new ConflictError('this email address already has an account with another partner');
       }
       if (state?.status === 'active') throw new ConflictError('this email address is already a member of the partner');
-      if ((d.role === 'platform_admin' || d.partner_id === null) && (command.actor.role !== 'platform' || d.role !== 'platform_admin')) {
+      const adminInvitation = d.role === 'platform_admin' || d.partner_id === null;
+      if (adminInvitation && (command.actor.role !== 'platform' || d.role !== 'platform_admin' || d.partner_id !== null)) {
         throw new ForbiddenError('only a platform admin invites a platform admin, and only without a partner');
       }
       if (d.role === 'owner' && command.actor.role !== 'owner' && command.actor.role !== 'platform') {
