@@ -4,6 +4,8 @@
 // PORTAL_SCREENSHOTS=1 refreshes the admin screenshots of docs/portal.md.
 import { randomBytes } from 'node:crypto';
 import { mkdirSync } from 'node:fs';
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import type { StoredEvent } from '@pep/contracts';
 import { createDb, type PlatformTables } from '@pep/db';
 import { startTestSmtpServer, type TestSmtpServer } from '@pep/mailer/testing';
@@ -34,6 +36,10 @@ let adminKey = '';
 const ADMIN = { email: 'root@platform.test', password: 'platform admin password' };
 const SHOTS = process.env.PORTAL_SCREENSHOTS ? `${REPO_ROOT}/docs/portal` : undefined;
 const axeFindings: string[] = [];
+// The journey's rollback webhook (a loopback receiver): what an approved rollback calls.
+let receiver: Server;
+let receiverUrl = '';
+const rollbackCalls: string[] = [];
 
 async function api(method: string, path: string, body?: unknown, token = adminKey) {
   const res = await fetch(`${gw}${path}`, {
@@ -95,6 +101,18 @@ async function acceptInvitation(link: string, password: string): Promise<{ conte
 beforeAll(async () => {
   smtp = await startTestSmtpServer();
   mkdirSync(SHOTS ?? '/tmp', { recursive: true });
+  receiver = createServer((req, res) => {
+    let body = '';
+    req.on('data', (c) => {
+      body += c;
+    });
+    req.on('end', () => {
+      rollbackCalls.push(body);
+      res.writeHead(200, { 'content-type': 'application/json' }).end('{"ok":true}');
+    });
+  });
+  await new Promise<void>((r) => receiver.listen(0, '127.0.0.1', r));
+  receiverUrl = `http://127.0.0.1:${(receiver.address() as AddressInfo).port}`;
   bus = await createTestBus(names, ['gateway', 'partner-registry', 'webhook-dispatcher', 'rollback-orchestrator']);
   const port = await freePort();
   gw = `http://127.0.0.1:${port}`;
@@ -140,6 +158,7 @@ beforeAll(async () => {
 afterAll(async () => {
   await browser?.close();
   await Promise.all(procs.map((p) => p.stop()));
+  receiver?.close();
   await smtp?.close();
   await bus?.cleanup();
 });
@@ -297,6 +316,7 @@ describe('admin console and incidents in Chromium', () => {
     await page.getByLabel('Customer id').fill('cust_acme');
     await page.getByLabel('Policy name').fill('Checkout guard');
     await page.getByLabel('Mode').selectOption('approval');
+    await page.getByLabel('Journeys').fill(JSON.stringify([{ funnel: 'checkout', webhooks: [{ url: `${receiverUrl}/rollback` }] }]));
     await page.getByRole('button', { name: 'Create policy' }).click();
     await page.getByRole('cell', { name: /^Checkout guard rbp_/ }).waitFor();
     const created = (await api('GET', `/v1/rollback/policies?partner_id=${acme.id}`)).body.data[0];
@@ -336,7 +356,18 @@ describe('admin console and incidents in Chromium', () => {
     const incident = await api('GET', `/v1/incidents/${incidentId}`);
     for (const entry of incident.body.timeline as { summary: string }[]) await timeline.getByText(entry.summary).first().waitFor();
     await page.getByRole('heading', { name: 'Actions taken' }).waitFor();
-    if (incident.body.rollback) await page.getByText(`Rollback ${incident.body.rollback.status}`).waitFor();
+    // The policy asks for approval: the planned action (the journey's webhook) waits until the owner approves it.
+    expect(incident.body.rollback).toMatchObject({ status: 'awaiting_approval', mode: 'approval' });
+    await page.getByText('Rollback awaiting_approval (approval)').waitFor();
+    expect(rollbackCalls).toEqual([]);
+    await page.getByRole('button', { name: 'Approve the rollback' }).click();
+    await waitUntil(async () => rollbackCalls.length > 0, { what: 'the rollback webhook', timeoutMs: 30_000 });
+    await page.getByText('Rollback completed (approval)').waitFor({ timeout: 20_000 });
+    await page.getByRole('cell', { name: `${receiverUrl}/rollback` }).waitFor();
+    await page.getByRole('cell', { name: /^succeeded, 1 attempts/ }).waitFor();
+    const done = await api('GET', `/v1/incidents/${incidentId}`);
+    expect(done.body.rollback.actions).toContainEqual(expect.objectContaining({ kind: 'webhook', status: 'succeeded' }));
+    for (const entry of done.body.timeline as { summary: string }[]) await timeline.getByText(entry.summary).first().waitFor();
     if (SHOTS) await page.screenshot({ path: `${SHOTS}/incident-timeline.png`, fullPage: true });
     for (const v of await seriousViolations(page)) axeFindings.push(`/incidents (detail): ${v}`);
   });

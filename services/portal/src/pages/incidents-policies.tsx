@@ -30,7 +30,19 @@ const EMPTY: Form = {
   providers: '[]',
 };
 
-/** Providers come back without their tokens (`token_set: true`): the form shows them so the tokens can be entered again. */
+/** The API's `secret_set` / `token_set` markers are answers, not inputs: the form leaves them out. */
+const withoutMarkers = (v: unknown): unknown =>
+  Array.isArray(v)
+    ? v.map(withoutMarkers)
+    : v && typeof v === 'object'
+      ? Object.fromEntries(
+          Object.entries(v)
+            .filter(([k]) => k !== 'secret_set' && k !== 'token_set')
+            .map(([k, x]) => [k, withoutMarkers(x)]),
+        )
+      : v;
+
+/** Providers and journey webhooks come back without their secrets: the form shows them so they can be entered again. */
 const formOf = (p: RollbackPolicy): Form => ({
   partner_id: p.partner_id,
   customer_id: p.customer_id,
@@ -39,12 +51,8 @@ const formOf = (p: RollbackPolicy): Form => ({
   cooldown_minutes: String(p.cooldown_minutes),
   max_actions: String(p.max_actions),
   notify_emails: p.notify_emails.join(', '),
-  journeys: JSON.stringify(p.journeys, null, 2),
-  providers: JSON.stringify(
-    p.providers.map(({ token_set: _t, ...rest }) => rest),
-    null,
-    2,
-  ),
+  journeys: JSON.stringify(withoutMarkers(p.journeys), null, 2),
+  providers: JSON.stringify(withoutMarkers(p.providers), null, 2),
 });
 
 function parseJson(label: string, text: string): unknown {
@@ -132,7 +140,7 @@ export function RollbackPoliciesPage({ canWrite, platformAdmin }: { canWrite: bo
               label="Journeys"
               value={form.journeys}
               onChange={set('journeys')}
-              hint='JSON: [{ "funnel", "step"?, "repositories"?, "flags"?: [{ "provider_id", "flag_key" }], "webhooks"? }]'
+              hint='JSON: [{ "funnel", "step"?, "repositories"?, "flags"?: [{ "provider_id", "flag_key" }], "webhooks"?: [{ "url", "secret"? }] }]. A webhook without a secret gets a new one.'
             />
             <TextArea
               label="Flag providers"
