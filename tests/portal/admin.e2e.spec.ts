@@ -246,26 +246,24 @@ describe('admin console and incidents in Chromium', () => {
     await waitUntil(async () => (await api('GET', `/v1/applications/${app.body.id}`)).body.status === 'approved', { what: 'the approval' });
   });
 
-  it('an admin sees consumer lag per service and retries a dead letter of the registry', async () => {
+  it('an admin sees consumer lag per service, retries one dead letter of the registry and discards another', async () => {
     // A dead letter of the registry's partners projection: a real event from the stream that "failed" there.
     const event = (await eventsAfter(bus.bus, 0)).find((e: StoredEvent) => e.type === 'partner.created');
     if (!event) throw new Error('no partner.created in the stream');
     const db = createDb<PlatformTables>(dbUrl(names, 'partner-registry'), { max: 1 });
-    const letter = await db
-      .insertInto('dead_letters')
-      .values({
-        consumer: 'projection:partners',
-        stream_seq: event.seq,
-        subject: event.subject_name,
-        event_id: event.id,
-        event_type: event.type,
-        payload: JSON.stringify(event),
-        error: 'Error: the read model was unavailable',
-        attempts: 5,
-        retried_at: null,
-      })
-      .returning('id')
-      .executeTakeFirstOrThrow();
+    const row = {
+      consumer: 'projection:partners',
+      stream_seq: event.seq,
+      subject: event.subject_name,
+      event_id: event.id,
+      event_type: event.type,
+      payload: JSON.stringify(event),
+      error: 'Error: the read model was unavailable',
+      attempts: 5,
+      retried_at: null,
+    };
+    const letter = await db.insertInto('dead_letters').values(row).returning('id').executeTakeFirstOrThrow();
+    const other = await db.insertInto('dead_letters').values(row).returning('id').executeTakeFirstOrThrow();
     await db.destroy();
 
     const { page } = admin;
@@ -279,8 +277,13 @@ describe('admin console and incidents in Chromium', () => {
     await page.getByRole('button', { name: `Retry dead letter ${letter.id}` }).click();
     await page.getByText(`Dead letter ${letter.id} retried.`).waitFor();
     await expect.poll(() => page.getByTestId(`dead-letter-state-${letter.id}`).textContent(), { timeout: 10_000 }).toMatch(/^retried/);
+    await page.getByRole('button', { name: `Discard dead letter ${other.id}` }).click();
+    await page.getByText(`Dead letter ${other.id} discarded.`).waitFor();
+    await expect.poll(() => page.getByTestId(`dead-letter-state-${other.id}`).textContent(), { timeout: 10_000 }).toBe('discarded');
     const letters = await api('GET', '/v1/admin/services/partner-registry/dead-letters');
-    expect(letters.body.data.find((d: { id: number }) => d.id === letter.id).retried_at).not.toBeNull();
+    const byId = (id: number) => letters.body.data.find((d: { id: number }) => d.id === id);
+    expect(byId(letter.id).retried_at).not.toBeNull();
+    expect(byId(other.id)).toMatchObject({ retried_at: null, discarded_at: expect.any(String) });
   });
 
   it('an admin rebuilds a projection beside the live one and follows its progress to done', async () => {
