@@ -37,10 +37,9 @@ function ConsumerLagCard() {
         <thead>
           <tr>
             <th scope="col">Service</th>
-            <th scope="col">Durable consumer</th>
-            <th scope="col">Pending (lag)</th>
-            <th scope="col">Awaiting ack</th>
-            <th scope="col">Projections behind</th>
+            <th scope="col">Consumer</th>
+            <th scope="col">Pending</th>
+            <th scope="col">Unacked</th>
           </tr>
         </thead>
         <tbody>
@@ -50,7 +49,7 @@ function ConsumerLagCard() {
               return (
                 <tr key={service}>
                   <th scope="row">{service}</th>
-                  <td colSpan={4}>{q?.error ? `not answering: ${errorText(q.error)}` : 'Loading…'}</td>
+                  <td colSpan={3}>{q?.error ? `not answering: ${errorText(q.error)}` : 'Loading…'}</td>
                 </tr>
               );
             const behind = q.data.data.reduce((n, p) => n + Math.max(0, p.behind), 0);
@@ -60,12 +59,15 @@ function ConsumerLagCard() {
                 {j === 0 && (
                   <th scope="row" rowSpan={consumers.length}>
                     {service}
+                    <span className="hint">
+                      <br />
+                      projections {behind} behind
+                    </span>
                   </th>
                 )}
                 <td>{c ? <code>{c.durable}</code> : <span className="hint">no durable consumer</span>}</td>
                 <td data-testid={c ? `lag-${c.durable}` : undefined}>{c?.pending ?? '—'}</td>
                 <td>{c?.ackPending ?? '—'}</td>
-                {j === 0 && <td rowSpan={consumers.length}>{behind}</td>}
               </tr>
             ));
           })}
