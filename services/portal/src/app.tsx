@@ -3,11 +3,17 @@ import { useEffect } from 'react';
 import { api, type SignedIn } from './api.ts';
 import { ReviewQueuePage } from './pages/admin.tsx';
 import { AcceptInvitationPage, ResetPasswordPage, SignInLinkPage, SignInPage, VerifyEmailPage } from './pages/auth.tsx';
-import { DeliveriesPage, EndpointsPage } from './pages/endpoints.tsx';
+import { ApplicationsPage } from './pages/applications.tsx';
+import { DeliveriesPage } from './pages/deliveries.tsx';
+import { EndpointsPage } from './pages/endpoints.tsx';
+import { IntegrationsPage } from './pages/integrations.tsx';
 import { InvoicesPage } from './pages/invoices.tsx';
 import { KeysPage } from './pages/keys.tsx';
+import { OAuthClientsPage } from './pages/oauth.tsx';
 import { OverviewPage } from './pages/overview.tsx';
 import { TeamPage } from './pages/team.tsx';
+import { TicketsPage } from './pages/tickets.tsx';
+import { UsagePage } from './pages/usage.tsx';
 import { navigate, usePath } from './router.ts';
 import { allows, useSession } from './session.ts';
 import { Link } from './ui.tsx';
@@ -33,7 +39,12 @@ const NAV: NavItem[] = [
   { path: '/keys', label: 'API keys', scope: 'read:api_keys', partnerOnly: true },
   { path: '/endpoints', label: 'Webhook endpoints', scope: 'read:webhooks', partnerOnly: true },
   { path: '/deliveries', label: 'Deliveries', scope: 'read:webhooks', partnerOnly: true },
+  { path: '/applications', label: 'Applications', scope: 'read:applications', partnerOnly: true },
+  { path: '/oauth-clients', label: 'OAuth clients', scope: 'read:oauth_clients', partnerOnly: true },
+  { path: '/integrations', label: 'Integrations', scope: 'read:integrations', partnerOnly: true },
   { path: '/invoices', label: 'Invoices', scope: 'read:billing', partnerOnly: true },
+  { path: '/usage', label: 'Usage', scope: 'read:billing', partnerOnly: true },
+  { path: '/support', label: 'Support', scope: 'read:support', partnerOnly: true },
   { path: '/team', label: 'Team', scope: 'read:team', partnerOnly: true },
   { path: '/admin/reviews', label: 'Review queue', scope: 'admin', adminOnly: true },
 ];
@@ -63,6 +74,7 @@ function Shell({ session, path }: { session: SignedIn; path: string }) {
     },
   });
   const visible = items.some((n) => n.path === path);
+  const can = (scope: string) => allows(session.scopes, scope);
   return (
     <>
       <a className="skip" href="#main">
@@ -88,7 +100,12 @@ function Shell({ session, path }: { session: SignedIn; path: string }) {
         {visible && path === '/' && <OverviewPage session={session} />}
         {visible && path === '/keys' && <KeysPage partnerId={partnerId} />}
         {visible && path === '/endpoints' && <EndpointsPage />}
-        {visible && path === '/deliveries' && <DeliveriesPage />}
+        {visible && path === '/deliveries' && <DeliveriesPage canWrite={can('write:webhooks')} />}
+        {visible && path === '/applications' && <ApplicationsPage canWrite={can('write:applications')} />}
+        {visible && path === '/oauth-clients' && <OAuthClientsPage canManage={can('manage:oauth_clients')} />}
+        {visible && path === '/integrations' && <IntegrationsPage canWrite={can('write:integrations')} />}
+        {visible && path === '/usage' && <UsagePage />}
+        {visible && path === '/support' && <TicketsPage canWrite={can('write:support')} />}
         {visible && path === '/invoices' && <InvoicesPage />}
         {visible && path === '/team' && <TeamPage partnerId={partnerId} canManage={allows(session.scopes, 'manage:team')} />}
         {visible && path === '/admin/reviews' && <ReviewQueuePage />}
