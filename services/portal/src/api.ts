@@ -10,6 +10,9 @@ import type {
   Integration,
   IntegrationMapping,
   Listing,
+  ListingContent,
+  ListingDraft,
+  PricingPlan,
   OAuthClient,
   Page,
   PartnerUser,
@@ -22,7 +25,18 @@ import type {
 } from '@pep/contracts';
 
 export type { Accepted, ApiKey, ApiKeyWithSecret, Application, Attempt, Delivery, Page, PartnerUser, Session, SignedIn, WebhookEndpoint };
-export type { Integration, IntegrationMapping, Listing, OAuthClient, Review, Ticket, WebhookJob };
+export type {
+  Integration,
+  IntegrationMapping,
+  Listing,
+  ListingContent,
+  ListingDraft,
+  OAuthClient,
+  PricingPlan,
+  Review,
+  Ticket,
+  WebhookJob,
+};
 /** A client as registered: a confidential client's secret is in this answer only. */
 export type OAuthClientWithSecret = OAuthClient & { client_secret?: string };
 

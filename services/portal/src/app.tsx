@@ -9,6 +9,7 @@ import { EndpointsPage } from './pages/endpoints.tsx';
 import { IntegrationsPage } from './pages/integrations.tsx';
 import { InvoicesPage } from './pages/invoices.tsx';
 import { KeysPage } from './pages/keys.tsx';
+import { ListingPage } from './pages/listing.tsx';
 import { OAuthClientsPage } from './pages/oauth.tsx';
 import { OverviewPage } from './pages/overview.tsx';
 import { TeamPage } from './pages/team.tsx';
@@ -42,6 +43,7 @@ const NAV: NavItem[] = [
   { path: '/applications', label: 'Applications', scope: 'read:applications', partnerOnly: true },
   { path: '/oauth-clients', label: 'OAuth clients', scope: 'read:oauth_clients', partnerOnly: true },
   { path: '/integrations', label: 'Integrations', scope: 'read:integrations', partnerOnly: true },
+  { path: '/listing', label: 'Listing', scope: 'write:marketplace', partnerOnly: true },
   { path: '/invoices', label: 'Invoices', scope: 'read:billing', partnerOnly: true },
   { path: '/usage', label: 'Usage', scope: 'read:billing', partnerOnly: true },
   { path: '/support', label: 'Support', scope: 'read:support', partnerOnly: true },
@@ -104,6 +106,7 @@ function Shell({ session, path }: { session: SignedIn; path: string }) {
         {visible && path === '/applications' && <ApplicationsPage canWrite={can('write:applications')} />}
         {visible && path === '/oauth-clients' && <OAuthClientsPage canManage={can('manage:oauth_clients')} />}
         {visible && path === '/integrations' && <IntegrationsPage canWrite={can('write:integrations')} />}
+        {visible && path === '/listing' && <ListingPage canWrite={can('write:marketplace')} />}
         {visible && path === '/usage' && <UsagePage />}
         {visible && path === '/support' && <TicketsPage canWrite={can('write:support')} />}
         {visible && path === '/invoices' && <InvoicesPage />}

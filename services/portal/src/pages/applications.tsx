@@ -140,7 +140,9 @@ export function ApplicationsPage({ canWrite }: { canWrite: boolean }) {
       {current && <ReviewState app={current} />}
       {canWrite && (
         <Card title={current ? `Edit ${current.name}` : 'New application'}>
-          {!editable && <p>This application is {current?.status.replace('_', ' ')}; it can be edited again when a reviewer asks for changes.</p>}
+          {!editable && (
+            <p>This application is {current?.status.replace('_', ' ')}; it can be edited again when a reviewer asks for changes.</p>
+          )}
           <form
             onSubmit={(e) => {
               e.preventDefault();
@@ -151,8 +153,19 @@ export function ApplicationsPage({ canWrite }: { canWrite: boolean }) {
               <legend className="sr-only">Application details</legend>
               <Field label="Name" value={draft.name} onChange={set('name')} />
               <TextArea label="Description" value={draft.description} onChange={set('description')} />
-              <Field label="Redirect URIs" value={draft.redirect_uris} onChange={set('redirect_uris')} required={false} hint="HTTPS, separated by spaces" />
-              <Field label="Scopes" value={draft.scopes} onChange={set('scopes')} hint="Separated by spaces, e.g. read:partners write:webhooks" />
+              <Field
+                label="Redirect URIs"
+                value={draft.redirect_uris}
+                onChange={set('redirect_uris')}
+                required={false}
+                hint="HTTPS, separated by spaces"
+              />
+              <Field
+                label="Scopes"
+                value={draft.scopes}
+                onChange={set('scopes')}
+                hint="Separated by spaces, e.g. read:partners write:webhooks"
+              />
               <div className="row">
                 <Field label="Privacy policy URL" type="url" value={draft.privacy_url} onChange={set('privacy_url')} required={false} />
                 <Field label="Terms URL" type="url" value={draft.terms_url} onChange={set('terms_url')} required={false} />
@@ -198,8 +211,8 @@ function ReviewState({ app }: { app: Application }) {
         <p>No notes yet.</p>
       ) : (
         <ol data-testid="review-notes">
-          {app.review_notes.map((n, i) => (
-            <li key={`${n.at}-${i}`}>
+          {app.review_notes.map((n) => (
+            <li key={`${n.at}-${n.action}-${n.reviewer}`}>
               <strong>{n.action.replace('_', ' ')}</strong> by {n.reviewer} at {when(n.at)}
               {n.note ? `: ${n.note}` : ''}
             </li>

@@ -18,6 +18,16 @@ function niceMax(max: number): number {
   return (n <= 1 ? 1 : n <= 2 ? 2 : n <= 5 ? 5 : 10) * p;
 }
 
+/** Points with a unique key each (labels may repeat, e.g. two attempts in one hour). */
+function keyed<T extends Point>(points: readonly T[]): (T & { key: string })[] {
+  const seen = new Map<string, number>();
+  return points.map((p) => {
+    const n = seen.get(p.label) ?? 0;
+    seen.set(p.label, n + 1);
+    return { ...p, key: `${p.label}#${n}` };
+  });
+}
+
 const fmt = (v: number) => (Math.abs(v) >= 1000 ? `${Math.round(v / 100) / 10}k` : `${Math.round(v * 100) / 100}`);
 
 function Frame({ title, summary, points, unit, children, max }: FrameProps & { children: React.ReactNode; max: number }) {
@@ -43,13 +53,13 @@ function Frame({ title, summary, points, unit, children, max }: FrameProps & { c
           );
         })}
         {children}
-        {points.map((p, i) =>
-          i % every === 0 ? (
-            <text key={`${p.label}-${i}`} x={PAD.left + step * (i + 0.5)} y={H - 8} textAnchor="middle" fontSize="11" fill="#344054">
+        {keyed(points.map((p, i) => ({ ...p, x: PAD.left + step * (i + 0.5), shown: i % every === 0 })))
+          .filter((p) => p.shown)
+          .map((p) => (
+            <text key={p.key} x={p.x} y={H - 8} textAnchor="middle" fontSize="11" fill="#344054">
               {p.label}
             </text>
-          ) : null,
-        )}
+          ))}
       </svg>
       <figcaption>
         {title}
@@ -58,8 +68,8 @@ function Frame({ title, summary, points, unit, children, max }: FrameProps & { c
       <table className="sr-only">
         <caption>{title}</caption>
         <tbody>
-          {points.map((p, i) => (
-            <tr key={`${p.label}-${i}`}>
+          {keyed(points).map((p) => (
+            <tr key={p.key}>
               <th scope="row">{p.label}</th>
               <td>{p.value}</td>
             </tr>
@@ -86,17 +96,10 @@ export function BarChart(props: FrameProps & { max?: number }) {
   if (props.points.length === 0) return <p className="hint">{props.title}: no data in this period yet.</p>;
   return (
     <Frame {...props} max={max}>
-      {props.points.map((p, i) => {
+      {keyed(props.points.map((p, i) => ({ ...p, x: PAD.left + step * i + step * 0.15 }))).map((p) => {
         const h = (Math.max(0, p.value) / max) * plotH;
         return (
-          <rect
-            key={`${p.label}-${i}`}
-            x={PAD.left + step * i + step * 0.15}
-            y={PAD.top + plotH - h}
-            width={step * 0.7}
-            height={h}
-            fill="#1d4ed8"
-          >
+          <rect key={p.key} x={p.x} y={PAD.top + plotH - h} width={step * 0.7} height={h} fill="#1d4ed8">
             <title>{`${p.label}: ${p.value}`}</title>
           </rect>
         );
@@ -111,13 +114,15 @@ export function LineChart(props: FrameProps & { max?: number }) {
   const plotH = H - PAD.top - PAD.bottom;
   const step = (W - PAD.left - PAD.right) / Math.max(props.points.length, 1);
   if (props.points.length === 0) return <p className="hint">{props.title}: no data in this period yet.</p>;
-  const xy = props.points.map((p, i) => [PAD.left + step * (i + 0.5), PAD.top + plotH - (Math.max(0, p.value) / max) * plotH] as const);
+  const xy = keyed(
+    props.points.map((p, i) => ({ ...p, x: PAD.left + step * (i + 0.5), y: PAD.top + plotH - (Math.max(0, p.value) / max) * plotH })),
+  );
   return (
     <Frame {...props} max={max}>
-      <polyline points={xy.map(([x, y]) => `${x},${y}`).join(' ')} fill="none" stroke="#067647" strokeWidth="2.5" />
-      {xy.map(([x, y], i) => (
-        <circle key={`${props.points[i]?.label}-${i}`} cx={x} cy={y} r="3.5" fill="#067647">
-          <title>{`${props.points[i]?.label}: ${props.points[i]?.value}`}</title>
+      <polyline points={xy.map((p) => `${p.x},${p.y}`).join(' ')} fill="none" stroke="#067647" strokeWidth="2.5" />
+      {xy.map((p) => (
+        <circle key={p.key} cx={p.x} cy={p.y} r="3.5" fill="#067647">
+          <title>{`${p.label}: ${p.value}`}</title>
         </circle>
       ))}
     </Frame>

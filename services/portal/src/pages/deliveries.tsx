@@ -54,7 +54,13 @@ export function DeliveriesPage({ canWrite }: { canWrite: boolean }) {
             void deliveries.refetch();
           }}
         >
-          <Select label="Endpoint" value={endpointId} onChange={setChosen} options={endpoints.data?.data.map((e) => e.id) ?? []} labels={labels} />
+          <Select
+            label="Endpoint"
+            value={endpointId}
+            onChange={setChosen}
+            options={endpoints.data?.data.map((e) => e.id) ?? []}
+            labels={labels}
+          />
           <Select label="Status" value={status} onChange={setStatus} options={['any', 'pending', 'succeeded', 'failed']} />
           <Field label="Event type" value={eventType} onChange={setEventType} required={false} hint="e.g. lead.created" />
           <Field label="Since" type="datetime-local" value={since} onChange={setSince} required={false} />
@@ -117,7 +123,8 @@ function Attempts({ id, delivery }: { id: string; delivery: Delivery | undefined
       <h3>Attempts of {delivery?.event_type ?? id}</h3>
       {delivery && (
         <p>
-          Request: <code>POST</code> of event <code>{delivery.event_id}</code> ({delivery.event_type}), webhook-id <code>{delivery.id}</code>
+          Request: <code>POST</code> of event <code>{delivery.event_id}</code> ({delivery.event_type}), webhook-id{' '}
+          <code>{delivery.id}</code>
           {delivery.last_error ? ` — last error: ${delivery.last_error}` : ''}
         </p>
       )}
@@ -158,7 +165,10 @@ function RedeliverCard({ endpointId, onJob }: { endpointId: string; onJob: (j: W
   });
   return (
     <Card title="Recover and replay">
-      <p>Recover resends every failed delivery of this endpoint in the range; replay delivers every matching event of the range again, as new deliveries.</p>
+      <p>
+        Recover resends every failed delivery of this endpoint in the range; replay delivers every matching event of the range again, as new
+        deliveries.
+      </p>
       <div className="row">
         <Field label="From" type="datetime-local" value={since} onChange={setSince} />
         <Field label="To (optional)" type="datetime-local" value={until} onChange={setUntil} required={false} />

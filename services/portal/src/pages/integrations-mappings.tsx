@@ -138,9 +138,9 @@ export function MappingsCard({ integrationId, canWrite }: { integrationId: strin
             />
             <TextArea label="Sample event data (JSON)" value={sample} onChange={setSample} rows={7} mono />
           </div>
-          <div>
+          <section aria-labelledby="preview-heading">
             <h4 id="preview-heading">Preview of the delivery body</h4>
-            <div aria-live="polite" aria-labelledby="preview-heading" data-testid="mapping-preview">
+            <div aria-live="polite" data-testid="mapping-preview">
               {sampleError && <p className="error">{sampleError}</p>}
               <ErrorNote error={preview.error} />
               {p && !p.ok && p.error && (
@@ -152,7 +152,7 @@ export function MappingsCard({ integrationId, canWrite }: { integrationId: strin
               {p?.ok && <pre className="code">{pretty(p.payload)}</pre>}
               {preview.isFetching && <p className="hint">Updating…</p>}
             </div>
-          </div>
+          </section>
         </div>
         <ErrorNote error={save.error} />
         {saved && <p role="status">{saved}</p>}

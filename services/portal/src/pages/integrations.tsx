@@ -68,7 +68,9 @@ export function IntegrationsPage({ canWrite }: { canWrite: boolean }) {
             ))}
           </tbody>
         </table>
-        {list.data?.data.length === 0 && <p>No integrations yet: they appear when a customer installs one of your published applications.</p>}
+        {list.data?.data.length === 0 && (
+          <p>No integrations yet: they appear when a customer installs one of your published applications.</p>
+        )}
       </Card>
       {current && <IntegrationDetail integration={current} canWrite={canWrite} />}
     </>

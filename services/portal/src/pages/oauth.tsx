@@ -49,7 +49,13 @@ export function OAuthClientsPage({ canManage }: { canManage: boolean }) {
         {options.length === 0 ? (
           <p>Create an application first: OAuth clients belong to an application.</p>
         ) : (
-          <Select label="Application" value={appId} onChange={setChosen} options={options} labels={Object.fromEntries((apps.data?.data ?? []).map((a) => [a.id, a.name]))} />
+          <Select
+            label="Application"
+            value={appId}
+            onChange={setChosen}
+            options={options}
+            labels={Object.fromEntries((apps.data?.data ?? []).map((a) => [a.id, a.name]))}
+          />
         )}
       </Card>
       {canManage && appId && (
@@ -61,7 +67,12 @@ export function OAuthClientsPage({ canManage }: { canManage: boolean }) {
               create.mutate();
             }}
           >
-            <Select label="Client type" value={type} onChange={(v) => setType(v === 'public' ? 'public' : 'confidential')} options={['confidential', 'public']} />
+            <Select
+              label="Client type"
+              value={type}
+              onChange={(v) => setType(v === 'public' ? 'public' : 'confidential')}
+              options={['confidential', 'public']}
+            />
             <Field label="Redirect URIs" value={redirects} onChange={setRedirects} hint="Exact URLs, separated by spaces" />
             <Field
               label="Client scopes"
@@ -136,8 +147,8 @@ export function OAuthClientsPage({ canManage }: { canManage: boolean }) {
       )}
       <Card title="Granted authorizations">
         <p>
-          The authorizations people granted to your applications on the consent page are kept by the gateway's OAuth server; the public
-          API has no route yet to list or revoke them (revoking a client ends every token it was given).
+          The authorizations people granted to your applications on the consent page are kept by the gateway's OAuth server; the public API
+          has no route yet to list or revoke them (revoking a client ends every token it was given).
         </p>
       </Card>
     </>

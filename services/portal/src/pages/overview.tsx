@@ -126,10 +126,19 @@ export function OverviewPage({ session }: { session: SignedIn }) {
       {canWebhooks && (
         <div className="charts">
           <Card title="Deliveries per hour">
-            <BarChart title="Deliveries per hour, last 24 hours" summary={`${deliveries.length} deliveries in the last 24 hours`} points={perHour} />
+            <BarChart
+              title="Deliveries per hour, last 24 hours"
+              summary={`${deliveries.length} deliveries in the last 24 hours`}
+              points={perHour}
+            />
           </Card>
           <Card title="Latency">
-            <LineChart title="Latency of the latest attempts" unit="ms" summary={`Latency of the ${latencies.length} latest attempts`} points={latencies} />
+            <LineChart
+              title="Latency of the latest attempts"
+              unit="ms"
+              summary={`Latency of the ${latencies.length} latest attempts`}
+              points={latencies}
+            />
           </Card>
         </div>
       )}

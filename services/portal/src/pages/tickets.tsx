@@ -51,7 +51,13 @@ export function TicketsPage({ canWrite }: { canWrite: boolean }) {
         </Card>
       )}
       <Card title="Tickets">
-        <Select label="Status" value={status} onChange={setStatus} options={STATUSES} labels={Object.fromEntries(STATUSES.map((s) => [s, label(s)]))} />
+        <Select
+          label="Status"
+          value={status}
+          onChange={setStatus}
+          options={STATUSES}
+          labels={Object.fromEntries(STATUSES.map((s) => [s, label(s)]))}
+        />
         <ErrorNote error={tickets.error} />
         <table>
           <thead>
