@@ -71,7 +71,9 @@ describe('partner pages in Chromium', () => {
     const apps = await api('GET', '/v1/applications?limit=10', undefined, acme.key);
     A.app = apps.body.data[0].id;
     expect((await api('POST', `/v1/applications/${A.app}/start-review`, {})).status).toBe(200);
-    expect((await api('POST', `/v1/applications/${A.app}/request-changes`, { note: 'Please describe the data you move' })).status).toBe(200);
+    expect((await api('POST', `/v1/applications/${A.app}/request-changes`, { note: 'Please describe the data you move' })).status).toBe(
+      200,
+    );
     await page.reload();
     await page.getByRole('button', { name: 'Open Lead Bridge' }).click();
     await page.getByTestId('review-notes').getByText('Please describe the data you move').waitFor();
@@ -144,25 +146,29 @@ describe('partner pages in Chromium', () => {
       },
       { what: 'the first event accepted' },
     );
-    const updated = await api('POST', '/v1/events', event('lead.updated'), acme.key);
-    expect([201, 202], JSON.stringify(updated.body)).toContain(updated.status);
+    const qualified = await api('POST', '/v1/events', event('lead.qualified'), acme.key);
+    expect([201, 202], JSON.stringify(qualified.body)).toContain(qualified.status);
     await waitUntil(async () => stack.received.filter((r) => r.path === '/pages').length >= 2, { what: 'both events at the receiver' });
     const { page } = owner;
     await visit(stack, page, '/deliveries');
-    await reloadUntil(page, async () => (await page.getByTestId('delivery-status').getByText('succeeded').count()) === 2, 'two succeeded deliveries');
-    await page.getByLabel('Event type').fill('lead.updated');
+    await reloadUntil(
+      page,
+      async () => (await page.getByTestId('delivery-status').getByText('succeeded').count()) === 2,
+      'two succeeded deliveries',
+    );
+    await page.getByLabel('Event type').fill('lead.qualified');
     await expect.poll(() => page.getByTestId('delivery-status').count()).toBe(1);
     await page.getByLabel('Status').selectOption('failed');
     await page.getByText('No deliveries match these filters.').waitFor();
     await page.getByLabel('Status').selectOption('any');
-    await page.getByRole('button', { name: 'Attempts of lead.updated' }).click();
+    await page.getByRole('button', { name: 'Attempts of lead.qualified' }).click();
     const attempts = page.getByTestId('attempts');
     await attempts.getByText('succeeded').first().waitFor();
     await attempts.getByText('Response excerpt').first().click();
     await attempts.getByText('{"ok":true}').first().waitFor();
     await scan(stack, page, '/deliveries (attempts)', 'deliveries');
     const before = stack.received.length;
-    await page.getByRole('button', { name: 'Resend lead.updated' }).click();
+    await page.getByRole('button', { name: 'Resend lead.qualified' }).click();
     await expect.poll(() => page.getByTestId('job-status').textContent(), { timeout: 20_000 }).toContain('resend job completed');
     await waitUntil(async () => stack.received.length > before, { what: 'the resent delivery at the receiver' });
     await page.getByRole('button', { name: 'Recover failed deliveries' }).click();
@@ -216,7 +222,13 @@ describe('partner pages in Chromium', () => {
     await visit(stack, billing.page, '/usage');
     await reloadUntil(
       billing.page,
-      async () => Number((await billing.page.getByTestId('usage-events_ingested').textContent({ timeout: 1000 }).catch(() => '0')) ?? '0') >= 2,
+      async () =>
+        Number(
+          (await billing.page
+            .getByTestId('usage-events_ingested')
+            .textContent({ timeout: 1000 })
+            .catch(() => '0')) ?? '0',
+        ) >= 2,
       'the published events in usage',
     );
     await visit(stack, billing.page, '/', 'overview-billing');

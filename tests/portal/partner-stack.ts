@@ -79,7 +79,12 @@ export async function startPartnerStack(label: string): Promise<PartnerStack> {
   );
   const gateway = spawnService(
     'gateway',
-    serviceEnv(names, { STREAM_MAX_AGE_HOURS: '2', GATEWAY_PORT: String(port), PLATFORM_ADMIN_API_KEY: adminKey, RATE_LIMIT_ENABLED: 'false' }),
+    serviceEnv(names, {
+      STREAM_MAX_AGE_HOURS: '2',
+      GATEWAY_PORT: String(port),
+      PLATFORM_ADMIN_API_KEY: adminKey,
+      RATE_LIMIT_ENABLED: 'false',
+    }),
   );
   procs.push(gateway);
   await waitReady(`${gw}/readyz`, gateway, 120_000);
@@ -119,7 +124,11 @@ export type Api = ReturnType<typeof apiOf>;
 
 /** An active partner and an API key of it with every scope (to set up data the way a partner's code would). */
 export async function partnerWithKey(api: Api, name: string): Promise<{ id: string; key: string }> {
-  const p = await api('POST', '/v1/partners', { name, type: 'technology', contact_email: `ops@${name.toLowerCase().replace(/\W/g, '')}.test` });
+  const p = await api('POST', '/v1/partners', {
+    name,
+    type: 'technology',
+    contact_email: `ops@${name.toLowerCase().replace(/\W/g, '')}.test`,
+  });
   if (p.status !== 201) throw new Error(`partner: ${p.status} ${JSON.stringify(p.body)}`);
   await api('POST', `/v1/partners/${p.body.id}/activate`, {});
   const k = await api('POST', `/v1/partners/${p.body.id}/api-keys`, { name: 'setup', scopes: ['admin'] });

@@ -2,7 +2,7 @@ import { useMutation, useQuery, useQueryClient } from '@tanstack/react-query';
 import { useState } from 'react';
 import { type Application, api, type Page } from '../api.ts';
 import { Card, ErrorNote, Field, when } from '../ui.tsx';
-import { TextArea } from './form-parts.tsx';
+import { Scroll, TextArea } from './form-parts.tsx';
 
 interface Draft {
   name: string;
@@ -94,40 +94,42 @@ export function ApplicationsPage({ canWrite }: { canWrite: boolean }) {
       <Card title="Your applications">
         <ErrorNote error={apps.error ?? act.error} />
         {status && <p role="status">{status}</p>}
-        <table>
-          <thead>
-            <tr>
-              <th scope="col">Name</th>
-              <th scope="col">Status</th>
-              <th scope="col">Updated</th>
-              <th scope="col">Actions</th>
-            </tr>
-          </thead>
-          <tbody>
-            {apps.data?.data.map((a) => (
-              <tr key={a.id}>
-                <td>{a.name}</td>
-                <td data-testid="application-status">{a.status.replace('_', ' ')}</td>
-                <td>{when(a.updated_at)}</td>
-                <td className="actions">
-                  <button type="button" onClick={() => edit(a)}>
-                    Open<span className="sr-only"> {a.name}</span>
-                  </button>
-                  {canWrite && SUBMITTABLE.includes(a.status) && (
-                    <button type="button" className="primary" onClick={() => act.mutate({ app: a, action: 'submit' })}>
-                      Submit for review<span className="sr-only"> {a.name}</span>
-                    </button>
-                  )}
-                  {canWrite && a.status === 'approved' && (
-                    <button type="button" onClick={() => act.mutate({ app: a, action: 'publish' })}>
-                      Publish<span className="sr-only"> {a.name}</span>
-                    </button>
-                  )}
-                </td>
+        <Scroll label="Applications table">
+          <table>
+            <thead>
+              <tr>
+                <th scope="col">Name</th>
+                <th scope="col">Status</th>
+                <th scope="col">Updated</th>
+                <th scope="col">Actions</th>
               </tr>
-            ))}
-          </tbody>
-        </table>
+            </thead>
+            <tbody>
+              {apps.data?.data.map((a) => (
+                <tr key={a.id}>
+                  <td>{a.name}</td>
+                  <td data-testid="application-status">{a.status.replace('_', ' ')}</td>
+                  <td>{when(a.updated_at)}</td>
+                  <td className="actions">
+                    <button type="button" onClick={() => edit(a)}>
+                      Open<span className="sr-only"> {a.name}</span>
+                    </button>
+                    {canWrite && SUBMITTABLE.includes(a.status) && (
+                      <button type="button" className="primary" onClick={() => act.mutate({ app: a, action: 'submit' })}>
+                        Submit for review<span className="sr-only"> {a.name}</span>
+                      </button>
+                    )}
+                    {canWrite && a.status === 'approved' && (
+                      <button type="button" onClick={() => act.mutate({ app: a, action: 'publish' })}>
+                        Publish<span className="sr-only"> {a.name}</span>
+                      </button>
+                    )}
+                  </td>
+                </tr>
+              ))}
+            </tbody>
+          </table>
+        </Scroll>
         {apps.data?.data.length === 0 && <p>No applications yet.</p>}
         {canWrite && (
           <p>

@@ -2,7 +2,7 @@ import { useMutation, useQuery, useQueryClient } from '@tanstack/react-query';
 import { useState } from 'react';
 import { type Attempt, api, type Delivery, type Page, type WebhookEndpoint, type WebhookJob } from '../api.ts';
 import { Card, ErrorNote, Field, Select, when } from '../ui.tsx';
-import { hoursAgo, localToIso } from './form-parts.tsx';
+import { hoursAgo, localToIso, Scroll } from './form-parts.tsx';
 
 function deliveriesQuery(f: { status: string; eventType: string; since: string; until: string }): string {
   const q = new URLSearchParams({ limit: '50' });
@@ -69,43 +69,45 @@ export function DeliveriesPage({ canWrite }: { canWrite: boolean }) {
       </Card>
       <Card title="Attempt log">
         <ErrorNote error={deliveries.error ?? resend.error} />
-        <table>
-          <thead>
-            <tr>
-              <th scope="col">Event</th>
-              <th scope="col">Status</th>
-              <th scope="col">Attempts</th>
-              <th scope="col">Last code</th>
-              <th scope="col">Created</th>
-              <th scope="col">Actions</th>
-            </tr>
-          </thead>
-          <tbody>
-            {deliveries.data?.data.map((d) => (
-              <tr key={d.id}>
-                <td>
-                  {d.event_type}
-                  <br />
-                  <code className="small">{d.event_id}</code>
-                </td>
-                <td data-testid="delivery-status">{d.status}</td>
-                <td>{d.attempts}</td>
-                <td>{d.last_status_code ?? '—'}</td>
-                <td>{when(d.created_at)}</td>
-                <td className="actions">
-                  <button type="button" aria-expanded={open === d.id} onClick={() => setOpen(open === d.id ? '' : d.id)}>
-                    Attempts<span className="sr-only"> of {d.event_type}</span>
-                  </button>
-                  {canWrite && (
-                    <button type="button" onClick={() => resend.mutate(d.id)}>
-                      Resend<span className="sr-only"> {d.event_type}</span>
-                    </button>
-                  )}
-                </td>
+        <Scroll label="Deliveries table">
+          <table>
+            <thead>
+              <tr>
+                <th scope="col">Event</th>
+                <th scope="col">Status</th>
+                <th scope="col">Attempts</th>
+                <th scope="col">Last code</th>
+                <th scope="col">Created</th>
+                <th scope="col">Actions</th>
               </tr>
-            ))}
-          </tbody>
-        </table>
+            </thead>
+            <tbody>
+              {deliveries.data?.data.map((d) => (
+                <tr key={d.id}>
+                  <td>
+                    {d.event_type}
+                    <br />
+                    <code className="small">{d.event_id}</code>
+                  </td>
+                  <td data-testid="delivery-status">{d.status}</td>
+                  <td>{d.attempts}</td>
+                  <td>{d.last_status_code ?? '—'}</td>
+                  <td>{when(d.created_at)}</td>
+                  <td className="actions">
+                    <button type="button" aria-expanded={open === d.id} onClick={() => setOpen(open === d.id ? '' : d.id)}>
+                      Attempts<span className="sr-only"> of {d.event_type}</span>
+                    </button>
+                    {canWrite && (
+                      <button type="button" onClick={() => resend.mutate(d.id)}>
+                        Resend<span className="sr-only"> {d.event_type}</span>
+                      </button>
+                    )}
+                  </td>
+                </tr>
+              ))}
+            </tbody>
+          </table>
+        </Scroll>
         {deliveries.data?.data.length === 0 && <p>No deliveries match these filters.</p>}
         {open && <Attempts delivery={deliveries.data?.data.find((d) => d.id === open)} id={open} />}
       </Card>

@@ -53,3 +53,13 @@ export function pretty(v: unknown): string {
   }
   return JSON.stringify(v, null, 2);
 }
+
+/** A table that may be wider than a phone: scrolls sideways on its own, and takes keyboard focus so it can be scrolled. */
+export function Scroll({ label, children }: { label: string; children: React.ReactNode }) {
+  return (
+    // biome-ignore lint/a11y/noNoninteractiveTabindex: a scrollable region must be focusable to scroll by keyboard (WCAG 2.1.1)
+    <section className="scroll" aria-label={label} tabIndex={0}>
+      {children}
+    </section>
+  );
+}

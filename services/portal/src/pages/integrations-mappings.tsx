@@ -2,7 +2,7 @@ import { keepPreviousData, useMutation, useQuery, useQueryClient } from '@tansta
 import { useEffect, useState } from 'react';
 import { api, type IntegrationMapping, type Page } from '../api.ts';
 import { Card, ErrorNote, Field, when } from '../ui.tsx';
-import { pretty, TextArea } from './form-parts.tsx';
+import { pretty, Scroll, TextArea } from './form-parts.tsx';
 
 interface Preview {
   ok: boolean;
@@ -78,45 +78,47 @@ export function MappingsCard({ integrationId, canWrite }: { integrationId: strin
   return (
     <Card title="Field mappings">
       <ErrorNote error={mappings.error ?? remove.error} />
-      <table>
-        <thead>
-          <tr>
-            <th scope="col">Event type</th>
-            <th scope="col">Version</th>
-            <th scope="col">Expression</th>
-            <th scope="col">Updated</th>
-            <th scope="col">Actions</th>
-          </tr>
-        </thead>
-        <tbody>
-          {mappings.data?.data.map((m) => (
-            <tr key={m.event_type}>
-              <td>{m.event_type}</td>
-              <td>{m.version}</td>
-              <td>
-                <code className="clip">{m.expression}</code>
-              </td>
-              <td>{when(m.updated_at)}</td>
-              <td className="actions">
-                <button
-                  type="button"
-                  onClick={() => {
-                    setEventType(m.event_type);
-                    setExpression(m.expression);
-                  }}
-                >
-                  Edit<span className="sr-only"> mapping of {m.event_type}</span>
-                </button>
-                {canWrite && (
-                  <button type="button" className="danger" onClick={() => remove.mutate(m.event_type)}>
-                    Remove<span className="sr-only"> mapping of {m.event_type}</span>
-                  </button>
-                )}
-              </td>
+      <Scroll label="Mappings table">
+        <table>
+          <thead>
+            <tr>
+              <th scope="col">Event type</th>
+              <th scope="col">Version</th>
+              <th scope="col">Expression</th>
+              <th scope="col">Updated</th>
+              <th scope="col">Actions</th>
             </tr>
-          ))}
-        </tbody>
-      </table>
+          </thead>
+          <tbody>
+            {mappings.data?.data.map((m) => (
+              <tr key={m.event_type}>
+                <td>{m.event_type}</td>
+                <td>{m.version}</td>
+                <td>
+                  <code className="clip">{m.expression}</code>
+                </td>
+                <td>{when(m.updated_at)}</td>
+                <td className="actions">
+                  <button
+                    type="button"
+                    onClick={() => {
+                      setEventType(m.event_type);
+                      setExpression(m.expression);
+                    }}
+                  >
+                    Edit<span className="sr-only"> mapping of {m.event_type}</span>
+                  </button>
+                  {canWrite && (
+                    <button type="button" className="danger" onClick={() => remove.mutate(m.event_type)}>
+                      Remove<span className="sr-only"> mapping of {m.event_type}</span>
+                    </button>
+                  )}
+                </td>
+              </tr>
+            ))}
+          </tbody>
+        </table>
+      </Scroll>
       {mappings.data?.data.length === 0 && <p>No mappings: deliveries carry the event's data unchanged.</p>}
       <h3>Edit a mapping</h3>
       <form

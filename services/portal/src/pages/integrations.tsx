@@ -1,6 +1,7 @@
 import { useQuery } from '@tanstack/react-query';
 import { useState } from 'react';
 import { api, type Integration, type Page } from '../api.ts';
+import { Scroll } from './form-parts.tsx';
 import { Card, ErrorNote, Select, when } from '../ui.tsx';
 import { BarChart, hourLabel, LineChart } from './charts.tsx';
 import { MappingsCard } from './integrations-mappings.tsx';
@@ -34,40 +35,42 @@ export function IntegrationsPage({ canWrite }: { canWrite: boolean }) {
       <Card title="Integrations and their health">
         <Select label="Health" value={health} onChange={setHealth} options={HEALTH} />
         <ErrorNote error={list.error} />
-        <table>
-          <thead>
-            <tr>
-              <th scope="col">Customer</th>
-              <th scope="col">Application</th>
-              <th scope="col">Status</th>
-              <th scope="col">Health</th>
-              <th scope="col">Last check</th>
-              <th scope="col">Error rate</th>
-              <th scope="col">Actions</th>
-            </tr>
-          </thead>
-          <tbody>
-            {list.data?.data.map((i) => (
-              <tr key={i.id}>
-                <td>{i.customer_id}</td>
-                <td>
-                  <code>{i.application_id}</code>
-                </td>
-                <td>{i.status}</td>
-                <td>
-                  <span className={`pill ${i.health.status}`}>{i.health.status}</span>
-                </td>
-                <td>{when(i.health.last_checked_at)}</td>
-                <td>{Math.round(i.metrics.error_rate * 1000) / 10} %</td>
-                <td className="actions">
-                  <button type="button" onClick={() => setOpen(i.id)}>
-                    Details<span className="sr-only"> of {i.customer_id}</span>
-                  </button>
-                </td>
+        <Scroll label="Integrations table">
+          <table>
+            <thead>
+              <tr>
+                <th scope="col">Customer</th>
+                <th scope="col">Application</th>
+                <th scope="col">Status</th>
+                <th scope="col">Health</th>
+                <th scope="col">Last check</th>
+                <th scope="col">Error rate</th>
+                <th scope="col">Actions</th>
               </tr>
-            ))}
-          </tbody>
-        </table>
+            </thead>
+            <tbody>
+              {list.data?.data.map((i) => (
+                <tr key={i.id}>
+                  <td>{i.customer_id}</td>
+                  <td>
+                    <code>{i.application_id}</code>
+                  </td>
+                  <td>{i.status}</td>
+                  <td>
+                    <span className={`pill ${i.health.status}`}>{i.health.status}</span>
+                  </td>
+                  <td>{when(i.health.last_checked_at)}</td>
+                  <td>{Math.round(i.metrics.error_rate * 1000) / 10} %</td>
+                  <td className="actions">
+                    <button type="button" onClick={() => setOpen(i.id)}>
+                      Details<span className="sr-only"> of {i.customer_id}</span>
+                    </button>
+                  </td>
+                </tr>
+              ))}
+            </tbody>
+          </table>
+        </Scroll>
         {list.data?.data.length === 0 && (
           <p>No integrations yet: they appear when a customer installs one of your published applications.</p>
         )}

@@ -1,6 +1,7 @@
 import { useMutation, useQuery, useQueryClient } from '@tanstack/react-query';
 import { useState } from 'react';
 import { type Application, api, type OAuthClient, type OAuthClientWithSecret, type Page } from '../api.ts';
+import { Scroll } from './form-parts.tsx';
 import { Card, ErrorNote, Field, Select, when } from '../ui.tsx';
 
 /**
@@ -108,40 +109,42 @@ export function OAuthClientsPage({ canManage }: { canManage: boolean }) {
       {appId && (
         <Card title="Clients">
           <ErrorNote error={clients.error ?? revoke.error} />
-          <table>
-            <thead>
-              <tr>
-                <th scope="col">Client id</th>
-                <th scope="col">Type</th>
-                <th scope="col">Redirect URIs</th>
-                <th scope="col">Scopes</th>
-                <th scope="col">Status</th>
-                <th scope="col">Created</th>
-                <th scope="col">Actions</th>
-              </tr>
-            </thead>
-            <tbody>
-              {clients.data?.data.map((c) => (
-                <tr key={c.client_id}>
-                  <td>
-                    <code>{c.client_id}</code>
-                  </td>
-                  <td>{c.type}</td>
-                  <td>{c.redirect_uris.join(' ')}</td>
-                  <td>{c.scopes.join(' ')}</td>
-                  <td data-testid="client-status">{c.status}</td>
-                  <td>{when(c.created_at)}</td>
-                  <td className="actions">
-                    {canManage && c.status === 'active' && (
-                      <button type="button" className="danger" onClick={() => revoke.mutate(c.client_id)}>
-                        Revoke<span className="sr-only"> client {c.client_id}</span>
-                      </button>
-                    )}
-                  </td>
+          <Scroll label="OAuth clients table">
+            <table>
+              <thead>
+                <tr>
+                  <th scope="col">Client id</th>
+                  <th scope="col">Type</th>
+                  <th scope="col">Redirect URIs</th>
+                  <th scope="col">Scopes</th>
+                  <th scope="col">Status</th>
+                  <th scope="col">Created</th>
+                  <th scope="col">Actions</th>
                 </tr>
-              ))}
-            </tbody>
-          </table>
+              </thead>
+              <tbody>
+                {clients.data?.data.map((c) => (
+                  <tr key={c.client_id}>
+                    <td>
+                      <code>{c.client_id}</code>
+                    </td>
+                    <td>{c.type}</td>
+                    <td>{c.redirect_uris.join(' ')}</td>
+                    <td>{c.scopes.join(' ')}</td>
+                    <td data-testid="client-status">{c.status}</td>
+                    <td>{when(c.created_at)}</td>
+                    <td className="actions">
+                      {canManage && c.status === 'active' && (
+                        <button type="button" className="danger" onClick={() => revoke.mutate(c.client_id)}>
+                          Revoke<span className="sr-only"> client {c.client_id}</span>
+                        </button>
+                      )}
+                    </td>
+                  </tr>
+                ))}
+              </tbody>
+            </table>
+          </Scroll>
           {clients.data?.data.length === 0 && <p>No clients for this application yet.</p>}
         </Card>
       )}

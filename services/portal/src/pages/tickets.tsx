@@ -2,7 +2,7 @@ import { useMutation, useQuery, useQueryClient } from '@tanstack/react-query';
 import { useState } from 'react';
 import { api, type Page, type Ticket } from '../api.ts';
 import { Card, ErrorNote, Field, Select, when } from '../ui.tsx';
-import { TextArea } from './form-parts.tsx';
+import { Scroll, TextArea } from './form-parts.tsx';
 
 const PRIORITIES: readonly Ticket['priority'][] = ['low', 'normal', 'high', 'urgent'];
 const STATUSES = ['any', 'open', 'in_progress', 'waiting_on_partner', 'resolved', 'closed'] as const;
@@ -59,35 +59,37 @@ export function TicketsPage({ canWrite }: { canWrite: boolean }) {
           labels={Object.fromEntries(STATUSES.map((s) => [s, label(s)]))}
         />
         <ErrorNote error={tickets.error} />
-        <table>
-          <thead>
-            <tr>
-              <th scope="col">Subject</th>
-              <th scope="col">Priority</th>
-              <th scope="col">Status</th>
-              <th scope="col">SLA due</th>
-              <th scope="col">Actions</th>
-            </tr>
-          </thead>
-          <tbody>
-            {tickets.data?.data.map((t) => (
-              <tr key={t.id}>
-                <td>{t.subject}</td>
-                <td>{t.priority}</td>
-                <td>{label(t.status)}</td>
-                <td>
-                  {when(t.sla_due_at)}
-                  {t.sla_breached ? <strong className="warn"> (breached)</strong> : ''}
-                </td>
-                <td className="actions">
-                  <button type="button" onClick={() => setOpen(t.id)}>
-                    Open<span className="sr-only"> {t.subject}</span>
-                  </button>
-                </td>
+        <Scroll label="Tickets table">
+          <table>
+            <thead>
+              <tr>
+                <th scope="col">Subject</th>
+                <th scope="col">Priority</th>
+                <th scope="col">Status</th>
+                <th scope="col">SLA due</th>
+                <th scope="col">Actions</th>
               </tr>
-            ))}
-          </tbody>
-        </table>
+            </thead>
+            <tbody>
+              {tickets.data?.data.map((t) => (
+                <tr key={t.id}>
+                  <td>{t.subject}</td>
+                  <td>{t.priority}</td>
+                  <td>{label(t.status)}</td>
+                  <td>
+                    {when(t.sla_due_at)}
+                    {t.sla_breached ? <strong className="warn"> (breached)</strong> : ''}
+                  </td>
+                  <td className="actions">
+                    <button type="button" onClick={() => setOpen(t.id)}>
+                      Open<span className="sr-only"> {t.subject}</span>
+                    </button>
+                  </td>
+                </tr>
+              ))}
+            </tbody>
+          </table>
+        </Scroll>
         {tickets.data?.data.length === 0 && <p>No tickets.</p>}
       </Card>
       {open && <TicketDetail id={open} canWrite={canWrite} />}

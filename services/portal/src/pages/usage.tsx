@@ -1,6 +1,7 @@
 import { useQuery } from '@tanstack/react-query';
 import { useState } from 'react';
 import { api } from '../api.ts';
+import { Scroll } from './form-parts.tsx';
 import { Card, ErrorNote, Select } from '../ui.tsx';
 import { BarChart, dayLabel, hourLabel } from './charts.tsx';
 
@@ -47,22 +48,24 @@ export function UsagePage() {
           </p>
         )}
         {usage.data && meters.size === 0 && <p>No metered usage in this period yet.</p>}
-        <table>
-          <thead>
-            <tr>
-              <th scope="col">Meter</th>
-              <th scope="col">Total this period</th>
-            </tr>
-          </thead>
-          <tbody>
-            {[...meters].map(([m, bs]) => (
-              <tr key={m}>
-                <td>{meterName(m)}</td>
-                <td data-testid={`usage-${m}`}>{total(bs).toLocaleString('en')}</td>
+        <Scroll label="Usage by meter">
+          <table>
+            <thead>
+              <tr>
+                <th scope="col">Meter</th>
+                <th scope="col">Total this period</th>
               </tr>
-            ))}
-          </tbody>
-        </table>
+            </thead>
+            <tbody>
+              {[...meters].map(([m, bs]) => (
+                <tr key={m}>
+                  <td>{meterName(m)}</td>
+                  <td data-testid={`usage-${m}`}>{total(bs).toLocaleString('en')}</td>
+                </tr>
+              ))}
+            </tbody>
+          </table>
+        </Scroll>
       </Card>
       {[...meters].map(([m, bs]) => (
         <Card key={m} title={meterName(m)}>
