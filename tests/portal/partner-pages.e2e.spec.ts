@@ -207,6 +207,7 @@ describe('partner pages in Chromium', () => {
     await page.getByRole('button', { name: 'Save draft' }).click();
     await page.getByText('Draft saved').waitFor();
     await expect.poll(() => page.getByTestId('listing-checklist').locator('li').count()).toBeGreaterThan(3);
+    await page.getByRole('article', { name: 'Preview of Lead Bridge' }).scrollIntoViewIfNeeded();
     await scan(stack, page, '/listing (draft)', 'listing');
     const draft = await api('GET', `/v1/marketplace/listings/lst_${A.app.replace(/^app_/, '')}/draft`, undefined, acme.key);
     expect(draft.body.draft.tagline).toBe('Leads where you need them');
