@@ -232,8 +232,8 @@ describe('partner pages in Chromium', () => {
         ) >= 2,
       'the published events in usage',
     );
-    await visit(stack, billing.page, '/', 'overview-billing');
-    await scan(stack, billing.page, '/usage', 'usage');
+    await scan(stack, billing.page, '/usage (with usage)', 'usage');
+    await visit(stack, billing.page, '/');
     await billing.page.goto(`${stack.gw}/portal/integrations`);
     await billing.page.getByText('This page is not available to your role.').waitFor();
     expect(await billing.page.evaluate(async () => (await fetch('/v1/integrations')).status)).toBe(403);
