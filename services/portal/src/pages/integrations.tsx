@@ -1,6 +1,6 @@
 import { useQuery } from '@tanstack/react-query';
 import { useState } from 'react';
-import { api, type Integration, type Page } from '../api.ts';
+import { type Application, api, type Integration, type Page } from '../api.ts';
 import { Scroll } from './form-parts.tsx';
 import { Card, ErrorNote, Select, when } from '../ui.tsx';
 import { BarChart, hourLabel, LineChart } from './charts.tsx';
@@ -28,6 +28,8 @@ export function IntegrationsPage({ canWrite }: { canWrite: boolean }) {
     queryKey: ['integrations', health],
     queryFn: () => api<Page<Integration>>('GET', `/v1/integrations?limit=100${health === 'any' ? '' : `&health=${health}`}`),
   });
+  const apps = useQuery({ queryKey: ['applications'], queryFn: () => api<Page<Application>>('GET', '/v1/applications?limit=100') });
+  const appName = (id: string) => apps.data?.data.find((a) => a.id === id)?.name ?? id;
   const current = list.data?.data.find((i) => i.id === open);
   return (
     <>
@@ -45,27 +47,24 @@ export function IntegrationsPage({ canWrite }: { canWrite: boolean }) {
                 <th scope="col">Health</th>
                 <th scope="col">Last check</th>
                 <th scope="col">Error rate</th>
-                <th scope="col">Actions</th>
               </tr>
             </thead>
             <tbody>
               {list.data?.data.map((i) => (
                 <tr key={i.id}>
-                  <td>{i.customer_id}</td>
                   <td>
-                    <code>{i.application_id}</code>
+                    <button type="button" className="link" aria-expanded={open === i.id} onClick={() => setOpen(i.id)}>
+                      <span className="sr-only">Details of </span>
+                      {i.customer_id}
+                    </button>
                   </td>
+                  <td>{appName(i.application_id)}</td>
                   <td>{i.status}</td>
                   <td>
                     <span className={`pill ${i.health.status}`}>{i.health.status}</span>
                   </td>
                   <td>{when(i.health.last_checked_at)}</td>
                   <td>{Math.round(i.metrics.error_rate * 1000) / 10} %</td>
-                  <td className="actions">
-                    <button type="button" onClick={() => setOpen(i.id)}>
-                      Details<span className="sr-only"> of {i.customer_id}</span>
-                    </button>
-                  </td>
                 </tr>
               ))}
             </tbody>
