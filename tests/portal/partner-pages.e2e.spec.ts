@@ -2,6 +2,7 @@
 // through review, OAuth clients, integrations with a live mapping preview, deliveries with filters/resend/recover,
 // support tickets, the listing editor, usage, what each role sees, and partner B seeing nothing of partner A.
 // PORTAL_SCREENSHOTS=1 refreshes the screenshots of docs/portal.md.
+import { createHash, randomBytes } from 'node:crypto';
 import { businessEventExamples } from '@pep/contracts';
 import { waitUntil } from '@pep/testing';
 import type { BrowserContext, Page } from 'playwright-core';
@@ -20,6 +21,10 @@ const A: { app: string; client: string; integration: string; endpoint: string; d
   delivery: '',
   ticket: '',
 };
+
+const LOGO = 'https://bridge.example/logo.png';
+const CALLBACK = 'https://bridge.example/callback';
+const LISTING = () => `lst_${A.app.replace(/^app_/, '')}`;
 
 /** A business event as a partner publishes it, with the catalog's example data. */
 const event = (type: string, data: Record<string, unknown> = businessEventExamples[type] ?? {}) => ({
@@ -207,10 +212,77 @@ describe('partner pages in Chromium', () => {
     await page.getByRole('button', { name: 'Save draft' }).click();
     await page.getByText('Draft saved').waitFor();
     await expect.poll(() => page.getByTestId('listing-checklist').locator('li').count()).toBeGreaterThan(3);
+    expect(await page.getByRole('button', { name: 'Publish', exact: true }).isDisabled()).toBe(true);
     await page.getByRole('article', { name: 'Preview of Lead Bridge' }).scrollIntoViewIfNeeded();
     await scan(stack, page, '/listing (draft)', 'listing');
-    const draft = await api('GET', `/v1/marketplace/listings/lst_${A.app.replace(/^app_/, '')}/draft`, undefined, acme.key);
+    const draft = await api('GET', `/v1/marketplace/listings/${LISTING()}/draft`, undefined, acme.key);
     expect(draft.body.draft.tagline).toBe('Leads where you need them');
+    // Complete the checklist and publish: the listing goes live with its logo.
+    await page.getByLabel('Description (Markdown)').fill('Moves **leads** between systems.');
+    await page.getByLabel('Logo URL').fill(LOGO);
+    await page.getByLabel('Screenshot URLs').fill([1, 2, 3].map((n) => `https://bridge.example/shot-${n}.png`).join('\n'));
+    await page.getByLabel('Listing privacy URL').fill('https://bridge.example/privacy');
+    await page.getByLabel('Listing terms URL').fill('https://bridge.example/terms');
+    await page.getByRole('button', { name: 'Save draft' }).click();
+    await page.getByText('every checklist item is met').waitFor();
+    await page.getByRole('button', { name: 'Publish', exact: true }).click();
+    await page.getByText('Published: the marketplace shows this content now.').waitFor();
+    await waitUntil(async () => (await api('GET', `/v1/marketplace/listings/${LISTING()}`)).body?.logo_url === LOGO, {
+      what: 'the live listing',
+    });
+  });
+
+  it("OAuth authorization code + PKCE through the consent page, which shows the listing's logo, the publisher and the scopes in words", async () => {
+    const client = await api(
+      'POST',
+      `/v1/applications/${A.app}/oauth-clients`,
+      { type: 'public', redirect_uris: [CALLBACK], scopes: ['read:partners'] },
+      acme.key,
+    );
+    expect(client.status).toBe(201);
+    const verifier = randomBytes(32).toString('base64url');
+    const authorize = new URL(`${stack.gw}/oauth/authorize`);
+    authorize.search = new URLSearchParams({
+      client_id: client.body.client_id,
+      redirect_uri: CALLBACK,
+      response_type: 'code',
+      scope: 'read:partners',
+      state: 'st-1',
+      code_challenge: createHash('sha256').update(verifier).digest('base64url'),
+      code_challenge_method: 'S256',
+    }).toString();
+    const { page } = owner;
+    // The application's own site is not on this machine: the browser's request to it is answered here.
+    await page.route(`${CALLBACK}**`, (route) => route.fulfill({ status: 200, contentType: 'text/plain', body: 'callback' }));
+    await expect
+      .poll(async () => {
+        await page.goto(authorize.toString());
+        return page.getByRole('heading', { name: 'Lead Bridge wants access to your partner account' }).count();
+      })
+      .toBe(1);
+    expect(await page.locator('img.logo').getAttribute('src')).toBe(LOGO);
+    expect(await page.getByText('Published by').textContent()).toContain('Acme Pages');
+    await page.getByText('See your partner profile, contacts and agreements').waitFor();
+    await scan(stack, page, '/oauth consent (listing logo)');
+    await page.getByRole('button', { name: 'Approve' }).click();
+    await page.waitForURL((u) => u.toString().startsWith(CALLBACK));
+    const callback = new URL(page.url());
+    expect(callback.searchParams.get('state')).toBe('st-1');
+    const token = await fetch(`${stack.gw}/oauth/token`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/x-www-form-urlencoded' },
+      body: new URLSearchParams({
+        grant_type: 'authorization_code',
+        code: callback.searchParams.get('code') ?? '',
+        redirect_uri: CALLBACK,
+        client_id: client.body.client_id,
+        code_verifier: verifier,
+      }).toString(),
+    });
+    expect(token.status).toBe(200);
+    const { access_token } = (await token.json()) as { access_token: string };
+    expect((await api('GET', `/v1/partners/${acme.id}`, undefined, access_token)).status).toBe(200);
+    await page.unroute(`${CALLBACK}**`);
   });
 
   it('a billing member sees usage and invoices but no developer pages; a developer sees no usage; the API agrees', async () => {
@@ -266,7 +338,7 @@ describe('partner pages in Chromium', () => {
       `/v1/webhook-endpoints/${A.endpoint}/deliveries`,
       `/v1/deliveries/${A.delivery}/attempts`,
       `/v1/support/tickets/${A.ticket}`,
-      `/v1/marketplace/listings/lst_${A.app.replace(/^app_/, '')}/draft`,
+      `/v1/marketplace/listings/${LISTING()}/draft`,
     ];
     const statuses = await b.page.evaluate(async (ps) => Promise.all(ps.map(async (p) => (await fetch(p)).status)), paths);
     expect(Object.fromEntries(paths.map((p, i) => [p, statuses[i]]))).toEqual(Object.fromEntries(paths.map((p) => [p, 404])));
