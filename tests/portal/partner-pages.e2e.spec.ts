@@ -218,7 +218,11 @@ describe('partner pages in Chromium', () => {
     const draft = await api('GET', `/v1/marketplace/listings/${LISTING()}/draft`, undefined, acme.key);
     expect(draft.body.draft.tagline).toBe('Leads where you need them');
     // Complete the checklist and publish: the listing goes live with its logo.
-    await page.getByLabel('Description (Markdown)').fill('Moves **leads** between systems.');
+    await page
+      .getByLabel('Description (Markdown)')
+      .fill(
+        'Lead Bridge moves **leads** between your CRM and the platform: new and qualified leads arrive within seconds, fields mapped the way your team names them, with every delivery traceable.',
+      );
     await page.getByLabel('Logo URL').fill(LOGO);
     await page.getByLabel('Screenshot URLs').fill([1, 2, 3].map((n) => `https://bridge.example/shot-${n}.png`).join('\n'));
     await page.getByLabel('Listing privacy URL').fill('https://bridge.example/privacy');
@@ -254,12 +258,16 @@ describe('partner pages in Chromium', () => {
     const { page } = owner;
     // The application's own site is not on this machine: the browser's request to it is answered here.
     await page.route(`${CALLBACK}**`, (route) => route.fulfill({ status: 200, contentType: 'text/plain', body: 'callback' }));
-    await expect
-      .poll(async () => {
+    // The gateway sees the new client within moments (its own projection of the registry's events).
+    await waitUntil(
+      async () => {
         await page.goto(authorize.toString());
-        return page.getByRole('heading', { name: 'Lead Bridge wants access to your partner account' }).count();
-      })
-      .toBe(1);
+        return (await page.getByRole('heading', { name: 'Lead Bridge wants access to your partner account' }).count()) === 1;
+      },
+      { what: 'the consent page', timeoutMs: 20_000, intervalMs: 500 },
+    ).catch(async (err: Error) => {
+      throw new Error(`${err.message}; the page shows: ${await page.locator('body').textContent()}`);
+    });
     expect(await page.locator('img.logo').getAttribute('src')).toBe(LOGO);
     expect(await page.getByText('Published by').textContent()).toContain('Acme Pages');
     await page.getByText('See your partner profile, contacts and agreements').waitFor();
