@@ -224,13 +224,13 @@ function ListingPreview({ name, content: c }: { name: string; content: ListingCo
   return (
     <Card title="Preview">
       <article className="listing-preview" aria-label={`Preview of ${name}`}>
-        <header className="listing-head">
+        <div className="listing-head">
           {c.logo_url ? <img src={c.logo_url} alt="" width={48} height={48} /> : <span className="logo">{name.slice(0, 1)}</span>}
           <div>
             <h3>{name}</h3>
             <p>{c.tagline ?? 'No tagline yet'}</p>
           </div>
-        </header>
+        </div>
         {c.categories.length > 0 && <p className="hint">{c.categories.join(' · ')}</p>}
         <p className="prewrap">{c.description ?? 'No description yet.'}</p>
         {c.pricing_plans.length > 0 && (
