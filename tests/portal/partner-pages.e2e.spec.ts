@@ -178,6 +178,10 @@ describe('partner pages in Chromium', () => {
     await waitUntil(async () => stack.received.length > before, { what: 'the resent delivery at the receiver' });
     await page.getByRole('button', { name: 'Recover failed deliveries' }).click();
     await expect.poll(() => page.getByTestId('job-status').textContent(), { timeout: 20_000 }).toContain('recover job completed');
+    const copies = stack.received.length;
+    await page.getByRole('button', { name: 'Replay events' }).click();
+    await expect.poll(() => page.getByTestId('job-status').textContent(), { timeout: 20_000 }).toContain('replay job completed');
+    await waitUntil(async () => stack.received.length >= copies + 2, { what: 'the replayed events at the receiver' });
     const list = await api('GET', `/v1/webhook-endpoints/${A.endpoint}/deliveries`, undefined, acme.key);
     A.delivery = list.body.data[0].id;
   });
