@@ -171,7 +171,7 @@ describe('partner pages in Chromium', () => {
     await attempts.getByText('succeeded').first().waitFor();
     await attempts.getByText('Response excerpt').first().click();
     await attempts.getByText('{"ok":true}').first().waitFor();
-    await scan(stack, page, '/deliveries (attempts)', 'deliveries');
+    await scan(stack, page, '/deliveries (attempts)', 'deliveries-attempt');
     const before = stack.received.length;
     await page.getByRole('button', { name: 'Resend lead.qualified' }).click();
     await expect.poll(() => page.getByTestId('job-status').textContent(), { timeout: 20_000 }).toContain('resend job completed');
