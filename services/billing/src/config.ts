@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { stripeConfigShape } from './app/stripe-config.ts';
 
 /** Settings of the billing service on top of the base config (CONVENTIONS.md, Code 7). */
 export const billingConfigSchema = z.object({
@@ -17,5 +18,6 @@ export const billingConfigSchema = z.object({
     .default('PEP'),
   /** How often the invoice job closes the last ended month (idempotent); 0 turns the timer off. */
   INVOICE_JOB_INTERVAL_MS: z.coerce.number().int().min(0).default(3_600_000),
+  ...stripeConfigShape,
 });
 export type BillingSettings = z.output<typeof billingConfigSchema>;

@@ -7,6 +7,9 @@ import { billingMigrations } from './db/migrations/index.ts';
 import type { BillingDB } from './db/schema.ts';
 import { formatDate } from './domain/pricing/period.ts';
 import { billingHandlers } from './handlers/index.ts';
+import { wireStripe } from './app/stripe-wiring.ts';
+import { payoutsProjection } from './projections/payouts/index.ts';
+import { attributionProjection } from './projections/revenue/index.ts';
 import { invoicesProjection } from './projections/invoices/index.ts';
 import { plansProjection } from './projections/plans/index.ts';
 import { reportedUsageProjection } from './projections/reported-usage/index.ts';
@@ -22,6 +25,8 @@ export function billingProjections(prefix: string): Projection<BillingDB>[] {
     plansProjection(prefix),
     subscriptionsProjection(prefix),
     invoicesProjection(prefix),
+    attributionProjection(prefix),
+    payoutsProjection(prefix),
   ];
 }
 
@@ -44,7 +49,7 @@ function wire(ctx: Ctx) {
     logger: ctx.logger,
     settings: ctx.config,
   };
-  return { commands, invoices, now: () => new Date() };
+  return { commands, invoices, stripe: wireStripe(ctx, commands), now: () => new Date() };
 }
 
 export function billingService(): ServiceDefinition<BillingDB, BillingSettings> {
@@ -63,12 +68,14 @@ export function billingService(): ServiceDefinition<BillingDB, BillingSettings> 
         invoices: w.invoices,
         now: w.now,
         maxBuckets: ctx.config.USAGE_MAX_BUCKETS,
+        stripe: w.stripe,
       });
     },
     start: async (ctx: Ctx) => {
       const w = get(ctx);
+      const collection = await w.stripe.startCollection();
       const every = ctx.config.INVOICE_JOB_INTERVAL_MS;
-      if (every === 0) return async () => undefined;
+      if (every === 0) return () => collection.stop();
       let running: Promise<unknown> | undefined;
       const runs = ctx.metrics.counter('billing_invoice_job_runs_total', 'Scheduled invoice runs by outcome', ['outcome']);
       runs.inc({ outcome: 'failed' }, 0);
@@ -92,6 +99,7 @@ export function billingService(): ServiceDefinition<BillingDB, BillingSettings> 
       return async () => {
         clearInterval(timer);
         await running;
+        await collection.stop();
       };
     },
   };

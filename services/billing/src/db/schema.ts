@@ -1,4 +1,5 @@
 import type { PlatformTables } from '@pep/db';
+import type { StripeTables } from './stripe-schema.ts';
 
 /** Read models of the billing service; every table is a projection of the stream and can be rebuilt from it. */
 export interface BillingTables {
@@ -77,4 +78,4 @@ export interface BillingTables {
   };
 }
 
-export type BillingDB = BillingTables & PlatformTables;
+export type BillingDB = BillingTables & StripeTables & PlatformTables;
