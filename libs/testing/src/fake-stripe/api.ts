@@ -34,7 +34,14 @@ export function chargeCustomer(
 }
 
 /** Refunds (part of) a charge; the charge's `refunds` list, `amount_refunded` and `refunded` follow. */
-export function refundCharge(store: FakeStripeStore, fx: Effects, chargeId: string, amount: number | undefined, metadata: Record<string, string> = {}) {
+export function refundCharge(
+  store: FakeStripeStore,
+  fx: Effects,
+  chargeId: string,
+  amount: number | undefined,
+  metadata: Record<string, string> = {},
+  created?: number,
+) {
   const ch = store.charges.get(chargeId, 'charge');
   const left = ch.amount - ch.amount_refunded;
   const amt = amount ?? left;
@@ -43,7 +50,7 @@ export function refundCharge(store: FakeStripeStore, fx: Effects, chargeId: stri
       code: 'amount_too_large',
       param: 'amount',
     });
-  const r = store.refunds.add(o.refund({ charge: ch, amount: amt, metadata }));
+  const r = store.refunds.add(o.refund({ charge: ch, amount: amt, metadata, ...(created ? { created } : {}) }));
   ch.amount_refunded += amt;
   ch.refunded = ch.amount_refunded === ch.amount;
   ch.refunds?.data.unshift(r);

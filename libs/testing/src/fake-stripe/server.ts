@@ -103,23 +103,28 @@ export async function startFakeStripe(opts: FakeStripeOptions = {}) {
       return send(res, 401, new StripeApiError(401, 'invalid_request_error', `Invalid API Key provided: ${shown}***`).body(), requestId);
     }
     const fingerprint = fingerprintOf(method, url.pathname, method === 'GET' ? url.search : text);
-    if (key && method === 'POST') {
-      const prior = idempotent.get(key);
-      if (prior && prior.fingerprint !== fingerprint) {
-        record(400);
-        const e = new StripeApiError(
-          400,
-          'idempotency_error',
-          `Keys for idempotent requests can only be used with the same parameters they were first used with. Try using a key other than '${key}' if you meant to execute a different request.`,
-        );
-        return send(res, 400, e.body(), requestId);
+    const done = (status: number, body: unknown, replayed = false) => {
+      record(status);
+      const drop = `${method} ${url.pathname.replace(/\/[a-z]+_[A-Za-z0-9]+/, '/:id')}`;
+      const left = dropAnswers.get(drop) ?? 0;
+      if (left > 0) {
+        dropAnswers.set(drop, left - 1);
+        req.socket.destroy();
+        return;
       }
-      if (prior) {
-        record(prior.status);
-        res.setHeader('idempotent-replayed', 'true');
-        return send(res, prior.status, prior.body, requestId);
-      }
+      if (replayed) res.setHeader('idempotent-replayed', 'true');
+      send(res, status, body, requestId);
+    };
+    const prior = key && method === 'POST' ? idempotent.get(key) : undefined;
+    if (prior && prior.fingerprint !== fingerprint) {
+      const e = new StripeApiError(
+        400,
+        'idempotency_error',
+        `Keys for idempotent requests can only be used with the same parameters they were first used with. Try using a key other than '${key}' if you meant to execute a different request.`,
+      );
+      return done(400, e.body());
     }
+    if (prior) return done(prior.status, prior.body, true);
     const route = routeOf(method, url.pathname);
     let status = 200;
     let body: unknown;
@@ -134,15 +139,7 @@ export async function startFakeStripe(opts: FakeStripeOptions = {}) {
     }
     // Stripe keeps the answer of an idempotent request, errors included (except 5xx, which may be retried).
     if (key && method === 'POST' && status < 500) idempotent.set(key, { fingerprint, status, body: structuredClone(body) });
-    record(status);
-    const drop = `${method} ${url.pathname.replace(/\/[a-z]+_[A-Za-z0-9]+/, '/:id')}`;
-    const left = dropAnswers.get(drop) ?? 0;
-    if (left > 0) {
-      dropAnswers.set(drop, left - 1);
-      req.socket.destroy();
-      return;
-    }
-    send(res, status, body, requestId);
+    done(status, body);
   }
 
   const server = createServer((req, res) => {
@@ -203,8 +200,8 @@ export async function startFakeStripe(opts: FakeStripeOptions = {}) {
         ...(p.created ? { created: Math.floor(p.created.getTime() / 1000) } : {}),
       });
     },
-    refund(chargeId: string, amount?: number) {
-      return refundCharge(store, fxNow, chargeId, amount);
+    refund(chargeId: string, amount?: number, at?: Date) {
+      return refundCharge(store, fxNow, chargeId, amount, {}, at ? Math.floor(at.getTime() / 1000) : undefined);
     },
     createSubscription(p: { customer: string; amount: number; currency?: string; metadata?: Record<string, string>; start?: Date }) {
       const sub = store.subscriptions.add(

@@ -57,7 +57,7 @@ export async function syncCharge(trx: Transaction<BillingDB>, stripe: Stripe, ch
   if (existing) {
     await trx
       .updateTable('stripe_charges')
-      .set({ status: ch.status, amount_refunded: String(ch.amount_refunded) })
+      .set({ status: ch.status, amount_refunded: ch.amount_refunded })
       .where('id', '=', ch.id)
       .execute();
   } else {
@@ -71,8 +71,8 @@ export async function syncCharge(trx: Transaction<BillingDB>, stripe: Stripe, ch
         customer_key: a.customerKey,
         partner_id: a.partnerId,
         attribution: a.attribution,
-        amount: String(ch.amount),
-        amount_refunded: String(ch.amount_refunded),
+        amount: ch.amount,
+        amount_refunded: ch.amount_refunded,
         currency: ch.currency.toLowerCase(),
         status: ch.status,
         created_at: at,
@@ -86,7 +86,7 @@ export async function syncCharge(trx: Transaction<BillingDB>, stripe: Stripe, ch
       if (r.status !== 'succeeded') continue;
       await trx
         .insertInto('stripe_refunds')
-        .values({ id: r.id, charge_id: ch.id, amount: String(r.amount), created_at: new Date(r.created * 1000) })
+        .values({ id: r.id, charge_id: ch.id, amount: r.amount, created_at: new Date(r.created * 1000) })
         .onConflict((oc) => oc.column('id').doNothing())
         .execute();
     }
@@ -111,13 +111,13 @@ export async function syncSubscription(trx: Transaction<BillingDB>, stripe: Stri
       started_at: started,
       canceled_at: canceled ? new Date(canceled * 1000) : null,
       currency: sub.currency.toLowerCase(),
-      amount: String(amount),
+      amount,
     })
     .onConflict((oc) =>
       oc.column('id').doUpdateSet({
         status: sub.status,
         canceled_at: canceled ? new Date(canceled * 1000) : null,
-        amount: String(amount),
+        amount,
       }),
     )
     .execute();

@@ -11,14 +11,14 @@ export interface StripeTables {
     partner_id: string | null;
     /** install | referral | partner_invoice (a partner paying its own invoice) | none */
     attribution: string;
-    amount: string;
-    amount_refunded: string;
+    amount: number;
+    amount_refunded: number;
     currency: string;
     status: string;
     created_at: Date;
     invoice_id: string | null;
   };
-  stripe_refunds: { id: string; charge_id: string; amount: string; created_at: Date };
+  stripe_refunds: { id: string; charge_id: string; amount: number; created_at: Date };
   stripe_subscriptions: {
     id: string;
     stripe_customer_id: string;
@@ -28,7 +28,7 @@ export interface StripeTables {
     started_at: Date;
     canceled_at: Date | null;
     currency: string;
-    amount: string;
+    amount: number;
   };
   customer_installs: { install_id: string; customer_id: string; partner_id: string; installed_at: Date; removed_at: Date | null };
   revenue_share_terms: { partner_id: string; agreement_id: string; effective_at: Date; first_year_pct: string; renewal_pct: string };
@@ -40,12 +40,12 @@ export interface StripeTables {
     currency: string;
     status: 'pending' | 'processing' | 'paid' | 'failed' | 'carried_over';
     lines: unknown;
-    subtotal: string;
-    carried_in: string;
-    total: string;
-    minimum: string;
-    payable: string;
-    carried_out: string;
+    subtotal: number;
+    carried_in: number;
+    total: number;
+    minimum: number;
+    payable: number;
+    carried_out: number;
     destination: string | null;
     transfer_id: string | null;
     failure_reason: string | null;

@@ -4,7 +4,7 @@ import { ok } from '@pep/service';
 import { z } from 'zod';
 import type { StripeWebhooks } from '../app/stripe-webhooks.ts';
 
-const RawBody = z.object({ raw_base64: z.string(), content_type: z.string().optional() });
+const RawBody = z.object({ raw_base64: z.string(), content_type: z.string().nullish() });
 
 /** Stripe webhook ingress (a raw route: the gateway forwards the bytes and the headers unparsed). */
 export function stripeHandlers(deps: { webhooks: StripeWebhooks }) {
