@@ -331,6 +331,11 @@ export const InvoiceViewSchema = z
     total: z.number().int(),
     period: z.object({ start: safeText(), end: safeText() }),
     due_date: safeText().nullable(),
+    amount_paid: z.number().int().describe('Minor units recorded as paid (billing.invoice_paid)'),
+    paid_at: safeText().nullable(),
+    payment_ref: safeText().nullable().describe('The payment provider reference of the payment'),
+    failed_attempts: z.number().int().describe('Failed collection attempts recorded so far'),
+    next_retry_at: safeText().nullable().describe('When the payment provider retries a failed collection'),
     lines: z.array(LineItemSchema),
     created_at: safeText(),
   })

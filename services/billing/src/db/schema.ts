@@ -1,4 +1,5 @@
 import type { PlatformTables } from '@pep/db';
+import type { Generated } from 'kysely';
 
 /** Read models of the billing service; every table is a projection of the stream and can be rebuilt from it. */
 export interface BillingTables {
@@ -74,6 +75,11 @@ export interface BillingTables {
     due_date: string | null;
     created_at: string;
     seq: number;
+    amount_paid: Generated<string>;
+    paid_at: string | null;
+    payment_ref: string | null;
+    failed_attempts: Generated<number>;
+    next_retry_at: string | null;
   };
 }
 

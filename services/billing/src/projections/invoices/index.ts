@@ -1,6 +1,6 @@
 import type { StoredEvent } from '@pep/contracts';
 import { aggregateFilter, type Projection } from '@pep/events';
-import { type Kysely, sql } from 'kysely';
+import { type Kysely, type Selectable, sql } from 'kysely';
 import type { BillingDB } from '../../db/schema.ts';
 import { INVOICES_PROJECTION } from '../../domain/invoice/invoice.ts';
 
@@ -10,6 +10,8 @@ export const INVOICE_EVENT_TYPES = [
   'billing.invoice_finalized',
   'billing.invoice_voided',
   'billing.invoice_marked_uncollectible',
+  'billing.invoice_paid',
+  'billing.invoice_payment_failed',
 ] as const;
 
 interface Created {
@@ -73,6 +75,29 @@ export function invoicesProjection(prefix: string): Projection<BillingDB> {
             })
             .where('id', '=', d.invoice_id)
             .execute();
+        } else if (e.type === 'billing.invoice_paid') {
+          const d = e.data as { invoice_id: string; amount: number; payment_ref: string; paid_at: string };
+          await trx
+            .updateTable('invoices')
+            .set((eb) => ({
+              status: 'paid',
+              amount_paid: sql<string>`${eb.ref('amount_paid')} + ${d.amount}`,
+              paid_at: d.paid_at,
+              payment_ref: d.payment_ref,
+              next_retry_at: null,
+            }))
+            .where('id', '=', d.invoice_id)
+            .execute();
+        } else if (e.type === 'billing.invoice_payment_failed') {
+          const d = e.data as { invoice_id: string; attempt: number; next_retry_at?: string };
+          await trx
+            .updateTable('invoices')
+            .set((eb) => ({
+              failed_attempts: sql<number>`greatest(${eb.ref('failed_attempts')}, ${d.attempt})`,
+              next_retry_at: d.next_retry_at ?? null,
+            }))
+            .where('id', '=', d.invoice_id)
+            .execute();
         } else if (e.type === 'billing.invoice_voided' || e.type === 'billing.invoice_marked_uncollectible') {
           await trx
             .updateTable('invoices')
@@ -88,7 +113,7 @@ export function invoicesProjection(prefix: string): Projection<BillingDB> {
   };
 }
 
-type Row = BillingDB['invoices'];
+type Row = Selectable<BillingDB['invoices']>;
 export function invoiceView(r: Row) {
   return {
     object: 'invoice' as const,
@@ -100,6 +125,11 @@ export function invoiceView(r: Row) {
     total: Number(r.total),
     period: { start: r.period_start, end: r.period_end },
     due_date: r.due_date,
+    amount_paid: Number(r.amount_paid ?? 0),
+    paid_at: r.paid_at ?? null,
+    payment_ref: r.payment_ref ?? null,
+    failed_attempts: Number(r.failed_attempts ?? 0),
+    next_retry_at: r.next_retry_at ?? null,
     lines: r.lines,
     created_at: r.created_at,
   };
