@@ -151,6 +151,11 @@ export const BillingInvoiceCreated = defineEvent({
     currency: safeText(),
     lines: z.array(InvoiceLineSchema),
     total: z.number().int(),
+    usage: z
+      .record(safeText(), z.number())
+      .optional()
+      .describe('The usage per meter it charged (usage arriving later is charged on the next invoice as late_usage)'),
+    timezone: safeText().optional().describe("The partner's billing time zone the month was cut in (absent: UTC)"),
   }),
 });
 

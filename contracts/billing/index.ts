@@ -3,3 +3,4 @@ export * from './events.ts';
 export * from './http.ts';
 export * from './meters.ts';
 export * from './plans.ts';
+export * from './documents.ts';

@@ -2,6 +2,7 @@ import type { RpcRequest } from '@pep/contracts';
 import type { Logger } from '@pep/runtime';
 import { handler, type RpcHandler } from '@pep/service';
 import type { InvoiceJobDeps } from '../app/invoice-job.ts';
+import { type DocumentHandlerDeps, documentHandlers } from './documents.ts';
 import { invoiceHandlers } from './invoices.ts';
 import { planHandlers } from './plans.ts';
 import { type UsageHandlerDeps, usageHandlers } from './usage.ts';
@@ -9,6 +10,7 @@ import { type UsageHandlerDeps, usageHandlers } from './usage.ts';
 export interface HandlerDeps extends UsageHandlerDeps {
   logger: Logger;
   invoices: InvoiceJobDeps;
+  documents: Omit<DocumentHandlerDeps, 'commands' | 'invoices' | 'now'>;
 }
 
 /** Every RPC pattern of the billing service: parse, call one use case or decider, map (no rules here). */
@@ -17,6 +19,7 @@ export function billingHandlers(deps: HandlerDeps): Record<string, RpcHandler> {
     ...usageHandlers(deps),
     ...planHandlers(deps),
     ...invoiceHandlers({ ...deps.invoices, now: deps.now }),
+    ...documentHandlers({ ...deps.documents, commands: deps.commands, invoices: deps.invoices, now: deps.now }),
   };
   return Object.fromEntries(Object.entries(all).map(([pattern, fn]) => [pattern, handler(deps.logger, fn)]));
 }

@@ -95,7 +95,15 @@ export function decideInvoiceStatus(c: InvoiceStatusCommand, state: InvoiceState
 
 /** Creating an invoice that exists decides nothing (a second run, a second replica, a restart). */
 export function decideCreateInvoice(
-  c: { invoiceId: string; partnerId: string; subscriptionId: string; month: Period; draft: Quote },
+  c: {
+    invoiceId: string;
+    partnerId: string;
+    subscriptionId: string;
+    month: Period;
+    draft: Quote;
+    usage?: Record<string, number>;
+    timezone?: string;
+  },
   state: InvoiceState,
 ) {
   if (state.created) return [];
@@ -110,6 +118,8 @@ export function decideCreateInvoice(
         currency: c.draft.currency,
         lines: c.draft.lines,
         total: c.draft.total,
+        ...(c.usage ? { usage: c.usage } : {}),
+        ...(c.timezone ? { timezone: c.timezone } : {}),
       },
     },
   ];

@@ -3,6 +3,7 @@ import { aggregateFilter, type Projection } from '@pep/events';
 import { type Kysely, type Selectable, sql } from 'kysely';
 import type { BillingDB } from '../../db/schema.ts';
 import { INVOICES_PROJECTION } from '../../domain/invoice/invoice.ts';
+import { applyInvoiceDocuments, creditNoteView } from './documents.ts';
 
 export { INVOICES_PROJECTION };
 export const INVOICE_EVENT_TYPES = [
@@ -12,6 +13,7 @@ export const INVOICE_EVENT_TYPES = [
   'billing.invoice_marked_uncollectible',
   'billing.invoice_paid',
   'billing.invoice_payment_failed',
+  'billing.credit_note_issued',
 ] as const;
 
 interface Created {
@@ -22,6 +24,8 @@ interface Created {
   currency: string;
   lines: unknown[];
   total: number;
+  usage?: Record<string, number>;
+  timezone?: string;
 }
 interface Finalized {
   invoice_id: string;
@@ -38,6 +42,7 @@ export function invoicesProjection(prefix: string): Projection<BillingDB> {
     filterSubject: aggregateFilter(prefix),
     async apply(trx, events: StoredEvent[]) {
       for (const e of events) {
+        await applyInvoiceDocuments(trx, e);
         if (e.type === 'billing.invoice_created') {
           const d = e.data as Created;
           await trx
@@ -58,6 +63,8 @@ export function invoicesProjection(prefix: string): Projection<BillingDB> {
               due_date: null,
               created_at: e.time,
               seq: e.seq,
+              usage: d.usage ? JSON.stringify(d.usage) : null,
+              timezone: d.timezone ?? null,
             })
             .onConflict((oc) => oc.column('id').doNothing())
             .execute();
@@ -108,13 +115,14 @@ export function invoicesProjection(prefix: string): Projection<BillingDB> {
       }
     },
     async reset(trx) {
+      await trx.deleteFrom('credit_notes').execute();
       await trx.deleteFrom('invoices').execute();
     },
   };
 }
 
 type Row = Selectable<BillingDB['invoices']>;
-export function invoiceView(r: Row) {
+export function invoiceView(r: Row, notes: BillingDB['credit_notes'][] = []) {
   return {
     object: 'invoice' as const,
     id: r.id,
@@ -125,7 +133,12 @@ export function invoiceView(r: Row) {
     total: Number(r.total),
     period: { start: r.period_start, end: r.period_end },
     due_date: r.due_date,
+    credited: Number(r.credited ?? 0),
     amount_paid: Number(r.amount_paid ?? 0),
+    amount_due:
+      r.status === 'open' || r.status === 'draft' ? Math.max(0, Number(r.total) - Number(r.credited ?? 0) - Number(r.amount_paid ?? 0)) : 0,
+    timezone: r.timezone ?? 'UTC',
+    credit_notes: notes.map(creditNoteView),
     paid_at: r.paid_at ?? null,
     payment_ref: r.payment_ref ?? null,
     failed_attempts: Number(r.failed_attempts ?? 0),
