@@ -6,3 +6,4 @@ export * from './plans.ts';
 export * from './payouts.ts';
 export * from './revenue.ts';
 export * from './stripe.ts';
+export * from './documents.ts';

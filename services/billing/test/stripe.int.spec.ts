@@ -1,7 +1,8 @@
 // Billing ↔ Stripe against the fake Stripe (driven by the real SDK): webhook verification and dedupe, revenue
 // from every page of charges, and revenue-share payouts against a hand-computed table, paid exactly once.
 import { aggregateSubject, publishEvent } from '@pep/events';
-import { testNames } from '@pep/testing';
+import { aggregateFilter } from '@pep/events';
+import { readAll, testNames, waitUntil } from '@pep/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ATTRIBUTION_PROJECTION } from '../src/projections/revenue/index.ts';
 import { admin, envelope, partnerPrincipal, startBillingProcess, statusOf } from './support/billing.ts';
@@ -11,6 +12,8 @@ let billing: Awaited<ReturnType<typeof startBillingProcess>>;
 const P = () => names.SUBJECT_PREFIX;
 const P1 = `prt_${'0'.repeat(22)}pay1`;
 const P2 = `prt_${'0'.repeat(22)}pay2`;
+const P3 = `prt_${'0'.repeat(22)}pay3`;
+const P4 = `prt_${'0'.repeat(22)}pay4`;
 const at = (iso: string) => new Date(iso);
 const fake = () => billing.stripe.fake;
 
@@ -187,5 +190,32 @@ describe('revenue-share payouts', () => {
     const list = await billing.ok<{ data: { id: string }[] }>('payouts.list', partnerPrincipal(P1));
     expect(list.data.map((p) => p.id)).toEqual([`po_${P1}_202610`, `po_${P1}_202609`]);
     expect(statusOf(await billing.call('payouts.run', partnerPrincipal(P1), { body: { period: '2026-10' } }))).toBe(403);
+  });
+});
+
+describe('partner invoices are collected through Stripe', () => {
+  it('a finalized invoice goes to Stripe once and is paid by its signed webhook (three deliveries, one payment); a decline records the failure', async () => {
+    await billing.ok('plans.create', admin, { body: { code: 'stripe_basic', name: 'Basic', currency: 'USD', model: 'flat_fee', interval: 'month', amount: 4200 } });
+    for (const p of [P3, P4]) await billing.ok('subscription.create', admin, { body: { partner_id: p, plan_code: 'stripe_basic', effective_date: '2026-10-01' } });
+    fake().declinePaymentsWhere('platform_partner_id', P4);
+    await billing.ok('invoices.run', admin, { body: { period: '2026-10' } });
+    const paidId = `inv_${P3}_202610`;
+    const declinedId = `inv_${P4}_202610`;
+    await waitUntil(async () => (await billing.ok<{ status: string }>('invoices.get', admin, { params: { id: paidId } })).status === 'paid', {
+      timeoutMs: 30_000,
+      what: 'the invoice to be paid through Stripe',
+    });
+    const atStripe = fake().store.invoices.all().filter((i) => i.metadata.invoice_id === paidId);
+    expect(atStripe.map((i) => [i.status, i.amount_paid, i.customer])).toEqual([['paid', 4200, expect.stringMatching(/^cus_/)]]);
+    const succeeded = fake().store.events.all().find((e) => e.type === 'invoice.payment_succeeded' && (e.data.object as { id: string }).id === atStripe[0]?.id);
+    await fake().resend(succeeded?.id as string);
+    await fake().resend(succeeded?.id as string);
+    const invoiceEvents = async (id: string) => (await readAll(billing.bus, aggregateFilter(P(), 'billing_invoice'))).filter((e) => (e.data as { invoice_id?: string }).invoice_id === id);
+    expect((await invoiceEvents(paidId)).filter((e) => e.type === 'billing.invoice_paid')).toHaveLength(1);
+    await waitUntil(async () => (await invoiceEvents(declinedId)).some((e) => e.type === 'billing.invoice_payment_failed'), {
+      timeoutMs: 30_000,
+      what: 'the declined payment to be recorded',
+    });
+    expect((await billing.ok<{ status: string }>('invoices.get', admin, { params: { id: declinedId } })).status).toBe('open');
   });
 });

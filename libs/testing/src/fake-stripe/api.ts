@@ -22,8 +22,8 @@ export function chargeCustomer(
   fx: Effects,
   p: { amount: number; currency: string; customer: string | null; metadata: Record<string, string>; description?: string | null; created?: number },
 ): Stripe.Charge {
-  if (p.customer) store.customers.get(p.customer, 'customer');
-  if (p.customer && store.declined.has(p.customer)) {
+  const cus = p.customer ? store.customers.get(p.customer, 'customer') : undefined;
+  if (cus && store.isDeclined(cus)) {
     const failed = store.charges.add(o.charge({ ...p, failure: { code: 'card_declined', message: 'Your card was declined.' } }));
     fx.emit('charge.failed', failed);
     throw new StripeApiError(402, 'card_error', 'Your card was declined.', { code: 'card_declined', decline_code: 'generic_decline', charge: failed.id });

@@ -177,6 +177,10 @@ export async function startFakeStripe(opts: FakeStripeOptions = {}) {
       if (on) store.declined.add(customerId);
       else store.declined.delete(customerId);
     },
+    /** Declines the payments of every customer (also ones created later) whose metadata has `key: value`. */
+    declinePaymentsWhere(key: string, value: string) {
+      store.declinedMetadata.push([key, value]);
+    },
     failTransfersTo(accountId: string, on = true) {
       if (on) store.failingDestinations.add(accountId);
       else store.failingDestinations.delete(accountId);

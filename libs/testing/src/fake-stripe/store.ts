@@ -86,6 +86,11 @@ export class FakeStripeStore {
   readonly events = new Collection<Stripe.Event>('event');
   /** Customers whose payments the fake declines (card_declined), as a test asks. */
   readonly declined = new Set<string>();
+  /** Customers (present or future) whose metadata has one of these key/value pairs are declined too. */
+  readonly declinedMetadata: [string, string][] = [];
+  isDeclined(customer: Stripe.Customer): boolean {
+    return this.declined.has(customer.id) || this.declinedMetadata.some(([k, v]) => customer.metadata[k] === v);
+  }
   /** Destination accounts whose transfers fail (insufficient funds on the platform balance, as Stripe answers). */
   readonly failingDestinations = new Set<string>();
 }

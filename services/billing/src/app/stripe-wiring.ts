@@ -1,7 +1,9 @@
 import type { CommandBus } from '@pep/events';
+import { AppError } from '@pep/runtime';
 import type { ServiceContext } from '@pep/service';
 import type { BillingSettings } from '../config.ts';
 import type { BillingDB } from '../db/schema.ts';
+import { recordInvoicePayment, recordInvoicePaymentFailed } from './invoice-payments.ts';
 import type { PayoutDeps } from './payout-run.ts';
 import { startStripeCollection } from './stripe-collect.ts';
 import { createStripeClient } from './stripe-client.ts';
@@ -10,13 +12,15 @@ import { createStripeWebhooks, type InvoicePaymentSink } from './stripe-webhooks
 /** Billing's Stripe side, built once per service context: the SDK client, webhook ingress, payouts, collection. */
 export function wireStripe(ctx: ServiceContext<BillingDB, BillingSettings>, commands: CommandBus) {
   const stripe = createStripeClient(ctx.config, ctx.metrics);
+  const deps = { db: ctx.db, commands, settings: ctx.config };
+  // A payment our invoice refuses (void, paid by another payment, wrong amount) is logged, not retried by Stripe forever.
+  const refusedByInvoice = (invoiceId: string) => (err: unknown) => {
+    if (!(err instanceof AppError) || err.status >= 500) throw err;
+    ctx.logger.warn('a Stripe invoice payment was refused by the invoice', { invoice_id: invoiceId, err });
+  };
   const payments: InvoicePaymentSink = {
-    paid: async (a) => {
-      ctx.logger.warn('invoice payment not recorded: invoice payments are not built', { invoice_id: a.invoiceId });
-    },
-    failed: async (a) => {
-      ctx.logger.warn('invoice payment failure not recorded: invoice payments are not built', { invoice_id: a.invoiceId });
-    },
+    paid: (a) => recordInvoicePayment(deps, a).catch(refusedByInvoice(a.invoiceId)),
+    failed: (a) => recordInvoicePaymentFailed(deps, a).catch(refusedByInvoice(a.invoiceId)),
   };
   const webhooks = createStripeWebhooks({
     db: ctx.db,

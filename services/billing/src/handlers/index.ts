@@ -4,6 +4,7 @@ import { handler, type RpcHandler } from '@pep/service';
 import type { InvoiceJobDeps } from '../app/invoice-job.ts';
 import type { PayoutDeps } from '../app/payout-run.ts';
 import type { StripeWebhooks } from '../app/stripe-webhooks.ts';
+import { type DocumentHandlerDeps, documentHandlers } from './documents.ts';
 import { invoiceHandlers } from './invoices.ts';
 import { payoutHandlers } from './payouts.ts';
 import { revenueHandlers } from './revenue.ts';
@@ -16,6 +17,7 @@ export interface HandlerDeps extends UsageHandlerDeps {
   invoices: InvoiceJobDeps;
   /** Stripe: webhook ingress, revenue and payouts (the payout deps carry the SDK client). */
   stripe: { webhooks: StripeWebhooks; payouts: PayoutDeps };
+  documents: Omit<DocumentHandlerDeps, 'commands' | 'invoices' | 'now'>;
 }
 
 /** Every RPC pattern of the billing service: parse, call one use case or decider, map (no rules here). */
@@ -27,6 +29,7 @@ export function billingHandlers(deps: HandlerDeps): Record<string, RpcHandler> {
     ...stripeHandlers(deps.stripe),
     ...revenueHandlers({ db: deps.db, stripe: deps.stripe.payouts.stripe }),
     ...payoutHandlers({ ...deps.stripe.payouts, now: deps.now }),
+    ...documentHandlers({ ...deps.documents, commands: deps.commands, invoices: deps.invoices, now: deps.now }),
   };
   return Object.fromEntries(Object.entries(all).map(([pattern, fn]) => [pattern, handler(deps.logger, fn)]));
 }
