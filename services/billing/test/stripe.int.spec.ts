@@ -205,7 +205,7 @@ describe('partner invoices are collected through Stripe', () => {
       timeoutMs: 30_000,
       what: 'the invoice to be paid through Stripe',
     });
-    const atStripe = fake().store.invoices.all().filter((i) => i.metadata.invoice_id === paidId);
+    const atStripe = fake().store.invoices.all().filter((i) => i.metadata?.invoice_id === paidId);
     expect(atStripe.map((i) => [i.status, i.amount_paid, i.customer])).toEqual([['paid', 4200, expect.stringMatching(/^cus_/)]]);
     const succeeded = fake().store.events.all().find((e) => e.type === 'invoice.payment_succeeded' && (e.data.object as { id: string }).id === atStripe[0]?.id);
     await fake().resend(succeeded?.id as string);

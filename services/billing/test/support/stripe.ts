@@ -18,7 +18,7 @@ export async function startStripeFor(nc: NatsConnection, names: TestNames) {
       const headers: Record<string, string> = {};
       for (const [k, v] of Object.entries(req.headers)) if (typeof v === 'string') headers[k] = v;
       const body = { raw_base64: Buffer.concat(chunks).toString('base64'), content_type: headers['content-type'] ?? null };
-      rpcCall(nc, `${names.RPC_PREFIX}.billing.stripe.webhook`, { principal: anonymous, params: {}, query: {}, body, headers, request_id: 'test' }, 15_000)
+      rpcCall(nc, `${names.RPC_PREFIX}.billing.stripe.webhook`, { principal: anonymous, params: {}, query: {}, body, headers }, 15_000)
         .then((r) => {
           replies.push(r);
           res.writeHead(r.ok ? r.status : r.problem.status, { 'content-type': 'application/json' });
