@@ -5,8 +5,8 @@ import { defineRoutes } from '../http/routes.ts';
 
 export const RevenueQuerySchema = z
   .object({
-    from: safeDatetime({ offset: true }).describe('Inclusive (charge creation time)'),
-    to: safeDatetime({ offset: true }).describe('Exclusive'),
+    from: safeDatetime({ offset: true }).optional().describe('Inclusive (charge creation time); default: start of the current UTC month'),
+    to: safeDatetime({ offset: true }).optional().describe('Exclusive; default: start of the next UTC month'),
     partner_id: PlatformId('prt').optional().describe('Admin credentials may name the partner; a partner sees the revenue attributed to it'),
   })
   .strict();

@@ -14,8 +14,9 @@ export function revenueHandlers(deps: { db: Kysely<BillingDB>; stripe: Stripe })
     'revenue.get': async (req: RpcRequest) => {
       const q = parseOrThrow(RevenueQuerySchema, req.query ?? {});
       const partnerId = readScope(req.principal, q.partner_id);
-      const from = new Date(q.from);
-      const to = new Date(q.to);
+      const now = new Date();
+      const from = q.from ? new Date(q.from) : new Date(Date.UTC(now.getUTCFullYear(), now.getUTCMonth(), 1));
+      const to = q.to ? new Date(q.to) : new Date(Date.UTC(now.getUTCFullYear(), now.getUTCMonth() + 1, 1));
       if (to <= from) throw new ValidationError([{ path: 'to', message: 'must be after from' }]);
       if (to.getTime() - from.getTime() > MAX_RANGE_MS) throw new ValidationError([{ path: 'from', message: 'the range is at most 400 days' }]);
       return ok(await revenueReport(deps, { from, to, partnerId }));
