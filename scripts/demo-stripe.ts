@@ -39,8 +39,18 @@ export async function demoStripe(
   const period = first.toISOString().slice(0, 7);
 
   step(`the partner subscribes to a plan from ${first.toISOString().slice(0, 10)}; POST /v1/billing/invoice-runs closes ${period}`);
-  await call('POST', '/v1/billing/plans', { code: 'demo_pro', name: 'Demo Pro', currency: 'USD', model: 'flat_fee', interval: 'month', amount: 4900 }, [201, 409]);
-  await call('POST', '/v1/billing/subscriptions', { partner_id: partnerId, plan_code: 'demo_pro', effective_date: first.toISOString().slice(0, 10) }, [201, 409]);
+  await call(
+    'POST',
+    '/v1/billing/plans',
+    { code: 'demo_pro', name: 'Demo Pro', currency: 'USD', model: 'flat_fee', interval: 'month', amount: 4900 },
+    [201, 409],
+  );
+  await call(
+    'POST',
+    '/v1/billing/subscriptions',
+    { partner_id: partnerId, plan_code: 'demo_pro', effective_date: first.toISOString().slice(0, 10) },
+    [201, 409],
+  );
   await call('POST', '/v1/billing/invoice-runs', { period });
   const invoiceId = `inv_${partnerId}_${period.replace('-', '')}`;
 
@@ -51,7 +61,9 @@ export async function demoStripe(
   });
   const atStripe = fake.store.invoices.all().find((i) => i.metadata?.invoice_id === invoiceId);
   const delivered = fake.deliveries.filter((d) => d.type === 'invoice.payment_succeeded' && d.status === 200).length;
-  say(`   → Stripe invoice ${atStripe?.id} ${atStripe?.status}; ${delivered} signed invoice.payment_succeeded accepted; ${invoiceId} is ${paid.status}`);
+  say(
+    `   → Stripe invoice ${atStripe?.id} ${atStripe?.status}; ${delivered} signed invoice.payment_succeeded accepted; ${invoiceId} is ${paid.status}`,
+  );
 
   step('a customer the partner referred pays 250.00 through Stripe (metadata.partner_id); the charge webhook syncs it');
   const customer = fake.createCustomer({ email: 'buyer@customer.example', metadata: { partner_id: partnerId } });
@@ -73,6 +85,7 @@ export async function demoStripe(
     lines: { kind: string; source_id: string; amount: number; contract_year: string; percent: number; share: number }[];
   };
   say(`   payout ${payoutId}: ${st.status}${st.transfer_id ? ` (transfer ${st.transfer_id})` : ''}`);
-  for (const l of st.lines) say(`     ${l.kind.padEnd(16)} ${l.source_id}  ${l.amount} × ${l.percent}% (${l.contract_year} year) = ${l.share}`);
+  for (const l of st.lines)
+    say(`     ${l.kind.padEnd(16)} ${l.source_id}  ${l.amount} × ${l.percent}% (${l.contract_year} year) = ${l.share}`);
   say(`     subtotal ${st.subtotal} + carried in ${st.carried_in} → payable ${st.payable}, carried over ${st.carried_out}`);
 }

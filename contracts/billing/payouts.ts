@@ -53,7 +53,13 @@ export const PayoutProcessing = defineEvent({
   type: 'payout.processing',
   version: 1,
   description: 'A Stripe Connect transfer of the payout was started (its idempotency key is the payout id).',
-  data: z.object({ payout_id: safeText(), partner_id: safeText(), destination: safeText(), amount: z.number().int(), currency: safeText() }),
+  data: z.object({
+    payout_id: safeText(),
+    partner_id: safeText(),
+    destination: safeText(),
+    amount: z.number().int(),
+    currency: safeText(),
+  }),
 });
 
 export const PayoutPaid = defineEvent({

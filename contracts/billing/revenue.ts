@@ -7,7 +7,9 @@ export const RevenueQuerySchema = z
   .object({
     from: safeDatetime({ offset: true }).optional().describe('Inclusive (charge creation time); default: start of the current UTC month'),
     to: safeDatetime({ offset: true }).optional().describe('Exclusive; default: start of the next UTC month'),
-    partner_id: PlatformId('prt').optional().describe('Admin credentials may name the partner; a partner sees the revenue attributed to it'),
+    partner_id: PlatformId('prt')
+      .optional()
+      .describe('Admin credentials may name the partner; a partner sees the revenue attributed to it'),
   })
   .strict();
 
@@ -36,7 +38,8 @@ export const billingRevenueRoutes = defineRoutes([
     operationId: 'getBillingRevenue',
     method: 'GET',
     path: '/v1/billing/revenue',
-    summary: "Revenue from Stripe charges in a time range, refunds excluded (pages through every charge); a partner sees what is attributed to it",
+    summary:
+      'Revenue from Stripe charges in a time range, refunds excluded (pages through every charge); a partner sees what is attributed to it',
     tag: 'Billing',
     service: 'billing',
     pattern: 'revenue.get',

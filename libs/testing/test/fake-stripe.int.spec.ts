@@ -52,7 +52,9 @@ describe('fake Stripe, through the stripe SDK', () => {
     const missing = await stripe.customers.retrieve('cus_nope').catch((e: unknown) => e as Stripe.errors.StripeError);
     expect(missing).toBeInstanceOf(Stripe.errors.StripeInvalidRequestError);
     expect(missing).toMatchObject({ statusCode: 404, code: 'resource_missing', param: 'id' });
-    const noAmount = await stripe.charges.create({ currency: 'usd' } as Stripe.ChargeCreateParams).catch((e: unknown) => e as Stripe.errors.StripeError);
+    const noAmount = await stripe.charges
+      .create({ currency: 'usd' } as Stripe.ChargeCreateParams)
+      .catch((e: unknown) => e as Stripe.errors.StripeError);
     expect(noAmount).toMatchObject({ statusCode: 400, code: 'parameter_missing', param: 'amount' });
     const badKey = await new Stripe('sk_test_wrong', fake.clientOptions).customers.list().catch((e: unknown) => e);
     expect(badKey).toBeInstanceOf(Stripe.errors.StripeAuthenticationError);
@@ -96,7 +98,9 @@ describe('fake Stripe, through the stripe SDK', () => {
     expect(fake.transfers()).toHaveLength(1);
     await fake.settled();
     const types = received.map((r) => stripe.webhooks.constructEvent(r.body, r.signature, fake.webhookSecret, 300).type);
-    expect(types).toEqual(expect.arrayContaining(['invoice.finalized', 'charge.succeeded', 'invoice.payment_succeeded', 'charge.refunded', 'transfer.created']));
+    expect(types).toEqual(
+      expect.arrayContaining(['invoice.finalized', 'charge.succeeded', 'invoice.payment_succeeded', 'charge.refunded', 'transfer.created']),
+    );
   });
 
   it('signs as Stripe does: a forged or stale signature does not verify', () => {

@@ -24,7 +24,15 @@ async function install(partner: string, customer: string, installedAt: string) {
     aggregateSubject(P(), 'install', id),
     envelope(
       'install.created',
-      { install_id: id, listing_id: 'lst_x', application_id: 'app_x', partner_id: partner, customer_id: customer, installed_at: installedAt, installed_by: 'key_x' },
+      {
+        install_id: id,
+        listing_id: 'lst_x',
+        application_id: 'app_x',
+        partner_id: partner,
+        customer_id: customer,
+        installed_at: installedAt,
+        installed_by: 'key_x',
+      },
       { partnerid: partner },
     ),
   );
@@ -62,7 +70,14 @@ afterAll(async () => {
 });
 
 const countOf = async (table: 'stripe_events' | 'stripe_charges' | 'stripe_refunds') =>
-  Number((await billing.db.selectFrom(table).select((eb) => eb.fn.countAll<string>().as('n')).executeTakeFirstOrThrow()).n);
+  Number(
+    (
+      await billing.db
+        .selectFrom(table)
+        .select((eb) => eb.fn.countAll<string>().as('n'))
+        .executeTakeFirstOrThrow()
+    ).n,
+  );
 
 describe('Stripe webhooks', () => {
   it('a webhook delivered three times changes state once', async () => {
@@ -70,7 +85,9 @@ describe('Stripe webhooks', () => {
     const ch = fake().createCharge({ customer: cus.id, amount: 2000 });
     fake().refund(ch.id, 500);
     await fake().settled();
-    const refunded = fake().store.events.all().find((e) => e.type === 'charge.refunded' && (e.data.object as { id: string }).id === ch.id);
+    const refunded = fake()
+      .store.events.all()
+      .find((e) => e.type === 'charge.refunded' && (e.data.object as { id: string }).id === ch.id);
     expect(refunded).toBeDefined();
     const before = { events: await countOf('stripe_events'), refunds: await countOf('stripe_refunds') };
     const again = [await fake().resend(refunded?.id as string), await fake().resend(refunded?.id as string)];
@@ -96,7 +113,9 @@ describe('Stripe webhooks', () => {
     expect({ events: await countOf('stripe_events'), charges: await countOf('stripe_charges') }).toEqual(before);
     // The same event, signed as Stripe signs it now, is taken.
     expect((await fake().resend(e?.id as string)).status).toBe(200);
-    expect(await billing.db.selectFrom('stripe_charges').select('partner_id').where('id', '=', ch.id).executeTakeFirst()).toEqual({ partner_id: P1 });
+    expect(await billing.db.selectFrom('stripe_charges').select('partner_id').where('id', '=', ch.id).executeTakeFirst()).toEqual({
+      partner_id: P1,
+    });
   });
 });
 
@@ -105,7 +124,10 @@ describe('GET /v1/billing/revenue', () => {
     fake().setAutoDeliver(false);
     const cus = fake().createCustomer({ metadata: { customer_id: 'cust_rev' } });
     const ids: string[] = [];
-    for (let i = 0; i < 250; i++) ids.push(fake().createCharge({ customer: cus.id, amount: 100, created: at(`2025-03-10T00:00:${String(i % 60).padStart(2, '0')}Z`) }).id);
+    for (let i = 0; i < 250; i++)
+      ids.push(
+        fake().createCharge({ customer: cus.id, amount: 100, created: at(`2025-03-10T00:00:${String(i % 60).padStart(2, '0')}Z`) }).id,
+      );
     fake().refund(ids[0] as string);
     fake().refund(ids[1] as string, 40);
     const declined = fake().createCustomer();
@@ -127,7 +149,16 @@ describe('GET /v1/billing/revenue', () => {
   });
 });
 
-type Statement = { id: string; status: string; subtotal: number; carried_in: number; total: number; payable: number; carried_out: number; lines: Record<string, unknown>[] };
+type Statement = {
+  id: string;
+  status: string;
+  subtotal: number;
+  carried_in: number;
+  total: number;
+  payable: number;
+  carried_out: number;
+  lines: Record<string, unknown>[];
+};
 
 describe('revenue-share payouts', () => {
   it('match a hand-computed table (first year / renewal, minimum carry-over, refund reversal) and pay once after a lost answer', async () => {
@@ -140,7 +171,12 @@ describe('revenue-share payouts', () => {
     fake().createCharge({ customer: c.id, amount: 12_345, created: at('2026-09-15T12:00:00Z') });
     fake().createCharge({ customer: d.id, amount: 2001, created: at('2026-09-12T12:00:00Z') });
     // A partner paying its own invoice is nobody's revenue.
-    fake().createCharge({ customer: null, amount: 50_000, metadata: { invoice_id: 'inv_x', partner_id: P1 }, created: at('2026-09-20T00:00:00Z') });
+    fake().createCharge({
+      customer: null,
+      amount: 50_000,
+      metadata: { invoice_id: 'inv_x', partner_id: P1 },
+      created: at('2026-09-20T00:00:00Z'),
+    });
     // October: a refund of half of a1 (reversed at a1's first-year 20 %), a referral payment, a renewal payment.
     fake().refund(a1.id, 5000, at('2026-10-05T00:00:00Z'));
     fake().createCharge({ customer: b.id, amount: 4999, metadata: { partner_id: P1 }, created: at('2026-10-06T00:00:00Z') });
@@ -157,11 +193,18 @@ describe('revenue-share payouts', () => {
     expect(await billing.ok('payouts.get', admin, { params: { id: p2Sept } })).toMatchObject({ status: 'processing' });
     const again = await billing.ok('payouts.run', admin, { body: { period: '2026-09' } });
     expect(again).toEqual({ period: '2026-09', created: 0, paid: 1, failed: 0, carried_over: 0 });
-    expect(await billing.ok('payouts.run', admin, { body: { period: '2026-09' } })).toEqual({ period: '2026-09', created: 0, paid: 0, failed: 0, carried_over: 0 });
+    expect(await billing.ok('payouts.run', admin, { body: { period: '2026-09' } })).toEqual({
+      period: '2026-09',
+      created: 0,
+      paid: 0,
+      failed: 0,
+      carried_over: 0,
+    });
     const october = await billing.ok('payouts.run', admin, { body: { period: '2026-10' } });
     expect(october).toEqual({ period: '2026-10', created: 1, paid: 1, failed: 0, carried_over: 0 });
 
-    const line = (kind: string, amount: number, year: string, percent: number, share: number) => expect.objectContaining({ kind, amount, contract_year: year, percent, share });
+    const line = (kind: string, amount: number, year: string, percent: number, share: number) =>
+      expect.objectContaining({ kind, amount, contract_year: year, percent, share });
     const p1Sept = await billing.ok<Statement>('payouts.statement', partnerPrincipal(P1), { params: { id: `po_${P1}_202609` } });
     expect(p1Sept).toMatchObject({ status: 'carried_over', subtotal: 2067, carried_in: 0, total: 2067, payable: 0, carried_out: 2067 });
     expect(p1Sept.lines).toEqual([line('payment', 333, 'first', 20, 67), line('payment', 10_000, 'first', 20, 2000)]);
@@ -182,7 +225,9 @@ describe('revenue-share payouts', () => {
       [3336, p2Sept],
       [3067, `po_${P1}_202610`],
     ]);
-    const keys = fake().requests.filter((r) => r.path === '/v1/transfers' && r.method === 'POST').map((r) => r.idempotency_key);
+    const keys = fake()
+      .requests.filter((r) => r.path === '/v1/transfers' && r.method === 'POST')
+      .map((r) => r.idempotency_key);
     expect(keys).toEqual([p2Sept, p2Sept, p2Sept, `po_${P1}_202610`]);
 
     // A partner sees its own payouts only; another partner's is 404.
@@ -195,22 +240,35 @@ describe('revenue-share payouts', () => {
 
 describe('partner invoices are collected through Stripe', () => {
   it('a finalized invoice goes to Stripe once and is paid by its signed webhook (three deliveries, one payment); a decline records the failure', async () => {
-    await billing.ok('plans.create', admin, { body: { code: 'stripe_basic', name: 'Basic', currency: 'USD', model: 'flat_fee', interval: 'month', amount: 4200 } });
-    for (const p of [P3, P4]) await billing.ok('subscription.create', admin, { body: { partner_id: p, plan_code: 'stripe_basic', effective_date: '2026-10-01' } });
+    await billing.ok('plans.create', admin, {
+      body: { code: 'stripe_basic', name: 'Basic', currency: 'USD', model: 'flat_fee', interval: 'month', amount: 4200 },
+    });
+    for (const p of [P3, P4])
+      await billing.ok('subscription.create', admin, { body: { partner_id: p, plan_code: 'stripe_basic', effective_date: '2026-10-01' } });
     fake().declinePaymentsWhere('platform_partner_id', P4);
     await billing.ok('invoices.run', admin, { body: { period: '2026-10' } });
     const paidId = `inv_${P3}_202610`;
     const declinedId = `inv_${P4}_202610`;
-    await waitUntil(async () => (await billing.ok<{ status: string }>('invoices.get', admin, { params: { id: paidId } })).status === 'paid', {
-      timeoutMs: 30_000,
-      what: 'the invoice to be paid through Stripe',
-    });
-    const atStripe = fake().store.invoices.all().filter((i) => i.metadata?.invoice_id === paidId);
+    await waitUntil(
+      async () => (await billing.ok<{ status: string }>('invoices.get', admin, { params: { id: paidId } })).status === 'paid',
+      {
+        timeoutMs: 30_000,
+        what: 'the invoice to be paid through Stripe',
+      },
+    );
+    const atStripe = fake()
+      .store.invoices.all()
+      .filter((i) => i.metadata?.invoice_id === paidId);
     expect(atStripe.map((i) => [i.status, i.amount_paid, i.customer])).toEqual([['paid', 4200, expect.stringMatching(/^cus_/)]]);
-    const succeeded = fake().store.events.all().find((e) => e.type === 'invoice.payment_succeeded' && (e.data.object as { id: string }).id === atStripe[0]?.id);
+    const succeeded = fake()
+      .store.events.all()
+      .find((e) => e.type === 'invoice.payment_succeeded' && (e.data.object as { id: string }).id === atStripe[0]?.id);
     await fake().resend(succeeded?.id as string);
     await fake().resend(succeeded?.id as string);
-    const invoiceEvents = async (id: string) => (await readAll(billing.bus, aggregateFilter(P(), 'billing_invoice'))).filter((e) => (e.data as { invoice_id?: string }).invoice_id === id);
+    const invoiceEvents = async (id: string) =>
+      (await readAll(billing.bus, aggregateFilter(P(), 'billing_invoice'))).filter(
+        (e) => (e.data as { invoice_id?: string }).invoice_id === id,
+      );
     expect((await invoiceEvents(paidId)).filter((e) => e.type === 'billing.invoice_paid')).toHaveLength(1);
     await waitUntil(async () => (await invoiceEvents(declinedId)).some((e) => e.type === 'billing.invoice_payment_failed'), {
       timeoutMs: 30_000,

@@ -12,7 +12,11 @@ type Handler = (args: { form: FormObject; id: string | undefined; store: FakeStr
 
 const currencyOf = (form: FormObject) => {
   const c = str(form, 'currency', true).toLowerCase();
-  if (!/^[a-z]{3}$/.test(c)) throw new StripeApiError(400, 'invalid_request_error', `Invalid currency: ${c}.`, { code: 'parameter_invalid_string', param: 'currency' });
+  if (!/^[a-z]{3}$/.test(c))
+    throw new StripeApiError(400, 'invalid_request_error', `Invalid currency: ${c}.`, {
+      code: 'parameter_invalid_string',
+      param: 'currency',
+    });
   return c;
 };
 
@@ -20,13 +24,24 @@ const currencyOf = (form: FormObject) => {
 export function chargeCustomer(
   store: FakeStripeStore,
   fx: Effects,
-  p: { amount: number; currency: string; customer: string | null; metadata: Record<string, string>; description?: string | null; created?: number },
+  p: {
+    amount: number;
+    currency: string;
+    customer: string | null;
+    metadata: Record<string, string>;
+    description?: string | null;
+    created?: number;
+  },
 ): Stripe.Charge {
   const cus = p.customer ? store.customers.get(p.customer, 'customer') : undefined;
   if (cus && store.isDeclined(cus)) {
     const failed = store.charges.add(o.charge({ ...p, failure: { code: 'card_declined', message: 'Your card was declined.' } }));
     fx.emit('charge.failed', failed);
-    throw new StripeApiError(402, 'card_error', 'Your card was declined.', { code: 'card_declined', decline_code: 'generic_decline', charge: failed.id });
+    throw new StripeApiError(402, 'card_error', 'Your card was declined.', {
+      code: 'card_declined',
+      decline_code: 'generic_decline',
+      charge: failed.id,
+    });
   }
   const ch = store.charges.add(o.charge(p));
   fx.emit('charge.succeeded', ch);
@@ -60,8 +75,12 @@ export function refundCharge(
 
 /** Collects an open invoice: a charge for its amount due; paid on success, attempt counted on a decline. */
 function payInvoice(store: FakeStripeStore, fx: Effects, inv: Stripe.Invoice) {
-  if (inv.status === 'paid') throw new StripeApiError(400, 'invalid_request_error', 'Invoice is already paid', { code: 'invoice_already_paid' });
-  if (inv.status !== 'open') throw new StripeApiError(400, 'invalid_request_error', `You can only pay an open invoice (this one is ${inv.status}).`, { code: 'invoice_not_open' });
+  if (inv.status === 'paid')
+    throw new StripeApiError(400, 'invalid_request_error', 'Invoice is already paid', { code: 'invoice_already_paid' });
+  if (inv.status !== 'open')
+    throw new StripeApiError(400, 'invalid_request_error', `You can only pay an open invoice (this one is ${inv.status}).`, {
+      code: 'invoice_not_open',
+    });
   inv.attempt_count += 1;
   inv.attempted = true;
   try {
@@ -95,7 +114,8 @@ export const routes: Record<string, Handler> = {
     fx.emit('customer.created', c);
     return c;
   },
-  'GET /v1/customers': ({ form, store }) => store.customers.list(form, '/v1/customers', (c) => !str(form, 'email') || c.email === str(form, 'email')),
+  'GET /v1/customers': ({ form, store }) =>
+    store.customers.list(form, '/v1/customers', (c) => !str(form, 'email') || c.email === str(form, 'email')),
   'GET /v1/customers/:id': ({ id, store }) => store.customers.get(id as string),
   'POST /v1/customers/:id': ({ form, id, store }) => {
     const c = store.customers.get(id as string);
@@ -122,7 +142,8 @@ export const routes: Record<string, Handler> = {
   },
   'GET /v1/charges/:id': ({ id, store }) => store.charges.get(id as string),
   'POST /v1/refunds': ({ form, store, fx }) => refundCharge(store, fx, str(form, 'charge', true), int(form, 'amount'), metadataOf(form)),
-  'GET /v1/refunds': ({ form, store }) => store.refunds.list(form, '/v1/refunds', (r) => !str(form, 'charge') || r.charge === str(form, 'charge')),
+  'GET /v1/refunds': ({ form, store }) =>
+    store.refunds.list(form, '/v1/refunds', (r) => !str(form, 'charge') || r.charge === str(form, 'charge')),
   'POST /v1/invoices': ({ form, store, fx }) => {
     const customer = str(form, 'customer', true);
     const cus = store.customers.get(customer, 'customer');
@@ -138,14 +159,16 @@ export const routes: Record<string, Handler> = {
     fx.emit('invoice.created', inv);
     return inv;
   },
-  'GET /v1/invoices': ({ form, store }) => store.invoices.list(form, '/v1/invoices', (i) => !str(form, 'customer') || i.customer === str(form, 'customer')),
+  'GET /v1/invoices': ({ form, store }) =>
+    store.invoices.list(form, '/v1/invoices', (i) => !str(form, 'customer') || i.customer === str(form, 'customer')),
   'GET /v1/invoices/:id': ({ id, store }) => store.invoices.get(id as string),
   'POST /v1/invoiceitems': ({ form, store }) => {
     const customer = str(form, 'customer', true);
     store.customers.get(customer, 'customer');
     const invoiceId = str(form, 'invoice', true);
     const inv = store.invoices.get(invoiceId, 'invoice');
-    if (inv.status !== 'draft') throw new StripeApiError(400, 'invalid_request_error', 'You can only add items to a draft invoice.', { param: 'invoice' });
+    if (inv.status !== 'draft')
+      throw new StripeApiError(400, 'invalid_request_error', 'You can only add items to a draft invoice.', { param: 'invoice' });
     const amount = int(form, 'amount', true);
     const item = store.invoiceItems.add({
       ...o.invoiceItem({ customer, invoice: inv.id, amount, currency: currencyOf(form), description: str(form, 'description') ?? null }),
@@ -159,7 +182,8 @@ export const routes: Record<string, Handler> = {
   },
   'POST /v1/invoices/:id/finalize': ({ id, store, fx }) => {
     const inv = store.invoices.get(id as string);
-    if (inv.status !== 'draft') throw new StripeApiError(400, 'invalid_request_error', `This invoice is already finalized.`, { code: 'invoice_not_editable' });
+    if (inv.status !== 'draft')
+      throw new StripeApiError(400, 'invalid_request_error', `This invoice is already finalized.`, { code: 'invoice_not_editable' });
     inv.status = 'open';
     inv.number = `FAKE-${String(store.invoices.all().filter((i) => i.number).length + 1).padStart(4, '0')}`;
     fx.emit('invoice.finalized', inv);

@@ -62,7 +62,8 @@ export function str(form: FormObject, key: string, required = false): string | u
     if (required) throw missing(key);
     return undefined;
   }
-  if (typeof v !== 'string') throw new StripeApiError(400, 'invalid_request_error', `Invalid string: ${key}`, { code: 'parameter_invalid_string', param: key });
+  if (typeof v !== 'string')
+    throw new StripeApiError(400, 'invalid_request_error', `Invalid string: ${key}`, { code: 'parameter_invalid_string', param: key });
   return v;
 }
 
@@ -81,13 +82,16 @@ export function int(form: FormObject, key: string, required = false): number | u
 export function metadataOf(form: FormObject): Record<string, string> {
   const m = form.metadata;
   if (m === undefined || m === '') return {};
-  if (typeof m === 'string') throw new StripeApiError(400, 'invalid_request_error', 'Invalid object', { code: 'parameter_invalid_object', param: 'metadata' });
+  if (typeof m === 'string')
+    throw new StripeApiError(400, 'invalid_request_error', 'Invalid object', { code: 'parameter_invalid_object', param: 'metadata' });
   const out: Record<string, string> = {};
   for (const [k, v] of Object.entries(m)) {
-    if (typeof v !== 'string') throw new StripeApiError(400, 'invalid_request_error', `Invalid metadata[${k}]`, { param: `metadata[${k}]` });
+    if (typeof v !== 'string')
+      throw new StripeApiError(400, 'invalid_request_error', `Invalid metadata[${k}]`, { param: `metadata[${k}]` });
     out[k] = v;
   }
-  if (Object.keys(out).length > 50) throw new StripeApiError(400, 'invalid_request_error', 'Metadata can have at most 50 keys', { param: 'metadata' });
+  if (Object.keys(out).length > 50)
+    throw new StripeApiError(400, 'invalid_request_error', 'Metadata can have at most 50 keys', { param: 'metadata' });
   return out;
 }
 

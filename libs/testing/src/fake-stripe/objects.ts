@@ -124,7 +124,13 @@ export function invoice(p: {
   return i as Stripe.Invoice;
 }
 
-export function invoiceItem(p: { customer: string; invoice: string; amount: number; currency: string; description: string | null }): Stripe.InvoiceItem {
+export function invoiceItem(p: {
+  customer: string;
+  invoice: string;
+  amount: number;
+  currency: string;
+  description: string | null;
+}): Stripe.InvoiceItem {
   const i: Partial<Stripe.InvoiceItem> = {
     id: newId('ii'),
     object: 'invoiceitem',

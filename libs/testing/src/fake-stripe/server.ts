@@ -83,7 +83,8 @@ export async function startFakeStripe(opts: FakeStripeOptions = {}) {
     emit(type, object) {
       const e = store.events.add(o.event(type, structuredClone(object), idempotencyKey));
       if (!autoDeliver) return;
-      const p = (chain = chain.then(() => deliver(e)));
+      const p = chain.then(() => deliver(e));
+      chain = p;
       pending.add(p);
       void p.finally(() => pending.delete(p));
     },
@@ -222,7 +223,10 @@ export async function startFakeStripe(opts: FakeStripeOptions = {}) {
       return sub;
     },
     createAccount(p: { email?: string; metadata?: Record<string, string> } = {}) {
-      return store.accounts.add({ ...o.account({ metadata: p.metadata ?? {}, ...(p.email ? { email: p.email } : {}) }), created: o.nowS() });
+      return store.accounts.add({
+        ...o.account({ metadata: p.metadata ?? {}, ...(p.email ? { email: p.email } : {}) }),
+        created: o.nowS(),
+      });
     },
     /** A new event about an object (kept, and delivered when auto delivery is on). */
     fireEvent(type: string, object: { id: string }) {

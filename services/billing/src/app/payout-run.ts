@@ -3,7 +3,14 @@ import { type Logger, ValidationError } from '@pep/runtime';
 import { type Kysely, sql } from 'kysely';
 import type Stripe from 'stripe';
 import type { BillingDB } from '../db/schema.ts';
-import { decideCreatePayout, decidePayout, PAYOUTS_PROJECTION, payoutAggregate, payoutIdOf, transferKeyOf } from '../domain/payout/payout.ts';
+import {
+  decideCreatePayout,
+  decidePayout,
+  PAYOUTS_PROJECTION,
+  payoutAggregate,
+  payoutIdOf,
+  transferKeyOf,
+} from '../domain/payout/payout.ts';
 import { computeStatement, type SourcePayment, type SourceRefund } from '../domain/payout/statement.ts';
 import { type IsoDate, parseDate } from '../domain/pricing/period.ts';
 import { ATTRIBUTION_PROJECTION } from '../projections/revenue/index.ts';
@@ -22,9 +29,16 @@ export interface PayoutDeps {
 
 /** The partner's Stripe Connect account (created once, idempotency key from the partner id, and kept). */
 export async function partnerConnectAccount(db: Kysely<BillingDB>, stripe: Stripe, partnerId: string): Promise<string> {
-  const row = await db.selectFrom('stripe_partner_accounts').select('connect_account_id').where('partner_id', '=', partnerId).executeTakeFirst();
+  const row = await db
+    .selectFrom('stripe_partner_accounts')
+    .select('connect_account_id')
+    .where('partner_id', '=', partnerId)
+    .executeTakeFirst();
   if (row?.connect_account_id) return row.connect_account_id;
-  const a = await stripe.accounts.create({ type: 'express', metadata: { platform_partner_id: partnerId } }, { idempotencyKey: `account:${partnerId}` });
+  const a = await stripe.accounts.create(
+    { type: 'express', metadata: { platform_partner_id: partnerId } },
+    { idempotencyKey: `account:${partnerId}` },
+  );
   await db
     .insertInto('stripe_partner_accounts')
     .values({ partner_id: partnerId, customer_id: null, connect_account_id: a.id })
@@ -106,7 +120,9 @@ export async function payPayout(deps: PayoutDeps, payoutId: string): Promise<'pa
   const row = await deps.db.selectFrom('payouts').select(['partner_id']).where('id', '=', payoutId).executeTakeFirstOrThrow();
   const meta = { partnerId: row.partner_id };
   const destination = await partnerConnectAccount(deps.db, deps.stripe, row.partner_id);
-  const started = await deps.commands.execute(payoutAggregate, payoutId, meta, (s) => decidePayout(payoutId, { type: 'StartTransfer', destination }, s));
+  const started = await deps.commands.execute(payoutAggregate, payoutId, meta, (s) =>
+    decidePayout(payoutId, { type: 'StartTransfer', destination }, s),
+  );
   const s = started.state;
   let transfer: Stripe.Transfer;
   try {
@@ -182,7 +198,12 @@ export async function runPayouts(deps: PayoutDeps, period: string, today: IsoDat
       if (statement.payable === 0) counts.carried_over++;
     }
   }
-  const due = await deps.db.selectFrom('payouts').select('id').where('status', 'in', ['pending', 'processing', 'failed']).orderBy('id').execute();
+  const due = await deps.db
+    .selectFrom('payouts')
+    .select('id')
+    .where('status', 'in', ['pending', 'processing', 'failed'])
+    .orderBy('id')
+    .execute();
   for (const p of due) {
     const outcome = await payPayout(deps, p.id);
     if (outcome === 'paid') counts.paid++;

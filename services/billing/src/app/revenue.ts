@@ -68,6 +68,8 @@ export async function revenueReport(
     partner_id: q.partnerId ?? null,
     charges_read: read,
     totals: [...totals.values()].sort((a, b) => a.currency.localeCompare(b.currency)),
-    by_partner: [...byPartner.values()].sort((a, b) => (a.partner_id ?? '').localeCompare(b.partner_id ?? '') || a.currency.localeCompare(b.currency)),
+    by_partner: [...byPartner.values()].sort(
+      (a, b) => (a.partner_id ?? '').localeCompare(b.partner_id ?? '') || a.currency.localeCompare(b.currency),
+    ),
   };
 }

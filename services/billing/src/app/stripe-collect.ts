@@ -40,7 +40,13 @@ export async function collectInvoice(deps: { db: Kysely<BillingDB>; stripe: Stri
   const customer = await partnerCustomer(deps.db, deps.stripe, f.partner_id);
   const currency = f.currency.toLowerCase();
   const inv = await deps.stripe.invoices.create(
-    { customer, currency, auto_advance: false, description: `Invoice ${f.number}`, metadata: { invoice_id: f.invoice_id, number: f.number } },
+    {
+      customer,
+      currency,
+      auto_advance: false,
+      description: `Invoice ${f.number}`,
+      metadata: { invoice_id: f.invoice_id, number: f.number },
+    },
     { idempotencyKey: f.invoice_id },
   );
   await deps.db
@@ -59,7 +65,7 @@ export async function collectInvoice(deps: { db: Kysely<BillingDB>; stripe: Stri
     await deps.stripe.invoices.pay(inv.id as string, {}, { idempotencyKey: `${f.invoice_id}:pay` });
   } catch (err) {
     const refused = stripeRefusal(err);
-    if (!refused || refused.status !== 402) throw err;
+    if (refused?.status !== 402) throw err;
     deps.logger.info('stripe declined an invoice payment; its webhook records it', { invoice_id: f.invoice_id, code: refused.code });
   }
   return { skipped: false };

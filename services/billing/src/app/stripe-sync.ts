@@ -27,7 +27,11 @@ export async function attribute(
 ): Promise<Attribution> {
   let meta = p.metadata;
   if (p.customer) {
-    const own = await db.selectFrom('stripe_partner_accounts').select('partner_id').where('customer_id', '=', p.customer).executeTakeFirst();
+    const own = await db
+      .selectFrom('stripe_partner_accounts')
+      .select('partner_id')
+      .where('customer_id', '=', p.customer)
+      .executeTakeFirst();
     if (own || meta.invoice_id) return { partnerId: null, attribution: 'partner_invoice', customerKey: p.customer };
     if (!meta.partner_id && !meta.customer_id) {
       const c = await stripe.customers.retrieve(p.customer);

@@ -40,9 +40,13 @@ const iso = (s: number) => new Date(s * 1000).toISOString();
  * or delivers twice) changes nothing more; an effect that fails rolls the id back and Stripe's retry tries again.
  */
 export function createStripeWebhooks(deps: StripeWebhookDeps) {
-  const webhooks = deps.metrics?.counter('stripe_webhooks_total', 'Stripe webhook deliveries by event type and outcome', ['type', 'outcome']);
+  const webhooks = deps.metrics?.counter('stripe_webhooks_total', 'Stripe webhook deliveries by event type and outcome', [
+    'type',
+    'outcome',
+  ]);
   const payments = deps.metrics?.counter('stripe_payments_total', 'Payments Stripe reported (charges) by outcome', ['outcome']);
-  for (const outcome of ['processed', 'duplicate', 'ignored', 'rejected', 'failed']) webhooks?.inc({ type: 'charge.succeeded', outcome }, 0);
+  for (const outcome of ['processed', 'duplicate', 'ignored', 'rejected', 'failed'])
+    webhooks?.inc({ type: 'charge.succeeded', outcome }, 0);
   for (const outcome of ['succeeded', 'failed', 'refunded']) payments?.inc({ outcome }, 0);
 
   async function apply(trx: Transaction<BillingDB>, e: Stripe.Event): Promise<boolean> {
@@ -101,7 +105,8 @@ export function createStripeWebhooks(deps: StripeWebhookDeps) {
       } catch (err) {
         webhooks?.inc({ type: 'unverified', outcome: 'rejected' });
         deps.logger.warn('stripe webhook refused: signature does not verify', { reason: err instanceof Error ? err.message : String(err) });
-        const why = err instanceof Stripe.errors.StripeSignatureVerificationError ? err.message : 'Stripe-Signature is missing or malformed';
+        const why =
+          err instanceof Stripe.errors.StripeSignatureVerificationError ? err.message : 'Stripe-Signature is missing or malformed';
         throw new BadRequestError(`Stripe-Signature does not verify: ${why}`, { cause: err });
       }
       const known = (HANDLED_STRIPE_EVENTS as readonly string[]).includes(event.type);
@@ -119,7 +124,9 @@ export function createStripeWebhooks(deps: StripeWebhookDeps) {
         });
         webhooks?.inc({ type, outcome });
         if (outcome === 'processed' && event.type.startsWith('charge.'))
-          payments?.inc({ outcome: event.type === 'charge.succeeded' ? 'succeeded' : event.type === 'charge.failed' ? 'failed' : 'refunded' });
+          payments?.inc({
+            outcome: event.type === 'charge.succeeded' ? 'succeeded' : event.type === 'charge.failed' ? 'failed' : 'refunded',
+          });
         return { received: true as const, event_id: event.id, type: event.type, duplicate: outcome === 'duplicate' };
       } catch (err) {
         webhooks?.inc({ type, outcome: 'failed' });

@@ -18,7 +18,8 @@ export function revenueHandlers(deps: { db: Kysely<BillingDB>; stripe: Stripe })
       const from = q.from ? new Date(q.from) : new Date(Date.UTC(now.getUTCFullYear(), now.getUTCMonth(), 1));
       const to = q.to ? new Date(q.to) : new Date(Date.UTC(now.getUTCFullYear(), now.getUTCMonth() + 1, 1));
       if (to <= from) throw new ValidationError([{ path: 'to', message: 'must be after from' }]);
-      if (to.getTime() - from.getTime() > MAX_RANGE_MS) throw new ValidationError([{ path: 'from', message: 'the range is at most 400 days' }]);
+      if (to.getTime() - from.getTime() > MAX_RANGE_MS)
+        throw new ValidationError([{ path: 'from', message: 'the range is at most 400 days' }]);
       return ok(await revenueReport(deps, { from, to, partnerId }));
     },
   };

@@ -79,7 +79,10 @@ export function decidePayout(payoutId: string, c: PayoutCommand, s: PayoutState)
       if (s.status === 'processing') return [];
       if (s.status !== 'pending' && s.status !== 'failed') throw new IllegalTransitionError(`payout ${payoutId} is ${s.status}`);
       return [
-        { type: 'payout.processing' as const, data: { ...base, destination: c.destination, amount: s.payable, currency: s.currency as string } },
+        {
+          type: 'payout.processing' as const,
+          data: { ...base, destination: c.destination, amount: s.payable, currency: s.currency as string },
+        },
       ];
     case 'RecordPaid':
       if (s.status === 'paid') return [];

@@ -48,14 +48,23 @@ export interface Statement {
 /** The first contract year ends on the same instant a calendar year after the contract's start (UTC). */
 export function firstYearEnd(start: string): number {
   const d = new Date(start);
-  return Date.UTC(d.getUTCFullYear() + 1, d.getUTCMonth(), d.getUTCDate(), d.getUTCHours(), d.getUTCMinutes(), d.getUTCSeconds(), d.getUTCMilliseconds());
+  return Date.UTC(
+    d.getUTCFullYear() + 1,
+    d.getUTCMonth(),
+    d.getUTCDate(),
+    d.getUTCHours(),
+    d.getUTCMinutes(),
+    d.getUTCSeconds(),
+    d.getUTCMilliseconds(),
+  );
 }
 
 /** The terms in force at an instant: the latest agreement effective by then, else the defaults (20 / 10). */
 export function termsAt(terms: ShareTerms[], at: string): { first_year_pct: number; renewal_pct: number } {
   const t = Date.parse(at);
   let found: ShareTerms | undefined;
-  for (const x of terms) if (Date.parse(x.effective_at) <= t && (!found || Date.parse(x.effective_at) >= Date.parse(found.effective_at))) found = x;
+  for (const x of terms)
+    if (Date.parse(x.effective_at) <= t && (!found || Date.parse(x.effective_at) >= Date.parse(found.effective_at))) found = x;
   return found ?? DEFAULT_TERMS;
 }
 
@@ -63,7 +72,14 @@ function shareOf(amount: number, percent: number): number {
   return roundMinor(mul(ratio(amount), mul(parseDecimal(String(percent)), ratio(1, 100))));
 }
 
-function lineFor(kind: StatementLine['kind'], sourceId: string, p: SourcePayment, chargedAt: string, amount: number, terms: ShareTerms[]): StatementLine {
+function lineFor(
+  kind: StatementLine['kind'],
+  sourceId: string,
+  p: SourcePayment,
+  chargedAt: string,
+  amount: number,
+  terms: ShareTerms[],
+): StatementLine {
   const year = Date.parse(chargedAt) < firstYearEnd(p.contract_start) ? 'first' : 'renewal';
   const t = termsAt(terms, chargedAt);
   const percent = year === 'first' ? t.first_year_pct : t.renewal_pct;
@@ -94,7 +110,8 @@ export function computeStatement(p: {
   carriedIn: number;
   minimum: number;
 }): Statement {
-  const byTime = (a: StatementLine, b: StatementLine) => a.occurred_at.localeCompare(b.occurred_at) || a.source_id.localeCompare(b.source_id);
+  const byTime = (a: StatementLine, b: StatementLine) =>
+    a.occurred_at.localeCompare(b.occurred_at) || a.source_id.localeCompare(b.source_id);
   const lines = [
     ...p.payments.map((x) => lineFor('payment', x.charge_id, x, x.occurred_at, x.amount, p.terms)),
     ...p.refunds.map((r) => lineFor('refund_reversal', r.refund_id, r, r.charged_at, -r.amount, p.terms)),

@@ -51,7 +51,12 @@ export function payoutsProjection(prefix: string): Projection<BillingDB> {
             .onConflict((oc) => oc.column('id').doNothing())
             .execute();
           const lines = c.lines.map((l: StatementLine) => ({ source_id: l.source_id, payout_id: c.payout_id }));
-          if (lines.length) await trx.insertInto('payout_lines').values(lines).onConflict((oc) => oc.column('source_id').doNothing()).execute();
+          if (lines.length)
+            await trx
+              .insertInto('payout_lines')
+              .values(lines)
+              .onConflict((oc) => oc.column('source_id').doNothing())
+              .execute();
         } else if (e.type === 'payout.processing') {
           await trx
             .updateTable('payouts')
@@ -112,7 +117,10 @@ export async function payoutById(db: Kysely<BillingDB>, id: string) {
   return db.selectFrom('payouts').selectAll().where('id', '=', id).executeTakeFirst();
 }
 
-export async function listPayouts(db: Kysely<BillingDB>, f: { partnerId: string | undefined; limit: number; startingAfter?: { period_start: string; id: string } }) {
+export async function listPayouts(
+  db: Kysely<BillingDB>,
+  f: { partnerId: string | undefined; limit: number; startingAfter?: { period_start: string; id: string } },
+) {
   let q = db
     .selectFrom('payouts')
     .selectAll()

@@ -35,7 +35,13 @@ export function attributionProjection(prefix: string): Projection<BillingDB> {
           const d = e.data as Install;
           await trx
             .insertInto('customer_installs')
-            .values({ install_id: d.install_id, customer_id: d.customer_id, partner_id: d.partner_id, installed_at: new Date(d.installed_at), removed_at: null })
+            .values({
+              install_id: d.install_id,
+              customer_id: d.customer_id,
+              partner_id: d.partner_id,
+              installed_at: new Date(d.installed_at),
+              removed_at: null,
+            })
             .onConflict((oc) => oc.column('install_id').doNothing())
             .execute();
         } else if (e.type === 'install.removed') {
