@@ -15,7 +15,8 @@ const P2 = `prt_${'0'.repeat(22)}pay2`;
 const P3 = `prt_${'0'.repeat(22)}pay3`;
 const P4 = `prt_${'0'.repeat(22)}pay4`;
 const at = (iso: string) => new Date(iso);
-const fake = () => billing.stripe.fake;
+const stripe = () => billing.stripe as NonNullable<typeof billing.stripe>;
+const fake = () => stripe().fake;
 
 async function install(partner: string, customer: string, installedAt: string) {
   const id = `ins_${customer}`;
@@ -39,7 +40,7 @@ async function install(partner: string, customer: string, installedAt: string) {
 }
 
 beforeAll(async () => {
-  billing = await startBillingProcess(names, { STRIPE_MAX_NETWORK_RETRIES: '0', PAYOUT_MINIMUM: '2500' });
+  billing = await startBillingProcess(names, { STRIPE_MAX_NETWORK_RETRIES: '0', PAYOUT_MINIMUM: '2500' }, { stripe: true });
   await install(P1, 'cust_a', '2025-10-15T00:00:00Z');
   await install(P2, 'cust_c', '2026-08-01T00:00:00Z');
   await install(P2, 'cust_d', '2024-01-01T00:00:00Z');
@@ -92,7 +93,7 @@ describe('Stripe webhooks', () => {
     const before = { events: await countOf('stripe_events'), refunds: await countOf('stripe_refunds') };
     const again = [await fake().resend(refunded?.id as string), await fake().resend(refunded?.id as string)];
     expect(again.map((d) => d.status)).toEqual([200, 200]);
-    const last = billing.stripe.replies.slice(-2).map((r) => (r.ok ? (r.body as { duplicate: boolean }).duplicate : null));
+    const last = stripe().replies.slice(-2).map((r) => (r.ok ? (r.body as { duplicate: boolean }).duplicate : null));
     expect(last).toEqual([true, true]);
     expect({ events: await countOf('stripe_events'), refunds: await countOf('stripe_refunds') }).toEqual(before);
     const row = await billing.db.selectFrom('stripe_charges').selectAll().where('id', '=', ch.id).executeTakeFirstOrThrow();
@@ -108,7 +109,7 @@ describe('Stripe webhooks', () => {
     const forged = await fake().resend(e?.id as string, { secret: 'whsec_not_the_endpoint_secret' });
     const stale = await fake().resend(e?.id as string, { timestamp: Math.floor(Date.now() / 1000) - 301 });
     expect([forged.status, stale.status]).toEqual([400, 400]);
-    const problems = billing.stripe.replies.slice(-2);
+    const problems = stripe().replies.slice(-2);
     for (const p of problems) expect(p.ok ? null : p.problem).toMatchObject({ status: 400, type: expect.stringContaining('bad-request') });
     expect({ events: await countOf('stripe_events'), charges: await countOf('stripe_charges') }).toEqual(before);
     // The same event, signed as Stripe signs it now, is taken.
