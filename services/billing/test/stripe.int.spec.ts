@@ -3,6 +3,7 @@
 import { aggregateSubject, publishEvent } from '@pep/events';
 import { aggregateFilter } from '@pep/events';
 import { readAll, testNames, waitUntil } from '@pep/testing';
+import Stripe from 'stripe';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ATTRIBUTION_PROJECTION } from '../src/projections/revenue/index.ts';
 import { admin, envelope, partnerPrincipal, startBillingProcess, statusOf } from './support/billing.ts';
@@ -93,7 +94,9 @@ describe('Stripe webhooks', () => {
     const before = { events: await countOf('stripe_events'), refunds: await countOf('stripe_refunds') };
     const again = [await fake().resend(refunded?.id as string), await fake().resend(refunded?.id as string)];
     expect(again.map((d) => d.status)).toEqual([200, 200]);
-    const last = stripe().replies.slice(-2).map((r) => (r.ok ? (r.body as { duplicate: boolean }).duplicate : null));
+    const last = stripe()
+      .replies.slice(-2)
+      .map((r) => (r.ok ? (r.body as { duplicate: boolean }).duplicate : null));
     expect(last).toEqual([true, true]);
     expect({ events: await countOf('stripe_events'), refunds: await countOf('stripe_refunds') }).toEqual(before);
     const row = await billing.db.selectFrom('stripe_charges').selectAll().where('id', '=', ch.id).executeTakeFirstOrThrow();
@@ -117,6 +120,33 @@ describe('Stripe webhooks', () => {
     expect(await billing.db.selectFrom('stripe_charges').select('partner_id').where('id', '=', ch.id).executeTakeFirst()).toEqual({
       partner_id: P1,
     });
+  });
+});
+
+describe('platform subscriptions from Stripe', () => {
+  it('are synced with their attribution (install or referral) and follow updates and cancellation', async () => {
+    const sdk = new Stripe(fake().apiKey, fake().clientOptions);
+    const a = fake().createCustomer({ metadata: { customer_id: 'cust_a' } }); // installed P1's listing
+    const r = fake().createCustomer();
+    const installed = fake().createSubscription({ customer: a.id, amount: 9900, start: at('2026-02-01T00:00:00Z') });
+    const referred = await sdk.subscriptions.create({
+      customer: r.id,
+      items: [{ price_data: { currency: 'usd', product: 'prod_x', unit_amount: 1500, recurring: { interval: 'month' } } }],
+      metadata: { partner_id: P2 },
+    });
+    await sdk.subscriptions.update(referred.id, { metadata: { plan: 'gold' } });
+    await sdk.subscriptions.cancel(installed.id);
+    await fake().settled();
+    const rows = await billing.db
+      .selectFrom('stripe_subscriptions')
+      .select(['id', 'partner_id', 'customer_key', 'status', 'amount'])
+      .where('id', 'in', [installed.id, referred.id])
+      .orderBy('amount')
+      .execute();
+    expect(rows).toEqual([
+      { id: referred.id, partner_id: P2, customer_key: r.id, status: 'active', amount: 1500 },
+      { id: installed.id, partner_id: P1, customer_key: 'cust_a', status: 'canceled', amount: 9900 },
+    ]);
   });
 });
 
