@@ -20,6 +20,7 @@ import { tracingHint } from './trace-hint.ts';
 import { buildDist, compiledEntry, RUNTIME_ENV, runtimeFlags } from './build.ts';
 import { z } from 'zod';
 import { demoMarketplace } from './demo-marketplace.ts';
+import { type Mailbox, startMailbox } from './mailbox.ts';
 
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..');
 
@@ -211,6 +212,18 @@ async function seedDemoOwner(partnerId: string): Promise<void> {
   }
 }
 
+/** The development mail catcher (scripts/mailbox.ts), started when SMTP_URL is not set: every service mails it. */
+let mailbox: Mailbox | undefined;
+function mailEnv(name: string): Record<string, string> {
+  if (!mailbox) return {};
+  return {
+    SMTP_URL: mailbox.smtpUrl,
+    ...(name === 'billing' && process.env.EXECUTIVE_REPORT_RECIPIENTS === undefined
+      ? { EXECUTIVE_REPORT_RECIPIENTS: 'executives@partner-platform.dev' }
+      : {}),
+  };
+}
+
 function envFor(name: string, healthPort: number): NodeJS.ProcessEnv {
   return {
     ...secrets,
@@ -224,6 +237,7 @@ function envFor(name: string, healthPort: number): NodeJS.ProcessEnv {
     LOG_LEVEL: config.LOG_LEVEL,
     HEALTH_PORT: String(healthPort),
     ...devOutbound(name),
+    ...mailEnv(name),
     ...(name === 'partner-registry' ? portalEnv() : {}),
     ...(name === 'gateway'
       ? { GATEWAY_PORT: String(ports.gateway), GATEWAY_HOST: config.GATEWAY_HOST, PLATFORM_ADMIN_API_KEY: adminKey }
@@ -307,6 +321,7 @@ async function stopAll(signal: string): Promise<void> {
     clearTimeout(t);
     say(`${r.name} stopped`);
   }
+  await mailbox?.close();
 }
 
 let demoOwner = false;
@@ -400,16 +415,59 @@ async function demo(base: string): Promise<boolean> {
     if (withRollback) await demoRollback(base, auth, partner.id, step);
     const withMarketplace = SERVICES.includes('marketplace') && SERVICES.includes('partner-registry');
     if (withMarketplace) await demoMarketplace(base, auth, partner.id, step, say);
+    const withBilling = SERVICES.includes('billing');
+    if (withBilling) await demoBilling(base, auth, partner.id, step);
     say(
       paint(
         32,
-        `demo succeeded: partner created and activated, lead.created published${withWebhooks ? ', delivered as a verified webhook' : ''} and read back${withRollback ? '; a PathCanary incident turned its flag off once (rollback completed)' : ''}${withMarketplace ? '; its application listed, found by a misspelled search, installed, reviewed and answered' : ''}`,
+        `demo succeeded: partner created and activated, lead.created published${withWebhooks ? ', delivered as a verified webhook' : ''} and read back${withRollback ? '; a PathCanary incident turned its flag off once (rollback completed)' : ''}${withMarketplace ? '; its application listed, found by a misspelled search, installed, reviewed and answered' : ''}${withBilling ? '; its month invoiced, the PDF served and the invoice mailed' : ''}`,
       ),
     );
     return true;
   } catch (err) {
     say(paint(31, `demo failed: ${(err as Error).message}`));
     return false;
+  }
+}
+
+/**
+ * Billing: the demo partner subscribes to a monthly plan, an admin closes its current period now
+ * (POST /v1/billing/period-closings), and the invoice is read back with its PDF and found in the mailbox.
+ */
+async function demoBilling(base: string, auth: Record<string, string>, partnerId: string, step: (text: string) => void): Promise<void> {
+  const plan = { code: 'demo_basic', name: 'Demo Basic', currency: 'USD', model: 'flat_fee', interval: 'month', amount: 4900 };
+  const made = await fetch(`${base}/v1/billing/plans`, { method: 'POST', headers: auth, body: JSON.stringify(plan) });
+  if (made.status !== 201 && made.status !== 409) throw new Error(`create plan answered ${made.status}: ${await made.text()}`);
+  const today = new Date().toISOString().slice(0, 10);
+  step(`subscribe the partner to demo_basic (USD 49.00 a month) from ${today.slice(0, 8)}01 and close its period now`);
+  const sub = await fetch(`${base}/v1/billing/subscriptions`, {
+    method: 'POST',
+    headers: auth,
+    body: JSON.stringify({ partner_id: partnerId, plan_code: 'demo_basic', effective_date: `${today.slice(0, 8)}01` }),
+  });
+  if (sub.status !== 201) throw new Error(`subscribe answered ${sub.status}: ${await sub.text()}`);
+  const closed = await fetch(`${base}/v1/billing/period-closings`, {
+    method: 'POST',
+    headers: auth,
+    body: JSON.stringify({ partner_id: partnerId }),
+  });
+  const inv = (await closed.json()) as { invoice_id?: string; number?: string; total?: number };
+  if (closed.status !== 200 || !inv.invoice_id) throw new Error(`close period answered ${closed.status}: ${JSON.stringify(inv)}`);
+  const pdfUrl = `${base}/v1/billing/invoices/${inv.invoice_id}/pdf`;
+  const pdf = await fetch(pdfUrl, { headers: { authorization: auth.authorization as string } });
+  const bytes = Buffer.from(await pdf.arrayBuffer());
+  if (pdf.status !== 200 || bytes.subarray(0, 5).toString() !== '%PDF-') throw new Error(`the invoice PDF answered ${pdf.status}`);
+  say(`   → invoice ${inv.invoice_id} number ${inv.number}, total ${inv.total} minor units`);
+  say(`   → PDF ${pdfUrl} (${bytes.length} bytes, admin key)`);
+  if (mailbox) {
+    const box = mailbox;
+    const mail = await waitUntil(() => box.messages.find((m) => m.subject.includes(inv.number ?? '\u0000')), {
+      timeoutMs: 20_000,
+      what: 'the invoice mail in the mailbox',
+    });
+    say(
+      `   → mailed to ${mail.to.join(', ')} with ${mail.attachments.map((a) => a.filename).join(', ')}: ${mailbox.webUrl}/messages/${mail.n}`,
+    );
   }
 }
 
@@ -519,6 +577,10 @@ async function main() {
     defaults: { gateway: config.GATEWAY_PORT, healthBase: config.HEALTH_PORT_BASE },
   });
   say(`ports: gateway ${ports.gateway}, services ${ports.healthBase + 1}–${ports.healthBase + SERVICES.length} (${ports.why})`);
+  if (config.NODE_ENV !== 'production' && !process.env.SMTP_URL) {
+    mailbox = await startMailbox({ smtpPort: ports.healthBase + 90, httpPort: ports.healthBase + 91 });
+    say(`mailbox: services mail ${mailbox.smtpUrl}; read them at ${mailbox.webUrl}`);
+  }
   SERVICES.forEach((name, i) => {
     running.set(name, startService(name, i));
   });
@@ -547,6 +609,7 @@ async function main() {
   }
   say(`API reference  ${base}/docs  (OpenAPI: ${base}/openapi.json)`);
   say(`metrics        ${base}/metrics`);
+  if (mailbox) say(`mailbox        ${mailbox.webUrl}  (every mail the services sent: invoices with PDF, invitations)`);
   if (!config.PLATFORM_ADMIN_API_KEY) say(`admin API key  ${adminKey}  (.tools/dev-secrets.json)`);
   for (const r of running.values()) if (r.name !== 'gateway') say(`${r.name.padEnd(14)} http://127.0.0.1:${r.healthPort}/readyz  /metrics`);
   for (const l of tracingHint(process.env)) say(l);

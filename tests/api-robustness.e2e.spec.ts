@@ -273,6 +273,17 @@ async function createFixtures(): Promise<void> {
   });
   // A portal user of the partner (invited: the registry runs without SMTP here, so no email goes out).
   const user = await must('POST', `/v1/partners/${p.id}/users`, { email: 'dev@fuzz.example.com', role: 'developer' });
+  // A finalized invoice of the partner (billing's invoice, PDF and credit-note routes reach a real one).
+  await must('POST', '/v1/billing/plans', {
+    code: 'fuzz_basic',
+    name: 'Fuzz',
+    currency: 'USD',
+    model: 'flat_fee',
+    interval: 'month',
+    amount: 3000,
+  });
+  await must('POST', '/v1/billing/subscriptions', { partner_id: p.id, plan_code: 'fuzz_basic', effective_date: '2026-01-01' });
+  await must('POST', '/v1/billing/invoice-runs', { period: '2026-01' });
   fx = {
     partner: p.id,
     user: user.id,
@@ -290,6 +301,7 @@ async function createFixtures(): Promise<void> {
     // Well-formed ids nothing carries: the route still reaches its service, which answers 404.
     delivery: 'msg_01jzzzzzzzzzzzzzzzzzzzzzzz',
     job: 'whjob_01jzzzzzzzzzzzzzzzzzzzzzzz',
+    invoice: `inv_${p.id}_202601`,
   };
 }
 
@@ -313,6 +325,7 @@ function goodParams(op: Operation): Record<string, string> {
     ['/v1/marketplace/categories/{slug}', { slug: 'fuzz-category' }],
     ['/v1/partner-users/{id}', { id: fx.user as string }],
     ['/v1/auth/sessions/{id}', { id: fx.session as string }],
+    ['/v1/billing/invoices/{id}', { id: fx.invoice as string }],
   ];
   return byPrefix.find(([prefix]) => op.path === prefix || op.path.startsWith(`${prefix}/`))?.[1] ?? {};
 }
