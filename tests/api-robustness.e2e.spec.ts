@@ -596,6 +596,15 @@ function roundTrips(): RoundTrip[] {
       base: () => ({ customer_id: 'cust_fuzz', name: 'RT', journeys: [{ funnel: 'RT' }] }),
       read: () => `/v1/rollback/policies/${fx.policy}`,
     },
+    {
+      // One minor unit each: the fixture invoice (3000) has room for every run.
+      op: 'createBillingCreditNote',
+      method: 'POST',
+      path: () => `/v1/billing/invoices/${fx.invoice}/credit-notes`,
+      base: () => ({ reason: 'RT', lines: [{ description: 'RT', amount: 1 }] }),
+      read: () => `/v1/billing/invoices/${fx.invoice}/credit-notes`,
+      pick: (page, a) => listAt(page, 'data').find((c) => at(c, 'id') === at(a, 'id')),
+    },
   ];
 }
 

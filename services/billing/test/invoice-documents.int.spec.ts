@@ -141,6 +141,8 @@ describe('invoice documents', () => {
     expect(text).toContain('Total: USD 1.20');
     expect(text).toContain('Europe/Berlin');
     expect(statusOf(await billing.call('invoices.pdf', partnerPrincipal(UTCP), { params: { id } }))).toBe(404);
+    const again = await billing.call('invoices.pdf', admin, { params: { id } });
+    expect(again.ok && again.file?.base64 === reply.file.base64).toBe(true); // the same invoice renders to the same bytes
   });
 
   it('corrects a finalized invoice with credit notes up to its remaining total, never editing it', async () => {
