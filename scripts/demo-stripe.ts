@@ -1,5 +1,5 @@
-// The Stripe part of `npm start`'s demo (scripts/start.ts): the demo partner's invoice for last month is sent to
-// the fake Stripe and paid there, the signed `invoice.payment_succeeded` webhook marks it paid; a platform customer
+// The Stripe part of `npm start`'s demo (scripts/start.ts, after the billing step closed the partner's period): the
+// invoice is sent to the fake Stripe and paid there, the signed `invoice.payment_succeeded` webhook marks it paid; a platform customer
 // the partner referred pays through Stripe, and the month's payout run shows the partner's revenue-share statement.
 import type { FakeStripe } from '@pep/testing';
 
@@ -38,22 +38,10 @@ export async function demoStripe(
   const first = new Date(Date.UTC(now.getUTCFullYear(), now.getUTCMonth() - 1, 1));
   const period = first.toISOString().slice(0, 7);
 
-  step(`the partner subscribes to a plan from ${first.toISOString().slice(0, 10)}; POST /v1/billing/invoice-runs closes ${period}`);
-  await call(
-    'POST',
-    '/v1/billing/plans',
-    { code: 'demo_pro', name: 'Demo Pro', currency: 'USD', model: 'flat_fee', interval: 'month', amount: 4900 },
-    [201, 409],
-  );
-  await call(
-    'POST',
-    '/v1/billing/subscriptions',
-    { partner_id: partnerId, plan_code: 'demo_pro', effective_date: first.toISOString().slice(0, 10) },
-    [201, 409],
-  );
-  await call('POST', '/v1/billing/invoice-runs', { period });
-  const invoiceId = `inv_${partnerId}_${period.replace('-', '')}`;
-
+  // The billing step before this one closed the partner's period: its newest invoice is the one to collect.
+  const page = (await call('GET', `/v1/billing/invoices?partner_id=${partnerId}&limit=1`)) as { data?: { id: string }[] };
+  const invoiceId = page.data?.[0]?.id;
+  if (!invoiceId) throw new Error('the partner has no invoice to collect');
   step(`billing sends ${invoiceId} to Stripe (the fake at ${fake.url}) and collects it; Stripe's signed webhook pays it`);
   const paid = await waitFor('the invoice to be paid', async () => {
     const inv = await call('GET', `/v1/billing/invoices/${invoiceId}`);

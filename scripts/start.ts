@@ -20,6 +20,8 @@ import { tracingHint } from './trace-hint.ts';
 import { buildDist, compiledEntry, RUNTIME_ENV, runtimeFlags } from './build.ts';
 import { z } from 'zod';
 import { demoMarketplace } from './demo-marketplace.ts';
+import { demoBilling } from './demo-billing.ts';
+import { type Mailbox, startMailbox } from './mailbox.ts';
 import { demoStripe } from './demo-stripe.ts';
 
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..');
@@ -216,6 +218,18 @@ async function seedDemoOwner(partnerId: string): Promise<void> {
   }
 }
 
+/** The development mail catcher (scripts/mailbox.ts), started when SMTP_URL is not set: every service mails it. */
+let mailbox: Mailbox | undefined;
+function mailEnv(name: string): Record<string, string> {
+  if (!mailbox) return {};
+  return {
+    SMTP_URL: mailbox.smtpUrl,
+    ...(name === 'billing' && process.env.EXECUTIVE_REPORT_RECIPIENTS === undefined
+      ? { EXECUTIVE_REPORT_RECIPIENTS: 'executives@partner-platform.dev' }
+      : {}),
+  };
+}
+
 function envFor(name: string, healthPort: number): NodeJS.ProcessEnv {
   return {
     ...secrets,
@@ -229,6 +243,7 @@ function envFor(name: string, healthPort: number): NodeJS.ProcessEnv {
     LOG_LEVEL: config.LOG_LEVEL,
     HEALTH_PORT: String(healthPort),
     ...devOutbound(name),
+    ...mailEnv(name),
     ...(name === 'partner-registry' ? portalEnv() : {}),
     ...(name === 'gateway'
       ? { GATEWAY_PORT: String(ports.gateway), GATEWAY_HOST: config.GATEWAY_HOST, PLATFORM_ADMIN_API_KEY: adminKey }
@@ -312,6 +327,7 @@ async function stopAll(signal: string): Promise<void> {
     clearTimeout(t);
     say(`${r.name} stopped`);
   }
+  await mailbox?.close();
   await fakeStripe?.close();
 }
 
@@ -406,11 +422,13 @@ async function demo(base: string): Promise<boolean> {
     if (withRollback) await demoRollback(base, auth, partner.id, step);
     const withMarketplace = SERVICES.includes('marketplace') && SERVICES.includes('partner-registry');
     if (withMarketplace) await demoMarketplace(base, auth, partner.id, step, say);
+    const withBilling = SERVICES.includes('billing');
+    if (withBilling) await demoBilling(base, auth, partner.id, step, say, mailbox);
     if (fakeStripe && SERVICES.includes('billing')) await demoStripe(base, auth, partner.id, fakeStripe, step, say);
     say(
       paint(
         32,
-        `demo succeeded: partner created and activated, lead.created published${withWebhooks ? ', delivered as a verified webhook' : ''} and read back${withRollback ? '; a PathCanary incident turned its flag off once (rollback completed)' : ''}${withMarketplace ? '; its application listed, found by a misspelled search, installed, reviewed and answered' : ''}`,
+        `demo succeeded: partner created and activated, lead.created published${withWebhooks ? ', delivered as a verified webhook' : ''} and read back${withRollback ? '; a PathCanary incident turned its flag off once (rollback completed)' : ''}${withMarketplace ? '; its application listed, found by a misspelled search, installed, reviewed and answered' : ''}${withBilling ? '; its month invoiced, the PDF served and the invoice mailed' : ''}`,
       ),
     );
     return true;
@@ -538,6 +556,10 @@ async function main() {
     secrets.STRIPE_API_BASE = fakeStripe.url;
     say(`fake stripe    ${fakeStripe.url}  (webhooks → ${base}/v1/billing/webhooks/stripe)`);
   }
+  if (config.NODE_ENV !== 'production' && !process.env.SMTP_URL) {
+    mailbox = await startMailbox({ smtpPort: ports.healthBase + 90, httpPort: ports.healthBase + 91 });
+    say(`mailbox: services mail ${mailbox.smtpUrl}; read them at ${mailbox.webUrl}`);
+  }
   SERVICES.forEach((name, i) => {
     running.set(name, startService(name, i));
   });
@@ -565,6 +587,7 @@ async function main() {
   }
   say(`API reference  ${base}/docs  (OpenAPI: ${base}/openapi.json)`);
   say(`metrics        ${base}/metrics`);
+  if (mailbox) say(`mailbox        ${mailbox.webUrl}  (every mail the services sent: invoices with PDF, invitations)`);
   if (fakeStripe) say(`fake stripe    ${fakeStripe.url}  (STRIPE_API_KEY / STRIPE_WEBHOOK_SECRET in .tools/dev-secrets.json)`);
   if (!config.PLATFORM_ADMIN_API_KEY) say(`admin API key  ${adminKey}  (.tools/dev-secrets.json)`);
   for (const r of running.values()) if (r.name !== 'gateway') say(`${r.name.padEnd(14)} http://127.0.0.1:${r.healthPort}/readyz  /metrics`);

@@ -276,6 +276,17 @@ async function createFixtures(): Promise<void> {
   });
   // A portal user of the partner (invited: the registry runs without SMTP here, so no email goes out).
   const user = await must('POST', `/v1/partners/${p.id}/users`, { email: 'dev@fuzz.example.com', role: 'developer' });
+  // A finalized invoice of the partner (billing's invoice, PDF and credit-note routes reach a real one).
+  await must('POST', '/v1/billing/plans', {
+    code: 'fuzz_basic',
+    name: 'Fuzz',
+    currency: 'USD',
+    model: 'flat_fee',
+    interval: 'month',
+    amount: 3000,
+  });
+  await must('POST', '/v1/billing/subscriptions', { partner_id: p.id, plan_code: 'fuzz_basic', effective_date: '2026-01-01' });
+  await must('POST', '/v1/billing/invoice-runs', { period: '2026-01' });
   fx = {
     partner: p.id,
     user: user.id,
@@ -293,6 +304,7 @@ async function createFixtures(): Promise<void> {
     // Well-formed ids nothing carries: the route still reaches its service, which answers 404.
     delivery: 'msg_01jzzzzzzzzzzzzzzzzzzzzzzz',
     job: 'whjob_01jzzzzzzzzzzzzzzzzzzzzzzz',
+    invoice: `inv_${p.id}_202601`,
   };
 }
 
@@ -318,6 +330,7 @@ function goodParams(op: Operation): Record<string, string> {
     // A well-formed payout id of the fixture partner (no payout exists): the route reaches billing, which answers 404.
     ['/v1/billing/payouts/{id}', { id: `po_${fx.partner}_202601` }],
     ['/v1/auth/sessions/{id}', { id: fx.session as string }],
+    ['/v1/billing/invoices/{id}', { id: fx.invoice as string }],
   ];
   return byPrefix.find(([prefix]) => op.path === prefix || op.path.startsWith(`${prefix}/`))?.[1] ?? {};
 }
@@ -587,6 +600,15 @@ function roundTrips(): RoundTrip[] {
       path: () => `/v1/rollback/policies/${fx.policy}`,
       base: () => ({ customer_id: 'cust_fuzz', name: 'RT', journeys: [{ funnel: 'RT' }] }),
       read: () => `/v1/rollback/policies/${fx.policy}`,
+    },
+    {
+      // One minor unit each: the fixture invoice (3000) has room for every run.
+      op: 'createBillingCreditNote',
+      method: 'POST',
+      path: () => `/v1/billing/invoices/${fx.invoice}/credit-notes`,
+      base: () => ({ reason: 'RT', lines: [{ description: 'RT', amount: 1 }] }),
+      read: () => `/v1/billing/invoices/${fx.invoice}/credit-notes`,
+      pick: (page, a) => listAt(page, 'data').find((c) => at(c, 'id') === at(a, 'id')),
     },
   ];
 }

@@ -58,6 +58,15 @@ describe('npm start', () => {
       expect(out).toMatch(/rollback\.action_succeeded/);
       expect(out).toContain('rollback step succeeded');
       expect(out).toMatch(/demo succeeded: .*rollback completed/);
+      // Billing: the demo partner's period closed now, its PDF served, and the invoice mail caught by the dev mailbox.
+      expect(out).toMatch(/→ invoice inv_\S+ number PEP-\d{6}, total 4900 minor units/);
+      expect(out).toMatch(/→ mailed to partners@acme\.example with PEP-\d{6}\.pdf: http:\/\/127\.0\.0\.1:\d+\/messages\/\d+/);
+      expect(out).toMatch(/mailbox {8}http:\/\/127\.0\.0\.1:\d+/);
+      // Stripe: the fake Stripe collected that invoice (paid by its signed webhook) and the payout statement was shown.
+      expect(out).toMatch(/fake stripe {4}http:\/\/127\.0\.0\.1:\d+/);
+      expect(out).toMatch(/signed invoice\.payment_succeeded accepted; inv_\S+ is paid/);
+      expect(out).toMatch(/payout po_\S+: paid \(transfer tr_\S+\)/);
+      expect(out).toMatch(/payment +ch_\S+ {2}25000 × 20% \(first year\) = 5000/);
       // The admin key comes before any service starts (a failed start still shows it).
       const keyAt = out.indexOf('admin API key (development');
       expect(keyAt, out.slice(0, 3000)).toBeGreaterThan(-1);

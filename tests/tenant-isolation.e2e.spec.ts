@@ -146,6 +146,7 @@ function bodyFor(route: RouteContract, b: Fixtures): unknown {
     createRollbackPolicy: { ...policyBody, partner_id: b.partner },
     createBillingSubscription: { partner_id: b.partner, plan_code: 'iso_basic', effective_date: '2030-01-01' },
     changeBillingSubscription: { partner_id: b.partner, plan_code: 'iso_basic', effective_date: '2030-02-01' },
+    updateBillingSettings: { partner_id: b.partner, timezone: 'Europe/Berlin' },
     createIncident: {
       incident_id: `inc_${randomBytes(4).toString('hex')}`,
       customer_id: 'cust_b',

@@ -38,7 +38,12 @@ export async function renderInvoicePdf(
   o: { issuerName: string; partnerName?: string | null; creditNotes?: { number: string; amount: string | number; reason: string }[] },
 ): Promise<Buffer> {
   const { default: PDFDocument } = await import('pdfkit');
-  const doc = new PDFDocument({ size: 'A4', margin: 50, info: { Title: `Invoice ${inv.number ?? inv.id}`, Author: o.issuerName } });
+  // The creation date is the invoice's: the same invoice renders to the same bytes.
+  const doc = new PDFDocument({
+    size: 'A4',
+    margin: 50,
+    info: { Title: `Invoice ${inv.number ?? inv.id}`, Author: o.issuerName, CreationDate: new Date(inv.created_at) },
+  });
   const chunks: Buffer[] = [];
   doc.on('data', (c: Buffer) => chunks.push(c));
   const done = new Promise<Buffer>((resolve, reject) => {
