@@ -22,13 +22,16 @@ describe('npm start', () => {
   it('starts every service, runs the demo successfully, and stops cleanly on SIGTERM', async () => {
     const gatewayPort = await freePort();
     const healthBase = 20_000 + Math.floor(Math.random() * 30_000);
+    const env: NodeJS.ProcessEnv = {
+      ...process.env,
+      ...serviceEnv(names, { LOG_LEVEL: 'info', GATEWAY_PORT: String(gatewayPort), HEALTH_PORT_BASE: String(healthBase) }),
+      NO_COLOR: '1',
+    };
+    // npm start generates billing's Stripe keys and runs the fake Stripe itself: the test world's placeholders stay out.
+    for (const k of ['STRIPE_API_KEY', 'STRIPE_WEBHOOK_SECRET', 'STRIPE_API_BASE']) delete env[k];
     const child = spawn(process.execPath, ['--import', 'tsx', join(REPO_ROOT, 'scripts/start.ts')], {
       cwd: REPO_ROOT,
-      env: {
-        ...process.env,
-        ...serviceEnv(names, { LOG_LEVEL: 'info', GATEWAY_PORT: String(gatewayPort), HEALTH_PORT_BASE: String(healthBase) }),
-        NO_COLOR: '1',
-      },
+      env,
       stdio: ['ignore', 'pipe', 'pipe'],
     });
     let out = '';
