@@ -84,17 +84,22 @@ async function main() {
     const last = (await bus.jsm.streams.info(names.STREAM_NAME)).state.last_seq;
     console.log(`published ${EVENTS} events in ${Math.round(performance.now() - t0)} ms (last seq ${last})`);
 
+    let applyMs = 0;
+    let applyBatches = 0;
     const projection: Projection<Tables> = {
       name: 'bench_things',
       filterSubject: filter,
       tables: ['bench_things'],
       async apply(trx: Transaction<Tables>, events: StoredEvent[]) {
+        const t = performance.now();
+        applyBatches++;
         await trx
           .insertInto('bench_things')
           .values(
             events.map((e) => ({ event_id: e.id, subject: e.subject_name, seq: e.seq, amount: (e.data as { amount: number }).amount })),
           )
           .execute();
+        applyMs += performance.now() - t;
       },
       async reset(trx) {
         await trx.deleteFrom('bench_things').execute();
@@ -125,7 +130,10 @@ async function main() {
       return (n / ms) * 1000;
     };
     const rebuild = async () => {
+      applyMs = 0;
+      applyBatches = 0;
       const r = await rebuildBeside({ bus, db, projection, live, deadLetters, logger });
+      console.log(`  rebuild: ${r.ms} ms, of which ${Math.round(applyMs)} ms in ${applyBatches} apply calls`);
       const rows = Number(
         (
           await db

@@ -56,6 +56,7 @@ describe('engines and services go away mid-load; nothing is lost or doubled', ()
       backends: BACKENDS,
       events: 240,
       ratePerS: 40,
+      catchUpWithinMs: 5000,
       acceptsDuringFault: true,
       neverRefused: true,
       inject: async () => {

@@ -2,6 +2,7 @@ import type { Logger, Metrics } from '@pep/runtime';
 import { type QueryExecutorProvider, sql } from 'kysely';
 import { durableLags } from './consumer-lag.ts';
 import type { ProjectionRunner } from './projection.ts';
+import { appliedPositions } from './stall-watch.ts';
 
 const projections = new Map<string, ProjectionRunner>();
 
@@ -85,6 +86,17 @@ export function registerStreamMetrics(metrics: Metrics, opts: { logger: Logger; 
       const now = await positions();
       checkpoint.reset();
       for (const p of now) checkpoint.set({ projection: p.name }, p.checkpoint);
+    },
+  );
+  // Read from memory (no broker or database round trip): what a consumer has applied, folds kept only in memory
+  // (the gateway's identity fold) included; a persisted projection's differs from its checkpoint only mid-batch.
+  const applied = metrics.gauge(
+    'projection_applied_seq',
+    'Stream sequence a projection or in-memory fold has applied, as its process knows it',
+    ['projection'],
+    () => {
+      applied.reset();
+      for (const p of appliedPositions()) applied.set({ projection: p.name }, p.applied);
     },
   );
   const db = opts.db;

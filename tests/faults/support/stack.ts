@@ -3,8 +3,10 @@
 // counts by `webhook-id`, a reference flag partner for rollbacks, a steady-rate event load through the gateway,
 // and the oracle: a fold of the stream.
 import { randomBytes, randomUUID } from 'node:crypto';
+import { mkdirSync, writeFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { join } from 'node:path';
 import type { StoredEvent } from '@pep/contracts';
 import { createDb } from '@pep/db';
 import { closeBus, connectBus, decodeEvent, type EventBus } from '@pep/events';
@@ -256,6 +258,12 @@ export async function startStack(opts: {
     async stop() {
       for (const p of procs.values()) stopping.add(p);
       await Promise.all([...procs.values()].map((p) => p.stop('SIGTERM', 10_000)));
+      // FAULT_LOG_DIR=<dir> keeps every service process's output (the last 100-200 kB of each), for diagnosis.
+      const logDir = process.env.FAULT_LOG_DIR;
+      if (logDir) {
+        mkdirSync(logDir, { recursive: true });
+        started.forEach((p, i) => writeFileSync(join(logDir, `${opts.label}-${i}-${p.name}.log`), p.output()));
+      }
       await rpcNc.close().catch(() => undefined);
       await closeBus(bus).catch(() => undefined);
       await receiver.close();
