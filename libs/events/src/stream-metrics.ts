@@ -90,6 +90,8 @@ export function registerStreamMetrics(metrics: Metrics, opts: { logger: Logger; 
   );
   // Read from memory (no broker or database round trip): what a consumer has applied, folds kept only in memory
   // (the gateway's identity fold) included; a persisted projection's differs from its checkpoint only mid-batch.
+  // With it, the moment it was read: a scrape that waits on another source still says when its figure held.
+  const readAt = metrics.gauge('projection_applied_read_at_seconds', 'When projection_applied_seq was read (Unix time)');
   const applied = metrics.gauge(
     'projection_applied_seq',
     'Stream sequence a projection or in-memory fold has applied, as its process knows it',
@@ -97,6 +99,7 @@ export function registerStreamMetrics(metrics: Metrics, opts: { logger: Logger; 
     () => {
       applied.reset();
       for (const p of appliedPositions()) applied.set({ projection: p.name }, p.applied);
+      readAt.set(Date.now() / 1000);
     },
   );
   const db = opts.db;

@@ -49,7 +49,11 @@ export function subjectMatches(filter: string, subject: string): boolean {
  * with its time; `settle(stream, backAt)` stops polling and says, per projection, how many ms after `backAt` its
  * checkpoint first reached its target (0: it already had at `backAt`), or null if it did not within `timeoutMs`.
  */
-export function watchCheckpoints(stack: Stack, filters: Map<string, string>, opts: { memory?: Map<string, string>; timeoutMs?: number } = {}) {
+export function watchCheckpoints(
+  stack: Stack,
+  filters: Map<string, string>,
+  opts: { memory?: Map<string, string>; timeoutMs?: number } = {},
+) {
   const timeoutMs = opts.timeoutMs ?? 30_000;
   const memory = opts.memory ?? new Map<string, string>();
   const services = [...new Set([...filters.keys()].filter((k) => !memory.has(k)).map((k) => k.split('/')[0] as ServiceName))];
@@ -65,17 +69,17 @@ export function watchCheckpoints(stack: Stack, filters: Map<string, string>, opt
   };
   let stopped = false;
   let pollErrors = 0;
-  // A fold held only in memory, from its process's /metrics. Stamped when the answer arrived (a value read at
-  // any moment of the scrape was reached by then), so a slow scrape can only make the figure larger.
+  // A fold held only in memory, from its process's /metrics: the figure with the moment the process read it
+  // (`projection_applied_read_at_seconds`), so a scrape slowed by another source does not move the sample.
   const readMemory = async (key: string, url: string) => {
     try {
-      const r = await fetch(url, { signal: AbortSignal.timeout(2000) });
+      const r = await fetch(url, { signal: AbortSignal.timeout(5000) });
       const text = await r.text();
-      const at = Date.now();
       const name = key.split('/')[1] ?? '';
       const m = new RegExp(`^projection_applied_seq\\{[^}]*projection="${name}"[^}]*\\} (\\d+)$`, 'm').exec(text);
-      if (!m) throw new Error(`${url} reports no projection_applied_seq of ${name}`);
-      keep(key, at, Number(m[1]));
+      const readAt = /^projection_applied_read_at_seconds(?:\{[^}]*\})? ([\d.e+]+)$/m.exec(text);
+      if (!m || !readAt) throw new Error(`${url} reports no projection_applied_seq of ${name} with its read time`);
+      keep(key, Math.round(Number(readAt[1]) * 1000), Number(m[1]));
     } catch {
       pollErrors++;
     }

@@ -262,7 +262,7 @@ export async function startStack(opts: {
       const logDir = process.env.FAULT_LOG_DIR;
       if (logDir) {
         mkdirSync(logDir, { recursive: true });
-        started.forEach((p, i) => writeFileSync(join(logDir, `${opts.label}-${i}-${p.name}.log`), p.output()));
+        for (const [i, p] of started.entries()) writeFileSync(join(logDir, `${opts.label}-${i}-${p.name}.log`), p.output());
       }
       await rpcNc.close().catch(() => undefined);
       await closeBus(bus).catch(() => undefined);
