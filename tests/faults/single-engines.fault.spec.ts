@@ -90,8 +90,10 @@ describe('engines and services go away mid-load; nothing is lost or doubled', ()
         const killed: string[] = [];
         for (const s of order) {
           const pid = stack.procs.get(s)?.child.pid;
+          const t0 = Date.now();
           await stack.killAndRestart(s);
-          killed.push(`${s} (pid ${pid} → ${stack.procs.get(s)?.child.pid})`);
+          killed.push(`${s} (pid ${pid} → ${stack.procs.get(s)?.child.pid}, ready again in ${Date.now() - t0} ms)`);
+          console.log(`svc-kill: ${killed.at(-1)}`);
           await new Promise((r) => setTimeout(r, 500));
         }
         return { injected: `SIGKILL then restart, in turn: ${killed.join(', ')}`, downAt, backAt: Date.now() };
