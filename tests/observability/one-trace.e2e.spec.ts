@@ -57,10 +57,14 @@ beforeAll(async () => {
   const billing = spawnService('billing', serviceEnv(names, { ...otel, HEALTH_PORT: String(billingPort), INVOICE_JOB_INTERVAL_MS: '0' }));
   procs.push(registry, dispatcher, gateway, billing);
   base = `http://127.0.0.1:${gatewayPort}`;
-  await waitReady(`http://127.0.0.1:${registryPort}/readyz`, registry);
-  await waitReady(`http://127.0.0.1:${dispatcherPort}/readyz`, dispatcher);
-  await waitReady(`http://127.0.0.1:${billingPort}/readyz`, billing);
-  await waitReady(`${base}/readyz`, gateway);
+  // Started together and awaited together (bounded below the hook's 180 s): four services starting at once on
+  // a loaded 2-core machine can each take over a minute.
+  await Promise.all([
+    waitReady(`http://127.0.0.1:${registryPort}/readyz`, registry, 150_000),
+    waitReady(`http://127.0.0.1:${dispatcherPort}/readyz`, dispatcher, 150_000),
+    waitReady(`http://127.0.0.1:${billingPort}/readyz`, billing, 150_000),
+    waitReady(`${base}/readyz`, gateway, 150_000),
+  ]);
 });
 
 afterAll(async () => {
