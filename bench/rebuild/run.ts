@@ -20,7 +20,7 @@ import {
 import { createLogger } from '@pep/runtime';
 import { DeliverPolicy } from '@nats-io/jetstream';
 import { dbUrl, testNames } from '@pep/testing';
-import type { Transaction } from 'kysely';
+import { sql, type Transaction } from 'kysely';
 
 const EVENTS = Number(process.env.BENCH_EVENTS ?? 30_000);
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 2);
@@ -93,12 +93,11 @@ async function main() {
       async apply(trx: Transaction<Tables>, events: StoredEvent[]) {
         const t = performance.now();
         applyBatches++;
-        await trx
-          .insertInto('bench_things')
-          .values(
-            events.map((e) => ({ event_id: e.id, subject: e.subject_name, seq: e.seq, amount: (e.data as { amount: number }).amount })),
-          )
-          .execute();
+        // One statement with four array parameters (unnest) instead of four parameters per row: the batch is sent,
+        // parsed and planned once, whatever its size (how a projection writes a rebuild's large batches cheaply).
+        await sql`insert into bench_things (event_id, subject, seq, amount)
+          select * from unnest(${events.map((e) => e.id)}::text[], ${events.map((e) => e.subject_name)}::text[],
+            ${events.map((e) => e.seq)}::int[], ${events.map((e) => (e.data as { amount: number }).amount)}::int[])`.execute(trx);
         applyMs += performance.now() - t;
       },
       async reset(trx) {
