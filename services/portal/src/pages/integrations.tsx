@@ -3,22 +3,10 @@ import { useState } from 'react';
 import { type Application, api, type Integration, type Page } from '../api.ts';
 import { Scroll } from './form-parts.tsx';
 import { Card, ErrorNote, Select, when } from '../ui.tsx';
-import { BarChart, hourLabel, LineChart } from './charts.tsx';
+import { ErrorsCard, MetricsCard } from './integrations-metrics.tsx';
 import { MappingsCard } from './integrations-mappings.tsx';
 
 const HEALTH = ['any', 'up', 'degraded', 'down', 'unknown'] as const;
-
-interface TrafficHour {
-  hour: string;
-  calls: number;
-  succeeded: number;
-  success_rate: number;
-  latency_ms: { p50: number | null; p95: number | null; p99: number | null };
-  errors: Record<string, number>;
-}
-interface Traffic {
-  data: TrafficHour[];
-}
 
 /** Integrations of the partner's applications: list with health; one integration's metrics, errors and mappings. */
 export function IntegrationsPage({ canWrite }: { canWrite: boolean }) {
@@ -80,15 +68,6 @@ export function IntegrationsPage({ canWrite }: { canWrite: boolean }) {
 }
 
 function IntegrationDetail({ integration: i, canWrite }: { integration: Integration; canWrite: boolean }) {
-  const traffic = useQuery({
-    queryKey: ['integration-traffic', i.id],
-    queryFn: () => api<Traffic>('GET', `/v1/integrations/${i.id}/traffic`),
-  });
-  const hours = traffic.data?.data ?? [];
-  const calls = hours.reduce((n, h) => n + h.calls, 0);
-  const ok = hours.reduce((n, h) => n + h.succeeded, 0);
-  const errorClasses = new Map<string, number>();
-  for (const h of hours) for (const [k, v] of Object.entries(h.errors)) errorClasses.set(k, (errorClasses.get(k) ?? 0) + v);
   return (
     <>
       <Card title={`Integration ${i.customer_id}`}>
@@ -120,26 +99,8 @@ function IntegrationDetail({ integration: i, canWrite }: { integration: Integrat
           </ul>
         )}
       </Card>
-      <Card title="Webhook traffic, last 24 hours">
-        <ErrorNote error={traffic.error} />
-        <p>
-          {calls} attempts, {ok} succeeded{calls ? ` (${Math.round((100 * ok) / calls)} %)` : ''}.
-          {errorClasses.size > 0 && ` Failures by class: ${[...errorClasses].map(([k, v]) => `${k} ${v}`).join(', ')}.`}
-        </p>
-        <div className="charts">
-          <BarChart
-            title="Attempts per hour"
-            summary={`${calls} webhook attempts in ${hours.length} hours with traffic`}
-            points={hours.map((h) => ({ label: hourLabel(h.hour), value: h.calls }))}
-          />
-          <LineChart
-            title="p95 latency per hour"
-            unit="ms"
-            summary="95th percentile latency of the sent attempts, per hour"
-            points={hours.filter((h) => h.latency_ms.p95 !== null).map((h) => ({ label: hourLabel(h.hour), value: h.latency_ms.p95 ?? 0 }))}
-          />
-        </div>
-      </Card>
+      <MetricsCard integrationId={i.id} />
+      <ErrorsCard integrationId={i.id} />
       <MappingsCard integrationId={i.id} canWrite={canWrite} />
     </>
   );
