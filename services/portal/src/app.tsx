@@ -17,6 +17,7 @@ import { ListingPage } from './pages/listing.tsx';
 import { OAuthClientsPage } from './pages/oauth.tsx';
 import { OperationsPage } from './pages/operations.tsx';
 import { OverviewPage } from './pages/overview.tsx';
+import { PayoutsPage } from './pages/payouts.tsx';
 import { TeamPage } from './pages/team.tsx';
 import { TicketsPage } from './pages/tickets.tsx';
 import { UsagePage } from './pages/usage.tsx';
@@ -50,6 +51,7 @@ const NAV: NavItem[] = [
   { path: '/integrations', label: 'Integrations', scope: 'read:integrations', partnerOnly: true },
   { path: '/listing', label: 'Listing', scope: 'write:marketplace', partnerOnly: true },
   { path: '/invoices', label: 'Invoices', scope: 'read:billing', partnerOnly: true },
+  { path: '/payouts', label: 'Payouts', scope: 'read:billing', partnerOnly: true },
   { path: '/usage', label: 'Usage', scope: 'read:billing', partnerOnly: true },
   { path: '/support', label: 'Support', scope: 'read:support', partnerOnly: true },
   { path: '/team', label: 'Team', scope: 'read:team', partnerOnly: true },
@@ -121,6 +123,7 @@ function Shell({ session, path }: { session: SignedIn; path: string }) {
         {visible && path === '/usage' && <UsagePage />}
         {visible && path === '/support' && <TicketsPage canWrite={can('write:support')} />}
         {visible && path === '/invoices' && <InvoicesPage />}
+        {visible && path === '/payouts' && <PayoutsPage />}
         {visible && path === '/team' && <TeamPage partnerId={partnerId} canManage={allows(session.scopes, 'manage:team')} />}
         {visible && path === '/incidents' && <IncidentsPage canWrite={allows(session.scopes, 'write:incidents')} />}
         {visible && path === '/rollback-policies' && (
