@@ -4,3 +4,4 @@ export * from './scopes.ts';
 export * from './scope-words.ts';
 export * from './events.ts';
 export * from './http.ts';
+export * from './grants.ts';

@@ -12,6 +12,7 @@ import { SessionAuthenticator } from '../auth/session-authenticator.ts';
 import { JwtStrategy } from '../auth/jwt.strategy.ts';
 import type { GatewayConfig } from '../config.ts';
 import type { GatewayDB } from '../db/schema.ts';
+import { LocalRoutes } from '../http/local-routes.ts';
 import { RouteRegistry } from '../http/route-registry.ts';
 import type { IdentityStore } from '../identity/identity-projection.ts';
 import { IDENTITY_STORE } from '../identity/identity-tokens.ts';
@@ -21,6 +22,7 @@ import { BUS, CONFIG, DB, LOGGER, METRICS, RPC_CLIENT } from '../tokens.ts';
 import { type AccessTokenVerifier, createAccessTokenVerifier, looksLikeJwt } from './access-tokens.ts';
 import { createInteractions } from './interactions.ts';
 import { createJwtEndpoints } from './jwt-endpoints.ts';
+import { registerGrantRoutes } from './grants.ts';
 import { ensureSigningKeys, purgeExpired, sharedSecret } from './oauth-store.ts';
 import { createAuthorizationServer, escapeHtml, OAUTH_ROUTES } from './provider.ts';
 import { type Revocations, startRevocations } from './revocations.ts';
@@ -112,6 +114,9 @@ export class OAuthModule implements OnModuleInit, OnModuleDestroy {
     @Inject(SessionAuthenticator) private readonly sessions: SessionAuthenticator,
     @Inject(RPC_CLIENT) private readonly client: ClientNats,
     @Inject(CONFIG) private readonly cfg: GatewayConfig,
+    @Inject(LocalRoutes) private readonly local: LocalRoutes,
+    @Inject(DB) private readonly db: Kysely<GatewayDB>,
+    @Inject(LOGGER) private readonly logger: Logger,
   ) {}
 
   onModuleInit(): void {
@@ -125,6 +130,16 @@ export class OAuthModule implements OnModuleInit, OnModuleDestroy {
       sessions: this.sessions,
       client: this.client,
       rpcPrefix: this.cfg.RPC_PREFIX,
+    });
+    registerGrantRoutes({
+      local: this.local,
+      db: this.db,
+      provider,
+      identity: this.identity,
+      revocations: this.server.revocations,
+      client: this.client,
+      rpcPrefix: this.cfg.RPC_PREFIX,
+      logger: this.logger.child({ component: 'oauth-grants' }),
     });
     const jwtEndpoints = createJwtEndpoints({
       identity: this.identity,

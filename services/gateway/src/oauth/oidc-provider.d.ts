@@ -9,6 +9,10 @@ declare module 'oidc-provider' {
     userCode?: string;
     consumed?: unknown;
     jti?: string;
+    accountId?: string;
+    clientId?: string;
+    iat?: number;
+    exp?: number;
   }
 
   export interface Adapter {
@@ -35,6 +39,7 @@ declare module 'oidc-provider' {
     addResourceScope(resource: string, scope: string): void;
     addOIDCScope(scope: string): void;
     save(): Promise<string>;
+    destroy(): Promise<void>;
     static find(id: string): Promise<Grant | undefined>;
   }
 

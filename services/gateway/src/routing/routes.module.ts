@@ -6,6 +6,7 @@ import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { SessionAuthenticator } from '../auth/session-authenticator.ts';
 import type { GatewayConfig } from '../config.ts';
 import type { HttpResult } from '../http/http-result.ts';
+import { LocalRoutes } from '../http/local-routes.ts';
 import { type RequestContext, RequestPipeline } from '../http/request-pipeline.ts';
 import { RouteRegistry } from '../http/route-registry.ts';
 import type { GatewayMetrics } from '../ops/gateway-metrics.ts';
@@ -34,6 +35,7 @@ export class RoutesModule implements OnModuleInit {
     @Inject(CONFIG) private readonly cfg: GatewayConfig,
     @Inject(METRICS) private readonly metrics: GatewayMetrics,
     @Inject(SessionAuthenticator) private readonly sessions: SessionAuthenticator,
+    @Inject(LocalRoutes) private readonly local: LocalRoutes,
   ) {
     this.startupUntil = Date.now() + cfg.GATEWAY_STARTUP_WAIT_MS;
   }
@@ -79,6 +81,7 @@ export class RoutesModule implements OnModuleInit {
       query: req.query,
       body: route.raw ? rawBody(req) : req.body,
     });
+    if (route.service === 'gateway') return this.answerLocally(route, input, ctx);
     const request: RpcRequest = {
       principal: ctx.principal ?? ANONYMOUS,
       params: input.params as Record<string, string>,
@@ -102,6 +105,13 @@ export class RoutesModule implements OnModuleInit {
       if (err instanceof UpstreamError) return upstreamFailure(err);
       throw err;
     }
+  }
+
+  /** A route whose data the gateway itself holds: its module's handler answers (no NATS hop). */
+  private answerLocally(route: RouteContract, input: ReturnType<typeof validateInput>, ctx: RequestContext): Promise<HttpResult> {
+    const handler = this.local.get(route.operationId);
+    if (!handler) throw new Error(`no gateway handler for ${route.operationId}`);
+    return handler({ ...input, principal: ctx.principal ?? ANONYMOUS, requestId: ctx.requestId });
   }
 }
 
