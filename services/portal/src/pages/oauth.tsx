@@ -2,6 +2,7 @@ import { useMutation, useQuery, useQueryClient } from '@tanstack/react-query';
 import { useState } from 'react';
 import { type Application, api, type OAuthClient, type OAuthClientWithSecret, type Page } from '../api.ts';
 import { Scroll } from './form-parts.tsx';
+import { GrantsCard } from './oauth-grants.tsx';
 import { Card, ErrorNote, Field, Select, when } from '../ui.tsx';
 
 /**
@@ -148,12 +149,7 @@ export function OAuthClientsPage({ canManage }: { canManage: boolean }) {
           {clients.data?.data.length === 0 && <p>No clients for this application yet.</p>}
         </Card>
       )}
-      <Card title="Granted authorizations">
-        <p>
-          The authorizations people granted to your applications on the consent page are kept by the gateway's OAuth server; the public API
-          has no route yet to list or revoke them (revoking a client ends every token it was given).
-        </p>
-      </Card>
+      <GrantsCard canManage={canManage} />
     </>
   );
 }
