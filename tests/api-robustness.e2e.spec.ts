@@ -330,6 +330,8 @@ function goodParams(op: Operation): Record<string, string> {
     // A well-formed payout id of the fixture partner (no payout exists): the route reaches billing, which answers 404.
     ['/v1/billing/payouts/{id}', { id: `po_${fx.partner}_202601` }],
     ['/v1/auth/sessions/{id}', { id: fx.session as string }],
+    // A well-formed grant id nobody holds: the gateway's own grant route looks it up and answers 404.
+    ['/v1/oauth/grants/{id}', { id: 'G'.repeat(43) }],
     ['/v1/billing/invoices/{id}', { id: fx.invoice as string }],
   ];
   return byPrefix.find(([prefix]) => op.path === prefix || op.path.startsWith(`${prefix}/`))?.[1] ?? {};

@@ -6,7 +6,9 @@ import { randomBytes } from 'node:crypto';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { type RouteContract, routes, type StoredEvent } from '@pep/contracts';
+import { createDb } from '@pep/db';
 import { startTestSmtpServer, type TestSmtpServer } from '@pep/mailer/testing';
+import { sql } from 'kysely';
 import {
   at,
   bodyOf,
@@ -14,6 +16,7 @@ import {
   type Page,
   eventsAfter as eventsAfterIn,
   createTestBus,
+  dbUrl,
   type FakeStripe,
   freePort,
   newPartner,
@@ -83,6 +86,7 @@ interface Fixtures {
   listing: string;
   user: string;
   session: string;
+  grant: string;
 }
 
 const HTTPS = 'https://b.example.com';
@@ -110,6 +114,7 @@ function paramsFor(route: RouteContract, b: Fixtures): Record<string, string> | 
     ['/v1/marketplace/listings/:id', { id: b.listing, customer_id: 'cust_b' }],
     ['/v1/partner-users/:id', { id: b.user }],
     ['/v1/auth/sessions/:id', { id: b.session }],
+    ['/v1/oauth/grants/:id', { id: b.grant }],
     ['/v1/marketplace/categories/:slug', { slug: 'leads' }],
   ];
   return byPrefix.find(([prefix]) => route.path === prefix || route.path.startsWith(`${prefix}/`))?.[1];
@@ -274,6 +279,7 @@ async function fixturesOf(partner: { id: string; key: string }): Promise<Fixture
   return {
     user: portalUser.user,
     session: portalUser.session,
+    grant: await grantOf(partner.id, client.client_id),
     partner: partner.id,
     key: k,
     contact: contact.id,
@@ -293,6 +299,33 @@ async function fixturesOf(partner: { id: string; key: string }): Promise<Fixture
     review: review.id,
     listing: listing.id,
   };
+}
+
+/**
+ * An authorization B's user granted to B's client, stored as the gateway's OAuth server stores it (oidc-provider's
+ * `Grant` artifact in `oauth_payloads`): approving it on the consent page needs a browser, which this matrix has not.
+ */
+async function grantOf(partnerId: string, clientId: string): Promise<string> {
+  const id = randomBytes(32).toString('base64url').slice(0, 43);
+  const iat = Math.floor(Date.now() / 1000);
+  const payload = {
+    jti: id,
+    kind: 'Grant',
+    accountId: partnerId,
+    clientId,
+    resources: { [`${gatewayUrl}/v1`]: 'read:partners' },
+    iat,
+    exp: iat + 86_400,
+  };
+  const db = createDb<Record<string, never>>(dbUrl(names, 'gateway'));
+  try {
+    await sql`insert into oauth_payloads (model, id, payload, expires_at) values ('Grant', ${id}, ${JSON.stringify(payload)}::jsonb, now() + interval '1 day')`.execute(
+      db,
+    );
+  } finally {
+    await db.destroy();
+  }
+  return id;
 }
 
 /** What B can see of its own resources (its reads of every kind), to compare before and after. */
