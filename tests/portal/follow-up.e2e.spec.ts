@@ -28,19 +28,6 @@ const lead = () => ({
   data: { lead_id: 'l-1', email: 'jane.doe@example.com', first_name: 'Jane', last_name: 'Doe' },
 });
 
-async function reloadUntil(page: Page, check: () => Promise<boolean>, what: string) {
-  await waitUntil(
-    async () => {
-      if (await check()) return true;
-      await page.reload();
-      await page.locator('h1').first().waitFor();
-      await page.waitForLoadState('networkidle');
-      return false;
-    },
-    { what, timeoutMs: 30_000, intervalMs: 500 },
-  );
-}
-
 beforeAll(async () => {
   failing = createServer((req, res) => {
     req.resume();
@@ -96,6 +83,13 @@ describe('portal follow-up pages in Chromium', () => {
     await waitUntil(
       async () => (await api('GET', `/v1/integrations/${A.integration}/errors`, undefined, acme.key)).body?.data?.length > 0,
       { what: 'the failed attempt recorded as an integration error', timeoutMs: 30_000 },
+    );
+    await waitUntil(
+      async () => {
+        const m = await api('GET', `/v1/integrations/${A.integration}/metrics`, undefined, acme.key);
+        return (m.body?.data ?? []).some((h: { errors: Record<string, number> }) => (h.errors.http_5xx ?? 0) > 0);
+      },
+      { what: 'the failed attempt in the hourly metrics', timeoutMs: 30_000 },
     );
     const { page } = owner;
     await visit(stack, page, '/integrations');
