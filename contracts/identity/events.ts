@@ -95,4 +95,18 @@ export const OAuthClientRevoked = defineEvent({
   data: z.object({ client_id: safeText(), application_id: safeText(), partner_id: safeText(), reason: safeText().nullable() }),
 });
 
-export const oauthClientEvents = [OAuthClientCreated, OAuthClientRevoked] as const;
+export const OAuthClientSecretRotated = defineEvent({
+  ...oauthClient,
+  type: 'oauth_client.secret_rotated',
+  version: 1,
+  description: "A confidential client's secret was replaced (kept as a hash); the previous secret stops working at once.",
+  data: z.object({
+    client_id: safeText(),
+    application_id: safeText(),
+    partner_id: safeText(),
+    secret_hash: Sha256Hex,
+    rotated_by: safeText(),
+  }),
+});
+
+export const oauthClientEvents = [OAuthClientCreated, OAuthClientRevoked, OAuthClientSecretRotated] as const;

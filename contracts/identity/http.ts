@@ -199,6 +199,18 @@ export const identityRoutes = defineRoutes([
     success: { status: 200, schema: OAuthClientSchema },
     errors: [409],
   },
+  {
+    ...common,
+    operationId: 'rotateOAuthClientSecret',
+    method: 'POST',
+    path: '/v1/oauth-clients/:id/rotate-secret',
+    summary: "Replace a confidential client's secret (the new one is in this response only); the old one stops working at once",
+    pattern: 'oauth-clients.rotate-secret',
+    scope: 'manage:oauth_clients',
+    params: idParams('cli'),
+    success: { status: 200, schema: OAuthClientWithSecretSchema },
+    errors: [409],
+  },
 ]);
 
 /** Internal (not HTTP) request patterns of the partner-registry used by the gateway. */

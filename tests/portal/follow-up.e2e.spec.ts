@@ -191,7 +191,7 @@ describe('portal follow-up pages in Chromium', () => {
     const nav = billing.page.getByRole('navigation', { name: 'Main' });
     await expect.poll(() => nav.getByRole('link', { name: 'Payouts' }).count()).toBe(1);
     await visit(stack, billing.page, '/payouts', 'payouts');
-    await billing.page.getByRole('region', { name: 'Payouts' }).waitFor();
+    await billing.page.getByRole('region', { name: 'Payouts', exact: true }).waitFor();
     await billing.page.getByText('No payouts yet').waitFor();
     expect(await billing.page.evaluate(async () => (await fetch('/v1/billing/payouts')).status)).toBe(200);
     await billing.context.close();

@@ -156,6 +156,12 @@ export class IdentityState {
         if (c) this.putClient({ ...c, revoked: true });
         return { kind: 'oauth_client', id: d.client_id as string };
       }
+      case 'oauth_client.secret_rotated': {
+        // The token endpoint compares against this hash: the previous secret stops working with this event.
+        const c = this.clients.get(d.client_id as string);
+        if (c) this.putClient({ ...c, secret_hash: d.secret_hash as string });
+        return { kind: 'oauth_client', id: d.client_id as string };
+      }
       default:
         return null;
     }

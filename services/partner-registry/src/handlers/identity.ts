@@ -202,5 +202,19 @@ export function identityHandlers(deps: HandlerDeps): Record<string, RpcHandler> 
       if (!r.state) throw new NotFoundError(`oauth client ${id} not found`);
       return ok(toOAuthClient(r.state));
     }),
+
+    'oauth-clients.rotate-secret': h(async (req) => {
+      const { id } = parseOrThrow(IdParams, req.params);
+      const client = await visibleClient(req.principal, id);
+      const secret = mintClientSecret();
+      const r = await deps.commands.execute(oauthClientAggregate, id, metaFrom(req, client.partner_id), (s) =>
+        decideOAuthClient(
+          { type: 'RotateOAuthClientSecret', data: { secret_hash: secret.hash, rotated_by: req.principal.credential_id } },
+          s,
+        ),
+      );
+      if (!r.state) throw new NotFoundError(`oauth client ${id} not found`);
+      return ok({ ...toOAuthClient(r.state), client_secret: secret.secret });
+    }),
   };
 }

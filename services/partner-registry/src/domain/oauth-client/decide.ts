@@ -19,7 +19,8 @@ export type OAuthClientCommand =
       application_status: string | undefined;
       granter_scopes: readonly string[] | 'all';
     }
-  | { type: 'RevokeOAuthClient'; data: { reason: string | null } };
+  | { type: 'RevokeOAuthClient'; data: { reason: string | null } }
+  | { type: 'RotateOAuthClientSecret'; data: { secret_hash: string; rotated_by: string } };
 
 const CLOSED_APPLICATION_STATUSES = new Set(['rejected', 'retired']);
 const LOOPBACK_HOSTS = new Set(['127.0.0.1', '[::1]', 'localhost']);
@@ -81,6 +82,28 @@ export function decideOAuthClient(command: OAuthClientCommand, state: OAuthClien
             application_id: state.application_id,
             partner_id: state.partner_id,
             reason: command.data.reason,
+          },
+        },
+      ];
+    }
+    case 'RotateOAuthClientSecret': {
+      if (!state) throw new NotFoundError('oauth client not found');
+      if (state.revoked)
+        throw new IllegalTransitionError('a revoked client has no secret to rotate', { extensions: { current_status: 'revoked' } });
+      if (state.type !== 'confidential') {
+        throw new IllegalTransitionError('a public client has no secret (it proves itself with PKCE)', {
+          extensions: { client_type: state.type },
+        });
+      }
+      return [
+        {
+          type: 'oauth_client.secret_rotated',
+          data: {
+            client_id: state.client_id,
+            application_id: state.application_id,
+            partner_id: state.partner_id,
+            secret_hash: command.data.secret_hash,
+            rotated_by: command.data.rotated_by,
           },
         },
       ];

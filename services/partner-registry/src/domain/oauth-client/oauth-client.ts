@@ -1,4 +1,4 @@
-import type { DataOf, OAuthClient, OAuthClientCreated, OAuthClientRevoked, PlatformEvent } from '@pep/contracts';
+import type { DataOf, OAuthClient, OAuthClientCreated, OAuthClientRevoked, OAuthClientSecretRotated, PlatformEvent } from '@pep/contracts';
 import { eventsOfTypes } from '@pep/events';
 
 /** The OAuth client aggregate (subject `<prefix>.agg.oauth_client.<client_id>`); the secret exists only as a hash. */
@@ -16,10 +16,15 @@ export interface OAuthClientState {
 
 export type OAuthClientEvent =
   | { type: 'oauth_client.created'; data: DataOf<typeof OAuthClientCreated> }
-  | { type: 'oauth_client.revoked'; data: DataOf<typeof OAuthClientRevoked> };
+  | { type: 'oauth_client.revoked'; data: DataOf<typeof OAuthClientRevoked> }
+  | { type: 'oauth_client.secret_rotated'; data: DataOf<typeof OAuthClientSecretRotated> };
 
 /** The events of this aggregate (a type guard: an evolve narrows to its own union instead of casting). */
-export const isOAuthClientEvent = eventsOfTypes<OAuthClientEvent>(['oauth_client.created', 'oauth_client.revoked']);
+export const isOAuthClientEvent = eventsOfTypes<OAuthClientEvent>([
+  'oauth_client.created',
+  'oauth_client.revoked',
+  'oauth_client.secret_rotated',
+]);
 
 export const initialOAuthClient = (): OAuthClientState | undefined => undefined;
 
@@ -42,6 +47,8 @@ export function evolveOAuthClient(state: OAuthClientState | undefined, event: Pl
       };
     case 'oauth_client.revoked':
       return state ? { ...state, revoked: true } : state;
+    case 'oauth_client.secret_rotated':
+      return state ? { ...state, secret_hash: e.data.secret_hash } : state;
     default: {
       const never: never = e;
       return never;
