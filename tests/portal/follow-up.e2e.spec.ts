@@ -186,6 +186,41 @@ describe('portal follow-up pages in Chromium', () => {
     expect((await api('DELETE', `/v1/oauth/grants/${grant.id}`, undefined, acme.key)).status).toBe(404);
   });
 
+  it("rotates a confidential client's secret on the OAuth clients page: shown once, the old one stops working", async () => {
+    const created = await api(
+      'POST',
+      `/v1/applications/${A.app}/oauth-clients`,
+      { type: 'confidential', scopes: ['read:partners'] },
+      acme.key,
+    );
+    expect(created.status).toBe(201);
+    const { client_id: id, client_secret: oldSecret } = created.body as { client_id: string; client_secret: string };
+    const tokenWith = async (secret: string) =>
+      (
+        await fetch(`${stack.gw}/oauth/token`, {
+          method: 'POST',
+          headers: {
+            'content-type': 'application/x-www-form-urlencoded',
+            authorization: `Basic ${Buffer.from(`${id}:${secret}`).toString('base64')}`,
+          },
+          body: new URLSearchParams({ grant_type: 'client_credentials', scope: 'read:partners' }).toString(),
+        })
+      ).status;
+    await waitUntil(async () => (await tokenWith(oldSecret)) === 200, { what: 'the new client at the token endpoint' });
+    const { page } = owner;
+    await visit(stack, page, '/oauth-clients');
+    await page.getByRole('button', { name: `Rotate secret of client ${id}` }).click();
+    const newSecret = (await page.getByTestId('rotated-client-secret').textContent()) ?? '';
+    expect(newSecret.length).toBeGreaterThan(20);
+    expect(newSecret).not.toBe(oldSecret);
+    await scan(stack, page, '/oauth-clients (rotated)');
+    await waitUntil(async () => (await tokenWith(oldSecret)) === 401, { what: 'the old secret refused' });
+    expect(await tokenWith(newSecret)).toBe(200);
+    await page.reload();
+    await page.getByRole('cell', { name: id, exact: true }).waitFor();
+    expect(await page.getByText(newSecret).count()).toBe(0);
+  });
+
   it('shows payouts to a billing member; a developer has no payouts page and the API refuses it', async () => {
     const billing = await memberBrowser(stack, acme.id, 'billing@acme-follow.test', 'billing');
     const nav = billing.page.getByRole('navigation', { name: 'Main' });

@@ -194,6 +194,19 @@ describe('OAuth client decider', () => {
     expect(decideOAuthClient({ type: 'RevokeOAuthClient', data: { reason: null } }, foldClient([...created, ...revoked]))).toEqual([]);
   });
 
+  it("rotates a confidential client's secret hash; a public or revoked client has none to rotate", () => {
+    const created = decideOAuthClient(createClient(), undefined);
+    const rotate: OAuthClientCommand = { type: 'RotateOAuthClientSecret', data: { secret_hash: 'e'.repeat(64), rotated_by: 'key_1' } };
+    const rotated = decideOAuthClient(rotate, foldClient(created));
+    expect(rotated.map((e) => e.type)).toEqual(['oauth_client.secret_rotated']);
+    expect(foldClient([...created, ...rotated])?.secret_hash).toBe('e'.repeat(64));
+    const revoked = decideOAuthClient({ type: 'RevokeOAuthClient', data: { reason: null } }, foldClient(created));
+    expect(() => decideOAuthClient(rotate, foldClient([...created, ...revoked]))).toThrow(IllegalTransitionError);
+    const pub = decideOAuthClient(createClient({ type: 'public', secret_hash: null }), undefined);
+    expect(() => decideOAuthClient(rotate, foldClient(pub))).toThrow(IllegalTransitionError);
+    expect(() => decideOAuthClient(rotate, undefined)).toThrow(NotFoundError);
+  });
+
   it('insists on exact, https (or loopback http) redirect URIs without fragments, and one for public clients', () => {
     const bad = createClient({ redirect_uris: ['http://app.example.com/cb', 'https://x.example.com/cb#frag'] });
     try {

@@ -7,8 +7,8 @@ import { Card, ErrorNote, Field, Select, when } from '../ui.tsx';
 
 /**
  * OAuth clients of the partner's applications: register one (a confidential client's secret is shown once), see its
- * redirect URIs and scopes, revoke it (its tokens stop working). The API has no secret rotation for a client: a new
- * client and revoking the old one is the rotation.
+ * redirect URIs and scopes, rotate a confidential client's secret (the new one shown once, the old one stops working),
+ * revoke it (its tokens stop working); the authorizations granted on the consent page, each revocable.
  */
 export function OAuthClientsPage({ canManage }: { canManage: boolean }) {
   const qc = useQueryClient();
@@ -42,6 +42,14 @@ export function OAuthClientsPage({ canManage }: { canManage: boolean }) {
     mutationFn: (id: string) => api<OAuthClient>('DELETE', `/v1/oauth-clients/${id}`),
     onSuccess: refresh,
   });
+  const rotate = useMutation({
+    mutationFn: (id: string) => api<OAuthClientWithSecret>('POST', `/v1/oauth-clients/${id}/rotate-secret`),
+    onSuccess: (c) => {
+      setCreated(null);
+      setRotated(c);
+    },
+  });
+  const [rotated, setRotated] = useState<OAuthClientWithSecret | null>(null);
   const options = apps.data?.data.map((a) => a.id) ?? [];
   return (
     <>
@@ -109,7 +117,16 @@ export function OAuthClientsPage({ canManage }: { canManage: boolean }) {
       )}
       {appId && (
         <Card title="Clients">
-          <ErrorNote error={clients.error ?? revoke.error} />
+          <ErrorNote error={clients.error ?? revoke.error ?? rotate.error} />
+          {rotated?.client_secret && (
+            <div className="secret" role="status">
+              <p>
+                <strong>New secret of {rotated.client_id} — copy it now, it is shown only this once.</strong> The previous secret no longer
+                works.
+              </p>
+              <code data-testid="rotated-client-secret">{rotated.client_secret}</code>
+            </div>
+          )}
           <Scroll label="OAuth clients table">
             <table>
               <thead>
@@ -135,6 +152,11 @@ export function OAuthClientsPage({ canManage }: { canManage: boolean }) {
                     <td data-testid="client-status">{c.status}</td>
                     <td>{when(c.created_at)}</td>
                     <td className="actions">
+                      {canManage && c.status === 'active' && c.type === 'confidential' && (
+                        <button type="button" disabled={rotate.isPending} onClick={() => rotate.mutate(c.client_id)}>
+                          Rotate secret<span className="sr-only"> of client {c.client_id}</span>
+                        </button>
+                      )}
                       {canManage && c.status === 'active' && (
                         <button type="button" className="danger" onClick={() => revoke.mutate(c.client_id)}>
                           Revoke<span className="sr-only"> client {c.client_id}</span>
