@@ -175,14 +175,17 @@ describe('portal follow-up pages in Chromium', () => {
     await card.getByText('Authorization for Follow Bridge revoked').waitFor();
     await expect.poll(() => card.getByRole('cell', { name: client.body.client_id }).count()).toBe(0);
     expect((await api('GET', `/v1/partners/${acme.id}`, undefined, access_token)).status).toBe(401);
-    if (refresh_token) {
-      const refreshed = await fetch(`${stack.gw}/oauth/token`, {
-        method: 'POST',
-        headers: { 'content-type': 'application/x-www-form-urlencoded' },
-        body: new URLSearchParams({ grant_type: 'refresh_token', refresh_token, client_id: client.body.client_id }).toString(),
-      });
-      expect(refreshed.status).toBe(400);
-    }
+    expect(refresh_token).toBeTruthy();
+    const refreshed = await fetch(`${stack.gw}/oauth/token`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/x-www-form-urlencoded' },
+      body: new URLSearchParams({
+        grant_type: 'refresh_token',
+        refresh_token: refresh_token ?? '',
+        client_id: client.body.client_id,
+      }).toString(),
+    });
+    expect(refreshed.status).toBe(400);
     expect((await api('DELETE', `/v1/oauth/grants/${grant.id}`, undefined, acme.key)).status).toBe(404);
   });
 
