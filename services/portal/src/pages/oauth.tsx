@@ -42,6 +42,7 @@ export function OAuthClientsPage({ canManage }: { canManage: boolean }) {
     mutationFn: (id: string) => api<OAuthClient>('DELETE', `/v1/oauth-clients/${id}`),
     onSuccess: refresh,
   });
+  const [rotated, setRotated] = useState<OAuthClientWithSecret | null>(null);
   const rotate = useMutation({
     mutationFn: (id: string) => api<OAuthClientWithSecret>('POST', `/v1/oauth-clients/${id}/rotate-secret`),
     onSuccess: (c) => {
@@ -49,7 +50,6 @@ export function OAuthClientsPage({ canManage }: { canManage: boolean }) {
       setRotated(c);
     },
   });
-  const [rotated, setRotated] = useState<OAuthClientWithSecret | null>(null);
   const options = apps.data?.data.map((a) => a.id) ?? [];
   return (
     <>
