@@ -13,7 +13,15 @@ afterAll(async () => {
   const bus = await connectBus({ url: NATS_URL, name: 'cleanup', stream: names.STREAM_NAME, prefix: names.SUBJECT_PREFIX });
   await bestEffort('delete the stream', bus.jsm.streams.delete(names.STREAM_NAME));
   await closeBus(bus);
-  for (const s of ['gateway', 'partner-registry', 'webhook-dispatcher', 'rollback-orchestrator', 'github-bridge', 'billing', 'marketplace']) {
+  for (const s of [
+    'gateway',
+    'partner-registry',
+    'webhook-dispatcher',
+    'rollback-orchestrator',
+    'github-bridge',
+    'billing',
+    'marketplace',
+  ]) {
     await bestEffort(`drop database ${s}`, dropDatabase(dbUrl(names, s)));
   }
 });
