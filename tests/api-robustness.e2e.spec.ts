@@ -16,12 +16,14 @@ import {
   bodyOf,
   type Created,
   createTestBus,
+  type FakeStripe,
   at,
   listAt,
   freePort,
   type ServiceProcess,
   serviceEnv,
   spawnService,
+  startFakeStripe,
   testNames,
   waitReady,
   waitUntil,
@@ -42,6 +44,7 @@ let adminKey: string;
 let receiver: Server;
 let receiverUrl: string;
 let github: Awaited<ReturnType<typeof startFakeGithub>> | undefined;
+let stripe: FakeStripe | undefined;
 
 // ---------------------------------------------------------------------------------------------------------------
 // HTTP
@@ -324,6 +327,8 @@ function goodParams(op: Operation): Record<string, string> {
     ['/v1/marketplace/reviews/{id}', { id: `rev_${'z'.repeat(32)}` }],
     ['/v1/marketplace/categories/{slug}', { slug: 'fuzz-category' }],
     ['/v1/partner-users/{id}', { id: fx.user as string }],
+    // A well-formed payout id of the fixture partner (no payout exists): the route reaches billing, which answers 404.
+    ['/v1/billing/payouts/{id}', { id: `po_${fx.partner}_202601` }],
     ['/v1/auth/sessions/{id}', { id: fx.session as string }],
     ['/v1/billing/invoices/{id}', { id: fx.invoice as string }],
   ];
@@ -648,6 +653,7 @@ beforeAll(async () => {
   receiverUrl = `http://127.0.0.1:${(receiver.address() as AddressInfo).port}`;
   const keys = appKeys();
   github = await startFakeGithub({ appId: 99, publicKey: keys.publicKey });
+  stripe = await startFakeStripe();
   const secret = randomBytes(32).toString('hex');
   const common = { STREAM_MAX_AGE_HOURS: '2' };
   const env: Record<string, Record<string, string>> = {
@@ -660,6 +666,7 @@ beforeAll(async () => {
       GITHUB_WEBHOOK_SECRET: randomBytes(16).toString('hex'),
       GITHUB_API_URL: github.url,
     },
+    billing: { STRIPE_API_KEY: stripe.apiKey, STRIPE_WEBHOOK_SECRET: stripe.webhookSecret, STRIPE_API_BASE: stripe.url },
   };
   const port = await freePort();
   adminKey = `sk_admin_${randomBytes(18).toString('hex')}`;
@@ -685,6 +692,7 @@ afterAll(async () => {
   await Promise.all(procs.map((p) => p.stop()));
   receiver?.close();
   await github?.close();
+  await stripe?.close();
   await bus?.cleanup();
 });
 

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { stripeConfigShape } from './app/stripe-config.ts';
 
 /** Settings of the billing service on top of the base config (CONVENTIONS.md, Code 7). */
 export const billingConfigSchema = z.object({
@@ -40,5 +41,6 @@ export const billingConfigSchema = z.object({
         .filter(Boolean),
     )
     .pipe(z.array(z.email()).max(50)),
+  ...stripeConfigShape,
 });
 export type BillingSettings = z.output<typeof billingConfigSchema>;

@@ -7,6 +7,9 @@ import { billingMigrations } from './db/migrations/index.ts';
 import type { BillingDB } from './db/schema.ts';
 import { formatDate } from './domain/pricing/period.ts';
 import { billingHandlers } from './handlers/index.ts';
+import { wireStripe } from './app/stripe-wiring.ts';
+import { payoutsProjection } from './projections/payouts/index.ts';
+import { attributionProjection } from './projections/revenue/index.ts';
 import { createMailer } from '@pep/mailer';
 import { queueExecutiveReport } from './app/executive-report.ts';
 import { createMailOutbox } from './app/mail-outbox.ts';
@@ -26,6 +29,8 @@ export function billingProjections(prefix: string): Projection<BillingDB>[] {
     plansProjection(prefix),
     subscriptionsProjection(prefix),
     invoicesProjection(prefix),
+    attributionProjection(prefix),
+    payoutsProjection(prefix),
     contactsProjection(prefix),
   ];
 }
@@ -54,7 +59,7 @@ function wire(ctx: Ctx) {
     ? createMailer({ SMTP_URL: ctx.config.SMTP_URL, MAIL_FROM: ctx.config.MAIL_FROM }, ctx.metrics)
     : undefined;
   const outbox = mailer ? createMailOutbox({ db: ctx.db, mailer, logger: ctx.logger, settings: ctx.config }) : undefined;
-  return { commands, invoices, now: () => new Date(), mailer, outbox };
+  return { commands, invoices, stripe: wireStripe(ctx, commands), now: () => new Date(), mailer, outbox };
 }
 
 export function billingService(): ServiceDefinition<BillingDB, BillingSettings> {
@@ -73,11 +78,13 @@ export function billingService(): ServiceDefinition<BillingDB, BillingSettings> 
         invoices: w.invoices,
         now: w.now,
         maxBuckets: ctx.config.USAGE_MAX_BUCKETS,
+        stripe: w.stripe,
         documents: { issuerName: ctx.config.INVOICE_ISSUER_NAME, recipients: () => ctx.config.EXECUTIVE_REPORT_RECIPIENTS.length },
       });
     },
     start: async (ctx: Ctx) => {
       const w = get(ctx);
+      const collection = await w.stripe.startCollection();
       if (!w.outbox) ctx.logger.warn('SMTP_URL is not set: invoice and report mails wait in the outbox unsent');
       const stopOutbox = w.outbox?.start() ?? (async () => undefined);
       const every = ctx.config.INVOICE_JOB_INTERVAL_MS;
@@ -85,6 +92,7 @@ export function billingService(): ServiceDefinition<BillingDB, BillingSettings> 
         return async () => {
           await stopOutbox();
           w.mailer?.close();
+          await collection.stop();
         };
       let running: Promise<unknown> | undefined;
       const runs = ctx.metrics.counter('billing_invoice_job_runs_total', 'Scheduled invoice runs by outcome', ['outcome']);
@@ -115,6 +123,7 @@ export function billingService(): ServiceDefinition<BillingDB, BillingSettings> 
         await running;
         await stopOutbox();
         w.mailer?.close();
+        await collection.stop();
       };
     },
   };

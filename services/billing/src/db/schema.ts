@@ -1,5 +1,6 @@
 import type { PlatformTables } from '@pep/db';
 import type { Generated } from 'kysely';
+import type { StripeTables } from './stripe-schema.ts';
 
 /** Read models of the billing service; every table is a projection of the stream and can be rebuilt from it. */
 export interface BillingTables {
@@ -123,4 +124,4 @@ export interface BillingTables {
   };
 }
 
-export type BillingDB = BillingTables & PlatformTables;
+export type BillingDB = BillingTables & StripeTables & PlatformTables;

@@ -4,6 +4,7 @@ import * as createPlansAndSubscriptions from './1796100000100-CreatePlansAndSubs
 import * as createInvoices from './1796100000200-CreateInvoices.ts';
 import * as invoicePayments from './1796100000300-InvoicePayments.ts';
 import * as invoiceDocumentsAndMail from './1796100000400-InvoiceDocumentsAndMail.ts';
+import * as createStripeAndPayouts from './1796100000900-CreateStripeAndPayouts.ts';
 
 export const billingMigrations: NamedMigrations = {
   '1796100000000-CreateMeteringTables': createMeteringTables,
@@ -11,4 +12,5 @@ export const billingMigrations: NamedMigrations = {
   '1796100000200-CreateInvoices': createInvoices,
   '1796100000300-InvoicePayments': invoicePayments,
   '1796100000400-InvoiceDocumentsAndMail': invoiceDocumentsAndMail,
+  '1796100000900-CreateStripeAndPayouts': createStripeAndPayouts,
 };
