@@ -115,15 +115,23 @@ async function applyOne(trx: Transaction<MarketplaceDB>, e: StoredEvent): Promis
   if (!change) return;
   if (change.kind === 'published') {
     const partner = await trx.selectFrom('partners').select('type').where('partner_id', '=', change.partner_id).executeTakeFirst();
-    const fields = {
-      name: change.name,
-      description: change.description,
-      privacy_url: change.privacy_url,
-      terms_url: change.terms_url,
+    const c = change.content;
+    const content = {
+      tagline: c.tagline,
+      description: c.description ?? '',
+      logo_url: c.logo_url,
+      screenshots: c.screenshots,
+      categories: c.categories,
+      support_email: c.support_email,
+      documentation_url: c.documentation_url,
+      privacy_url: c.privacy_url,
+      terms_url: c.terms_url,
+      pricing: pricingModelOf(c),
+      pricing_plans: JSON.stringify(c.pricing_plans),
     };
-    // Once the listing's own content is live, its description and URLs win over the application's snapshot.
-    const keepContent = (c: 'description' | 'privacy_url' | 'terms_url') =>
-      sql<string>`case when listings.content_published_at is null then excluded.${sql.ref(c)} else listings.${sql.ref(c)} end`;
+    // Once the listing's own content is live (listing.published), it wins over the application's snapshot.
+    const keepContent = (col: keyof typeof content) =>
+      sql<never>`case when listings.content_published_at is null then excluded.${sql.ref(col)} else listings.${sql.ref(col)} end`;
     const status = {
       status: 'published' as const,
       status_reason: null,
@@ -133,7 +141,8 @@ async function applyOne(trx: Transaction<MarketplaceDB>, e: StoredEvent): Promis
     await trx
       .insertInto('listings')
       .values({
-        ...fields,
+        name: change.name,
+        ...content,
         ...status,
         listing_id: change.listing_id,
         application_id: change.application_id,
@@ -146,9 +155,7 @@ async function applyOne(trx: Transaction<MarketplaceDB>, e: StoredEvent): Promis
         oc.column('listing_id').doUpdateSet({
           ...status,
           name: change.name,
-          description: keepContent('description'),
-          privacy_url: keepContent('privacy_url'),
-          terms_url: keepContent('terms_url'),
+          ...Object.fromEntries(Object.keys(content).map((col) => [col, keepContent(col as keyof typeof content)])),
         }),
       )
       .execute();
