@@ -182,8 +182,7 @@ export const ApplicationPublished = defineEvent({
   ...common,
   type: 'application.published',
   version: 2,
-  description:
-    'The application is live in the marketplace. Carries the full listing snapshot for consumers (listing fields included).',
+  description: 'The application is live in the marketplace. Carries the full listing snapshot for consumers (listing fields included).',
   data: z.object({ ...ids, status: z.literal('published'), ...applicationFields, ...applicationListingFields, published_at: safeText() }),
 });
 

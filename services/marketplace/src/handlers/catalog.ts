@@ -5,7 +5,7 @@ import { z } from 'zod';
 import { BAYES_M } from '../domain/review/rating.ts';
 import { listCategories } from '../projections/categories/index.ts';
 import { featuredListings, findListing } from '../projections/catalog/index.ts';
-import { searchListings } from '../projections/catalog/search.ts';
+import { createSearchCache } from '../projections/catalog/search-cache.ts';
 import { marketplaceMeanRating } from '../projections/reviews/index.ts';
 import { type HandlerDeps, route } from './context.ts';
 import { listingView } from './views.ts';
@@ -14,10 +14,11 @@ export const ListingParams = z.object({ id: z.string().min(1).max(64) });
 
 /** The public reads: search, one listing, featured listings and the category list. */
 export function catalogHandlers(deps: HandlerDeps): Record<string, RpcHandler> {
+  const searches = createSearchCache(deps.db);
   return {
     'listings.search': route(deps, async (req) => {
       const q = parseOrThrow(SearchListingsQuery, req.query);
-      const [res, prior] = await Promise.all([searchListings(deps.db, q), marketplaceMeanRating(deps.db)]);
+      const { result: res, prior } = await searches.search(q);
       const nowMs = deps.now().getTime();
       return ok({
         object: 'list',

@@ -30,9 +30,9 @@ md.renderer.rules.link_open = (tokens, idx, options, env, self) => {
 const defaultImage = md.renderer.rules.image;
 md.renderer.rules.image = (tokens, idx, options, env, self) => {
   const token = tokens[idx];
-  const src = token?.attrGet('src') ?? '';
+  const src = String(token?.attrGet('src') ?? '');
   // not an http(s) image: shown as its alt text
-  if (!token || !IMAGE.test(src)) return md.utils.escapeHtml(token ? self.renderInlineAsText(token.children ?? [], options, env) : '');
+  if (!token || !IMAGE.test(src)) return md.utils.escapeHtml(token?.content ?? '');
   token.attrSet('loading', 'lazy');
   token.attrSet('referrerpolicy', 'no-referrer');
   return defaultImage ? defaultImage(tokens, idx, options, env, self) : self.renderToken(tokens, idx, options);

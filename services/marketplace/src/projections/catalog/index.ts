@@ -5,6 +5,8 @@ import type { MarketplaceDB } from '../../db/schema.ts';
 import { pricingModelOf } from '../../domain/listing/checklist.ts';
 import { isOfficialPartnerType, listingChangeOf } from '../../domain/listing/listing.ts';
 import { isListingEvent, type ListingEvent } from '../../domain/listing/listing-aggregate.ts';
+import { renderDescription } from '../../domain/listing/markdown.ts';
+import { dictionaryWords } from '../../domain/listing/words.ts';
 
 export const CATALOG_PROJECTION = 'marketplace-catalog';
 
@@ -35,11 +37,27 @@ export function catalogProjection(prefix: string): Projection<MarketplaceDB> {
     async apply(trx: Transaction<MarketplaceDB>, events: StoredEvent[]) {
       for (const e of events) await applyOne(trx, e);
     },
+    tables: ['listings', 'partners', 'search_words'],
     async reset(trx) {
       await trx.deleteFrom('listings').execute();
       await trx.deleteFrom('partners').execute();
+      await trx.deleteFrom('search_words').execute();
     },
   };
+}
+
+/**
+ * Adds the words of names and taglines to the typo dictionary. Only added, never removed: a word no listing
+ * carries any more corrects a query to nothing, which costs one index probe; a rebuild drops them.
+ */
+async function addSearchWords(trx: Transaction<MarketplaceDB>, texts: (string | null)[]): Promise<void> {
+  const words = [...new Set(texts.flatMap((t) => (t ? dictionaryWords(t) : [])))];
+  if (words.length === 0) return;
+  await trx
+    .insertInto('search_words')
+    .values(words.map((word) => ({ word })))
+    .onConflict((oc) => oc.column('word').doNothing())
+    .execute();
 }
 
 /** The listing's own events: its published content and its featured window (a draft changes nothing here). */
@@ -52,7 +70,7 @@ async function applyListingEvent(trx: Transaction<MarketplaceDB>, e: ListingEven
       await row
         .set({
           tagline: c.tagline,
-          ...(c.description ? { description: c.description } : {}),
+          ...(c.description ? { description: c.description, description_html: renderDescription(c.description) } : {}),
           categories: c.categories,
           pricing: pricingModelOf(c),
           pricing_plans: JSON.stringify(c.pricing_plans),
@@ -67,6 +85,7 @@ async function applyListingEvent(trx: Transaction<MarketplaceDB>, e: ListingEven
           version: seq,
         })
         .execute();
+      await addSearchWords(trx, [c.tagline]);
       return;
     }
     case 'listing.featured':
@@ -119,6 +138,7 @@ async function applyOne(trx: Transaction<MarketplaceDB>, e: StoredEvent): Promis
     const content = {
       tagline: c.tagline,
       description: c.description ?? '',
+      description_html: renderDescription(c.description),
       logo_url: c.logo_url,
       screenshots: c.screenshots,
       categories: c.categories,
@@ -159,6 +179,7 @@ async function applyOne(trx: Transaction<MarketplaceDB>, e: StoredEvent): Promis
         }),
       )
       .execute();
+    await addSearchWords(trx, [change.name, c.tagline]);
     return;
   }
   await trx

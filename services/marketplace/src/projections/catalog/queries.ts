@@ -12,6 +12,7 @@ export interface ListingRow {
   name: string;
   tagline: string | null;
   description: string;
+  description_html: string;
   categories: string[];
   pricing: string | null;
   official: boolean;
@@ -56,6 +57,7 @@ function listingsWithStats(db: Kysely<MarketplaceDB>) {
       'l.name',
       'l.tagline',
       'l.description',
+      'l.description_html',
       'l.categories',
       'l.pricing',
       'l.official',
