@@ -82,6 +82,8 @@ export interface MarketplaceTables {
   search_words: { word: string };
   /** One row (id 1): every visible review's count and rating sum (the marketplace mean, C). */
   rating_totals: { id: number; review_count: ColumnType<number, number, number>; rating_sum: ColumnType<number, number, number> };
+  /** Latest health of each integration (integration.connected / failed / health_checked on the registry's subjects). */
+  integration_health: { integration_id: string; application_id: string; status: string; seq: number };
   /** The admin-managed category list (from marketplace.category_* events). */
   categories: { slug: string; name: string; parent: string | null; seq: number };
   listing_ratings: {

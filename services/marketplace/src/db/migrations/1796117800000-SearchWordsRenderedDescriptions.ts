@@ -10,6 +10,8 @@ import { type Kysely, sql } from 'kysely';
  * - `description_html`: the long description rendered (Markdown, raw HTML off) when the catalog applies it;
  * - `rating_totals`: the marketplace-wide review count and sum (the prior C of the weighted rating), one row
  *   kept by the reviews projection instead of summing every listing's ratings on each read.
+ * - `integration_health`: the latest health of each integration of an application (registry's integration events),
+ *   for the featured criteria.
  * Rows for existing data are filled by a rebuild of the catalog and reviews projections.
  */
 export async function up(db: Kysely<unknown>): Promise<void> {
@@ -33,11 +35,20 @@ export async function up(db: Kysely<unknown>): Promise<void> {
     .addColumn('review_count', 'bigint', (c) => c.notNull())
     .addColumn('rating_sum', 'bigint', (c) => c.notNull())
     .execute();
+  await db.schema
+    .createTable('integration_health')
+    .addColumn('integration_id', 'text', (c) => c.primaryKey())
+    .addColumn('application_id', 'text', (c) => c.notNull())
+    .addColumn('status', 'text', (c) => c.notNull())
+    .addColumn('seq', 'bigint', (c) => c.notNull())
+    .execute();
+  await db.schema.createIndex('integration_health_app_idx').on('integration_health').columns(['application_id', 'status']).execute();
   await sql`insert into rating_totals (id, review_count, rating_sum)
             select 1, coalesce(sum(review_count), 0), coalesce(sum(rating_sum), 0) from listing_ratings`.execute(db);
 }
 
 export async function down(db: Kysely<unknown>): Promise<void> {
+  await db.schema.dropTable('integration_health').execute();
   await sql`alter index listings_search_doc_idx reset (fastupdate)`.execute(db);
   await db.schema.dropTable('rating_totals').execute();
   await db.schema.alterTable('listings').dropColumn('description_html').execute();
