@@ -311,6 +311,7 @@ function goodParams(op: Operation): Record<string, string> {
     ['/v1/marketplace/listings/{id}', { id: 'lst_01jzzzzzzzzzzzzzzzzzzzzzzz', customer_id: 'cust_fuzz' }],
     ['/v1/marketplace/reviews/{id}', { id: `rev_${'z'.repeat(32)}` }],
     ['/v1/marketplace/categories/{slug}', { slug: 'fuzz-category' }],
+    ['/v1/marketplace/rankings/{kind}', { kind: 'trending' }],
     ['/v1/partner-users/{id}', { id: fx.user as string }],
     ['/v1/auth/sessions/{id}', { id: fx.session as string }],
   ];
