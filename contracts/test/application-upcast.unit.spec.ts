@@ -4,6 +4,8 @@ import {
   ApplicationPublished,
   ApplicationPublishedV1,
   ApplicationUpdated,
+  CreateApplicationBody,
+  UpdateApplicationBody,
   getDefinition,
   latestVersion,
   type PlatformEvent,
@@ -87,5 +89,34 @@ describe('application v1 → v2 upcasters (listing fields)', () => {
     const bad = validateEvent({ ...v2, data: { ...data, pricing_plans: [{ name: 'x', model: 'gift', amount: 1 }] } });
     expect(bad.ok).toBe(false);
     if (!bad.ok) expect(bad.issues.map((i) => i.path)).toContain('data.pricing_plans.0.model');
+  });
+});
+
+describe('application bodies validate the listing fields', () => {
+  const base = { name: 'CRM sync', description: 'Syncs leads' };
+  const issues = (body: unknown) => {
+    const r = CreateApplicationBody.safeParse(body);
+    return r.success ? [] : r.error.issues.map((i) => i.path.join('.'));
+  };
+  it('accepts a full listing, refuses each bad field by name', () => {
+    expect(
+      issues({
+        ...base,
+        tagline: 'Leads both ways',
+        long_description: '# CRM sync',
+        logo_url: 'https://cdn.example.com/l.png',
+        screenshots: ['https://cdn.example.com/1.png', 'https://cdn.example.com/2.png', 'https://cdn.example.com/3.png'],
+        categories: ['leads'],
+        support_email: 'help@example.com',
+        documentation_url: 'https://docs.example.com',
+        pricing_plans: [{ name: 'Team', model: 'flat', amount: 1900, currency: 'EUR', interval: 'month' }],
+      }),
+    ).toEqual([]);
+    expect(issues({ ...base, screenshots: ['https://cdn.example.com/1.png'] })).toEqual(['screenshots']);
+    expect(issues({ ...base, logo_url: 'javascript:alert(1)' })).toEqual(['logo_url']);
+    expect(issues({ ...base, support_email: 'not-an-email' })).toEqual(['support_email']);
+    expect(issues({ ...base, categories: ['Not A Slug'] })).toEqual(['categories.0']);
+    expect(issues({ ...base, pricing_plans: [{ name: 'x', model: 'flat', amount: 19.99 }] })).toEqual(['pricing_plans.0.amount']);
+    expect(UpdateApplicationBody.safeParse({ tagline: null }).success).toBe(true);
   });
 });

@@ -17,7 +17,12 @@ type Listing = {
   pricing_plans: { amount: number; currency: string }[];
   support_email: string | null;
 };
-type Ranking = { kind: string; data: { rank: number; reason: string | null; listing: { id: string } }[]; has_more: boolean; next_cursor: string | null };
+type Ranking = {
+  kind: string;
+  data: { rank: number; reason: string | null; listing: { id: string } }[];
+  has_more: boolean;
+  next_cursor: string | null;
+};
 
 const P = 'prt_lcx00000000000000000000000';
 const APP = 'app_lcx00000000000000000000000';
@@ -36,7 +41,8 @@ const snapshot = (over: Record<string, unknown> = {}) => ({
   privacy_url: 'https://quill.example.com/privacy',
   terms_url: 'https://quill.example.com/terms',
   tagline: 'Leads both ways',
-  long_description: '# Quillsync\n\nSyncs **leads**. [Docs](https://docs.quill.example.com) [bad](javascript:alert(1)) <script>alert(1)</script>',
+  long_description:
+    '# Quillsync\n\nSyncs **leads**. [Docs](https://docs.quill.example.com) [bad](javascript:alert(1)) <script>alert(1)</script>',
   logo_url: 'https://cdn.quill.example.com/logo.png',
   screenshots: ['https://cdn.quill.example.com/1.png', 'https://cdn.quill.example.com/2.png', 'https://cdn.quill.example.com/3.png'],
   categories: ['leads'],
@@ -72,7 +78,9 @@ describe('application.published v2 → listing content', () => {
     expect(l.screenshots).toHaveLength(3);
     expect(l.description).toContain('# Quillsync');
     expect(l.description_html).toContain('<h1>Quillsync</h1>');
-    expect(l.description_html).toContain('<a href="https://docs.quill.example.com" rel="nofollow noopener noreferrer" target="_blank">Docs</a>');
+    expect(l.description_html).toContain(
+      '<a href="https://docs.quill.example.com" rel="nofollow noopener noreferrer" target="_blank">Docs</a>',
+    );
     expect(l.description_html).not.toMatch(/<script|href="javascript/i);
     // found by a misspelled word of its tagline too (the typo dictionary holds names and taglines)
     const page = await m.ok<{ data: { id: string }[] }>('listings.search', anonymous, { query: { q: 'laeds both' } });
@@ -100,7 +108,11 @@ describe('rankings', () => {
   beforeAll(async () => {
     for (const [i, app] of apps.entries()) {
       const at = new Date(Date.UTC(2026, 5, 1 + i)).toISOString();
-      await m.append('application', app, v2('application.published', snapshot({ application_id: app, name: `Rank ${i}`, published_at: at })));
+      await m.append(
+        'application',
+        app,
+        v2('application.published', snapshot({ application_id: app, name: `Rank ${i}`, published_at: at })),
+      );
     }
     await m.settle();
     // installs: c 3, b 2, a 1 (popular and trending in that order)

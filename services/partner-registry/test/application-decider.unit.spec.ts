@@ -42,7 +42,9 @@ const good = {
   categories: ['leads'],
   support_email: 'help@acme.test',
   documentation_url: 'https://docs.acme.test',
-  pricing_plans: [{ name: 'Team', model: 'flat' as const, amount: 1900, currency: 'EUR', interval: 'month' as const, unit: null, trial_days: 14 }],
+  pricing_plans: [
+    { name: 'Team', model: 'flat' as const, amount: 1900, currency: 'EUR', interval: 'month' as const, unit: null, trial_days: 14 },
+  ],
 };
 const created: ApplicationEvent = {
   type: 'application.created',
@@ -153,12 +155,28 @@ describe('application decider', () => {
     const [updated] = applications.given([created]).when(edit).events();
     expect(updated).toEqual({
       type: 'application.updated',
-      data: { application_id: 'app_1', partner_id: 'prt_1', tagline: 'Sync leads in seconds', categories: ['leads', 'developer-tools'], logo_url: null },
+      data: {
+        application_id: 'app_1',
+        partner_id: 'prt_1',
+        tagline: 'Sync leads in seconds',
+        categories: ['leads', 'developer-tools'],
+        logo_url: null,
+      },
     });
     // unchanged values are not repeated
-    expect(applications.given([created]).when({ type: 'UpdateApplication', data: { application_id: 'app_1', tagline: good.tagline } }).events()).toEqual([]);
+    expect(
+      applications
+        .given([created])
+        .when({ type: 'UpdateApplication', data: { application_id: 'app_1', tagline: good.tagline } })
+        .events(),
+    ).toEqual([]);
     const s = applications.given([created, updated as ApplicationEvent]).state;
-    expect(s).toMatchObject({ tagline: 'Sync leads in seconds', categories: ['leads', 'developer-tools'], logo_url: null, support_email: 'help@acme.test' });
+    expect(s).toMatchObject({
+      tagline: 'Sync leads in seconds',
+      categories: ['leads', 'developer-tools'],
+      logo_url: null,
+      support_email: 'help@acme.test',
+    });
   });
 
   it('refuses approval when the validation failed, and out-of-order transitions', () => {

@@ -10,9 +10,10 @@ export const INTEGRATION_HEALTH_PROJECTION = 'marketplace-integration-health';
  * connected → up, failed → down, health_checked → the status checked (up, degraded, down), disconnected → gone
  * (it no longer counts for or against its application). Pure; `null`: not an integration health event.
  */
-export function integrationHealthOf(e: { type: string; data: unknown }):
-  | { integration_id: string; application_id: string | null; status: 'up' | 'degraded' | 'down' | 'gone' }
-  | null {
+export function integrationHealthOf(e: {
+  type: string;
+  data: unknown;
+}): { integration_id: string; application_id: string | null; status: 'up' | 'degraded' | 'down' | 'gone' } | null {
   const d = e.data as { integration_id?: unknown; application_id?: unknown; status?: unknown };
   if (typeof d?.integration_id !== 'string') return null;
   const app = typeof d.application_id === 'string' ? d.application_id : null;
@@ -62,7 +63,9 @@ export function integrationHealthProjection(prefix: string): Projection<Marketpl
         await trx
           .insertInto('integration_health')
           .values({ integration_id: h.integration_id, application_id: h.application_id, status: h.status, seq: e.seq })
-          .onConflict((oc) => oc.column('integration_id').doUpdateSet({ application_id: h.application_id ?? '', status: h.status, seq: e.seq }))
+          .onConflict((oc) =>
+            oc.column('integration_id').doUpdateSet({ application_id: h.application_id ?? '', status: h.status, seq: e.seq }),
+          )
           .execute();
       }
     },
