@@ -1,4 +1,8 @@
+import { pgDeadLetters, rebuildBeside } from '@pep/events';
+import { createLogger } from '@pep/runtime';
 import { testNames } from '@pep/testing';
+import { sql } from 'kysely';
+import { marketplaceProjections } from '../src/service.ts';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { admin, anonymous, envelope, type Marketplace, startMarketplace, statusOf } from './support/marketplace.ts';
 
@@ -27,6 +31,7 @@ type Ranking = {
 const P = 'prt_lcx00000000000000000000000';
 const APP = 'app_lcx00000000000000000000000';
 let m: Marketplace;
+let names: ReturnType<typeof testNames>;
 
 const snapshot = (over: Record<string, unknown> = {}) => ({
   application_id: APP,
@@ -56,7 +61,8 @@ const v2 = (type: string, data: unknown) => ({ ...envelope(type, data, P), schem
 const ranking = (kind: string, query: Record<string, string> = {}) => m.ok<Ranking>('rankings.get', anonymous, { params: { kind }, query });
 
 beforeAll(async () => {
-  m = await startMarketplace(testNames('mktlc'));
+  names = testNames('mktlc');
+  m = await startMarketplace(names);
   await m.partner(P);
   await m.append('application', APP, v2('application.published', snapshot()));
   await m.settle();
@@ -172,5 +178,29 @@ describe('rankings', () => {
     // the same answer from the featured route
     const list = await m.ok<{ data: { reason: string; listing: { id: string } }[] }>('listings.featured', anonymous);
     expect(list.data.map((f) => [f.reason, f.listing.id])).toEqual([['criteria', star]]);
+  });
+});
+
+describe('rebuild beside the live read model', () => {
+  it('each marketplace projection declares its tables and rebuilt beside gives the same rows', async () => {
+    await m.settle();
+    for (const p of marketplaceProjections(names.SUBJECT_PREFIX)) {
+      const tables = p.tables ?? [];
+      expect(tables.length, p.name).toBeGreaterThan(0);
+      const rows = () => Promise.all(tables.map(async (t) => (await sql`select * from ${sql.table(t)} order by 1`.execute(m.db)).rows));
+      const before = await rows();
+      const live = m.projections.get(p.name);
+      if (!live) throw new Error(`no runner for ${p.name}`);
+      const result = await rebuildBeside({
+        bus: m.bus,
+        db: m.db,
+        projection: p,
+        live,
+        deadLetters: pgDeadLetters(m.db),
+        logger: createLogger('test', 'silent'),
+      });
+      expect(result.tables).toEqual([...tables]);
+      expect(await rows(), p.name).toEqual(before);
+    }
   });
 });
