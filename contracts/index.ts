@@ -21,3 +21,4 @@ export * from './rollback/index.ts';
 export * from './github/index.ts';
 export * from './billing/index.ts';
 export * from './marketplace/index.ts';
+export * from './stats/index.ts';
