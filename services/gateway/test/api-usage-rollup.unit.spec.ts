@@ -80,6 +80,15 @@ describe('api usage rollup (gateway)', () => {
     expect(h.rollup.pendingCount()).toBe(1);
   });
 
+  it('at shutdown tries again before giving up, and appends the open minute', async () => {
+    let failures = 1;
+    const h = harness(() => failures-- > 0);
+    h.rollup.record(key(A, 'key_1'), 200, 1);
+    await h.rollup.stop(3, 1);
+    expect([...h.appended.keys()]).toEqual([`apiu_${A}_202610051000_gw1-s30`]);
+    expect(h.attempts).toHaveLength(2);
+  });
+
   it('derives a stable, subject-safe replica id', () => {
     expect(replicaId('gw-2')).toBe('gw-2');
     expect(replicaId(undefined, 'ip-10-0-0-7.eu-west-1.compute.internal')).toBe('ip-10-0-0-7_eu-west-1_compute_internal');

@@ -221,11 +221,21 @@ export function createApiUsageRollup(opts: {
     flush,
     /** Partner-minutes counted and not yet appended. */
     pendingCount: () => closed.reduce((n, b) => n + b.partners.size, 0) + (current?.partners.size ?? 0),
-    /** SIGTERM: no more timer; append everything counted (a failure is logged; the counts cannot outlive the process). */
-    async stop() {
+    /**
+     * SIGTERM: no more timer; append everything counted, trying up to `stopAttempts` times (a broker that is away
+     * for longer loses them: the counts cannot outlive the process; each failure is logged).
+     */
+    async stop(stopAttempts = 3, pauseMs = 500) {
       stopped = true;
       if (timer) clearTimeout(timer);
-      await flush(true);
+      for (let attempt = 1; attempt <= stopAttempts; attempt++) {
+        await flush(true);
+        if (closed.length === 0) return;
+        if (attempt < stopAttempts) await new Promise((r) => setTimeout(r, pauseMs));
+      }
+      opts.logger.error('api usage rollups lost at shutdown: the stream did not take them', {
+        partner_minutes: closed.reduce((n, b) => n + b.partners.size, 0),
+      });
     },
   };
 }
