@@ -52,9 +52,8 @@ export function rollupId(partnerId: string, minuteStartMs: number, reporter: str
   return `apiu_${partnerId}_${stamp}_${reporter}`;
 }
 
-/** The key a principal's requests are split by: its API key or OAuth client, or a portal session's user. */
-function credentialKey(p: Principal): string {
-  const raw = p.user_id ?? p.credential_id;
+/** A credential id as a `by_credential` key (sanitized when the rollup is built, not on the request path). */
+function credentialKey(raw: string): string {
   return REPORTER.test(raw) ? raw : raw.replace(/[^A-Za-z0-9_-]/g, '_').slice(0, 64) || 'unknown';
 }
 
@@ -74,9 +73,15 @@ export function rollupData(partnerId: string, batch: MinuteBatch, cell: PartnerM
   const by_status: Record<string, number> = {};
   for (let i = 1; i <= 5; i++) if ((cell.status[i] as number) > 0) by_status[`${i}xx`] = cell.status[i] as number;
   const by_credential: ApiUsageRollupData['by_credential'] = {};
-  for (const [id, c] of cell.credentials) {
+  for (const [raw, c] of cell.credentials) {
     const latency = p95(c.latency, c.requests);
-    by_credential[id] = { requests: c.requests, errors: c.errors, ...(latency !== undefined ? { latency_ms_p95: latency } : {}) };
+    const id = credentialKey(raw);
+    const prev = by_credential[id]; // two raw ids that sanitize alike share one entry
+    by_credential[id] = {
+      requests: c.requests + (prev?.requests ?? 0),
+      errors: c.errors + (prev?.errors ?? 0),
+      ...(latency !== undefined ? { latency_ms_p95: Math.max(latency, prev?.latency_ms_p95 ?? 0) } : {}),
+    };
   }
   return {
     partner_id: partnerId,
@@ -206,7 +211,8 @@ export function createApiUsageRollup(opts: {
       cell.requests++;
       const cls = Math.floor(status / 100);
       if (cls >= 1 && cls <= 5) (cell.status[cls] as number)++;
-      const key = credentialKey(principal);
+      // The API key or OAuth client, or a portal session's user.
+      const key = principal.user_id ?? principal.credential_id;
       let cred = cell.credentials.get(key);
       if (!cred) {
         cred = { requests: 0, errors: 0, latency: new Array(API_LATENCY_BUCKETS_MS.length + 1).fill(0) };
