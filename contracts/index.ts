@@ -21,4 +21,5 @@ export * from './rollback/index.ts';
 export * from './github/index.ts';
 export * from './billing/index.ts';
 export * from './marketplace/index.ts';
+export * from './ops/index.ts';
 export * from './stats/index.ts';

@@ -542,6 +542,7 @@ async function main() {
   say(`portal         ${base}/portal`);
   if (config.NODE_ENV !== 'production') {
     say(`  admin sign-in ${PORTAL_ADMIN_EMAIL} / ${secrets.PORTAL_DEMO_PASSWORD}  (.tools/dev-secrets.json)`);
+    say(`  admin console ${base}/portal/admin/partners  (partner and application review, operations, platform admins)`);
     if (demoOwner)
       say(`  owner sign-in ${PORTAL_OWNER_EMAIL} / ${secrets.PORTAL_DEMO_PASSWORD}  (the demo partner Acme Insurance Brokers)`);
   }

@@ -48,6 +48,8 @@ import { generateSecret, signWebhook } from '@pep/webhooks';
 import { AckPolicy, DeliverPolicy } from '@nats-io/jetstream';
 import { sql } from 'kysely';
 import { Agent, request } from 'undici';
+/** A typical mapping: rename, nest, concatenate, use an envelope attribute. */
+import { BENCH_MAPPING, mappingCpu } from './mapping-cpu.ts';
 
 const EVENTS = Number(process.env.BENCH_EVENTS ?? 10_000);
 const RATE = Number(process.env.BENCH_RATE ?? 1000);
@@ -62,9 +64,6 @@ const FAIR_ROUNDS = Number(process.env.BENCH_FAIR_ROUNDS ?? 20);
 const CASES = new Set((process.env.BENCH_CASES ?? 'baseline,1,2,mapped,fairness').split(','));
 /** Alternating (unmapped, mapped) burst pairs of the mapped case. */
 const MAPPED_ROUNDS = Number(process.env.BENCH_MAPPED_ROUNDS ?? 2);
-/** A typical mapping: rename, nest, concatenate, use an envelope attribute. */
-const BENCH_MAPPING =
-  '{ "contact": { "email": email, "name": first_name & " " & last_name }, "external_id": lead_id, "channel": $uppercase(source), "kind": $event.type }';
 const NATS_URL = process.env.NATS_URL ?? 'nats://127.0.0.1:4222';
 const PARTNER = 'prt_bench';
 const SECRET_KEY = randomBytes(32).toString('hex');
@@ -669,10 +668,13 @@ console.log(
     `(${two.gw.n} events, ${two.gw.lost} missing; load ${two.loadGw.join(' ')})`,
 );
 const mappedRun = CASES.has('mapped') ? await mappedCase() : undefined;
+// CPU per evaluation of the same mapping (fast path vs JSONata alone): what the mapped case adds per delivery.
+const cpu = CASES.has('mapped') ? await mappingCpu() : undefined;
 if (mappedRun) {
   console.log(
     `mapped deliveries (1 replica, best of ${MAPPED_ROUNDS} alternating bursts): unmapped ${mappedRun.unmapped} deliveries/s, ` +
-      `mapped ${mappedRun.mapped} deliveries/s: ratio ${mappedRun.ratio} (floor 0.8)`,
+      `mapped ${mappedRun.mapped} deliveries/s: ratio ${mappedRun.ratio} (floor 0.8); ` +
+      `one evaluation ${cpu?.mapping_cpu_us} µs CPU (fast path ${cpu?.fast_path}; JSONata alone ${cpu?.jsonata_cpu_us} µs)`,
   );
 }
 const fair = CASES.has('fairness') ? await fairness() : undefined;
@@ -706,6 +708,8 @@ console.log(
     unmapped_dps: mappedRun?.unmapped,
     mapped_dps: mappedRun?.mapped,
     mapped_ratio: mappedRun?.ratio,
+    mapping_cpu_us: cpu?.mapping_cpu_us,
+    mapping_jsonata_cpu_us: cpu?.jsonata_cpu_us,
     fairness_p99_without_ms: fair?.p99Without,
     fairness_p99_with_ms: fair?.p99With,
     fairness_p99_ratio: fair?.ratio,

@@ -165,3 +165,6 @@ export const incidentRoutes = defineRoutes([
     errors: [409],
   },
 ]);
+
+export type Incident = z.output<typeof IncidentSchema>;
+export type TimelineEntry = z.output<typeof TimelineEntrySchema>;

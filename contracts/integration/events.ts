@@ -94,3 +94,31 @@ export const IntegrationMappingFailed = defineEvent({
     failed_at: safeDatetime({ offset: true }),
   }),
 });
+
+/** The traffic error classes of an attempt (as in `webhook.deliveries.rolled_up`'s `by_class`, without `success`). */
+export const DeliveryErrorClassSchema = z.enum(['timeout', 'tls', 'network', 'http_4xx', 'http_5xx', 'rate_limited', 'mapping']);
+export type DeliveryErrorClass = z.output<typeof DeliveryErrorClassSchema>;
+
+export const IntegrationDeliveryFailed = defineEvent({
+  origin: 'domain',
+  aggregate: 'webhook_delivery',
+  category: 'integration',
+  type: 'integration.delivery_failed',
+  version: 1,
+  description:
+    'An attempt of the webhook-dispatcher to an endpoint an integration owns failed (an integration error): its context is the event, the attempt number, the HTTP status and up to 500 characters of the response. Its id is deterministic per delivery and attempt (`intf_<delivery>_<attempt>`). Never delivered by webhook (it would feed itself).',
+  data: z.object({
+    integration_id: safeText(),
+    endpoint_id: safeText(),
+    delivery_id: safeText(),
+    event_id: safeText(),
+    event_type: safeText(),
+    attempt: z.number().int().min(1),
+    status_code: z.number().int().nullable(),
+    error_class: DeliveryErrorClassSchema,
+    error: safeText().max(500).nullable(),
+    excerpt: safeText().max(500).nullable(),
+    latency_ms: z.number().int().min(0),
+    failed_at: safeDatetime({ offset: true }),
+  }),
+});

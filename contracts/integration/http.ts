@@ -3,7 +3,7 @@ import { safeDatetime, safeJson, safeText } from '../common/text.ts';
 import { ExternalId, idParams, PlatformId } from '../common/ids.ts';
 import { PageQuerySchema, pageOf } from '../http/pagination.ts';
 import { defineRoutes } from '../http/routes.ts';
-import { IntegrationHealthSchema, MappingErrorClassSchema, MappingEventTypeSchema } from './events.ts';
+import { DeliveryErrorClassSchema, IntegrationHealthSchema, MappingErrorClassSchema, MappingEventTypeSchema } from './events.ts';
 
 export const IntegrationSchema = z
   .object({
@@ -86,7 +86,12 @@ export const MappingSampleEventSchema = z
 
 export const PreviewIntegrationMappingBody = z
   .object({
-    event: MappingSampleEventSchema,
+    event: MappingSampleEventSchema.optional().describe('A sample event (or give event_id)'),
+    event_id: safeText()
+      .max(128)
+      .regex(/^[A-Za-z0-9_.:-]{1,128}$/, 'must be an event id')
+      .optional()
+      .describe("A stored event of the partner's (one the platform delivered by webhook) to preview instead of a sample"),
     expression: safeText()
       .min(1)
       .max(10_000)
@@ -94,6 +99,10 @@ export const PreviewIntegrationMappingBody = z
       .describe("An unsaved expression to try; without it, the integration's saved mapping for the event's type"),
   })
   .strict()
+  .refine((b) => (b.event === undefined) !== (b.event_id === undefined), {
+    message: 'give either event (a sample) or event_id (a stored event), not both',
+    path: ['event'],
+  })
   .meta({ id: 'PreviewIntegrationMapping' });
 
 export const MappingPreviewSchema = z
@@ -130,7 +139,9 @@ export const IntegrationTrafficHourSchema = z
       .describe('Of attempts that were sent'),
     errors: z
       .record(safeText(), z.number().int())
-      .describe('Failed attempts by class: timeout, connect_error, http_4xx, http_5xx, mapping_error, ssrf_refused, network_error, ...'),
+      .describe(
+        'Failed attempts by class: timeout, tls_error, connect_error, http_4xx, http_5xx, mapping_error, ssrf_refused, network_error, ...',
+      ),
   })
   .meta({ id: 'IntegrationTrafficHour' });
 
@@ -143,6 +154,70 @@ export const IntegrationTrafficSchema = z
     data: z.array(IntegrationTrafficHourSchema).describe('One entry per hour that had traffic, oldest first'),
   })
   .meta({ id: 'IntegrationTraffic' });
+
+export const IntegrationMetricsHourSchema = z
+  .object({
+    hour: safeText().describe('Start of the hour (UTC)'),
+    calls: z.number().int().describe('webhook_attempts + api_requests'),
+    webhook_attempts: z
+      .number()
+      .int()
+      .describe("Webhook attempts to the integration's endpoints (mapping failures included: nothing was sent)"),
+    api_requests: z.number().int().describe("API requests made with the credentials of the integration's application (its OAuth clients)"),
+    succeeded: z.number().int().describe('Successful webhook attempts (2xx) plus API requests answered below 400'),
+    success_rate: z.number().describe('succeeded / calls (0 when no calls)'),
+    latency_ms: z
+      .object({ p50: z.number().nullable(), p95: z.number().nullable(), p99: z.number().nullable() })
+      .describe(
+        'Of the webhook attempts that were sent, interpolated linearly inside the buckets of DELIVERY_LATENCY_BUCKETS_MS (25, 50, ... 10000 ms; above the last bound reads as 10000): an estimate, exact only to the bucket',
+      ),
+    errors: z
+      .record(safeText(), z.number().int())
+      .describe(
+        'Failed calls by class: timeout, tls, network, http_4xx, http_5xx, rate_limited, mapping (webhook attempts), api_error (API answers of 400 and above)',
+      ),
+  })
+  .meta({ id: 'IntegrationMetricsHour' });
+
+export const IntegrationMetricsSchema = z
+  .object({
+    object: z.literal('integration_metrics'),
+    integration_id: safeText(),
+    from: safeText(),
+    to: safeText(),
+    data: z.array(IntegrationMetricsHourSchema).describe('One entry per hour that had traffic, oldest first'),
+  })
+  .meta({ id: 'IntegrationMetrics' });
+
+export const IntegrationErrorSchema = z
+  .object({
+    id: safeText().describe('The id of the event that reported it (one per failed attempt)'),
+    object: z.literal('integration_error'),
+    integration_id: safeText(),
+    class: DeliveryErrorClassSchema,
+    event_id: safeText(),
+    event_type: safeText(),
+    delivery_id: safeText(),
+    endpoint_id: safeText(),
+    attempt: z.number().int().nullable(),
+    status_code: z.number().int().nullable(),
+    message: safeText().nullable(),
+    excerpt: safeText().nullable().describe('Up to 500 characters of the response'),
+    mapping_version: z.number().int().nullable(),
+    occurred_at: safeText(),
+  })
+  .meta({ id: 'IntegrationError' });
+export type IntegrationError = z.output<typeof IntegrationErrorSchema>;
+
+export const IntegrationErrorsQuery = PageQuerySchema.extend({
+  class: DeliveryErrorClassSchema.optional(),
+  event_type: safeText()
+    .max(128)
+    .regex(/^[a-z][a-z0-9_]*(\.[a-z][a-z0-9_]*)+$/, 'must be an event type')
+    .optional(),
+  from: safeDatetime({ offset: true }).optional().describe('Occurred at or after'),
+  to: safeDatetime({ offset: true }).optional().describe('Occurred before'),
+});
 
 const base = { tag: 'Integrations', service: 'partner-registry' } as const;
 
@@ -256,6 +331,30 @@ export const integrationRoutes = defineRoutes([
     params: idParams('int'),
     body: PreviewIntegrationMappingBody,
     success: { status: 200, schema: MappingPreviewSchema },
+  },
+  {
+    ...base,
+    operationId: 'getIntegrationMetrics',
+    method: 'GET',
+    path: '/v1/integrations/:id/metrics',
+    summary: 'Per hour, from real traffic: calls (webhook attempts and API requests), success rate, latency percentiles, error classes',
+    pattern: 'integrations.metrics',
+    scope: 'read:integrations',
+    params: idParams('int'),
+    query: IntegrationTrafficQuery,
+    success: { status: 200, schema: IntegrationMetricsSchema },
+  },
+  {
+    ...base,
+    operationId: 'listIntegrationErrors',
+    method: 'GET',
+    path: '/v1/integrations/:id/errors',
+    summary: 'Integration errors (failed attempts to its endpoints, mapping failures) with their context, newest first',
+    pattern: 'integrations.errors',
+    scope: 'read:integrations',
+    params: idParams('int'),
+    query: IntegrationErrorsQuery,
+    success: { status: 200, schema: pageOf(IntegrationErrorSchema) },
   },
   {
     tag: 'Integrations',

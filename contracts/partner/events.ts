@@ -60,6 +60,14 @@ export const PartnerActivated = defineEvent({
   data: z.object({ partner_id: safeText(), reason: safeText().optional() }),
 });
 
+export const PartnerChangesRequested = defineEvent({
+  ...common,
+  type: 'partner.changes_requested',
+  version: 1,
+  description: 'A platform admin reviewed the pending partner and asked for changes (the note says which); it stays pending.',
+  data: z.object({ partner_id: safeText(), reason: safeText() }),
+});
+
 export const PartnerSuspended = defineEvent({
   ...common,
   type: 'partner.suspended',
@@ -76,7 +84,14 @@ export const PartnerTerminated = defineEvent({
   data: z.object({ partner_id: safeText(), reason: safeText() }),
 });
 
-export const partnerEvents = [PartnerCreated, PartnerUpdated, PartnerActivated, PartnerSuspended, PartnerTerminated] as const;
+export const partnerEvents = [
+  PartnerCreated,
+  PartnerUpdated,
+  PartnerActivated,
+  PartnerChangesRequested,
+  PartnerSuspended,
+  PartnerTerminated,
+] as const;
 
 export const ContactRoleSchema = z.enum(['primary', 'technical', 'billing', 'legal', 'security', 'support']);
 export type ContactRole = z.output<typeof ContactRoleSchema>;

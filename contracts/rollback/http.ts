@@ -132,3 +132,5 @@ export const rollbackRoutes = defineRoutes([
     success: { status: 204, schema: null },
   },
 ]);
+
+export type RollbackPolicy = z.output<typeof RollbackPolicySchema>;

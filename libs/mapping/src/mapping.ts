@@ -1,4 +1,5 @@
 import jsonata from 'jsonata';
+import { Bail, fastEvaluator } from './fast-path.ts';
 
 /**
  * Bounds of one evaluation. `maxSteps` bounds its work deterministically (evaluation steps, counted per
@@ -68,6 +69,8 @@ export type MappingEvaluation = { ok: true; body: string } | { ok: false; error:
 
 export interface CompiledMapping {
   readonly expression: string;
+  /** Whether the expression has a synchronous evaluator (fast-path.ts) in front of JSONata. */
+  readonly fast: boolean;
   /** Evaluates against one event; never throws (a failure is a value). */
   evaluate(event: MappingEventInput): Promise<MappingEvaluation>;
 }
@@ -180,15 +183,29 @@ export function compileMapping(expression: string, limits: MappingLimits = MAPPI
   const assign = expr.assign as (name: string | symbol, value: unknown) => void;
   assign(Symbol.for('jsonata.__evaluate_entry'), entry);
   assign(Symbol.for('jsonata.__evaluate_exit'), exit);
+  const fast = fastEvaluator(expr.ast(), limits);
   return {
     expression,
+    fast: fast !== null,
     async evaluate(event) {
       let payload: unknown;
-      try {
-        const env = { id: event.id, type: event.type, time: event.time, source: event.source, subject: event.subject };
-        payload = await expr.evaluate(event.data, { event: env });
-      } catch (err) {
-        return { ok: false, error: failure(err) };
+      const env = { id: event.id, type: event.type, time: event.time, source: event.source, subject: event.subject };
+      let done = false;
+      if (fast) {
+        try {
+          payload = fast(event.data, { event: env });
+          done = true;
+        } catch (err) {
+          if (!(err instanceof Bail)) return { ok: false, error: failure(err) };
+          // a bail: JSONata answers below
+        }
+      }
+      if (!done) {
+        try {
+          payload = await expr.evaluate(event.data, { event: env });
+        } catch (err) {
+          return { ok: false, error: failure(err) };
+        }
       }
       if (payload === undefined) {
         return {

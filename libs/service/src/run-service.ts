@@ -4,6 +4,7 @@ import {
   closeBus,
   connectBus,
   DeadLetterRetryError,
+  durableLags,
   type EventBus,
   hasWorker,
   isConnectionError,
@@ -244,7 +245,11 @@ function opsHandlers<DB, C>(ctx: ServiceContext<DB, C>): Record<string, RpcHandl
           ...(ctx.rebuilds?.get(name) ? { rebuild: ctx.rebuilds.get(name) } : {}),
         });
       }
-      return ok({ data: out });
+      // The service's durable consumers (work queues): their pending count is the lag an operator watches.
+      const consumers = (await durableLags((durable, err) => ctx.logger.warn('consumer lag unavailable', { durable, err }))).sort((a, b) =>
+        a.durable.localeCompare(b.durable),
+      );
+      return ok({ data: out, consumers });
     }),
     'ops.rebuild': h(async (req) => {
       const body = req.body as { projection: string; from?: 'start' | 'seq' | 'time'; seq?: number; time?: string; beside?: boolean };

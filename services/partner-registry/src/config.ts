@@ -20,6 +20,10 @@ export const registryConfigSchema = z
     /** A 2xx slower than this counts as degraded. */
     INTEGRATION_DEGRADED_LATENCY_MS: z.coerce.number().int().min(1).default(2_000),
     INTEGRATION_HEALTH_CONCURRENCY: z.coerce.number().int().min(1).max(100).default(8),
+    /** Health from traffic: an integration whose endpoints failed every webhook attempt in this window is down. */
+    INTEGRATION_TRAFFIC_WINDOW_MS: z.coerce.number().int().min(60_000).default(900_000),
+    /** ... when the window holds at least this many attempts (fewer say nothing). */
+    INTEGRATION_TRAFFIC_MIN_ATTEMPTS: z.coerce.number().int().min(1).default(5),
     /** Email to partner contacts; off when SMTP_URL is unset. */
     SMTP_URL: z.string().url().optional(),
     MAIL_FROM: z.string().min(3).default('Partner Platform <no-reply@partner-platform.dev>'),

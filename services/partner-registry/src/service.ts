@@ -13,6 +13,7 @@ import { applicationHandlers } from './handlers/applications.ts';
 import type { HandlerDeps } from './handlers/deps.ts';
 import { identityHandlers } from './handlers/identity.ts';
 import { integrationHandlers } from './handlers/integrations.ts';
+import { integrationTrafficHandlers } from './handlers/integrations-traffic.ts';
 import { partnerHandlers } from './handlers/partners.ts';
 import { ticketHandlers } from './handlers/tickets.ts';
 import { accountHandlers } from './handlers/accounts.ts';
@@ -20,6 +21,8 @@ import { applicationsProjection } from './projections/applications/index.ts';
 import { apiKeysProjection } from './projections/identity-api-keys/index.ts';
 import { oauthClientsProjection } from './projections/identity-oauth-clients/index.ts';
 import { integrationsProjection } from './projections/integrations/index.ts';
+import { integrationTrafficProjection } from './projections/integration-traffic/index.ts';
+import { recentTraffic } from './projections/integration-traffic/queries.ts';
 import { startNotifications } from './notifications/notifier.ts';
 import { partnersProjection } from './projections/partners/index.ts';
 import { ticketsProjection } from './projections/tickets/index.ts';
@@ -36,6 +39,7 @@ export function registryProjections(prefix: string): Projection<RegistryDB>[] {
     partnersProjection(prefix),
     applicationsProjection(prefix),
     integrationsProjection(prefix),
+    integrationTrafficProjection(prefix),
     ticketsProjection(prefix),
     apiKeysProjection(prefix),
     oauthClientsProjection(prefix),
@@ -50,6 +54,7 @@ export function registryHandlers(deps: HandlerDeps): Record<string, RpcHandler> 
     ...partnerHandlers(deps),
     ...applicationHandlers(deps),
     ...integrationHandlers(deps),
+    ...integrationTrafficHandlers(deps),
     ...ticketHandlers(deps),
     ...identityHandlers(deps),
     ...accountHandlers(deps),
@@ -86,7 +91,7 @@ export function createRegistryRuntime(
     probe: health.probe,
     mailer,
   };
-  const checkIntegration = createIntegrationChecker(commands, ctx.config, now);
+  const checkIntegration = createIntegrationChecker(commands, ctx.config, now, (id, since) => recentTraffic(ctx.db, id, since));
 
   let notifications: Awaited<ReturnType<typeof startNotifications>> | undefined;
   /** Background work: scheduled integration health checks, partner emails. Returns the stop function. */

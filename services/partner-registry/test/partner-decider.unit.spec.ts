@@ -169,4 +169,21 @@ describe('partner contacts and agreements', () => {
     const [removed] = s.when({ type: 'RemoveContact', data: { partner_id: id, contact_id: 'ctc_1' } }).events();
     expect(partners.given([created, added as PartnerEvent, removed as PartnerEvent]).state?.contacts).toEqual([]);
   });
+
+  it('a pending partner under review can be asked for changes with a note: it stays pending, the note is its status reason', () => {
+    const ask: PartnerCommand = { type: 'RequestPartnerChanges', data: { partner_id: id, reason: 'add a security contact' } };
+    const events = partners.given([created]).when(ask).events();
+    expect(events).toEqual([{ type: 'partner.changes_requested', data: { partner_id: id, reason: 'add a security contact' } }]);
+    expect(partners.given([created, ...events]).state).toMatchObject({ status: 'pending', status_reason: 'add a security contact' });
+    // Approving afterwards activates it as before; only a pending partner is reviewed.
+    expect(
+      partners
+        .given([created, ...events])
+        .when({ type: 'ActivatePartner', data: { partner_id: id } })
+        .events(),
+    ).toHaveLength(1);
+    expect(() => partners.given([created, activated]).when(ask).events()).toThrow(IllegalTransitionError);
+    expect(() => partners.given([created, terminated]).when(ask).events()).toThrow(IllegalTransitionError);
+    expect(() => partners.given().when(ask).events()).toThrow(NotFoundError);
+  });
 });

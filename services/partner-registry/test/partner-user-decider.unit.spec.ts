@@ -292,4 +292,25 @@ describe('role → scope table', () => {
       expect(scopeAllows(scopesForRole(role), 'manage:account')).toBe(true);
     }
   });
+
+  it('only a platform admin invites a platform admin, and only without a partner', () => {
+    const inviteAdmin = (
+      actor: 'platform' | 'owner',
+      partner: string | null,
+      role: 'platform_admin' | 'developer',
+    ): PartnerUserCommand => ({
+      type: 'InviteUser',
+      data: { user_id: USER, partner_id: partner, email: 'ops@example.test', role, token_hash: HASH('2'), token_expires_at: T0 },
+      actor: { role: actor, id: 'usr_a' },
+    });
+    const [event] = users
+      .given()
+      .when(inviteAdmin('platform', null, 'platform_admin'))
+      .events();
+    expect(event).toMatchObject({ type: 'partner_user.invited', data: { partner_id: null, role: 'platform_admin', invited_by: 'usr_a' } });
+    expect(users.given().when(inviteAdmin('owner', null, 'platform_admin')).events).toThrow(/only a platform admin/);
+    expect(users.given().when(inviteAdmin('owner', PARTNER, 'platform_admin')).events).toThrow(/only a platform admin/);
+    expect(users.given().when(inviteAdmin('platform', PARTNER, 'platform_admin')).events).toThrow(/only a platform admin/);
+    expect(users.given().when(inviteAdmin('platform', null, 'developer')).events).toThrow(/only a platform admin/);
+  });
 });

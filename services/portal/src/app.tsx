@@ -2,10 +2,15 @@ import { useMutation, useQueryClient } from '@tanstack/react-query';
 import { useEffect } from 'react';
 import { api, type SignedIn } from './api.ts';
 import { ReviewQueuePage } from './pages/admin.tsx';
+import { AdminInvitesPage } from './pages/admin-invites.tsx';
+import { PartnerReviewPage } from './pages/admin-partners.tsx';
 import { AcceptInvitationPage, ResetPasswordPage, SignInLinkPage, SignInPage, VerifyEmailPage } from './pages/auth.tsx';
 import { DeliveriesPage, EndpointsPage } from './pages/endpoints.tsx';
+import { IncidentsPage } from './pages/incidents.tsx';
+import { RollbackPoliciesPage } from './pages/incidents-policies.tsx';
 import { InvoicesPage } from './pages/invoices.tsx';
 import { KeysPage } from './pages/keys.tsx';
+import { OperationsPage } from './pages/operations.tsx';
 import { OverviewPage } from './pages/overview.tsx';
 import { TeamPage } from './pages/team.tsx';
 import { navigate, usePath } from './router.ts';
@@ -35,7 +40,13 @@ const NAV: NavItem[] = [
   { path: '/deliveries', label: 'Deliveries', scope: 'read:webhooks', partnerOnly: true },
   { path: '/invoices', label: 'Invoices', scope: 'read:billing', partnerOnly: true },
   { path: '/team', label: 'Team', scope: 'read:team', partnerOnly: true },
-  { path: '/admin/reviews', label: 'Review queue', scope: 'admin', adminOnly: true },
+  // Incidents and the admin console (p-admin): incidents for every role that reads them, platform admins included.
+  { path: '/incidents', label: 'Incidents', scope: 'read:incidents' },
+  { path: '/rollback-policies', label: 'Rollback policies', scope: 'read:rollback' },
+  { path: '/admin/partners', label: 'Partner review', scope: 'admin', adminOnly: true },
+  { path: '/admin/reviews', label: 'Application review', scope: 'admin', adminOnly: true },
+  { path: '/admin/operations', label: 'Operations', scope: 'admin', adminOnly: true },
+  { path: '/admin/admins', label: 'Platform admins', scope: 'admin', adminOnly: true },
 ];
 
 export function App() {
@@ -91,7 +102,14 @@ function Shell({ session, path }: { session: SignedIn; path: string }) {
         {visible && path === '/deliveries' && <DeliveriesPage />}
         {visible && path === '/invoices' && <InvoicesPage />}
         {visible && path === '/team' && <TeamPage partnerId={partnerId} canManage={allows(session.scopes, 'manage:team')} />}
+        {visible && path === '/incidents' && <IncidentsPage canWrite={allows(session.scopes, 'write:incidents')} />}
+        {visible && path === '/rollback-policies' && (
+          <RollbackPoliciesPage canWrite={allows(session.scopes, 'write:rollback')} platformAdmin={platformAdmin} />
+        )}
+        {visible && path === '/admin/partners' && <PartnerReviewPage />}
         {visible && path === '/admin/reviews' && <ReviewQueuePage />}
+        {visible && path === '/admin/operations' && <OperationsPage />}
+        {visible && path === '/admin/admins' && <AdminInvitesPage />}
       </main>
     </>
   );

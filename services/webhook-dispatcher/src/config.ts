@@ -94,6 +94,11 @@ export const dispatcherConfigSchema = z.object({
   WEBHOOK_BREAKER_MIN_REQUESTS: z.coerce.number().int().min(1).default(10),
   WEBHOOK_BREAKER_FAILURE_RATIO: z.coerce.number().min(0.01).max(1).default(0.5),
   WEBHOOK_BREAKER_OPEN_MS: z.coerce.number().int().min(10).default(30_000),
+  /** This replica's id in traffic rollups (`webhook.deliveries.rolled_up`'s `reporter`); stable per replica. Default `<host>-<pid>`. */
+  WEBHOOK_REPLICA_ID: z
+    .string()
+    .regex(/^[A-Za-z0-9_-]{1,64}$/)
+    .optional(),
   WEBHOOK_CONSUMER: z
     .string()
     .regex(/^[A-Za-z0-9_-]+$/)

@@ -129,6 +129,7 @@ function createDispatcherRuntime(ctx: Ctx) {
       },
       sharedRate,
       mappings,
+      reporter: cfg.WEBHOOK_REPLICA_ID,
     });
     const jobs = startJobRunner({
       db: ctx.db,

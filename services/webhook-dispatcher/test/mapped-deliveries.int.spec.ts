@@ -193,10 +193,17 @@ describe('mapped deliveries', () => {
     const subject = aggregateSubject(world.bus.prefix, 'webhook_delivery', failed.id);
     const reported = await waitUntil(
       async () => {
-        // The first message on the delivery's subject (a direct get takes next_by_subj).
-        const m = await world.bus.jsm.direct.getMessage(world.bus.stream, { seq: 1, next_by_subj: subject });
-        const e = m?.json<PlatformEvent>();
-        return e?.type === 'integration.mapping_failed' ? e : undefined;
+        // The delivery's subject holds the integration error (from the event outbox) and the exhausted event (from
+        // the delivery outbox), in either order: walk it (a direct get takes next_by_subj).
+        let seq = 1;
+        for (let i = 0; i < 5; i++) {
+          const m = await world.bus.jsm.direct.getMessage(world.bus.stream, { seq, next_by_subj: subject });
+          if (!m) return undefined;
+          const e = m.json<PlatformEvent>();
+          if (e.type === 'integration.mapping_failed') return e;
+          seq = m.seq + 1;
+        }
+        return undefined;
       },
       { what: 'integration.mapping_failed on the stream' },
     );

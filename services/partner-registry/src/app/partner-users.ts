@@ -183,6 +183,37 @@ export function createAccounts(deps: AccountsDeps) {
       return toPartnerUser(r.state);
     },
 
+    /** A platform admin invites another platform admin (no partner): the same invitation, link and acceptance. */
+    async inviteAdmin(principal: Principal, email: string, meta: CommandMeta) {
+      const userId = userIdFor(email);
+      const token = mintOneTimeToken(userId);
+      const expiresAt = later(config.INVITATION_TTL_HOURS * 3_600_000);
+      const r = await run(userId, meta, {
+        type: 'InviteUser',
+        data: {
+          user_id: userId,
+          partner_id: null,
+          email: email.trim().toLowerCase(),
+          role: 'platform_admin',
+          token_hash: token.hash,
+          token_expires_at: expiresAt,
+        },
+        actor: await actorOf(principal),
+      });
+      if (!r.state) throw new NotFoundError(`user ${userId} not found`);
+      await send(
+        r.state.email,
+        invitationEmail.render({
+          role: 'platform admin',
+          partner: 'Partner Platform',
+          link: link('accept-invitation', token.token),
+          expires: expiresAt,
+        }),
+        true,
+      );
+      return toPartnerUser(r.state);
+    },
+
     async changeRole(principal: Principal, user: PartnerUserState, role: PartnerRole, meta: CommandMeta) {
       const others = user.partner_id ? await countOtherOwners(db, user.partner_id, user.id) : 0;
       const r = await run(user.id, meta, { type: 'ChangeRole', role, actor: await actorOf(principal), other_owners: others });

@@ -2,6 +2,7 @@ import type { PlatformTables } from '@pep/db';
 import type { NotificationTables } from '../notifications/table.ts';
 import type { ApplicationsTables } from '../projections/applications/table.ts';
 import type { IntegrationsTables } from '../projections/integrations/table.ts';
+import type { IntegrationTrafficTables } from '../projections/integration-traffic/table.ts';
 import type { PartnersTables } from '../projections/partners/table.ts';
 import type { TicketsTables } from '../projections/tickets/table.ts';
 import type { ApiKeysTables } from '../projections/identity-api-keys/table.ts';
@@ -16,6 +17,7 @@ export interface RegistryDB
     PartnersTables,
     ApplicationsTables,
     IntegrationsTables,
+    IntegrationTrafficTables,
     TicketsTables,
     NotificationTables,
     ApiKeysTables,

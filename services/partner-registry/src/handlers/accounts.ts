@@ -100,6 +100,17 @@ export function accountHandlers(deps: HandlerDeps): Record<string, RpcHandler> {
       const body = parseOrThrow(InviteUserBody, req.body);
       return ok(await accounts.invite(req.principal, partnerId, body, metaFrom(req, partnerId)), 201);
     }),
+    /** A platform admin invites another platform admin (no partner); the gateway lets only admin credentials here. */
+    'users.invite-admin': h(async (req) => {
+      if (!isAdmin(req.principal)) throw new ForbiddenError('only platform admins invite platform admins');
+      const body = parseOrThrow(EmailBody, req.body);
+      return ok(await accounts.inviteAdmin(req.principal, body.email, metaFrom(req, undefined)), 201);
+    }),
+    'users.list-admins': h(async (req) => {
+      if (!isAdmin(req.principal)) throw new ForbiddenError('only platform admins list platform admins');
+      const page = await listPartnerUsers(deps.db, { partner_id: null, ...parseOrThrow(PageQuerySchema, req.query ?? {}) });
+      return ok({ data: page.data.map(toPartnerUser), has_more: page.has_more });
+    }),
     'users.list': h(async (req) => {
       const { id: partnerId } = parseOrThrow(IdParams, req.params);
       assertVisible(req.principal, partnerId, `partner ${partnerId}`);

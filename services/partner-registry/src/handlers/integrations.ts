@@ -11,14 +11,15 @@ import {
   UninstallIntegrationBody,
 } from '@pep/contracts';
 import { compileMapping, resolveMapping } from '@pep/mapping';
-import { NotFoundError, newId, parseOrThrow } from '@pep/runtime';
-import { assertVisible, handler, listScope, ok, type RpcHandler } from '@pep/service';
+import { NotFoundError, newId, parseOrThrow, UnavailableError } from '@pep/runtime';
+import { assertVisible, handler, listScope, ok, type RpcHandler, rpcCall } from '@pep/service';
 import { z } from 'zod';
 import { metaFrom } from '../app/command-bus.ts';
 import type { ProbeResult } from '../domain/integration/health.ts';
 import { type IntegrationCommand, decideIntegration, validateMappingExpression } from '../domain/integration/decide.ts';
 import { type IntegrationState, currentMappings, toIntegration } from '../domain/integration/integration.ts';
 import { findIntegration, listIntegrations } from '../projections/integrations/index.ts';
+import { recentTraffic } from '../projections/integration-traffic/queries.ts';
 import { createIntegrationChecker } from '../app/integration-health.ts';
 import type { HandlerDeps } from './deps.ts';
 import { applicationAggregate } from '../domain/application/aggregate.ts';
@@ -31,10 +32,11 @@ const ListQuery = PageQuerySchema.extend({
   partner_id: z.string().max(64).optional(),
 });
 type Req = RpcRequest<unknown, unknown, unknown>;
+const STORED_EVENT_TIMEOUT_MS = 5000;
 
 export function integrationHandlers(deps: HandlerDeps & { probe?: (url: string) => Promise<ProbeResult> }): Record<string, RpcHandler> {
   const h = (fn: Parameters<typeof handler>[1]) => handler(deps.logger, fn);
-  const check = createIntegrationChecker(deps.commands, deps.config, deps.now);
+  const check = createIntegrationChecker(deps.commands, deps.config, deps.now, (id, since) => recentTraffic(deps.db, id, since));
 
   const visible = async (req: Req, id: string): Promise<IntegrationState> => {
     const s = (await deps.commands.load(integrationAggregate, id)).state;
@@ -46,6 +48,30 @@ export function integrationHandlers(deps: HandlerDeps & { probe?: (url: string) 
     const r = await deps.commands.execute(integrationAggregate, id, metaFrom(req, partnerId), (s) => decideIntegration(command, s));
     if (!r.state) throw new NotFoundError(`integration ${id} not found`);
     return toIntegration(r.state);
+  };
+
+  /**
+   * A stored event for a preview: the webhook-dispatcher keeps the body of every event it delivered and answers for
+   * the caller's own partner only (another partner's event, or one never delivered, is 404).
+   */
+  const storedEvent = async (req: Req, eventId: string) => {
+    if (!deps.bus) throw new NotFoundError(`event ${eventId} not found`);
+    let reply: Awaited<ReturnType<typeof rpcCall>>;
+    try {
+      reply = await rpcCall(
+        deps.bus.nc,
+        `${deps.config.RPC_PREFIX}.webhook-dispatcher.events.get`,
+        { principal: req.principal, params: { id: eventId } },
+        STORED_EVENT_TIMEOUT_MS,
+      );
+    } catch (err) {
+      throw new UnavailableError(`stored events cannot be read now (webhook-dispatcher did not answer)`, { cause: err });
+    }
+    if (!reply.ok) {
+      if (reply.problem.status === 404) throw new NotFoundError(`event ${eventId} not found`);
+      throw new UnavailableError(`stored events cannot be read now (webhook-dispatcher answered ${reply.problem.status})`);
+    }
+    return reply.body as { id: string; type: string; time?: string; source?: string; subject?: string; data: unknown };
   };
 
   return {
@@ -136,13 +162,15 @@ export function integrationHandlers(deps: HandlerDeps & { probe?: (url: string) 
       const { id } = parseOrThrow(IdParams, req.params);
       const s = await visible(req, id);
       const b = parseOrThrow(PreviewIntegrationMappingBody, req.body);
+      const sample = b.event_id !== undefined ? await storedEvent(req, b.event_id) : b.event;
+      if (!sample) throw new NotFoundError('event not found');
       const event = {
-        id: b.event.id ?? 'evt_preview',
-        type: b.event.type,
-        time: b.event.time ?? deps.now().toISOString(),
-        source: b.event.source,
-        subject: b.event.subject,
-        data: b.event.data,
+        id: sample.id ?? 'evt_preview',
+        type: sample.type,
+        time: sample.time ?? deps.now().toISOString(),
+        source: sample.source,
+        subject: sample.subject,
+        data: sample.data,
       };
       let applied: { event_type: string; version: number | null; expression: string } | undefined;
       if (b.expression !== undefined) {

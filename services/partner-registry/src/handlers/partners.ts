@@ -76,6 +76,10 @@ export function partnerHandlers(deps: HandlerDeps): Record<string, RpcHandler> {
       type: 'ActivatePartner',
       data: { partner_id: id, ...(parseOrThrow(ReasonBody, body ?? {}) ?? {}) },
     })),
+    'partners.request-changes': guarded((id, body) => ({
+      type: 'RequestPartnerChanges',
+      data: { partner_id: id, ...parseOrThrow(SuspendBody, body) },
+    })),
     'partners.suspend': guarded((id, body) => ({
       type: 'SuspendPartner',
       data: { partner_id: id, ...parseOrThrow(SuspendBody, body) },

@@ -33,6 +33,30 @@ export function trafficWindow(q: { from?: string | undefined; to?: string | unde
 /** Use cases over deliveries, attempts and jobs: what a partner may read, and resend/recover/replay jobs. */
 export function deliveryLog(d: { db: Kysely<DispatcherDB>; now: () => Date; onJobCreated: () => void }) {
   return {
+    /**
+     * A stored event (the dispatcher keeps the body of every event it made a delivery of), for a mapping preview:
+     * the caller's partner's own only (another's, or an event never delivered, is 404).
+     */
+    async storedEvent(id: string, principal: Principal) {
+      const row = await d.db
+        .selectFrom('webhook_events')
+        .select(['id', 'partner_id', 'body'])
+        .where('id', '=', id)
+        .limit(1)
+        .executeTakeFirst();
+      const ev = visible(row ? { ...row, partner_id: row.partner_id ?? '' } : undefined, principal, `event ${id}`);
+      const e = JSON.parse(ev.body) as Record<string, unknown>;
+      const str = (v: unknown) => (typeof v === 'string' ? v : undefined);
+      return {
+        id: ev.id,
+        type: str(e.type) ?? '',
+        time: str(e.time),
+        source: str(e.source),
+        subject: str(e.subject),
+        data: e.data ?? null,
+      };
+    },
+
     async delivery(id: string, principal: Principal) {
       return visible(
         await d.db.selectFrom('webhook_deliveries').selectAll().where('id', '=', id).executeTakeFirst(),

@@ -1,4 +1,4 @@
-import type { WebhookPayloadFormat } from '@pep/contracts';
+import type { PlatformEvent, WebhookPayloadFormat } from '@pep/contracts';
 import type { PlatformTables } from '@pep/db';
 import type { Generated, JSONColumnType } from 'kysely';
 
@@ -108,6 +108,19 @@ export interface OutboxTable {
   created_at: Generated<Date>;
 }
 
+/** Other events still to be published (rollups, integration errors): the whole event under its deterministic id. */
+export interface EventOutboxTable {
+  id: string;
+  subject: string;
+  /** jsonb: the PlatformEvent. */
+  event: JSONColumnType<PlatformEvent>;
+  /** Not published before (a rollup of a minute still running at shutdown waits for its end). */
+  not_before: Generated<Date>;
+  /** The replica whose unfinished minute this is (taken back when it starts again within the minute). */
+  reporter: string | null;
+  created_at: Generated<Date>;
+}
+
 /** The dispatcher's read model of integrations' mappings (`expression` null: removed). */
 export interface IntegrationMappingsTable {
   integration_id: string;
@@ -132,6 +145,7 @@ export interface DispatcherDB extends PlatformTables {
   webhook_endpoint_health: EndpointHealthTable;
   webhook_jobs: JobsTable;
   webhook_outbox: OutboxTable;
+  webhook_event_outbox: EventOutboxTable;
   integration_mappings: IntegrationMappingsTable;
   integration_owners: IntegrationOwnersTable;
 }

@@ -1,6 +1,7 @@
 import type { HeldLedger } from './held-ledger.ts';
 import { settle } from './held-message.ts';
 import { type AttemptResult, type CompletedDelivery, completeAttempts, recordHealth, recordSent, type SentDelivery } from './store.ts';
+import { type TrafficMeta, type TrafficRollups, trafficClass } from './traffic.ts';
 import { distinctEvents, type HeldWork } from './work.ts';
 import type { DispatchCore } from './core.ts';
 
@@ -17,9 +18,32 @@ export type AttemptWriter = ReturnType<typeof createAttemptWriter>;
  * a held delivery's record settles its message (acked once all its deliveries are recorded, given back when
  * the record failed). `onRecorded` gets each batch's deliveries in their new state.
  */
-export function createAttemptWriter(o: DispatchCore & { ledger: HeldLedger; onRecorded: (done: CompletedDelivery[]) => void }) {
-  const results: AttemptResult[] = [];
-  const sent: (SentDelivery & { work: HeldWork })[] = [];
+export function createAttemptWriter(
+  o: DispatchCore & {
+    ledger: HeldLedger;
+    onRecorded: (done: CompletedDelivery[]) => void;
+    /** Counts the attempts that were recorded (the traffic rollups). */
+    traffic?: TrafficRollups | undefined;
+  },
+) {
+  const results: (AttemptResult & { meta: TrafficMeta })[] = [];
+  const sent: (SentDelivery & { work: HeldWork; meta: TrafficMeta })[] = [];
+
+  /** Counts what a batch recorded: attempts whose record was refused (a lost lease, a repeat) are not counted. */
+  const count = (done: CompletedDelivery[], recorded: Map<string, { result: AttemptResult; meta: TrafficMeta }>) => {
+    if (!o.traffic) return;
+    const at = o.clock();
+    for (const d of done) {
+      const x = recorded.get(d.id);
+      if (!x) continue;
+      o.traffic.count(at, d.endpoint_id, x.meta, {
+        cls: trafficClass(x.result),
+        latencyMs: x.result.latency_ms,
+        succeeded: d.status === 'succeeded',
+        exhausted: d.status === 'failed',
+      });
+    }
+  };
   const reportedHealth = new Map<string, { ok: boolean; at: number }>();
   let writing: Promise<void> | null = null;
 
@@ -74,6 +98,12 @@ export function createAttemptWriter(o: DispatchCore & { ledger: HeldLedger; onRe
       } catch (err) {
         o.metrics.recovered('writer', 'recording endpoint health failed', { err });
       }
+      if (o.traffic) {
+        const recorded = new Map<string, { result: AttemptResult; meta: TrafficMeta }>();
+        for (const r of batch) recorded.set(r.id, { result: r, meta: r.meta });
+        for (const x of sentBatch) recorded.set(x.result.id, { result: x.result, meta: x.meta });
+        count([...claimedDone, ...sentDone], recorded);
+      }
       o.onRecorded([...claimedDone, ...sentDone]);
     }
   };
@@ -88,13 +118,13 @@ export function createAttemptWriter(o: DispatchCore & { ledger: HeldLedger; onRe
 
   return {
     /** An attempt of a claimed row. */
-    claimed(result: AttemptResult) {
-      results.push(result);
+    claimed(result: AttemptResult, meta: TrafficMeta) {
+      results.push({ ...result, meta });
       ensure();
     },
     /** A first attempt sent straight from the stream (its row is created with the record). */
-    sent(work: HeldWork, result: AttemptResult) {
-      sent.push({ delivery: work.delivery, result, work });
+    sent(work: HeldWork, result: AttemptResult, meta: TrafficMeta) {
+      sent.push({ delivery: work.delivery, result, work, meta });
       ensure();
     },
     /** Records everything gathered so far (shutdown). */

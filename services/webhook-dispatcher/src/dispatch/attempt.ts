@@ -27,7 +27,7 @@ export interface AttemptOutcome {
   statusCode: number | null;
   latencyMs: number;
   excerpt: string | null;
-  /** timeout, connect_error, ssrf_refused, http_error, network_error, payload_error, mapping_error. */
+  /** timeout, tls_error, connect_error, ssrf_refused, http_error, network_error, payload_error, mapping_error. */
   errorClass: string | null;
   error: string | null;
   retryAfterMs: number | undefined;
@@ -37,10 +37,18 @@ export interface AttemptOutcome {
   mappingFailure?: MappingFailure;
 }
 
+/** Codes of TLS failures (node's and OpenSSL's): the certificate, its chain or the handshake. */
+const TLS_CODE =
+  /^(ERR_TLS_|ERR_SSL_|CERT_|UNABLE_TO_|DEPTH_ZERO_SELF_SIGNED_CERT$|SELF_SIGNED_CERT_IN_CHAIN$|ERR_OSSL_|HOSTNAME_MISMATCH$)/;
+
 function classify(err: unknown): { cls: string; msg: string } {
   let e: unknown = err;
   for (let i = 0; i < 5 && e; i++) {
     if (e instanceof UnsafeUrlError) return { cls: 'ssrf_refused', msg: e.message };
+    const code = (e as { code?: unknown }).code;
+    if (typeof code === 'string' && TLS_CODE.test(code)) {
+      return { cls: 'tls_error', msg: `TLS: ${code}: ${(e as Error).message ?? ''}`.slice(0, 500) };
+    }
     e = (e as { cause?: unknown }).cause;
   }
   const error = err as Error & { code?: string; name?: string };

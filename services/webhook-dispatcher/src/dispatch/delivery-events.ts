@@ -1,4 +1,4 @@
-import type { PlatformEvent } from '@pep/contracts';
+import type { DeliveryErrorClass, PlatformEvent } from '@pep/contracts';
 import { newEvent } from '@pep/events';
 import type { MappingFailure } from '@pep/mapping';
 import type { CompletedDelivery } from './store.ts';
@@ -55,6 +55,52 @@ export function mappingFailedEvent(
       error_code: f.code.slice(0, 16),
       error_message: f.message.slice(0, 500),
       position: f.position,
+      failed_at: at.toISOString(),
+    },
+  });
+}
+
+/** A lone UTF-16 surrogate (no UTF-8 form): replaced, so the excerpt is storable text. */
+const LONE_SURROGATE = /[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/g;
+
+/** Up to `max` characters of a response or error, storable (no NUL, no lone surrogate). */
+export function storableExcerpt(s: string | null, max = 500): string | null {
+  if (s === null) return null;
+  return s.slice(0, max).replaceAll('\u0000', '').replace(LONE_SURROGATE, '\ufffd');
+}
+
+/**
+ * The integration error of a failed attempt to an endpoint an integration owns (id: once per delivery and
+ * attempt): the event, the attempt, the status and up to 500 characters of the response.
+ */
+export function deliveryFailedEvent(
+  w: Work,
+  partnerId: string,
+  integrationId: string,
+  r: { cls: DeliveryErrorClass; statusCode: number | null; error: string | null; excerpt: string | null; latencyMs: number },
+  at: Date,
+): PlatformEvent {
+  const eventId = w.kind === 'held' ? w.delivery.event_id : w.event_id;
+  const attempt = w.attempts + 1;
+  return newEvent({
+    id: `intf_${w.id}_${attempt}`,
+    source: SOURCE,
+    type: 'integration.delivery_failed',
+    time: at.toISOString(),
+    subject: w.id,
+    partnerid: partnerId,
+    data: {
+      integration_id: integrationId,
+      endpoint_id: w.endpoint_id,
+      delivery_id: w.id,
+      event_id: eventId,
+      event_type: w.event_type,
+      attempt,
+      status_code: r.statusCode,
+      error_class: r.cls,
+      error: storableExcerpt(r.error),
+      excerpt: storableExcerpt(r.excerpt),
+      latency_ms: Math.max(0, Math.round(r.latencyMs)),
       failed_at: at.toISOString(),
     },
   });

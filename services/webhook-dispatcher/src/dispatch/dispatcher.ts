@@ -18,6 +18,7 @@ import { createEndpointDisabler, startMaintenance } from './maintenance.ts';
 import { createDispatchMetrics } from './metrics.ts';
 import { createOutboxRelay } from './outbox-relay.ts';
 import { createPoller } from './poller.ts';
+import { defaultReporter, startTrafficReporter } from './traffic-reporter.ts';
 import { maxAttempts, type RetryPolicy } from './retry-policy.ts';
 import { createSender } from './sender.ts';
 import type { SharedRateLimiter } from './shared-rate-limiter.ts';
@@ -48,6 +49,8 @@ export interface DispatcherOptions {
   sharedRate?: SharedRateLimiter | undefined;
   /** Integrations' compiled field mappings (endpoints that name an integration get mapped bodies). */
   mappings?: MappingCache | undefined;
+  /** This replica's id in traffic rollups (`reporter`); default `<host>-<pid>`. */
+  reporter?: string | undefined;
 }
 
 export interface RunningDispatcher {
@@ -110,18 +113,23 @@ export async function startDispatcher(o: DispatcherOptions): Promise<RunningDisp
   const releaseQueue = (lane: Lane) => giveBack(lanes.drain(lane));
 
   const outbox = createOutboxRelay({ db, bus, clock, metrics: m });
+  const traffic = await startTrafficReporter({ db, bus, clock, metrics: m, reporter: o.reporter ?? defaultReporter() });
   const writer = createAttemptWriter({
     db,
     clock,
     metrics: m,
     ledger,
+    traffic: traffic.rollups,
     onRecorded: (done) => {
       let exhausted = false;
+      let failed = false;
       for (const d of done) {
         m.deliveries.inc({ outcome: d.status === 'pending' ? 'retrying' : d.status });
         if (d.status === 'failed') exhausted = true;
+        if (d.status !== 'succeeded') failed = true;
       }
       if (exhausted) void outbox.relay();
+      if (failed) void traffic.relay(); // integration errors recorded with their attempts
     },
   });
   const disable = createEndpointDisabler({ commands: o.commands, cache, logger, metrics: m });
@@ -172,7 +180,7 @@ export async function startDispatcher(o: DispatcherOptions): Promise<RunningDisp
     maintenanceMs: o.maintenanceMs,
     disableAfterMs: o.disableAfterMs,
     demote: ledger.demote,
-    relay: outbox.relay,
+    relay: () => Promise.all([outbox.relay(), traffic.relay()]).then(() => undefined),
     disable,
   });
   void outbox.relay(); // what a previous run left in the outbox
@@ -198,6 +206,7 @@ export async function startDispatcher(o: DispatcherOptions): Promise<RunningDisp
       await writer.drain();
       await releaseLeasesLogged(claimedOf(queued));
       await demoted;
+      await traffic.stop();
       await outbox.idle();
       try {
         await agent.close();

@@ -30,6 +30,9 @@ export interface UnreadableEndpoint {
  * no deliveries; its pending ones wait, as for a disabled endpoint), logged with its ids, counted, and listed by
  * `unreadable()`; every other endpoint keeps receiving.
  */
+/** The dispatcher's own telemetry: delivering it would make traffic that reports itself (a loop). */
+const NEVER_DELIVERED = new Set(['webhook.deliveries.rolled_up', 'integration.delivery_failed']);
+
 export class EndpointCache {
   private byId = new Map<string, CachedEndpoint>();
   private byPartner = new Map<string, CachedEndpoint[]>();
@@ -154,7 +157,7 @@ export class EndpointCache {
    * they carry secrets' ciphertext or hashes) are never delivered, whatever the filter.
    */
   matching(partnerId: string | undefined, type: string, data: unknown, storedAtMs = Number.POSITIVE_INFINITY): CachedEndpoint[] {
-    if (!partnerId || isCredentialEvent(type)) return [];
+    if (!partnerId || isCredentialEvent(type) || NEVER_DELIVERED.has(type)) return [];
     const list = this.byPartner.get(partnerId);
     if (!list) return [];
     return list.filter(

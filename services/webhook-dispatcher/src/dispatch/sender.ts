@@ -1,16 +1,17 @@
-import { aggregateSubject, childTraceparent, type EventBus, publishEvent } from '@pep/events';
+import { aggregateSubject, childTraceparent, type EventBus } from '@pep/events';
 import { context, isSpanContextValid, SpanKind, SpanStatusCode, trace } from '@opentelemetry/api';
 import { W3CTraceContextPropagator } from '@opentelemetry/core';
 import type { Dispatcher } from 'undici';
 import type { MappingCache } from '../projections/integration-mappings/index.ts';
 import type { AttemptWriter } from './attempt-writer.ts';
 import { sendAttempt } from './attempt.ts';
-import { mappingFailedEvent } from './delivery-events.ts';
+import { deliveryFailedEvent, mappingFailedEvent } from './delivery-events.ts';
 import type { EndpointCache } from './endpoint-cache.ts';
 import type { HeldLedger } from './held-ledger.ts';
 import type { Lane } from './lanes.ts';
 import { nextDelayMs, type RetryPolicy } from './retry-policy.ts';
 import { type AttemptResult, releaseLeases, renewLease } from './store.ts';
+import { trafficClass } from './traffic.ts';
 import type { Work } from './work.ts';
 import type { DispatchCore } from './core.ts';
 
@@ -100,15 +101,32 @@ export function createSender(o: SenderOptions) {
     span.setAttribute('http.response.status_code', out.statusCode ?? 0);
     if (!out.ok) span.setStatus({ code: SpanStatusCode.ERROR, message: out.error ?? 'failed' });
     span.end();
+    let outboxEvent: AttemptResult['outbox_event'] = null;
+    const integrationId = ep.row.integration_id;
     if (out.mappingFailure && mapping) {
       // An integration error: nothing was sent, the endpoint is not at fault (no breaker outcome, no latency).
       lane.breaker.release();
-      const ev = mappingFailedEvent(w, ep.row.partner_id, mapping, out.mappingFailure, now);
-      publishEvent(o.bus, aggregateSubject(o.bus.prefix, 'webhook_delivery', w.id), ev).catch((err: unknown) =>
-        o.metrics.recovered('mapping', 'publishing integration.mapping_failed failed', { err, delivery_id: w.id }),
-      );
+      const event = mappingFailedEvent(w, ep.row.partner_id, mapping, out.mappingFailure, now);
+      outboxEvent = { id: event.id, subject: aggregateSubject(o.bus.prefix, 'webhook_delivery', w.id), event };
     } else {
       o.metrics.latency.observe({ outcome: out.ok ? 'succeeded' : 'failed' }, out.latencyMs / 1000);
+      if (!out.ok && integrationId) {
+        const cls = trafficClass({ outcome: 'failed', status_code: out.statusCode, error_class: out.errorClass });
+        const event = deliveryFailedEvent(
+          w,
+          ep.row.partner_id,
+          integrationId,
+          {
+            cls: cls === 'success' ? 'network' : cls,
+            statusCode: out.statusCode,
+            error: out.error,
+            excerpt: out.excerpt,
+            latencyMs: out.latencyMs,
+          },
+          now,
+        );
+        outboxEvent = { id: event.id, subject: aggregateSubject(o.bus.prefix, 'webhook_delivery', w.id), event };
+      }
     }
     const wasOpen = lane.breaker.state === 'open';
     if (!out.mappingFailure) lane.breaker.record(out.ok, o.clock());
@@ -135,8 +153,10 @@ export function createSender(o: SenderOptions) {
       latency_ms: Math.round(out.latencyMs * 100) / 100,
       excerpt: out.excerpt,
       mapping_version: out.mappingVersion,
+      outbox_event: outboxEvent,
     };
-    if (w.kind === 'claimed') o.writer.claimed(result);
-    else o.writer.sent(w, result);
+    const meta = { partnerId: ep.row.partner_id, integrationId, eventType: w.event_type };
+    if (w.kind === 'claimed') o.writer.claimed(result, meta);
+    else o.writer.sent(w, result, meta);
   };
 }

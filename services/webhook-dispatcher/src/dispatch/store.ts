@@ -1,4 +1,5 @@
-import { type Kysely, type Selectable, sql } from 'kysely';
+import type { PlatformEvent } from '@pep/contracts';
+import { type Kysely, type RawBuilder, type Selectable, sql } from 'kysely';
 import type { DeliveriesTable, DispatcherDB } from '../db/schema.ts';
 
 export { deliveryId } from './delivery-id.ts';
@@ -22,6 +23,15 @@ const insertEvents = (events: IntakeEvent[]) => sql`
   from json_to_recordset(${JSON.stringify(events)}::json)
     as t(seq bigint, id text, type text, partner_id text, time timestamptz, traceparent text, body text)
   on conflict (seq) do nothing`;
+
+/** The integration errors of the attempts a statement recorded (`recorded`: its CTE of written rows), in the event outbox. */
+const eventOutbox = (recorded: RawBuilder<unknown>) => sql`
+    events_out as (
+      insert into webhook_event_outbox (id, subject, event)
+      select i.outbox_event->>'id', i.outbox_event->>'subject', i.outbox_event->'event'
+      from ${recorded} w join input i on i.id = w.id where i.outbox_event is not null
+      on conflict (id) do nothing
+    )`;
 
 export interface NewDelivery {
   id: string;
@@ -106,6 +116,7 @@ export async function recordSent(db: Kysely<DispatcherDB>, events: IntakeEvent[]
     latency_ms: r.latency_ms,
     excerpt: r.excerpt,
     mapping_version: r.mapping_version ?? null,
+    outbox_event: r.outbox_event ?? null,
   }));
   const r = await sql<CompletedDelivery>`
     with ev as (
@@ -115,7 +126,7 @@ export async function recordSent(db: Kysely<DispatcherDB>, events: IntakeEvent[]
       select * from json_to_recordset(${JSON.stringify(rows)}::json)
         as t(id text, endpoint_id text, partner_id text, event_seq bigint, event_id text, event_type text, event_time timestamptz,
              attempt_budget int, outcome text, final boolean, retry_delay_ms int, status_code int, error text, error_class text,
-             started_at timestamptz, latency_ms float8, excerpt text, mapping_version int)
+             started_at timestamptz, latency_ms float8, excerpt text, mapping_version int, outbox_event jsonb)
     ),
     ins as (
       insert into webhook_deliveries (id, endpoint_id, partner_id, event_seq, event_id, event_type, event_time, replay_job_id,
@@ -140,7 +151,8 @@ export async function recordSent(db: Kysely<DispatcherDB>, events: IntakeEvent[]
     outbox as (
       insert into webhook_outbox (delivery_id, attempts) select n.id, n.attempts from ins n where n.status = 'failed'
       on conflict do nothing
-    )
+    ),
+    ${eventOutbox(sql`ins`)}
     select * from ins`.execute(db);
   return r.rows;
 }
@@ -234,6 +246,8 @@ export interface AttemptResult {
   excerpt: string | null;
   /** The integration mapping version that shaped the body (null: unmapped). */
   mapping_version?: number | null;
+  /** An integration error to put in the event outbox with the record (written only if the attempt is). */
+  outbox_event?: { id: string; subject: string; event: PlatformEvent } | null;
 }
 
 /** A delivery in the state an attempt left it (the columns the outbox and metrics need). */
@@ -253,10 +267,10 @@ export async function completeAttempts(db: Kysely<DispatcherDB>, results: Attemp
   const r = await sql<CompletedDelivery>`
     with input as (
       select t.id, t.token, t.outcome, t.final, t.retry_delay_ms as delay_ms, t.status_code as code, t.error as err,
-        t.error_class as err_class, t.started_at as started, t.latency_ms as latency, t.excerpt, t.mapping_version
+        t.error_class as err_class, t.started_at as started, t.latency_ms as latency, t.excerpt, t.mapping_version, t.outbox_event
       from json_to_recordset(${JSON.stringify(results)}::json)
         as t(id text, token text, outcome text, final boolean, retry_delay_ms int, status_code int, error text, error_class text,
-             started_at timestamptz, latency_ms float8, excerpt text, mapping_version int)
+             started_at timestamptz, latency_ms float8, excerpt text, mapping_version int, outbox_event jsonb)
     ),
     upd as (
       update webhook_deliveries d set
@@ -280,7 +294,8 @@ export async function completeAttempts(db: Kysely<DispatcherDB>, results: Attemp
     outbox as (
       insert into webhook_outbox (delivery_id, attempts) select u.id, u.attempts from upd u where u.status = 'failed'
       on conflict do nothing
-    )
+    ),
+    ${eventOutbox(sql`upd`)}
     select * from upd`.execute(db);
   return r.rows;
 }

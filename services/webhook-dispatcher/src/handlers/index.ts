@@ -179,5 +179,11 @@ export function dispatcherHandlers(d: HandlerDeps): Record<string, RpcHandler> {
     }),
 
     'event-types.list': h(async () => ok({ data: eventTypeCatalogue(d.logger) })),
+
+    /** Internal (no public route): a stored event of the caller's partner, for partner-registry's mapping preview. */
+    'events.get': h(async (req) => {
+      const { id } = parseOrThrow(z.object({ id: z.string().min(1).max(128) }), req.params);
+      return ok(await d.log.storedEvent(id, req.principal));
+    }),
   };
 }

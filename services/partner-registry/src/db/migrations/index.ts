@@ -5,6 +5,7 @@ import { CreateOAuthClients } from './1763852400001-CreateOAuthClients.ts';
 import { CreatePartnerContactsAndAgreements } from './1763860000000-CreatePartnerContactsAndAgreements.ts';
 import { CreateApplications } from './1763860000100-CreateApplications.ts';
 import { CreateIntegrations } from './1763860000200-CreateIntegrations.ts';
+import { CreateIntegrationTraffic } from './1796130000100-CreateIntegrationTraffic.ts';
 import { CreateTickets } from './1763860000300-CreateTickets.ts';
 import { CreateSentEmails } from './1763860000400-CreateSentEmails.ts';
 import { CreatePartnerUsers } from './1796126526194-CreatePartnerUsers.ts';
@@ -27,6 +28,7 @@ export const applicationMigrations: NamedMigrations = {
 
 export const integrationMigrations: NamedMigrations = {
   '1763860000200-CreateIntegrations': CreateIntegrations,
+  '1796130000100-CreateIntegrationTraffic': CreateIntegrationTraffic,
 };
 
 export const supportMigrations: NamedMigrations = {

@@ -1,7 +1,7 @@
 import type { ApplicationStatus } from '@pep/contracts';
 import { compileMapping, MappingCompileError } from '@pep/mapping';
 import { ConflictError, IllegalTransitionError, NotFoundError, ValidationError } from '@pep/runtime';
-import { classifyHealth, type HealthThresholds, type ProbeResult } from './health.ts';
+import { combineHealth, type HealthThresholds, type ProbeResult, type RecentTraffic } from './health.ts';
 import type { IntegrationEvent, IntegrationState } from './integration.ts';
 
 export type IntegrationCommand =
@@ -14,8 +14,9 @@ export type IntegrationCommand =
   | { type: 'UninstallIntegration'; data: { integration_id: string; reason: 'uninstalled' | 'revoked' | 'expired' | 'other' }; now: Date }
   | {
       type: 'RecordHealthCheck';
-      data: { integration_id: string; probe: ProbeResult; checked_at: Date };
-      thresholds: HealthThresholds;
+      /** `probe` null: the application has no health URL; `traffic` null: no traffic figures. */
+      data: { integration_id: string; probe: ProbeResult | null; traffic?: RecentTraffic | null; checked_at: Date };
+      thresholds: HealthThresholds & { minAttempts?: number };
     }
   | { type: 'SetMapping'; data: { integration_id: string; event_type: string; expression: string; set_by: string }; now: Date }
   | { type: 'RemoveMapping'; data: { integration_id: string; event_type: string; removed_by: string }; now: Date };
@@ -88,7 +89,13 @@ export function decideIntegration(command: IntegrationCommand, state: Integratio
     case 'RecordHealthCheck': {
       const s = existing(state, command.data.integration_id);
       if (s.status !== 'connected') throw new IllegalTransitionError('a disconnected integration is not checked');
-      const { status, error } = classifyHealth(command.data.probe, command.thresholds);
+      const probe = command.data.probe;
+      const combined = combineHealth(probe, command.data.traffic ?? null, {
+        ...command.thresholds,
+        minAttempts: command.thresholds.minAttempts ?? Number.POSITIVE_INFINITY,
+      });
+      if (!combined) return []; // neither a health URL nor enough traffic: nothing to record
+      const { status, error } = combined;
       const at = command.data.checked_at.toISOString();
       const events: IntegrationEvent[] = [
         {
@@ -98,28 +105,40 @@ export function decideIntegration(command: IntegrationCommand, state: Integratio
             application_id: s.application_id,
             status,
             previous_status: s.health.status,
-            latency_ms: Math.max(0, Math.round(command.data.probe.latency_ms)),
-            http_status: 'http_status' in command.data.probe ? command.data.probe.http_status : null,
+            latency_ms: probe ? Math.max(0, Math.round(probe.latency_ms)) : 0,
+            http_status: probe && 'http_status' in probe ? probe.http_status : null,
             error,
             checked_at: at,
           },
         },
       ];
-      // The business event, once per outage (when the health turns down).
+      // The business events, once per change: `integration.failed` when the health turns down, `integration.connected`
+      // when a down integration comes back.
       if (status === 'down' && s.health.status !== 'down') {
-        const probe = command.data.probe;
         events.push({
           type: 'integration.failed',
           data: {
             integration_id: s.id,
             application_id: s.application_id,
             customer_id: s.customer_id,
-            error_code: 'error' in probe ? (/timeout|abort/i.test(probe.error) ? 'timeout' : 'unreachable') : 'health_check_failed',
+            error_code:
+              combined.source === 'traffic'
+                ? 'deliveries_failing'
+                : probe && 'error' in probe
+                  ? /timeout|abort/i.test(probe.error)
+                    ? 'timeout'
+                    : 'unreachable'
+                  : 'health_check_failed',
             error_message: (error ?? '').slice(0, 2000),
             retryable: true,
             attempt: s.health.consecutive_failures + 1,
             failed_at: at,
           },
+        });
+      } else if (status !== 'down' && s.health.status === 'down') {
+        events.push({
+          type: 'integration.connected',
+          data: { integration_id: s.id, application_id: s.application_id, customer_id: s.customer_id, connected_at: at },
         });
       }
       return events;

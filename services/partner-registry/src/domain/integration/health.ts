@@ -26,3 +26,34 @@ export function classifyHealth(
   if (s === 429) return { status: 'degraded', error: 'HTTP 429' };
   return { status: 'down', error: `HTTP ${s}` };
 }
+
+/** Webhook attempts to the integration's endpoints in the last traffic window (from the dispatcher's rollups). */
+export interface RecentTraffic {
+  attempts: number;
+  succeeded: number;
+  window_ms: number;
+}
+
+/**
+ * Health from the scheduled check and from traffic: an integration whose endpoints failed every one of at least
+ * `minAttempts` webhook attempts in the window is `down`, whatever its health URL answers; without a health URL the
+ * traffic alone decides (`up` when some attempt succeeded); with neither, nothing is known (null). Pure.
+ */
+export function combineHealth(
+  probe: ProbeResult | null,
+  traffic: RecentTraffic | null,
+  t: HealthThresholds & { minAttempts: number },
+): { status: Exclude<IntegrationHealth, 'unknown'>; error: string | null; source: 'traffic' | 'check' } | null {
+  const failingTraffic = traffic !== null && traffic.attempts >= t.minAttempts && traffic.succeeded === 0;
+  if (failingTraffic) {
+    const minutes = Math.round(traffic.window_ms / 60_000);
+    return {
+      status: 'down',
+      error: `every webhook delivery failed in the last ${minutes} min (${traffic.attempts} attempts)`,
+      source: 'traffic',
+    };
+  }
+  if (probe) return { ...classifyHealth(probe, t), source: 'check' };
+  if (traffic !== null && traffic.attempts >= t.minAttempts) return { status: 'up', error: null, source: 'traffic' };
+  return null;
+}

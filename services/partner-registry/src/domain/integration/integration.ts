@@ -60,7 +60,7 @@ export function evolveIntegration(
   const e = event;
   const version = event.seq ?? state?.version ?? 0;
   if (e.type === 'integration.connected') {
-    if (state) return state;
+    if (state) return { ...state, version }; // a recovery after a failure (health came back)
     return {
       id: e.data.integration_id,
       object: 'integration',

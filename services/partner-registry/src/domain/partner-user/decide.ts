@@ -22,7 +22,7 @@ export type Actor = { role: UserRole | 'platform'; id: string };
 export type PartnerUserCommand =
   | {
       type: 'InviteUser';
-      data: { user_id: string; partner_id: string; email: string; role: UserRole; token_hash: string; token_expires_at: string };
+      data: { user_id: string; partner_id: string | null; email: string; role: UserRole; token_hash: string; token_expires_at: string };
       actor: Actor;
     }
   | { type: 'SeedUser'; data: { user_id: string; partner_id: string | null; email: string; role: UserRole; password_hash: string } }
@@ -75,6 +75,10 @@ export function decidePartnerUser(command: PartnerUserCommand, state: PartnerUse
         throw new ConflictError('this email address already has an account with another partner');
       }
       if (state?.status === 'active') throw new ConflictError('this email address is already a member of the partner');
+      const adminInvitation = d.role === 'platform_admin' || d.partner_id === null;
+      if (adminInvitation && (command.actor.role !== 'platform' || d.role !== 'platform_admin' || d.partner_id !== null)) {
+        throw new ForbiddenError('only a platform admin invites a platform admin, and only without a partner');
+      }
       if (d.role === 'owner' && command.actor.role !== 'owner' && command.actor.role !== 'platform') {
         throw new ForbiddenError('only an owner can invite an owner');
       }

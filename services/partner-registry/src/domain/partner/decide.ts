@@ -9,6 +9,7 @@ export type PartnerCommand =
       data: { partner_id: string; name?: string; type?: PartnerType; contact_email?: string; tier?: PartnerTier };
     }
   | { type: 'ActivatePartner'; data: { partner_id: string; reason?: string } }
+  | { type: 'RequestPartnerChanges'; data: { partner_id: string; reason: string } }
   | { type: 'SuspendPartner'; data: { partner_id: string; reason: string } }
   | { type: 'TerminatePartner'; data: { partner_id: string; reason: string } }
   | {
@@ -65,6 +66,11 @@ export function decidePartner(command: PartnerCommand, state: PartnerState | und
       const s = existing(state, command.data.partner_id);
       if (s.status !== 'pending' && s.status !== 'suspended') illegal(s, 'activate');
       return [{ type: 'partner.activated', data: command.data }];
+    }
+    case 'RequestPartnerChanges': {
+      const s = existing(state, command.data.partner_id);
+      if (s.status !== 'pending') illegal(s, 'request changes from');
+      return [{ type: 'partner.changes_requested', data: command.data }];
     }
     case 'SuspendPartner': {
       const s = existing(state, command.data.partner_id);

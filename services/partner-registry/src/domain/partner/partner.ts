@@ -3,6 +3,7 @@ import type {
   Partner,
   PartnerActivated,
   PartnerAgreementSigned,
+  PartnerChangesRequested,
   PartnerContactAdded,
   PartnerContactRemoved,
   PartnerCreated,
@@ -26,6 +27,7 @@ export type PartnerEvent =
   | { type: 'partner.created'; data: DataOf<typeof PartnerCreated> }
   | { type: 'partner.updated'; data: DataOf<typeof PartnerUpdated> }
   | { type: 'partner.activated'; data: DataOf<typeof PartnerActivated> }
+  | { type: 'partner.changes_requested'; data: DataOf<typeof PartnerChangesRequested> }
   | { type: 'partner.suspended'; data: DataOf<typeof PartnerSuspended> }
   | { type: 'partner.terminated'; data: DataOf<typeof PartnerTerminated> }
   | { type: 'partner.contact_added'; data: DataOf<typeof PartnerContactAdded> }
@@ -37,6 +39,7 @@ export const isPartnerEvent = eventsOfTypes<PartnerEvent>([
   'partner.created',
   'partner.updated',
   'partner.activated',
+  'partner.changes_requested',
   'partner.suspended',
   'partner.terminated',
   'partner.contact_added',
@@ -107,6 +110,8 @@ export function evolvePartnerProfile(
     }
     case 'partner.activated':
       return { ...state, status: 'active', status_reason: e.data.reason ?? null, ...stamp };
+    case 'partner.changes_requested':
+      return { ...state, status_reason: e.data.reason, ...stamp };
     case 'partner.suspended':
       return { ...state, status: 'suspended', status_reason: e.data.reason, ...stamp };
     case 'partner.terminated':

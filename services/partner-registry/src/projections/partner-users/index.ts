@@ -68,12 +68,12 @@ export async function findSessionByHash(db: Db, hash: string): Promise<{ session
 
 export async function listPartnerUsers(
   db: Db,
-  q: { partner_id: string; limit: number; starting_after?: string },
+  q: { partner_id: string | null; limit: number; starting_after?: string },
 ): Promise<{ data: PartnerUserState[]; has_more: boolean }> {
   let query = db
     .selectFrom('partner_users')
     .select(['id', 'state'])
-    .where('partner_id', '=', q.partner_id)
+    .where((w) => (q.partner_id === null ? w('partner_id', 'is', null) : w('partner_id', '=', q.partner_id)))
     .where('status', '!=', 'removed')
     .orderBy('id')
     .limit(q.limit + 1);
