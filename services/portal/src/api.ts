@@ -7,14 +7,38 @@ import type {
   Application,
   Attempt,
   Delivery,
+  Integration,
+  IntegrationMapping,
+  Listing,
+  ListingContent,
+  ListingDraft,
+  PricingPlan,
+  OAuthClient,
   Page,
   PartnerUser,
+  Review,
   Session,
   SignedIn,
+  Ticket,
   WebhookEndpoint,
+  WebhookJob,
 } from '@pep/contracts';
 
 export type { Accepted, ApiKey, ApiKeyWithSecret, Application, Attempt, Delivery, Page, PartnerUser, Session, SignedIn, WebhookEndpoint };
+export type {
+  Integration,
+  IntegrationMapping,
+  Listing,
+  ListingContent,
+  ListingDraft,
+  OAuthClient,
+  PricingPlan,
+  Review,
+  Ticket,
+  WebhookJob,
+};
+/** A client as registered: a confidential client's secret is in this answer only. */
+export type OAuthClientWithSecret = OAuthClient & { client_secret?: string };
 
 export interface Problem {
   status: number;

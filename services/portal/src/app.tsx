@@ -5,14 +5,21 @@ import { ReviewQueuePage } from './pages/admin.tsx';
 import { AdminInvitesPage } from './pages/admin-invites.tsx';
 import { PartnerReviewPage } from './pages/admin-partners.tsx';
 import { AcceptInvitationPage, ResetPasswordPage, SignInLinkPage, SignInPage, VerifyEmailPage } from './pages/auth.tsx';
-import { DeliveriesPage, EndpointsPage } from './pages/endpoints.tsx';
-import { IncidentsPage } from './pages/incidents.tsx';
+import { ApplicationsPage } from './pages/applications.tsx';
+import { DeliveriesPage } from './pages/deliveries.tsx';
+import { EndpointsPage } from './pages/endpoints.tsx';
 import { RollbackPoliciesPage } from './pages/incidents-policies.tsx';
+import { IncidentsPage } from './pages/incidents.tsx';
+import { IntegrationsPage } from './pages/integrations.tsx';
 import { InvoicesPage } from './pages/invoices.tsx';
 import { KeysPage } from './pages/keys.tsx';
+import { ListingPage } from './pages/listing.tsx';
+import { OAuthClientsPage } from './pages/oauth.tsx';
 import { OperationsPage } from './pages/operations.tsx';
 import { OverviewPage } from './pages/overview.tsx';
 import { TeamPage } from './pages/team.tsx';
+import { TicketsPage } from './pages/tickets.tsx';
+import { UsagePage } from './pages/usage.tsx';
 import { navigate, usePath } from './router.ts';
 import { allows, useSession } from './session.ts';
 import { Link } from './ui.tsx';
@@ -38,7 +45,13 @@ const NAV: NavItem[] = [
   { path: '/keys', label: 'API keys', scope: 'read:api_keys', partnerOnly: true },
   { path: '/endpoints', label: 'Webhook endpoints', scope: 'read:webhooks', partnerOnly: true },
   { path: '/deliveries', label: 'Deliveries', scope: 'read:webhooks', partnerOnly: true },
+  { path: '/applications', label: 'Applications', scope: 'read:applications', partnerOnly: true },
+  { path: '/oauth-clients', label: 'OAuth clients', scope: 'read:oauth_clients', partnerOnly: true },
+  { path: '/integrations', label: 'Integrations', scope: 'read:integrations', partnerOnly: true },
+  { path: '/listing', label: 'Listing', scope: 'write:marketplace', partnerOnly: true },
   { path: '/invoices', label: 'Invoices', scope: 'read:billing', partnerOnly: true },
+  { path: '/usage', label: 'Usage', scope: 'read:billing', partnerOnly: true },
+  { path: '/support', label: 'Support', scope: 'read:support', partnerOnly: true },
   { path: '/team', label: 'Team', scope: 'read:team', partnerOnly: true },
   // Incidents and the admin console (p-admin): incidents for every role that reads them, platform admins included.
   { path: '/incidents', label: 'Incidents', scope: 'read:incidents' },
@@ -74,6 +87,7 @@ function Shell({ session, path }: { session: SignedIn; path: string }) {
     },
   });
   const visible = items.some((n) => n.path === path);
+  const can = (scope: string) => allows(session.scopes, scope);
   return (
     <>
       <a className="skip" href="#main">
@@ -99,7 +113,13 @@ function Shell({ session, path }: { session: SignedIn; path: string }) {
         {visible && path === '/' && <OverviewPage session={session} />}
         {visible && path === '/keys' && <KeysPage partnerId={partnerId} />}
         {visible && path === '/endpoints' && <EndpointsPage />}
-        {visible && path === '/deliveries' && <DeliveriesPage />}
+        {visible && path === '/deliveries' && <DeliveriesPage canWrite={can('write:webhooks')} />}
+        {visible && path === '/applications' && <ApplicationsPage canWrite={can('write:applications')} />}
+        {visible && path === '/oauth-clients' && <OAuthClientsPage canManage={can('manage:oauth_clients')} />}
+        {visible && path === '/integrations' && <IntegrationsPage canWrite={can('write:integrations')} />}
+        {visible && path === '/listing' && <ListingPage canWrite={can('write:marketplace')} />}
+        {visible && path === '/usage' && <UsagePage />}
+        {visible && path === '/support' && <TicketsPage canWrite={can('write:support')} />}
         {visible && path === '/invoices' && <InvoicesPage />}
         {visible && path === '/team' && <TeamPage partnerId={partnerId} canManage={allows(session.scopes, 'manage:team')} />}
         {visible && path === '/incidents' && <IncidentsPage canWrite={allows(session.scopes, 'write:incidents')} />}

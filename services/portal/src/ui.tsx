@@ -33,7 +33,14 @@ export function Field(props: {
   );
 }
 
-export function Select(props: { label: string; value: string; onChange: (v: string) => void; options: readonly string[] }) {
+export function Select(props: {
+  label: string;
+  value: string;
+  onChange: (v: string) => void;
+  options: readonly string[];
+  /** What each option shows, when not the value itself (a name for an id). */
+  labels?: Readonly<Record<string, string>>;
+}) {
   const id = useId();
   return (
     <div className="field">
@@ -41,7 +48,7 @@ export function Select(props: { label: string; value: string; onChange: (v: stri
       <select id={id} value={props.value} onChange={(e) => props.onChange(e.target.value)}>
         {props.options.map((o) => (
           <option key={o} value={o}>
-            {o}
+            {props.labels?.[o] ?? o}
           </option>
         ))}
       </select>

@@ -8,7 +8,7 @@ import { csrfTokenFor, csrfTokenValid } from '../auth/session-cookie.ts';
 import type { SessionAuthenticator } from '../auth/session-authenticator.ts';
 import type { IdentityStore } from '../identity/identity-projection.ts';
 import { replyToHttp } from '../routing/forward.ts';
-import { requestService, rpcSubject } from '../routing/rpc-client.ts';
+import { requestService, rpcSubject, ServiceUnavailableError } from '../routing/rpc-client.ts';
 import { type ConsentApp, consentPage, PAGE_HEADERS, signInPage } from './consent-page.ts';
 import { grantableScopes, PROTOCOL_SCOPES } from './provider.ts';
 
@@ -32,11 +32,17 @@ export function createInteractions(opts: {
 }) {
   const { provider, identity, sessions } = opts;
 
-  const rpc = (pattern: string, request: { principal: Principal; params?: Record<string, string>; body?: unknown }, req: FastifyRequest) =>
+  const rpc = (
+    pattern: string,
+    request: { principal: Principal; params?: Record<string, string>; body?: unknown },
+    req: FastifyRequest,
+    service = 'partner-registry',
+    timeoutMs = 5000,
+  ) =>
     requestService(opts.client, {
-      subject: rpcSubject(opts.rpcPrefix, 'partner-registry', pattern),
-      service: 'partner-registry',
-      timeoutMs: 5000,
+      subject: rpcSubject(opts.rpcPrefix, service, pattern),
+      service,
+      timeoutMs,
       request: { params: {}, query: {}, body: undefined, ...request, request_id: String(req.id), client_address: req.ip },
     });
   const field = (reply: RpcReply, name: string): string | undefined => {
@@ -55,8 +61,33 @@ export function createInteractions(opts: {
       clientId,
       name: (app && field(app, 'name')) ?? applicationId ?? clientId,
       publisher: (partner && field(partner, 'name')) ?? 'an unknown publisher',
-      logoUrl: (app && field(app, 'logo_url')) ?? null,
+      logoUrl: (app && field(app, 'logo_url')) ?? (applicationId ? await listingLogo(applicationId, req) : null),
     };
+  }
+
+  /**
+   * The logo of the application's marketplace listing (applications carry none; the listing's id is `lst_` + the
+   * application's): null without a published listing, or when the marketplace does not answer within a second
+   * (the page then shows the application's initial rather than wait).
+   */
+  async function listingLogo(applicationId: string, req: FastifyRequest): Promise<string | null> {
+    try {
+      const listing = await rpc(
+        'listings.get',
+        { principal: GATEWAY, params: { id: `lst_${applicationId.replace(/^app_/, '')}` } },
+        req,
+        'marketplace',
+        1000,
+      );
+      return field(listing, 'logo_url') ?? null;
+    } catch (err) {
+      if (!(err instanceof ServiceUnavailableError)) throw err;
+      req.log.warn(
+        { err: err.message, application_id: applicationId },
+        'consent page without the listing logo: the marketplace did not answer',
+      );
+      return null;
+    }
   }
 
   const send = (res: ServerResponse, status: number, html: string, headers: Record<string, string> = {}) => {

@@ -1,13 +1,13 @@
 import { useMutation, useQuery, useQueryClient } from '@tanstack/react-query';
 import { useState } from 'react';
-import { type Attempt, api, type Delivery, type Page, type WebhookEndpoint } from '../api.ts';
-import { Card, ErrorNote, Field, Select, when } from '../ui.tsx';
+import { api, type Page, type WebhookEndpoint } from '../api.ts';
+import { Card, ErrorNote, Field, Select } from '../ui.tsx';
 
 interface EventTypes {
   data: { type: string; description: string; deliverable: boolean; origin: string }[];
 }
 
-/** Webhook endpoints: create at a URL with an event-type filter from the catalog, test, enable/disable, rotate. */
+/** Webhook endpoints (their deliveries: deliveries.tsx): create at a URL with an event-type filter from the catalog, test, enable/disable, rotate. */
 export function EndpointsPage() {
   const qc = useQueryClient();
   const endpoints = useQuery({
@@ -99,91 +99,6 @@ export function EndpointsPage() {
             ))}
           </tbody>
         </table>
-      </Card>
-    </>
-  );
-}
-
-/** Deliveries of one endpoint with their attempts (status filter), and resend. */
-export function DeliveriesPage() {
-  const qc = useQueryClient();
-  const endpoints = useQuery({
-    queryKey: ['endpoints'],
-    queryFn: () => api<Page<WebhookEndpoint>>('GET', '/v1/webhook-endpoints?limit=100'),
-  });
-  const [chosen, setChosen] = useState('');
-  const [status, setStatus] = useState('any');
-  const endpointId = chosen || endpoints.data?.data[0]?.id || '';
-  const deliveries = useQuery({
-    queryKey: ['deliveries', endpointId, status],
-    enabled: endpointId !== '',
-    queryFn: () =>
-      api<Page<Delivery>>('GET', `/v1/webhook-endpoints/${endpointId}/deliveries?limit=50${status === 'any' ? '' : `&status=${status}`}`),
-  });
-  const [open, setOpen] = useState('');
-  const attempts = useQuery({
-    queryKey: ['attempts', open],
-    enabled: open !== '',
-    queryFn: () => api<Page<Attempt>>('GET', `/v1/deliveries/${open}/attempts`),
-  });
-  const resend = useMutation({
-    mutationFn: (id: string) => api('POST', `/v1/deliveries/${id}/resend`, {}),
-    onSuccess: () => {
-      void qc.invalidateQueries({ queryKey: ['deliveries'] });
-      void qc.invalidateQueries({ queryKey: ['attempts'] });
-    },
-  });
-  return (
-    <>
-      <h1>Deliveries</h1>
-      <Card title="Filter">
-        <div className="row">
-          <Select label="Endpoint" value={endpointId} onChange={setChosen} options={endpoints.data?.data.map((e) => e.id) ?? []} />
-          <Select label="Status" value={status} onChange={setStatus} options={['any', 'pending', 'succeeded', 'failed']} />
-        </div>
-      </Card>
-      <Card title="Attempt log">
-        <ErrorNote error={deliveries.error ?? resend.error} />
-        <table>
-          <thead>
-            <tr>
-              <th scope="col">Event</th>
-              <th scope="col">Status</th>
-              <th scope="col">Attempts</th>
-              <th scope="col">Last code</th>
-              <th scope="col">Created</th>
-              <th scope="col">Actions</th>
-            </tr>
-          </thead>
-          <tbody>
-            {deliveries.data?.data.map((d) => (
-              <tr key={d.id}>
-                <td>{d.event_type}</td>
-                <td data-testid="delivery-status">{d.status}</td>
-                <td>{d.attempts}</td>
-                <td>{d.last_status_code ?? '—'}</td>
-                <td>{when(d.created_at)}</td>
-                <td className="actions">
-                  <button type="button" onClick={() => setOpen(d.id)}>
-                    Attempts
-                  </button>
-                  <button type="button" onClick={() => resend.mutate(d.id)}>
-                    Resend
-                  </button>
-                </td>
-              </tr>
-            ))}
-          </tbody>
-        </table>
-        {open && (
-          <ul aria-label="Attempts of the delivery" data-testid="attempts">
-            {attempts.data?.data.map((a) => (
-              <li key={a.id}>
-                #{a.attempt} {a.outcome} {a.status_code ?? ''} in {Math.round(a.latency_ms)} ms at {when(a.started_at)}
-              </li>
-            ))}
-          </ul>
-        )}
       </Card>
     </>
   );
