@@ -12,7 +12,7 @@ import { fileURLToPath } from 'node:url';
 import { ensureDatabase } from '@pep/db';
 import { closeBus, connectBus, ensureStream, StreamSettingsSchema } from '@pep/events';
 import { baseConfigSchema, databaseUrl, loadConfig } from '@pep/runtime';
-import { startReceiver, waitUntil } from '@pep/testing';
+import { type FakeStripe, startFakeStripe, startReceiver, waitUntil } from '@pep/testing';
 import { Webhook } from 'standardwebhooks';
 import { startReferencePartner } from '../tools/conformance/src/reference-partner.ts';
 import { choosePorts, type PortBlock } from './start-ports.ts';
@@ -20,6 +20,9 @@ import { tracingHint } from './trace-hint.ts';
 import { buildDist, compiledEntry, RUNTIME_ENV, runtimeFlags } from './build.ts';
 import { z } from 'zod';
 import { demoMarketplace } from './demo-marketplace.ts';
+import { demoBilling } from './demo-billing.ts';
+import { type Mailbox, startMailbox } from './mailbox.ts';
+import { demoStripe } from './demo-stripe.ts';
 
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..');
 
@@ -89,6 +92,7 @@ const restartPolicy = {
   maxMs: 30_000,
 };
 const running = new Map<string, Running>();
+let fakeStripe: FakeStripe | undefined;
 let shuttingDown = false;
 
 /**
@@ -110,6 +114,9 @@ const DEV_SECRETS: Record<string, () => string> = {
   GITHUB_PRIVATE_KEY: () =>
     generateKeyPairSync('rsa', { modulusLength: 2048 }).privateKey.export({ type: 'pkcs8', format: 'pem' }).toString(),
   GITHUB_WEBHOOK_SECRET: () => randomBytes(24).toString('base64url'),
+  // Billing's Stripe keys: in development the fake Stripe (started below) accepts and signs with these.
+  STRIPE_API_KEY: () => `sk_test_${randomBytes(18).toString('hex')}`,
+  STRIPE_WEBHOOK_SECRET: () => `whsec_${randomBytes(24).toString('base64url')}`,
   // The demo's portal users (the platform admin and the demo partner's owner) sign in with this password.
   PORTAL_DEMO_PASSWORD: () => randomBytes(12).toString('base64url'),
 };
@@ -211,6 +218,18 @@ async function seedDemoOwner(partnerId: string): Promise<void> {
   }
 }
 
+/** The development mail catcher (scripts/mailbox.ts), started when SMTP_URL is not set: every service mails it. */
+let mailbox: Mailbox | undefined;
+function mailEnv(name: string): Record<string, string> {
+  if (!mailbox) return {};
+  return {
+    SMTP_URL: mailbox.smtpUrl,
+    ...(name === 'billing' && process.env.EXECUTIVE_REPORT_RECIPIENTS === undefined
+      ? { EXECUTIVE_REPORT_RECIPIENTS: 'executives@partner-platform.dev' }
+      : {}),
+  };
+}
+
 function envFor(name: string, healthPort: number): NodeJS.ProcessEnv {
   return {
     ...secrets,
@@ -224,6 +243,7 @@ function envFor(name: string, healthPort: number): NodeJS.ProcessEnv {
     LOG_LEVEL: config.LOG_LEVEL,
     HEALTH_PORT: String(healthPort),
     ...devOutbound(name),
+    ...mailEnv(name),
     ...(name === 'partner-registry' ? portalEnv() : {}),
     ...(name === 'gateway'
       ? { GATEWAY_PORT: String(ports.gateway), GATEWAY_HOST: config.GATEWAY_HOST, PLATFORM_ADMIN_API_KEY: adminKey }
@@ -307,6 +327,8 @@ async function stopAll(signal: string): Promise<void> {
     clearTimeout(t);
     say(`${r.name} stopped`);
   }
+  await mailbox?.close();
+  await fakeStripe?.close();
 }
 
 let demoOwner = false;
@@ -400,10 +422,13 @@ async function demo(base: string): Promise<boolean> {
     if (withRollback) await demoRollback(base, auth, partner.id, step);
     const withMarketplace = SERVICES.includes('marketplace') && SERVICES.includes('partner-registry');
     if (withMarketplace) await demoMarketplace(base, auth, partner.id, step, say);
+    const withBilling = SERVICES.includes('billing');
+    if (withBilling) await demoBilling(base, auth, partner.id, step, say, mailbox);
+    if (fakeStripe && SERVICES.includes('billing')) await demoStripe(base, auth, partner.id, fakeStripe, step, say);
     say(
       paint(
         32,
-        `demo succeeded: partner created and activated, lead.created published${withWebhooks ? ', delivered as a verified webhook' : ''} and read back${withRollback ? '; a PathCanary incident turned its flag off once (rollback completed)' : ''}${withMarketplace ? '; its application listed, found by a misspelled search, installed, reviewed and answered' : ''}`,
+        `demo succeeded: partner created and activated, lead.created published${withWebhooks ? ', delivered as a verified webhook' : ''} and read back${withRollback ? '; a PathCanary incident turned its flag off once (rollback completed)' : ''}${withMarketplace ? '; its application listed, found by a misspelled search, installed, reviewed and answered' : ''}${withBilling ? '; its month invoiced, the PDF served and the invoice mailed' : ''}`,
       ),
     );
     return true;
@@ -519,10 +544,25 @@ async function main() {
     defaults: { gateway: config.GATEWAY_PORT, healthBase: config.HEALTH_PORT_BASE },
   });
   say(`ports: gateway ${ports.gateway}, services ${ports.healthBase + 1}–${ports.healthBase + SERVICES.length} (${ports.why})`);
+  const base = `http://${config.GATEWAY_HOST}:${ports.gateway}`;
+  // Stripe cannot run here: unless STRIPE_API_BASE names a Stripe, billing talks to a fake Stripe on loopback, whose
+  // signed webhooks go to the gateway's /v1/billing/webhooks/stripe.
+  if (config.NODE_ENV !== 'production' && !process.env.STRIPE_API_BASE && secrets.STRIPE_API_KEY && secrets.STRIPE_WEBHOOK_SECRET) {
+    fakeStripe = await startFakeStripe({
+      apiKey: secrets.STRIPE_API_KEY,
+      webhookSecret: secrets.STRIPE_WEBHOOK_SECRET,
+      webhookUrl: `${base}/v1/billing/webhooks/stripe`,
+    });
+    secrets.STRIPE_API_BASE = fakeStripe.url;
+    say(`fake stripe    ${fakeStripe.url}  (webhooks → ${base}/v1/billing/webhooks/stripe)`);
+  }
+  if (config.NODE_ENV !== 'production' && !process.env.SMTP_URL) {
+    mailbox = await startMailbox({ smtpPort: ports.healthBase + 90, httpPort: ports.healthBase + 91 });
+    say(`mailbox: services mail ${mailbox.smtpUrl}; read them at ${mailbox.webUrl}`);
+  }
   SERVICES.forEach((name, i) => {
     running.set(name, startService(name, i));
   });
-  const base = `http://${config.GATEWAY_HOST}:${ports.gateway}`;
   const readiness = await Promise.all(
     SERVICES.map(async (name) => {
       const r = running.get(name) as Running;
@@ -548,6 +588,8 @@ async function main() {
   }
   say(`API reference  ${base}/docs  (OpenAPI: ${base}/openapi.json)`);
   say(`metrics        ${base}/metrics`);
+  if (mailbox) say(`mailbox        ${mailbox.webUrl}  (every mail the services sent: invoices with PDF, invitations)`);
+  if (fakeStripe) say(`fake stripe    ${fakeStripe.url}  (STRIPE_API_KEY / STRIPE_WEBHOOK_SECRET in .tools/dev-secrets.json)`);
   if (!config.PLATFORM_ADMIN_API_KEY) say(`admin API key  ${adminKey}  (.tools/dev-secrets.json)`);
   for (const r of running.values()) if (r.name !== 'gateway') say(`${r.name.padEnd(14)} http://127.0.0.1:${r.healthPort}/readyz  /metrics`);
   for (const l of tracingHint(process.env)) say(l);

@@ -16,12 +16,14 @@ import {
   bodyOf,
   type Created,
   createTestBus,
+  type FakeStripe,
   at,
   listAt,
   freePort,
   type ServiceProcess,
   serviceEnv,
   spawnService,
+  startFakeStripe,
   testNames,
   waitReady,
   waitUntil,
@@ -42,6 +44,7 @@ let adminKey: string;
 let receiver: Server;
 let receiverUrl: string;
 let github: Awaited<ReturnType<typeof startFakeGithub>> | undefined;
+let stripe: FakeStripe | undefined;
 
 // ---------------------------------------------------------------------------------------------------------------
 // HTTP
@@ -273,6 +276,17 @@ async function createFixtures(): Promise<void> {
   });
   // A portal user of the partner (invited: the registry runs without SMTP here, so no email goes out).
   const user = await must('POST', `/v1/partners/${p.id}/users`, { email: 'dev@fuzz.example.com', role: 'developer' });
+  // A finalized invoice of the partner (billing's invoice, PDF and credit-note routes reach a real one).
+  await must('POST', '/v1/billing/plans', {
+    code: 'fuzz_basic',
+    name: 'Fuzz',
+    currency: 'USD',
+    model: 'flat_fee',
+    interval: 'month',
+    amount: 3000,
+  });
+  await must('POST', '/v1/billing/subscriptions', { partner_id: p.id, plan_code: 'fuzz_basic', effective_date: '2026-01-01' });
+  await must('POST', '/v1/billing/invoice-runs', { period: '2026-01' });
   fx = {
     partner: p.id,
     user: user.id,
@@ -290,6 +304,7 @@ async function createFixtures(): Promise<void> {
     // Well-formed ids nothing carries: the route still reaches its service, which answers 404.
     delivery: 'msg_01jzzzzzzzzzzzzzzzzzzzzzzz',
     job: 'whjob_01jzzzzzzzzzzzzzzzzzzzzzzz',
+    invoice: `inv_${p.id}_202601`,
   };
 }
 
@@ -312,7 +327,10 @@ function goodParams(op: Operation): Record<string, string> {
     ['/v1/marketplace/reviews/{id}', { id: `rev_${'z'.repeat(32)}` }],
     ['/v1/marketplace/categories/{slug}', { slug: 'fuzz-category' }],
     ['/v1/partner-users/{id}', { id: fx.user as string }],
+    // A well-formed payout id of the fixture partner (no payout exists): the route reaches billing, which answers 404.
+    ['/v1/billing/payouts/{id}', { id: `po_${fx.partner}_202601` }],
     ['/v1/auth/sessions/{id}', { id: fx.session as string }],
+    ['/v1/billing/invoices/{id}', { id: fx.invoice as string }],
   ];
   return byPrefix.find(([prefix]) => op.path === prefix || op.path.startsWith(`${prefix}/`))?.[1] ?? {};
 }
@@ -583,6 +601,15 @@ function roundTrips(): RoundTrip[] {
       base: () => ({ customer_id: 'cust_fuzz', name: 'RT', journeys: [{ funnel: 'RT' }] }),
       read: () => `/v1/rollback/policies/${fx.policy}`,
     },
+    {
+      // One minor unit each: the fixture invoice (3000) has room for every run.
+      op: 'createBillingCreditNote',
+      method: 'POST',
+      path: () => `/v1/billing/invoices/${fx.invoice}/credit-notes`,
+      base: () => ({ reason: 'RT', lines: [{ description: 'RT', amount: 1 }] }),
+      read: () => `/v1/billing/invoices/${fx.invoice}/credit-notes`,
+      pick: (page, a) => listAt(page, 'data').find((c) => at(c, 'id') === at(a, 'id')),
+    },
   ];
 }
 
@@ -626,6 +653,7 @@ beforeAll(async () => {
   receiverUrl = `http://127.0.0.1:${(receiver.address() as AddressInfo).port}`;
   const keys = appKeys();
   github = await startFakeGithub({ appId: 99, publicKey: keys.publicKey });
+  stripe = await startFakeStripe();
   const secret = randomBytes(32).toString('hex');
   const common = { STREAM_MAX_AGE_HOURS: '2' };
   const env: Record<string, Record<string, string>> = {
@@ -638,6 +666,7 @@ beforeAll(async () => {
       GITHUB_WEBHOOK_SECRET: randomBytes(16).toString('hex'),
       GITHUB_API_URL: github.url,
     },
+    billing: { STRIPE_API_KEY: stripe.apiKey, STRIPE_WEBHOOK_SECRET: stripe.webhookSecret, STRIPE_API_BASE: stripe.url },
   };
   const port = await freePort();
   adminKey = `sk_admin_${randomBytes(18).toString('hex')}`;
@@ -663,6 +692,7 @@ afterAll(async () => {
   await Promise.all(procs.map((p) => p.stop()));
   receiver?.close();
   await github?.close();
+  await stripe?.close();
   await bus?.cleanup();
 });
 

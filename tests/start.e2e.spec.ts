@@ -13,7 +13,15 @@ afterAll(async () => {
   const bus = await connectBus({ url: NATS_URL, name: 'cleanup', stream: names.STREAM_NAME, prefix: names.SUBJECT_PREFIX });
   await bestEffort('delete the stream', bus.jsm.streams.delete(names.STREAM_NAME));
   await closeBus(bus);
-  for (const s of ['gateway', 'partner-registry', 'webhook-dispatcher', 'rollback-orchestrator', 'github-bridge', 'marketplace']) {
+  for (const s of [
+    'gateway',
+    'partner-registry',
+    'webhook-dispatcher',
+    'rollback-orchestrator',
+    'github-bridge',
+    'billing',
+    'marketplace',
+  ]) {
     await bestEffort(`drop database ${s}`, dropDatabase(dbUrl(names, s)));
   }
 });
@@ -22,13 +30,16 @@ describe('npm start', () => {
   it('starts every service, runs the demo successfully, and stops cleanly on SIGTERM', async () => {
     const gatewayPort = await freePort();
     const healthBase = 20_000 + Math.floor(Math.random() * 30_000);
+    const env: NodeJS.ProcessEnv = {
+      ...process.env,
+      ...serviceEnv(names, { LOG_LEVEL: 'info', GATEWAY_PORT: String(gatewayPort), HEALTH_PORT_BASE: String(healthBase) }),
+      NO_COLOR: '1',
+    };
+    // npm start generates billing's Stripe keys and runs the fake Stripe itself: the test world's placeholders stay out.
+    for (const k of ['STRIPE_API_KEY', 'STRIPE_WEBHOOK_SECRET', 'STRIPE_API_BASE']) delete env[k];
     const child = spawn(process.execPath, ['--import', 'tsx', join(REPO_ROOT, 'scripts/start.ts')], {
       cwd: REPO_ROOT,
-      env: {
-        ...process.env,
-        ...serviceEnv(names, { LOG_LEVEL: 'info', GATEWAY_PORT: String(gatewayPort), HEALTH_PORT_BASE: String(healthBase) }),
-        NO_COLOR: '1',
-      },
+      env,
       stdio: ['ignore', 'pipe', 'pipe'],
     });
     let out = '';
@@ -58,6 +69,15 @@ describe('npm start', () => {
       expect(out).toMatch(/rollback\.action_succeeded/);
       expect(out).toContain('rollback step succeeded');
       expect(out).toMatch(/demo succeeded: .*rollback completed/);
+      // Billing: the demo partner's period closed now, its PDF served, and the invoice mail caught by the dev mailbox.
+      expect(out).toMatch(/→ invoice inv_\S+ number PEP-\d{6}, total 4900 minor units/);
+      expect(out).toMatch(/→ mailed to partners@acme\.example with PEP-\d{6}\.pdf: http:\/\/127\.0\.0\.1:\d+\/messages\/\d+/);
+      expect(out).toMatch(/mailbox {8}http:\/\/127\.0\.0\.1:\d+/);
+      // Stripe: the fake Stripe collected that invoice (paid by its signed webhook) and the payout statement was shown.
+      expect(out).toMatch(/fake stripe {4}http:\/\/127\.0\.0\.1:\d+/);
+      expect(out).toMatch(/signed invoice\.payment_succeeded accepted; inv_\S+ is paid/);
+      expect(out).toMatch(/payout po_\S+: paid \(transfer tr_\S+\)/);
+      expect(out).toMatch(/payment +ch_\S+ {2}25000 × 20% \(first year\) = 5000/);
       // The admin key comes before any service starts (a failed start still shows it).
       const keyAt = out.indexOf('admin API key (development');
       expect(keyAt, out.slice(0, 3000)).toBeGreaterThan(-1);

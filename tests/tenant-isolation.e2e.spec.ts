@@ -14,11 +14,13 @@ import {
   type Page,
   eventsAfter as eventsAfterIn,
   createTestBus,
+  type FakeStripe,
   freePort,
   newPartner,
   type ServiceProcess,
   serviceEnv,
   spawnService,
+  startFakeStripe,
   testNames,
   waitReady,
   waitUntil,
@@ -35,6 +37,7 @@ let adminKey: string;
 let receiver: Server;
 let receiverUrl: string;
 let smtp: TestSmtpServer;
+let stripe: FakeStripe;
 
 interface Reply {
   status: number;
@@ -75,6 +78,7 @@ interface Fixtures {
   policy: string;
   subscription: string;
   invoice: string;
+  payout: string;
   review: string;
   listing: string;
   user: string;
@@ -101,6 +105,7 @@ function paramsFor(route: RouteContract, b: Fixtures): Record<string, string> | 
     // Plans are the platform's catalogue (every partner reads them), not B's: an unknown one is the 404 case.
     ['/v1/billing/plans/:code', { code: 'no_such_plan' }],
     ['/v1/billing/invoices/:id', { id: b.invoice }],
+    ['/v1/billing/payouts/:id', { id: b.payout }],
     ['/v1/marketplace/reviews/:id', { id: b.review }],
     ['/v1/marketplace/listings/:id', { id: b.listing, customer_id: 'cust_b' }],
     ['/v1/partner-users/:id', { id: b.user }],
@@ -141,6 +146,7 @@ function bodyFor(route: RouteContract, b: Fixtures): unknown {
     createRollbackPolicy: { ...policyBody, partner_id: b.partner },
     createBillingSubscription: { partner_id: b.partner, plan_code: 'iso_basic', effective_date: '2030-01-01' },
     changeBillingSubscription: { partner_id: b.partner, plan_code: 'iso_basic', effective_date: '2030-02-01' },
+    updateBillingSettings: { partner_id: b.partner, timezone: 'Europe/Berlin' },
     createIncident: {
       incident_id: `inc_${randomBytes(4).toString('hex')}`,
       customer_id: 'cust_b',
@@ -245,6 +251,14 @@ async function fixturesOf(partner: { id: string; key: string }): Promise<Fixture
   const subscription = await must(k, 'POST', '/v1/billing/subscriptions', { plan_code: 'iso_basic', effective_date: '2026-01-01' });
   await must(adminKey, 'POST', '/v1/billing/invoice-runs', { period: '2026-01' });
   const invoices = await must<Page>(k, 'GET', '/v1/billing/invoices');
+  // Billing collects B's invoice through the fake Stripe; wait for the paid webhook so it does not land mid-matrix.
+  await waitUntil(async () => (await must<{ status: string }>(k, 'GET', `/v1/billing/invoices/${invoices.data[0]?.id}`)).status === 'paid');
+  // B's revenue-share payout: a customer B referred pays through (fake) Stripe, whose signed webhook syncs it.
+  const referred = stripe.createCustomer({ metadata: { partner_id: partner.id } });
+  stripe.createCharge({ customer: referred.id, amount: 100_000, created: new Date('2026-01-15T00:00:00Z') });
+  await stripe.settled();
+  await must(adminKey, 'POST', '/v1/billing/payout-runs', { period: '2026-01' });
+  const payout = await must<Page>(k, 'GET', '/v1/billing/payouts');
   // B's published application is a marketplace listing; a customer installs and reviews it (platform admin calls).
   const listing = await waitUntil(async () => {
     const page = await must<Page>(k, 'GET', '/v1/marketplace/listings?q=B%20app&limit=100');
@@ -275,6 +289,7 @@ async function fixturesOf(partner: { id: string; key: string }): Promise<Fixture
     policy: policy.id,
     subscription: subscription.id,
     invoice: invoices.data[0]!.id,
+    payout: payout.data[0]!.id,
     review: review.id,
     listing: listing.id,
   };
@@ -318,6 +333,8 @@ beforeAll(async () => {
     'rollback-orchestrator': { ROLLBACK_SECRETS_KEY: secret, OUTBOUND_ALLOWLIST: '127.0.0.1' },
   };
   const port = await freePort();
+  stripe = await startFakeStripe({ webhookUrl: `http://127.0.0.1:${port}/v1/billing/webhooks/stripe` });
+  env.billing = { STRIPE_API_KEY: stripe.apiKey, STRIPE_WEBHOOK_SECRET: stripe.webhookSecret, STRIPE_API_BASE: stripe.url };
   adminKey = `sk_admin_${randomBytes(18).toString('hex')}`;
   const gw = spawnService(
     'gateway',
@@ -339,6 +356,7 @@ afterAll(async () => {
   receiver?.close();
   await bus?.cleanup();
   await smtp?.close();
+  await stripe?.close();
 });
 
 describe('tenant isolation matrix', () => {

@@ -28,7 +28,7 @@ import { dbUrl, testNames } from '@pep/testing';
 import { runInvoices } from '../../services/billing/src/app/invoice-job.ts';
 import { billingMigrations } from '../../services/billing/src/db/migrations/index.ts';
 import type { BillingDB } from '../../services/billing/src/db/schema.ts';
-import { billingHandlers } from '../../services/billing/src/handlers/index.ts';
+import { planHandlers } from '../../services/billing/src/handlers/plans.ts';
 import { billingProjections } from '../../services/billing/src/service.ts';
 
 const EVENTS = Number(process.env.BENCH_EVENTS ?? 40_000);
@@ -77,7 +77,11 @@ function eventAt(prefix: string, i: number) {
   };
 }
 
-async function call(handlers: ReturnType<typeof billingHandlers>, pattern: string, body: unknown): Promise<RpcReply> {
+async function call(
+  handlers: ReturnType<typeof planHandlers>,
+  pattern: keyof ReturnType<typeof planHandlers>,
+  body: unknown,
+): Promise<RpcReply> {
   const fn = handlers[pattern];
   if (!fn) throw new Error(`no handler ${pattern}`);
   const r = await fn({ principal: ADMIN, params: {}, query: {}, body, request_id: `bench_${randomUUID()}` });
@@ -172,7 +176,7 @@ async function main() {
     const commands = createCommandBus({ bus, logger, projections: runners, source: 'urn:pep:billing' });
     const numbering = createCommandBus({ bus, logger, projections: runners, source: 'urn:pep:billing', maxAttempts: 25 });
     const invoices = { db, commands: numbering, projections: runners, logger, settings: SETTINGS };
-    const handlers = billingHandlers({ db, logger, commands, invoices, now: () => new Date(), maxBuckets: 10_000 });
+    const handlers = planHandlers({ db, commands, now: () => new Date() });
     await call(handlers, 'plans.create', {
       code: 'bench_growth',
       name: 'Bench growth',

@@ -151,6 +151,11 @@ export const BillingInvoiceCreated = defineEvent({
     currency: safeText(),
     lines: z.array(InvoiceLineSchema),
     total: z.number().int(),
+    usage: z
+      .record(safeText(), z.number())
+      .optional()
+      .describe('The usage per meter it charged (usage arriving later is charged on the next invoice as late_usage)'),
+    timezone: safeText().optional().describe("The partner's billing time zone the month was cut in (absent: UTC)"),
   }),
 });
 
@@ -195,6 +200,43 @@ export const BillingInvoiceMarkedUncollectible = defineEvent({
   data: z.object({ invoice_id: safeText(), partner_id: safeText() }),
 });
 
+/** A payment settled an open (or uncollectible) invoice; recorded once per `payment_ref` (Stripe invoice or charge id). */
+export const BillingInvoicePaid = defineEvent({
+  origin: 'domain',
+  aggregate: 'billing_invoice',
+  category: 'billing',
+  type: 'billing.invoice_paid',
+  version: 1,
+  description: 'A payment was recorded against a finalized invoice (idempotent on payment_ref); the invoice is paid.',
+  data: z.object({
+    invoice_id: safeText(),
+    partner_id: safeText(),
+    amount: z.number().int().min(1).describe('Minor units of the currency'),
+    currency: safeText(),
+    payment_ref: safeText().min(1).max(255).describe('The payment provider reference, e.g. a Stripe invoice or charge id'),
+    paid_at: safeDatetime({ offset: true }),
+  }),
+});
+
+/** A collection attempt failed; the provider retries at `next_retry_at` (absent: no retry is scheduled). */
+export const BillingInvoicePaymentFailed = defineEvent({
+  origin: 'domain',
+  aggregate: 'billing_invoice',
+  category: 'billing',
+  type: 'billing.invoice_payment_failed',
+  version: 1,
+  description: 'An attempt to collect an invoice failed (recorded once per payment_ref and attempt).',
+  data: z.object({
+    invoice_id: safeText(),
+    partner_id: safeText(),
+    payment_ref: safeText().min(1).max(255),
+    attempt: z.number().int().min(1),
+    next_retry_at: safeDatetime({ offset: true }).optional(),
+    reason: safeText().max(500),
+    failed_at: safeDatetime({ offset: true }),
+  }),
+});
+
 export const billingDomainEvents = [
   BillingMeterCreated,
   ApiUsageRolledUp,
@@ -206,4 +248,6 @@ export const billingDomainEvents = [
   BillingInvoiceFinalized,
   BillingInvoiceVoided,
   BillingInvoiceMarkedUncollectible,
+  BillingInvoicePaid,
+  BillingInvoicePaymentFailed,
 ] as const;

@@ -3,3 +3,7 @@ export * from './events.ts';
 export * from './http.ts';
 export * from './meters.ts';
 export * from './plans.ts';
+export * from './payouts.ts';
+export * from './revenue.ts';
+export * from './stripe.ts';
+export * from './documents.ts';

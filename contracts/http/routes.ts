@@ -28,7 +28,13 @@ export interface RouteContract {
   query?: z.ZodObject;
   body?: z.ZodType;
   /** Success status and schema of the success body (null for 204). */
-  success: { status: number; schema: z.ZodType | null; description?: string };
+  success: {
+    status: number;
+    schema: z.ZodType | null;
+    description?: string;
+    /** A file answer (okFile) instead of JSON: its media type, documented as binary. */
+    contentType?: string;
+  };
   /** Extra documented error statuses beyond the common ones (400, 401, 404, 413, 422, 429). */
   errors?: number[];
   /**

@@ -1,7 +1,7 @@
 import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { existsSync, readFileSync, realpathSync, rmSync } from 'node:fs';
-import { join } from 'node:path';
+import { join, posix } from 'node:path';
 import { createRequire } from 'node:module';
 import { createTestBus, freePort, REPO_ROOT, serviceEnv, testNames, waitUntil } from '@pep/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -102,7 +102,7 @@ describe('compiled runtime', () => {
 
   it('the Dockerfile builds in stages and runs dist/ as a non-root user with a health check', () => {
     const stages = dockerStages();
-    expect([...stages.keys()]).toEqual(['build', 'prod-deps', 'runtime']);
+    expect([...stages.keys()]).toEqual(['build', 'portal', 'prod-deps', 'runtime']);
     const build = stages.get('build')!.lines.join('\n');
     expect(build).toMatch(/pnpm install --frozen-lockfile/);
     expect(build).toMatch(/RUN node scripts\/build\.ts/);
@@ -114,7 +114,7 @@ describe('compiled runtime', () => {
     const text = runtime.lines.join('\n');
     // Only production dependencies and the compiled tree reach the image: no sources, no TypeScript, no tsx.
     const copies = runtime.lines.filter((l) => l.startsWith('COPY'));
-    for (const c of copies) expect(c, c).toMatch(/^COPY --from=(prod-deps|build) /);
+    for (const c of copies) expect(c, c).toMatch(/^COPY --from=(prod-deps|build|portal) /);
     expect(copies.some((c) => /--from=prod-deps \/app\/node_modules /.test(c))).toBe(true);
     expect(copies.some((c) => /--from=build \/app\/dist /.test(c))).toBe(true);
     expect(text).not.toMatch(/tsx|\.ts\b/);
@@ -134,6 +134,36 @@ describe('compiled runtime', () => {
       for (const rel of [`services/${s}/node-flags`, `services/${s}/src/main.js`, `services/${s}/package.json`])
         expect(existsSync(join(outDir, rel)), rel).toBe(true);
     }
+    // The portal stage builds the portal with its own package's script, and the runtime stage puts the output
+    // where the compiled gateway's PORTAL_DIST default looks for it (WORKDIR /app, dist/ at /app/dist).
+    expect(stages.get('portal')!.from).toBe('build');
+    const portalRun = stages.get('portal')!.lines.find((l) => l.startsWith('RUN')) ?? '';
+    const filtered = /pnpm --filter (\S+) run (\S+)/.exec(portalRun);
+    expect(filtered, portalRun).not.toBeNull();
+    const portalPkg = JSON.parse(readFileSync(join(REPO_ROOT, 'services/portal/package.json'), 'utf8')) as {
+      name: string;
+      scripts: Record<string, string>;
+    };
+    expect(filtered?.[1]).toBe(portalPkg.name);
+    expect(portalPkg.scripts[filtered?.[2] ?? '']).toMatch(/vite build/);
+    expect(readFileSync(join(REPO_ROOT, 'services/portal/vite.config.ts'), 'utf8')).toMatch(/outDir: 'dist'/);
+    const portalCopy = copies.find((c) => c.startsWith('COPY --from=portal ')) ?? '';
+    const [, from, to] = /^COPY --from=portal (\S+) (\S+)$/.exec(portalCopy) ?? [];
+    expect(from).toBe('/app/services/portal/dist');
+    const workdir = /^WORKDIR (\S+)$/m.exec(text)?.[1] ?? '';
+    const compiledPortal = readFileSync(join(outDir, 'services/gateway/src/portal/portal.module.js'), 'utf8');
+    const candidates = [...compiledPortal.matchAll(/'((?:\.\.\/)+[^']*portal\/dist)'/g)].map((m) => m[1] as string);
+    const imageModuleDir = posix.join(workdir, 'dist/services/gateway/src/portal');
+    expect(
+      candidates.map((c) => posix.resolve(imageModuleDir, c)),
+      'where the compiled gateway looks for the portal, inside the image',
+    ).toContain(posix.resolve(workdir, to ?? ''));
+    // Every script a build stage runs with node exists in the checkout.
+    for (const [name, st] of stages)
+      for (const l of st.lines) {
+        const script = /^RUN (?:--\S+ )*node (\S+\.ts)\b/.exec(l)?.[1];
+        if (script) expect(existsSync(join(REPO_ROOT, script)), `${name}: ${l}`).toBe(true);
+      }
     // The frozen install in the build stage needs every workspace manifest in the build context.
     const ignored = readFileSync(join(REPO_ROOT, '.dockerignore'), 'utf8').split('\n');
     expect(ignored).toContain('!tests/package.json');

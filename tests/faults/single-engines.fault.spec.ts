@@ -56,6 +56,7 @@ describe('engines and services go away mid-load; nothing is lost or doubled', ()
       backends: BACKENDS,
       events: 240,
       ratePerS: 40,
+      catchUpWithinMs: 5000,
       acceptsDuringFault: true,
       neverRefused: true,
       inject: async () => {
@@ -89,12 +90,14 @@ describe('engines and services go away mid-load; nothing is lost or doubled', ()
         const killed: string[] = [];
         for (const s of order) {
           const pid = stack.procs.get(s)?.child.pid;
+          const t0 = Date.now();
           await stack.killAndRestart(s);
-          killed.push(`${s} (pid ${pid} → ${stack.procs.get(s)?.child.pid})`);
+          killed.push(`${s} (pid ${pid} → ${stack.procs.get(s)?.child.pid}, ready again in ${Date.now() - t0} ms)`);
+          console.log(`svc-kill: ${killed.at(-1)}`);
           await new Promise((r) => setTimeout(r, 500));
         }
         return { injected: `SIGKILL then restart, in turn: ${killed.join(', ')}`, downAt, backAt: Date.now() };
       },
     });
-  });
+  }, 600_000); // ten restarts, each waiting for readiness: on a loaded 2-core machine one took 46 s
 });

@@ -20,7 +20,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 const names = testNames('otel');
 const adminKey = `sk_admin_${randomBytes(18).toString('hex')}`;
 const auth = { authorization: `Bearer ${adminKey}`, 'content-type': 'application/json' };
-const SERVICES = ['gateway', 'partner-registry', 'webhook-dispatcher'];
+const SERVICES = ['gateway', 'partner-registry', 'webhook-dispatcher', 'billing'];
 let world: Awaited<ReturnType<typeof createTestBus>>;
 let otlp: Awaited<ReturnType<typeof startOtlpReceiver>>;
 const procs: ServiceProcess[] = [];
@@ -37,6 +37,7 @@ beforeAll(async () => {
   const registryPort = await freePort();
   const dispatcherPort = await freePort();
   const gatewayPort = await freePort();
+  const billingPort = await freePort();
   const registry = spawnService('partner-registry', serviceEnv(names, { ...otel, HEALTH_PORT: String(registryPort) }));
   const dispatcher = spawnService(
     'webhook-dispatcher',
@@ -52,11 +53,18 @@ beforeAll(async () => {
     'gateway',
     serviceEnv(names, { ...otel, GATEWAY_PORT: String(gatewayPort), PLATFORM_ADMIN_API_KEY: adminKey }),
   );
-  procs.push(registry, dispatcher, gateway);
+  // Billing meters every partner event (its usage projection): its consumer span joins the event's trace too.
+  const billing = spawnService('billing', serviceEnv(names, { ...otel, HEALTH_PORT: String(billingPort), INVOICE_JOB_INTERVAL_MS: '0' }));
+  procs.push(registry, dispatcher, gateway, billing);
   base = `http://127.0.0.1:${gatewayPort}`;
-  await waitReady(`http://127.0.0.1:${registryPort}/readyz`, registry);
-  await waitReady(`http://127.0.0.1:${dispatcherPort}/readyz`, dispatcher);
-  await waitReady(`${base}/readyz`, gateway);
+  // Started together and awaited together (bounded below the hook's 180 s): four services starting at once on
+  // a loaded 2-core machine can each take over a minute.
+  await Promise.all([
+    waitReady(`http://127.0.0.1:${registryPort}/readyz`, registry, 150_000),
+    waitReady(`http://127.0.0.1:${dispatcherPort}/readyz`, dispatcher, 150_000),
+    waitReady(`http://127.0.0.1:${billingPort}/readyz`, billing, 150_000),
+    waitReady(`${base}/readyz`, gateway, 150_000),
+  ]);
 });
 
 afterAll(async () => {
@@ -156,7 +164,10 @@ describe('one trace per event', () => {
       const spans = await waitUntil(
         () => {
           const t = otlp.trace(partner.traceId);
-          return t.some((s) => s.spanId === delivered?.[2]) && t.some((s) => s.service === 'gateway' && s.kind === 2) ? t : undefined;
+          const metered = t.some((s) => s.service === 'billing' && s.kind === 5 && s.name === 'process lead.created');
+          return metered && t.some((s) => s.spanId === delivered?.[2]) && t.some((s) => s.service === 'gateway' && s.kind === 2)
+            ? t
+            : undefined;
         },
         { timeoutMs: 30_000, what: 'the event trace' },
       );
@@ -172,7 +183,11 @@ describe('one trace per event', () => {
       expect(publish).toMatchObject({ service: 'gateway', name: 'publish lead.created', kind: 4 });
       const request = bySpan.get(publish.parentSpanId) as ReceivedSpan;
       expect(request).toMatchObject({ service: 'gateway', name: 'POST /v1/events', kind: 2, parentSpanId: partner.spanId });
-      expect(new Set(spans.map((s) => s.service))).toEqual(new Set(['gateway', 'webhook-dispatcher']));
+      // The same publish is the parent of billing's metering of the event (its usage projection's apply).
+      const metering = spans.filter((s) => s.service === 'billing' && s.name === 'process lead.created');
+      expect(metering.length).toBeGreaterThan(0);
+      for (const m of metering) expect(m).toMatchObject({ kind: 5, parentSpanId: publish.spanId });
+      expect(new Set(spans.map((s) => s.service))).toEqual(new Set(['gateway', 'webhook-dispatcher', 'billing']));
       expect(otlp.refused()).toBe(0);
     } finally {
       await new Promise<void>((r) => receiver.close(() => r()));

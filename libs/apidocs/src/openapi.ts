@@ -104,6 +104,7 @@ function operationOf(route: RouteContract, components: SchemaComponents, usedErr
   const responses: Record<string, Json> = {};
   const success: Json = { description: route.success.description ?? successDescription(route.success.status) };
   if (route.success.schema) success.content = { 'application/json': { schema: components.add(route.success.schema, 'output') } };
+  else if (route.success.contentType) success.content = { [route.success.contentType]: { schema: { type: 'string', format: 'binary' } } };
   responses[String(route.success.status)] = success;
 
   const errors = new Set<number>([404, 429, ...(route.errors ?? [])]);

@@ -14,6 +14,7 @@ export * from './projection-errors.ts';
 export * from './stall-watch.ts';
 export * from './fold.ts';
 export * from './projection-shadow.ts';
+export * from './projection-tables.ts';
 export * from './worker-retry.ts';
 export * from './event-tracing.ts';
 export * from './consumer-lag.ts';

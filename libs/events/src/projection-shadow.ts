@@ -5,6 +5,7 @@ import { type Kysely, sql, type Transaction } from 'kysely';
 import type { EventBus } from './connection.ts';
 import { startProjection } from './projection.ts';
 import type { Projection, ProjectionRunner } from './projection-types.ts';
+import { type ProjectionTables, projectionTables, replay } from './projection-tables.ts';
 import type { DeadLetterSink } from './worker.ts';
 
 /** A rebuild beside the live read model could not run or switch over (the live one is left as it was). */
@@ -32,6 +33,8 @@ export interface RebuildProgress {
 export interface ShadowRebuildResult {
   projection: string;
   tables: string[];
+  /** Of those, the ones other read models write too (their rows were carried over at the switch). */
+  shared: string[];
   checkpoint: number;
   events: number;
   ms: number;
@@ -52,13 +55,16 @@ const safeName = (s: string) =>
     .slice(0, 40);
 
 /**
- * Rebuilds a projection without downtime. Its tables are created empty in a shadow schema (`LIKE … INCLUDING ALL`)
+ * Rebuilds a projection without downtime. Its tables (declared, or inferred from what its `reset` empties:
+ * `projectionTables`) are created empty in a shadow schema (`LIKE … INCLUDING ALL`)
  * and filled by a second runner of the same projection, with its own checkpoint row and its own consumer from
  * sequence 1, whose transactions put the shadow schema first on the search path. Meanwhile readers keep reading the
  * live tables. Once the shadow is caught up, the live runner is paused (its last batch committed), the shadow
  * catches up to the live checkpoint, and ONE transaction, under the live checkpoint's row lock, moves the live
  * tables out and the shadow tables in and sets the live checkpoint to the shadow's. Readers see the whole old table
- * or the whole new one, never an empty or partial one. The live runner then goes on from that checkpoint.
+ * or the whole new one, never an empty or partial one. The live runner then goes on from that checkpoint. A table
+ * that other read models write too (its reset deletes only some rows) gets their rows copied into the shadow in
+ * that same transaction, under a lock that holds their writers (not readers) until it commits.
  */
 export async function rebuildBeside<DB extends PlatformTables>(opts: {
   bus: EventBus;
@@ -72,12 +78,27 @@ export async function rebuildBeside<DB extends PlatformTables>(opts: {
 }): Promise<ShadowRebuildResult> {
   const { projection, logger } = opts;
   const db = opts.db;
-  const tables = [...(projection.tables ?? [])];
+  let found: ProjectionTables;
+  try {
+    found = await projectionTables(projection);
+  } catch (err) {
+    throw new ShadowRebuildError(
+      `projection ${projection.name}: ${err instanceof Error ? err.message : String(err)}; rebuild it in place`,
+      {
+        cause: err,
+      },
+    );
+  }
+  const tables = [...found.owned, ...found.shared];
   if (tables.length === 0)
-    throw new ShadowRebuildError(`projection ${projection.name} does not declare its tables: rebuild it in place (without --beside)`);
+    throw new ShadowRebuildError(`projection ${projection.name} empties no table on reset: rebuild it in place (without --beside)`);
+  for (const p of found.partial)
+    if (p.table.includes('.'))
+      throw new ShadowRebuildError(`projection ${projection.name}: its reset names ${p.table} with a schema; rebuild it in place`);
   const started = Date.now();
   const shadow = `rebuild_${safeName(projection.name)}`;
   const retired = `retired_${safeName(projection.name)}`;
+  const keep = `keep_${safeName(projection.name)}`;
   const shadowName = `${projection.name}~rebuild`;
   const progress: RebuildProgress = {
     projection: projection.name,
@@ -105,6 +126,7 @@ export async function rebuildBeside<DB extends PlatformTables>(opts: {
   // A rebuild that died half-way left its schema behind: start over.
   await sql`drop schema if exists ${ident(shadow)} cascade`.execute(db);
   await sql`drop schema if exists ${ident(retired)} cascade`.execute(db);
+  await sql`drop schema if exists ${ident(keep)} cascade`.execute(db);
   await sql`create schema ${ident(shadow)}`.execute(db);
   for (const t of tables)
     await sql`create table ${sql.table(`${shadow}.${t}`)} (like ${sql.table(`${liveSchema.get(t)}.${t}`)} including all)`.execute(db);
@@ -160,13 +182,20 @@ export async function rebuildBeside<DB extends PlatformTables>(opts: {
     runner = undefined;
     progress.state = 'switching';
     report();
-    const checkpoint = await switchOver({ db, tables, liveSchema, shadow, retired, live: projection.name, shadowName });
+    const checkpoint = await switchOver({ db, tables, liveSchema, shadow, retired, keep, found, live: projection.name, shadowName });
     await sql`drop schema if exists ${ident(retired)} cascade`.execute(db);
     await sql`drop schema if exists ${ident(shadow)} cascade`.execute(db);
     progress.state = 'done';
     progress.finishedAt = new Date().toISOString();
     report();
-    const result = { projection: projection.name, tables, checkpoint, events: progress.events, ms: Date.now() - started };
+    const result = {
+      projection: projection.name,
+      tables,
+      shared: found.shared,
+      checkpoint,
+      events: progress.events,
+      ms: Date.now() - started,
+    };
     logger.info('projection rebuilt beside and switched over', { ...result });
     return result;
   } catch (err) {
@@ -190,6 +219,8 @@ async function switchOver<DB>(o: {
   liveSchema: Map<string, string>;
   shadow: string;
   retired: string;
+  keep: string;
+  found: ProjectionTables;
   live: string;
   shadowName: string;
 }): Promise<number> {
@@ -197,6 +228,20 @@ async function switchOver<DB>(o: {
     await sql`select seq from projection_checkpoints where name = ${o.live} for update`.execute(trx);
     const built = await sql<{ seq: number }>`select seq from projection_checkpoints where name = ${o.shadowName}`.execute(trx);
     const seq = Number(built.rows[0]?.seq ?? 0);
+    // A table other read models write too: their rows (the live rows this reset would not delete) join the rebuilt
+    // ones. Their writers wait on the lock for this one transaction (readers go on), so no row of theirs is missed.
+    if (o.found.shared.length) await sql`create schema ${ident(o.keep)}`.execute(trx);
+    for (const t of o.found.shared) {
+      const live = sql.table(`${o.liveSchema.get(t) ?? 'public'}.${t}`);
+      await sql`lock table ${live} in exclusive mode`.execute(trx);
+      await sql`create table ${sql.table(`${o.keep}.${t}`)} as select * from ${live}`.execute(trx);
+      const path = await sql<{ p: string }>`select current_setting('search_path') as p`.execute(trx);
+      await sql`select set_config('search_path', ${`${o.keep}, `} || current_setting('search_path'), true)`.execute(trx);
+      for (const p of o.found.partial.filter((x) => x.table === t)) await trx.executeQuery(replay(p));
+      await sql`select set_config('search_path', ${path.rows[0]?.p ?? 'public'}, true)`.execute(trx);
+      await sql`insert into ${sql.table(`${o.shadow}.${t}`)} select * from ${sql.table(`${o.keep}.${t}`)}`.execute(trx);
+    }
+    if (o.found.shared.length) await sql`drop schema ${ident(o.keep)} cascade`.execute(trx);
     await sql`create schema ${ident(o.retired)}`.execute(trx);
     for (const t of o.tables) {
       const schema = o.liveSchema.get(t) ?? 'public';

@@ -12,8 +12,8 @@ export interface Projection<DB> {
   /** Empties the read model's tables (before a rebuild). */
   reset(trx: Transaction<DB>): Promise<void>;
   /**
-   * The tables this read model writes (and only it). Declared, a projection can be rebuilt beside the live one
-   * and switched over atomically (`rebuildBeside`); without them it is rebuilt in place.
+   * The tables this read model writes (and only it), for a rebuild beside the live one switched over atomically
+   * (`rebuildBeside`). Optional: undeclared, they are inferred from what `reset` empties (`projectionTables`).
    */
   tables?: readonly string[];
 }

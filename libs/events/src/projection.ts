@@ -88,9 +88,13 @@ export async function startProjection<DB extends PlatformTables>(opts: {
 
   /** Set while the database is away: nothing is dead-lettered then, and recreating the consumer would not help. */
   let dbProblem: string | undefined;
+  /** When the database was last seen away: an error soon after it is the outage's aftermath, not the event's. */
+  let dbAwayAt = 0;
   const dbAway = (err: unknown) => {
     dbProblem = `database unavailable: ${err instanceof Error ? err.message : String(err)}`;
+    dbAwayAt = Date.now();
   };
+  const AFTERMATH_MS = 15_000;
   const databaseReachable = async () =>
     sql`select 1`
       .execute(db)
@@ -110,6 +114,17 @@ export async function startProjection<DB extends PlatformTables>(opts: {
           // The database being away says nothing about the event: restart from the checkpoint instead.
           if (isConnectionError(err) || !(await databaseReachable())) {
             dbAway(err);
+            throw err;
+          }
+          // Right after an outage an error the classification does not know (a connection broken in a way it has
+          // not seen) must neither dead-letter the event nor hold the projection in the per-event backoff: the round
+          // restarts from the checkpoint at once, as for the outage itself.
+          if (Date.now() - dbAwayAt < AFTERMATH_MS) {
+            logger.warn('projection event failed right after a database outage; restarting from the checkpoint', {
+              projection: projection.name,
+              seq: ev.seq,
+              err,
+            });
             throw err;
           }
           if (attempt >= maxAttempts) {
@@ -150,8 +165,13 @@ export async function startProjection<DB extends PlatformTables>(opts: {
   let restart = false;
   let lastPending = 0;
   let buffered = 0;
+  /** Events of the batch being applied, and its transaction (one at a time). */
+  let applying = 0;
+  let inflight: Promise<{ failed: unknown } | undefined> | undefined;
 
   let failures = 0;
+  /** When the first failed round of the current outage began (0: none); logged when the consumer runs again. */
+  let failingSince = 0;
   let paused = false;
   let parked = false;
   const run = async () => {
@@ -178,14 +198,20 @@ export async function startProjection<DB extends PlatformTables>(opts: {
         messages = await consumer.consume({ max_messages: batchSize * 2 });
         // Stopped while the consumer was being created: `stop` could not reach this one.
         if (stopped) messages.stop();
+        if (failingSince) {
+          logger.warn('projection consumer running again', {
+            projection: projection.name,
+            from_seq: start,
+            failed_rounds: failures,
+            after_ms: Date.now() - failingSince,
+          });
+          failingSince = 0;
+        }
         failures = 0;
         watch.watch(messages);
         let batch: StoredEvent[] = [];
-        const flush = async () => {
-          if (batch.length === 0) return;
-          const b = batch;
-          batch = [];
-          buffered = 0;
+        /** One batch at a time is applied while the next one is read and decoded (its transaction commits first). */
+        const applyOne = async (b: StoredEvent[]) => {
           try {
             const reached = await applyBatch(b, gen);
             if (gen !== generation) return;
@@ -198,8 +224,29 @@ export async function startProjection<DB extends PlatformTables>(opts: {
             }
             logger.warn('projection batch failed, applying one by one', { projection: projection.name, err });
             await applyOneByOne(b, gen);
+          } finally {
+            applying = 0;
           }
           notify();
+        };
+        /** Waits for the batch being applied; its failure ends this round (rethrown here). */
+        const settle = async () => {
+          const outcome = await inflight;
+          inflight = undefined;
+          if (outcome) throw outcome.failed;
+        };
+        const flush = async () => {
+          await settle();
+          if (batch.length === 0) return;
+          const b = batch;
+          batch = [];
+          buffered = 0;
+          applying = b.length;
+          // Its failure is kept as the outcome (never an unhandled rejection) and rethrown by the next settle().
+          inflight = applyOne(b).then(
+            () => undefined,
+            (failed: unknown) => ({ failed }),
+          );
         };
         for await (const m of messages) {
           if (stopped || restart) break;
@@ -211,21 +258,33 @@ export async function startProjection<DB extends PlatformTables>(opts: {
           } catch (err) {
             if (!(err instanceof PoisonMessageError)) throw err;
             await flush();
+            await settle();
             await deadLetterAndSkip({ id: '', type: '', seq: m.seq, subject_name: m.subject }, err, 1);
             continue;
           }
           if (batch.length >= batchSize || m.info.pending === 0) await flush();
         }
         await flush();
+        await settle();
       } catch (err) {
-        // The consumer of the failed round must not go on pulling beside the next one.
+        // The consumer of the failed round must not go on pulling beside the next one, nor its last batch go on
+        // being applied (it fails or commits; either way the next round starts from the checkpoint after it).
         messages?.stop();
+        const last = await inflight;
+        inflight = undefined;
+        if (last) logger.warn('projection batch of the failed round failed too', { projection: projection.name, err: last.failed });
         if (stopped) break;
         if (isConnectionError(err)) dbAway(err);
         failures++;
+        failingSince ||= Date.now();
         logger.warn('projection loop failed, restarting', { projection: projection.name, err });
-        // Soon at first (a broker that just came back answers within a second), then every second.
-        await new Promise((r) => setTimeout(r, Math.min(250 * failures, 1000)));
+        // Soon at first (a broker that just came back answers within a second), then every second; while the
+        // database is away it is asked every 100 ms meanwhile, so the round starts again as soon as it answers.
+        const until = Date.now() + Math.min(250 * failures, 1000);
+        while (!stopped && Date.now() < until) {
+          await new Promise((r) => setTimeout(r, Math.min(100, Math.max(0, until - Date.now()))));
+          if (dbProblem && (await databaseReachable())) break;
+        }
       }
     }
   };
@@ -305,7 +364,7 @@ export async function startProjection<DB extends PlatformTables>(opts: {
     retryDeadLetter: (id) => retryProjectionDeadLetter(opts.db, projection, logger, id),
     async lag() {
       const lastMatching = await lastMatchingSeq();
-      return lastMatching > applied ? Math.max(lastPending + buffered, 1) : 0;
+      return lastMatching > applied ? Math.max(lastPending + buffered + applying, 1) : 0;
     },
     async rebuild(from) {
       const startSeq = await rebuildStartSeq(bus, from);

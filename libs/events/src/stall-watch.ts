@@ -18,6 +18,14 @@ export interface StallState {
   lastRecreateReason?: RecreateReason;
 }
 
+/** Every running watch's last applied sequence, by name (`projection_applied_seq`; in-memory folds included). */
+const positions = new Map<string, () => number>();
+
+/** The last sequence each watched consumer of this process has applied (or folded into memory), by name. */
+export function appliedPositions(): { name: string; applied: number }[] {
+  return [...positions].map(([name, applied]) => ({ name, applied: applied() }));
+}
+
 /**
  * The watchdog of one ordered consumer. nats.js's ordered consumer recovers from a broker restart on its own,
  * but on nats-server 2.9 it can sit for ~45 s (`consumer_not_found` → reset → one message → waits for missed
@@ -105,6 +113,7 @@ export function startStallWatch(opts: {
   };
   const timer = setInterval(() => void check(), checkMs);
   timer.unref();
+  positions.set(opts.name, opts.applied);
   const unsubscribe = watchConnection(opts.nc, opts.logger).on((s) => {
     if (s.type === 'reconnect') recreate('reconnect');
   });
@@ -136,6 +145,7 @@ export function startStallWatch(opts: {
     stop() {
       stopped = true;
       clearInterval(timer);
+      if (positions.get(opts.name) === opts.applied) positions.delete(opts.name);
       unsubscribe();
     },
   };

@@ -2,6 +2,7 @@ import type { Logger, Metrics } from '@pep/runtime';
 import { type QueryExecutorProvider, sql } from 'kysely';
 import { durableLags } from './consumer-lag.ts';
 import type { ProjectionRunner } from './projection.ts';
+import { appliedPositions } from './stall-watch.ts';
 
 const projections = new Map<string, ProjectionRunner>();
 
@@ -85,6 +86,20 @@ export function registerStreamMetrics(metrics: Metrics, opts: { logger: Logger; 
       const now = await positions();
       checkpoint.reset();
       for (const p of now) checkpoint.set({ projection: p.name }, p.checkpoint);
+    },
+  );
+  // Read from memory (no broker or database round trip): what a consumer has applied, folds kept only in memory
+  // (the gateway's identity fold) included; a persisted projection's differs from its checkpoint only mid-batch.
+  // With it, the moment it was read: a scrape that waits on another source still says when its figure held.
+  const readAt = metrics.gauge('projection_applied_read_at_seconds', 'When projection_applied_seq was read (Unix time)');
+  const applied = metrics.gauge(
+    'projection_applied_seq',
+    'Stream sequence a projection or in-memory fold has applied, as its process knows it',
+    ['projection'],
+    () => {
+      applied.reset();
+      for (const p of appliedPositions()) applied.set({ projection: p.name }, p.applied);
+      readAt.set(Date.now() / 1000);
     },
   );
   const db = opts.db;

@@ -18,6 +18,8 @@ export interface MailMessage {
   html?: string;
   /** Extra headers, e.g. `X-Entity-Ref-ID` so a resend can be recognised. */
   headers?: Record<string, string>;
+  /** Files sent with the mail (e.g. an invoice PDF). */
+  attachments?: { filename: string; content: Buffer; contentType: string }[];
 }
 
 export interface SendResult {
@@ -77,6 +79,7 @@ export function createMailer(config: MailerConfig, metrics?: Metrics): Mailer {
           text: m.text,
           ...(m.html ? { html: m.html } : {}),
           ...(m.headers ? { headers: m.headers } : {}),
+          ...(m.attachments?.length ? { attachments: m.attachments } : {}),
         });
         const addr = (a: unknown) => (typeof a === 'string' ? a : ((a as { address?: string }).address ?? String(a)));
         const sent = {

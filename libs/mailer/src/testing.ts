@@ -11,6 +11,7 @@ export interface CapturedMail {
   text: string;
   html: string;
   headers: Map<string, unknown>;
+  attachments: { filename: string; contentType: string; content: Buffer }[];
   raw: string;
 }
 
@@ -21,6 +22,10 @@ export interface TestSmtpServer {
   messages: CapturedMail[];
   /** Resolves with the first captured message matching `predicate` (waiting for it to arrive). */
   waitFor(predicate: (m: CapturedMail) => boolean, timeoutMs?: number): Promise<CapturedMail>;
+  /** Refuses the next `n` messages with a temporary SMTP error (451), to test a sender's retries. */
+  refuseNext(n: number): void;
+  /** Messages refused so far. */
+  refused: number;
   close(): Promise<void>;
 }
 
@@ -28,6 +33,8 @@ export interface TestSmtpServer {
 export async function startTestSmtpServer(): Promise<TestSmtpServer> {
   const messages: CapturedMail[] = [];
   const listeners = new Set<() => void>();
+  let toRefuse = 0;
+  let refused = 0;
   const server = new SMTPServer({
     authOptional: true,
     disabledCommands: ['STARTTLS', 'AUTH'],
@@ -36,6 +43,12 @@ export async function startTestSmtpServer(): Promise<TestSmtpServer> {
       const chunks: Buffer[] = [];
       stream.on('data', (c: Buffer) => chunks.push(c));
       stream.on('end', async () => {
+        if (toRefuse > 0) {
+          toRefuse--;
+          refused++;
+          callback(Object.assign(new Error('try again later (test refusal)'), { responseCode: 451 }));
+          return;
+        }
         try {
           const raw = Buffer.concat(chunks).toString('utf8');
           const parsed = await simpleParser(raw);
@@ -46,6 +59,11 @@ export async function startTestSmtpServer(): Promise<TestSmtpServer> {
             text: parsed.text ?? '',
             html: typeof parsed.html === 'string' ? parsed.html : '',
             headers: parsed.headers as Map<string, unknown>,
+            attachments: parsed.attachments.map((a) => ({
+              filename: a.filename ?? '',
+              contentType: a.contentType,
+              content: a.content,
+            })),
             raw,
           });
           for (const l of listeners) l();
@@ -83,6 +101,12 @@ export async function startTestSmtpServer(): Promise<TestSmtpServer> {
         }, timeoutMs);
         if (!check()) listeners.add(check);
       });
+    },
+    refuseNext(n) {
+      toRefuse = n;
+    },
+    get refused() {
+      return refused;
     },
     close: () => new Promise((resolve) => server.close(() => resolve())),
   };

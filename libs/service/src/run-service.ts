@@ -52,7 +52,7 @@ export interface ServiceContext<DB, C> {
   db: Kysely<DB & PlatformTables>;
   projections: Map<string, ProjectionRunner>;
   deadLetters: ReturnType<typeof pgDeadLetters>;
-  /** Rebuilds beside the live read model, for the projections that declare their tables. */
+  /** Rebuilds beside the live read model (tables declared or inferred from the projection's reset). */
   rebuilders?: Map<string, (onProgress: (p: RebuildProgress) => void) => Promise<unknown>>;
   /** The last rebuild beside the live read model of each projection, as it goes. */
   rebuilds?: Map<string, RebuildProgress>;
@@ -145,8 +145,7 @@ export async function runService<DB, C = Record<string, never>>(def: ServiceDefi
     );
     deadLettered.inc({ projection: p.name }, 0);
     ctx.projections.set(p.name, trackProjection(p.name, runner));
-    if (p.tables?.length)
-      ctx.rebuilders?.set(p.name, (onProgress) => rebuildBeside({ bus, db, projection: p, live: runner, deadLetters, logger, onProgress }));
+    ctx.rebuilders?.set(p.name, (onProgress) => rebuildBeside({ bus, db, projection: p, live: runner, deadLetters, logger, onProgress }));
   }
   registerStreamMetrics(metrics, { logger, db });
   const handlers = { ...opsHandlers(ctx), ...(def.handlers?.(ctx) ?? {}) };

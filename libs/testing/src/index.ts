@@ -15,3 +15,4 @@ export * from './stream.ts';
 export * from './teardown.ts';
 export * from './wait.ts';
 export * from './otlp-receiver.ts';
+export * from './fake-stripe/index.ts';

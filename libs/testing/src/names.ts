@@ -35,6 +35,11 @@ export function serviceEnv(names: TestNames, extra: Record<string, string> = {})
     RPC_PREFIX: names.RPC_PREFIX,
     DB_PREFIX: names.DB_PREFIX,
     DATABASE_URL_TEMPLATE: PG_TEMPLATE,
+    // Billing refuses to start without its Stripe keys; a test that uses Stripe passes a fake Stripe's (see
+    // startFakeStripe). Elsewhere these point at a closed local port: collection attempts fail fast and retry.
+    STRIPE_API_KEY: 'sk_test_no_stripe_in_this_test',
+    STRIPE_WEBHOOK_SECRET: 'whsec_no_stripe_in_this_test',
+    STRIPE_API_BASE: 'http://127.0.0.1:9',
     ...extra,
   };
 }

@@ -7,6 +7,13 @@ import { billingMigrations } from './db/migrations/index.ts';
 import type { BillingDB } from './db/schema.ts';
 import { formatDate } from './domain/pricing/period.ts';
 import { billingHandlers } from './handlers/index.ts';
+import { wireStripe } from './app/stripe-wiring.ts';
+import { payoutsProjection } from './projections/payouts/index.ts';
+import { attributionProjection } from './projections/revenue/index.ts';
+import { createMailer } from '@pep/mailer';
+import { queueExecutiveReport } from './app/executive-report.ts';
+import { createMailOutbox } from './app/mail-outbox.ts';
+import { contactsProjection } from './projections/contacts/index.ts';
 import { invoicesProjection } from './projections/invoices/index.ts';
 import { plansProjection } from './projections/plans/index.ts';
 import { reportedUsageProjection } from './projections/reported-usage/index.ts';
@@ -22,6 +29,9 @@ export function billingProjections(prefix: string): Projection<BillingDB>[] {
     plansProjection(prefix),
     subscriptionsProjection(prefix),
     invoicesProjection(prefix),
+    attributionProjection(prefix),
+    payoutsProjection(prefix),
+    contactsProjection(prefix),
   ];
 }
 
@@ -44,7 +54,12 @@ function wire(ctx: Ctx) {
     logger: ctx.logger,
     settings: ctx.config,
   };
-  return { commands, invoices, now: () => new Date() };
+  // One mailer per process (it registers email_messages_total once); mail is off without SMTP_URL.
+  const mailer = ctx.config.SMTP_URL
+    ? createMailer({ SMTP_URL: ctx.config.SMTP_URL, MAIL_FROM: ctx.config.MAIL_FROM }, ctx.metrics)
+    : undefined;
+  const outbox = mailer ? createMailOutbox({ db: ctx.db, mailer, logger: ctx.logger, settings: ctx.config }) : undefined;
+  return { commands, invoices, stripe: wireStripe(ctx, commands), now: () => new Date(), mailer, outbox };
 }
 
 export function billingService(): ServiceDefinition<BillingDB, BillingSettings> {
@@ -63,12 +78,22 @@ export function billingService(): ServiceDefinition<BillingDB, BillingSettings> 
         invoices: w.invoices,
         now: w.now,
         maxBuckets: ctx.config.USAGE_MAX_BUCKETS,
+        stripe: w.stripe,
+        documents: { issuerName: ctx.config.INVOICE_ISSUER_NAME, recipients: () => ctx.config.EXECUTIVE_REPORT_RECIPIENTS.length },
       });
     },
     start: async (ctx: Ctx) => {
       const w = get(ctx);
+      const collection = await w.stripe.startCollection();
+      if (!w.outbox) ctx.logger.warn('SMTP_URL is not set: invoice and report mails wait in the outbox unsent');
+      const stopOutbox = w.outbox?.start() ?? (async () => undefined);
       const every = ctx.config.INVOICE_JOB_INTERVAL_MS;
-      if (every === 0) return async () => undefined;
+      if (every === 0)
+        return async () => {
+          await stopOutbox();
+          w.mailer?.close();
+          await collection.stop();
+        };
       let running: Promise<unknown> | undefined;
       const runs = ctx.metrics.counter('billing_invoice_job_runs_total', 'Scheduled invoice runs by outcome', ['outcome']);
       runs.inc({ outcome: 'failed' }, 0);
@@ -78,7 +103,11 @@ export function billingService(): ServiceDefinition<BillingDB, BillingSettings> 
         const now = w.now();
         const last = new Date(Date.UTC(now.getUTCFullYear(), now.getUTCMonth() - 1, 1)).toISOString().slice(0, 7);
         running = runInvoices(w.invoices, last, formatDate(now.getTime()))
-          .then(() => runs.inc({ outcome: 'succeeded' }))
+          .then(async () => {
+            runs.inc({ outcome: 'succeeded' });
+            // The last ended month's executive report, once (its outbox id is the month's).
+            if (ctx.config.EXECUTIVE_REPORT_RECIPIENTS.length) await queueExecutiveReport(ctx.db, last, true);
+          })
           .catch((err) => {
             runs.inc({ outcome: 'failed' });
             ctx.logger.warn('scheduled invoice run failed; it runs again', { period: last, err });
@@ -92,6 +121,9 @@ export function billingService(): ServiceDefinition<BillingDB, BillingSettings> 
       return async () => {
         clearInterval(timer);
         await running;
+        await stopOutbox();
+        w.mailer?.close();
+        await collection.stop();
       };
     },
   };

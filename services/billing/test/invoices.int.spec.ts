@@ -1,6 +1,8 @@
-import { aggregateFilter, aggregateSubject, externalSubject, publishEvent, publishMany } from '@pep/events';
+import { aggregateFilter, aggregateSubject, createCommandBus, externalSubject, publishEvent, publishMany } from '@pep/events';
+import { createLogger, IllegalTransitionError } from '@pep/runtime';
 import type { ServiceProcess } from '@pep/testing';
-import { testNames } from '@pep/testing';
+import { testNames, waitUntil } from '@pep/testing';
+import { recordInvoicePayment, recordInvoicePaymentFailed } from '../src/app/invoice-payments.ts';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { addDays } from '../src/domain/pricing/period.ts';
 import { SUBSCRIPTIONS_PROJECTION } from '../src/projections/subscriptions/index.ts';
@@ -100,7 +102,7 @@ beforeAll(async () => {
   for (let i = 0; i < events.length; i += 500) await publishMany(billing.bus, events.slice(i, i + 500));
   await billing.caughtUp(USAGE_PROJECTION);
   await billing.caughtUp(SUBSCRIPTIONS_PROJECTION, aggregateFilter(P(), 'billing_subscription'));
-});
+}, 300_000);
 afterAll(async () => {
   await second?.stop();
   await billing?.stop();
@@ -219,5 +221,43 @@ describe('monthly invoices', () => {
     expect(
       statusOf(await billing.call('invoices.run', partnerPrincipal('prt_1nv1x000000000000000000000'), { body: { period: '2026-10' } })),
     ).toBe(403);
+  });
+
+  it('records payments through the command bus: once per payment_ref, never on a void invoice; the read model shows paid', async () => {
+    const commands = createCommandBus({
+      bus: billing.bus,
+      logger: createLogger('test', 'warn'),
+      projections: new Map(),
+      source: 'urn:pep:test',
+    });
+    const deps = { db: billing.db, commands, settings: { INVOICE_ISSUER: 'platform' } };
+    const id = 'inv_prt_1nv3x000000000000000000000_202610';
+    const failed = await recordInvoicePaymentFailed(deps, {
+      invoiceId: id,
+      paymentRef: 'in_test_1',
+      attempt: 1,
+      nextRetryAt: '2026-11-05T00:00:00Z',
+      reason: 'card_declined',
+    });
+    expect(failed.recorded).toBe(true);
+    const payment = { invoiceId: id, paymentRef: 'in_test_1', amount: 1000, currency: 'USD', paidAt: '2026-11-04T09:00:00Z' };
+    expect((await recordInvoicePayment(deps, payment)).recorded).toBe(true);
+    expect((await recordInvoicePayment(deps, payment)).recorded).toBe(false);
+    await waitUntil(
+      async () => (await billing.ok<Invoice & { amount_paid: number }>('invoices.get', admin, { params: { id } })).status === 'paid',
+      {
+        timeoutMs: 20_000,
+        intervalMs: 50,
+        what: 'the invoice to show paid',
+      },
+    );
+    const inv = await billing.ok<Invoice & { amount_paid: number; payment_ref: string; failed_attempts: number }>('invoices.get', admin, {
+      params: { id },
+    });
+    expect([inv.status, inv.amount_paid, inv.payment_ref, inv.failed_attempts]).toEqual(['paid', 1000, 'in_test_1', 1]);
+    await expect(
+      recordInvoicePayment(deps, { ...payment, invoiceId: 'inv_prt_1nv1x000000000000000000000_202610', paymentRef: 'in_void' }),
+    ).rejects.toBeInstanceOf(IllegalTransitionError);
+    await expect(recordInvoicePayment(deps, { ...payment, paymentRef: 'ch_second' })).rejects.toThrow(/already paid/);
   });
 });

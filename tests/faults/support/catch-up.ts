@@ -17,6 +17,22 @@ export async function projectionFilters(stack: Stack, services: ServiceName[]): 
   return out;
 }
 
+/**
+ * The gateway's identity: its persisted projection (checkpoint in the gateway's database, like any projection) and
+ * its in-memory fold, which is what authenticates requests (read from the gateway's /metrics, where
+ * `projection_applied_seq` reports what it has folded; see `watchCheckpoints`' `memory`).
+ */
+export function gatewayIdentity(stack: Stack): { filters: Map<string, string>; memory: Map<string, string> } {
+  const filter = `${stack.names.SUBJECT_PREFIX}.agg.>`;
+  return {
+    filters: new Map([
+      ['gateway/gateway-identity', filter],
+      ['gateway/gateway-identity-memory', filter],
+    ]),
+    memory: new Map([['gateway/gateway-identity-memory', `${stack.gatewayUrl}/metrics`]]),
+  };
+}
+
 /** NATS subject matching: `*` is one token, `>` the rest. */
 export function subjectMatches(filter: string, subject: string): boolean {
   const f = filter.split('.');
@@ -33,37 +49,63 @@ export function subjectMatches(filter: string, subject: string): boolean {
  * with its time; `settle(stream, backAt)` stops polling and says, per projection, how many ms after `backAt` its
  * checkpoint first reached its target (0: it already had at `backAt`), or null if it did not within `timeoutMs`.
  */
-export function watchCheckpoints(stack: Stack, filters: Map<string, string>, timeoutMs = 30_000) {
-  const services = [...new Set([...filters.keys()].map((k) => k.split('/')[0] as ServiceName))];
+export function watchCheckpoints(
+  stack: Stack,
+  filters: Map<string, string>,
+  opts: { memory?: Map<string, string>; timeoutMs?: number } = {},
+) {
+  const timeoutMs = opts.timeoutMs ?? 30_000;
+  const memory = opts.memory ?? new Map<string, string>();
+  const services = [...new Set([...filters.keys()].filter((k) => !memory.has(k)).map((k) => k.split('/')[0] as ServiceName))];
   const dbs = services.map((s) => ({
     s,
     db: createDb<Record<string, never>>(stack.pgTemplate.replace('{db}', `${stack.names.DB_PREFIX}${s.replaceAll('-', '_')}`), { max: 1 }),
   }));
   const samples = new Map<string, { at: number; seq: number }[]>();
+  const keep = (key: string, at: number, seq: number) => {
+    const list = samples.get(key) ?? [];
+    if (list.at(-1)?.seq !== seq) list.push({ at, seq });
+    samples.set(key, list);
+  };
   let stopped = false;
   let pollErrors = 0;
-  const poll = (async () => {
-    const cap = Date.now() + 300_000;
+  // A fold held only in memory, from its process's /metrics: the figure with the moment the process read it
+  // (`projection_applied_read_at_seconds`), so a scrape slowed by another source does not move the sample.
+  const readMemory = async (key: string, url: string) => {
+    try {
+      const r = await fetch(url, { signal: AbortSignal.timeout(5000) });
+      const text = await r.text();
+      const name = key.split('/')[1] ?? '';
+      const m = new RegExp(`^projection_applied_seq\\{[^}]*projection="${name}"[^}]*\\} (\\d+)$`, 'm').exec(text);
+      const readAt = /^projection_applied_read_at_seconds(?:\{[^}]*\})? ([\d.e+]+)$/m.exec(text);
+      if (!m || !readAt) throw new Error(`${url} reports no projection_applied_seq of ${name} with its read time`);
+      keep(key, Math.round(Number(readAt[1]) * 1000), Number(m[1]));
+    } catch {
+      pollErrors++;
+    }
+  };
+  // Each source on its own loop, every 100 ms: one that hangs (a connection attempt) delays no other's samples.
+  const cap = Date.now() + 300_000;
+  const every = async (read: () => Promise<void>) => {
     while (!stopped && Date.now() < cap) {
-      await Promise.all(
-        dbs.map(async ({ s, db }) => {
-          try {
-            const r = await sql<{ name: string; seq: string }>`select name, seq::text as seq from projection_checkpoints`.execute(db);
-            const at = Date.now();
-            for (const row of r.rows) {
-              const key = `${s}/${row.name}`;
-              const list = samples.get(key) ?? [];
-              if (list.at(-1)?.seq !== Number(row.seq)) list.push({ at, seq: Number(row.seq) });
-              samples.set(key, list);
-            }
-          } catch {
-            pollErrors++;
-          }
-        }),
-      );
+      await read();
       await new Promise((r) => setTimeout(r, 100));
     }
-  })();
+  };
+  const poll = Promise.all([
+    ...dbs.map(({ s, db }) =>
+      every(async () => {
+        try {
+          const r = await sql<{ name: string; seq: string }>`select name, seq::text as seq from projection_checkpoints`.execute(db);
+          const at = Date.now();
+          for (const row of r.rows) keep(`${s}/${row.name}`, at, Number(row.seq));
+        } catch {
+          pollErrors++;
+        }
+      }),
+    ),
+    ...[...memory].map(([key, url]) => every(() => readMemory(key, url))),
+  ]);
   return {
     async settle(stream: StreamEntry[], backAt: number) {
       stopped = true;

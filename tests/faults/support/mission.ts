@@ -19,7 +19,7 @@ import {
   billingUsageVsFold,
   waitCaughtUp,
 } from './stack.ts';
-import { projectionFilters, watchCheckpoints } from './catch-up.ts';
+import { gatewayIdentity, projectionFilters, watchCheckpoints } from './catch-up.ts';
 import { invoicesAroundBillingKill, lastMonth, subscribeMetered } from './invoices.ts';
 
 export interface FaultWindow {
@@ -134,7 +134,11 @@ export async function missionUnderFault(
   const commands = startCommands(stack, partner, 400);
   await waitUntil(() => load.acked.size >= opts.events / 5 || undefined, { timeoutMs: 60_000, what: 'the load to get going' });
   // Every projection's checkpoint, read from its database from before the fault until the stream is read.
-  const checkpoints = watchCheckpoints(stack, await projectionFilters(stack, opts.backends));
+  // The gateway's identity (its persisted projection and the in-memory fold that authenticates) is measured too.
+  const identity = gatewayIdentity(stack);
+  const checkpoints = watchCheckpoints(stack, new Map([...(await projectionFilters(stack, opts.backends)), ...identity.filters]), {
+    memory: identity.memory,
+  });
   const fault = await opts.inject();
   injectedAt = Date.now();
   // Right after the engine is back: revoke a key, make a new one, and roll back an incident.

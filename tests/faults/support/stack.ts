@@ -3,11 +3,13 @@
 // counts by `webhook-id`, a reference flag partner for rollbacks, a steady-rate event load through the gateway,
 // and the oracle: a fold of the stream.
 import { randomBytes, randomUUID } from 'node:crypto';
+import { mkdirSync, writeFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { join } from 'node:path';
 import type { StoredEvent } from '@pep/contracts';
 import { createDb } from '@pep/db';
-import { closeBus, connectBus, decodeEvent, type EventBus } from '@pep/events';
+import { closeBus, connectBus, type EventBus } from '@pep/events';
 import {
   bodyOf,
   type Created,
@@ -20,7 +22,6 @@ import {
   waitReady,
   waitUntil,
 } from '@pep/testing';
-import { DeliverPolicy } from '@nats-io/jetstream';
 import { connect, type NatsConnection } from '@nats-io/transport-node';
 import { sql } from 'kysely';
 import { type ReferencePartner, startReferencePartner } from '../../../tools/conformance/src/reference-partner.ts';
@@ -256,6 +257,12 @@ export async function startStack(opts: {
     async stop() {
       for (const p of procs.values()) stopping.add(p);
       await Promise.all([...procs.values()].map((p) => p.stop('SIGTERM', 10_000)));
+      // FAULT_LOG_DIR=<dir> keeps every service process's output (the last 100-200 kB of each), for diagnosis.
+      const logDir = process.env.FAULT_LOG_DIR;
+      if (logDir) {
+        mkdirSync(logDir, { recursive: true });
+        for (const [i, p] of started.entries()) writeFileSync(join(logDir, `${opts.label}-${i}-${p.name}.log`), p.output());
+      }
       await rpcNc.close().catch(() => undefined);
       await closeBus(bus).catch(() => undefined);
       await receiver.close();
@@ -300,214 +307,8 @@ export function incidentBody(incidentId: string, customerId: string) {
   };
 }
 
-export interface Attempt {
-  eventId: string;
-  at: number;
-  status: number;
-  /** The Retry-After header of a 503, if any. */
-  retryAfter: string | null;
-  /** A network error (connection refused, reset, timeout). */
-  error?: string;
-}
-
-/**
- * Partner events at a steady rate through POST /v1/events, each retried as a client would (after Retry-After
- * on a 503, shortly after a network error) until it is acknowledged with 202 or its retry budget is spent.
- */
-export function startLoad(
-  stack: Stack,
-  opts: {
-    key: string;
-    ratePerS: number;
-    /** At least this many events; more while `until` says to go on. */
-    total: number;
-    until?: () => boolean;
-    label?: string;
-    /** Stamped on each event (admin credentials name the tenant). */
-    partnerId?: string;
-    retryBudgetMs?: number;
-    /** The `time` of event i (default: now). */
-    eventTime?: (i: number) => string;
-  },
-) {
-  const run = opts.label ?? randomBytes(3).toString('hex');
-  const prefix = `lead-${run}-`;
-  const attempts: Attempt[] = [];
-  const acked = new Map<string, { seq: number; at: number }>();
-  const abandoned: string[] = [];
-  const refused: Attempt[] = [];
-  let sent = 0;
-  let stopped = false;
-  const inflight = new Set<Promise<void>>();
-
-  const one = async (i: number) => {
-    const eventId = `${prefix}${i}`;
-    const body = {
-      ...(opts.partnerId ? { partnerid: opts.partnerId } : {}),
-      specversion: '1.0',
-      id: eventId,
-      source: 'crm',
-      type: 'lead.created',
-      time: opts.eventTime?.(i) ?? new Date().toISOString(),
-      data: { lead_id: `l${i}`, email: `lead${i}@acme.example.com` },
-    };
-    const deadline = Date.now() + (opts.retryBudgetMs ?? 60_000);
-    for (;;) {
-      const at = Date.now();
-      let wait = 500;
-      try {
-        const res = await fetch(`${stack.gatewayUrl}/v1/events`, {
-          method: 'POST',
-          headers: { authorization: `Bearer ${opts.key}`, 'content-type': 'application/json' },
-          body: JSON.stringify(body),
-          signal: AbortSignal.timeout(15_000),
-        });
-        const text = await res.text();
-        const a: Attempt = { eventId, at, status: res.status, retryAfter: res.headers.get('retry-after') };
-        attempts.push(a);
-        if (res.status === 202) {
-          const seq = (JSON.parse(text) as { data: { seq: number }[] }).data[0]?.seq ?? 0;
-          acked.set(eventId, { seq, at: Date.now() });
-          return;
-        }
-        if (res.status < 500 && res.status !== 429) {
-          abandoned.push(`${eventId}: ${res.status} ${text.slice(0, 300)}`);
-          return;
-        }
-        const ra = Number(a.retryAfter);
-        if (Number.isFinite(ra) && ra > 0) wait = Math.min(ra, 5) * 1000;
-      } catch (err) {
-        const cause = (err as { cause?: { code?: string } }).cause;
-        const a: Attempt = { eventId, at, status: 0, retryAfter: null, error: cause?.code ?? (err as Error).name };
-        attempts.push(a);
-        if (a.error === 'ECONNREFUSED' || a.error === 'ECONNRESET' || a.error === 'UND_ERR_SOCKET') refused.push(a);
-      }
-      if (Date.now() + wait > deadline) {
-        abandoned.push(`${eventId}: retry budget spent`);
-        return;
-      }
-      await new Promise((r) => setTimeout(r, wait));
-    }
-  };
-
-  const done = (async () => {
-    const interval = 1000 / opts.ratePerS;
-    const t0 = Date.now();
-    for (let i = 0; !stopped && (i < opts.total || opts.until?.()); i++) {
-      const due = t0 + i * interval;
-      const delay = due - Date.now();
-      if (delay > 0) await new Promise((r) => setTimeout(r, delay));
-      sent++;
-      const p = one(i).finally(() => inflight.delete(p));
-      inflight.add(p);
-    }
-    await Promise.all(inflight);
-  })();
-
-  return {
-    prefix,
-    attempts,
-    acked,
-    abandoned,
-    refused,
-    sent: () => sent,
-    done,
-    stop() {
-      stopped = true;
-      return done;
-    },
-  };
-}
-export type Load = ReturnType<typeof startLoad>;
-
-/** One stored message: its sequence, subject, when the server stored it (ms since epoch) and the event. */
-export interface StreamEntry {
-  seq: number;
-  subject: string;
-  storedAt: number;
-  event: StoredEvent;
-}
-
-/**
- * Every event in the stream, decoded (the oracle). The whole read is retried (bounded) until it reaches the
- * stream's last sequence: just after a fault (a cluster electing leaders) a consumer create may time out.
- */
-export async function readStream(bus: EventBus): Promise<StreamEntry[]> {
-  return waitUntil(
-    async () => {
-      const last = (await bus.jsm.streams.info(bus.stream)).state.last_seq;
-      const out: StreamEntry[] = [];
-      if (last === 0) return out;
-      const consumer = await bus.js.consumers.get(bus.stream, { deliver_policy: DeliverPolicy.All });
-      while ((out.at(-1)?.seq ?? 0) < last) {
-        const batch = await consumer.fetch({ max_messages: 1000, expires: 2000 });
-        let got = 0;
-        for await (const m of batch) {
-          got++;
-          out.push({ seq: m.seq, subject: m.subject, storedAt: Math.floor(m.info.timestampNanos / 1e6), event: decodeEvent(m) });
-        }
-        if (got === 0) throw new Error(`the stream read stopped at ${out.at(-1)?.seq ?? 0} of ${last}`);
-      }
-      return out;
-    },
-    { timeoutMs: 60_000, intervalMs: 500, what: 'the whole stream to be read' },
-  );
-}
-
-/** What the stream says should be true: the fold the projections are compared with. */
-export function foldStream(events: { seq: number; event: StoredEvent }[], partnerId: string, leadPrefix = '') {
-  const leads = new Map<string, number[]>();
-  let partnerName: string | undefined;
-  const keys = new Map<string, 'active' | 'revoked'>();
-  const toggles = new Set<string>();
-  for (const { seq, event: e } of events) {
-    const data = (e.data ?? {}) as Record<string, unknown>;
-    if (e.type === 'lead.created' && e.partnerid === partnerId && e.id.startsWith(leadPrefix))
-      leads.set(e.id, [...(leads.get(e.id) ?? []), seq]);
-    if ((e.type === 'partner.created' || e.type === 'partner.updated') && data.partner_id === partnerId && typeof data.name === 'string') {
-      partnerName = data.name;
-    }
-    if (e.type === 'api_key.created' && data.partner_id === partnerId) keys.set(String(data.api_key_id), 'active');
-    if (e.type === 'api_key.revoked' && data.partner_id === partnerId) keys.set(String(data.api_key_id), 'revoked');
-    if (e.type === 'rollback.completed' && typeof data.incident_id === 'string') toggles.add(data.incident_id);
-  }
-  return { leads, partnerName, keys, completedRollbacks: toggles };
-}
-
-/** Webhook receipts grouped: per event id the distinct webhook-ids, and per webhook-id how often it arrived. */
-export function countReceipts(receipts: Receipt[], eventIdPrefix: string, type = 'lead.created') {
-  const byEvent = new Map<string, Set<string>>();
-  const byWebhookId = new Map<string, number>();
-  for (const r of receipts) {
-    if (r.type !== type || !r.eventId.startsWith(eventIdPrefix)) continue;
-    byEvent.set(r.eventId, (byEvent.get(r.eventId) ?? new Set()).add(r.webhookId));
-    byWebhookId.set(r.webhookId, (byWebhookId.get(r.webhookId) ?? 0) + 1);
-  }
-  return {
-    byEvent,
-    /** Events delivered under more than one webhook-id: two deliveries of one event to one endpoint. */
-    doubled: [...byEvent].filter(([, ids]) => ids.size > 1).map(([id]) => id),
-    /** The same webhook-id received again (an at-least-once repeat the receiver can drop). */
-    repeats: [...byWebhookId.values()].reduce((n, c) => n + (c - 1), 0),
-  };
-}
-
-export function summarize(load: Load) {
-  const byStatus: Record<string, number> = {};
-  for (const a of load.attempts) {
-    const k = a.status === 0 ? `error:${a.error}` : String(a.status);
-    byStatus[k] = (byStatus[k] ?? 0) + 1;
-  }
-  const unavailable = load.attempts.filter((a) => a.status === 503);
-  return {
-    events: load.sent(),
-    acknowledged: load.acked.size,
-    abandoned: load.abandoned.length,
-    attempts: load.attempts.length,
-    by_status: byStatus,
-    status_503_without_retry_after: unavailable.filter((a) => !a.retryAfter).length,
-  };
-}
+export * from './load.ts';
+export * from './oracle.ts';
 
 /** Waits until every projection of every given service has no lag; resolves with how long that took. */
 export async function waitCaughtUp(stack: Stack, services: ServiceName[], timeoutMs: number): Promise<number> {

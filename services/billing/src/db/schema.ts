@@ -1,4 +1,6 @@
 import type { PlatformTables } from '@pep/db';
+import type { Generated } from 'kysely';
+import type { StripeTables } from './stripe-schema.ts';
 
 /** Read models of the billing service; every table is a projection of the stream and can be rebuilt from it. */
 export interface BillingTables {
@@ -74,7 +76,52 @@ export interface BillingTables {
     due_date: string | null;
     created_at: string;
     seq: number;
+    amount_paid: Generated<string>;
+    paid_at: string | null;
+    payment_ref: string | null;
+    failed_attempts: Generated<number>;
+    next_retry_at: string | null;
+    /** Sum of the credit notes issued against it. */
+    credited: Generated<string>;
+    /** The usage per meter the invoice charged (late usage is the difference found later). */
+    usage: unknown;
+    /** The billing time zone its period was cut in. */
+    timezone: string | null;
+  };
+  credit_notes: {
+    id: string;
+    invoice_id: string;
+    partner_id: string;
+    number: string;
+    amount: string;
+    currency: string;
+    reason: string;
+    lines: unknown;
+    issued_at: string;
+    seq: number;
+  };
+  /** What billing knows of each partner (partner.created / partner.updated, billing.partner_settings_updated). */
+  billing_contacts: {
+    partner_id: string;
+    name: string | null;
+    email: string | null;
+    timezone: string | null;
+    seq: number;
+  };
+  /** Mails to send (not a read model: rows are kept when projections are rebuilt, so nothing is mailed twice). */
+  mail_outbox: {
+    id: string;
+    kind: string;
+    partner_id: string | null;
+    ref: string | null;
+    payload: unknown;
+    status: Generated<'pending' | 'sent' | 'failed'>;
+    attempts: Generated<number>;
+    next_attempt_at: Generated<Date>;
+    last_error: string | null;
+    created_at: Generated<Date>;
+    sent_at: Date | null;
   };
 }
 
-export type BillingDB = BillingTables & PlatformTables;
+export type BillingDB = BillingTables & StripeTables & PlatformTables;

@@ -5,6 +5,7 @@ import { z } from 'zod';
 import { type InvoiceJobDeps, runInvoices } from '../app/invoice-job.ts';
 import { decideInvoiceStatus, invoiceAggregate } from '../domain/invoice/invoice.ts';
 import { formatDate } from '../domain/pricing/period.ts';
+import { creditNotesOf } from '../projections/invoices/documents.ts';
 import { invoiceById, invoiceView, listInvoices } from '../projections/invoices/index.ts';
 import { readScope } from './tenant.ts';
 
@@ -41,7 +42,7 @@ export function invoiceHandlers(deps: InvoiceJobDeps & { now: () => Date }) {
       const row = await invoiceById(deps.db, id);
       if (!row) throw new NotFoundError(`invoice ${id} not found`);
       assertVisible(req.principal, row.partner_id, `invoice ${id}`);
-      return ok(invoiceView(row));
+      return ok(invoiceView(row, await creditNotesOf(deps.db, id)));
     },
     'invoices.list': async (req: RpcRequest) => {
       const q = parseOrThrow(ListQuery, req.query ?? {});
@@ -54,7 +55,29 @@ export function invoiceHandlers(deps: InvoiceJobDeps & { now: () => Date }) {
         startingAfter = { period_start: cursor.period_start, id: cursor.id };
       }
       const rows = await listInvoices(deps.db, { partnerId, limit: q.limit, ...(startingAfter ? { startingAfter } : {}) });
-      return ok({ data: rows.slice(0, q.limit).map(invoiceView), has_more: rows.length > q.limit });
+      const page = rows.slice(0, q.limit);
+      const notes = page.length
+        ? await deps.db
+            .selectFrom('credit_notes')
+            .selectAll()
+            .where(
+              'invoice_id',
+              'in',
+              page.map((r) => r.id),
+            )
+            .orderBy('issued_at')
+            .orderBy('id')
+            .execute()
+        : [];
+      return ok({
+        data: page.map((r) =>
+          invoiceView(
+            r,
+            notes.filter((n) => n.invoice_id === r.id),
+          ),
+        ),
+        has_more: rows.length > q.limit,
+      });
     },
   };
 }

@@ -13,6 +13,7 @@ import {
   waitUntil,
 } from '@pep/testing';
 import type { BillingDB } from '../../src/db/schema.ts';
+import { startStripeFor } from './stripe.ts';
 import { SERVICE_NAME } from '../../src/service.ts';
 
 export { admin, envelope } from '@pep/testing';
@@ -22,12 +23,15 @@ export const partnerPrincipal = (partnerId: string): Principal => sharedPartnerP
 export const statusOf = (r: RpcReply) => (r.ok ? r.status : r.problem.status);
 
 /** Starts billing as its own process against this test's stream and database, with an RPC caller and its database. */
-export async function startBillingProcess(names: TestNames, env: Record<string, string> = {}) {
+export async function startBillingProcess(names: TestNames, env: Record<string, string> = {}, opts: { stripe?: boolean } = {}) {
   const t = await createTestBus(names, [SERVICE_NAME]);
   const db = createDb<BillingDB>(dbUrl(names, SERVICE_NAME), { max: 2 });
+  // With `stripe`, a fake Stripe whose webhooks reach the service as the gateway forwards a raw route (without it,
+  // serviceEnv's placeholder keys point at a closed port: finalized invoices stay open, collection retries).
+  const stripe = opts.stripe ? await startStripeFor(t.bus.nc, names) : undefined;
   const start = async () => {
     const healthPort = await freePort();
-    const proc = spawnService(SERVICE_NAME, serviceEnv(names, { HEALTH_PORT: String(healthPort), ...env }));
+    const proc = spawnService(SERVICE_NAME, serviceEnv(names, { HEALTH_PORT: String(healthPort), ...stripe?.env, ...env }));
     await waitReady(`http://127.0.0.1:${healthPort}/readyz`, proc);
     return proc;
   };
@@ -50,6 +54,7 @@ export async function startBillingProcess(names: TestNames, env: Record<string, 
   return {
     bus: t.bus,
     db,
+    stripe,
     call,
     ok,
     checkpoint,
@@ -70,6 +75,7 @@ export async function startBillingProcess(names: TestNames, env: Record<string, 
     replica: start,
     async stop() {
       await proc.stop();
+      await stripe?.close();
       await db.destroy();
       await t.cleanup();
     },

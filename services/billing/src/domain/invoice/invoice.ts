@@ -11,20 +11,51 @@ export const invoiceIdOf = (partnerId: string, month: Period) => `inv_${partnerI
 export interface InvoiceState {
   created: boolean;
   partnerId?: string;
+  currency?: string;
+  total?: number;
   /** The statuses the invoice's own subject decides (open comes from the issuer's numbering subject). */
   closed?: 'void' | 'uncollectible';
+  /** Set by the first recorded payment. */
+  paid?: boolean;
+  amountPaid?: number;
+  /** Payment references already recorded (a payment is recorded once per reference). */
+  payments?: string[];
+  /** `<payment_ref>#<attempt>` of every recorded failed attempt. */
+  failures?: string[];
+  /** Sum of the credit notes issued against the invoice (minor units). */
+  credited?: number;
+  creditNotes?: string[];
 }
 export const invoiceAggregate: AggregateKind<InvoiceState> = {
   kind: 'billing_invoice',
   initial: () => ({ created: false }),
   evolve: (s, e) => {
     switch (e.type) {
-      case 'billing.invoice_created':
-        return { created: true, partnerId: (e.data as { partner_id: string }).partner_id };
+      case 'billing.invoice_created': {
+        const d = e.data as { partner_id: string; currency?: string; total?: number };
+        return {
+          created: true,
+          partnerId: d.partner_id,
+          ...(d.currency ? { currency: d.currency } : {}),
+          ...(d.total !== undefined ? { total: d.total } : {}),
+        };
+      }
       case 'billing.invoice_voided':
         return { ...s, closed: 'void' };
       case 'billing.invoice_marked_uncollectible':
         return { ...s, closed: 'uncollectible' };
+      case 'billing.invoice_paid': {
+        const d = e.data as { amount: number; payment_ref: string };
+        return { ...s, paid: true, amountPaid: (s.amountPaid ?? 0) + d.amount, payments: [...(s.payments ?? []), d.payment_ref] };
+      }
+      case 'billing.invoice_payment_failed': {
+        const d = e.data as { attempt: number; payment_ref: string };
+        return { ...s, failures: [...(s.failures ?? []), `${d.payment_ref}#${d.attempt}`] };
+      }
+      case 'billing.credit_note_issued': {
+        const d = e.data as { credit_note_id: string; amount: number };
+        return { ...s, credited: (s.credited ?? 0) + d.amount, creditNotes: [...(s.creditNotes ?? []), d.credit_note_id] };
+      }
       default:
         return s;
     }
@@ -38,8 +69,8 @@ export type InvoiceStatusCommand =
 
 /**
  * draft → open → paid | void | uncollectible. A draft, open or uncollectible invoice may be voided (again: nothing);
- * only an open (finalized) invoice may be marked uncollectible. A finalized invoice is never edited: corrections
- * are credit notes (not built yet).
+ * only an open (finalized) invoice may be marked uncollectible; a paid one is neither. A finalized invoice is never
+ * edited: corrections are credit notes (credit-note.ts), payments are recorded by payment.ts.
  */
 export function decideInvoiceStatus(c: InvoiceStatusCommand, state: InvoiceState): { type: string; data: Record<string, unknown> }[] {
   if (!state.created || !state.partnerId) throw new NotFoundError(`invoice ${c.invoiceId} not found`);
@@ -47,9 +78,11 @@ export function decideInvoiceStatus(c: InvoiceStatusCommand, state: InvoiceState
   switch (c.type) {
     case 'VoidInvoice':
       if (state.closed === 'void') return [];
+      if (state.paid) throw new IllegalTransitionError(`invoice ${c.invoiceId} is paid; correct it with a credit note`);
       return [{ type: 'billing.invoice_voided' as const, data: { ...base, ...(c.reason ? { reason: c.reason } : {}) } }];
     case 'MarkUncollectible':
       if (state.closed === 'uncollectible') return [];
+      if (state.paid) throw new IllegalTransitionError(`invoice ${c.invoiceId} is paid`);
       if (state.closed === 'void') throw new IllegalTransitionError(`invoice ${c.invoiceId} is void`);
       if (!c.finalized) throw new IllegalTransitionError(`invoice ${c.invoiceId} is a draft; only an open invoice can be uncollectible`);
       return [{ type: 'billing.invoice_marked_uncollectible' as const, data: base }];
@@ -62,7 +95,15 @@ export function decideInvoiceStatus(c: InvoiceStatusCommand, state: InvoiceState
 
 /** Creating an invoice that exists decides nothing (a second run, a second replica, a restart). */
 export function decideCreateInvoice(
-  c: { invoiceId: string; partnerId: string; subscriptionId: string; month: Period; draft: Quote },
+  c: {
+    invoiceId: string;
+    partnerId: string;
+    subscriptionId: string;
+    month: Period;
+    draft: Quote;
+    usage?: Record<string, number>;
+    timezone?: string;
+  },
   state: InvoiceState,
 ) {
   if (state.created) return [];
@@ -77,6 +118,8 @@ export function decideCreateInvoice(
         currency: c.draft.currency,
         lines: c.draft.lines,
         total: c.draft.total,
+        ...(c.usage ? { usage: c.usage } : {}),
+        ...(c.timezone ? { timezone: c.timezone } : {}),
       },
     },
   ];

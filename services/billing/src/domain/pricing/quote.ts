@@ -3,7 +3,7 @@ import { formatDecimal, mul, parseDecimal, ratio, roundMinor } from './money.ts'
 import { daysBetween, type IsoDate, type Period } from './period.ts';
 import { type PricedUsage, priceUsageCharge, type TierLine } from './usage-charge.ts';
 
-export type LineKind = 'flat_fee' | 'usage' | 'revenue_share' | 'proration_credit' | 'proration_charge';
+export type LineKind = 'flat_fee' | 'usage' | 'late_usage' | 'revenue_share' | 'proration_credit' | 'proration_charge';
 
 /** A line item: quantity × unit price (decimal, minor units) = amount (integer minor units, negative for credits). */
 export interface LineItem {

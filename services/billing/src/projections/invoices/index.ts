@@ -1,8 +1,9 @@
 import type { StoredEvent } from '@pep/contracts';
 import { aggregateFilter, type Projection } from '@pep/events';
-import { type Kysely, sql } from 'kysely';
+import { type Kysely, type Selectable, sql } from 'kysely';
 import type { BillingDB } from '../../db/schema.ts';
 import { INVOICES_PROJECTION } from '../../domain/invoice/invoice.ts';
+import { applyInvoiceDocuments, creditNoteView } from './documents.ts';
 
 export { INVOICES_PROJECTION };
 export const INVOICE_EVENT_TYPES = [
@@ -10,6 +11,9 @@ export const INVOICE_EVENT_TYPES = [
   'billing.invoice_finalized',
   'billing.invoice_voided',
   'billing.invoice_marked_uncollectible',
+  'billing.invoice_paid',
+  'billing.invoice_payment_failed',
+  'billing.credit_note_issued',
 ] as const;
 
 interface Created {
@@ -20,6 +24,8 @@ interface Created {
   currency: string;
   lines: unknown[];
   total: number;
+  usage?: Record<string, number>;
+  timezone?: string;
 }
 interface Finalized {
   invoice_id: string;
@@ -36,6 +42,7 @@ export function invoicesProjection(prefix: string): Projection<BillingDB> {
     filterSubject: aggregateFilter(prefix),
     async apply(trx, events: StoredEvent[]) {
       for (const e of events) {
+        await applyInvoiceDocuments(trx, e);
         if (e.type === 'billing.invoice_created') {
           const d = e.data as Created;
           await trx
@@ -56,6 +63,8 @@ export function invoicesProjection(prefix: string): Projection<BillingDB> {
               due_date: null,
               created_at: e.time,
               seq: e.seq,
+              usage: d.usage ? JSON.stringify(d.usage) : null,
+              timezone: d.timezone ?? null,
             })
             .onConflict((oc) => oc.column('id').doNothing())
             .execute();
@@ -73,6 +82,29 @@ export function invoicesProjection(prefix: string): Projection<BillingDB> {
             })
             .where('id', '=', d.invoice_id)
             .execute();
+        } else if (e.type === 'billing.invoice_paid') {
+          const d = e.data as { invoice_id: string; amount: number; payment_ref: string; paid_at: string };
+          await trx
+            .updateTable('invoices')
+            .set((eb) => ({
+              status: 'paid',
+              amount_paid: sql<string>`${eb.ref('amount_paid')} + ${d.amount}`,
+              paid_at: d.paid_at,
+              payment_ref: d.payment_ref,
+              next_retry_at: null,
+            }))
+            .where('id', '=', d.invoice_id)
+            .execute();
+        } else if (e.type === 'billing.invoice_payment_failed') {
+          const d = e.data as { invoice_id: string; attempt: number; next_retry_at?: string };
+          await trx
+            .updateTable('invoices')
+            .set((eb) => ({
+              failed_attempts: sql<number>`greatest(${eb.ref('failed_attempts')}, ${d.attempt})`,
+              next_retry_at: d.next_retry_at ?? null,
+            }))
+            .where('id', '=', d.invoice_id)
+            .execute();
         } else if (e.type === 'billing.invoice_voided' || e.type === 'billing.invoice_marked_uncollectible') {
           await trx
             .updateTable('invoices')
@@ -83,13 +115,14 @@ export function invoicesProjection(prefix: string): Projection<BillingDB> {
       }
     },
     async reset(trx) {
+      await trx.deleteFrom('credit_notes').execute();
       await trx.deleteFrom('invoices').execute();
     },
   };
 }
 
-type Row = BillingDB['invoices'];
-export function invoiceView(r: Row) {
+type Row = Selectable<BillingDB['invoices']>;
+export function invoiceView(r: Row, notes: BillingDB['credit_notes'][] = []) {
   return {
     object: 'invoice' as const,
     id: r.id,
@@ -100,6 +133,16 @@ export function invoiceView(r: Row) {
     total: Number(r.total),
     period: { start: r.period_start, end: r.period_end },
     due_date: r.due_date,
+    credited: Number(r.credited ?? 0),
+    amount_paid: Number(r.amount_paid ?? 0),
+    amount_due:
+      r.status === 'open' || r.status === 'draft' ? Math.max(0, Number(r.total) - Number(r.credited ?? 0) - Number(r.amount_paid ?? 0)) : 0,
+    timezone: r.timezone ?? 'UTC',
+    credit_notes: notes.map(creditNoteView),
+    paid_at: r.paid_at ?? null,
+    payment_ref: r.payment_ref ?? null,
+    failed_attempts: Number(r.failed_attempts ?? 0),
+    next_retry_at: r.next_retry_at ?? null,
     lines: r.lines,
     created_at: r.created_at,
   };
