@@ -22,3 +22,4 @@ export * from './github/index.ts';
 export * from './billing/index.ts';
 export * from './marketplace/index.ts';
 export * from './ops/index.ts';
+export * from './stats/index.ts';

@@ -45,6 +45,10 @@ export async function demoMarketplace(base: string, auth: Record<string, string>
       health_url: `${endpoints.url}/health`,
       privacy_url: 'https://acme.example/privacy',
       terms_url: 'https://acme.example/terms',
+      // listing fields the published snapshot carries (application.published v2); the rest comes with the draft
+      tagline: 'Quotes your policies in seconds',
+      categories: ['policies'],
+      support_email: 'support@acme.example',
     });
     const appId = String(app.body.id);
     for (const action of ['submit', 'start-review', 'approve', 'publish']) await call('POST', `/v1/applications/${appId}/${action}`, {});

@@ -326,6 +326,7 @@ function goodParams(op: Operation): Record<string, string> {
     ['/v1/marketplace/listings/{id}', { id: 'lst_01jzzzzzzzzzzzzzzzzzzzzzzz', customer_id: 'cust_fuzz' }],
     ['/v1/marketplace/reviews/{id}', { id: `rev_${'z'.repeat(32)}` }],
     ['/v1/marketplace/categories/{slug}', { slug: 'fuzz-category' }],
+    ['/v1/marketplace/rankings/{kind}', { kind: 'trending' }],
     ['/v1/partner-users/{id}', { id: fx.user as string }],
     // A well-formed payout id of the fixture partner (no payout exists): the route reaches billing, which answers 404.
     ['/v1/billing/payouts/{id}', { id: `po_${fx.partner}_202601` }],

@@ -1,10 +1,11 @@
 import { z } from 'zod';
-import { safeText } from '../common/text.ts';
+import { safeEmail, safeText, safeUrl } from '../common/text.ts';
 import { idParams, PlatformId } from '../common/ids.ts';
 import { ScopeSchema } from '../identity/scopes.ts';
 import { PageQuerySchema, pageOf } from '../http/pagination.ts';
 import { defineRoutes, type RouteContract } from '../http/routes.ts';
-import { ApplicationStatusSchema, SecurityValidationSchema } from './events.ts';
+import { CategorySlugSchema, PricingPlanSchema } from '../marketplace/listing.ts';
+import { ApplicationStatusSchema, SecurityValidationSchema, applicationListingFields } from './events.ts';
 
 export const ReviewNoteSchema = z
   .object({ action: safeText(), reviewer: safeText(), note: safeText().nullable(), at: safeText() })
@@ -23,6 +24,7 @@ export const ApplicationSchema = z
     health_url: safeText().nullable(),
     privacy_url: safeText().nullable(),
     terms_url: safeText().nullable(),
+    ...applicationListingFields,
     status: ApplicationStatusSchema,
     validation: SecurityValidationSchema.nullable().describe('Results of the automated security validation of the last submit'),
     review_notes: z.array(ReviewNoteSchema),
@@ -46,6 +48,32 @@ const editable = {
   terms_url: url(),
 };
 
+const httpsUrl = () => safeUrl({ protocol: /^https?$/ }).max(2048);
+/** The marketplace listing fields as a partner states them (each optional; see docs/marketplace.md). */
+const listingEditable = {
+  tagline: safeText().trim().min(1).max(120),
+  long_description: safeText().trim().min(1).max(20_000).describe('Markdown (raw HTML is not rendered)'),
+  logo_url: httpsUrl(),
+  screenshots: z
+    .array(httpsUrl())
+    .max(5)
+    .refine((s) => s.length === 0 || s.length >= 3, { message: 'state 3 to 5 screenshots (or none yet)' }),
+  categories: z.array(CategorySlugSchema).max(3),
+  support_email: safeEmail().max(254),
+  documentation_url: httpsUrl(),
+  pricing_plans: z.array(PricingPlanSchema).max(5),
+};
+const optionalListing = {
+  tagline: listingEditable.tagline.optional(),
+  long_description: listingEditable.long_description.optional(),
+  logo_url: listingEditable.logo_url.optional(),
+  screenshots: listingEditable.screenshots.optional(),
+  categories: listingEditable.categories.optional(),
+  support_email: listingEditable.support_email.optional(),
+  documentation_url: listingEditable.documentation_url.optional(),
+  pricing_plans: listingEditable.pricing_plans.optional(),
+};
+
 /** URLs are checked on submit (the security validation), not at creation, so a draft can be saved incomplete. */
 export const CreateApplicationBody = z
   .object({
@@ -56,6 +84,7 @@ export const CreateApplicationBody = z
     health_url: editable.health_url.optional(),
     privacy_url: editable.privacy_url.optional(),
     terms_url: editable.terms_url.optional(),
+    ...optionalListing,
     partner_id: PlatformId('prt').optional().describe('Owner; required for admin credentials'),
   })
   .strict()
@@ -71,6 +100,12 @@ export const UpdateApplicationBody = z
     health_url: editable.health_url.nullable().optional(),
     privacy_url: editable.privacy_url.nullable().optional(),
     terms_url: editable.terms_url.nullable().optional(),
+    ...optionalListing,
+    tagline: listingEditable.tagline.nullable().optional(),
+    long_description: listingEditable.long_description.nullable().optional(),
+    logo_url: listingEditable.logo_url.nullable().optional(),
+    support_email: listingEditable.support_email.nullable().optional(),
+    documentation_url: listingEditable.documentation_url.nullable().optional(),
   })
   .strict()
   .refine((b) => Object.keys(b).length > 0, { message: 'at least one field is required' })

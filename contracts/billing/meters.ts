@@ -30,7 +30,15 @@ export const MeterSchema = z
       .optional()
       .describe('Only events that came from outside (external) or only domain events; absent: both'),
     aggregation: MeterAggregationSchema,
-    value_path: ValuePathSchema.optional().describe('Required unless aggregation is count'),
+    value_path: ValuePathSchema.optional().describe('Required unless aggregation is count or delta_by_type is given'),
+    delta_by_type: z
+      .record(safeText().regex(/^[a-z][a-z0-9_]*(\.[a-z][a-z0-9_]*)+$/), z.number().int().min(-1000).max(1000))
+      .refine((d) => Object.keys(d).length >= 1 && Object.keys(d).length <= 20, { message: '1 to 20 event types' })
+      .optional()
+      .describe(
+        'A running total instead of a value read from the event: each event type adds its constant (install.created: 1, ' +
+          'install.removed: -1); with aggregation latest a window holds the total at its last change (a gauge)',
+      ),
     group_by: z
       .record(safeText().regex(/^[a-z][a-z0-9_]{0,63}$/, 'group names are lower-case snake_case'), ValuePathSchema)
       .refine((g) => Object.keys(g).length <= 5, { message: 'at most 5 groups' })
@@ -38,8 +46,10 @@ export const MeterSchema = z
   })
   .strict()
   .superRefine((m, ctx) => {
-    if (m.aggregation !== 'count' && !m.value_path)
+    if (m.aggregation !== 'count' && !m.value_path && !m.delta_by_type)
       ctx.addIssue({ code: 'custom', path: ['value_path'], message: `value_path is required for aggregation ${m.aggregation}` });
+    if (m.delta_by_type && (m.aggregation === 'count' || m.aggregation === 'unique_count' || m.value_path))
+      ctx.addIssue({ code: 'custom', path: ['delta_by_type'], message: 'delta_by_type goes with sum, max or latest and no value_path' });
   })
   .meta({ id: 'Meter' });
 export type Meter = z.output<typeof MeterSchema>;
@@ -50,7 +60,8 @@ export const BUSINESS_EVENT_FAMILIES = ['lead.*', 'policy.*', 'claim.*', 'user.*
 /**
  * Built-in meters. `api_requests` folds the gateway's per-partner-per-minute rollups; `events_ingested` counts
  * the business events partners publish; `webhook_deliveries_succeeded` counts the dispatcher's successful
- * deliveries.
+ * deliveries (the sum of the dispatcher's per-minute rollups); `active_installs` is a gauge of a partner's active
+ * marketplace installs (+1 per install, -1 per uninstall; a window's value is the count after its last change).
  */
 export const BUILTIN_METERS: readonly Meter[] = Object.freeze([
   {
@@ -75,5 +86,13 @@ export const BUILTIN_METERS: readonly Meter[] = Object.freeze([
     origin: 'domain',
     aggregation: 'sum',
     value_path: '$.succeeded',
+  },
+  {
+    code: 'active_installs',
+    name: 'Active marketplace installs',
+    event_type: ['install.created', 'install.removed'],
+    origin: 'domain',
+    aggregation: 'latest',
+    delta_by_type: { 'install.created': 1, 'install.removed': -1 },
   },
 ]);

@@ -22,7 +22,10 @@ export const ListingSchema = z
     partner_name: safeText().nullable(),
     name: safeText(),
     tagline: safeText().nullable().describe("From the listing's published content (null until the partner publishes a draft)"),
-    description: safeText(),
+    description: safeText().describe('Long description as its partner wrote it (Markdown)'),
+    description_html: safeText().describe(
+      'The description rendered from Markdown: raw HTML not rendered, links only http(s)/mailto with rel="nofollow noopener noreferrer", images only http(s)',
+    ),
     categories: z.array(safeText()),
     pricing: PricingModelSchema.nullable().describe('null: the listing states no pricing yet'),
     official: z.boolean().describe("Badge of a technology partner's listing"),

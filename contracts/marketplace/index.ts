@@ -3,3 +3,4 @@ export * from './events.ts';
 export * from './http.ts';
 export * from './listing.ts';
 export * from './curation-http.ts';
+export * from './rankings-http.ts';

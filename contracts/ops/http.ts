@@ -140,7 +140,7 @@ function opsRoutesOf(service: OpsService): RouteContract[] {
       summary: `${service}: process a dead-lettered event again (after its cause was fixed)`,
       pattern: 'ops.dead-letters.retry',
       body: DeadLetterActionBody,
-      success: { status: 200, schema: z.object({ id: z.number().int(), retried: z.boolean() }).loose() },
+      success: { status: 200, schema: z.object({ id: z.number().int(), retried: z.boolean() }).catchall(safeJson()) },
       errors: [403],
     },
     {

@@ -214,6 +214,7 @@ describe('metering from the stream', () => {
       ['api_requests', true],
       ['events_ingested', true],
       ['webhook_deliveries_succeeded', true],
+      ['active_installs', true],
       ['ai_tokens', false],
       ['ai_users', false],
       ['peak_seats', false],

@@ -10,6 +10,7 @@ import { OpsModule } from './ops/ops.module.ts';
 import { PortalModule } from './portal/portal.module.ts';
 import { RateLimitModule } from './rate-limit/rate-limit.module.ts';
 import { RoutesModule } from './routing/routes.module.ts';
+import { UsageModule } from './usage/usage.module.ts';
 
 /**
  * The gateway's module list, in one place. Add a module with one line: an auth strategy module registers
@@ -18,6 +19,7 @@ import { RoutesModule } from './routing/routes.module.ts';
  */
 // biome-ignore format: one module per line, so adding one is a one-line change
 const modules = [
+  UsageModule,
   HttpModule,
   AuthModule,
   IdentityModule,

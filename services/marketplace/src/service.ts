@@ -12,13 +12,20 @@ import { marketplaceHandlers } from './handlers/index.ts';
 import { categoriesProjection } from './projections/categories/index.ts';
 import { catalogProjection } from './projections/catalog/index.ts';
 import { installsProjection } from './projections/installs/index.ts';
+import { integrationHealthProjection } from './projections/integration-health/index.ts';
 import { reviewsProjection } from './projections/reviews/index.ts';
 
 export const SERVICE_NAME = 'marketplace';
 
 /** Read models of the marketplace (each rebuildable from the stream: `pnpm ops rebuild`). */
 export function marketplaceProjections(prefix: string): Projection<MarketplaceDB>[] {
-  return [catalogProjection(prefix), installsProjection(prefix), reviewsProjection(prefix), categoriesProjection(prefix)];
+  return [
+    catalogProjection(prefix),
+    installsProjection(prefix),
+    reviewsProjection(prefix),
+    categoriesProjection(prefix),
+    integrationHealthProjection(prefix),
+  ];
 }
 
 type Ctx = ServiceContext<MarketplaceDB, MarketplaceSettings>;

@@ -27,6 +27,8 @@ import { startNotifications } from './notifications/notifier.ts';
 import { partnersProjection } from './projections/partners/index.ts';
 import { ticketsProjection } from './projections/tickets/index.ts';
 import { partnerUsersProjection } from './projections/partner-users/index.ts';
+import { statsProjection } from './projections/stats/index.ts';
+import { statsHandlers } from './handlers/stats.ts';
 import { seedPortalUsers } from './app/seed-users.ts';
 
 export const SERVICE_NAME = 'partner-registry';
@@ -42,6 +44,7 @@ export function registryProjections(prefix: string): Projection<RegistryDB>[] {
     apiKeysProjection(prefix),
     oauthClientsProjection(prefix),
     partnerUsersProjection(prefix),
+    statsProjection(prefix),
   ];
 }
 
@@ -55,6 +58,7 @@ export function registryHandlers(deps: HandlerDeps): Record<string, RpcHandler> 
     ...ticketHandlers(deps),
     ...identityHandlers(deps),
     ...accountHandlers(deps),
+    ...statsHandlers(deps),
   };
 }
 

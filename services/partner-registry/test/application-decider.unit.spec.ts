@@ -35,6 +35,16 @@ const good = {
   health_url: 'https://8.8.8.8/health',
   privacy_url: 'https://acme.test/privacy',
   terms_url: 'https://acme.test/terms',
+  tagline: 'Leads both ways',
+  long_description: '# CRM sync\n\nKeeps **leads** in step with your CRM.',
+  logo_url: 'https://cdn.acme.test/logo.png',
+  screenshots: ['https://cdn.acme.test/1.png', 'https://cdn.acme.test/2.png', 'https://cdn.acme.test/3.png'],
+  categories: ['leads'],
+  support_email: 'help@acme.test',
+  documentation_url: 'https://docs.acme.test',
+  pricing_plans: [
+    { name: 'Team', model: 'flat' as const, amount: 1900, currency: 'EUR', interval: 'month' as const, unit: null, trial_days: 14 },
+  ],
 };
 const created: ApplicationEvent = {
   type: 'application.created',
@@ -135,6 +145,38 @@ describe('application decider', () => {
       .when({ type: 'PublishApplication', data: { application_id: 'app_1' }, partner_status: 'active', now })
       .events();
     expect(published).toMatchObject({ type: 'application.published', data: { ...good, partner_id: 'prt_1', status: 'published' } });
+  });
+
+  it('a draft edit of the listing fields is what the published snapshot carries', () => {
+    const edit: ApplicationCommand = {
+      type: 'UpdateApplication',
+      data: { application_id: 'app_1', tagline: 'Sync leads in seconds', categories: ['leads', 'developer-tools'], logo_url: null },
+    };
+    const [updated] = applications.given([created]).when(edit).events();
+    expect(updated).toEqual({
+      type: 'application.updated',
+      data: {
+        application_id: 'app_1',
+        partner_id: 'prt_1',
+        tagline: 'Sync leads in seconds',
+        categories: ['leads', 'developer-tools'],
+        logo_url: null,
+      },
+    });
+    // unchanged values are not repeated
+    expect(
+      applications
+        .given([created])
+        .when({ type: 'UpdateApplication', data: { application_id: 'app_1', tagline: good.tagline } })
+        .events(),
+    ).toEqual([]);
+    const s = applications.given([created, updated as ApplicationEvent]).state;
+    expect(s).toMatchObject({
+      tagline: 'Sync leads in seconds',
+      categories: ['leads', 'developer-tools'],
+      logo_url: null,
+      support_email: 'help@acme.test',
+    });
   });
 
   it('refuses approval when the validation failed, and out-of-order transitions', () => {

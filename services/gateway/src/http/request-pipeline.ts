@@ -10,6 +10,8 @@ import { IDEMPOTENCY_KEY_PATTERN, requestHash } from '../idempotency/idempotency
 import { IdempotencyService } from '../idempotency/idempotency.service.ts';
 import { RateLimiter } from '../rate-limit/rate-limiter.ts';
 import { LOGGER } from '../tokens.ts';
+import type { ApiUsageRollup } from '../usage/api-usage-rollup.ts';
+import { API_USAGE_ROLLUP } from '../usage/usage.module.ts';
 import { type HttpResult, problem, problemResult, sendResult } from './http-result.ts';
 import { httpServerSpan } from './http-span.ts';
 
@@ -45,6 +47,7 @@ export class RequestPipeline {
     @Inject(IdempotencyService) private readonly idempotency: IdempotencyService,
     @Inject(LOGGER) private readonly logger: Logger,
     @Inject(SessionAuthenticator) private readonly sessions: SessionAuthenticator,
+    @Inject(API_USAGE_ROLLUP) private readonly usage: ApiUsageRollup,
   ) {}
 
   async handle(
@@ -55,12 +58,15 @@ export class RequestPipeline {
     bodyForHash: () => string | Uint8Array | undefined = () => jsonBodyForHash(req.body),
   ): Promise<FastifyReply> {
     const requestId = String(req.id);
+    const startedAt = performance.now();
+    let principal: Principal | undefined;
     const span = httpServerSpan(req, route);
     const traceparent = span.traceparent;
     let headers: Record<string, string> | undefined;
     let result: HttpResult;
     try {
-      const principal = await this.authorize(req, route);
+      principal = await this.authenticate(req, route);
+      if (principal && !route.public) this.check(principal, route);
       const limit = this.rateLimiter.check(principal, route, req.ip);
       const decision = limit instanceof Promise ? await limit : limit;
       if (decision.headers !== undefined) headers = { ...decision.headers };
@@ -100,10 +106,12 @@ export class RequestPipeline {
     if (headers !== undefined) reply.headers(headers);
     const sent = sendResult(reply, result);
     span.end(reply.statusCode);
+    // Usage rollups (billing, integration metrics): Map increments only, appended once a minute.
+    this.usage.record(principal, reply.statusCode, performance.now() - startedAt);
     return sent;
   }
 
-  private async authorize(req: FastifyRequest, route: PipelineRoute): Promise<Principal | undefined> {
+  private async authenticate(req: FastifyRequest, route: PipelineRoute): Promise<Principal | undefined> {
     if (route.public) {
       // Sign-in and the other open account routes refuse a cross-site form post (login CSRF).
       if (route.path.startsWith('/v1/auth/')) this.sessions.checkOrigin(req, false);
@@ -112,16 +120,17 @@ export class RequestPipeline {
     }
     // No Authorization header but a portal session cookie: the session's principal (CSRF-checked when unsafe).
     const sessionSecret = this.sessions.secretOf(req);
-    const principal = sessionSecret
-      ? await this.sessions.authenticate(req, sessionSecret)
-      : await this.auth.authenticate(req.headers.authorization);
+    return sessionSecret ? this.sessions.authenticate(req, sessionSecret) : this.auth.authenticate(req.headers.authorization);
+  }
+
+  /** Admin-only and scope checks, after authentication (so a refused request still counts as the partner's usage). */
+  private check(principal: Principal, route: PipelineRoute): void {
     if (route.adminOnly && principal.kind !== 'admin') {
       throw new ForbiddenError('this operation needs an admin credential');
     }
     if (!scopeAllows(principal.scopes, route.scope)) {
       throw new ForbiddenError(`this operation needs the scope "${route.scope}"`, { extensions: { required_scope: route.scope } });
     }
-    return principal;
   }
 
   /** Any thrown error as a problem result; unexpected ones are logged and answered with an opaque 500. */

@@ -5,7 +5,23 @@ import { type CallMeta, marketplaceCommands, type UseCaseDeps } from './use-case
 import { decideListing } from '../domain/listing/decide.ts';
 import { type ListingAggregateState, listingAggregate } from '../domain/listing/listing-aggregate.ts';
 import { knownCategories } from '../projections/categories/index.ts';
-import { findListing } from '../projections/catalog/index.ts';
+import { findListing, type ListingRow } from '../projections/catalog/index.ts';
+
+/** The content a catalog row shows, as a draft starts from it. */
+function contentOfRow(r: ListingRow): ListingContent {
+  return {
+    tagline: r.tagline,
+    description: r.description || null,
+    logo_url: r.logo_url,
+    screenshots: r.screenshots,
+    categories: r.categories,
+    support_email: r.support_email,
+    documentation_url: r.documentation_url,
+    privacy_url: r.privacy_url,
+    terms_url: r.terms_url,
+    pricing_plans: r.pricing_plans,
+  };
+}
 
 /** Drafts, publishing and featuring: the listing (from the catalog) → its aggregate → pure decide → append. */
 export function createListingUseCases(opts: UseCaseDeps) {
@@ -26,8 +42,10 @@ export function createListingUseCases(opts: UseCaseDeps) {
 
   return {
     async draft(listingId: string, principal: Principal): Promise<ListingAggregateState> {
-      await listingFor(listingId, principal);
-      return (await commands.load(listingAggregate, listingId)).state;
+      const listing = await listingFor(listingId, principal);
+      const state = (await commands.load(listingAggregate, listingId)).state;
+      // Nothing of the listing's own went live yet: the application's snapshot (what the catalog shows) is the start.
+      return state.live ? state : { ...state, live: contentOfRow(listing) };
     },
 
     async saveDraft(listingId: string, principal: Principal, draft: ListingContent, m: CallMeta): Promise<ListingAggregateState> {
@@ -44,7 +62,7 @@ export function createListingUseCases(opts: UseCaseDeps) {
       const listing = await listingFor(listingId, principal);
       const now = opts.now();
       await commands.execute(listingAggregate, listingId, meta(listing.partner_id, m), (state) =>
-        decideListing({ type: 'PublishDraft', listing: refOf(listing), by: m.by, now }, state),
+        decideListing({ type: 'PublishDraft', listing: refOf(listing), by: m.by, now, snapshot: contentOfRow(listing) }, state),
       );
     },
 

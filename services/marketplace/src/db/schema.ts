@@ -36,6 +36,8 @@ export interface MarketplaceTables {
     featured_until: ColumnType<Date | null, string | null | undefined, string | null>;
     /** Taken off the marketplace by its partner or an admin (listing.unlisted): hidden like a retired one. */
     unlisted: ColumnType<boolean, boolean | undefined, boolean>;
+    /** The description rendered from Markdown (domain/listing/markdown.ts) when the catalog applied it. */
+    description_html: ColumnType<string, string | undefined, string>;
     /** Generated: weighted tsvector (name A, tagline B, description C). */
     search_doc: ColumnType<string, never, never>;
   };
@@ -76,6 +78,12 @@ export interface MarketplaceTables {
     hidden_reason: ColumnType<string | null, string | null | undefined, string | null>;
     reports: ColumnType<number, number | undefined, number>;
   };
+  /** Distinct lower-case words of listing names and taglines (typo correction; trigram GiST index). */
+  search_words: { word: string };
+  /** One row (id 1): every visible review's count and rating sum (the marketplace mean, C). */
+  rating_totals: { id: number; review_count: ColumnType<number, number, number>; rating_sum: ColumnType<number, number, number> };
+  /** Latest health of each integration (integration.connected / failed / health_checked on the registry's subjects). */
+  integration_health: { integration_id: string; application_id: string; status: string; seq: number };
   /** The admin-managed category list (from marketplace.category_* events). */
   categories: { slug: string; name: string; parent: string | null; seq: number };
   listing_ratings: {

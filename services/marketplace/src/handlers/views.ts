@@ -59,6 +59,7 @@ export function listingView(r: ListingRow, nowMs: number, prior: number | null):
     name: r.name,
     tagline: r.tagline,
     description: r.description,
+    description_html: r.description_html,
     categories: r.categories,
     pricing: pricingOf(r.pricing),
     official: r.official,

@@ -9,6 +9,7 @@ import type { ApiKeysTables } from '../projections/identity-api-keys/table.ts';
 import type { OAuthClientsTables } from '../projections/identity-oauth-clients/table.ts';
 import type { PartnerUsersTables } from '../projections/partner-users/table.ts';
 import type { SignInFailuresTables } from '../app/sign-in-failures-table.ts';
+import type { StatsTables } from '../projections/stats/table.ts';
 
 /** Every table of the registry's database; each read model contributes its own tables (one line each). */
 export interface RegistryDB
@@ -22,4 +23,5 @@ export interface RegistryDB
     ApiKeysTables,
     OAuthClientsTables,
     PartnerUsersTables,
-    SignInFailuresTables {}
+    SignInFailuresTables,
+    StatsTables {}

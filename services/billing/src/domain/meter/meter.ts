@@ -56,7 +56,11 @@ export function readEvent(meter: Meter, event: StoredEvent): MeterReading | unde
   const hour = hourOf(event.time);
   if (!hour) return undefined;
   let value: number | string = 1;
-  if (meter.aggregation !== 'count') {
+  if (meter.delta_by_type) {
+    const delta = meter.delta_by_type[event.type];
+    if (delta === undefined) return undefined;
+    value = delta;
+  } else if (meter.aggregation !== 'count') {
     const raw = readPath(event.data, meter.value_path as string);
     if (meter.aggregation === 'unique_count') {
       const s = scalar(raw);
@@ -78,6 +82,12 @@ export function readEvent(meter: Meter, event: StoredEvent): MeterReading | unde
   }
   return { partnerId, meter: meter.code, hour, groupKey, groups, value };
 }
+
+/**
+ * A running-total meter (`delta_by_type`): each event adds its type's constant to the partner's total and the
+ * reading is the total after it (folded with the meter's aggregation: latest makes it a gauge).
+ */
+export const isRunningTotal = (meter: Meter) => meter.delta_by_type !== undefined;
 
 /** Running fold of one (partner, meter, hour, group) cell. */
 export interface UsageCell {

@@ -2,7 +2,7 @@ import { BUILTIN_METERS, type Meter, type StoredEvent } from '@pep/contracts';
 import { allFilter, type Projection } from '@pep/events';
 import { type Kysely, sql, type Transaction } from 'kysely';
 import type { BillingDB } from '../../db/schema.ts';
-import { foldReading, type MeterReading, meterMatches, readEvent, type UsageCell } from '../../domain/meter/meter.ts';
+import { foldReading, isRunningTotal, type MeterReading, meterMatches, readEvent, type UsageCell } from '../../domain/meter/meter.ts';
 
 export const USAGE_PROJECTION = 'billing-usage';
 /** Event types this read model handles besides whatever the meters match. */
@@ -35,6 +35,7 @@ export function usageProjection(prefix: string): Projection<BillingDB> {
     async apply(trx, events: StoredEvent[]) {
       const meters = await metersIn(trx);
       const cells = new Map<string, PendingCell>();
+      const totals = runningTotals(trx);
       for (const e of events) {
         if (e.type === 'billing.meter_created') {
           const m = e.data as Meter;
@@ -51,6 +52,7 @@ export function usageProjection(prefix: string): Projection<BillingDB> {
           if (!meterMatches(meter, e, prefix)) continue;
           const reading = readEvent(meter, e);
           if (!reading) continue;
+          if (isRunningTotal(meter)) reading.value = await totals.add(reading, reading.value as number);
           const key = `${reading.partnerId}\u0000${reading.meter}\u0000${reading.hour}\u0000${reading.groupKey}`;
           const pending = cells.get(key);
           const cell = foldReading(meter, pending?.cell, reading, e.seq);
@@ -63,6 +65,35 @@ export function usageProjection(prefix: string): Projection<BillingDB> {
       await trx.deleteFrom('usage_unique_values').execute();
       await trx.deleteFrom('usage_hourly').execute();
       await trx.deleteFrom('meters').execute();
+    },
+  };
+}
+
+/**
+ * The running totals of `delta_by_type` meters in this batch, each starting from the partner's last stored value
+ * (the cell with the highest last_seq), so a gauge carries over hours, batches and restarts.
+ */
+function runningTotals(trx: Transaction<BillingDB>) {
+  const totals = new Map<string, number>();
+  return {
+    async add(r: MeterReading, delta: number): Promise<number> {
+      const key = `${r.partnerId}\u0000${r.meter}\u0000${r.groupKey}`;
+      let total = totals.get(key);
+      if (total === undefined) {
+        const last = await trx
+          .selectFrom('usage_hourly')
+          .select('value')
+          .where('partner_id', '=', r.partnerId)
+          .where('meter', '=', r.meter)
+          .where('group_key', '=', r.groupKey)
+          .orderBy('last_seq', 'desc')
+          .limit(1)
+          .executeTakeFirst();
+        total = last ? Number(last.value) : 0;
+      }
+      total += delta;
+      totals.set(key, total);
+      return total;
     },
   };
 }

@@ -6,7 +6,14 @@ import type { ListingStatus } from './listing.ts';
 
 export type ListingCommand =
   | { type: 'SaveDraft'; listing: ListingRef; draft: ListingContent; knownCategories: ReadonlySet<string>; by: string; now: Date }
-  | { type: 'PublishDraft'; listing: ListingRef; by: string; now: Date }
+  | {
+      type: 'PublishDraft';
+      listing: ListingRef;
+      by: string;
+      now: Date;
+      /** What the application's snapshot states (the catalog row): published as is when nothing was drafted. */
+      snapshot?: ListingContent | null;
+    }
   | { type: 'FeatureListing'; listing: ListingRef & { status: ListingStatus }; from: string; until: string; by: string; now: Date }
   | { type: 'UnfeatureListing'; listing: ListingRef; by: string; now: Date }
   | { type: 'UnlistListing' | 'RelistListing'; listing: ListingRef; by: string; now: Date };
@@ -37,7 +44,7 @@ export function decideListing(command: ListingCommand, state: ListingAggregateSt
       ];
     }
     case 'PublishDraft': {
-      const draft = state.draft ?? state.live;
+      const draft = state.draft ?? state.live ?? command.snapshot ?? null;
       const missing = checklist(draft).filter((c) => !c.ok);
       if (!draft || missing.length > 0) throw new ValidationError(missing.map((c) => ({ path: c.item, message: c.message })));
       if (state.live && same(draft, state.live)) return [];

@@ -1,4 +1,4 @@
-import type { PlatformEvent } from '@pep/contracts';
+import type { ApplicationPublishedData, ListingContent, PlatformEvent } from '@pep/contracts';
 
 /**
  * A listing follows its application: created by `application.published` (from the snapshot it carries),
@@ -23,36 +23,43 @@ export type ListingChange =
       application_id: string;
       partner_id: string;
       name: string;
-      description: string;
-      privacy_url: string | null;
-      terms_url: string | null;
+      /** The listing content the snapshot states (application.published v2; v1 events are upcast with none). */
+      content: ListingContent;
       published_at: string;
     }
   | { kind: 'status'; listing_id: string; status: ListingStatus; reason: string | null };
 
-interface PublishedData {
-  application_id: string;
-  partner_id: string;
-  name: string;
-  description: string;
-  privacy_url: string | null;
-  terms_url: string | null;
-  published_at: string;
+/**
+ * The marketplace content an application's snapshot states. The long description (Markdown) is the listing's
+ * description; without one the application's short description stands in.
+ */
+export function snapshotContent(d: ApplicationPublishedData): ListingContent {
+  return {
+    tagline: d.tagline,
+    description: d.long_description ?? d.description,
+    logo_url: d.logo_url,
+    screenshots: d.screenshots,
+    categories: d.categories,
+    support_email: d.support_email,
+    documentation_url: d.documentation_url,
+    privacy_url: d.privacy_url,
+    terms_url: d.terms_url,
+    pricing_plans: d.pricing_plans,
+  };
 }
 
 export function listingChangeOf(event: PlatformEvent): ListingChange | null {
   switch (event.type) {
     case 'application.published': {
-      const d = event.data as PublishedData;
+      // decodeEvent upcast it to the latest version (v2), validated against the catalog when appended
+      const d = event.data as ApplicationPublishedData;
       return {
         kind: 'published',
         listing_id: listingIdFor(d.application_id),
         application_id: d.application_id,
         partner_id: d.partner_id,
         name: d.name,
-        description: d.description,
-        privacy_url: d.privacy_url,
-        terms_url: d.terms_url,
+        content: snapshotContent(d),
         published_at: d.published_at,
       };
     }

@@ -5,6 +5,8 @@ import type { MarketplaceDB } from '../../db/schema.ts';
 import { pricingModelOf } from '../../domain/listing/checklist.ts';
 import { isOfficialPartnerType, listingChangeOf } from '../../domain/listing/listing.ts';
 import { isListingEvent, type ListingEvent } from '../../domain/listing/listing-aggregate.ts';
+import { renderDescription } from '../../domain/listing/markdown.ts';
+import { dictionaryWords } from '../../domain/listing/words.ts';
 
 export const CATALOG_PROJECTION = 'marketplace-catalog';
 
@@ -35,11 +37,27 @@ export function catalogProjection(prefix: string): Projection<MarketplaceDB> {
     async apply(trx: Transaction<MarketplaceDB>, events: StoredEvent[]) {
       for (const e of events) await applyOne(trx, e);
     },
+    tables: ['listings', 'partners', 'search_words'],
     async reset(trx) {
       await trx.deleteFrom('listings').execute();
       await trx.deleteFrom('partners').execute();
+      await trx.deleteFrom('search_words').execute();
     },
   };
+}
+
+/**
+ * Adds the words of names and taglines to the typo dictionary. Only added, never removed: a word no listing
+ * carries any more corrects a query to nothing, which costs one index probe; a rebuild drops them.
+ */
+async function addSearchWords(trx: Transaction<MarketplaceDB>, texts: (string | null)[]): Promise<void> {
+  const words = [...new Set(texts.flatMap((t) => (t ? dictionaryWords(t) : [])))];
+  if (words.length === 0) return;
+  await trx
+    .insertInto('search_words')
+    .values(words.map((word) => ({ word })))
+    .onConflict((oc) => oc.column('word').doNothing())
+    .execute();
 }
 
 /** The listing's own events: its published content and its featured window (a draft changes nothing here). */
@@ -52,7 +70,7 @@ async function applyListingEvent(trx: Transaction<MarketplaceDB>, e: ListingEven
       await row
         .set({
           tagline: c.tagline,
-          ...(c.description ? { description: c.description } : {}),
+          ...(c.description ? { description: c.description, description_html: renderDescription(c.description) } : {}),
           categories: c.categories,
           pricing: pricingModelOf(c),
           pricing_plans: JSON.stringify(c.pricing_plans),
@@ -67,6 +85,7 @@ async function applyListingEvent(trx: Transaction<MarketplaceDB>, e: ListingEven
           version: seq,
         })
         .execute();
+      await addSearchWords(trx, [c.tagline]);
       return;
     }
     case 'listing.featured':
@@ -115,15 +134,24 @@ async function applyOne(trx: Transaction<MarketplaceDB>, e: StoredEvent): Promis
   if (!change) return;
   if (change.kind === 'published') {
     const partner = await trx.selectFrom('partners').select('type').where('partner_id', '=', change.partner_id).executeTakeFirst();
-    const fields = {
-      name: change.name,
-      description: change.description,
-      privacy_url: change.privacy_url,
-      terms_url: change.terms_url,
+    const c = change.content;
+    const content = {
+      tagline: c.tagline,
+      description: c.description ?? '',
+      description_html: renderDescription(c.description),
+      logo_url: c.logo_url,
+      screenshots: c.screenshots,
+      categories: c.categories,
+      support_email: c.support_email,
+      documentation_url: c.documentation_url,
+      privacy_url: c.privacy_url,
+      terms_url: c.terms_url,
+      pricing: pricingModelOf(c),
+      pricing_plans: JSON.stringify(c.pricing_plans),
     };
-    // Once the listing's own content is live, its description and URLs win over the application's snapshot.
-    const keepContent = (c: 'description' | 'privacy_url' | 'terms_url') =>
-      sql<string>`case when listings.content_published_at is null then excluded.${sql.ref(c)} else listings.${sql.ref(c)} end`;
+    // Once the listing's own content is live (listing.published), it wins over the application's snapshot.
+    const keepContent = (col: keyof typeof content) =>
+      sql<never>`case when listings.content_published_at is null then excluded.${sql.ref(col)} else listings.${sql.ref(col)} end`;
     const status = {
       status: 'published' as const,
       status_reason: null,
@@ -133,7 +161,8 @@ async function applyOne(trx: Transaction<MarketplaceDB>, e: StoredEvent): Promis
     await trx
       .insertInto('listings')
       .values({
-        ...fields,
+        name: change.name,
+        ...content,
         ...status,
         listing_id: change.listing_id,
         application_id: change.application_id,
@@ -146,12 +175,11 @@ async function applyOne(trx: Transaction<MarketplaceDB>, e: StoredEvent): Promis
         oc.column('listing_id').doUpdateSet({
           ...status,
           name: change.name,
-          description: keepContent('description'),
-          privacy_url: keepContent('privacy_url'),
-          terms_url: keepContent('terms_url'),
+          ...Object.fromEntries(Object.keys(content).map((col) => [col, keepContent(col as keyof typeof content)])),
         }),
       )
       .execute();
+    await addSearchWords(trx, [change.name, c.tagline]);
     return;
   }
   await trx

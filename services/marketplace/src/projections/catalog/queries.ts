@@ -12,6 +12,7 @@ export interface ListingRow {
   name: string;
   tagline: string | null;
   description: string;
+  description_html: string;
   categories: string[];
   pricing: string | null;
   official: boolean;
@@ -56,6 +57,7 @@ function listingsWithStats(db: Kysely<MarketplaceDB>) {
       'l.name',
       'l.tagline',
       'l.description',
+      'l.description_html',
       'l.categories',
       'l.pricing',
       'l.official',
@@ -97,8 +99,9 @@ export async function findListing(
 
 /**
  * Featured listings: those whose admin window is open at `now` (soonest-ending last), then up to `limit` that meet
- * the criteria: published, at least FEATURED_MIN_REVIEWS visible reviews and a weighted rating of at least
- * FEATURED_MIN_RATING (`prior` is the marketplace-wide mean, C of the weighted rating).
+ * the criteria: published, at least FEATURED_MIN_REVIEWS visible reviews, a weighted rating of at least
+ * FEATURED_MIN_RATING (`prior` is the marketplace-wide mean, C of the weighted rating) and a healthy integration
+ * (no integration of its application down or degraded: projections/integration-health).
  */
 export const FEATURED_MIN_REVIEWS = 5;
 export const FEATURED_MIN_RATING = 4;
@@ -128,6 +131,10 @@ export async function featuredListings(
             eb.or([eb('l.featured_until', 'is', null), eb('l.featured_until', '<=', f.now), eb('l.featured_from', '>', f.now)]),
           )
           .where(sql<boolean>`coalesce(r.review_count, 0) >= ${FEATURED_MIN_REVIEWS}`)
+          // a healthy integration: none of the application's integrations is down or degraded now
+          .where(
+            sql<boolean>`not exists (select 1 from integration_health h where h.application_id = l.application_id and h.status in ('down', 'degraded'))`,
+          )
           .where(sql<boolean>`(r.rating_sum + ${f.m} * ${prior}::float8) / (r.review_count + ${f.m}) >= ${FEATURED_MIN_RATING}`)
           .orderBy(sql`(r.rating_sum + ${f.m} * ${prior}::float8) / (r.review_count + ${f.m})`, 'desc')
           .orderBy('l.listing_id')

@@ -26,6 +26,7 @@ export function categoriesProjection(prefix: string): Projection<MarketplaceDB> 
           .execute();
       }
     },
+    tables: ['categories'],
     async reset(trx) {
       await trx.deleteFrom('categories').execute();
     },

@@ -67,6 +67,7 @@ export function installsProjection(prefix: string): Projection<MarketplaceDB> {
           .execute();
       }
     },
+    tables: ['installs', 'listing_stats'],
     async reset(trx) {
       await trx.deleteFrom('listing_stats').execute();
       await trx.deleteFrom('installs').execute();

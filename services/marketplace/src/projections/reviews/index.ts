@@ -27,6 +27,16 @@ async function countRating(trx: Transaction<MarketplaceDB>, listingId: string, r
       }),
     )
     .execute();
+  await trx
+    .insertInto('rating_totals')
+    .values({ id: 1, review_count: sign, rating_sum: sign * rating })
+    .onConflict((oc) =>
+      oc.column('id').doUpdateSet({
+        review_count: sql`rating_totals.review_count + ${sign}`,
+        rating_sum: sql`rating_totals.rating_sum + ${sign * rating}`,
+      }),
+    )
+    .execute();
 }
 
 async function applyReviewEvent(trx: Transaction<MarketplaceDB>, e: ReviewEvent, seq: number): Promise<void> {
@@ -105,7 +115,9 @@ export function reviewsProjection(prefix: string): Projection<MarketplaceDB> {
     async apply(trx: Transaction<MarketplaceDB>, events: StoredEvent[]) {
       for (const e of events) if (isReviewEvent(e)) await applyReviewEvent(trx, e, e.seq);
     },
+    tables: ['reviews', 'listing_ratings', 'rating_totals'],
     async reset(trx) {
+      await trx.deleteFrom('rating_totals').execute();
       await trx.deleteFrom('listing_ratings').execute();
       await trx.deleteFrom('reviews').execute();
     },
@@ -160,8 +172,9 @@ export async function listReviews(
 /** C of the weighted rating: the mean of every review in the marketplace (null before the first). */
 export async function marketplaceMeanRating(db: Kysely<MarketplaceDB>): Promise<number | null> {
   const r = await db
-    .selectFrom('listing_ratings')
-    .select(sql<number | null>`sum(rating_sum)::float8 / nullif(sum(review_count), 0)`.as('mean'))
+    .selectFrom('rating_totals')
+    .where('id', '=', 1)
+    .select(sql<number | null>`rating_sum::float8 / nullif(review_count, 0)`.as('mean'))
     .executeTakeFirst();
   return r?.mean ?? null;
 }

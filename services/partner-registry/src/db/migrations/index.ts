@@ -10,6 +10,7 @@ import { CreateTickets } from './1763860000300-CreateTickets.ts';
 import { CreateSentEmails } from './1763860000400-CreateSentEmails.ts';
 import { CreatePartnerUsers } from './1796126526194-CreatePartnerUsers.ts';
 import { CreateSignInFailures } from './1796126526195-CreateSignInFailures.ts';
+import { CreateStatsDaily } from './1796140579651-CreateStatsDaily.ts';
 
 /**
  * The registry's migrations, per area. Each area adds its own list here (one line), named
@@ -50,6 +51,11 @@ export const accountMigrations: NamedMigrations = {
   '1796126526195-CreateSignInFailures': CreateSignInFailures,
 };
 
+/** Statistics (issue 14): the per-partner, per-day figures folded from the stream. */
+export const statsMigrations: NamedMigrations = {
+  '1796140579651-CreateStatsDaily': CreateStatsDaily,
+};
+
 export const registryMigrations: NamedMigrations = {
   ...partnerMigrations,
   ...applicationMigrations,
@@ -58,4 +64,5 @@ export const registryMigrations: NamedMigrations = {
   ...notificationMigrations,
   ...identityMigrations,
   ...accountMigrations,
+  ...statsMigrations,
 };

@@ -1,4 +1,4 @@
-import type { PartnerStatus, PartnerTier } from '@pep/contracts';
+import type { ApplicationListingFields, PartnerStatus, PartnerTier } from '@pep/contracts';
 import { ConflictError, IllegalTransitionError, NotFoundError } from '@pep/runtime';
 import type { ApplicationEvent, ApplicationState } from './application.ts';
 import { securityValidation, type UrlVerdict } from './security-validation.ts';
@@ -12,7 +12,7 @@ type Fields = {
   health_url: string | null;
   privacy_url: string | null;
   terms_url: string | null;
-};
+} & ApplicationListingFields;
 
 export type ApplicationCommand =
   | { type: 'CreateApplication'; data: { application_id: string; partner_id: string } & Fields; partner_status: PartnerStatus }
@@ -128,6 +128,15 @@ export function decideApplication(command: ApplicationCommand, state: Applicatio
             health_url: s.health_url,
             privacy_url: s.privacy_url,
             terms_url: s.terms_url,
+            // the listing's snapshot (application.published v2)
+            tagline: s.tagline,
+            long_description: s.long_description,
+            logo_url: s.logo_url,
+            screenshots: s.screenshots,
+            categories: s.categories,
+            support_email: s.support_email,
+            documentation_url: s.documentation_url,
+            pricing_plans: s.pricing_plans,
             published_at: command.now.toISOString(),
           },
         },
