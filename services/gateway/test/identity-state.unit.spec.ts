@@ -90,4 +90,18 @@ describe('gateway identity state', () => {
     expect(s.usableClient('cli_1')).toBeUndefined();
     expect(s.apply({ type: 'lead.created', data: {} })).toBeNull();
   });
+
+  it("takes a rotated client secret's new hash (the token endpoint compares against it)", () => {
+    const { s } = given();
+    const base = { client_id: 'cli_2', application_id: 'app_1', partner_id: 'prt_1' };
+    s.apply({
+      type: 'oauth_client.created',
+      data: { ...base, type: 'confidential', redirect_uris: [], scopes: ['read:*'], secret_hash: 'a'.repeat(64) },
+    });
+    expect(s.apply({ type: 'oauth_client.secret_rotated', data: { ...base, secret_hash: 'b'.repeat(64), rotated_by: 'key_1' } })).toEqual({
+      kind: 'oauth_client',
+      id: 'cli_2',
+    });
+    expect(s.usableClient('cli_2')?.secret_hash).toBe('b'.repeat(64));
+  });
 });
