@@ -89,7 +89,8 @@ describe('portal follow-up pages in Chromium', () => {
         const m = await api('GET', `/v1/integrations/${A.integration}/metrics`, undefined, acme.key);
         return (m.body?.data ?? []).some((h: { errors: Record<string, number> }) => (h.errors.http_5xx ?? 0) > 0);
       },
-      { what: 'the failed attempt in the hourly metrics', timeoutMs: 30_000 },
+      // The dispatcher rolls attempts up per minute (`webhook.deliveries.rolled_up` once the minute is over).
+      { what: 'the failed attempt in the hourly metrics', timeoutMs: 100_000, intervalMs: 500 },
     );
     const { page } = owner;
     await visit(stack, page, '/integrations');
