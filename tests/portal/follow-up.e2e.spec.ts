@@ -106,7 +106,7 @@ describe('portal follow-up pages in Chromium', () => {
     await errors.getByText('No errors match.').waitFor();
     await errors.getByLabel('Error class').selectOption('http_5xx');
     await errors.getByRole('cell', { name: 'lead.created' }).first().waitFor();
-    await scan(stack, page, '/integrations (metrics and errors)', 'integrations-metrics');
+    await scan(stack, page, '/integrations (metrics and errors)');
   });
 
   it('lists the authorization granted through the consent page and revokes it: the access token stops working', async () => {
@@ -171,7 +171,7 @@ describe('portal follow-up pages in Chromium', () => {
     const card = page.getByRole('region', { name: 'Granted authorizations' });
     await card.getByRole('cell', { name: client.body.client_id }).waitFor();
     await card.getByRole('cell', { name: 'Follow Bridge' }).first().waitFor();
-    await scan(stack, page, '/oauth-clients (grants)', 'oauth-grants');
+    await scan(stack, page, '/oauth-clients (grants)');
     await card.getByRole('button', { name: 'Revoke authorization of Follow Bridge' }).first().click();
     await card.getByText('Authorization for Follow Bridge revoked').waitFor();
     await expect.poll(() => card.getByRole('cell', { name: client.body.client_id }).count()).toBe(0);
@@ -229,7 +229,7 @@ describe('portal follow-up pages in Chromium', () => {
     const billing = await memberBrowser(stack, acme.id, 'billing@acme-follow.test', 'billing');
     const nav = billing.page.getByRole('navigation', { name: 'Main' });
     await expect.poll(() => nav.getByRole('link', { name: 'Payouts' }).count()).toBe(1);
-    await visit(stack, billing.page, '/payouts', 'payouts');
+    await visit(stack, billing.page, '/payouts');
     await billing.page.getByRole('region', { name: 'Payouts', exact: true }).waitFor();
     await billing.page.getByText('No payouts yet').waitFor();
     expect(await billing.page.evaluate(async () => (await fetch('/v1/billing/payouts')).status)).toBe(200);
