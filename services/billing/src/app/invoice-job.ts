@@ -20,6 +20,7 @@ import { INVOICES_PROJECTION, invoiceById } from '../projections/invoices/index.
 import { planVersion } from '../projections/plans/index.ts';
 import { listSubscriptions, SUBSCRIPTIONS_PROJECTION } from '../projections/subscriptions/index.ts';
 import { findMeter, USAGE_PROJECTION, usageSeries } from '../projections/usage/index.ts';
+import { inOrder } from './in-order.ts';
 
 export interface InvoiceJobDeps {
   db: Kysely<BillingDB>;
@@ -181,43 +182,6 @@ async function createDraft(run: RunContext, state: SubscriptionState) {
     total: created.state.total ?? total,
     currency: draft.currency,
     seq: created.version,
-  };
-}
-
-type Settled<R> = { ok: true; value: R } | { ok: false; err: unknown };
-
-/**
- * Runs `fn` over the items at most `limit` at a time and gives one promise per item, in the items' order; each
- * settles (never rejects). After `stop()` or a failure no further item starts: those settle as not run.
- */
-function inOrder<T, R>(items: T[], limit: number, fn: (item: T) => Promise<R>) {
-  const resolvers: ((s: Settled<R>) => void)[] = [];
-  const results = items.map(() => new Promise<Settled<R>>((resolve) => resolvers.push(resolve)));
-  let next = 0;
-  let stopped = false;
-  const notRun = (): Settled<R> => ({ ok: false, err: new Error('not run: the invoice run stopped before this partner') });
-  const worker = async () => {
-    while (next < items.length) {
-      const i = next++;
-      const resolve = resolvers[i] as (s: Settled<R>) => void;
-      if (stopped) {
-        resolve(notRun());
-        continue;
-      }
-      try {
-        resolve({ ok: true, value: await fn(items[i] as T) });
-      } catch (err) {
-        stopped = true;
-        resolve({ ok: false, err });
-      }
-    }
-  };
-  for (let k = 0; k < Math.min(limit, items.length); k++) void worker();
-  return {
-    results,
-    stop: () => {
-      stopped = true;
-    },
   };
 }
 
