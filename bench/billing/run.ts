@@ -210,6 +210,16 @@ async function main() {
     const invoiceRunS = (performance.now() - ti) / 1000;
     if (counts.created !== PARTNERS || counts.finalized !== PARTNERS) throw new Error(`invoice run: ${JSON.stringify(counts)}`);
     console.log(`invoice run: ${counts.created} invoices created and finalized in ${invoiceRunS.toFixed(1)} s`);
+    // What the run returned is in the read model: every partner's invoice open, numbered 1..N for the issuer.
+    const numbered = await db
+      .selectFrom('invoices')
+      .select((e) => [e.fn.countAll<string>().as('n'), e.fn.min<number>('sequence').as('lo'), e.fn.max<number>('sequence').as('hi')])
+      .where('issuer', '=', SETTINGS.INVOICE_ISSUER)
+      .where('status', '=', 'open')
+      .executeTakeFirstOrThrow();
+    const seqs = await db.selectFrom('invoices').select('sequence').distinct().where('issuer', '=', SETTINGS.INVOICE_ISSUER).execute();
+    if (Number(numbered.n) !== PARTNERS || Number(numbered.lo) !== 1 || Number(numbered.hi) !== PARTNERS || seqs.length !== PARTNERS)
+      throw new Error(`invoices read model after the run: ${JSON.stringify(numbered)}, ${seqs.length} distinct numbers`);
 
     const baseline = median(rawRates);
     const meteringEps = median(meterRates);

@@ -95,10 +95,16 @@ export const EndedSessionsSchema = z.object({ ended: z.number().int().min(0) }).
 
 const common = { tag: 'Accounts', service: 'partner-registry' } as const;
 const open = { ...common, public: true, scope: ACCOUNT_SCOPE } as const;
+/**
+ * Routes that hash a password (scrypt, memory-hard by design) wait longer for the registry than the default 5 s: a
+ * burst of sign-ins queues on the hashing threads, and a slow honest answer beats a 503 the client must retry.
+ */
+const hashing = { timeoutMs: 15_000 } as const;
 
 export const accountRoutes: RouteContract[] = defineRoutes([
   {
     ...open,
+    ...hashing,
     operationId: 'signIn',
     method: 'POST',
     path: '/v1/auth/sign-in',
@@ -133,6 +139,7 @@ export const accountRoutes: RouteContract[] = defineRoutes([
   },
   {
     ...open,
+    ...hashing,
     operationId: 'acceptInvitation',
     method: 'POST',
     path: '/v1/auth/invitations/accept',
@@ -155,6 +162,7 @@ export const accountRoutes: RouteContract[] = defineRoutes([
   },
   {
     ...open,
+    ...hashing,
     operationId: 'completePasswordReset',
     method: 'POST',
     path: '/v1/auth/password-resets/complete',
