@@ -243,9 +243,16 @@ export async function startProjection<DB extends PlatformTables>(opts: {
           buffered = 0;
           applying = b.length;
           // Its failure is kept as the outcome (never an unhandled rejection) and rethrown by the next settle().
+          const round = messages;
           inflight = applyOne(b).then(
             () => undefined,
-            (failed: unknown) => ({ failed }),
+            (failed: unknown) => {
+              // End this round's iteration now: waiting for the next message to notice the failure would hold a
+              // projection whose subjects are quiet (few events) on a failed batch forever, with the stall watch
+              // paused because the database problem is never cleared.
+              round?.stop();
+              return { failed };
+            },
           );
         };
         for await (const m of messages) {
