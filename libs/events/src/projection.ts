@@ -247,10 +247,7 @@ export async function startProjection<DB extends PlatformTables>(opts: {
           inflight = applyOne(b).then(
             () => undefined,
             (failed: unknown) => {
-              // End this round's iteration now: waiting for the next message to notice the failure would hold a
-              // projection whose subjects are quiet (few events) on a failed batch forever, with the stall watch
-              // paused because the database problem is never cleared.
-              round?.stop();
+              round?.stop(); // ends the round now: a projection with quiet subjects would wait for a next message
               return { failed };
             },
           );
