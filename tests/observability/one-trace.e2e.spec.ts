@@ -187,7 +187,12 @@ describe('one trace per event', () => {
       const metering = spans.filter((s) => s.service === 'billing' && s.name === 'process lead.created');
       expect(metering.length).toBeGreaterThan(0);
       for (const m of metering) expect(m).toMatchObject({ kind: 5, parentSpanId: publish.spanId });
-      expect(new Set(spans.map((s) => s.service))).toEqual(new Set(['gateway', 'webhook-dispatcher', 'billing']));
+      // And of the registry's statistics read model, which counts the partner's events per day and type.
+      const counted = spans.filter((s) => s.service === 'partner-registry' && s.name === 'process lead.created');
+      for (const c of counted) expect(c).toMatchObject({ kind: 5, parentSpanId: publish.spanId });
+      expect(new Set(spans.map((s) => s.service))).toEqual(
+        new Set(['gateway', 'webhook-dispatcher', 'billing', ...(counted.length ? ['partner-registry'] : [])]),
+      );
       expect(otlp.refused()).toBe(0);
     } finally {
       await new Promise<void>((r) => receiver.close(() => r()));
